@@ -1,0 +1,218 @@
+#pragma once
+// Fully connected layer: Z = W X + b, A = f(Z), with W n_out x n_in, b n_out x 1
+// and one example per column of X. The activation f is a policy (activations.hpp).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "activations.hpp"
+#include "errors.hpp"
+#include "layer.hpp"
+#include "types.hpp"
+
+namespace nndl {
+
+/// Z = W A_prev + b (the course's linear_forward). Z is resized as needed.
+template <class Scalar>
+void linear_forward(const Matrix<Scalar>& a_prev, const Matrix<Scalar>& w, const Matrix<Scalar>& b,
+                    Matrix<Scalar>& z) {
+    detail::require_rows("linear_forward", "A_prev", a_prev.rows(), w.cols(), "W expects");
+    detail::require_rows("linear_forward", "b", b.rows(), w.rows(), "W has");
+    detail::require_cols("linear_forward", "b", b.cols(), 1);
+    z.resize(w.rows(), a_prev.cols());
+    z.noalias() = w * a_prev;
+    z.colwise() += b.col(0);
+}
+
+/// Gradients of Z = W A_prev + b given dZ = dLoss/dZ: dW = dZ A_prev^T, db = row sums
+/// of dZ, and dA_prev = W^T dZ when `da_prev` is not null. The loss already holds
+/// the 1/m of the batch mean, so unlike the course's linear_backward nothing is
+/// divided by m here.
+template <class Scalar>
+void linear_backward(const Matrix<Scalar>& dz, const Matrix<Scalar>& a_prev, const Matrix<Scalar>& w,
+                     Matrix<Scalar>& dw, Matrix<Scalar>& db, Matrix<Scalar>* da_prev) {
+    detail::require_rows("linear_backward", "dZ", dz.rows(), w.rows(), "W has");
+    detail::require_rows("linear_backward", "A_prev", a_prev.rows(), w.cols(), "W expects");
+    detail::require_cols("linear_backward", "A_prev", a_prev.cols(), dz.cols(), "dZ has");
+    dw.resize(w.rows(), w.cols());
+    dw.noalias() = dz * a_prev.transpose();
+    db = dz.rowwise().sum();
+    if (da_prev != nullptr) {
+        da_prev->resize(w.cols(), dz.cols());
+        da_prev->noalias() = w.transpose() * dz;
+    }
+}
+
+template <class Scalar, class ActivationPolicy>
+class Dense final : public Layer<Scalar> {
+public:
+    /// Weights start at zero; see initializers.hpp to fill them.
+    Dense(Index input_size, Index output_size)
+        : weights_(Matrix<Scalar>::Zero(checked_size(output_size, "output"), checked_size(input_size, "input"))),
+          bias_(Matrix<Scalar>::Zero(output_size, 1)),
+          weights_gradient_(Matrix<Scalar>::Zero(output_size, input_size)),
+          bias_gradient_(Matrix<Scalar>::Zero(output_size, 1)) {}
+
+    std::string type() const override { return "dense"; }
+    Index input_size() const override { return weights_.cols(); }
+    Index output_size() const override { return weights_.rows(); }
+    Activation activation() const override { return ActivationPolicy::kind; }
+
+    Matrix<Scalar>& weights() { return weights_; }
+    const Matrix<Scalar>& weights() const { return weights_; }
+    Matrix<Scalar>& bias() { return bias_; }
+    const Matrix<Scalar>& bias() const { return bias_; }
+    const Matrix<Scalar>& weights_gradient() const { return weights_gradient_; }
+    const Matrix<Scalar>& bias_gradient() const { return bias_gradient_; }
+
+    const Matrix<Scalar>& forward(const Matrix<Scalar>& input, Mode) override {
+        check_input("Dense::forward", input);
+        input_ = &input;
+        linear_forward(input, weights_, bias_, z_);
+        ActivationPolicy::forward(z_, a_);
+        return a_;
+    }
+
+    const Matrix<Scalar>& backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
+        require_forward("Dense::backward");
+        detail::require_same_shape("Dense::backward", "output gradient", output_gradient, "layer output", a_);
+        ActivationPolicy::backward(z_, a_, output_gradient, dz_);
+        return backward_linear(need_input_gradient);
+    }
+
+    const Matrix<Scalar>* preactivation() const override { return input_ ? &z_ : nullptr; }
+
+    const Matrix<Scalar>& backward_from_preactivation(const Matrix<Scalar>& dz, bool need_input_gradient) override {
+        require_forward("Dense::backward_from_preactivation");
+        detail::require_same_shape("Dense::backward_from_preactivation", "pre-activation gradient", dz,
+                                   "pre-activation", z_);
+        dz_ = dz;
+        return backward_linear(need_input_gradient);
+    }
+
+    void infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
+        check_input("Dense::infer", input);
+        Matrix<Scalar> z;
+        linear_forward(input, weights_, bias_, z);
+        ActivationPolicy::forward(z, output);
+    }
+
+    std::vector<Parameter<Scalar>> parameters() override {
+        return {{"W", &weights_, &weights_gradient_}, {"b", &bias_, &bias_gradient_}};
+    }
+
+    std::unique_ptr<Layer<Scalar>> clone() const override {
+        auto copy = std::make_unique<Dense>(*this);
+        copy->input_ = nullptr;  // a copy has seen no batch yet
+        return copy;
+    }
+
+private:
+    static Index checked_size(Index n, const char* which) {
+        if (n <= 0) {
+            detail::throw_invalid("Dense::Dense: ", which, " size is ", n, ", expected at least 1");
+        }
+        return n;
+    }
+
+    void check_input(const char* where, const Matrix<Scalar>& input) const {
+        detail::require_rows(where, "input", input.rows(), weights_.cols(), "layer expects");
+        detail::require_examples(where, input.cols());
+    }
+
+    void require_forward(const char* where) const {
+        if (input_ == nullptr) {
+            detail::throw_invalid(where, ": called before forward; expected forward on a batch first");
+        }
+    }
+
+    const Matrix<Scalar>& backward_linear(bool need_input_gradient) {
+        if (!need_input_gradient) {
+            input_gradient_.resize(0, 0);
+        }
+        linear_backward(dz_, *input_, weights_, weights_gradient_, bias_gradient_,
+                        need_input_gradient ? &input_gradient_ : nullptr);
+        return input_gradient_;
+    }
+
+    Matrix<Scalar> weights_;
+    Matrix<Scalar> bias_;
+    Matrix<Scalar> weights_gradient_;
+    Matrix<Scalar> bias_gradient_;
+    const Matrix<Scalar>* input_ = nullptr;  // see the contract in layer.hpp
+    Matrix<Scalar> z_;
+    Matrix<Scalar> a_;
+    Matrix<Scalar> dz_;
+    Matrix<Scalar> input_gradient_;
+};
+
+/// A parameter-free layer applying an activation policy: A = f(Z).
+template <class Scalar, class ActivationPolicy>
+class ActivationLayer final : public Layer<Scalar> {
+public:
+    explicit ActivationLayer(Index size) : size_(size) {
+        if (size <= 0) {
+            detail::throw_invalid("ActivationLayer::ActivationLayer: size is ", size, ", expected at least 1");
+        }
+    }
+    std::string type() const override { return std::string(to_string(ActivationPolicy::kind)); }
+    Index input_size() const override { return size_; }
+    Index output_size() const override { return size_; }
+    Activation activation() const override { return ActivationPolicy::kind; }
+
+    const Matrix<Scalar>& forward(const Matrix<Scalar>& input, Mode) override {
+        check_input("ActivationLayer::forward", input);
+        input_ = &input;
+        ActivationPolicy::forward(input, output_);
+        return output_;
+    }
+    const Matrix<Scalar>& backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
+        if (input_ == nullptr) {
+            detail::throw_invalid("ActivationLayer::backward: called before forward; expected forward first");
+        }
+        detail::require_same_shape("ActivationLayer::backward", "output gradient", output_gradient,
+                                   "layer output", output_);
+        if (need_input_gradient) {
+            ActivationPolicy::backward(*input_, output_, output_gradient, input_gradient_);
+        } else {
+            input_gradient_.resize(0, 0);
+        }
+        return input_gradient_;
+    }
+    const Matrix<Scalar>* preactivation() const override { return input_; }
+    const Matrix<Scalar>& backward_from_preactivation(const Matrix<Scalar>& dz, bool need_input_gradient) override {
+        input_gradient_ = need_input_gradient ? dz : Matrix<Scalar>();
+        return input_gradient_;
+    }
+    void infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
+        check_input("ActivationLayer::infer", input);
+        ActivationPolicy::forward(input, output);
+    }
+    std::unique_ptr<Layer<Scalar>> clone() const override {
+        auto copy = std::make_unique<ActivationLayer>(*this);
+        copy->input_ = nullptr;
+        return copy;
+    }
+
+private:
+    void check_input(const char* where, const Matrix<Scalar>& input) const {
+        detail::require_rows(where, "input", input.rows(), size_, "layer expects");
+        detail::require_examples(where, input.cols());
+    }
+
+    Index size_;
+    const Matrix<Scalar>* input_ = nullptr;
+    Matrix<Scalar> output_;
+    Matrix<Scalar> input_gradient_;
+};
+
+/// A Dense layer whose activation is chosen at run time.
+template <class Scalar>
+std::unique_ptr<Layer<Scalar>> make_dense(Index input_size, Index output_size, Activation activation) {
+    return with_activation(activation, [&](auto policy) -> std::unique_ptr<Layer<Scalar>> {
+        return std::make_unique<Dense<Scalar, decltype(policy)>>(input_size, output_size);
+    });
+}
+
+}  // namespace nndl

@@ -1,0 +1,101 @@
+#pragma once
+// Exceptions thrown by nndl and the helpers that build their messages.
+// Every message starts with the function that rejected the input, then says
+// what it expected and what it got, e.g.
+//   "Dense::forward: input has 100 rows, layer expects 12288".
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include <Eigen/Core>
+
+namespace nndl {
+
+/// A caller passed a value nndl cannot work with (bad option, bad label, ...).
+class InvalidArgument : public std::invalid_argument {
+public:
+    using std::invalid_argument::invalid_argument;
+};
+
+/// Matrix sizes that do not fit together.
+class ShapeError : public InvalidArgument {
+public:
+    using InvalidArgument::InvalidArgument;
+};
+
+/// A file could not be read or written, or its contents are not what the reader expects.
+class FileError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Training produced a non-finite cost.
+class DivergenceError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+
+template <class... Parts>
+std::string concat(Parts&&... parts) {
+    std::ostringstream out;
+    (out << ... << std::forward<Parts>(parts));
+    return out.str();
+}
+
+template <class... Parts>
+[[noreturn]] void throw_invalid(Parts&&... parts) {
+    throw InvalidArgument(concat(std::forward<Parts>(parts)...));
+}
+
+template <class... Parts>
+[[noreturn]] void throw_shape(Parts&&... parts) {
+    throw ShapeError(concat(std::forward<Parts>(parts)...));
+}
+
+inline void require_rows(const char* where, const char* what, Eigen::Index rows, Eigen::Index expected,
+                         const char* expecter = "expected") {
+    if (rows != expected) {
+        throw_shape(where, ": ", what, " has ", rows, " rows, ", expecter, " ", expected);
+    }
+}
+
+inline void require_cols(const char* where, const char* what, Eigen::Index cols, Eigen::Index expected,
+                         const char* expecter = "expected") {
+    if (cols != expected) {
+        throw_shape(where, ": ", what, " has ", cols, " columns, ", expecter, " ", expected);
+    }
+}
+
+template <class A, class B>
+void require_same_shape(const char* where, const char* what_a, const A& a, const char* what_b, const B& b) {
+    if (a.rows() != b.rows() || a.cols() != b.cols()) {
+        throw_shape(where, ": ", what_a, " is ", a.rows(), "x", a.cols(), " but ", what_b, " is ", b.rows(),
+                    "x", b.cols());
+    }
+}
+
+inline void require_examples(const char* where, Eigen::Index cols) {
+    if (cols == 0) {
+        throw_shape(where, ": input has 0 columns (examples), expected at least 1");
+    }
+}
+
+template <class M>
+void require_finite(const char* where, const char* what, const M& m) {
+    for (Eigen::Index j = 0; j < m.cols(); ++j) {
+        for (Eigen::Index i = 0; i < m.rows(); ++i) {
+            if (!std::isfinite(static_cast<double>(m(i, j)))) {
+                throw_invalid(where, ": ", what, " has a non-finite value (", m(i, j), ") at row ", i,
+                              ", column ", j, "; expected finite numbers");
+            }
+        }
+    }
+}
+
+}  // namespace detail
+}  // namespace nndl

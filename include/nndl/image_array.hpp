@@ -1,0 +1,38 @@
+#pragma once
+// An image as a height x width x channels array stored in row-major order
+// (height, then width, channel fastest), the layout of NumPy's (H, W, C) arrays
+// and of decoded image files.
+
+#include <vector>
+
+#include "errors.hpp"
+#include "types.hpp"
+
+namespace nndl {
+
+template <class Scalar>
+struct ImageArray {
+    Index height = 0;
+    Index width = 0;
+    Index channels = 0;
+    std::vector<Scalar> values;  ///< height * width * channels entries
+
+    ImageArray() = default;
+    ImageArray(Index h, Index w, Index c) : height(h), width(w), channels(c) {
+        if (h <= 0 || w <= 0 || c <= 0) {
+            detail::throw_invalid("ImageArray::ImageArray: shape ", h, "x", w, "x", c,
+                                  ", expected every size >= 1");
+        }
+        values.assign(static_cast<std::size_t>(h * w * c), Scalar(0));
+    }
+
+    Scalar& operator()(Index h, Index w, Index c) { return values[offset(h, w, c)]; }
+    const Scalar& operator()(Index h, Index w, Index c) const { return values[offset(h, w, c)]; }
+
+private:
+    std::size_t offset(Index h, Index w, Index c) const {
+        return static_cast<std::size_t>((h * width + w) * channels + c);
+    }
+};
+
+}  // namespace nndl

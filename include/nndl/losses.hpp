@@ -1,0 +1,187 @@
+#pragma once
+// Losses: value(output, target) averaged over the batch's examples (columns), and
+// gradient(output, target) = d value / d output. A loss that fuses with the output
+// activation also gives its value from the pre-activation Z (stable: no log(0))
+// and d value / d Z directly (sigmoid + binary cross-entropy, softmax +
+// categorical cross-entropy: dZ = (A - Y) / m).
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+
+#include "activations.hpp"
+#include "errors.hpp"
+#include "types.hpp"
+
+namespace nndl {
+
+template <class Scalar>
+class Loss {
+public:
+    Loss() = default;
+    Loss(const Loss&) = default;
+    Loss& operator=(const Loss&) = default;
+    virtual ~Loss() = default;
+
+    virtual std::string name() const = 0;
+    virtual Scalar value(const Matrix<Scalar>& output, const Matrix<Scalar>& target) const = 0;
+    virtual void gradient(const Matrix<Scalar>& output, const Matrix<Scalar>& target,
+                          Matrix<Scalar>& output_gradient) const = 0;
+
+    /// True when value_from_preactivation / preactivation_gradient are available for this output activation.
+    virtual bool fuses_with(Activation) const { return false; }
+    virtual Scalar value_from_preactivation(const Matrix<Scalar>& z, const Matrix<Scalar>& target) const {
+        (void)z;
+        (void)target;
+        detail::throw_invalid(name(), "::value_from_preactivation: this loss has no fused path");
+    }
+    virtual void preactivation_gradient(const Matrix<Scalar>& output, const Matrix<Scalar>& target,
+                                        Matrix<Scalar>& z_gradient) const {
+        (void)output;
+        (void)target;
+        (void)z_gradient;
+        detail::throw_invalid(name(), "::preactivation_gradient: this loss has no fused path");
+    }
+
+    virtual std::unique_ptr<Loss> clone() const = 0;
+
+protected:
+    void check(const char* where, const Matrix<Scalar>& output, const Matrix<Scalar>& target) const {
+        detail::require_same_shape(where, "output", output, "target", target);
+        detail::require_examples(where, output.cols());
+    }
+};
+
+/// The course's cost: -mean(y log a + (1 - y) log(1 - a)), for outputs in (0, 1)
+/// and targets in {0, 1} (soft targets in [0, 1] work too).
+template <class Scalar>
+class BinaryCrossEntropy final : public Loss<Scalar> {
+public:
+    std::string name() const override { return "BinaryCrossEntropy"; }
+
+    Scalar value(const Matrix<Scalar>& a, const Matrix<Scalar>& y) const override {
+        this->check("BinaryCrossEntropy::value", a, y);
+        check_targets("BinaryCrossEntropy::value", y);
+        // log of an output that rounded to 0 or 1 is clamped instead of giving inf.
+        const Scalar tiny = std::numeric_limits<Scalar>::min();
+        const Scalar total = (y.array() * a.array().max(tiny).log() +
+                              (Scalar(1) - y.array()) * (Scalar(1) - a.array()).max(tiny).log())
+                                 .sum();
+        return -total / static_cast<Scalar>(a.cols());
+    }
+
+    void gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y, Matrix<Scalar>& da) const override {
+        this->check("BinaryCrossEntropy::gradient", a, y);
+        const Scalar tiny = std::numeric_limits<Scalar>::min();
+        const Scalar m = static_cast<Scalar>(a.cols());
+        da = ((-(y.array() / a.array().max(tiny)) +
+               (Scalar(1) - y.array()) / (Scalar(1) - a.array()).max(tiny)) /
+              m)
+                 .matrix();
+    }
+
+    bool fuses_with(Activation a) const override { return a == Activation::sigmoid; }
+
+    /// y softplus(-z) + (1 - y) softplus(z), with softplus(x) = max(x, 0) + log1p(exp(-|x|)).
+    Scalar value_from_preactivation(const Matrix<Scalar>& z, const Matrix<Scalar>& y) const override {
+        this->check("BinaryCrossEntropy::value_from_preactivation", z, y);
+        check_targets("BinaryCrossEntropy::value_from_preactivation", y);
+        Scalar total = 0;
+        for (Index j = 0; j < z.cols(); ++j) {
+            for (Index i = 0; i < z.rows(); ++i) {
+                const Scalar v = z(i, j);
+                const Scalar soft = std::log1p(std::exp(-std::abs(v)));
+                total += y(i, j) * (std::max(-v, Scalar(0)) + soft) + (Scalar(1) - y(i, j)) * (std::max(v, Scalar(0)) + soft);
+            }
+        }
+        return total / static_cast<Scalar>(z.cols());
+    }
+
+    void preactivation_gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y,
+                                Matrix<Scalar>& dz) const override {
+        this->check("BinaryCrossEntropy::preactivation_gradient", a, y);
+        dz = (a - y) / static_cast<Scalar>(a.cols());
+    }
+
+    std::unique_ptr<Loss<Scalar>> clone() const override { return std::make_unique<BinaryCrossEntropy>(*this); }
+
+private:
+    static void check_targets(const char* where, const Matrix<Scalar>& y) {
+        for (Index j = 0; j < y.cols(); ++j) {
+            for (Index i = 0; i < y.rows(); ++i) {
+                if (!(y(i, j) >= Scalar(0) && y(i, j) <= Scalar(1))) {
+                    detail::throw_invalid(where, ": target at row ", i, ", column ", j, " is ", y(i, j),
+                                          ", expected a label in [0, 1]");
+                }
+            }
+        }
+    }
+};
+
+/// -mean over examples of sum_k y_k log a_k, for one-hot (or probability) targets
+/// and outputs that are probabilities per column.
+template <class Scalar>
+class CategoricalCrossEntropy final : public Loss<Scalar> {
+public:
+    std::string name() const override { return "CategoricalCrossEntropy"; }
+
+    Scalar value(const Matrix<Scalar>& a, const Matrix<Scalar>& y) const override {
+        this->check("CategoricalCrossEntropy::value", a, y);
+        const Scalar tiny = std::numeric_limits<Scalar>::min();
+        return -(y.array() * a.array().max(tiny).log()).sum() / static_cast<Scalar>(a.cols());
+    }
+
+    void gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y, Matrix<Scalar>& da) const override {
+        this->check("CategoricalCrossEntropy::gradient", a, y);
+        const Scalar tiny = std::numeric_limits<Scalar>::min();
+        da = (-(y.array() / a.array().max(tiny)) / static_cast<Scalar>(a.cols())).matrix();
+    }
+
+    bool fuses_with(Activation a) const override { return a == Activation::softmax; }
+
+    /// Uses log-softmax: z_k - max(z) - log(sum exp(z - max(z))).
+    Scalar value_from_preactivation(const Matrix<Scalar>& z, const Matrix<Scalar>& y) const override {
+        this->check("CategoricalCrossEntropy::value_from_preactivation", z, y);
+        Scalar total = 0;
+        for (Index j = 0; j < z.cols(); ++j) {
+            const Scalar top = z.col(j).maxCoeff();
+            const Scalar log_sum = std::log((z.col(j).array() - top).exp().sum());
+            total -= (y.col(j).array() * (z.col(j).array() - top - log_sum)).sum();
+        }
+        return total / static_cast<Scalar>(z.cols());
+    }
+
+    void preactivation_gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y,
+                                Matrix<Scalar>& dz) const override {
+        this->check("CategoricalCrossEntropy::preactivation_gradient", a, y);
+        // Holds when each target column sums to 1 (one-hot or a distribution).
+        dz = (a - y) / static_cast<Scalar>(a.cols());
+    }
+
+    std::unique_ptr<Loss<Scalar>> clone() const override {
+        return std::make_unique<CategoricalCrossEntropy>(*this);
+    }
+};
+
+/// Mean over examples of the squared error summed over outputs: mean_j sum_i (a_ij - y_ij)^2.
+template <class Scalar>
+class MeanSquaredError final : public Loss<Scalar> {
+public:
+    std::string name() const override { return "MeanSquaredError"; }
+
+    Scalar value(const Matrix<Scalar>& a, const Matrix<Scalar>& y) const override {
+        this->check("MeanSquaredError::value", a, y);
+        return (a - y).squaredNorm() / static_cast<Scalar>(a.cols());
+    }
+
+    void gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y, Matrix<Scalar>& da) const override {
+        this->check("MeanSquaredError::gradient", a, y);
+        da = (a - y) * (Scalar(2) / static_cast<Scalar>(a.cols()));
+    }
+
+    std::unique_ptr<Loss<Scalar>> clone() const override { return std::make_unique<MeanSquaredError>(*this); }
+};
+
+}  // namespace nndl

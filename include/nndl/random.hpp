@@ -1,0 +1,118 @@
+#pragma once
+// A random stream that is bit-for-bit NumPy's legacy global generator
+// (np.random.seed / rand / randn), so C++ code can replay the course's NumPy
+// experiments exactly: same weights, same data, same costs.
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "errors.hpp"
+#include "types.hpp"
+
+namespace nndl {
+
+class NumpyRandom {
+public:
+    /// Same state as np.random.seed(seed).
+    explicit NumpyRandom(std::uint32_t seed = 0) { this->seed(seed); }
+
+    /// Re-seeds like np.random.seed(seed); also forgets the cached Gaussian.
+    void seed(std::uint32_t seed) {
+        engine_.seed(seed);
+        cached_gaussian_.reset();
+    }
+
+    /// np.random.rand(): a double in [0, 1) with 53 random bits.
+    double uniform() {
+        const auto high = static_cast<std::uint32_t>(engine_()) >> 5;
+        const auto low = static_cast<std::uint32_t>(engine_()) >> 6;
+        return (high * 67108864.0 + low) / 9007199254740992.0;
+    }
+
+    /// np.random.randn(): polar Box-Muller, which yields two values per accepted
+    /// pair; the second is cached and returned by the next call.
+    double normal() {
+        if (cached_gaussian_) {
+            const double value = *cached_gaussian_;
+            cached_gaussian_.reset();
+            return value;
+        }
+        double x1 = 0.0;
+        double x2 = 0.0;
+        double r2 = 0.0;
+        do {
+            x1 = 2.0 * uniform() - 1.0;
+            x2 = 2.0 * uniform() - 1.0;
+            r2 = x1 * x1 + x2 * x2;
+        } while (r2 >= 1.0 || r2 == 0.0);
+        const double factor = std::sqrt(-2.0 * std::log(r2) / r2);
+        cached_gaussian_ = factor * x1;
+        return factor * x2;
+    }
+
+    /// np.random.randint(0, bound) for bound <= 2^32 (legacy masked rejection sampling).
+    std::uint32_t below(std::uint32_t bound) {
+        if (bound == 0) {
+            detail::throw_invalid("NumpyRandom::below: bound is 0, expected at least 1");
+        }
+        const std::uint32_t max = bound - 1;
+        std::uint32_t mask = max;
+        mask |= mask >> 1;
+        mask |= mask >> 2;
+        mask |= mask >> 4;
+        mask |= mask >> 8;
+        mask |= mask >> 16;
+        std::uint32_t value = 0;
+        do {
+            value = static_cast<std::uint32_t>(engine_()) & mask;
+        } while (value > max);
+        return value;
+    }
+
+    /// np.random.randn(rows, cols): drawn in row-major (C) order, as NumPy fills arrays.
+    template <class Scalar = double>
+    Matrix<Scalar> randn(Index rows, Index cols) {
+        Matrix<Scalar> m(rows, cols);
+        for (Index i = 0; i < rows; ++i) {
+            for (Index j = 0; j < cols; ++j) {
+                m(i, j) = static_cast<Scalar>(normal());
+            }
+        }
+        return m;
+    }
+
+    /// np.random.rand(rows, cols), row-major draw order.
+    template <class Scalar = double>
+    Matrix<Scalar> rand(Index rows, Index cols) {
+        Matrix<Scalar> m(rows, cols);
+        for (Index i = 0; i < rows; ++i) {
+            for (Index j = 0; j < cols; ++j) {
+                m(i, j) = static_cast<Scalar>(uniform());
+            }
+        }
+        return m;
+    }
+
+    /// np.random.permutation(n): the legacy Fisher-Yates shuffle of 0..n-1.
+    std::vector<Index> permutation(Index n) {
+        std::vector<Index> order(static_cast<std::size_t>(n));
+        for (Index i = 0; i < n; ++i) {
+            order[static_cast<std::size_t>(i)] = i;
+        }
+        for (Index i = n - 1; i > 0; --i) {
+            const auto j = static_cast<Index>(below(static_cast<std::uint32_t>(i + 1)));
+            std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);
+        }
+        return order;
+    }
+
+private:
+    std::mt19937 engine_;
+    std::optional<double> cached_gaussian_;
+};
+
+}  // namespace nndl

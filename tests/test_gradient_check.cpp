@@ -1,0 +1,69 @@
+// The gradient checker itself: it passes right gradients and catches wrong ones.
+#include "test_support.hpp"
+
+#include <nndl/dense.hpp>
+#include <nndl/gradient_check.hpp>
+
+using nndl::Matrix;
+
+namespace {
+
+// A dense sigmoid layer whose backward forgets the sigmoid's derivative: the
+// classic mistake the checker exists to catch.
+class ForgetfulSigmoid final : public nndl::Layer<double> {
+public:
+    ForgetfulSigmoid() : w_(nndl::NumpyRandom(2).randn(2, 3)), dw_(2, 3) {}
+    std::string type() const override { return "forgetful"; }
+    nndl::Index input_size() const override { return 3; }
+    nndl::Index output_size() const override { return 2; }
+    const Matrix<double>& forward(const Matrix<double>& input, nndl::Mode) override {
+        input_ = &input;
+        nndl::Sigmoid::forward(Matrix<double>(w_ * input), a_);
+        return a_;
+    }
+    const Matrix<double>& backward(const Matrix<double>& da, bool need_input_gradient) override {
+        dw_ = da * input_->transpose();  // wrong: should be (da .* a .* (1 - a)) * input^T
+        dx_ = need_input_gradient ? Matrix<double>(w_.transpose() * da) : Matrix<double>();
+        return dx_;
+    }
+    void infer(const Matrix<double>& input, Matrix<double>& output) const override {
+        nndl::Sigmoid::forward(Matrix<double>(w_ * input), output);
+    }
+    std::vector<nndl::Parameter<double>> parameters() override { return {{"W", &w_, &dw_}}; }
+    std::unique_ptr<nndl::Layer<double>> clone() const override { return std::make_unique<ForgetfulSigmoid>(*this); }
+
+private:
+    Matrix<double> w_, dw_, a_, dx_;
+    const Matrix<double>* input_ = nullptr;
+};
+
+}  // namespace
+
+TEST_CASE("gradient check: a wrong backward is caught and located") {
+    ForgetfulSigmoid layer;
+    const Matrix<double> x = nndl::NumpyRandom(3).randn(3, 4);
+    const auto result = nndl::check_layer_gradients<double>(layer, x);
+    INFO(result.summary());
+    CHECK_FALSE(result.passed(1e-7));
+    CHECK_FALSE(result.passed(1e-2));
+    CHECK(result.max_relative_error > 0.1);
+    CHECK((result.where == "W" || result.where == "input"));
+    CHECK(result.entries_checked == 6u + 12u);
+}
+
+TEST_CASE("gradient check: the same layer written right passes") {
+    nndl::Dense<double, nndl::Sigmoid> layer(3, 2);
+    layer.weights() = nndl::NumpyRandom(2).randn(2, 3);
+    const Matrix<double> x = nndl::NumpyRandom(3).randn(3, 4);
+    const auto result = nndl::check_layer_gradients<double>(layer, x);
+    INFO(result.summary());
+    CHECK(result.passed(1e-7));
+    CHECK(result.max_relative_error < 1e-8);
+    // The check leaves the parameters as it found them.
+    CHECK(layer.weights() == nndl::NumpyRandom(2).randn(2, 3));
+}
+
+TEST_CASE("gradient check: a result with nothing checked does not pass") {
+    nndl::GradientCheckResult empty;
+    CHECK_FALSE(empty.passed(1.0));
+}

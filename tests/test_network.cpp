@@ -1,0 +1,257 @@
+// Network: the course's W4A1 cases, whole-network gradient checks, training loop,
+// errors.
+#include "test_support.hpp"
+
+#include <nndl/nndl.hpp>
+
+using nndl::Activation;
+using nndl::Index;
+using nndl::Matrix;
+using nndl::NumpyRandom;
+using nndl_test::rows;
+
+template <class Scalar>
+void set_layer(nndl::Network<Scalar>& net, std::size_t layer, const Matrix<Scalar>& w, const Matrix<Scalar>& b) {
+    auto params = net.layer(layer).parameters();
+    *params[0].value = w;
+    *params[1].value = b;
+}
+
+TEST_CASE_TEMPLATE("W4A1 initialize_parameters and initialize_parameters_deep", Scalar, float, double) {
+    const double tol = nndl_test::decimals_tolerance<Scalar>();
+    const nndl::Initializer small{nndl::Init::scaled_normal, 0.01};
+    nndl::Network<Scalar> shallow({3, 2, 1}, {Activation::relu, Activation::sigmoid}, small, 1);
+    NNDL_CHECK_CLOSE(*shallow.layer(0).parameters()[0].value,
+                     rows<double>({{0.01624345, -0.00611756, -0.00528172}, {-0.01072969, 0.00865408, -0.02301539}}), tol);
+    NNDL_CHECK_CLOSE(*shallow.layer(1).parameters()[0].value, rows<double>({{0.01744812, -0.00761207}}), tol);
+    CHECK(shallow.layer(0).parameters()[1].value->isZero());
+
+    nndl::Network<Scalar> deep({5, 4, 3}, nndl::standard_activations(2, Activation::relu, Activation::sigmoid), small, 3);
+    NNDL_CHECK_CLOSE(deep.layer(0).parameters()[0].value->row(0),
+                     rows<double>({{0.01788628, 0.0043651, 0.00096497, -0.01863493, -0.00277388}}), tol);
+    NNDL_CHECK_CLOSE(deep.layer(1).parameters()[0].value->row(0),
+                     rows<double>({{-0.01185047, -0.0020565, 0.01486148, 0.00236716}}), tol);
+    CHECK(deep.sizes() == std::vector<Index>{5, 4, 3});
+}
+
+TEST_CASE_TEMPLATE("W4A1 L_model_forward", Scalar, float, double) {
+    NumpyRandom random(6);
+    const auto x = random.randn<Scalar>(5, 4);
+    nndl::Network<Scalar> net({5, 4, 3, 1}, {Activation::relu, Activation::relu, Activation::sigmoid},
+                              {nndl::Init::zeros}, 0);
+    for (std::size_t l = 0; l < 3; ++l) {
+        const Index n_out = net.layer(l).output_size();
+        const Index n_in = net.layer(l).input_size();
+        const auto w = random.randn<Scalar>(n_out, n_in);
+        const auto b = random.randn<Scalar>(n_out, 1);
+        set_layer(net, l, w, b);
+    }
+    const auto expected = rows<double>({{0.03921668, 0.70498921, 0.19734387, 0.04728177}});
+    const double tol = 1e-8 + 10 * nndl_test::printed_tolerance<Scalar>();
+    NNDL_CHECK_CLOSE(net.forward(x), expected, tol);
+    NNDL_CHECK_CLOSE(net.predict_proba(x), expected, tol);
+    NNDL_CHECK_CLOSE(net.predict(x), rows<double>({{0, 1, 0, 0}}), 0);
+}
+
+TEST_CASE_TEMPLATE("W4A1 L_model_backward through the building blocks", Scalar, float, double) {
+    NumpyRandom random(3);
+    const auto al = random.randn<Scalar>(1, 2);
+    const auto y = rows<Scalar>({{1, 0}});
+    const auto a1 = random.randn<Scalar>(4, 2);
+    const auto w1 = random.randn<Scalar>(3, 4);
+    random.randn(3, 1);  // b1
+    const auto z1 = random.randn<Scalar>(3, 2);
+    const auto a2 = random.randn<Scalar>(3, 2);
+    const auto w2 = random.randn<Scalar>(1, 3);
+    random.randn(1, 1);  // b2
+    const auto z2 = random.randn<Scalar>(1, 2);
+    const Scalar m = 2;
+
+    // The course's caches are random, not a real forward pass (AL is not sigmoid(Z2)),
+    // so the chain is replayed with the functions Dense uses, from the course's dAL.
+    const Matrix<Scalar> dal = (-(y.array() / al.array() - (1 - y.array()) / (1 - al.array())) / m).matrix();
+    Matrix<Scalar> s2, dz2, dw2, db2, da1, s1, dz1, dw1, db1;
+    nndl::Sigmoid::forward(z2, s2);
+    nndl::Sigmoid::backward(z2, s2, dal, dz2);
+    nndl::linear_backward(dz2, a2, w2, dw2, db2, &da1);
+    nndl::ReLU::forward(z1, s1);
+    nndl::ReLU::backward(z1, s1, da1, dz1);
+    nndl::linear_backward<Scalar>(dz1, a1, w1, dw1, db1, nullptr);
+
+    const double tol = 1e-8 + 10 * nndl_test::printed_tolerance<Scalar>();
+    NNDL_CHECK_CLOSE(dw1, rows<double>({{0.41010002, 0.07807203, 0.13798444, 0.10502167},
+                                        {0., 0., 0., 0.},
+                                        {0.05283652, 0.01005865, 0.01777766, 0.0135308}}),
+                     tol);
+    NNDL_CHECK_CLOSE(db1, rows<double>({{-0.22007063}, {0.}, {-0.02835349}}), tol);
+    NNDL_CHECK_CLOSE((m * da1).eval(),
+                     rows<double>({{0.12913162, -0.44014127}, {-0.14175655, 0.48317296}, {0.01663708, -0.05670698}}),
+                     tol);
+}
+
+TEST_CASE_TEMPLATE("W4A1 update_parameters with gradient descent", Scalar, float, double) {
+    nndl::Network<Scalar> net({4, 3, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::zeros}, 0);
+    NumpyRandom random(2);
+    const auto w1 = random.randn<Scalar>(3, 4);
+    const auto b1 = random.randn<Scalar>(3, 1);
+    const auto w2 = random.randn<Scalar>(1, 3);
+    const auto b2 = random.randn<Scalar>(1, 1);
+    set_layer(net, 0, w1, b1);
+    set_layer(net, 1, w2, b2);
+    random.seed(3);
+    auto params = net.parameters();
+    REQUIRE(params.size() == 4);
+    for (auto& p : params) {
+        *p.gradient = random.randn<Scalar>(p.value->rows(), p.value->cols());
+    }
+    nndl::GradientDescent<Scalar> gd(0.1);
+    net.apply(gd);
+    const double tol = 1e-8 + 10 * nndl_test::printed_tolerance<Scalar>();
+    NNDL_CHECK_CLOSE(params[0].value->row(0), rows<double>({{-0.59562069, -0.09991781, -2.14584584, 1.82662008}}), tol);
+    NNDL_CHECK_CLOSE(*params[1].value, rows<double>({{-0.04659241}, {-1.28888275}, {0.53405496}}), tol);
+    NNDL_CHECK_CLOSE(*params[2].value, rows<double>({{-0.55569196, 0.0354055, 1.32964895}}), tol);
+    NNDL_CHECK_CLOSE(*params[3].value, rows<double>({{-0.84610769}}), tol);
+}
+
+// Random architectures: 2 to 4 layers, random sizes, mixed activations, each
+// output with its natural loss (sigmoid: binary cross-entropy, softmax:
+// categorical cross-entropy, others: mean squared error).
+TEST_CASE_TEMPLATE("Network: whole-network gradients match central differences", Scalar, float, double) {
+    NumpyRandom random(2024);
+    const Activation hidden_choices[] = {Activation::sigmoid, Activation::tanh, Activation::relu,
+                                         Activation::leaky_relu, Activation::identity};
+    const Activation output_choices[] = {Activation::sigmoid, Activation::softmax, Activation::identity,
+                                         Activation::tanh};
+    for (int trial = 0; trial < 12; ++trial) {
+        const auto layers = static_cast<std::size_t>(2 + random.below(3));
+        std::vector<Index> sizes{static_cast<Index>(1 + random.below(5))};
+        std::vector<Activation> activations;
+        for (std::size_t l = 0; l < layers; ++l) {
+            sizes.push_back(static_cast<Index>(1 + random.below(5)));
+            activations.push_back(hidden_choices[random.below(5)]);
+        }
+        activations.back() = output_choices[trial % 4];
+        if (activations.back() == Activation::sigmoid) {
+            sizes.back() = 1;
+        }
+        if (activations.back() == Activation::softmax) {
+            sizes.back() = std::max<Index>(sizes.back(), 2);
+        }
+        nndl::Network<Scalar> net(sizes, activations, {nndl::Init::xavier}, random);
+        for (auto& p : net.parameters()) {
+            if (p.name == "b") {
+                *p.value = random.randn<Scalar>(p.value->rows(), 1) * Scalar(0.1);
+            }
+        }
+        const Index m = 1 + random.below(6);
+        const Matrix<Scalar> x = random.randn<Scalar>(sizes.front(), m);
+        Matrix<Scalar> y;
+        if (activations.back() == Activation::sigmoid) {
+            y = (random.rand<Scalar>(1, m).array() > Scalar(0.5)).template cast<Scalar>();
+        } else if (activations.back() == Activation::softmax) {
+            y = Matrix<Scalar>::Zero(sizes.back(), m);
+            for (Index j = 0; j < m; ++j) {
+                y(static_cast<Index>(random.below(static_cast<std::uint32_t>(sizes.back()))), j) = 1;
+            }
+        } else {
+            y = random.randn<Scalar>(sizes.back(), m);
+        }
+        const auto result = nndl::check_network_gradients(net, x, y);
+        std::string shape;
+        for (std::size_t l = 0; l < sizes.size(); ++l) {
+            shape += std::to_string(sizes[l]) + (l + 1 < sizes.size() ? "-" : "");
+        }
+        INFO("trial ", trial, " sizes ", shape, " output ", nndl::to_string(activations.back()), " loss ",
+             net.loss().name(), ": ", result.summary());
+        CHECK(result.passed(nndl_test::gradient_tolerance<Scalar>()));
+    }
+}
+
+TEST_CASE_TEMPLATE("Network: fit records costs before each update and can stop early", Scalar, float, double) {
+    NumpyRandom random(1);
+    const Matrix<Scalar> x = random.randn<Scalar>(2, 20);
+    const Matrix<Scalar> y = (x.row(0).array() > Scalar(0)).template cast<Scalar>();
+    nndl::Network<Scalar> net({2, 3, 1}, {Activation::tanh, Activation::sigmoid}, {nndl::Init::scaled_normal, 0.01}, 3);
+    nndl::Network<Scalar> twin = net;  // copies train independently
+    nndl::GradientDescent<Scalar> gd(0.5);
+
+    nndl::FitOptions options;
+    options.iterations = 250;
+    options.record_every = 100;
+    long calls = 0;
+    options.on_iteration = [&](const nndl::FitProgress& p) {
+        ++calls;
+        CHECK(p.iteration == calls - 1);
+        return true;
+    };
+    const auto history = net.fit(x, y, gd, options);
+    CHECK(calls == 250);
+    REQUIRE(history.costs.size() == 4);
+    CHECK(history.costs[0].iteration == 0);
+    CHECK(history.costs[3].iteration == 249);
+    CHECK(history.costs[3].cost < history.costs[0].cost);
+    CHECK(net.accuracy(x, y) > 0.9);
+
+    // The first recorded cost is the cost of the untrained copy.
+    twin.forward(x);
+    CHECK(static_cast<double>(twin.cost(y)) == history.costs[0].cost);
+
+    options.on_iteration = [](const nndl::FitProgress& p) { return p.iteration < 9; };
+    const auto stopped = twin.fit(x, y, gd, options);
+    CHECK(stopped.iterations_run == 10);
+    CHECK(stopped.stopped_early);
+}
+
+TEST_CASE("Network: a diverging fit stops with an error naming the iteration") {
+    const Matrix<double> x = rows<double>({{1e200, -1e200}});
+    const Matrix<double> y = rows<double>({{1e200, -1e200}});
+    nndl::Network<double> net({1, 1}, {Activation::identity}, {nndl::Init::scaled_normal, 1.0}, 0);
+    nndl::GradientDescent<double> gd(10.0);
+    nndl::FitOptions options;
+    options.iterations = 100;
+    const auto message = nndl_test::message_of<nndl::DivergenceError>([&] { net.fit(x, y, gd, options); });
+    CHECK(message.find("Network::fit: the cost became") != std::string::npos);
+    CHECK(message.find("at iteration 0") != std::string::npos);
+    CHECK(message.find("smaller learning rate") != std::string::npos);
+}
+
+TEST_CASE("Network: wrong shapes and bad sizes throw with clear messages") {
+    nndl::Network<double> net({4, 3, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 1);
+    nndl::GradientDescent<double> gd(0.1);
+    const Matrix<double> x = Matrix<double>::Zero(5, 2);
+    CHECK(nndl_test::message_of<nndl::ShapeError>([&] { net.forward(x); }) ==
+          "Network::forward: input has 5 rows, network expects 4");
+    const Matrix<double> good_x = Matrix<double>::Zero(4, 2);
+    CHECK(nndl_test::message_of<nndl::ShapeError>([&] { net.fit(good_x, Matrix<double>::Zero(1, 3), gd); }) ==
+          "Network::fit: Y has 3 columns, X has 2");
+    CHECK(nndl_test::message_of<nndl::ShapeError>([&] { net.fit(good_x, Matrix<double>::Zero(2, 2), gd); }) ==
+          "Network::fit: Y has 2 rows, the network outputs 1");
+    Matrix<double> nan_x = good_x;
+    nan_x(2, 1) = std::nan("");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { net.fit(nan_x, Matrix<double>::Zero(1, 2), gd); })
+              .find("Network::fit: X has a non-finite value (nan) at row 2, column 1") != std::string::npos);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] {
+              nndl::Network<double>({4, 0, 1}, {Activation::relu, Activation::sigmoid}, {}, 1);
+          }) == "Network::Network: size 1 is 0, expected at least 1");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] {
+              nndl::Network<double>({4, 1}, {Activation::relu, Activation::sigmoid}, {}, 1);
+          }) == "Network::Network: 2 activations for 1 layers, expected one per layer");
+    nndl::Network<double> by_hand(4);
+    CHECK(nndl_test::message_of<nndl::ShapeError>([&] { by_hand.add(nndl::make_dense<double>(5, 2, Activation::relu)); }) ==
+          "Network::add: the new layer's input has 5 rows, the network outputs 4");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { by_hand.predict(good_x); }) ==
+          "Network::predict_proba: the network has no layers, expected at least 1");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] { nndl::GradientDescent<double> bad(-1.0); }) ==
+          "GradientDescent::GradientDescent: learning rate is -1, expected a finite number > 0");
+}
+
+TEST_CASE("Network: built layer by layer equals built from sizes") {
+    NumpyRandom random(1);
+    nndl::Network<double> by_hand(6);
+    by_hand.add_dense(4, Activation::relu, {nndl::Init::inv_sqrt_fan_in}, random)
+        .add_dense(1, Activation::sigmoid, {nndl::Init::inv_sqrt_fan_in}, random);
+    nndl::Network<double> from_sizes({6, 4, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::inv_sqrt_fan_in}, 1);
+    const Matrix<double> x = NumpyRandom(8).randn(6, 3);
+    CHECK(by_hand.predict_proba(x) == from_sizes.predict_proba(x));
+    CHECK(by_hand.loss().name() == "BinaryCrossEntropy");
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what nndl needs to build, test and run its examples on Debian 12.
+# A no-op when everything is already there. Usage: tools/setup.sh [--bench]
+set -euo pipefail
+
+packages=(cmake g++ make libeigen3-dev doctest-dev libstb-dev libhdf5-dev zlib1g-dev
+          gnuplot-nox python3-numpy dataset-fashion-mnist)
+if [[ "${1:-}" == "--bench" ]]; then
+    packages+=(python3-torch)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if ((${#missing[@]} == 0)); then
+    exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+    sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
