@@ -1,0 +1,23 @@
+// Trains a small network on XOR with nndl and checks that it learned it.
+#include <nndl/nndl.hpp>
+
+#include <iostream>
+
+int main() {
+    nndl::Matrix<double> x(2, 4);
+    x << 0, 0, 1, 1,
+         0, 1, 0, 1;
+    nndl::Matrix<double> y(1, 4);
+    y << 0, 1, 1, 0;
+
+    nndl::Network<double> net({2, 8, 1}, {nndl::Activation::tanh, nndl::Activation::sigmoid},
+                              {nndl::Init::xavier}, 1);
+    nndl::GradientDescent<double> optimizer(0.5);
+    nndl::FitOptions options;
+    options.iterations = 3000;
+    const auto history = net.fit(x, y, optimizer, options);
+    const double accuracy = net.accuracy(x, y);
+    std::cout << "nndl " << nndl::version_string << ": cost " << history.costs.front().cost << " -> "
+              << history.costs.back().cost << ", accuracy " << accuracy << '\n';
+    return accuracy == 1.0 ? 0 : 1;
+}
