@@ -1,0 +1,227 @@
+#pragma once
+// Image files (PNG, JPEG, BMP, ...) to network inputs, and image folders to data
+// sets. Optional: needs stb (Debian's libstb-dev); link the nndl::image target.
+//
+// An image becomes a column the way the course flattens it: resized to the model's
+// height x width, RGB, row-major (h, then w, channel fastest), divided by 255.
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <stb_image.h>
+#include <stb_image_resize.h>
+#include <stb_image_write.h>
+
+#include "errors.hpp"
+#include "file_util.hpp"
+#include "image_array.hpp"
+#include "types.hpp"
+
+namespace nndl {
+
+/// Images larger than this many pixels are refused instead of exhausting memory.
+inline constexpr long long max_image_pixels = 1LL << 27;
+
+/// Decodes an image file to 8-bit RGB (grayscale and RGBA are converted).
+inline ImageArray<unsigned char> load_image_rgb(const std::filesystem::path& path) {
+    const auto bytes = read_file_bytes(path, "load_image_rgb");
+    if (bytes.empty()) {
+        throw FileError(detail::concat("load_image_rgb: '", path.string(), "' is empty, expected an image file"));
+    }
+    if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+        throw FileError(detail::concat("load_image_rgb: '", path.string(), "' is larger than 2 GiB"));
+    }
+    const int length = static_cast<int>(bytes.size());
+    int width = 0;
+    int height = 0;
+    int channels = 0;
+    if (!stbi_info_from_memory(bytes.data(), length, &width, &height, &channels)) {
+        throw FileError(detail::concat("load_image_rgb: '", path.string(),
+                                       "' is not an image nndl can read (PNG, JPEG, BMP, GIF, TGA, PNM): ",
+                                       stbi_failure_reason()));
+    }
+    if (static_cast<long long>(width) * height > max_image_pixels) {
+        throw FileError(detail::concat("load_image_rgb: '", path.string(), "' is ", width, "x", height,
+                                       " pixels, expected at most ", max_image_pixels, " pixels"));
+    }
+    unsigned char* pixels = stbi_load_from_memory(bytes.data(), length, &width, &height, &channels, 3);
+    if (pixels == nullptr) {
+        throw FileError(detail::concat("load_image_rgb: cannot decode '", path.string(),
+                                       "' (truncated or corrupt?): ", stbi_failure_reason()));
+    }
+    ImageArray<unsigned char> image(height, width, 3);
+    std::copy(pixels, pixels + image.values.size(), image.values.begin());
+    stbi_image_free(pixels);
+    return image;
+}
+
+/// Resizes an 8-bit image (stb_image_resize's default filter).
+inline ImageArray<unsigned char> resize_image(const ImageArray<unsigned char>& image, Index height, Index width) {
+    if (height <= 0 || width <= 0) {
+        detail::throw_invalid("resize_image: target size ", height, "x", width, ", expected at least 1x1");
+    }
+    if (image.height == height && image.width == width) {
+        return image;
+    }
+    ImageArray<unsigned char> resized(height, width, image.channels);
+    const int ok = stbir_resize_uint8(image.values.data(), static_cast<int>(image.width),
+                                      static_cast<int>(image.height), 0, resized.values.data(),
+                                      static_cast<int>(width), static_cast<int>(height), 0,
+                                      static_cast<int>(image.channels));
+    if (!ok) {
+        detail::throw_invalid("resize_image: stb_image_resize failed for ", image.width, "x", image.height, " -> ",
+                              width, "x", height);
+    }
+    return resized;
+}
+
+/// The image as a network input: resized to height x width, flattened (h, w, c), / 255.
+template <class Scalar>
+Vector<Scalar> image_to_column(const ImageArray<unsigned char>& image, Index height, Index width) {
+    const ImageArray<unsigned char> sized = resize_image(image, height, width);
+    Vector<Scalar> column(static_cast<Index>(sized.values.size()));
+    for (std::size_t i = 0; i < sized.values.size(); ++i) {
+        column(static_cast<Index>(i)) = static_cast<Scalar>(sized.values[i]) / Scalar(255);
+    }
+    return column;
+}
+
+/// load_image_rgb + image_to_column.
+template <class Scalar>
+Vector<Scalar> load_image_column(const std::filesystem::path& path, Index height = 64, Index width = 64) {
+    return image_to_column<Scalar>(load_image_rgb(path), height, width);
+}
+
+/// A column back to an 8-bit image (values clamped to [0, 1] and scaled by 255).
+template <class Derived>
+ImageArray<unsigned char> column_to_image(const Eigen::MatrixBase<Derived>& column, Index height, Index width) {
+    if (column.size() != height * width * 3) {
+        detail::throw_shape("column_to_image: column has ", column.size(), " values, expected ", height, "x", width,
+                            "x3 = ", height * width * 3);
+    }
+    ImageArray<unsigned char> image(height, width, 3);
+    for (Index i = 0; i < column.size(); ++i) {
+        const double v = std::clamp(static_cast<double>(column(i)), 0.0, 1.0);
+        image.values[static_cast<std::size_t>(i)] = static_cast<unsigned char>(v * 255.0 + 0.5);
+    }
+    return image;
+}
+
+/// Writes an 8-bit RGB (or gray/RGBA) image as PNG, atomically (see file_util.hpp).
+inline void write_png(const std::filesystem::path& path, const ImageArray<unsigned char>& image) {
+    std::vector<unsigned char> bytes;
+    const auto append = [](void* context, void* data, int size) {
+        auto* out = static_cast<std::vector<unsigned char>*>(context);
+        const auto* begin = static_cast<const unsigned char*>(data);
+        out->insert(out->end(), begin, begin + size);
+    };
+    if (!stbi_write_png_to_func(append, &bytes, static_cast<int>(image.width), static_cast<int>(image.height),
+                                static_cast<int>(image.channels), image.values.data(),
+                                static_cast<int>(image.width * image.channels))) {
+        throw FileError(detail::concat("write_png: cannot encode '", path.string(), "'"));
+    }
+    write_bytes_atomically(path, "write_png", bytes);
+}
+
+/// A labelled image data set, one example per column.
+template <class Scalar>
+struct ImageDataset {
+    Matrix<Scalar> x;                      ///< (height * width * 3) x m, values in [0, 1]
+    Matrix<Scalar> y;                      ///< 1 x m class indices
+    std::vector<std::string> class_names;  ///< class index -> folder name
+    std::vector<std::filesystem::path> files;  ///< column -> source file
+};
+
+enum class FolderOrder {
+    by_class,      ///< class by class, files sorted by name within each (torchvision's ImageFolder)
+    by_file_name,  ///< all files sorted by file name across classes
+};
+
+struct ImageFolderOptions {
+    Index height = 64;
+    Index width = 64;
+    /// Class names in label order; empty: the sub-folder names, sorted.
+    std::vector<std::string> classes;
+    FolderOrder order = FolderOrder::by_class;
+};
+
+inline bool has_image_extension(const std::filesystem::path& path) {
+    std::string ext = path.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    for (const char* known : {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".pnm", ".ppm", ".pgm"}) {
+        if (ext == known) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/// Loads a folder with one sub-folder of images per class (ImageFolder layout).
+template <class Scalar>
+ImageDataset<Scalar> load_image_folder(const std::filesystem::path& root, const ImageFolderOptions& options = {}) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(root, ec)) {
+        throw FileError(detail::concat("load_image_folder: '", root.string(),
+                                       "' is not a folder; expected a folder with one sub-folder per class"));
+    }
+    ImageDataset<Scalar> data;
+    data.class_names = options.classes;
+    if (data.class_names.empty()) {
+        for (const auto& entry : std::filesystem::directory_iterator(root)) {
+            if (entry.is_directory()) {
+                data.class_names.push_back(entry.path().filename().string());
+            }
+        }
+        std::sort(data.class_names.begin(), data.class_names.end());
+    }
+    if (data.class_names.empty()) {
+        throw FileError(detail::concat("load_image_folder: '", root.string(),
+                                       "' has no sub-folders; expected one sub-folder of images per class"));
+    }
+    struct Item {
+        std::filesystem::path path;
+        std::size_t label;
+    };
+    std::vector<Item> items;
+    for (std::size_t label = 0; label < data.class_names.size(); ++label) {
+        const auto folder = root / data.class_names[label];
+        if (!std::filesystem::is_directory(folder, ec)) {
+            throw FileError(detail::concat("load_image_folder: class folder '", folder.string(), "' does not exist"));
+        }
+        std::vector<std::filesystem::path> files;
+        for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+            if (entry.is_regular_file() && has_image_extension(entry.path())) {
+                files.push_back(entry.path());
+            }
+        }
+        if (files.empty()) {
+            throw FileError(detail::concat("load_image_folder: class folder '", folder.string(),
+                                           "' has no images (.png, .jpg, .jpeg, .bmp, .gif, .tga, .pnm)"));
+        }
+        std::sort(files.begin(), files.end());
+        for (auto& f : files) {
+            items.push_back({std::move(f), label});
+        }
+    }
+    if (options.order == FolderOrder::by_file_name) {
+        std::stable_sort(items.begin(), items.end(),
+                         [](const Item& a, const Item& b) { return a.path.filename() < b.path.filename(); });
+    }
+    const Index m = static_cast<Index>(items.size());
+    data.x.resize(options.height * options.width * 3, m);
+    data.y.resize(1, m);
+    for (Index j = 0; j < m; ++j) {
+        const auto& item = items[static_cast<std::size_t>(j)];
+        data.x.col(j) = load_image_column<Scalar>(item.path, options.height, options.width);
+        data.y(0, j) = static_cast<Scalar>(item.label);
+        data.files.push_back(item.path);
+    }
+    return data;
+}
+
+}  // namespace nndl
