@@ -14,6 +14,8 @@
 #include "losses.hpp"
 #include "network.hpp"
 #include "optimizer.hpp"
+#include "npz.hpp"
 #include "random.hpp"
+#include "serialization.hpp"
 #include "types.hpp"
 #include "version.hpp"
