@@ -14,6 +14,7 @@
 #include "losses.hpp"
 #include "network.hpp"
 #include "optimizer.hpp"
+#include "planar.hpp"
 #include "npz.hpp"
 #include "random.hpp"
 #include "serialization.hpp"

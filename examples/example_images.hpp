@@ -1,0 +1,158 @@
+#pragma once
+// Pictures made of pixels for the examples: decision boundaries and image grids,
+// written as PNG with stb_image_write.
+
+#include "example_support.hpp"
+
+#include <nndl/image.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <functional>
+
+namespace examples {
+
+/// Colours the plane by the model's prediction and draws the points on top.
+/// `predict` maps a 2 x n matrix of points to 1 x n probabilities of class 1.
+template <class Scalar>
+nndl::ImageArray<unsigned char> decision_boundary(const nndl::Matrix<Scalar>& x, const nndl::Matrix<Scalar>& y,
+                                                  const std::function<nndl::Matrix<Scalar>(const nndl::Matrix<Scalar>&)>& predict,
+                                                  int size = 480) {
+    const double pad = 1.0;
+    const double x0 = static_cast<double>(x.row(0).minCoeff()) - pad;
+    const double x1 = static_cast<double>(x.row(0).maxCoeff()) + pad;
+    const double y0 = static_cast<double>(x.row(1).minCoeff()) - pad;
+    const double y1 = static_cast<double>(x.row(1).maxCoeff()) + pad;
+    nndl::Matrix<Scalar> grid(2, static_cast<nndl::Index>(size) * size);
+    for (int r = 0; r < size; ++r) {
+        for (int c = 0; c < size; ++c) {
+            grid(0, r * size + c) = static_cast<Scalar>(x0 + (x1 - x0) * (c + 0.5) / size);
+            grid(1, r * size + c) = static_cast<Scalar>(y1 - (y1 - y0) * (r + 0.5) / size);  // up is up
+        }
+    }
+    const nndl::Matrix<Scalar> p = predict(grid);
+    nndl::ImageArray<unsigned char> image(size, size, 3);
+    const unsigned char region[2][3] = {{250, 200, 190}, {190, 215, 245}};  // light red: 0, light blue: 1
+    const unsigned char point[2][3] = {{200, 30, 30}, {30, 70, 200}};
+    for (int r = 0; r < size; ++r) {
+        for (int c = 0; c < size; ++c) {
+            const int label = p(0, r * size + c) > Scalar(0.5) ? 1 : 0;
+            for (int k = 0; k < 3; ++k) {
+                image(r, c, k) = region[label][k];
+            }
+        }
+    }
+    for (nndl::Index j = 0; j < x.cols(); ++j) {
+        const int label = y(0, j) > Scalar(0.5) ? 1 : 0;
+        const double pc = (static_cast<double>(x(0, j)) - x0) / (x1 - x0) * size;
+        const double pr = (y1 - static_cast<double>(x(1, j))) / (y1 - y0) * size;
+        for (int dr = -4; dr <= 4; ++dr) {
+            for (int dc = -4; dc <= 4; ++dc) {
+                const int rr = static_cast<int>(pr) + dr;
+                const int cc = static_cast<int>(pc) + dc;
+                const int d2 = dr * dr + dc * dc;
+                if (rr < 0 || cc < 0 || rr >= size || cc >= size || d2 > 16) {
+                    continue;
+                }
+                for (int k = 0; k < 3; ++k) {
+                    image(rr, cc, k) = d2 > 9 ? 255 : point[label][k];  // white rim
+                }
+            }
+        }
+    }
+    return image;
+}
+
+/// Places equally sized images in a grid (scaled up by `zoom`) with a coloured frame each.
+inline nndl::ImageArray<unsigned char> image_grid(const std::vector<nndl::ImageArray<unsigned char>>& images,
+                                                  const std::vector<std::array<unsigned char, 3>>& frames, int columns,
+                                                  int zoom = 2) {
+    if (images.empty()) {
+        throw std::invalid_argument("image_grid: no images to show");
+    }
+    const int border = 4;
+    const int h = static_cast<int>(images[0].height) * zoom;
+    const int w = static_cast<int>(images[0].width) * zoom;
+    const int count = static_cast<int>(images.size());
+    columns = std::min(columns, count);
+    const int rows = (count + columns - 1) / columns;
+    const int cell_h = h + 2 * border;
+    const int cell_w = w + 2 * border;
+    nndl::ImageArray<unsigned char> grid(rows * cell_h, columns * cell_w, 3);
+    std::fill(grid.values.begin(), grid.values.end(), static_cast<unsigned char>(255));
+    for (int i = 0; i < count; ++i) {
+        const int top = (i / columns) * cell_h;
+        const int left = (i % columns) * cell_w;
+        for (int r = 0; r < cell_h; ++r) {
+            for (int c = 0; c < cell_w; ++c) {
+                const bool inside = r >= border && c >= border && r < border + h && c < border + w;
+                for (int k = 0; k < 3; ++k) {
+                    grid(top + r, left + c, k) =
+                        inside ? images[static_cast<std::size_t>(i)]((r - border) / zoom, (c - border) / zoom, k)
+                               : frames[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)];
+                }
+            }
+        }
+    }
+    return grid;
+}
+
+}  // namespace examples
+
+namespace examples {
+
+/// The course's cat data set from an image-folder tree DIR/{train,test}/{cat,non-cat}:
+/// labels 1 = cat, 0 = non-cat, columns in the order of the original .h5 files.
+template <class Scalar>
+struct CatData {
+    nndl::ImageDataset<Scalar> train;
+    nndl::ImageDataset<Scalar> test;
+};
+
+template <class Scalar>
+CatData<Scalar> load_cat_data(const std::string& dir) {
+    nndl::ImageFolderOptions options;
+    options.classes = {"non-cat", "cat"};
+    options.order = nndl::FolderOrder::by_file_name;
+    const std::filesystem::path root(dir);
+    CatData<Scalar> data;
+    data.train = nndl::load_image_folder<Scalar>(root / "train", options);
+    data.test = nndl::load_image_folder<Scalar>(root / "test", options);
+    std::cerr << "loaded " << data.train.x.cols() << " training and " << data.test.x.cols() << " test images from "
+              << dir << '\n';
+    return data;
+}
+
+/// Classifies image files with a trained network (inputs 64x64 RGB, output p(cat)).
+template <class Scalar>
+void classify_images(const nndl::Network<Scalar>& network, const std::vector<std::string>& paths) {
+    const auto side = static_cast<nndl::Index>(std::lround(std::sqrt(static_cast<double>(network.input_size()) / 3.0)));
+    if (side * side * 3 != network.input_size()) {
+        throw std::invalid_argument("classify_images: the model takes " + std::to_string(network.input_size()) +
+                                    " inputs, expected height x width x 3 for a square RGB image");
+    }
+    for (const auto& path : paths) {
+        const nndl::Matrix<Scalar> column = nndl::load_image_column<Scalar>(path, side, side);
+        const double p = static_cast<double>(network.predict_proba(column)(0, 0));
+        print_classification(path, p);
+    }
+}
+
+/// The photos in data/images, sorted.
+inline std::vector<std::string> bundled_photos() {
+    std::vector<std::string> photos;
+    const std::string dir = data_path("data/images");
+    std::error_code ec;
+    if (std::filesystem::is_directory(dir, ec)) {
+        for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+            if (nndl::has_image_extension(entry.path())) {
+                photos.push_back(entry.path().string());
+            }
+        }
+    }
+    std::sort(photos.begin(), photos.end());
+    return photos;
+}
+
+}  // namespace examples

@@ -1,0 +1,413 @@
+#pragma once
+// What nndl's example programs share: command-line parsing, the output contract
+// (cost lines, accuracy lines, classification lines), progress on stderr, and
+// charts through gnuplot. Not part of the library.
+
+#include <nndl/nndl.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+namespace examples {
+
+/// A user mistake on the command line: reported as one line, exit code 2.
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// A small option parser: --name VALUE, --name=VALUE, flags, positional arguments.
+class Options {
+public:
+    Options(std::string program, std::string summary) : program_(std::move(program)), summary_(std::move(summary)) {}
+
+    Options& value(const std::string& name, const std::string& metavar, const std::string& help,
+                   const std::string& fallback = "") {
+        specs_.push_back({name, metavar, help, fallback, true, false});
+        return *this;
+    }
+    /// An option whose value may be left out (then `implicit` is used).
+    Options& optional_value(const std::string& name, const std::string& metavar, const std::string& help,
+                            const std::string& implicit) {
+        specs_.push_back({name, "[" + metavar + "]", help + " (alone: " + implicit + ")", "", true, false, implicit});
+        return *this;
+    }
+    Options& list(const std::string& name, const std::string& metavar, const std::string& help) {
+        specs_.push_back({name, metavar, help, "", true, true});
+        return *this;
+    }
+    Options& flag(const std::string& name, const std::string& help) {
+        specs_.push_back({name, "", help, "", false, false});
+        return *this;
+    }
+    Options& positional(const std::string& metavar, const std::string& help) {
+        positional_name_ = metavar;
+        positional_help_ = help;
+        return *this;
+    }
+
+    /// Parses argv; prints the help and exits 0 on --help; throws UsageError on mistakes.
+    void parse(int argc, char** argv) {
+        for (int i = 1; i < argc; ++i) {
+            std::string arg = argv[i];
+            if (arg == "--help" || arg == "-h") {
+                std::cout << help();
+                std::exit(0);
+            }
+            if (arg.rfind("--", 0) != 0 || arg == "--") {
+                if (positional_name_.empty()) {
+                    throw UsageError("unexpected argument '" + arg + "'");
+                }
+                positionals_.push_back(arg);
+                continue;
+            }
+            std::string name = arg.substr(2);
+            std::string inline_value;
+            bool has_inline = false;
+            if (const auto eq = name.find('='); eq != std::string::npos) {
+                inline_value = name.substr(eq + 1);
+                name = name.substr(0, eq);
+                has_inline = true;
+            }
+            const Spec* spec = find(name);
+            if (spec == nullptr) {
+                throw UsageError("unknown option '--" + name + "'");
+            }
+            if (!spec->takes_value) {
+                if (has_inline) {
+                    throw UsageError("option '--" + name + "' takes no value");
+                }
+                values_[name].push_back("1");
+                continue;
+            }
+            if (has_inline) {
+                values_[name].push_back(inline_value);
+            } else if (i + 1 < argc && (std::string(argv[i + 1]).rfind("--", 0) != 0)) {
+                values_[name].push_back(argv[++i]);
+                // A list option takes every following plain argument.
+                while (spec->is_list && i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
+                    values_[name].push_back(argv[++i]);
+                }
+            } else if (!spec->implicit.empty()) {
+                values_[name].push_back(spec->implicit);
+            } else {
+                throw UsageError("option '--" + name + "' needs a value (" + spec->metavar + ")");
+            }
+        }
+    }
+
+    bool has(const std::string& name) const { return values_.count(name) != 0; }
+
+    std::string text(const std::string& name) const {
+        const auto it = values_.find(name);
+        if (it != values_.end()) {
+            return it->second.back();
+        }
+        return spec(name).fallback;
+    }
+
+    std::vector<std::string> all(const std::string& name) const {
+        const auto it = values_.find(name);
+        return it == values_.end() ? std::vector<std::string>{} : it->second;
+    }
+
+    const std::vector<std::string>& positionals() const { return positionals_; }
+
+    long integer(const std::string& name, long minimum) const {
+        return parse_integer(text(name), "--" + name, minimum);
+    }
+
+    double number(const std::string& name, bool must_be_positive = true) const {
+        return parse_number(text(name), "--" + name, must_be_positive);
+    }
+
+    std::string help() const {
+        std::ostringstream out;
+        out << "Usage: " << program_ << " [options]" << (positional_name_.empty() ? "" : " " + positional_name_ + "...")
+            << "\n\n"
+            << summary_ << "\n\nOptions:\n";
+        for (const auto& s : specs_) {
+            std::string left = "  --" + s.name + (s.metavar.empty() ? "" : " " + s.metavar);
+            out << std::left << std::setw(34) << left << s.help;
+            if (!s.fallback.empty()) {
+                out << " (default: " << s.fallback << ")";
+            }
+            out << '\n';
+        }
+        out << std::left << std::setw(34) << "  --help" << "show this help and exit\n";
+        if (!positional_name_.empty()) {
+            out << std::left << std::setw(34) << ("  " + positional_name_ + "...") << positional_help_ << '\n';
+        }
+        return out.str();
+    }
+
+    static long parse_integer(const std::string& text, const std::string& what, long minimum) {
+        std::size_t used = 0;
+        long value = 0;
+        try {
+            value = std::stol(text, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || used != text.size()) {
+            throw UsageError(what + " must be a whole number, got '" + text + "'");
+        }
+        if (value < minimum) {
+            throw UsageError(what + " must be at least " + std::to_string(minimum) + ", got " + text);
+        }
+        return value;
+    }
+
+    static double parse_number(const std::string& text, const std::string& what, bool must_be_positive) {
+        std::size_t used = 0;
+        double value = 0;
+        try {
+            value = std::stod(text, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || used != text.size() || !std::isfinite(value)) {
+            throw UsageError(what + " must be a number, got '" + text + "'");
+        }
+        if (must_be_positive && !(value > 0)) {
+            throw UsageError(what + " must be greater than 0, got " + text);
+        }
+        return value;
+    }
+
+    /// "20,7,5" -> {20, 7, 5}; every entry at least `minimum`.
+    static std::vector<long> parse_integer_list(const std::string& text, const std::string& what, long minimum) {
+        std::vector<long> values;
+        std::stringstream stream(text);
+        std::string item;
+        while (std::getline(stream, item, ',')) {
+            values.push_back(parse_integer(item, what + " entry", minimum));
+        }
+        if (values.empty() || (!text.empty() && text.back() == ',')) {
+            throw UsageError(what + " must be a comma-separated list of whole numbers, got '" + text + "'");
+        }
+        return values;
+    }
+
+private:
+    struct Spec {
+        std::string name, metavar, help, fallback;
+        bool takes_value;
+        bool is_list;
+        std::string implicit = "";
+    };
+    const Spec* find(const std::string& name) const {
+        for (const auto& s : specs_) {
+            if (s.name == name) {
+                return &s;
+            }
+        }
+        return nullptr;
+    }
+    const Spec& spec(const std::string& name) const {
+        const Spec* s = find(name);
+        if (s == nullptr) {
+            throw std::logic_error("undeclared option " + name);
+        }
+        return *s;
+    }
+
+    std::string program_, summary_, positional_name_, positional_help_;
+    std::vector<Spec> specs_;
+    std::map<std::string, std::vector<std::string>> values_;
+    std::vector<std::string> positionals_;
+};
+
+/// Runs an example's body: usage mistakes and rejected input become one line on
+/// stderr and exit code 2; anything else unexpected, exit code 1.
+inline int run_main(const char* program, const std::function<int()>& body) {
+    try {
+        return body();
+    } catch (const UsageError& e) {
+        std::cerr << program << ": " << e.what() << " (see --help)\n";
+        return 2;
+    } catch (const std::invalid_argument& e) {
+        std::cerr << program << ": " << e.what() << '\n';
+        return 2;
+    } catch (const nndl::FileError& e) {
+        std::cerr << program << ": " << e.what() << '\n';
+        return 2;
+    } catch (const nndl::DivergenceError& e) {
+        std::cerr << program << ": " << e.what() << '\n';
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << program << ": error: " << e.what() << '\n';
+        return 1;
+    }
+}
+
+/// A folder under the project's data/: relative to the working directory when it
+/// exists there, else in the source tree the example was built from.
+inline std::string data_path(const std::string& relative) {
+    if (std::filesystem::exists(relative)) {
+        return relative;
+    }
+#ifdef NNDL_SOURCE_DIR
+    const auto in_source = std::filesystem::path(NNDL_SOURCE_DIR) / relative;
+    if (std::filesystem::exists(in_source)) {
+        return in_source.string();
+    }
+#endif
+    return relative;
+}
+
+inline void print_cost(long iteration, double cost) {
+    std::cout << "Cost after iteration " << iteration << ": " << std::setprecision(16) << cost << '\n';
+}
+
+inline void print_accuracy(const std::string& label, double fraction) {
+    std::cout << label << " accuracy: " << std::setprecision(16) << fraction << '\n';
+}
+
+inline void print_classification(const std::string& path, double probability) {
+    std::cout << path << ": " << (probability > 0.5 ? "cat" : "non-cat") << " (p=" << std::fixed << std::setprecision(4)
+              << probability << ")\n"
+              << std::defaultfloat;
+}
+
+/// A progress line on stderr, drawn only when stderr is a terminal.
+class Progress {
+public:
+    explicit Progress(std::string label) : label_(std::move(label)), enabled_(::isatty(2) != 0) {}
+    void update(long done, long total, double cost) {
+        if (!enabled_ || total <= 0) {
+            return;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (done < total && now - last_ < std::chrono::milliseconds(100)) {
+            return;
+        }
+        last_ = now;
+        const int width = 30;
+        const int filled = static_cast<int>(width * done / total);
+        std::cerr << '\r' << label_ << " [" << std::string(static_cast<std::size_t>(filled), '#')
+                  << std::string(static_cast<std::size_t>(width - filled), '.') << "] " << done << "/" << total
+                  << " cost " << std::setprecision(6) << cost << std::flush;
+        if (done >= total) {
+            std::cerr << '\n';
+        }
+    }
+
+private:
+    std::string label_;
+    bool enabled_;
+    std::chrono::steady_clock::time_point last_{};
+};
+
+/// FitOptions that print the cost every 100 iterations (and at the last) and drive a progress line.
+inline nndl::FitOptions course_fit_options(long iterations, Progress& progress, bool print = true) {
+    nndl::FitOptions options;
+    options.iterations = iterations;
+    options.record_every = 100;
+    options.on_iteration = [&progress, print](const nndl::FitProgress& p) {
+        if (p.recorded && print) {
+            print_cost(p.iteration, p.cost);
+        }
+        progress.update(p.iteration + 1, p.iterations, p.cost);
+        return true;
+    };
+    return options;
+}
+
+/// One line on a chart: a title and (x, y) points.
+struct Series {
+    std::string title;
+    std::vector<std::pair<double, double>> points;
+};
+
+inline std::vector<std::pair<double, double>> cost_points(const nndl::FitHistory& history) {
+    std::vector<std::pair<double, double>> points;
+    for (const auto& c : history.costs) {
+        points.emplace_back(static_cast<double>(c.iteration), c.cost);
+    }
+    return points;
+}
+
+inline bool gnuplot_available() {
+    return std::system("command -v gnuplot >/dev/null 2>&1") == 0;
+}
+
+/// Writes the series as CSV next to `png` (same name, .csv) and, when gnuplot is
+/// installed, draws them into `png`. Says on stderr what it wrote.
+inline void plot_lines(const std::filesystem::path& png, const std::string& title, const std::string& xlabel,
+                       const std::string& ylabel, const std::vector<Series>& series) {
+    auto csv = png;
+    csv.replace_extension(".csv");
+    nndl::write_file_atomically(csv, "plot_lines", [&](std::ofstream& out) {
+        out << "series,x,y\n" << std::setprecision(17);
+        for (const auto& s : series) {
+            for (const auto& [x, y] : s.points) {
+                out << '"' << s.title << "\"," << x << ',' << y << '\n';
+            }
+        }
+    });
+    if (!gnuplot_available()) {
+        std::cerr << "gnuplot is not installed (apt-get install gnuplot-nox): wrote the data to " << csv.string()
+                  << " but no chart\n";
+        return;
+    }
+    const auto temporary = png.string() + ".tmp";
+    FILE* pipe = ::popen("gnuplot", "w");
+    if (pipe == nullptr) {
+        throw nndl::FileError("plot_lines: cannot start gnuplot");
+    }
+    std::ostringstream script;
+    script << "set terminal pngcairo size 900,600 font 'sans,11'\n"
+           << "set output '" << temporary << "'\n"
+           << "set title \"" << title << "\"\nset xlabel \"" << xlabel << "\"\nset ylabel \"" << ylabel << "\"\n"
+           << "set grid\nset key top right\nset datafile separator ','\n"
+           << "plot ";
+    for (std::size_t i = 0; i < series.size(); ++i) {
+        script << (i ? ", " : "") << "'-' using 1:2 with lines linewidth 2 title \"" << series[i].title << "\"";
+    }
+    script << '\n' << std::setprecision(17);
+    for (const auto& s : series) {
+        for (const auto& [x, y] : s.points) {
+            script << x << ',' << y << '\n';
+        }
+        script << "e\n";
+    }
+    const std::string text = script.str();
+    std::fwrite(text.data(), 1, text.size(), pipe);
+    const int status = ::pclose(pipe);
+    std::error_code ec;
+    if (status != 0 || !std::filesystem::exists(temporary, ec)) {
+        std::filesystem::remove(temporary, ec);
+        throw nndl::FileError("plot_lines: gnuplot could not draw " + png.string());
+    }
+    std::filesystem::rename(temporary, png, ec);
+    if (ec) {
+        throw nndl::FileError("plot_lines: cannot write " + png.string() + ": " + ec.message());
+    }
+    std::cerr << "wrote " << png.string() << " (data: " << csv.string() << ")\n";
+}
+
+/// Refuses to write an output over a file the program reads.
+inline void refuse_overwriting_input(const std::filesystem::path& output, const std::vector<std::filesystem::path>& inputs) {
+    std::error_code ec;
+    for (const auto& in : inputs) {
+        if (std::filesystem::exists(output, ec) && std::filesystem::equivalent(output, in, ec)) {
+            throw UsageError("output " + output.string() + " is also an input; choose another file name");
+        }
+    }
+}
+
+}  // namespace examples
