@@ -85,6 +85,7 @@ public:
 
     Network(const Network& other)
         : input_size_(other.input_size_),
+          l2_(other.l2_),
           loss_(other.loss_ ? other.loss_->clone() : nullptr),
           loss_chosen_by_user_(other.loss_chosen_by_user_) {
         for (const auto& layer : other.layers_) {
@@ -181,14 +182,40 @@ public:
         return *current;
     }
 
-    /// The cost of the last forward pass against targets Y (stable fused form when available).
+    /// L2 regularization (weight decay) strength lambda: the cost gains
+    /// lambda / (2 m) * sum of squared weights (biases excluded), as in the course.
+    void set_l2(double lambda) {
+        if (!(lambda >= 0.0) || !std::isfinite(lambda)) {
+            detail::throw_invalid("Network::set_l2: lambda is ", lambda, ", expected a finite number >= 0");
+        }
+        l2_ = lambda;
+    }
+    double l2() const { return l2_; }
+
+    /// The cost of the last forward pass against targets Y (stable fused form when
+    /// available), including the L2 term when set.
     Scalar cost(const Matrix<Scalar>& y) const {
         check_last_forward("Network::cost", y);
         const Layer<Scalar>& last = *layers_.back();
+        Scalar value = 0;
         if (loss().fuses_with(last.activation()) && last.preactivation() != nullptr) {
-            return loss().value_from_preactivation(*last.preactivation(), y);
+            value = loss().value_from_preactivation(*last.preactivation(), y);
+        } else {
+            value = loss().value(output_of_last_forward(), y);
         }
-        return loss().value(output_of_last_forward(), y);
+        if (l2_ > 0.0) {
+            Scalar squares = 0;
+            for (const auto& layer : layers_) {
+                // parameters() only hands out pointers; nothing is modified here.
+                for (const auto& p : const_cast<Layer<Scalar>&>(*layer).parameters()) {
+                    if (p.name == "W") {
+                        squares += p.value->squaredNorm();
+                    }
+                }
+            }
+            value += static_cast<Scalar>(l2_ / (2.0 * static_cast<double>(y.cols()))) * squares;
+        }
+        return value;
     }
 
     /// Backward pass for the last forward: fills every layer's parameter gradients.
@@ -207,6 +234,16 @@ public:
         }
         for (std::size_t i = layers_.size() - 1; i-- > 0;) {
             gradient = &layers_[i]->backward(*gradient, i > 0 || need_input_gradient);
+        }
+        if (l2_ > 0.0) {
+            const auto scale = static_cast<Scalar>(l2_ / static_cast<double>(y.cols()));
+            for (auto& layer : layers_) {
+                for (auto& p : layer->parameters()) {
+                    if (p.name == "W") {
+                        *p.gradient += scale * *p.value;
+                    }
+                }
+            }
         }
         return *gradient;
     }
@@ -379,6 +416,7 @@ private:
     }
 
     Index input_size_ = 0;
+    double l2_ = 0.0;
     std::vector<std::unique_ptr<Layer<Scalar>>> layers_;
     std::unique_ptr<Loss<Scalar>> loss_;
     bool loss_chosen_by_user_ = false;

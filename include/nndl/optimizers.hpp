@@ -1,0 +1,237 @@
+#pragma once
+// Optimizers beyond plain gradient descent, on the interface of optimizer.hpp.
+// State (velocities, squared-gradient averages) is kept per parameter slot and
+// created on the first step, so one optimizer serves any network shape.
+//
+// Conventions follow the course "Improving Deep Neural Networks":
+//   Momentum   v = beta v + (1 - beta) g;                 p -= lr v
+//   Nesterov   v = beta v + (1 - beta) g;                 p -= lr (beta v + (1 - beta) g)
+//   RMSProp    s = beta s + (1 - beta) g^2;               p -= lr g / (sqrt(s) + eps)
+//   Adam       v, s as above; v^ = v / (1 - beta1^t), s^ = s / (1 - beta2^t);
+//                                                         p -= lr v^ / (sqrt(s^) + eps)
+//   AdaGrad    s = s + g^2;                               p -= lr g / (sqrt(s) + eps)
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "errors.hpp"
+#include "optimizer.hpp"
+#include "types.hpp"
+
+namespace nndl {
+
+namespace detail {
+
+/// Per-slot state matrices, created zero-filled with the parameter's shape on first use.
+template <class Scalar>
+class SlotState {
+public:
+    Matrix<Scalar>& at(std::size_t slot, const Matrix<Scalar>& like, const char* where) {
+        if (slot >= states_.size()) {
+            states_.resize(slot + 1);
+        }
+        Matrix<Scalar>& s = states_[slot];
+        if (s.size() == 0) {
+            s = Matrix<Scalar>::Zero(like.rows(), like.cols());
+        } else if (s.rows() != like.rows() || s.cols() != like.cols()) {
+            throw_shape(where, ": slot ", slot, " was ", s.rows(), "x", s.cols(), " and is now ", like.rows(), "x",
+                        like.cols(), "; call reset() before training another network");
+        }
+        return s;
+    }
+    void clear() { states_.clear(); }
+
+private:
+    std::vector<Matrix<Scalar>> states_;
+};
+
+inline double checked_beta(const char* where, const char* name, double beta) {
+    if (!(beta >= 0.0 && beta < 1.0)) {
+        throw_invalid(where, ": ", name, " is ", beta, ", expected a number in [0, 1)");
+    }
+    return beta;
+}
+
+inline double checked_epsilon(const char* where, double eps) {
+    if (!(eps > 0.0) || !std::isfinite(eps)) {
+        throw_invalid(where, ": epsilon is ", eps, ", expected a finite number > 0");
+    }
+    return eps;
+}
+
+}  // namespace detail
+
+template <class Scalar>
+class Momentum final : public Optimizer<Scalar> {
+public:
+    explicit Momentum(double learning_rate = 0.01, double beta = 0.9, bool nesterov = false)
+        : rate_(Optimizer<Scalar>::checked_rate("Momentum::Momentum", learning_rate)),
+          beta_(detail::checked_beta("Momentum::Momentum", "beta", beta)),
+          nesterov_(nesterov) {}
+
+    std::string name() const override { return nesterov_ ? "nesterov" : "momentum"; }
+    void update(std::size_t slot, Matrix<Scalar>& p, const Matrix<Scalar>& g) override {
+        detail::require_same_shape("Momentum::update", "parameter", p, "gradient", g);
+        auto& v = velocity_.at(slot, p, "Momentum::update");
+        const auto beta = static_cast<Scalar>(beta_);
+        const auto rate = static_cast<Scalar>(rate_);
+        v = beta * v + (Scalar(1) - beta) * g;
+        if (nesterov_) {
+            p.noalias() -= rate * (beta * v + (Scalar(1) - beta) * g);
+        } else {
+            p.noalias() -= rate * v;
+        }
+    }
+    void reset() override { velocity_.clear(); }
+    double learning_rate() const override { return rate_; }
+    void set_learning_rate(double r) override { rate_ = Optimizer<Scalar>::checked_rate("Momentum::set_learning_rate", r); }
+
+private:
+    double rate_;
+    double beta_;
+    bool nesterov_;
+    detail::SlotState<Scalar> velocity_;
+};
+
+/// Nesterov momentum (see the table at the top).
+template <class Scalar>
+class Nesterov final : public Optimizer<Scalar> {
+public:
+    explicit Nesterov(double learning_rate = 0.01, double beta = 0.9) : inner_(learning_rate, beta, true) {}
+    std::string name() const override { return inner_.name(); }
+    void update(std::size_t slot, Matrix<Scalar>& p, const Matrix<Scalar>& g) override { inner_.update(slot, p, g); }
+    void reset() override { inner_.reset(); }
+    double learning_rate() const override { return inner_.learning_rate(); }
+    void set_learning_rate(double r) override { inner_.set_learning_rate(r); }
+
+private:
+    Momentum<Scalar> inner_;
+};
+
+template <class Scalar>
+class RMSProp final : public Optimizer<Scalar> {
+public:
+    explicit RMSProp(double learning_rate = 0.001, double beta = 0.9, double epsilon = 1e-8)
+        : rate_(Optimizer<Scalar>::checked_rate("RMSProp::RMSProp", learning_rate)),
+          beta_(detail::checked_beta("RMSProp::RMSProp", "beta", beta)),
+          epsilon_(detail::checked_epsilon("RMSProp::RMSProp", epsilon)) {}
+
+    std::string name() const override { return "rmsprop"; }
+    void update(std::size_t slot, Matrix<Scalar>& p, const Matrix<Scalar>& g) override {
+        detail::require_same_shape("RMSProp::update", "parameter", p, "gradient", g);
+        auto& s = squares_.at(slot, p, "RMSProp::update");
+        const auto beta = static_cast<Scalar>(beta_);
+        s = beta * s + (Scalar(1) - beta) * g.cwiseProduct(g);
+        p.array() -= static_cast<Scalar>(rate_) * g.array() / (s.array().sqrt() + static_cast<Scalar>(epsilon_));
+    }
+    void reset() override { squares_.clear(); }
+    double learning_rate() const override { return rate_; }
+    void set_learning_rate(double r) override { rate_ = Optimizer<Scalar>::checked_rate("RMSProp::set_learning_rate", r); }
+
+private:
+    double rate_;
+    double beta_;
+    double epsilon_;
+    detail::SlotState<Scalar> squares_;
+};
+
+template <class Scalar>
+class Adam final : public Optimizer<Scalar> {
+public:
+    explicit Adam(double learning_rate = 0.001, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
+        : rate_(Optimizer<Scalar>::checked_rate("Adam::Adam", learning_rate)),
+          beta1_(detail::checked_beta("Adam::Adam", "beta1", beta1)),
+          beta2_(detail::checked_beta("Adam::Adam", "beta2", beta2)),
+          epsilon_(detail::checked_epsilon("Adam::Adam", epsilon)) {}
+
+    std::string name() const override { return "adam"; }
+    void begin_step() override { ++step_; }
+    void update(std::size_t slot, Matrix<Scalar>& p, const Matrix<Scalar>& g) override {
+        detail::require_same_shape("Adam::update", "parameter", p, "gradient", g);
+        if (step_ == 0) {
+            step_ = 1;  // update() without begin_step(): count it as the first step
+        }
+        auto& v = first_.at(slot, p, "Adam::update");
+        auto& s = second_.at(slot, p, "Adam::update");
+        const auto b1 = static_cast<Scalar>(beta1_);
+        const auto b2 = static_cast<Scalar>(beta2_);
+        v = b1 * v + (Scalar(1) - b1) * g;
+        s = b2 * s + (Scalar(1) - b2) * g.cwiseProduct(g);
+        const auto c1 = static_cast<Scalar>(1.0 - std::pow(beta1_, static_cast<double>(step_)));
+        const auto c2 = static_cast<Scalar>(1.0 - std::pow(beta2_, static_cast<double>(step_)));
+        p.array() -= static_cast<Scalar>(rate_) * (v.array() / c1) /
+                     ((s.array() / c2).sqrt() + static_cast<Scalar>(epsilon_));
+    }
+    void reset() override {
+        first_.clear();
+        second_.clear();
+        step_ = 0;
+    }
+    long step() const { return step_; }
+    double learning_rate() const override { return rate_; }
+    void set_learning_rate(double r) override { rate_ = Optimizer<Scalar>::checked_rate("Adam::set_learning_rate", r); }
+
+private:
+    double rate_;
+    double beta1_;
+    double beta2_;
+    double epsilon_;
+    long step_ = 0;
+    detail::SlotState<Scalar> first_;
+    detail::SlotState<Scalar> second_;
+};
+
+template <class Scalar>
+class AdaGrad final : public Optimizer<Scalar> {
+public:
+    explicit AdaGrad(double learning_rate = 0.01, double epsilon = 1e-8)
+        : rate_(Optimizer<Scalar>::checked_rate("AdaGrad::AdaGrad", learning_rate)),
+          epsilon_(detail::checked_epsilon("AdaGrad::AdaGrad", epsilon)) {}
+
+    std::string name() const override { return "adagrad"; }
+    void update(std::size_t slot, Matrix<Scalar>& p, const Matrix<Scalar>& g) override {
+        detail::require_same_shape("AdaGrad::update", "parameter", p, "gradient", g);
+        auto& s = squares_.at(slot, p, "AdaGrad::update");
+        s += g.cwiseProduct(g);
+        p.array() -= static_cast<Scalar>(rate_) * g.array() / (s.array().sqrt() + static_cast<Scalar>(epsilon_));
+    }
+    void reset() override { squares_.clear(); }
+    double learning_rate() const override { return rate_; }
+    void set_learning_rate(double r) override { rate_ = Optimizer<Scalar>::checked_rate("AdaGrad::set_learning_rate", r); }
+
+private:
+    double rate_;
+    double epsilon_;
+    detail::SlotState<Scalar> squares_;
+};
+
+/// The learning rate as a function of the epoch (0-based), from the initial rate.
+struct LearningRateSchedule {
+    enum class Kind {
+        constant,     ///< rate0
+        exponential,  ///< rate0 * decay_rate ^ (epoch / decay_epochs)
+        step,         ///< rate0 * decay_rate ^ floor(epoch / decay_epochs)
+        scheduled,    ///< the course's schedule_lr_decay: rate0 / (1 + decay_rate * floor(epoch / decay_epochs))
+    };
+    Kind kind = Kind::constant;
+    double decay_rate = 1.0;
+    double decay_epochs = 1.0;
+
+    double at(double rate0, long epoch) const {
+        if (!(decay_epochs > 0.0)) {
+            detail::throw_invalid("LearningRateSchedule::at: decay_epochs is ", decay_epochs, ", expected > 0");
+        }
+        const double e = static_cast<double>(epoch);
+        switch (kind) {
+            case Kind::constant: return rate0;
+            case Kind::exponential: return rate0 * std::pow(decay_rate, e / decay_epochs);
+            case Kind::step: return rate0 * std::pow(decay_rate, std::floor(e / decay_epochs));
+            case Kind::scheduled: return rate0 / (1.0 + decay_rate * std::floor(e / decay_epochs));
+        }
+        return rate0;
+    }
+};
+
+}  // namespace nndl

@@ -1,0 +1,189 @@
+// Mini-batch training, dropout, L2 regularization, multi-class softmax.
+#include "test_support.hpp"
+
+#include <nndl/nndl.hpp>
+
+using nndl::Activation;
+using nndl::Index;
+using nndl::Matrix;
+using nndl::NumpyRandom;
+using nndl_test::rows;
+
+namespace {
+
+// Three Gaussian blobs in 2-D, labels 0, 1, 2.
+struct Blobs {
+    Matrix<double> x;
+    Matrix<double> labels;
+};
+
+Blobs blobs(Index per_class, std::uint32_t seed) {
+    NumpyRandom random(seed);
+    const double centers[3][2] = {{0, 3}, {3, -2}, {-3, -2}};
+    Blobs b{Matrix<double>(2, 3 * per_class), Matrix<double>(1, 3 * per_class)};
+    for (Index k = 0; k < 3; ++k) {
+        const Matrix<double> noise = random.randn(2, per_class);
+        for (Index j = 0; j < per_class; ++j) {
+            b.x(0, k * per_class + j) = centers[k][0] + noise(0, j);
+            b.x(1, k * per_class + j) = centers[k][1] + noise(1, j);
+            b.labels(0, k * per_class + j) = static_cast<double>(k);
+        }
+    }
+    return b;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("dropout: gradient check with a fixed mask; evaluation passes through", Scalar, float, double) {
+    nndl::Dropout<Scalar> dropout(4, 0.6, 3);
+    NumpyRandom random(4);
+    const Matrix<Scalar> x = random.randn<Scalar>(4, 6);
+    dropout.forward(x, nndl::Mode::training);
+    dropout.freeze_mask(true);
+    const auto result = nndl::check_layer_gradients<Scalar>(dropout, x);
+    INFO(result.summary());
+    CHECK(result.passed(nndl_test::gradient_tolerance<Scalar>()));
+    // Inverted dropout: kept units are scaled by 1 / keep_prob.
+    const auto& mask = dropout.mask();
+    CHECK(((mask.array() == Scalar(0)) || (mask.array() == static_cast<Scalar>(1.0 / 0.6))).all());
+    CHECK(dropout.forward(x, nndl::Mode::evaluation) == x);
+    Matrix<Scalar> out;
+    dropout.infer(x, out);
+    CHECK(out == x);
+    // About keep_prob of the units survive.
+    nndl::Dropout<Scalar> many(100, 0.8, 1);
+    const Matrix<Scalar> ones = Matrix<Scalar>::Ones(100, 100);
+    const double kept = static_cast<double>((many.forward(ones, nndl::Mode::training).array() > Scalar(0)).count()) / 1e4;
+    CHECK(kept == doctest::Approx(0.8).epsilon(0.03));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] { nndl::Dropout<Scalar> bad(3, 0.0); }) ==
+          "Dropout::Dropout: keep_prob is 0, expected a number in (0, 1]");
+}
+
+TEST_CASE_TEMPLATE("L2 regularization: cost includes the term and gradients check", Scalar, float, double) {
+    nndl::Network<Scalar> net({3, 4, 1}, {Activation::tanh, Activation::sigmoid}, {nndl::Init::xavier}, 5);
+    NumpyRandom random(6);
+    const Matrix<Scalar> x = random.randn<Scalar>(3, 5);
+    const Matrix<Scalar> y = rows<Scalar>({{1, 0, 1, 1, 0}});
+    net.forward(x);
+    const double plain = static_cast<double>(net.cost(y));
+    net.set_l2(0.7);
+    net.forward(x);
+    double squares = 0;
+    for (const auto& p : net.parameters()) {
+        if (p.name == "W") {
+            squares += static_cast<double>(p.value->squaredNorm());
+        }
+    }
+    CHECK(static_cast<double>(net.cost(y)) == doctest::Approx(plain + 0.7 / (2 * 5) * squares).epsilon(1e-6));
+    const auto result = nndl::check_network_gradients(net, x, y);
+    INFO(result.summary());
+    CHECK(result.passed(nndl_test::gradient_tolerance<Scalar>()));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { net.set_l2(-1); }) ==
+          "Network::set_l2: lambda is -1, expected a finite number >= 0");
+}
+
+TEST_CASE_TEMPLATE("network with dropout: gradient check with frozen masks", Scalar, float, double) {
+    NumpyRandom random(8);
+    nndl::Network<Scalar> net(3);
+    net.add_dense(5, Activation::relu, {nndl::Init::he}, random);
+    net.add(std::make_unique<nndl::Dropout<Scalar>>(5, 0.7, 2));
+    net.add_dense(3, Activation::softmax, {nndl::Init::xavier}, random);
+    const Matrix<Scalar> x = random.randn<Scalar>(3, 4);
+    const Matrix<Scalar> y = nndl::one_hot<Scalar>(rows<Scalar>({{0, 2, 1, 2}}), 3);
+    net.forward(x);
+    static_cast<nndl::Dropout<Scalar>&>(net.layer(1)).freeze_mask(true);
+    const auto result = nndl::check_network_gradients(net, x, y);
+    INFO(result.summary());
+    CHECK(result.passed(nndl_test::gradient_tolerance<Scalar>()));
+}
+
+TEST_CASE("multi-class: softmax network learns three blobs with mini-batches") {
+    const auto train_set = blobs(100, 1);
+    const auto test_set = blobs(50, 2);
+    nndl::Network<double> net({2, 8, 3}, {Activation::relu, Activation::softmax}, {nndl::Init::he}, 1);
+    CHECK(net.loss().name() == "CategoricalCrossEntropy");
+    nndl::Adam<double> adam(0.01);
+    nndl::TrainOptions options;
+    options.epochs = 30;
+    options.batch_size = 32;  // 300 examples: 9 full batches and one of 12
+    long batches_seen = 0;
+    options.on_batch_end = [&](const nndl::BatchProgress& p) {
+        CHECK(p.batches == 10);
+        ++batches_seen;
+        return true;
+    };
+    const Matrix<double> y = nndl::one_hot(train_set.labels, 3);
+    const auto history = nndl::train(net, train_set.x, y, adam, options);
+    CHECK(batches_seen == 300);
+    REQUIRE(history.epochs.size() == 30);
+    CHECK(history.epochs.back().loss < history.epochs.front().loss);
+    CHECK(history.epochs.back().accuracy > 0.95);
+    // Accuracy with class-index labels and with one-hot labels agree.
+    CHECK(net.accuracy(test_set.x, test_set.labels) > 0.95);
+    CHECK(net.accuracy(test_set.x, nndl::one_hot(test_set.labels, 3)) == net.accuracy(test_set.x, test_set.labels));
+    const auto confusion = nndl::confusion_matrix(test_set.labels, net.predict(test_set.x), 3);
+    CHECK(confusion.sum() == 150);
+    CHECK(confusion.trace() >= 143);
+}
+
+TEST_CASE("training: shuffling is reproducible from the seed; validation split and early stopping") {
+    const auto data = blobs(60, 3);
+    const Matrix<double> y = nndl::one_hot(data.labels, 3);
+    const auto run = [&](std::uint32_t seed) {
+        nndl::Network<double> net({2, 6, 3}, {Activation::tanh, Activation::softmax}, {nndl::Init::xavier}, 2);
+        nndl::GradientDescent<double> gd(0.1);
+        nndl::TrainOptions options;
+        options.epochs = 3;
+        options.batch_size = 16;
+        options.seed = seed;
+        options.validation_split = 0.2;
+        const auto history = nndl::train(net, data.x, y, gd, options);
+        return std::make_pair(history, net.predict_proba(data.x));
+    };
+    const auto a = run(5);
+    const auto b = run(5);
+    const auto c = run(6);
+    CHECK(a.second == b.second);
+    CHECK(a.second != c.second);
+    CHECK(a.first.epochs.back().has_validation);
+
+    nndl::Network<double> net({2, 6, 3}, {Activation::tanh, Activation::softmax}, {nndl::Init::xavier}, 2);
+    nndl::Adam<double> adam(0.5);  // far too large: the validation loss stops improving
+    nndl::TrainOptions options;
+    options.epochs = 200;
+    options.batch_size = 8;
+    options.validation_split = 0.25;
+    options.early_stopping.enabled = true;
+    options.early_stopping.patience = 3;
+    const auto history = nndl::train(net, data.x, y, adam, options);
+    CHECK(history.stopped_early);
+    CHECK(history.epochs.size() < 200u);
+    REQUIRE(history.best_epoch >= 0);
+    CHECK(static_cast<long>(history.epochs.size()) == history.best_epoch + 1 + 3);
+    // The network holds the best epoch's weights again.
+    const Matrix<double> validation_x = data.x.rightCols(45);
+    const Matrix<double> validation_y = y.rightCols(45);
+    const auto [loss, accuracy] = nndl::evaluate(net, validation_x, validation_y);
+    (void)accuracy;
+    CHECK(loss == doctest::Approx(history.epochs[static_cast<std::size_t>(history.best_epoch)].validation_loss));
+}
+
+TEST_CASE("training: bad options are rejected with clear messages") {
+    nndl::Network<double> net({2, 3}, {Activation::softmax}, {nndl::Init::xavier}, 2);
+    nndl::GradientDescent<double> gd(0.1);
+    const Matrix<double> x = Matrix<double>::Zero(2, 10);
+    const Matrix<double> y = nndl::one_hot<double>(Matrix<double>::Zero(1, 10), 3);
+    nndl::TrainOptions options;
+    options.validation_split = 1.5;
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::train(net, x, y, gd, options); }) ==
+          "train: validation_split is 1.5, expected a fraction in [0, 1)");
+    options.validation_split = 0;
+    options.early_stopping.enabled = true;
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::train(net, x, y, gd, options); }) ==
+          "train: early stopping monitors a validation metric but there is no validation data");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] {
+              nndl::one_hot<double>(rows<double>({{0, 3}}), 3);
+          }) == "one_hot: label at column 1 is 3, expected a class index in 0..2");
+    CHECK(nndl_test::message_of<nndl::ShapeError>([&] { nndl::train(net, x, Matrix<double>(y.leftCols(4)), gd, {}); }) ==
+          "train: Y has 4 columns, X has 10");
+}
