@@ -4,6 +4,8 @@
 
 #include <nndl/nndl.hpp>
 
+#include <thread>
+
 using nndl::Activation;
 using nndl::Index;
 using nndl::Matrix;
@@ -254,4 +256,26 @@ TEST_CASE("Network: built layer by layer equals built from sizes") {
     const Matrix<double> x = NumpyRandom(8).randn(6, 3);
     CHECK(by_hand.predict_proba(x) == from_sizes.predict_proba(x));
     CHECK(by_hand.loss().name() == "BinaryCrossEntropy");
+}
+
+TEST_CASE("Network: predicting from several threads at once gives the single-thread results") {
+    nndl::Network<double> net({20, 16, 8, 1}, {Activation::relu, Activation::tanh, Activation::sigmoid},
+                              {nndl::Init::he}, 4);
+    const Matrix<double> x = NumpyRandom(5).randn(20, 300);
+    const Matrix<double> expected = net.predict_proba(x);
+    std::vector<Matrix<double>> results(4);
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < results.size(); ++t) {
+        threads.emplace_back([&, t] {
+            for (int repeat = 0; repeat < 20; ++repeat) {
+                results[t] = net.predict_proba(x);
+            }
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    for (const auto& r : results) {
+        CHECK(r == expected);
+    }
 }

@@ -127,18 +127,29 @@ inline Architecture parse_architecture(const std::string& json, const std::strin
 
 }  // namespace detail
 
-/// The architecture of a network of Dense layers (throws for other layer types).
+/// Dropout layers do nothing at prediction time, so a saved model leaves them out.
+inline bool saved_in_model(const std::string& layer_type, std::size_t index) {
+    if (layer_type == "dense") {
+        return true;
+    }
+    if (layer_type == "dropout") {
+        return false;
+    }
+    detail::throw_invalid("save_network: layer ", index + 1, " is a '", layer_type,
+                          "' layer; only dense layers (and dropout, left out) can be saved");
+}
+
+/// The architecture of the network's dense layers (what save_network writes).
 template <class Scalar>
 Architecture architecture_of(const Network<Scalar>& network) {
     Architecture a;
     a.scalar = std::is_same_v<Scalar, float> ? "float32" : "float64";
-    a.sizes = network.sizes();
+    a.sizes = {network.input_size()};
     for (std::size_t l = 0; l < network.depth(); ++l) {
-        if (network.layer(l).type() != "dense") {
-            detail::throw_invalid("save_network: layer ", l + 1, " is a '", network.layer(l).type(),
-                                  "' layer; only dense layers can be saved");
+        if (saved_in_model(network.layer(l).type(), l)) {
+            a.sizes.push_back(network.layer(l).output_size());
+            a.activations.push_back(network.layer(l).activation());
         }
-        a.activations.push_back(network.layer(l).activation());
     }
     return a;
 }
@@ -149,10 +160,15 @@ template <class Scalar>
 void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
     const Architecture a = architecture_of(network);
     std::vector<std::pair<std::string, NpyArray>> arrays;
+    std::size_t saved = 0;
     for (std::size_t l = 0; l < network.depth(); ++l) {
+        if (!saved_in_model(network.layer(l).type(), l)) {
+            continue;
+        }
+        ++saved;
         auto params = network.layer(l).parameters();
-        arrays.emplace_back("W" + std::to_string(l + 1), to_npy(*params[0].value));
-        arrays.emplace_back("b" + std::to_string(l + 1), to_npy(*params[1].value));
+        arrays.emplace_back("W" + std::to_string(saved), to_npy(*params[0].value));
+        arrays.emplace_back("b" + std::to_string(saved), to_npy(*params[1].value));
     }
     arrays.emplace_back("architecture", to_npy(detail::architecture_json(a)));
     write_npz(path, arrays);

@@ -1,0 +1,319 @@
+// nndl's benchmark: the course's L-layer cat model and a Fashion-MNIST MLP epoch,
+// against the same work in NumPy and PyTorch (benchmarks/reference_*.py) run from
+// this process, plus the GEMM rate of this build as the machine's practical peak.
+// Prints one table. Not part of ctest: timings belong here, not in tests.
+
+#include "../examples/example_images.hpp"
+
+#include <nndl/idx.hpp>
+
+#include <Eigen/Core>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <optional>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+struct Row {
+    std::string work;
+    std::string library;
+    std::string threads;
+    double seconds = 0;
+    double units = 0;        ///< iterations or examples
+    std::string unit;
+    double gflop = 0;        ///< useful arithmetic, in GFLOP
+    std::string note;
+};
+
+/// Useful floating-point operations of one full-batch step of a dense network: the
+/// products of forward (W A), backward (dZ A^T) and the input gradients (W^T dZ),
+/// which the first layer skips.
+double step_flops(const std::vector<nndl::Index>& sizes, double m) {
+    double flops = 0;
+    for (std::size_t l = 1; l < sizes.size(); ++l) {
+        const double product = 2.0 * static_cast<double>(sizes[l]) * static_cast<double>(sizes[l - 1]) * m;
+        flops += product * (l == 1 ? 2 : 3);
+    }
+    return flops;
+}
+
+template <class Scalar>
+double gemm_gflops(nndl::Index n, int repeats) {
+    const nndl::Matrix<Scalar> a = nndl::Matrix<Scalar>::Random(n, n);
+    const nndl::Matrix<Scalar> b = nndl::Matrix<Scalar>::Random(n, n);
+    nndl::Matrix<Scalar> c(n, n);
+    c.noalias() = a * b;  // warm-up
+    const auto start = Clock::now();
+    for (int r = 0; r < repeats; ++r) {
+        c.noalias() = a * b;
+    }
+    const double s = seconds_since(start);
+    return 2.0 * std::pow(static_cast<double>(n), 3) * repeats / s / 1e9 + 0 * static_cast<double>(c(0, 0));
+}
+
+/// The first layer's two products of the cat model (Z1 = W1 X and dW1 = dZ1 X^T), timed alone.
+template <class Scalar>
+double first_layer_gflops(const nndl::Matrix<Scalar>& x, int repeats) {
+    const nndl::Matrix<Scalar> w = nndl::Matrix<Scalar>::Random(20, x.rows());
+    const nndl::Matrix<Scalar> dz = nndl::Matrix<Scalar>::Random(20, x.cols());
+    nndl::Matrix<Scalar> z(20, x.cols());
+    nndl::Matrix<Scalar> dw(20, x.rows());
+    z.noalias() = w * x;
+    const auto start = Clock::now();
+    for (int r = 0; r < repeats; ++r) {
+        z.noalias() = w * x;
+        dw.noalias() = dz * x.transpose();
+    }
+    const double s = seconds_since(start);
+    return 4.0 * 20 * static_cast<double>(x.rows()) * static_cast<double>(x.cols()) * repeats / s / 1e9;
+}
+
+template <class Scalar>
+Row nndl_cat(const nndl::Matrix<Scalar>& x, const nndl::Matrix<Scalar>& y, long iterations, double& cost) {
+    const std::vector<nndl::Index> sizes{12288, 20, 7, 5, 1};
+    nndl::Network<Scalar> net(sizes, nndl::standard_activations(4, nndl::Activation::relu, nndl::Activation::sigmoid),
+                              {nndl::Init::inv_sqrt_fan_in}, 1);
+    nndl::GradientDescent<Scalar> gd(0.0075);
+    nndl::FitOptions options;
+    options.iterations = iterations;
+    const auto start = Clock::now();
+    const auto history = net.fit(x, y, gd, options);
+    Row row;
+    row.seconds = seconds_since(start);
+    cost = history.costs.back().cost;
+    row.units = static_cast<double>(iterations);
+    row.unit = "it";
+    row.gflop = step_flops(sizes, static_cast<double>(x.cols())) * static_cast<double>(iterations) / 1e9;
+    return row;
+}
+
+Row nndl_fashion_epoch(const nndl::Matrix<float>& x, const nndl::Matrix<float>& y) {
+    nndl::Network<float> net({784, 256, 128, 10}, {nndl::Activation::relu, nndl::Activation::relu, nndl::Activation::softmax},
+                             {nndl::Init::he}, 0);
+    nndl::Adam<float> adam(1e-3);
+    nndl::TrainOptions options;
+    options.epochs = 1;
+    options.batch_size = 128;
+    const auto start = Clock::now();
+    nndl::train(net, x, y, adam, options);
+    Row row;
+    row.seconds = seconds_since(start);
+    row.units = static_cast<double>(x.cols());
+    row.unit = "ex";
+    row.gflop = step_flops({784, 256, 128, 10}, static_cast<double>(x.cols())) / 1e9;
+    return row;
+}
+
+/// Runs a reference script; returns its RESULT lines (name -> seconds) and INFO line.
+std::map<std::string, double> run_reference(const std::string& command, std::string& info) {
+    std::map<std::string, double> results;
+    std::cerr << "running: " << command << '\n';
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (pipe == nullptr) {
+        return results;
+    }
+    char buffer[4096];
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
+        std::string line(buffer);
+        std::istringstream in(line);
+        std::string tag, name;
+        double seconds = 0;
+        in >> tag >> name;
+        if (tag == "RESULT" && (in >> seconds)) {
+            results[name] = seconds;
+        } else if (tag == "INFO") {
+            info = line.substr(5);
+            if (!info.empty() && info.back() == '\n') {
+                info.pop_back();
+            }
+        }
+        std::cerr << "  " << line;
+    }
+    const int status = ::pclose(pipe);
+    if (status != 0) {
+        std::cerr << "  (exit status " << status << ")\n";
+    }
+    return results;
+}
+
+bool python_module_available(const std::string& module) {
+    return std::system(("/usr/bin/python3 -c 'import " + module + "' >/dev/null 2>&1").c_str()) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return examples::run_main("nndl_benchmark", [&] {
+        examples::Options options("nndl_benchmark",
+                                  "Times nndl against NumPy and PyTorch on the same work and prints one table.");
+        options.value("iterations", "N", "iterations of the cat model", "2500")
+            .value("fashion", "DIR", "Fashion-MNIST IDX files", "/usr/share/datasets/fashion-mnist")
+            .value("epoch-limit", "N", "examples in the Fashion-MNIST epoch (0: all 60000)", "0")
+            .value("data", "DIR", "cat data", "data/catvnoncat")
+            .flag("skip-references", "do not run NumPy and PyTorch");
+        options.parse(argc, argv);
+        const long iterations = options.integer("iterations", 1);
+        const long limit = options.integer("epoch-limit", 0);
+        const std::string dir = options.has("data") ? options.text("data") : examples::data_path("data/catvnoncat");
+        const std::string fashion_dir = options.text("fashion");
+        const bool have_fashion = std::filesystem::exists(fashion_dir + "/train-images-idx3-ubyte.gz");
+        const int threads = Eigen::nbThreads();
+
+        const auto cat64 = examples::load_cat_data<double>(dir);
+        const nndl::Matrix<float> x32 = cat64.train.x.cast<float>();
+        const nndl::Matrix<float> y32 = cat64.train.y.cast<float>();
+        std::vector<Row> rows;
+        const std::string nndl_threads = std::to_string(threads) + " (OpenMP)";
+
+        std::cerr << "measuring the GEMM rate...\n";
+        const double peak64 = gemm_gflops<double>(2048, 5);
+        const double peak32 = gemm_gflops<float>(2048, 10);
+        const double first64 = first_layer_gflops<double>(cat64.train.x, 50);
+        const double first32 = first_layer_gflops<float>(x32, 50);
+
+        double cost = 0;
+        std::cerr << "nndl: cat model, float64...\n";
+        Row r = nndl_cat(cat64.train.x, cat64.train.y, iterations, cost);
+        r.work = "cat L-layer float64";
+        r.library = "nndl";
+        r.threads = nndl_threads;
+        r.note = "cost " + std::to_string(cost);
+        rows.push_back(r);
+        std::cerr << "nndl: cat model, float32...\n";
+        r = nndl_cat(x32, y32, iterations, cost);
+        r.work = "cat L-layer float32";
+        r.library = "nndl";
+        r.threads = nndl_threads;
+        r.note = "cost " + std::to_string(cost);
+        rows.push_back(r);
+        if (have_fashion) {
+            std::cerr << "nndl: Fashion-MNIST epoch, float32...\n";
+            const auto set = nndl::load_idx_dataset<float>(fashion_dir + "/train-images-idx3-ubyte.gz",
+                                                           fashion_dir + "/train-labels-idx1-ubyte.gz", limit);
+            r = nndl_fashion_epoch(set.x, nndl::one_hot(set.y, 10));
+            r.work = "fashion epoch float32";
+            r.library = "nndl";
+            r.threads = nndl_threads;
+            rows.push_back(r);
+        }
+
+        std::vector<std::string> infos;
+        if (!options.has("skip-references")) {
+            const auto temp = std::filesystem::temp_directory_path() / ("nndl_bench_" + std::to_string(::getpid()));
+            std::filesystem::create_directories(temp);
+            const std::string cat_npz = (temp / "cat.npz").string();
+            nndl::write_npz(cat_npz, {{"X", nndl::to_npy(cat64.train.x)}, {"Y", nndl::to_npy(cat64.train.y)}});
+            const std::string script_dir = examples::data_path("benchmarks");
+            const std::string common = " --cat " + cat_npz + " --iterations " + std::to_string(iterations) +
+                                       (have_fashion ? " --fashion " + fashion_dir + " --epoch-limit " + std::to_string(limit) : "");
+            const std::map<std::string, std::string> work_names = {{"cat_float64", "cat L-layer float64"},
+                                                                   {"cat_float32", "cat L-layer float32"},
+                                                                   {"fashion_epoch_float32", "fashion epoch float32"}};
+            const auto add_rows = [&](const std::string& library, const std::string& thread_note,
+                                      const std::map<std::string, double>& results) {
+                for (const auto& [name, seconds] : results) {
+                    const auto it = work_names.find(name);
+                    if (it == work_names.end()) {
+                        continue;
+                    }
+                    Row ref;
+                    ref.work = it->second;
+                    ref.library = library;
+                    ref.threads = thread_note;
+                    ref.seconds = seconds;
+                    for (const auto& mine : rows) {
+                        if (mine.library == "nndl" && mine.work == ref.work) {
+                            ref.units = mine.units;
+                            ref.unit = mine.unit;
+                            ref.gflop = mine.gflop;
+                        }
+                    }
+                    rows.push_back(ref);
+                }
+            };
+            if (python_module_available("numpy")) {
+                // As users run NumPy: without the OpenBLAS overrides this machine sets.
+                for (int t : {1, 2}) {
+                    std::string info;
+                    auto results = run_reference("env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=" +
+                                                     std::to_string(t) + " /usr/bin/python3 " + script_dir +
+                                                     "/reference_numpy.py" + common,
+                                                 info);
+                    infos.push_back("NumPy: " + info);
+                    add_rows("NumPy", std::to_string(t), results);
+                }
+            } else {
+                std::cerr << "NumPy is not installed (apt-get install python3-numpy): its rows are skipped\n";
+            }
+            if (python_module_available("torch")) {
+                for (int t : {1, 2}) {
+                    std::string info;
+                    auto results = run_reference("cd " + script_dir + " && /usr/bin/python3 reference_torch.py --threads " +
+                                                     std::to_string(t) + common,
+                                                 info);
+                    infos.push_back("PyTorch: " + info);
+                    add_rows("PyTorch", std::to_string(t), results);
+                }
+            } else {
+                std::cerr << "PyTorch is not installed (apt-get install python3-torch, or tools/setup.sh --bench): its "
+                             "rows are skipped\n";
+            }
+            std::filesystem::remove_all(temp);
+        }
+
+        // Keep each reference library's best thread count per work.
+        std::map<std::pair<std::string, std::string>, Row> best;
+        for (const auto& row : rows) {
+            const auto key = std::make_pair(row.work, row.library);
+            if (best.count(key) == 0 || row.seconds < best[key].seconds) {
+                best[key] = row;
+            }
+        }
+        std::cout << "\nnndl " << nndl::version_string << " benchmark, " << iterations << " cat iterations"
+                  << (limit ? ", Fashion-MNIST epoch of " + std::to_string(limit) + " examples" : "") << '\n';
+        std::cout << "GEMM 2048x2048 (this build, " << threads << " threads): " << std::fixed << std::setprecision(1)
+                  << peak64 << " GFLOP/s float64, " << peak32 << " GFLOP/s float32\n";
+        std::cout << "cat first layer products (Z1 = W1 X, dW1 = dZ1 X^T): " << first64 << " GFLOP/s float64 ("
+                  << std::setprecision(0) << 100 * first64 / peak64 << "% of GEMM), " << std::setprecision(1) << first32
+                  << " GFLOP/s float32 (" << std::setprecision(0) << 100 * first32 / peak32 << "% of GEMM)\n";
+        for (const auto& info : infos) {
+            std::cout << info << '\n';
+        }
+        std::cout << "\n| work | library | threads | seconds | per second | GFLOP/s | vs NumPy | vs PyTorch |\n"
+                  << "|---|---|---|---|---|---|---|---|\n";
+        const std::vector<std::string> works = {"cat L-layer float64", "cat L-layer float32", "fashion epoch float32"};
+        for (const auto& work : works) {
+            for (const std::string library : {"nndl", "NumPy", "PyTorch"}) {
+                const auto it = best.find({work, library});
+                if (it == best.end()) {
+                    continue;
+                }
+                const Row& row = it->second;
+                const auto ratio = [&](const std::string& other_library, const std::string& other_work) -> std::string {
+                    const auto other = best.find({other_work, other_library});
+                    if (other == best.end() || library == other_library) {
+                        return "-";
+                    }
+                    std::ostringstream out;
+                    out << std::fixed << std::setprecision(2) << other->second.seconds / row.seconds << "x";
+                    return out.str();
+                };
+                // NumPy has no float32 cat row: compare float32 with NumPy float64, as the targets do.
+                const std::string numpy_work = work == "cat L-layer float32" ? "cat L-layer float64" : work;
+                std::cout << "| " << work << " | " << library << " | " << row.threads << " | " << std::setprecision(2)
+                          << row.seconds << " | " << std::setprecision(0) << row.units / row.seconds << " " << row.unit
+                          << "/s | " << std::setprecision(1) << row.gflop / row.seconds << " | "
+                          << ratio("NumPy", numpy_work) << " | " << ratio("PyTorch", work) << " |\n";
+            }
+        }
+        std::cout << "\nvs X: how many times faster than X on the same work (X's seconds / this row's seconds); "
+                     "cat float32 rows are compared with NumPy float64.\n";
+        return 0;
+    });
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""PyTorch (CPU) reference for nndl's benchmark: the same work as reference_numpy.py.
+
+Prints "RESULT name seconds work" lines: cat_float64, cat_float32, fashion_epoch_float32.
+Usage: reference_torch.py --cat DATA.npz --iterations N [--fashion DIR] [--epoch-limit N] [--threads N]
+"""
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from reference_numpy import read_idx
+
+
+def cat_model(X, Y, iterations, dtype):
+    X = torch.from_numpy(X).to(dtype)
+    Y = torch.from_numpy(Y).to(dtype)
+    dims = [X.shape[0], 20, 7, 5, 1]
+    np.random.seed(1)
+    layers = []
+    for l in range(1, 5):
+        W = torch.from_numpy(np.random.randn(dims[l], dims[l - 1]) / np.sqrt(dims[l - 1])).to(dtype)
+        layers += [W.requires_grad_(), torch.zeros(dims[l], 1, dtype=dtype, requires_grad=True)]
+    optimizer = torch.optim.SGD(layers, lr=0.0075)
+    start = time.perf_counter()
+    for i in range(iterations):
+        A = X
+        for l in range(4):
+            Z = layers[2 * l] @ A + layers[2 * l + 1]
+            A = torch.relu(Z) if l < 3 else Z
+        cost = torch.nn.functional.binary_cross_entropy_with_logits(A, Y)
+        optimizer.zero_grad()
+        cost.backward()
+        optimizer.step()
+    return time.perf_counter() - start, float(cost)
+
+
+def fashion_epoch(directory, limit):
+    X = torch.from_numpy(read_idx(directory + "/train-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255)
+    labels = torch.from_numpy(read_idx(directory + "/train-labels-idx1-ubyte.gz").astype(np.int64))
+    if limit:
+        X, labels = X[:limit], labels[:limit]
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128), torch.nn.ReLU(),
+                                torch.nn.Linear(128, 10))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    order = torch.randperm(X.shape[0])
+    start = time.perf_counter()
+    for first in range(0, X.shape[0], 128):
+        idx = order[first:first + 128]
+        loss = loss_fn(model(X[idx]), labels[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start, X.shape[0]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--cat", required=True)
+    p.add_argument("--iterations", type=int, default=2500)
+    p.add_argument("--fashion")
+    p.add_argument("--epoch-limit", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0)
+    a = p.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    print("INFO torch %s, %d threads" % (torch.__version__, torch.get_num_threads()), flush=True)
+    data = np.load(a.cat)
+    for name, dtype in (("cat_float64", torch.float64), ("cat_float32", torch.float32)):
+        seconds, cost = cat_model(data["X"], data["Y"], a.iterations, dtype)
+        print("RESULT %s %.6f %d cost=%.12g" % (name, seconds, a.iterations, cost), flush=True)
+    if a.fashion:
+        seconds, examples = fashion_epoch(a.fashion, a.epoch_limit)
+        print("RESULT fashion_epoch_float32 %.6f %d" % (seconds, examples), flush=True)
+
+
+if __name__ == "__main__":
+    main()
