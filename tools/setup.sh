@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(cmake g++ make libeigen3-dev doctest-dev libstb-dev libhdf5-dev zlib1g-dev
           gnuplot-nox python3-numpy dataset-fashion-mnist)
 if [[ "${1:-}" == "--bench" ]]; then
-    packages+=(python3-torch)
+    # NumPy and PyTorch as users run them: on OpenBLAS, not the reference BLAS.
+    packages+=(python3-torch libopenblas0-pthread)
 fi
 
 missing=()
