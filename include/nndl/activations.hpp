@@ -1,6 +1,8 @@
 #pragma once
 // Activation functions as stateless policies. Each policy has
 //   kind                      -- its Activation tag (for run-time lookup and save files)
+//   elementwise, value(z)     -- whether f acts per entry, and then f of one entry
+//                                (lets Dense add the bias and apply f in one pass)
 //   forward(Z, A)             -- A = f(Z), elementwise or per column
 //   backward(Z, A, dA, dZ)    -- dZ = dA * f'(Z), given the cached Z and A
 // Dense<Scalar, Policy> inlines them, so there is no virtual call per element.
@@ -43,6 +45,11 @@ inline Activation activation_from_string(std::string_view name) {
 
 struct Identity {
     static constexpr Activation kind = Activation::identity;
+    static constexpr bool elementwise = true;
+    template <class Scalar>
+    static Scalar value(Scalar z) {
+        return z;
+    }
     template <class Scalar>
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a = z;
@@ -56,6 +63,7 @@ struct Identity {
 
 struct Sigmoid {
     static constexpr Activation kind = Activation::sigmoid;
+    static constexpr bool elementwise = true;
     template <class Scalar>
     static Scalar value(Scalar z) {
         return Scalar(1) / (Scalar(1) + std::exp(-z));
@@ -73,6 +81,11 @@ struct Sigmoid {
 
 struct Tanh {
     static constexpr Activation kind = Activation::tanh;
+    static constexpr bool elementwise = true;
+    template <class Scalar>
+    static Scalar value(Scalar z) {
+        return std::tanh(z);
+    }
     template <class Scalar>
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a = z.unaryExpr([](Scalar v) { return std::tanh(v); });
@@ -86,6 +99,11 @@ struct Tanh {
 
 struct ReLU {
     static constexpr Activation kind = Activation::relu;
+    static constexpr bool elementwise = true;
+    template <class Scalar>
+    static Scalar value(Scalar z) {
+        return z > Scalar(0) ? z : Scalar(0);
+    }
     template <class Scalar>
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a = z.cwiseMax(Scalar(0));
@@ -100,6 +118,11 @@ struct ReLU {
 struct LeakyReLU {
     static constexpr Activation kind = Activation::leaky_relu;
     static constexpr double slope = 0.01;  ///< f(z) = slope * z for z <= 0
+    static constexpr bool elementwise = true;
+    template <class Scalar>
+    static Scalar value(Scalar z) {
+        return z > Scalar(0) ? z : Scalar(slope) * z;
+    }
     template <class Scalar>
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a = (z.array() > Scalar(0)).select(z, Scalar(slope) * z);
@@ -115,6 +138,7 @@ struct LeakyReLU {
 /// subtracted first, so large logits cannot overflow exp.
 struct Softmax {
     static constexpr Activation kind = Activation::softmax;
+    static constexpr bool elementwise = false;
     template <class Scalar>
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a.resize(z.rows(), z.cols());

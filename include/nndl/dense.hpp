@@ -69,9 +69,35 @@ public:
     const Matrix<Scalar>& forward(const Matrix<Scalar>& input, Mode) override {
         check_input("Dense::forward", input);
         input_ = &input;
-        linear_forward(input, weights_, bias_, z_);
-        ActivationPolicy::forward(z_, a_);
+        z_.resize(weights_.rows(), input.cols());
+        z_.noalias() = weights_ * input;
+        if constexpr (ActivationPolicy::elementwise) {
+            // Bias and activation in one pass over Z.
+            a_.resize(z_.rows(), z_.cols());
+            for (Index j = 0; j < z_.cols(); ++j) {
+                for (Index i = 0; i < z_.rows(); ++i) {
+                    const Scalar v = z_(i, j) + bias_(i, 0);
+                    z_(i, j) = v;
+                    a_(i, j) = ActivationPolicy::value(v);
+                }
+            }
+        } else {
+            z_.colwise() += bias_.col(0);
+            ActivationPolicy::forward(z_, a_);
+        }
+        if (constant_input_ && transposed_of_ != &input) {
+            input_transposed_ = input.transpose();
+            transposed_of_ = &input;
+        }
         return a_;
+    }
+
+    void hint_constant_input(bool constant) override {
+        constant_input_ = constant;
+        if (!constant) {
+            input_transposed_.resize(0, 0);
+            transposed_of_ = nullptr;
+        }
     }
 
     const Matrix<Scalar>& backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
@@ -105,6 +131,7 @@ public:
     std::unique_ptr<Layer<Scalar>> clone() const override {
         auto copy = std::make_unique<Dense>(*this);
         copy->input_ = nullptr;  // a copy has seen no batch yet
+        copy->hint_constant_input(false);
         return copy;
     }
 
@@ -131,6 +158,16 @@ private:
         if (!need_input_gradient) {
             input_gradient_.resize(0, 0);
         }
+        if (constant_input_ && transposed_of_ == input_) {
+            // dZ times a stored X^T streams through memory faster than dZ times X.transpose().
+            weights_gradient_.noalias() = dz_ * input_transposed_;
+            bias_gradient_ = dz_.rowwise().sum();
+            if (need_input_gradient) {
+                input_gradient_.resize(weights_.cols(), dz_.cols());
+                input_gradient_.noalias() = weights_.transpose() * dz_;
+            }
+            return input_gradient_;
+        }
         linear_backward(dz_, *input_, weights_, weights_gradient_, bias_gradient_,
                         need_input_gradient ? &input_gradient_ : nullptr);
         return input_gradient_;
@@ -145,6 +182,9 @@ private:
     Matrix<Scalar> a_;
     Matrix<Scalar> dz_;
     Matrix<Scalar> input_gradient_;
+    bool constant_input_ = false;
+    const Matrix<Scalar>* transposed_of_ = nullptr;  // the input input_transposed_ was made from
+    Matrix<Scalar> input_transposed_;
 };
 
 /// A parameter-free layer applying an activation policy: A = f(Z).

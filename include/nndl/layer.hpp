@@ -72,6 +72,10 @@ public:
         detail::throw_invalid(type(), "::backward_from_preactivation: this layer has no pre-activation");
     }
 
+    /// A promise from the caller: until the next call with false, forward() gets the
+    /// same, unchanged input (full-batch training). A layer may precompute from it.
+    virtual void hint_constant_input(bool constant) { (void)constant; }
+
     /// A deep copy (parameters included), for copying networks.
     virtual std::unique_ptr<Layer> clone() const = 0;
 };

@@ -90,6 +90,9 @@ public:
           loss_chosen_by_user_(other.loss_chosen_by_user_) {
         for (const auto& layer : other.layers_) {
             layers_.push_back(layer->clone());
+            for (auto& p : layers_.back()->parameters()) {
+                parameters_.push_back(p);
+            }
         }
     }
     Network& operator=(const Network& other) {
@@ -113,6 +116,9 @@ public:
         }
         detail::require_rows("Network::add", "the new layer's input", layer->input_size(), output_size(),
                              "the network outputs");
+        for (auto& p : layer->parameters()) {
+            parameters_.push_back(p);  // the matrices live in the heap-allocated layer: stable addresses
+        }
         layers_.push_back(std::move(layer));
         last_output_ = nullptr;
         if (!loss_chosen_by_user_) {
@@ -160,15 +166,7 @@ public:
     }
 
     /// Every trainable matrix in a fixed order (layer 1's W, b, layer 2's W, b, ...).
-    std::vector<Parameter<Scalar>> parameters() {
-        std::vector<Parameter<Scalar>> all;
-        for (auto& layer : layers_) {
-            for (auto& p : layer->parameters()) {
-                all.push_back(p);
-            }
-        }
-        return all;
-    }
+    std::vector<Parameter<Scalar>> parameters() { return parameters_; }
 
     /// Training-time forward pass over a batch (features x examples); caches for backward.
     /// X must stay alive and unchanged until backward (see layer.hpp).
@@ -205,12 +203,9 @@ public:
         }
         if (l2_ > 0.0) {
             Scalar squares = 0;
-            for (const auto& layer : layers_) {
-                // parameters() only hands out pointers; nothing is modified here.
-                for (const auto& p : const_cast<Layer<Scalar>&>(*layer).parameters()) {
-                    if (p.name == "W") {
-                        squares += p.value->squaredNorm();
-                    }
+            for (const auto& p : parameters_) {
+                if (p.name == "W") {
+                    squares += p.value->squaredNorm();
                 }
             }
             value += static_cast<Scalar>(l2_ / (2.0 * static_cast<double>(y.cols()))) * squares;
@@ -237,11 +232,9 @@ public:
         }
         if (l2_ > 0.0) {
             const auto scale = static_cast<Scalar>(l2_ / static_cast<double>(y.cols()));
-            for (auto& layer : layers_) {
-                for (auto& p : layer->parameters()) {
-                    if (p.name == "W") {
-                        *p.gradient += scale * *p.value;
-                    }
+            for (auto& p : parameters_) {
+                if (p.name == "W") {
+                    p.gradient->noalias() += scale * *p.value;
                 }
             }
         }
@@ -251,11 +244,8 @@ public:
     /// Hands every parameter and its gradient to the optimizer.
     void apply(Optimizer<Scalar>& optimizer) {
         optimizer.begin_step();
-        std::size_t slot = 0;
-        for (auto& layer : layers_) {
-            for (auto& p : layer->parameters()) {
-                optimizer.update(slot++, *p.value, *p.gradient);
-            }
+        for (std::size_t slot = 0; slot < parameters_.size(); ++slot) {
+            optimizer.update(slot, *parameters_[slot].value, *parameters_[slot].gradient);
         }
     }
 
@@ -282,6 +272,14 @@ public:
             detail::throw_invalid("Network::fit: record_every is ", options.record_every, ", expected >= 0");
         }
         FitHistory history;
+        // Full batch: the first layer sees the same X every iteration.
+        struct ConstantInput {
+            Layer<Scalar>& layer;
+            explicit ConstantInput(Layer<Scalar>& l) : layer(l) { layer.hint_constant_input(true); }
+            ~ConstantInput() { layer.hint_constant_input(false); }
+            ConstantInput(const ConstantInput&) = delete;
+            ConstantInput& operator=(const ConstantInput&) = delete;
+        } constant_input(*layers_.front());
         for (long i = 0; i < options.iterations; ++i) {
             const double value = static_cast<double>(train_step(x, y, optimizer));
             if (!std::isfinite(value)) {
@@ -418,6 +416,7 @@ private:
     Index input_size_ = 0;
     double l2_ = 0.0;
     std::vector<std::unique_ptr<Layer<Scalar>>> layers_;
+    std::vector<Parameter<Scalar>> parameters_;  // all layers' parameters, gathered once
     std::unique_ptr<Loss<Scalar>> loss_;
     bool loss_chosen_by_user_ = false;
     const Matrix<Scalar>* last_output_ = nullptr;  // the last layer's cached output

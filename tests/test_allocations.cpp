@@ -1,0 +1,78 @@
+// A training step in steady state makes no heap allocation: neither through
+// operator new (counted here) nor inside Eigen (EIGEN_RUNTIME_NO_MALLOC makes any
+// Eigen allocation fail while it is forbidden).
+//
+// Eigen's matrix products take their packing buffers from the stack up to
+// EIGEN_STACK_ALLOCATION_LIMIT and from the heap above it, and from the heap when
+// they run on several threads; so the step runs on one thread, with a network whose
+// products stay under that limit.
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
+
+#define EIGEN_RUNTIME_NO_MALLOC
+// Turn Eigen's "heap allocation is forbidden" assertion into an exception the test can see.
+#define eigen_assert(condition) \
+    do { if (!(condition)) throw std::logic_error("Eigen assertion failed: " #condition); } while (false)
+
+#include "test_support.hpp"
+
+#include <nndl/nndl.hpp>
+
+namespace {
+std::atomic<long> allocations{0};
+}
+
+void* operator new(std::size_t size) {
+    ++allocations;
+    if (void* p = std::malloc(size == 0 ? 1 : size)) {
+        return p;
+    }
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+using nndl::Activation;
+using nndl::Matrix;
+
+TEST_CASE_TEMPLATE("a full-batch training step allocates nothing once warmed up", Scalar, float, double) {
+    Eigen::setNbThreads(1);
+    nndl::Network<Scalar> net({30, 16, 8, 1}, {Activation::relu, Activation::tanh, Activation::sigmoid},
+                              {nndl::Init::he}, 1);
+    const Matrix<Scalar> x = nndl::NumpyRandom(2).randn<Scalar>(30, 64);
+    const Matrix<Scalar> y = (x.row(0).array() > Scalar(0)).template cast<Scalar>();
+    nndl::GradientDescent<Scalar> gd(0.1);
+    nndl::Adam<Scalar> adam(0.01);
+    net.train_step(x, y, gd);  // the first step sizes every buffer
+    net.train_step(x, y, adam);
+    net.set_l2(0.1);
+    net.train_step(x, y, adam);
+
+    const long before = allocations.load();
+    Eigen::internal::set_is_malloc_allowed(false);
+    try {
+        for (int i = 0; i < 5; ++i) {
+            net.train_step(x, y, gd);
+            net.train_step(x, y, adam);
+        }
+    } catch (const std::exception& e) {
+        Eigen::internal::set_is_malloc_allowed(true);
+        FAIL("Eigen allocated during a training step: " << e.what());
+    }
+    Eigen::internal::set_is_malloc_allowed(true);
+    CHECK(allocations.load() - before == 0);
+
+    // The check can fail: a step that builds a new matrix is caught.
+    Eigen::internal::set_is_malloc_allowed(false);
+    bool caught = false;
+    try {
+        Matrix<Scalar> fresh = x * Scalar(2);
+        (void)fresh;
+    } catch (const std::logic_error&) {
+        caught = true;
+    }
+    Eigen::internal::set_is_malloc_allowed(true);
+    CHECK(caught);
+}
