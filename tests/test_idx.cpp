@@ -77,7 +77,7 @@ TEST_CASE("idx: plain and gzip files give the same data set") {
     CHECK(error(dir / "labels", dir / "labels").find("expected 3 (images, rows, columns)") != std::string::npos);
     CHECK(error(dir / "none", dir / "labels").find("does not exist") != std::string::npos);
     write_plain(dir / "huge", idx_bytes({0xFFFFFF, 0xFFFFFF, 0xFFFF}, {}));
-    CHECK(error(dir / "huge", dir / "labels").find("declares more than") != std::string::npos);
+    CHECK(error(dir / "huge", dir / "labels").find("declares more values than") != std::string::npos);
     fs::remove_all(dir);
 }
 

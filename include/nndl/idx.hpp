@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "errors.hpp"
+#include "file_util.hpp"
 #include "types.hpp"
 
 namespace nndl {
@@ -24,64 +25,87 @@ struct IdxArray {
     std::vector<unsigned char> values;
 };
 
-/// Reads an IDX file of unsigned bytes (type 0x08), gzip-compressed or not.
-inline IdxArray read_idx(const std::filesystem::path& path, std::size_t max_bytes = std::size_t(1) << 31) {
-    const std::string name = path.string();
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) {
-        throw FileError(detail::concat("read_idx: '", name, "' does not exist or is not a file"));
-    }
-    gzFile file = gzopen(name.c_str(), "rb");  // reads plain files too
-    if (file == nullptr) {
-        throw FileError(detail::concat("read_idx: cannot open '", name, "'"));
-    }
-    struct Closer {
-        gzFile f;
-        ~Closer() { gzclose(f); }
-    } closer{file};
-    const auto read_exact = [&](void* buffer, std::size_t size, const char* what) {
-        auto* out = static_cast<unsigned char*>(buffer);
-        std::size_t done = 0;
-        while (done < size) {
-            const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(size - done, 1U << 30));
-            const int got = gzread(file, out + done, chunk);
-            if (got <= 0) {
-                int code = 0;
-                const char* message = gzerror(file, &code);
-                throw FileError(detail::concat("read_idx: '", name, "' is truncated or corrupt: ", what, " needs ",
-                                               size, " bytes, got ", done, code < 0 ? std::string(" (") + message + ")" : ""));
-            }
-            done += static_cast<std::size_t>(got);
+/// Parses IDX data held in memory (already decompressed); `name` is used in messages.
+inline IdxArray parse_idx(const std::vector<unsigned char>& bytes, const std::string& name) {
+    const auto need = [&](std::size_t at, std::size_t size, const char* what) {
+        if (at + size > bytes.size()) {
+            throw FileError(detail::concat("read_idx: '", name, "' is truncated or corrupt: ", what, " needs ", size,
+                                           " bytes, got ", bytes.size() > at ? bytes.size() - at : 0));
         }
     };
-    unsigned char magic[4];
-    read_exact(magic, 4, "the header");
-    if (magic[0] != 0 || magic[1] != 0) {
+    need(0, 4, "the header");
+    if (bytes[0] != 0 || bytes[1] != 0) {
         throw FileError(detail::concat("read_idx: '", name, "' has the wrong magic number (not an IDX file)"));
     }
-    if (magic[2] != 0x08) {
-        throw FileError(detail::concat("read_idx: '", name, "' holds data type 0x", std::hex, int(magic[2]),
+    if (bytes[2] != 0x08) {
+        throw FileError(detail::concat("read_idx: '", name, "' holds data type 0x", std::hex, int(bytes[2]),
                                        ", expected 0x08 (unsigned bytes)"));
     }
-    const int rank = magic[3];
+    const int rank = bytes[3];
     if (rank < 1 || rank > 4) {
         throw FileError(detail::concat("read_idx: '", name, "' has ", rank, " dimensions, expected 1 to 4"));
     }
+    need(4, 4 * static_cast<std::size_t>(rank), "the dimensions");
     IdxArray array;
     std::size_t count = 1;
     for (int i = 0; i < rank; ++i) {
-        unsigned char b[4];
-        read_exact(b, 4, "the dimensions");
+        const unsigned char* b = bytes.data() + 4 + 4 * i;
         const std::size_t d = (std::size_t(b[0]) << 24) | (std::size_t(b[1]) << 16) | (std::size_t(b[2]) << 8) | b[3];
         array.dims.push_back(d);
-        if (d != 0 && count > max_bytes / d) {
-            throw FileError(detail::concat("read_idx: '", name, "' declares more than ", max_bytes, " values"));
+        if (d != 0 && count > bytes.size() / d) {
+            throw FileError(detail::concat("read_idx: '", name, "' declares more values than its ", bytes.size(),
+                                           " bytes hold (truncated or corrupt)"));
         }
         count *= d;
     }
-    array.values.resize(count);
-    read_exact(array.values.data(), count, "the data");
+    const std::size_t data_start = 4 + 4 * static_cast<std::size_t>(rank);
+    need(data_start, count, "the data");
+    array.values.assign(bytes.begin() + static_cast<long>(data_start),
+                        bytes.begin() + static_cast<long>(data_start + count));
     return array;
+}
+
+/// Gunzips `bytes` when they start with the gzip magic; returns them as they are otherwise.
+inline std::vector<unsigned char> gunzip_if_compressed(const std::vector<unsigned char>& bytes, const std::string& name,
+                                                       std::size_t max_bytes = std::size_t(1) << 31) {
+    if (bytes.size() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b) {
+        return bytes;
+    }
+    z_stream stream{};
+    if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) {
+        throw FileError(detail::concat("read_idx: cannot start zlib for '", name, "'"));
+    }
+    std::vector<unsigned char> out;
+    std::vector<unsigned char> chunk(1 << 16);
+    stream.next_in = const_cast<unsigned char*>(bytes.data());
+    stream.avail_in = static_cast<uInt>(bytes.size());
+    int status = Z_OK;
+    while (status != Z_STREAM_END) {
+        stream.next_out = chunk.data();
+        stream.avail_out = static_cast<uInt>(chunk.size());
+        status = inflate(&stream, Z_NO_FLUSH);
+        if (status != Z_OK && status != Z_STREAM_END) {
+            inflateEnd(&stream);
+            throw FileError(detail::concat("read_idx: '", name, "' is truncated or corrupt: gzip data ends early or is damaged (",
+                                           stream.msg ? stream.msg : "zlib error", ")"));
+        }
+        out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<long>(chunk.size() - stream.avail_out));
+        if (out.size() > max_bytes) {
+            inflateEnd(&stream);
+            throw FileError(detail::concat("read_idx: '", name, "' decompresses to more than ", max_bytes, " bytes"));
+        }
+    }
+    inflateEnd(&stream);
+    return out;
+}
+
+/// Reads an IDX file of unsigned bytes (type 0x08), gzip-compressed or not.
+inline IdxArray read_idx(const std::filesystem::path& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        throw FileError(detail::concat("read_idx: '", path.string(), "' does not exist or is not a file"));
+    }
+    return parse_idx(gunzip_if_compressed(read_file_bytes(path, "read_idx"), path.string()), path.string());
 }
 
 /// An image/label pair of IDX files as (X, Y): X is (rows * cols) x m in [0, 1], Y is 1 x m.

@@ -27,9 +27,9 @@ namespace nndl {
 /// Images larger than this many pixels are refused instead of exhausting memory.
 inline constexpr long long max_image_pixels = 1LL << 27;
 
-/// Decodes an image file to 8-bit RGB (grayscale and RGBA are converted).
-inline ImageArray<unsigned char> load_image_rgb(const std::filesystem::path& path) {
-    const auto bytes = read_file_bytes(path, "load_image_rgb");
+/// Decodes an image held in memory to 8-bit RGB; `path` is used in messages.
+inline ImageArray<unsigned char> decode_image_rgb(const std::vector<unsigned char>& bytes,
+                                                  const std::filesystem::path& path) {
     if (bytes.empty()) {
         throw FileError(detail::concat("load_image_rgb: '", path.string(), "' is empty, expected an image file"));
     }
@@ -58,6 +58,11 @@ inline ImageArray<unsigned char> load_image_rgb(const std::filesystem::path& pat
     std::copy(pixels, pixels + image.values.size(), image.values.begin());
     stbi_image_free(pixels);
     return image;
+}
+
+/// Decodes an image file to 8-bit RGB (grayscale and RGBA are converted).
+inline ImageArray<unsigned char> load_image_rgb(const std::filesystem::path& path) {
+    return decode_image_rgb(read_file_bytes(path, "load_image_rgb"), path);
 }
 
 /// Resizes an 8-bit image (stb_image_resize's default filter).

@@ -339,13 +339,11 @@ inline void write_npz(const std::filesystem::path& path, const std::vector<std::
     write_bytes_atomically(path, "write_npz", out);
 }
 
-/// Reads every array of an .npz archive written by np.savez (or write_npz).
-/// Compressed archives (np.savez_compressed) are refused with a clear message.
-inline std::map<std::string, NpyArray> read_npz(const std::filesystem::path& path) {
+/// The arrays of an .npz archive held in memory; `name` is used in messages.
+inline std::map<std::string, NpyArray> parse_npz(const std::vector<unsigned char>& file, const std::string& name_for_messages) {
     const char* where = "read_npz";
-    const auto file = read_file_bytes(path, where);
     const auto fail = [&](const std::string& what) -> FileError {
-        return FileError(detail::concat(where, ": '", path.string(), "' ", what));
+        return FileError(detail::concat(where, ": '", name_for_messages, "' ", what));
     };
     if (file.size() < 22 || detail::get_le(file, 0, 4, where) != 0x04034b50U) {
         throw fail("is not an .npz (zip) archive");
@@ -441,6 +439,12 @@ inline std::map<std::string, NpyArray> read_npz(const std::filesystem::path& pat
         arrays[name] = detail::parse_npy(data, name, where);
     }
     return arrays;
+}
+
+/// Reads every array of an .npz archive written by np.savez (or write_npz).
+/// Compressed archives (np.savez_compressed) are refused with a clear message.
+inline std::map<std::string, NpyArray> read_npz(const std::filesystem::path& path) {
+    return parse_npz(read_file_bytes(path, "read_npz"), path.string());
 }
 
 }  // namespace nndl

@@ -66,15 +66,10 @@ PointSet<Scalar> make_flower(Index per_class = 200, double petals = 4.0) {
     return set;
 }
 
-/// Reads a CSV file with a header line; every column but the last is a feature,
+/// Reads CSV text with a header line; every column but the last is a feature,
 /// the last is the label. Errors name the file, the line and what was wrong.
 template <class Scalar>
-PointSet<Scalar> load_csv_points(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    std::error_code ec;
-    if (!in || std::filesystem::is_directory(path, ec)) {
-        throw FileError(detail::concat("load_csv_points: cannot open '", path.string(), "'"));
-    }
+PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path& path) {
     std::string line;
     if (!std::getline(in, line)) {
         throw FileError(detail::concat("load_csv_points: '", path.string(), "' is empty, expected a header line"));
@@ -149,6 +144,16 @@ PointSet<Scalar> load_csv_points(const std::filesystem::path& path) {
         set.y(0, j) = static_cast<Scalar>(rows[static_cast<std::size_t>(j)].back());
     }
     return set;
+}
+
+template <class Scalar>
+PointSet<Scalar> load_csv_points(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::error_code ec;
+    if (!in || std::filesystem::is_directory(path, ec)) {
+        throw FileError(detail::concat("load_csv_points: cannot open '", path.string(), "'"));
+    }
+    return parse_csv_points<Scalar>(in, path);
 }
 
 }  // namespace nndl

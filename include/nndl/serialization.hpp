@@ -237,17 +237,22 @@ Network<Scalar> network_from_arrays(const std::map<std::string, NpyArray>& array
 
 }  // namespace detail
 
-/// Loads a network saved by save_network. Weights saved in the other precision are converted.
+/// A network from the arrays of a model file (see load_network); `name` is used in messages.
 template <class Scalar>
-Network<Scalar> load_network(const std::filesystem::path& path) {
-    const std::string where = "load_network: '" + path.string() + "'";
-    const auto arrays = read_npz(path);
+Network<Scalar> network_from_npz(const std::map<std::string, NpyArray>& arrays, const std::string& name) {
+    const std::string where = "load_network: '" + name + "'";
     if (arrays.count("architecture") == 0) {
         throw FileError(where + ": no 'architecture' entry (a file from NumPy? pass the activations: "
                                 "load_network(path, activations))");
     }
     const Architecture a = detail::parse_architecture(npy_to_string(arrays.at("architecture"), "architecture"), where);
     return detail::network_from_arrays<Scalar>(arrays, a.activations, &a.sizes, where);
+}
+
+/// Loads a network saved by save_network. Weights saved in the other precision are converted.
+template <class Scalar>
+Network<Scalar> load_network(const std::filesystem::path& path) {
+    return network_from_npz<Scalar>(read_npz(path), path.string());
 }
 
 /// Loads W1, b1, ..., WL, bL (e.g. the course's parameters dict saved with

@@ -1,0 +1,78 @@
+#pragma once
+// What the fuzzers feed with arbitrary bytes: nndl's readers of model files, IDX
+// files, CSV point sets and images. Rejections (nndl's exceptions) are the
+// expected outcome for most inputs; a crash, a hang, a sanitizer report or any
+// other exception is a bug. Shared by the libFuzzer harnesses (fuzz_*.cpp) and by
+// tests/test_fuzz_replay.cpp, which replays the corpus and every past crash.
+
+#include <nndl/idx.hpp>
+#include <nndl/image.hpp>
+#include <nndl/nndl.hpp>
+
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace nndl_fuzz {
+
+template <class F>
+void expect_clean_rejection(F&& f) {
+    try {
+        f();
+    } catch (const nndl::FileError&) {
+    } catch (const std::invalid_argument&) {
+    }
+}
+
+inline void model_file(const std::uint8_t* data, std::size_t size) {
+    const std::vector<unsigned char> bytes(data, data + size);
+    expect_clean_rejection([&] {
+        const auto arrays = nndl::parse_npz(bytes, "fuzz.npz");
+        auto network = nndl::network_from_npz<double>(arrays, "fuzz.npz");
+        const nndl::Matrix<double> x = nndl::Matrix<double>::Constant(network.input_size(), 2, 0.5);
+        const auto p = network.predict_proba(x);
+        if (!p.allFinite() && p.size() > 0) {
+            // Finite weights can still overflow; that is a number, not a crash.
+        }
+    });
+}
+
+inline void idx_file(const std::uint8_t* data, std::size_t size) {
+    const std::vector<unsigned char> bytes(data, data + size);
+    expect_clean_rejection([&] {
+        const auto array = nndl::parse_idx(nndl::gunzip_if_compressed(bytes, "fuzz.idx", 1 << 24), "fuzz.idx");
+        std::size_t count = 1;
+        for (auto d : array.dims) {
+            count *= d;
+        }
+        if (count != array.values.size()) {
+            throw std::logic_error("parse_idx returned a wrong number of values");
+        }
+    });
+}
+
+inline void csv_file(const std::uint8_t* data, std::size_t size) {
+    std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
+    expect_clean_rejection([&] {
+        const auto set = nndl::parse_csv_points<double>(in, "fuzz.csv");
+        if (!set.x.allFinite() || set.x.cols() != set.y.cols()) {
+            throw std::logic_error("parse_csv_points returned non-finite or mismatched data");
+        }
+    });
+}
+
+inline void image_file(const std::uint8_t* data, std::size_t size) {
+    const std::vector<unsigned char> bytes(data, data + size);
+    expect_clean_rejection([&] {
+        const auto image = nndl::decode_image_rgb(bytes, "fuzz.img");
+        if (image.height <= 1024 && image.width <= 1024) {
+            const auto column = nndl::image_to_column<float>(image, 8, 8);
+            if (column.size() != 8 * 8 * 3) {
+                throw std::logic_error("image_to_column returned the wrong size");
+            }
+        }
+    });
+}
+
+}  // namespace nndl_fuzz
