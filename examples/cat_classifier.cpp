@@ -14,8 +14,13 @@ int run(const examples::Options& options) {
     sizes.push_back(1);
     const long iterations = options.integer("iterations", 1);
     const double rate = options.number("learning-rate");
-    if (options.has("save")) {
-        examples::refuse_overwriting_input(options.text("save"), {});
+    // Outputs never replace the images this run reads.
+    const std::vector<std::string> photos = options.has("image") ? options.all("image") : examples::bundled_photos();
+    const std::vector<std::filesystem::path> inputs(photos.begin(), photos.end());
+    for (const char* output : {"save", "plot", "mislabeled"}) {
+        if (options.has(output)) {
+            examples::refuse_overwriting_input(options.text(output), inputs);
+        }
     }
 
     const std::string dir = options.has("data") ? options.text("data") : examples::data_path("data/catvnoncat");
@@ -76,7 +81,7 @@ int run(const examples::Options& options) {
         nndl::save_network(network, options.text("save"));
         std::cerr << "saved the model to " << options.text("save") << '\n';
     }
-    examples::classify_images(network, options.has("image") ? options.all("image") : examples::bundled_photos());
+    examples::classify_images(network, photos);
     return 0;
 }
 

@@ -37,6 +37,11 @@ int main(int argc, char** argv) {
         const long iterations = options.integer("iterations", 1);
         const double rate = options.number("learning-rate");
         const std::string dir = options.has("data") ? options.text("data") : examples::data_path("data/catvnoncat");
+        const auto images = options.all("image");
+        if (options.has("plot")) {
+            examples::refuse_overwriting_input(options.text("plot"),
+                                               std::vector<std::filesystem::path>(images.begin(), images.end()));
+        }
         const auto data = examples::load_cat_data<double>(dir);
 
         if (options.has("compare-learning-rates")) {

@@ -119,6 +119,18 @@ TEST_CASE("image: bad files give FileError naming the file") {
     CHECK(message(dir / "missing.png").find("cannot open") != std::string::npos);
     CHECK(message(dir).find("is a folder") != std::string::npos);
 
+    // A PNG whose header claims 100000 x 100000 pixels is refused before decoding.
+    {
+        std::vector<unsigned char> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                                          0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0, 8, 2, 0, 0, 0, 0, 0, 0, 0};
+        std::ofstream out(dir / "huge.png", std::ios::binary);
+        out.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
+    }
+    const auto huge = message(dir / "huge.png");
+    INFO(huge);
+    CHECK((huge.find("is 100000x100000 pixels, expected at most") != std::string::npos ||
+           huge.find("is not an image") != std::string::npos));
+
     fs::create_directories(dir / "set" / "a");
     fs::create_directories(dir / "set" / "b");
     REQUIRE(stbi_write_png((dir / "set" / "a" / "x.png").string().c_str(), 1, 1, 3, bytes.data(), 3));

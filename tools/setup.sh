@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
 # Installs what nndl needs to build, test and run its examples on Debian 12.
-# A no-op when everything is already there. Usage: tools/setup.sh [--bench]
+# A no-op when everything is already there.
+# Usage: tools/setup.sh [--bench] [--fuzz]
+#   --bench  also NumPy's and PyTorch's benchmark needs (PyTorch, OpenBLAS)
+#   --fuzz   also clang and its libFuzzer runtime
 set -euo pipefail
 
 packages=(cmake g++ make libeigen3-dev doctest-dev libstb-dev libhdf5-dev zlib1g-dev
           gnuplot-nox python3-numpy dataset-fashion-mnist)
-if [[ "${1:-}" == "--bench" ]]; then
-    # NumPy and PyTorch as users run them: on OpenBLAS, not the reference BLAS.
-    packages+=(python3-torch libopenblas0-pthread)
-fi
+for option in "$@"; do
+    case "$option" in
+        --bench)
+            # NumPy and PyTorch as users run them: on OpenBLAS, not the reference BLAS.
+            packages+=(python3-torch libopenblas0-pthread) ;;
+        --fuzz)
+            packages+=(clang libclang-rt-14-dev) ;;
+        *)
+            echo "setup: unknown option '$option' (expected --bench or --fuzz)" >&2
+            exit 2 ;;
+    esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
