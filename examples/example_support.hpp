@@ -373,7 +373,7 @@ inline void plot_lines(const std::filesystem::path& png, const std::string& titl
     script << "set terminal pngcairo size 900,600 font 'sans,11'\n"
            << "set output '" << temporary << "'\n"
            << "set title \"" << title << "\"\nset xlabel \"" << xlabel << "\"\nset ylabel \"" << ylabel << "\"\n"
-           << "set grid\nset key top right\nset datafile separator ','\n"
+           << "set grid\nset key outside right top\nset datafile separator ','\n"
            << "plot ";
     for (std::size_t i = 0; i < series.size(); ++i) {
         script << (i ? ", " : "") << "'-' using 1:2 with lines linewidth 2 title \"" << series[i].title << "\"";

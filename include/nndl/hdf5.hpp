@@ -9,6 +9,7 @@
 #include <hdf5.h>
 
 #include "errors.hpp"
+#include "image_array.hpp"
 #include "types.hpp"
 
 namespace nndl {
@@ -124,14 +125,7 @@ H5ImageSet<Scalar> load_h5_image_set(const std::filesystem::path& path, const st
     H5ImageSet<Scalar> set;
     set.height = static_cast<Index>(images.dims[1]);
     set.width = static_cast<Index>(images.dims[2]);
-    set.x.resize(features, m);
-    set.y.resize(1, m);
-    for (Index j = 0; j < m; ++j) {
-        for (Index i = 0; i < features; ++i) {
-            set.x(i, j) = static_cast<Scalar>(images.values[static_cast<std::size_t>(j * features + i)]) / Scalar(255);
-        }
-        set.y(0, j) = static_cast<Scalar>(labels.values[static_cast<std::size_t>(j)]);
-    }
+    images_to_columns(images.values.data(), labels.values.data(), features, m, set.x, set.y);
     return set;
 }
 

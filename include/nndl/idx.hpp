@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "errors.hpp"
+#include "image_array.hpp"
 #include "file_util.hpp"
 #include "types.hpp"
 
@@ -142,14 +143,7 @@ IdxDataset<Scalar> load_idx_dataset(const std::filesystem::path& images_path, co
     set.height = static_cast<Index>(images.dims[1]);
     set.width = static_cast<Index>(images.dims[2]);
     const Index features = set.height * set.width;
-    set.x.resize(features, m);
-    set.y.resize(1, m);
-    for (Index j = 0; j < m; ++j) {
-        for (Index i = 0; i < features; ++i) {
-            set.x(i, j) = static_cast<Scalar>(images.values[static_cast<std::size_t>(j * features + i)]) / Scalar(255);
-        }
-        set.y(0, j) = static_cast<Scalar>(labels.values[static_cast<std::size_t>(j)]);
-    }
+    images_to_columns(images.values.data(), labels.values.data(), features, m, set.x, set.y);
     return set;
 }
 

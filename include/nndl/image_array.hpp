@@ -35,4 +35,19 @@ private:
     }
 };
 
+/// Packed 8-bit images (m images of `features` bytes each, one after the other) and
+/// their labels as a data set: X is features x m with values / 255, Y is 1 x m.
+template <class Scalar, class Label>
+void images_to_columns(const unsigned char* pixels, const Label* labels, Index features, Index m, Matrix<Scalar>& x,
+                       Matrix<Scalar>& y) {
+    x.resize(features, m);
+    y.resize(1, m);
+    for (Index j = 0; j < m; ++j) {
+        for (Index i = 0; i < features; ++i) {
+            x(i, j) = static_cast<Scalar>(pixels[static_cast<std::size_t>(j * features + i)]) / Scalar(255);
+        }
+        y(0, j) = static_cast<Scalar>(labels[static_cast<std::size_t>(j)]);
+    }
+}
+
 }  // namespace nndl

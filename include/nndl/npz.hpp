@@ -292,36 +292,24 @@ inline void write_npz(const std::filesystem::path& path, const std::vector<std::
         }
         const std::uint32_t crc = detail::crc32(data.data(), data.size());
         const auto offset = out.size();
-        // Local file header: stored, no flags, DOS date 1980-01-01.
+        // The fields a local header and its central directory record share:
+        // version 2.0, no flags, stored, DOS time 0 and date 1980-01-01, CRC, sizes, name length, no extra.
+        const auto common_fields = [&](std::vector<unsigned char>& to) {
+            for (const auto& [value, bytes] : {std::pair<std::uint64_t, int>{20, 2}, {0, 2}, {0, 2}, {0, 2}, {0x21, 2},
+                                               {crc, 4}, {data.size(), 4}, {data.size(), 4}, {name.size(), 2}, {0, 2}}) {
+                detail::put_le(to, value, bytes);
+            }
+        };
         detail::put_le(out, 0x04034b50U, 4);
-        detail::put_le(out, 20, 2);
-        detail::put_le(out, 0, 2);
-        detail::put_le(out, 0, 2);
-        detail::put_le(out, 0, 2);
-        detail::put_le(out, 0x21, 2);
-        detail::put_le(out, crc, 4);
-        detail::put_le(out, data.size(), 4);
-        detail::put_le(out, data.size(), 4);
-        detail::put_le(out, name.size(), 2);
-        detail::put_le(out, 0, 2);
+        common_fields(out);
         out.insert(out.end(), name.begin(), name.end());
         out.insert(out.end(), data.begin(), data.end());
-        // Its central directory record.
         detail::put_le(directory, 0x02014b50U, 4);
-        detail::put_le(directory, 20, 2);
-        detail::put_le(directory, 20, 2);
-        detail::put_le(directory, 0, 2);
-        detail::put_le(directory, 0, 2);
-        detail::put_le(directory, 0, 2);
-        detail::put_le(directory, 0x21, 2);
-        detail::put_le(directory, crc, 4);
-        detail::put_le(directory, data.size(), 4);
-        detail::put_le(directory, data.size(), 4);
-        detail::put_le(directory, name.size(), 2);
-        detail::put_le(directory, 0, 2);
-        detail::put_le(directory, 0, 2);
-        detail::put_le(directory, 0, 2);
-        detail::put_le(directory, 0, 2);
+        detail::put_le(directory, 20, 2);  // made by version 2.0
+        common_fields(directory);
+        detail::put_le(directory, 0, 2);  // comment length
+        detail::put_le(directory, 0, 2);  // disk number
+        detail::put_le(directory, 0, 2);  // internal attributes
         detail::put_le(directory, 0x81A4U << 16, 4);  // a regular file, rw-r--r--
         detail::put_le(directory, offset, 4);
         directory.insert(directory.end(), name.begin(), name.end());
