@@ -95,6 +95,8 @@ TEST_CASE("serialization: broken files are refused with a message naming the pro
     write_bytes(dir / "truncated.npz", std::vector<unsigned char>(good.begin(), good.begin() + static_cast<long>(good.size() / 2)));
     CHECK(load_error(dir / "truncated.npz").find("truncated") != std::string::npos);
 
+    // A zip archive (written by Python's zipfile) whose entries are not .npy arrays.
+    CHECK(load_error("tests/fixtures/bad_magic.npz").find("is not a .npy array (wrong magic)") != std::string::npos);
     { std::ofstream(dir / "text.npz") << "hello, this is not a zip archive at all"; }
     CHECK(load_error(dir / "text.npz").find("is not an .npz (zip) archive") != std::string::npos);
     CHECK(load_error(dir / "missing.npz").find("cannot open") != std::string::npos);
