@@ -187,3 +187,22 @@ TEST_CASE("training: bad options are rejected with clear messages") {
     CHECK(nndl_test::message_of<nndl::ShapeError>([&] { nndl::train(net, x, Matrix<double>(y.leftCols(4)), gd, {}); }) ==
           "train: Y has 4 columns, X has 10");
 }
+
+TEST_CASE("training: the learning-rate schedule sets each epoch's rate") {
+    const auto data = blobs(20, 4);
+    const Matrix<double> y = nndl::one_hot(data.labels, 3);
+    nndl::Network<double> net({2, 4, 3}, {Activation::tanh, Activation::softmax}, {nndl::Init::xavier}, 2);
+    nndl::Nesterov<double> nesterov(0.2);
+    nndl::TrainOptions options;
+    options.epochs = 4;
+    options.batch_size = 10;
+    options.schedule = {nndl::LearningRateSchedule::Kind::step, 0.5, 2};
+    const auto history = nndl::train(net, data.x, y, nesterov, options);
+    REQUIRE(history.epochs.size() == 4);
+    CHECK(history.epochs[0].learning_rate == doctest::Approx(0.2));
+    CHECK(history.epochs[1].learning_rate == doctest::Approx(0.2));
+    CHECK(history.epochs[2].learning_rate == doctest::Approx(0.1));
+    CHECK(history.epochs[3].learning_rate == doctest::Approx(0.1));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nesterov.set_learning_rate(0); }) ==
+          "Optimizer::set_learning_rate (nesterov): learning rate is 0, expected a finite number > 0");
+}

@@ -100,12 +100,7 @@ H5Array<T> read_h5_array(const std::filesystem::path& path, const std::string& n
 /// the course's train_catvnoncat.h5 / test_catvnoncat.h5: X is (h*w*c) x m in [0, 1]
 /// (each image flattened row-major, the course's order), Y is 1 x m.
 template <class Scalar>
-struct H5ImageSet {
-    Matrix<Scalar> x;
-    Matrix<Scalar> y;
-    Index height = 0;
-    Index width = 0;
-};
+using H5ImageSet = LabelledImages<Scalar>;
 
 template <class Scalar>
 H5ImageSet<Scalar> load_h5_image_set(const std::filesystem::path& path, const std::string& images_name,

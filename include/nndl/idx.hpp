@@ -111,12 +111,7 @@ inline IdxArray read_idx(const std::filesystem::path& path) {
 
 /// An image/label pair of IDX files as (X, Y): X is (rows * cols) x m in [0, 1], Y is 1 x m.
 template <class Scalar>
-struct IdxDataset {
-    Matrix<Scalar> x;
-    Matrix<Scalar> y;
-    Index height = 0;
-    Index width = 0;
-};
+using IdxDataset = LabelledImages<Scalar>;
 
 template <class Scalar>
 IdxDataset<Scalar> load_idx_dataset(const std::filesystem::path& images_path, const std::filesystem::path& labels_path,

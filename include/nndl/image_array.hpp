@@ -35,6 +35,15 @@ private:
     }
 };
 
+/// A labelled set of images as columns (what the .h5 and IDX readers return).
+template <class Scalar>
+struct LabelledImages {
+    Matrix<Scalar> x;  ///< (height * width * channels) x m, values in [0, 1]
+    Matrix<Scalar> y;  ///< 1 x m labels
+    Index height = 0;
+    Index width = 0;
+};
+
 /// Packed 8-bit images (m images of `features` bytes each, one after the other) and
 /// their labels as a data set: X is features x m with values / 255, Y is 1 x m.
 template <class Scalar, class Label>

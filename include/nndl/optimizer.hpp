@@ -15,7 +15,8 @@ namespace nndl {
 template <class Scalar>
 class Optimizer {
 public:
-    Optimizer() = default;
+    /// `who` names the optimizer in the message when the rate is not a finite number > 0.
+    Optimizer(double learning_rate, const char* who) : rate_(checked_rate(who, learning_rate)) {}
     Optimizer(const Optimizer&) = default;
     Optimizer& operator=(const Optimizer&) = default;
     virtual ~Optimizer() = default;
@@ -28,8 +29,10 @@ public:
     /// Forgets all state (a new training run).
     virtual void reset() {}
 
-    virtual double learning_rate() const = 0;
-    virtual void set_learning_rate(double rate) = 0;
+    double learning_rate() const { return rate_; }
+    void set_learning_rate(double rate) {
+        rate_ = checked_rate(("Optimizer::set_learning_rate (" + name() + ")").c_str(), rate);
+    }
 
 protected:
     static double checked_rate(const char* where, double rate) {
@@ -38,6 +41,9 @@ protected:
         }
         return rate;
     }
+
+private:
+    double rate_;
 };
 
 /// Plain gradient descent: p -= learning_rate * g.
@@ -45,22 +51,14 @@ template <class Scalar>
 class GradientDescent final : public Optimizer<Scalar> {
 public:
     explicit GradientDescent(double learning_rate = 0.01)
-        : rate_(Optimizer<Scalar>::checked_rate("GradientDescent::GradientDescent", learning_rate)) {}
+        : Optimizer<Scalar>(learning_rate, "GradientDescent::GradientDescent") {}
 
     std::string name() const override { return "gd"; }
 
     void update(std::size_t, Matrix<Scalar>& parameter, const Matrix<Scalar>& gradient) override {
         detail::require_same_shape("GradientDescent::update", "parameter", parameter, "gradient", gradient);
-        parameter.noalias() -= static_cast<Scalar>(rate_) * gradient;
+        parameter.noalias() -= static_cast<Scalar>(this->learning_rate()) * gradient;
     }
-
-    double learning_rate() const override { return rate_; }
-    void set_learning_rate(double rate) override {
-        rate_ = Optimizer<Scalar>::checked_rate("GradientDescent::set_learning_rate", rate);
-    }
-
-private:
-    double rate_;
 };
 
 }  // namespace nndl

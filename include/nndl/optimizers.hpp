@@ -67,7 +67,7 @@ template <class Scalar>
 class Momentum final : public Optimizer<Scalar> {
 public:
     explicit Momentum(double learning_rate = 0.01, double beta = 0.9, bool nesterov = false)
-        : rate_(Optimizer<Scalar>::checked_rate("Momentum::Momentum", learning_rate)),
+        : Optimizer<Scalar>(learning_rate, "Momentum::Momentum"),
           beta_(detail::checked_beta("Momentum::Momentum", "beta", beta)),
           nesterov_(nesterov) {}
 
@@ -76,7 +76,7 @@ public:
         detail::require_same_shape("Momentum::update", "parameter", p, "gradient", g);
         auto& v = velocity_.at(slot, p, "Momentum::update");
         const auto beta = static_cast<Scalar>(beta_);
-        const auto rate = static_cast<Scalar>(rate_);
+        const auto rate = static_cast<Scalar>(this->learning_rate());
         v = beta * v + (Scalar(1) - beta) * g;
         if (nesterov_) {
             p.noalias() -= rate * (beta * v + (Scalar(1) - beta) * g);
@@ -85,11 +85,8 @@ public:
         }
     }
     void reset() override { velocity_.clear(); }
-    double learning_rate() const override { return rate_; }
-    void set_learning_rate(double r) override { rate_ = Optimizer<Scalar>::checked_rate("Momentum::set_learning_rate", r); }
 
 private:
-    double rate_;
     double beta_;
     bool nesterov_;
     detail::SlotState<Scalar> velocity_;
@@ -99,12 +96,14 @@ private:
 template <class Scalar>
 class Nesterov final : public Optimizer<Scalar> {
 public:
-    explicit Nesterov(double learning_rate = 0.01, double beta = 0.9) : inner_(learning_rate, beta, true) {}
+    explicit Nesterov(double learning_rate = 0.01, double beta = 0.9)
+        : Optimizer<Scalar>(learning_rate, "Nesterov::Nesterov"), inner_(learning_rate, beta, true) {}
     std::string name() const override { return inner_.name(); }
-    void update(std::size_t slot, Matrix<Scalar>& p, const Matrix<Scalar>& g) override { inner_.update(slot, p, g); }
+    void update(std::size_t slot, Matrix<Scalar>& p, const Matrix<Scalar>& g) override {
+        inner_.set_learning_rate(this->learning_rate());  // follows schedules applied to this optimizer
+        inner_.update(slot, p, g);
+    }
     void reset() override { inner_.reset(); }
-    double learning_rate() const override { return inner_.learning_rate(); }
-    void set_learning_rate(double r) override { inner_.set_learning_rate(r); }
 
 private:
     Momentum<Scalar> inner_;
@@ -114,7 +113,7 @@ template <class Scalar>
 class RMSProp final : public Optimizer<Scalar> {
 public:
     explicit RMSProp(double learning_rate = 0.001, double beta = 0.9, double epsilon = 1e-8)
-        : rate_(Optimizer<Scalar>::checked_rate("RMSProp::RMSProp", learning_rate)),
+        : Optimizer<Scalar>(learning_rate, "RMSProp::RMSProp"),
           beta_(detail::checked_beta("RMSProp::RMSProp", "beta", beta)),
           epsilon_(detail::checked_epsilon("RMSProp::RMSProp", epsilon)) {}
 
@@ -124,14 +123,11 @@ public:
         auto& s = squares_.at(slot, p, "RMSProp::update");
         const auto beta = static_cast<Scalar>(beta_);
         s = beta * s + (Scalar(1) - beta) * g.cwiseProduct(g);
-        p.array() -= static_cast<Scalar>(rate_) * g.array() / (s.array().sqrt() + static_cast<Scalar>(epsilon_));
+        p.array() -= static_cast<Scalar>(this->learning_rate()) * g.array() / (s.array().sqrt() + static_cast<Scalar>(epsilon_));
     }
     void reset() override { squares_.clear(); }
-    double learning_rate() const override { return rate_; }
-    void set_learning_rate(double r) override { rate_ = Optimizer<Scalar>::checked_rate("RMSProp::set_learning_rate", r); }
 
 private:
-    double rate_;
     double beta_;
     double epsilon_;
     detail::SlotState<Scalar> squares_;
@@ -141,7 +137,7 @@ template <class Scalar>
 class Adam final : public Optimizer<Scalar> {
 public:
     explicit Adam(double learning_rate = 0.001, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
-        : rate_(Optimizer<Scalar>::checked_rate("Adam::Adam", learning_rate)),
+        : Optimizer<Scalar>(learning_rate, "Adam::Adam"),
           beta1_(detail::checked_beta("Adam::Adam", "beta1", beta1)),
           beta2_(detail::checked_beta("Adam::Adam", "beta2", beta2)),
           epsilon_(detail::checked_epsilon("Adam::Adam", epsilon)) {}
@@ -161,7 +157,7 @@ public:
         s = b2 * s + (Scalar(1) - b2) * g.cwiseProduct(g);
         const auto c1 = static_cast<Scalar>(1.0 - std::pow(beta1_, static_cast<double>(step_)));
         const auto c2 = static_cast<Scalar>(1.0 - std::pow(beta2_, static_cast<double>(step_)));
-        p.array() -= static_cast<Scalar>(rate_) * (v.array() / c1) /
+        p.array() -= static_cast<Scalar>(this->learning_rate()) * (v.array() / c1) /
                      ((s.array() / c2).sqrt() + static_cast<Scalar>(epsilon_));
     }
     void reset() override {
@@ -170,11 +166,8 @@ public:
         step_ = 0;
     }
     long step() const { return step_; }
-    double learning_rate() const override { return rate_; }
-    void set_learning_rate(double r) override { rate_ = Optimizer<Scalar>::checked_rate("Adam::set_learning_rate", r); }
 
 private:
-    double rate_;
     double beta1_;
     double beta2_;
     double epsilon_;
@@ -187,7 +180,7 @@ template <class Scalar>
 class AdaGrad final : public Optimizer<Scalar> {
 public:
     explicit AdaGrad(double learning_rate = 0.01, double epsilon = 1e-8)
-        : rate_(Optimizer<Scalar>::checked_rate("AdaGrad::AdaGrad", learning_rate)),
+        : Optimizer<Scalar>(learning_rate, "AdaGrad::AdaGrad"),
           epsilon_(detail::checked_epsilon("AdaGrad::AdaGrad", epsilon)) {}
 
     std::string name() const override { return "adagrad"; }
@@ -195,14 +188,11 @@ public:
         detail::require_same_shape("AdaGrad::update", "parameter", p, "gradient", g);
         auto& s = squares_.at(slot, p, "AdaGrad::update");
         s += g.cwiseProduct(g);
-        p.array() -= static_cast<Scalar>(rate_) * g.array() / (s.array().sqrt() + static_cast<Scalar>(epsilon_));
+        p.array() -= static_cast<Scalar>(this->learning_rate()) * g.array() / (s.array().sqrt() + static_cast<Scalar>(epsilon_));
     }
     void reset() override { squares_.clear(); }
-    double learning_rate() const override { return rate_; }
-    void set_learning_rate(double r) override { rate_ = Optimizer<Scalar>::checked_rate("AdaGrad::set_learning_rate", r); }
 
 private:
-    double rate_;
     double epsilon_;
     detail::SlotState<Scalar> squares_;
 };
