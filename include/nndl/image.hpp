@@ -45,6 +45,11 @@ inline ImageArray<unsigned char> decode_image_rgb(const std::vector<unsigned cha
                                        "' is not an image nndl can read (PNG, JPEG, BMP, GIF, TGA, PNM): ",
                                        stbi_failure_reason()));
     }
+    if (width <= 0 || height <= 0) {
+        // Decoding such a header can leak inside stb (found by fuzzing): refuse it first.
+        throw FileError(detail::concat("load_image_rgb: '", path.string(), "' declares ", width, "x", height,
+                                       " pixels, expected at least 1x1"));
+    }
     if (static_cast<long long>(width) * height > max_image_pixels) {
         throw FileError(detail::concat("load_image_rgb: '", path.string(), "' is ", width, "x", height,
                                        " pixels, expected at most ", max_image_pixels, " pixels"));
