@@ -6,7 +6,7 @@
 #   --fuzz   also clang and its libFuzzer runtime
 set -euo pipefail
 
-packages=(cmake g++ make libeigen3-dev doctest-dev libstb-dev libhdf5-dev zlib1g-dev
+packages=(cmake g++ make pkg-config libeigen3-dev doctest-dev libstb-dev libhdf5-dev zlib1g-dev
           gnuplot-nox python3-numpy dataset-fashion-mnist)
 for option in "$@"; do
     case "$option" in
