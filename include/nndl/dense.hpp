@@ -28,15 +28,21 @@ void linear_forward(const Matrix<Scalar>& a_prev, const Matrix<Scalar>& w, const
 /// Gradients of Z = W A_prev + b given dZ = dLoss/dZ: dW = dZ A_prev^T, db = row sums
 /// of dZ, and dA_prev = W^T dZ when `da_prev` is not null. The loss already holds
 /// the 1/m of the batch mean, so unlike the course's linear_backward nothing is
-/// divided by m here.
+/// divided by m here. `a_prev_transposed`, when given, must equal A_prev^T.
 template <class Scalar>
 void linear_backward(const Matrix<Scalar>& dz, const Matrix<Scalar>& a_prev, const Matrix<Scalar>& w,
-                     Matrix<Scalar>& dw, Matrix<Scalar>& db, Matrix<Scalar>* da_prev) {
+                     Matrix<Scalar>& dw, Matrix<Scalar>& db, Matrix<Scalar>* da_prev,
+                     const Matrix<Scalar>* a_prev_transposed = nullptr) {
     detail::require_rows("linear_backward", "dZ", dz.rows(), w.rows(), "W has");
     detail::require_rows("linear_backward", "A_prev", a_prev.rows(), w.cols(), "W expects");
     detail::require_cols("linear_backward", "A_prev", a_prev.cols(), dz.cols(), "dZ has");
     dw.resize(w.rows(), w.cols());
-    dw.noalias() = dz * a_prev.transpose();
+    if (a_prev_transposed != nullptr) {
+        // A stored A_prev^T streams through memory faster than A_prev.transpose().
+        dw.noalias() = dz * *a_prev_transposed;
+    } else {
+        dw.noalias() = dz * a_prev.transpose();
+    }
     db = dz.rowwise().sum();
     if (da_prev != nullptr) {
         da_prev->resize(w.cols(), dz.cols());
@@ -158,18 +164,10 @@ private:
         if (!need_input_gradient) {
             input_gradient_.resize(0, 0);
         }
-        if (constant_input_ && transposed_of_ == input_) {
-            // dZ times a stored X^T streams through memory faster than dZ times X.transpose().
-            weights_gradient_.noalias() = dz_ * input_transposed_;
-            bias_gradient_ = dz_.rowwise().sum();
-            if (need_input_gradient) {
-                input_gradient_.resize(weights_.cols(), dz_.cols());
-                input_gradient_.noalias() = weights_.transpose() * dz_;
-            }
-            return input_gradient_;
-        }
+        const bool have_transpose = constant_input_ && transposed_of_ == input_;
         linear_backward(dz_, *input_, weights_, weights_gradient_, bias_gradient_,
-                        need_input_gradient ? &input_gradient_ : nullptr);
+                        need_input_gradient ? &input_gradient_ : nullptr,
+                        have_transpose ? &input_transposed_ : nullptr);
         return input_gradient_;
     }
 
