@@ -107,13 +107,18 @@ def fashion_epoch(directory, limit):
     return time.perf_counter() - start, m
 
 
-def main():
+def argument_parser():
+    """The options both reference scripts take (the benchmark passes the same ones to each)."""
     p = argparse.ArgumentParser()
     p.add_argument("--cat", required=True)
     p.add_argument("--iterations", type=int, default=2500)
     p.add_argument("--fashion")
     p.add_argument("--epoch-limit", type=int, default=0)
-    a = p.parse_args()
+    return p
+
+
+def main():
+    a = argument_parser().parse_args()
     data = np.load(a.cat)
     print("INFO numpy %s, %s" % (np.__version__, blas_info()), flush=True)
     seconds, cost = cat_model(data["X"], data["Y"], a.iterations, np.float64)

@@ -4,13 +4,12 @@
 Prints "RESULT name seconds work" lines: cat_float64, cat_float32, fashion_epoch_float32.
 Usage: reference_torch.py --cat DATA.npz --iterations N [--fashion DIR] [--epoch-limit N] [--threads N]
 """
-import argparse
 import time
 
 import numpy as np
 import torch
 
-from reference_numpy import read_idx
+from reference_numpy import argument_parser, read_idx
 
 
 def cat_model(X, Y, iterations, dtype):
@@ -58,11 +57,7 @@ def fashion_epoch(directory, limit):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--cat", required=True)
-    p.add_argument("--iterations", type=int, default=2500)
-    p.add_argument("--fashion")
-    p.add_argument("--epoch-limit", type=int, default=0)
+    p = argument_parser()
     p.add_argument("--threads", type=int, default=0)
     a = p.parse_args()
     if a.threads:
