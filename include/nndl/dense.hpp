@@ -9,6 +9,7 @@
 #include "activations.hpp"
 #include "errors.hpp"
 #include "layer.hpp"
+#include "products.hpp"
 #include "types.hpp"
 
 namespace nndl {
@@ -21,7 +22,7 @@ void linear_forward(const Matrix<Scalar>& a_prev, const Matrix<Scalar>& w, const
     detail::require_rows("linear_forward", "b", b.rows(), w.rows(), "W has");
     detail::require_cols("linear_forward", "b", b.cols(), 1);
     z.resize(w.rows(), a_prev.cols());
-    z.noalias() = w * a_prev;
+    detail::multiply(w, a_prev, z);
     z.colwise() += b.col(0);
 }
 
@@ -37,11 +38,11 @@ void linear_backward(const Matrix<Scalar>& dz, const Matrix<Scalar>& a_prev, con
     detail::require_rows("linear_backward", "A_prev", a_prev.rows(), w.cols(), "W expects");
     detail::require_cols("linear_backward", "A_prev", a_prev.cols(), dz.cols(), "dZ has");
     dw.resize(w.rows(), w.cols());
-    if (a_prev_transposed != nullptr) {
-        // A stored A_prev^T streams through memory faster than A_prev.transpose().
+    if (a_prev_transposed != nullptr && !detail::use_thin_kernels<Scalar>(dz.rows(), a_prev.rows(), a_prev.cols())) {
+        // For Eigen's product a stored A_prev^T streams through memory faster than A_prev.transpose().
         dw.noalias() = dz * *a_prev_transposed;
     } else {
-        dw.noalias() = dz * a_prev.transpose();
+        detail::multiply_transposed(dz, a_prev, dw);
     }
     db = dz.rowwise().sum();
     if (da_prev != nullptr) {
@@ -76,7 +77,7 @@ public:
         check_input("Dense::forward", input);
         input_ = &input;
         z_.resize(weights_.rows(), input.cols());
-        z_.noalias() = weights_ * input;
+        detail::multiply(weights_, input, z_);
         if constexpr (ActivationPolicy::elementwise) {
             // Bias and activation in one pass over Z.
             a_.resize(z_.rows(), z_.cols());
@@ -91,7 +92,8 @@ public:
             z_.colwise() += bias_.col(0);
             ActivationPolicy::forward(z_, a_);
         }
-        if (constant_input_ && transposed_of_ != &input) {
+        if (constant_input_ && transposed_of_ != &input &&
+            !detail::use_thin_kernels<Scalar>(weights_.rows(), input.rows(), input.cols())) {
             input_transposed_ = input.transpose();
             transposed_of_ = &input;
         }
