@@ -15,6 +15,16 @@
 
 namespace nndl {
 
+namespace detail {
+/// a * b rounded on its own, as NumPy's C code rounds it before adding: a compiler
+/// allowed to fuse a multiply and an add (GCC for FMA targets, e.g. -march=native)
+/// would otherwise skip that rounding and change the last bit of randn.
+inline double rounded_product(double a, double b) {
+    volatile double product = a * b;
+    return product;
+}
+}  // namespace detail
+
 class NumpyRandom {
 public:
     /// Same state as np.random.seed(seed).
@@ -47,7 +57,7 @@ public:
         do {
             x1 = 2.0 * uniform() - 1.0;
             x2 = 2.0 * uniform() - 1.0;
-            r2 = x1 * x1 + x2 * x2;
+            r2 = detail::rounded_product(x1, x1) + detail::rounded_product(x2, x2);
         } while (r2 >= 1.0 || r2 == 0.0);
         const double factor = std::sqrt(-2.0 * std::log(r2) / r2);
         cached_gaussian_ = factor * x1;
