@@ -157,10 +157,12 @@ int main(int argc, char** argv) {
             .value("fashion", "DIR", "Fashion-MNIST IDX files", "/usr/share/datasets/fashion-mnist")
             .value("epoch-limit", "N", "examples in the Fashion-MNIST epoch (0: all 60000)", "0")
             .value("data", "DIR", "cat data", "data/catvnoncat")
+            .value("rounds", "N", "times every measurement is repeated; the table keeps each one's best", "3")
             .flag("skip-references", "do not run NumPy and PyTorch");
         options.parse(argc, argv);
         const long iterations = options.integer("iterations", 1);
         const long limit = options.integer("epoch-limit", 0);
+        const long rounds = options.integer("rounds", 1);
         const std::string dir = options.has("data") ? options.text("data") : examples::data_path("data/catvnoncat");
         const std::string fashion_dir = options.text("fashion");
         const bool have_fashion = std::filesystem::exists(fashion_dir + "/train-images-idx3-ubyte.gz");
@@ -169,103 +171,114 @@ int main(int argc, char** argv) {
         const auto cat64 = examples::load_cat_data<double>(dir);
         const nndl::Matrix<float> x32 = cat64.train.x.cast<float>();
         const nndl::Matrix<float> y32 = cat64.train.y.cast<float>();
-        std::vector<Row> rows;
+        std::vector<Row> rows;  // every round's measurements
         const std::string nndl_threads = std::to_string(threads) + " (OpenMP)";
 
-        std::cerr << "measuring the GEMM rate...\n";
-        const double peak64 = gemm_gflops<double>(2048, 5);
-        const double peak32 = gemm_gflops<float>(2048, 10);
-        const double first64 = first_layer_gflops<double>(cat64.train.x, 50);
-        const double first32 = first_layer_gflops<float>(x32, 50);
+        // Rounds interleave all libraries, so that a busy moment of the machine does not
+        // favour one of them; each row keeps its best round.
+        double peak64 = 0, peak32 = 0, first64 = 0, first32 = 0;
+        std::vector<std::string> infos;
+        for (long round = 1; round <= rounds; ++round) {
+            std::cerr << "round " << round << " of " << rounds << '\n';
+            std::cerr << "measuring the GEMM rate...\n";
+            peak64 = std::max(peak64, gemm_gflops<double>(2048, 5));
+            peak32 = std::max(peak32, gemm_gflops<float>(2048, 10));
+            first64 = std::max(first64, first_layer_gflops<double>(cat64.train.x, 50));
+            first32 = std::max(first32, first_layer_gflops<float>(x32, 50));
 
-        double cost = 0;
-        std::cerr << "nndl: cat model, float64...\n";
-        Row r = nndl_cat(cat64.train.x, cat64.train.y, iterations, cost);
-        r.work = "cat L-layer float64";
-        r.library = "nndl";
-        r.threads = nndl_threads;
-        r.note = "cost " + std::to_string(cost);
-        rows.push_back(r);
-        std::cerr << "nndl: cat model, float32...\n";
-        r = nndl_cat(x32, y32, iterations, cost);
-        r.work = "cat L-layer float32";
-        r.library = "nndl";
-        r.threads = nndl_threads;
-        r.note = "cost " + std::to_string(cost);
-        rows.push_back(r);
-        if (have_fashion) {
-            std::cerr << "nndl: Fashion-MNIST epoch, float32...\n";
-            const auto set = nndl::load_idx_dataset<float>(fashion_dir + "/train-images-idx3-ubyte.gz",
-                                                           fashion_dir + "/train-labels-idx1-ubyte.gz", limit);
-            r = nndl_fashion_epoch(set.x, nndl::one_hot(set.y, 10));
-            r.work = "fashion epoch float32";
+            double cost = 0;
+            std::cerr << "nndl: cat model, float64...\n";
+            Row r = nndl_cat(cat64.train.x, cat64.train.y, iterations, cost);
+            r.work = "cat L-layer float64";
             r.library = "nndl";
             r.threads = nndl_threads;
+            r.note = "cost " + std::to_string(cost);
             rows.push_back(r);
-        }
+            std::cerr << "nndl: cat model, float32...\n";
+            r = nndl_cat(x32, y32, iterations, cost);
+            r.work = "cat L-layer float32";
+            r.library = "nndl";
+            r.threads = nndl_threads;
+            r.note = "cost " + std::to_string(cost);
+            rows.push_back(r);
+            if (have_fashion) {
+                std::cerr << "nndl: Fashion-MNIST epoch, float32...\n";
+                const auto set = nndl::load_idx_dataset<float>(fashion_dir + "/train-images-idx3-ubyte.gz",
+                                                               fashion_dir + "/train-labels-idx1-ubyte.gz", limit);
+                r = nndl_fashion_epoch(set.x, nndl::one_hot(set.y, 10));
+                r.work = "fashion epoch float32";
+                r.library = "nndl";
+                r.threads = nndl_threads;
+                rows.push_back(r);
+            }
 
-        std::vector<std::string> infos;
-        if (!options.has("skip-references")) {
-            const auto temp = std::filesystem::temp_directory_path() / ("nndl_bench_" + std::to_string(::getpid()));
-            std::filesystem::create_directories(temp);
-            const std::string cat_npz = (temp / "cat.npz").string();
-            nndl::write_npz(cat_npz, {{"X", nndl::to_npy(cat64.train.x)}, {"Y", nndl::to_npy(cat64.train.y)}});
-            const std::string script_dir = examples::data_path("benchmarks");
-            const std::string common = " --cat " + cat_npz + " --iterations " + std::to_string(iterations) +
-                                       (have_fashion ? " --fashion " + fashion_dir + " --epoch-limit " + std::to_string(limit) : "");
-            const std::map<std::string, std::string> work_names = {{"cat_float64", "cat L-layer float64"},
-                                                                   {"cat_float32", "cat L-layer float32"},
-                                                                   {"fashion_epoch_float32", "fashion epoch float32"}};
-            const auto add_rows = [&](const std::string& library, const std::string& thread_note,
-                                      const std::map<std::string, double>& results) {
-                for (const auto& [name, seconds] : results) {
-                    const auto it = work_names.find(name);
-                    if (it == work_names.end()) {
-                        continue;
-                    }
-                    Row ref;
-                    ref.work = it->second;
-                    ref.library = library;
-                    ref.threads = thread_note;
-                    ref.seconds = seconds;
-                    for (const auto& mine : rows) {
-                        if (mine.library == "nndl" && mine.work == ref.work) {
-                            ref.units = mine.units;
-                            ref.unit = mine.unit;
-                            ref.gflop = mine.gflop;
+            std::vector<std::string> infos;
+            if (!options.has("skip-references")) {
+                const auto temp = std::filesystem::temp_directory_path() / ("nndl_bench_" + std::to_string(::getpid()));
+                std::filesystem::create_directories(temp);
+                const std::string cat_npz = (temp / "cat.npz").string();
+                nndl::write_npz(cat_npz, {{"X", nndl::to_npy(cat64.train.x)}, {"Y", nndl::to_npy(cat64.train.y)}});
+                const std::string script_dir = examples::data_path("benchmarks");
+                const std::string common = " --cat " + cat_npz + " --iterations " + std::to_string(iterations) +
+                                           (have_fashion ? " --fashion " + fashion_dir + " --epoch-limit " + std::to_string(limit) : "");
+                const std::map<std::string, std::string> work_names = {{"cat_float64", "cat L-layer float64"},
+                                                                       {"cat_float32", "cat L-layer float32"},
+                                                                       {"fashion_epoch_float32", "fashion epoch float32"}};
+                const auto add_rows = [&](const std::string& library, const std::string& thread_note,
+                                          const std::map<std::string, double>& results) {
+                    for (const auto& [name, seconds] : results) {
+                        const auto it = work_names.find(name);
+                        if (it == work_names.end()) {
+                            continue;
                         }
+                        Row ref;
+                        ref.work = it->second;
+                        ref.library = library;
+                        ref.threads = thread_note;
+                        ref.seconds = seconds;
+                        for (const auto& mine : rows) {
+                            if (mine.library == "nndl" && mine.work == ref.work) {
+                                ref.units = mine.units;
+                                ref.unit = mine.unit;
+                                ref.gflop = mine.gflop;
+                            }
+                        }
+                        rows.push_back(ref);
                     }
-                    rows.push_back(ref);
+                };
+                if (python_module_available("numpy")) {
+                    // As users run NumPy: without the OpenBLAS overrides this machine sets.
+                    for (int t : {1, 2}) {
+                        std::string info;
+                        auto results = run_reference("env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=" +
+                                                         std::to_string(t) + " /usr/bin/python3 " + script_dir +
+                                                         "/reference_numpy.py" + common,
+                                                     info);
+                        if (round == 1) {
+                            infos.push_back("NumPy: " + info);
+                        }
+                        add_rows("NumPy", std::to_string(t), results);
+                    }
+                } else {
+                    std::cerr << "NumPy is not installed (apt-get install python3-numpy): its rows are skipped\n";
                 }
-            };
-            if (python_module_available("numpy")) {
-                // As users run NumPy: without the OpenBLAS overrides this machine sets.
-                for (int t : {1, 2}) {
-                    std::string info;
-                    auto results = run_reference("env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=" +
-                                                     std::to_string(t) + " /usr/bin/python3 " + script_dir +
-                                                     "/reference_numpy.py" + common,
-                                                 info);
-                    infos.push_back("NumPy: " + info);
-                    add_rows("NumPy", std::to_string(t), results);
+                if (python_module_available("torch")) {
+                    for (int t : {1, 2}) {
+                        std::string info;
+                        auto results = run_reference("cd " + script_dir + " && /usr/bin/python3 reference_torch.py --threads " +
+                                                         std::to_string(t) + common,
+                                                     info);
+                        if (round == 1) {
+                            infos.push_back("PyTorch: " + info);
+                        }
+                        add_rows("PyTorch", std::to_string(t), results);
+                    }
+                } else {
+                    std::cerr << "PyTorch is not installed (apt-get install python3-torch, or tools/setup.sh --bench): its "
+                                 "rows are skipped\n";
                 }
-            } else {
-                std::cerr << "NumPy is not installed (apt-get install python3-numpy): its rows are skipped\n";
+                std::filesystem::remove_all(temp);
             }
-            if (python_module_available("torch")) {
-                for (int t : {1, 2}) {
-                    std::string info;
-                    auto results = run_reference("cd " + script_dir + " && /usr/bin/python3 reference_torch.py --threads " +
-                                                     std::to_string(t) + common,
-                                                 info);
-                    infos.push_back("PyTorch: " + info);
-                    add_rows("PyTorch", std::to_string(t), results);
-                }
-            } else {
-                std::cerr << "PyTorch is not installed (apt-get install python3-torch, or tools/setup.sh --bench): its "
-                             "rows are skipped\n";
-            }
-            std::filesystem::remove_all(temp);
         }
 
         // Keep each reference library's best thread count per work.
@@ -277,6 +290,7 @@ int main(int argc, char** argv) {
             }
         }
         std::cout << "\nnndl " << nndl::version_string << " benchmark, " << iterations << " cat iterations"
+                  << ", best of " << rounds << (rounds == 1 ? " round" : " rounds")
                   << (limit ? ", Fashion-MNIST epoch of " + std::to_string(limit) + " examples" : "") << '\n';
         std::cout << "GEMM 2048x2048 (this build, " << threads << " threads): " << std::fixed << std::setprecision(1)
                   << peak64 << " GFLOP/s float64, " << peak32 << " GFLOP/s float32\n";
