@@ -87,6 +87,9 @@ inline void require_examples(const char* where, Eigen::Index cols) {
 
 template <class M>
 void require_finite(const char* where, const char* what, const M& m) {
+    if (m.allFinite()) {  // vectorized; the loop below only finds where
+        return;
+    }
     for (Eigen::Index j = 0; j < m.cols(); ++j) {
         for (Eigen::Index i = 0; i < m.rows(); ++i) {
             if (!std::isfinite(static_cast<double>(m(i, j)))) {

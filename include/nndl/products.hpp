@@ -12,10 +12,7 @@
 
 #include <Eigen/Core>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
+#include "parallel.hpp"
 #include "types.hpp"
 
 // Eigen's packet types are vector types; GCC notes that their alignment attributes do
@@ -42,31 +39,6 @@ struct PacketChoice {
 
 template <class Scalar, bool Half>
 constexpr Index packet_lanes = lanes_of<typename PacketChoice<Scalar, Half>::type>;
-
-/// Runs work(begin, end) over [0, n) split in contiguous parts, one per thread
-/// (Eigen's thread count) when OpenMP is on and each part has at least `grain`.
-template <class Work>
-void split_columns(Index n, Index grain, Index align, const Work& work) {
-#ifdef _OPENMP
-    const Index threads = std::min<Index>(Eigen::nbThreads(), n / std::max<Index>(grain, 1));
-    if (threads > 1 && !omp_in_parallel()) {
-        const Index units = n / align;
-#pragma omp parallel num_threads(static_cast<int>(threads))
-        {
-            const Index t = omp_get_thread_num();
-            const Index count = omp_get_num_threads();
-            const Index begin = units * t / count * align;
-            const Index end = t + 1 == count ? n : units * (t + 1) / count * align;
-            work(begin, end);
-        }
-        return;
-    }
-#else
-    (void)grain;
-    (void)align;
-#endif
-    work(Index{0}, n);
-}
 
 template <class Scalar>
 void prefetch_to_l2(const Scalar* address) {
@@ -147,7 +119,7 @@ void thin_product(const Scalar* a, Index lda, const Scalar* b, Index ldb, Scalar
     constexpr Index lanes = lanes_of<P>;
     // Columns of A in chunks that stay in the second-level cache for every column of B.
     constexpr Index chunk = 4096;
-    split_columns(n, 16, 1, [&](Index begin, Index end) {
+    parallel_ranges(n, 16, 1, [&](Index begin, Index end) {
         for (Index j = begin; j < end; ++j) {
             std::fill(c + j * ldc, c + j * ldc + m, Scalar(0));
         }
@@ -259,7 +231,7 @@ void outer_product_sum(const Scalar* d, Index ldd, const Scalar* x, Index ldx, S
     constexpr Index lanes = lanes_of<FullPacket<Scalar>>;
     constexpr int packets = 4;
     constexpr Index block = packets * lanes;
-    split_columns(k, 8 * block, block, [&](Index begin, Index end) {
+    parallel_ranges(k, 8 * block, block, [&](Index begin, Index end) {
         Index r = begin;
         for (; r + block <= end; r += block) {
             const bool ahead = r + (outer_prefetch_blocks + 1) * block <= k;

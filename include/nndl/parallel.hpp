@@ -1,0 +1,42 @@
+#pragma once
+// Splitting a loop over [0, n) between Eigen's threads (OpenMP), for nndl's own
+// kernels and updates; without OpenMP, or inside a parallel region, one call does all.
+
+#include <algorithm>
+
+#include <Eigen/Core>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "types.hpp"
+
+namespace nndl::detail {
+
+/// Runs work(begin, end) on contiguous parts of [0, n), one per thread, when each part
+/// gets at least `grain` elements; part boundaries are multiples of `align` (except n).
+template <class Work>
+void parallel_ranges(Index n, Index grain, Index align, const Work& work) {
+#ifdef _OPENMP
+    const Index threads = std::min<Index>(Eigen::nbThreads(), n / std::max<Index>(grain, 1));
+    if (threads > 1 && !omp_in_parallel()) {
+        const Index units = n / std::max<Index>(align, 1);
+#pragma omp parallel num_threads(static_cast<int>(threads))
+        {
+            const Index t = omp_get_thread_num();
+            const Index count = omp_get_num_threads();
+            const Index begin = units * t / count * align;
+            const Index end = t + 1 == count ? n : units * (t + 1) / count * align;
+            work(begin, end);
+        }
+        return;
+    }
+#else
+    (void)grain;
+    (void)align;
+#endif
+    work(Index{0}, n);
+}
+
+}  // namespace nndl::detail
