@@ -178,6 +178,21 @@ int main(int argc, char** argv) {
         // favour one of them; each row keeps its best round.
         double peak64 = 0, peak32 = 0, first64 = 0, first32 = 0;
         std::vector<std::string> infos;
+        nndl::IdxDataset<float> fashion;
+        nndl::Matrix<float> fashion_targets;
+        if (have_fashion) {
+            fashion = nndl::load_idx_dataset<float>(fashion_dir + "/train-images-idx3-ubyte.gz",
+                                                    fashion_dir + "/train-labels-idx1-ubyte.gz", limit);
+            fashion_targets = nndl::one_hot(fashion.y, 10);
+        }
+        // The reference scripts read the cat data from a .npz written once.
+        const bool references = !options.has("skip-references");
+        const auto temp = std::filesystem::temp_directory_path() / ("nndl_bench_" + std::to_string(::getpid()));
+        const std::string cat_npz = (temp / "cat.npz").string();
+        if (references) {
+            std::filesystem::create_directories(temp);
+            nndl::write_npz(cat_npz, {{"X", nndl::to_npy(cat64.train.x)}, {"Y", nndl::to_npy(cat64.train.y)}});
+        }
         for (long round = 1; round <= rounds; ++round) {
             std::cerr << "round " << round << " of " << rounds << '\n';
             std::cerr << "measuring the GEMM rate...\n";
@@ -203,21 +218,14 @@ int main(int argc, char** argv) {
             rows.push_back(r);
             if (have_fashion) {
                 std::cerr << "nndl: Fashion-MNIST epoch, float32...\n";
-                const auto set = nndl::load_idx_dataset<float>(fashion_dir + "/train-images-idx3-ubyte.gz",
-                                                               fashion_dir + "/train-labels-idx1-ubyte.gz", limit);
-                r = nndl_fashion_epoch(set.x, nndl::one_hot(set.y, 10));
+                r = nndl_fashion_epoch(fashion.x, fashion_targets);
                 r.work = "fashion epoch float32";
                 r.library = "nndl";
                 r.threads = nndl_threads;
                 rows.push_back(r);
             }
 
-            std::vector<std::string> infos;
-            if (!options.has("skip-references")) {
-                const auto temp = std::filesystem::temp_directory_path() / ("nndl_bench_" + std::to_string(::getpid()));
-                std::filesystem::create_directories(temp);
-                const std::string cat_npz = (temp / "cat.npz").string();
-                nndl::write_npz(cat_npz, {{"X", nndl::to_npy(cat64.train.x)}, {"Y", nndl::to_npy(cat64.train.y)}});
+            if (references) {
                 const std::string script_dir = examples::data_path("benchmarks");
                 const std::string common = " --cat " + cat_npz + " --iterations " + std::to_string(iterations) +
                                            (have_fashion ? " --fashion " + fashion_dir + " --epoch-limit " + std::to_string(limit) : "");
@@ -277,11 +285,13 @@ int main(int argc, char** argv) {
                     std::cerr << "PyTorch is not installed (apt-get install python3-torch, or tools/setup.sh --bench): its "
                                  "rows are skipped\n";
                 }
-                std::filesystem::remove_all(temp);
             }
         }
+        if (references) {
+            std::filesystem::remove_all(temp);
+        }
 
-        // Keep each reference library's best thread count per work.
+        // Keep each library's best round and thread count per work.
         std::map<std::pair<std::string, std::string>, Row> best;
         for (const auto& row : rows) {
             const auto key = std::make_pair(row.work, row.library);

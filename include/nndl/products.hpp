@@ -113,8 +113,8 @@ Index tile_count(Index m) {
 /// C = A B (A: M x K thin, B: K x N, C: M x N; column-major with leading dimensions),
 /// in packets of full or half width.
 template <class Scalar, bool Half>
-void thin_product(const Scalar* a, Index lda, const Scalar* b, Index ldb, Scalar* c, Index ldc, Index m,
-                       Index n, Index k) {
+void thin_product(const Scalar* a, Index lda, const Scalar* b, Index ldb, Scalar* c, Index ldc, Index m, Index n,
+                  Index k) {
     using P = typename PacketChoice<Scalar, Half>::type;
     constexpr Index lanes = lanes_of<P>;
     // Columns of A in chunks that stay in the second-level cache for every column of B.
