@@ -5,7 +5,7 @@
 
 #include "../examples/example_images.hpp"
 
-#include <nndl/idx.hpp>
+#include <nndl/data/idx.hpp>
 
 #include <Eigen/Core>
 
@@ -81,13 +81,11 @@ Row nndl_cat(const nndl::Matrix<Scalar>& x, const nndl::Matrix<Scalar>& y, long 
     nndl::Network<Scalar> net(sizes, nndl::standard_activations(4, nndl::Activation::relu, nndl::Activation::sigmoid),
                               {nndl::Init::inv_sqrt_fan_in}, 1);
     nndl::GradientDescent<Scalar> gd(0.0075);
-    nndl::FitOptions options;
-    options.iterations = iterations;
     const auto start = Clock::now();
-    const auto history = net.fit(x, y, gd, options);
+    const auto history = net.fit(x, y, gd, iterations);
     Row row;
     row.seconds = seconds_since(start);
-    cost = history.costs.back().cost;
+    cost = history.epochs.back().loss;
     row.units = static_cast<double>(iterations);
     row.unit = "it";
     row.gflop = step_flops(sizes, static_cast<double>(x.cols())) * static_cast<double>(iterations) / 1e9;

@@ -1,7 +1,7 @@
 # Defines the optional nndl targets whose dependencies are found on this machine:
-#   nndl::image  nndl/image.hpp, with Debian's libstb (stb_image, stb_image_resize, stb_image_write)
-#   nndl::hdf5   nndl/hdf5.hpp, with the HDF5 C library (found through pkg-config)
-#   nndl::idx    nndl/idx.hpp, with zlib
+#   nndl::image  nndl/data/image.hpp, with Debian's libstb (stb_image, stb_image_resize, stb_image_write)
+#   nndl::hdf5   nndl/data/hdf5.hpp, with the HDF5 C library (found through pkg-config)
+#   nndl::idx    nndl/data/idx.hpp, with zlib
 # Used both by nndl's own build and by the installed nndlConfig.cmake.
 
 if(NOT TARGET nndl::image)

@@ -41,7 +41,7 @@ int run(const examples::Options& options) {
     examples::Progress progress("training");
     const auto started = std::chrono::steady_clock::now();
     const auto history =
-        network.fit(data.train.x, data.train.y, optimizer, examples::course_fit_options(iterations, progress));
+        network.fit(data.train.x, data.train.y, optimizer, iterations, examples::course_fit_options(progress));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::cerr << "trained " << iterations << " iterations in " << std::setprecision(3) << seconds << " s\n";
     examples::print_accuracy("Train", network.accuracy(data.train.x, data.train.y));

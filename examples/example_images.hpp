@@ -4,7 +4,7 @@
 
 #include "example_support.hpp"
 
-#include <nndl/image.hpp>
+#include <nndl/data/image.hpp>
 
 #include <algorithm>
 #include <array>

@@ -312,16 +312,16 @@ private:
     std::chrono::steady_clock::time_point last_{};
 };
 
-/// FitOptions that print the cost every 100 iterations (and at the last) and drive a progress line.
-inline nndl::FitOptions course_fit_options(long iterations, Progress& progress, bool print = true) {
-    nndl::FitOptions options;
-    options.iterations = iterations;
+/// Options for Network::fit that keep and print the cost every 100 iterations (and at
+/// the last) and drive a progress line.
+inline nndl::TrainOptions course_fit_options(Progress& progress, bool print = true) {
+    nndl::TrainOptions options;
     options.record_every = 100;
-    options.on_iteration = [&progress, print](const nndl::FitProgress& p) {
+    options.on_epoch_end = [&progress, print](const nndl::Progress& p) {
         if (p.recorded && print) {
-            print_cost(p.iteration, p.cost);
+            print_cost(p.epoch, p.loss);
         }
-        progress.update(p.iteration + 1, p.iterations, p.cost);
+        progress.update(p.epoch + 1, p.epochs, p.loss);
         return true;
     };
     return options;
@@ -333,10 +333,10 @@ struct Series {
     std::vector<std::pair<double, double>> points;
 };
 
-inline std::vector<std::pair<double, double>> cost_points(const nndl::FitHistory& history) {
+inline std::vector<std::pair<double, double>> cost_points(const nndl::TrainHistory& history) {
     std::vector<std::pair<double, double>> points;
-    for (const auto& c : history.costs) {
-        points.emplace_back(static_cast<double>(c.iteration), c.cost);
+    for (const auto& r : history.epochs) {
+        points.emplace_back(static_cast<double>(r.epoch), r.loss);
     }
     return points;
 }

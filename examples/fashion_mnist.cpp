@@ -2,7 +2,7 @@
 // (or another optimizer), optional dropout and L2, learning curves.
 #include "example_support.hpp"
 
-#include <nndl/idx.hpp>
+#include <nndl/data/idx.hpp>
 
 namespace {
 
@@ -89,11 +89,12 @@ int run(const examples::Options& options) {
     train_options.seed = seed;
     train_options.schedule = {nndl::LearningRateSchedule::Kind::exponential, decay, 1.0};
     examples::Progress progress("epoch");
-    train_options.on_batch_end = [&](const nndl::BatchProgress& p) {
+    train_options.on_batch_end = [&](const nndl::Progress& p) {
         progress.update(p.batch + 1, p.batches, p.loss);
         return true;
     };
-    train_options.on_epoch_end = [&](const nndl::EpochRecord& r) {
+    train_options.on_epoch_end = [&](const nndl::Progress& p) {
+        const nndl::EpochRecord& r = *p.record;
         std::cout << "Epoch " << r.epoch + 1 << "/" << epochs << ": loss " << std::fixed << std::setprecision(4) << r.loss
                   << ", train accuracy " << r.accuracy << ", validation accuracy " << r.validation_accuracy << ", "
                   << std::setprecision(2) << r.seconds << " s\n"

@@ -6,7 +6,7 @@ namespace {
 
 struct Trained {
     nndl::Network<double> network;
-    nndl::FitHistory history;
+    nndl::TrainHistory history;
 };
 
 Trained train(const examples::CatData<double>& data, long iterations, double rate, bool print) {
@@ -14,7 +14,7 @@ Trained train(const examples::CatData<double>& data, long iterations, double rat
     nndl::GradientDescent<double> optimizer(rate);
     examples::Progress progress("training");
     auto history = network.fit(data.train.x, data.train.y, optimizer,
-                               examples::course_fit_options(iterations, progress, print));
+                               iterations, examples::course_fit_options(progress, print));
     examples::print_accuracy("Train", network.accuracy(data.train.x, data.train.y));
     examples::print_accuracy("Test", network.accuracy(data.test.x, data.test.y));
     return {std::move(network), std::move(history)};

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
                 auto network = hidden_layer_model(points.x.rows(), n_h);
                 nndl::GradientDescent<double> optimizer(rate);
                 examples::Progress progress("hidden " + std::to_string(n_h));
-                network.fit(points.x, points.y, optimizer, examples::course_fit_options(sweep_iterations, progress, false));
+                network.fit(points.x, points.y, optimizer, sweep_iterations, examples::course_fit_options(progress, false));
                 std::cout << "Accuracy for " << n_h << " hidden units: " << std::setprecision(16)
                           << 100.0 * network.accuracy(points.x, points.y) << " %\n";
                 if (options.has("plot")) {
@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
                            : hidden_layer_model(points.x.rows(), hidden);
         nndl::GradientDescent<double> optimizer(rate);
         examples::Progress progress("training");
-        network.fit(points.x, points.y, optimizer, examples::course_fit_options(iterations, progress));
+        network.fit(points.x, points.y, optimizer, iterations, examples::course_fit_options(progress));
         std::cout << "Accuracy: " << std::setprecision(16) << network.accuracy(points.x, points.y) << '\n';
         if (options.has("plot")) {
             nndl::write_png(options.text("plot"), boundary(network, points, 480));

@@ -1,7 +1,7 @@
 // Activation policies: known values, gradient checks, stability.
 #include "test_support.hpp"
 
-#include <nndl/dense.hpp>
+#include <nndl/layers/dense.hpp>
 #include <nndl/gradient_check.hpp>
 
 using nndl::Matrix;

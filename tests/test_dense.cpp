@@ -2,7 +2,7 @@
 // checks, shape errors.
 #include "test_support.hpp"
 
-#include <nndl/dense.hpp>
+#include <nndl/layers/dense.hpp>
 #include <nndl/gradient_check.hpp>
 
 using nndl::Matrix;
@@ -121,19 +121,19 @@ TEST_CASE("Dense: wrong shapes throw with both sizes in the message") {
     nndl::Dense<double, nndl::Sigmoid> layer(12288, 1);
     const Matrix<double> x = Matrix<double>::Zero(100, 3);
     CHECK(nndl_test::message_of<nndl::ShapeError>([&] { layer.forward(x, nndl::Mode::training); }) ==
-          "Dense::forward: input has 100 rows, layer expects 12288");
+          "Layer::forward ('dense'): input has 100 rows, the layer expects 12288 (input shape 12288)");
     Matrix<double> out;
     CHECK(nndl_test::message_of<nndl::ShapeError>([&] { layer.infer(x, out); }) ==
-          "Dense::infer: input has 100 rows, layer expects 12288");
+          "Layer::infer ('dense'): input has 100 rows, the layer expects 12288 (input shape 12288)");
     CHECK(nndl_test::message_of<std::invalid_argument>([&] { layer.backward(Matrix<double>::Zero(1, 3), true); })
-              .find("Dense::backward: called before forward") != std::string::npos);
+              .find("Layer::backward ('dense'): called before forward") != std::string::npos);
     const Matrix<double> good = Matrix<double>::Zero(12288, 3);
     layer.forward(good, nndl::Mode::training);
     CHECK(nndl_test::message_of<nndl::ShapeError>([&] { layer.backward(Matrix<double>::Zero(1, 2), true); }) ==
-          "Dense::backward: output gradient is 1x2 but layer output is 1x3");
+          "Layer::backward ('dense'): output gradient has 2 columns, the last forward's batch has 3");
     const Matrix<double> empty = Matrix<double>::Zero(12288, 0);
     CHECK(nndl_test::message_of<nndl::ShapeError>([&] { layer.forward(empty, nndl::Mode::training); }) ==
-          "Dense::forward: input has 0 columns (examples), expected at least 1");
+          "Layer::forward ('dense'): input has 0 columns (examples), expected at least 1");
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([] { nndl::Dense<float, nndl::ReLU> bad(0, 3); }) ==
           "Dense::Dense: input size is 0, expected at least 1");
     Matrix<double> z;

@@ -1,7 +1,7 @@
 // The gradient checker itself: it passes right gradients and catches wrong ones.
 #include "test_support.hpp"
 
-#include <nndl/dense.hpp>
+#include <nndl/layers/dense.hpp>
 #include <nndl/gradient_check.hpp>
 
 using nndl::Matrix;
@@ -14,27 +14,27 @@ class ForgetfulSigmoid final : public nndl::Layer<double> {
 public:
     ForgetfulSigmoid() : w_(nndl::NumpyRandom(2).randn(2, 3)), dw_(2, 3) {}
     std::string type() const override { return "forgetful"; }
-    nndl::Index input_size() const override { return 3; }
-    nndl::Index output_size() const override { return 2; }
-    const Matrix<double>& forward(const Matrix<double>& input, nndl::Mode) override {
-        input_ = &input;
+    nndl::Shape input_shape() const override { return nndl::Shape(3); }
+    nndl::Shape output_shape() const override { return nndl::Shape(2); }
+    std::vector<nndl::Parameter<double>> parameters() override { return {{"W", &w_, &dw_, true}}; }
+    std::unique_ptr<nndl::Layer<double>> clone() const override { return std::make_unique<ForgetfulSigmoid>(*this); }
+
+protected:
+    const Matrix<double>& do_forward(const Matrix<double>& input, nndl::Mode) override {
         nndl::Sigmoid::forward(Matrix<double>(w_ * input), a_);
         return a_;
     }
-    const Matrix<double>& backward(const Matrix<double>& da, bool need_input_gradient) override {
-        dw_ = da * input_->transpose();  // wrong: should be (da .* a .* (1 - a)) * input^T
+    const Matrix<double>& do_backward(const Matrix<double>& da, bool need_input_gradient) override {
+        dw_ = da * last_input().transpose();  // wrong: should be (da .* a .* (1 - a)) * input^T
         dx_ = need_input_gradient ? Matrix<double>(w_.transpose() * da) : Matrix<double>();
         return dx_;
     }
-    void infer(const Matrix<double>& input, Matrix<double>& output) const override {
+    void do_infer(const Matrix<double>& input, Matrix<double>& output) const override {
         nndl::Sigmoid::forward(Matrix<double>(w_ * input), output);
     }
-    std::vector<nndl::Parameter<double>> parameters() override { return {{"W", &w_, &dw_}}; }
-    std::unique_ptr<nndl::Layer<double>> clone() const override { return std::make_unique<ForgetfulSigmoid>(*this); }
 
 private:
     Matrix<double> w_, dw_, a_, dx_;
-    const Matrix<double>* input_ = nullptr;
 };
 
 }  // namespace

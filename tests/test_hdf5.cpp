@@ -1,8 +1,8 @@
 // The course's original .h5 files give the same matrices as the image folders.
 #include "test_support.hpp"
 
-#include <nndl/hdf5.hpp>
-#include <nndl/image.hpp>
+#include <nndl/data/hdf5.hpp>
+#include <nndl/data/image.hpp>
 
 TEST_CASE("hdf5: train and test sets equal the image folders") {
     for (const char* split : {"train", "test"}) {

@@ -2,7 +2,7 @@
 // against the pixel sums in data/README.md.
 #include "test_support.hpp"
 
-#include <nndl/image.hpp>
+#include <nndl/data/image.hpp>
 
 #include <cstdio>
 #include <filesystem>

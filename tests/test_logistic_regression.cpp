@@ -35,9 +35,7 @@ TEST_CASE_TEMPLATE("W2A2 optimize", Scalar, float, double) {
     const auto x = rows<Scalar>({{1, -2, -1}, {3, 0.5, -3.2}});
     const auto y = rows<Scalar>({{1, 1, 0}});
     nndl::GradientDescent<Scalar> gd(0.009);
-    nndl::FitOptions options;
-    options.iterations = 100;
-    net.fit(x, y, gd, options);
+    net.fit(x, y, gd, 100);
     const auto params = net.parameters();
     const double tol = std::is_same_v<Scalar, float> ? 1e-5 : 1e-8;
     NNDL_CHECK_CLOSE(*params[0].value, rows<double>({{0.80956046, 2.0508202}}), tol);

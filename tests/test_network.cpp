@@ -177,30 +177,30 @@ TEST_CASE_TEMPLATE("Network: fit records costs before each update and can stop e
     nndl::Network<Scalar> twin = net;  // copies train independently
     nndl::GradientDescent<Scalar> gd(0.5);
 
-    nndl::FitOptions options;
-    options.iterations = 250;
+    nndl::TrainOptions options;
     options.record_every = 100;
     long calls = 0;
-    options.on_iteration = [&](const nndl::FitProgress& p) {
+    options.on_epoch_end = [&](const nndl::Progress& p) {
         ++calls;
-        CHECK(p.iteration == calls - 1);
+        CHECK(p.epoch == calls - 1);
+        CHECK(p.recorded == (p.epoch % 100 == 0 || p.epoch == 249));
         return true;
     };
-    const auto history = net.fit(x, y, gd, options);
+    const auto history = net.fit(x, y, gd, 250, options);
     CHECK(calls == 250);
-    REQUIRE(history.costs.size() == 4);
-    CHECK(history.costs[0].iteration == 0);
-    CHECK(history.costs[3].iteration == 249);
-    CHECK(history.costs[3].cost < history.costs[0].cost);
+    REQUIRE(history.epochs.size() == 4);
+    CHECK(history.epochs[0].epoch == 0);
+    CHECK(history.epochs[3].epoch == 249);
+    CHECK(history.epochs[3].loss < history.epochs[0].loss);
     CHECK(net.accuracy(x, y) > 0.9);
 
     // The first recorded cost is the cost of the untrained copy.
     twin.forward(x);
-    CHECK(static_cast<double>(twin.cost(y)) == history.costs[0].cost);
+    CHECK(static_cast<double>(twin.cost(y)) == history.epochs[0].loss);
 
-    options.on_iteration = [](const nndl::FitProgress& p) { return p.iteration < 9; };
-    const auto stopped = twin.fit(x, y, gd, options);
-    CHECK(stopped.iterations_run == 10);
+    options.on_epoch_end = [](const nndl::Progress& p) { return p.epoch < 9; };
+    const auto stopped = twin.fit(x, y, gd, 250, options);
+    CHECK(stopped.epochs_run == 10);
     CHECK(stopped.stopped_early);
 }
 
@@ -209,11 +209,9 @@ TEST_CASE("Network: a diverging fit stops with an error naming the iteration") {
     const Matrix<double> y = rows<double>({{1e200, -1e200}});
     nndl::Network<double> net({1, 1}, {Activation::identity}, {nndl::Init::scaled_normal, 1.0}, 0);
     nndl::GradientDescent<double> gd(10.0);
-    nndl::FitOptions options;
-    options.iterations = 100;
-    const auto message = nndl_test::message_of<nndl::DivergenceError>([&] { net.fit(x, y, gd, options); });
-    CHECK(message.find("Network::fit: the cost became") != std::string::npos);
-    CHECK(message.find("at iteration 0") != std::string::npos);
+    const auto message = nndl_test::message_of<nndl::DivergenceError>([&] { net.fit(x, y, gd, 100); });
+    CHECK(message.find("train: the loss became") != std::string::npos);
+    CHECK(message.find("in epoch 0, batch 0") != std::string::npos);
     CHECK(message.find("smaller learning rate") != std::string::npos);
 }
 
@@ -222,16 +220,16 @@ TEST_CASE("Network: wrong shapes and bad sizes throw with clear messages") {
     nndl::GradientDescent<double> gd(0.1);
     const Matrix<double> x = Matrix<double>::Zero(5, 2);
     CHECK(nndl_test::message_of<nndl::ShapeError>([&] { net.forward(x); }) ==
-          "Network::forward: input has 5 rows, network expects 4");
+          "Network::forward: input has 5 rows, network expects 4 (input shape 4)");
     const Matrix<double> good_x = Matrix<double>::Zero(4, 2);
-    CHECK(nndl_test::message_of<nndl::ShapeError>([&] { net.fit(good_x, Matrix<double>::Zero(1, 3), gd); }) ==
-          "Network::fit: Y has 3 columns, X has 2");
-    CHECK(nndl_test::message_of<nndl::ShapeError>([&] { net.fit(good_x, Matrix<double>::Zero(2, 2), gd); }) ==
-          "Network::fit: Y has 2 rows, the network outputs 1");
+    CHECK(nndl_test::message_of<nndl::ShapeError>([&] { net.fit(good_x, Matrix<double>::Zero(1, 3), gd, 1); }) ==
+          "train: Y has 3 columns, X has 2");
+    CHECK(nndl_test::message_of<nndl::ShapeError>([&] { net.fit(good_x, Matrix<double>::Zero(2, 2), gd, 1); }) ==
+          "train: Y has 2 rows, the network outputs 1");
     Matrix<double> nan_x = good_x;
     nan_x(2, 1) = std::nan("");
-    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { net.fit(nan_x, Matrix<double>::Zero(1, 2), gd); })
-              .find("Network::fit: X has a non-finite value (nan) at row 2, column 1") != std::string::npos);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { net.fit(nan_x, Matrix<double>::Zero(1, 2), gd, 1); })
+              .find("train: X has a non-finite value (nan) at row 2, column 1") != std::string::npos);
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] {
               nndl::Network<double>({4, 0, 1}, {Activation::relu, Activation::sigmoid}, {}, 1);
           }) == "Network::Network: size 1 is 0, expected at least 1");
@@ -240,7 +238,7 @@ TEST_CASE("Network: wrong shapes and bad sizes throw with clear messages") {
           }) == "Network::Network: 2 activations for 1 layers, expected one per layer");
     nndl::Network<double> by_hand(4);
     CHECK(nndl_test::message_of<nndl::ShapeError>([&] { by_hand.add(nndl::make_dense<double>(5, 2, Activation::relu)); }) ==
-          "Network::add: the new layer's input has 5 rows, the network outputs 4");
+          "Network::add: layer 1 ('dense') takes input 5, but the network outputs 4");
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { by_hand.predict(good_x); }) ==
           "Network::predict_proba: the network has no layers, expected at least 1");
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([] { nndl::GradientDescent<double> bad(-1.0); }) ==

@@ -62,11 +62,9 @@ TEST_CASE("optimizers: every optimizer minimises a convex problem (logistic regr
     optimizers.push_back(std::make_unique<nndl::AdaGrad<double>>(0.5));
     for (auto& optimizer : optimizers) {
         nndl::Network<double> net({3, 1}, {nndl::Activation::sigmoid}, {nndl::Init::zeros}, 0);
-        nndl::FitOptions options;
-        options.iterations = 300;
-        const auto history = net.fit(x, y, *optimizer, options);
-        INFO(optimizer->name(), ": cost ", history.costs.front().cost, " -> ", history.costs.back().cost);
-        CHECK(history.costs.back().cost < 0.25 * history.costs.front().cost);
+        const auto history = net.fit(x, y, *optimizer, 300);
+        INFO(optimizer->name(), ": cost ", history.epochs.front().loss, " -> ", history.epochs.back().loss);
+        CHECK(history.epochs.back().loss < 0.25 * history.epochs.front().loss);
         CHECK(net.accuracy(x, y) >= 0.97);
     }
 }

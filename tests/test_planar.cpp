@@ -1,7 +1,7 @@
 // Planar point sets: the flower generated exactly as NumPy does, and CSV files.
 #include "test_support.hpp"
 
-#include <nndl/planar.hpp>
+#include <nndl/data/planar.hpp>
 
 #include <filesystem>
 #include <unistd.h>

@@ -2,9 +2,9 @@
 // that cover every tile and remainder path, and a whole layer that goes through them.
 #include "test_support.hpp"
 
-#include <nndl/dense.hpp>
+#include <nndl/layers/dense.hpp>
 #include <nndl/gradient_check.hpp>
-#include <nndl/products.hpp>
+#include <nndl/detail/products.hpp>
 
 #include <vector>
 

@@ -107,7 +107,7 @@ TEST_CASE("multi-class: softmax network learns three blobs with mini-batches") {
     options.epochs = 30;
     options.batch_size = 32;  // 300 examples: 9 full batches and one of 12
     long batches_seen = 0;
-    options.on_batch_end = [&](const nndl::BatchProgress& p) {
+    options.on_batch_end = [&](const nndl::Progress& p) {
         CHECK(p.batches == 10);
         ++batches_seen;
         return true;

@@ -5,9 +5,9 @@
 
 #include <cmath>
 
-#include "activations.hpp"
+#include "layers/activations.hpp"
 #include "errors.hpp"
-#include "image_array.hpp"
+#include "data/image_array.hpp"
 #include "types.hpp"
 
 namespace nndl {

@@ -17,6 +17,7 @@
 
 #include "errors.hpp"
 #include "layer.hpp"
+#include "layers/activations.hpp"
 #include "losses.hpp"
 #include "network.hpp"
 #include "random.hpp"
@@ -158,6 +159,7 @@ GradientCheckResult check_layer_gradients(Layer<Scalar>& layer, const Matrix<Sca
     if (options.check_input) {
         detail::compare_gradients("input", input_gradient, detail::numeric_gradient(x, f, step), result);
     }
+    layer.release_batch();  // x dies here
     return result;
 }
 
@@ -232,6 +234,7 @@ GradientCheckResult check_network_gradients(Network<Scalar>& network, const Matr
     if (options.check_input) {
         detail::compare_gradients("input", input_gradient, detail::numeric_gradient(x, f, step), result);
     }
+    network.release_batch();  // x dies here
     return result;
 }
 

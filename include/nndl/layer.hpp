@@ -1,83 +1,285 @@
 #pragma once
 // The layer contract. Read this first: everything else in nndl builds on it.
 //
-// A layer maps an input batch (n_in x m, one example per column) to an output
-// batch (n_out x m). The network calls it in this order:
+// A layer maps an input batch to an output batch, one example per column. Each
+// column holds one example of the layer's Shape (below). The network calls:
 //
 //   forward(input, mode)     Computes the output and caches what backward needs.
-//                            The layer may keep a pointer to `input` instead of
-//                            copying it: the caller keeps `input` alive and
-//                            unchanged until backward has run.
-//                            The returned reference stays valid until the next
-//                            forward call.
-//   backward(dOutput, need)  Given dLoss/dOutput for the batch of the last forward,
-//                            fills every parameter's gradient (dLoss/dParameter)
-//                            and returns dLoss/dInput. When `need` is false (the
-//                            first layer, whose input is the data) the input
-//                            gradient is skipped and an empty matrix is returned.
-//   parameters()             The trainable matrices with their gradients, in a fixed
-//                            order. Optimizers key their state by position in the
-//                            network's list, never by address.
-//   infer(input, output)     Prediction only: no cache, no state change, so one
-//                            trained layer may serve several threads at once.
+//                            Pre: input has input_size() rows and at least one column.
+//                            The layer keeps a pointer to `input` instead of copying it,
+//                            so the caller keeps it alive and unchanged until backward
+//                            (a temporary does not compile). The returned reference stays
+//                            valid until the next forward. In Mode::training a layer may
+//                            also update its state (batch statistics) and draw masks.
+//   backward(dOutput, need)  Pre: forward ran on a batch; dOutput = dLoss/dOutput has the
+//                            output's shape. Overwrites (never adds to) every parameter's
+//                            gradient and returns dLoss/dInput; when `need` is false (the
+//                            first layer, whose input is the data) it may skip that and
+//                            return an empty matrix.
+//   infer(input, output)     Prediction only: no cache, no state change, so one trained
+//                            layer may serve several threads at once. Pre: as forward.
+//   parameters()             The trained matrices with their gradients, in a fixed order.
+//                            Optimizers key their state by position in the network's
+//                            list, never by address. `decay` marks the ones L2 shrinks.
+//   state()                  Matrices a layer saves and restores but no optimizer touches
+//                            (running statistics).
+//   type(), settings()       Self-description: a type name and the settings that rebuild
+//                            the layer (sizes, activation, keep probability, ...), so one
+//                            generic loop saves and loads any layer. A layer type of your
+//                            own is loaded after one call of register_layer (registry.hpp).
 //
-// A layer that ends with an activation also exposes its pre-activation Z and a
-// backward that starts from dLoss/dZ, so a loss can fuse with the output
-// activation (sigmoid + binary cross-entropy, softmax + cross-entropy): dZ = A - Y
-// is exact and cannot overflow, where dA = -Y/A + ... can.
+// Implementations override the protected do_forward / do_backward / do_infer; the
+// public methods check the shapes first, so every layer reports bad input the same way.
+//
+// Optional capabilities, found by the network with dynamic_cast, stay out of this
+// contract: FusedOutput (a layer ending with an activation lets a loss start from
+// dLoss/dZ: sigmoid + binary cross-entropy, softmax + cross-entropy give dZ = A - Y,
+// exact, where dA = -Y/A + ... can overflow) and ReusableInput (full-batch training
+// promises the same input every step, so a layer may precompute from it).
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
-#include "activations.hpp"
 #include "errors.hpp"
+#include "layers/activations.hpp"
 #include "types.hpp"
 
 namespace nndl {
 
-/// One trainable matrix of a layer and the gradient backward fills for it.
+/// The shape of one example: channels x height x width. A flat vector of n values is
+/// {n, 1, 1}. In memory (one column of a batch) an image is stored height x width x
+/// channels with channels fastest: entry (h, w, c) is at (h * width + w) * channels + c.
+/// That is the order of NumPy's (m, H, W, C) arrays read row-major, and of nndl's image,
+/// HDF5 and IDX loaders, so a flat layer can follow an image layer without a reshape.
+struct Shape {
+    Index channels = 1;
+    Index height = 1;
+    Index width = 1;
+
+    Shape() = default;
+    Shape(Index channels_, Index height_ = 1, Index width_ = 1) : channels(channels_), height(height_), width(width_) {}
+    /// An image shape in the memory order's words.
+    static Shape image(Index height, Index width, Index channels) { return Shape(channels, height, width); }
+
+    Index size() const { return channels * height * width; }
+    bool is_flat() const { return height == 1 && width == 1; }
+    Index offset(Index h, Index w, Index c) const { return (h * width + w) * channels + c; }
+    bool valid() const { return channels > 0 && height > 0 && width > 0; }
+
+    friend bool operator==(const Shape& a, const Shape& b) {
+        return a.channels == b.channels && a.height == b.height && a.width == b.width;
+    }
+    friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
+
+    /// "12" for a flat shape, "28x28x1 (height x width x channels)" for an image.
+    std::string to_string() const {
+        if (is_flat()) {
+            return std::to_string(channels);
+        }
+        return detail::concat(height, "x", width, "x", channels, " (height x width x channels)");
+    }
+};
+
+/// One setting of a layer: a whole number, a real number, a word, or a list of whole numbers.
+using Setting = std::variant<long long, double, std::string, std::vector<long long>>;
+
+/// A layer's settings by name, in the order the layer gives them.
+class Settings {
+public:
+    Settings& set(const std::string& name, Setting value) {
+        for (auto& item : items_) {
+            if (item.first == name) {
+                item.second = std::move(value);
+                return *this;
+            }
+        }
+        items_.emplace_back(name, std::move(value));
+        return *this;
+    }
+    bool has(const std::string& name) const { return find(name) != nullptr; }
+    const std::vector<std::pair<std::string, Setting>>& items() const { return items_; }
+
+    long long integer(const std::string& name) const { return get<long long>(name, "a whole number"); }
+    double real(const std::string& name) const {
+        const Setting& s = require(name);
+        if (const auto* i = std::get_if<long long>(&s)) {
+            return static_cast<double>(*i);
+        }
+        return get<double>(name, "a number");
+    }
+    const std::string& text(const std::string& name) const { return get<std::string>(name, "a word"); }
+    const std::vector<long long>& integers(const std::string& name) const {
+        return get<std::vector<long long>>(name, "a list of whole numbers");
+    }
+
+    friend bool operator==(const Settings& a, const Settings& b) { return a.items_ == b.items_; }
+
+private:
+    const Setting* find(const std::string& name) const {
+        for (const auto& item : items_) {
+            if (item.first == name) {
+                return &item.second;
+            }
+        }
+        return nullptr;
+    }
+    const Setting& require(const std::string& name) const {
+        const Setting* s = find(name);
+        if (s == nullptr) {
+            detail::throw_invalid("Settings: no setting '", name, "'");
+        }
+        return *s;
+    }
+    template <class T>
+    const T& get(const std::string& name, const char* expected) const {
+        const T* value = std::get_if<T>(&require(name));
+        if (value == nullptr) {
+            detail::throw_invalid("Settings: setting '", name, "' is not ", expected);
+        }
+        return *value;
+    }
+
+    std::vector<std::pair<std::string, Setting>> items_;
+};
+
+/// One trained matrix of a layer and the gradient backward fills for it.
 template <class Scalar>
 struct Parameter {
-    std::string name;  ///< "W" or "b" (the network prefixes the layer number when saving)
+    std::string name;  ///< unique within the layer ("W", "b", "gamma")
     Matrix<Scalar>* value;
     Matrix<Scalar>* gradient;
+    bool decay = false;  ///< L2 regularization (weight decay) applies to it
+};
+
+/// One matrix of non-trained state (running mean, running variance).
+template <class Scalar>
+struct StateBuffer {
+    std::string name;
+    Matrix<Scalar>* value;
 };
 
 template <class Scalar>
 class Layer {
 public:
     Layer() = default;
-    Layer(const Layer&) = default;
-    Layer& operator=(const Layer&) = default;
+    Layer(const Layer&) noexcept {}  // a copy has seen no batch
+    Layer& operator=(const Layer&) noexcept {
+        input_ = nullptr;
+        return *this;
+    }
     virtual ~Layer() = default;
 
-    /// Short type name used in messages and save files ("dense", "dropout").
+    /// The registered type name ("dense", "dropout"), used in messages and model files.
     virtual std::string type() const = 0;
-    virtual Index input_size() const = 0;
-    virtual Index output_size() const = 0;
-
-    virtual const Matrix<Scalar>& forward(const Matrix<Scalar>& input, Mode mode) = 0;
-    virtual const Matrix<Scalar>& backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) = 0;
-    virtual void infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const = 0;
-
+    virtual Shape input_shape() const = 0;
+    virtual Shape output_shape() const = 0;
+    /// What rebuilds this layer (with the input shape) before its parameters and state are loaded.
+    virtual Settings settings() const { return {}; }
     virtual std::vector<Parameter<Scalar>> parameters() { return {}; }
+    virtual std::vector<StateBuffer<Scalar>> state() { return {}; }
+    /// A deep copy (parameters and state included) that has seen no batch.
+    virtual std::unique_ptr<Layer> clone() const = 0;
 
-    /// The activation that ends this layer (identity when there is none).
-    virtual Activation activation() const { return Activation::identity; }
-    /// The cached pre-activation of the last forward, or nullptr if the layer has none.
-    virtual const Matrix<Scalar>* preactivation() const { return nullptr; }
-    /// Backward from dLoss/dZ instead of dLoss/dOutput (see the fused losses).
-    virtual const Matrix<Scalar>& backward_from_preactivation(const Matrix<Scalar>&, bool) {
-        detail::throw_invalid(type(), "::backward_from_preactivation: this layer has no pre-activation");
+    Index input_size() const { return input_shape().size(); }
+    Index output_size() const { return output_shape().size(); }
+
+    const Matrix<Scalar>& forward(const Matrix<Scalar>& input, Mode mode) {
+        check_input("Layer::forward", input);
+        input_ = &input;
+        return do_forward(input, mode);
+    }
+    const Matrix<Scalar>& forward(Matrix<Scalar>&&, Mode) = delete;  // the layer would keep a dead batch
+
+    const Matrix<Scalar>& backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) {
+        if (input_ == nullptr || output_gradient.rows() != output_size() || output_gradient.cols() != input_->cols()) {
+            const std::string where = "Layer::backward ('" + type() + "')";  // built only on failure: no allocation
+            require_batch(where.c_str());
+            detail::require_rows(where.c_str(), "output gradient", output_gradient.rows(), output_size(),
+                                 "the layer outputs");
+            detail::require_cols(where.c_str(), "output gradient", output_gradient.cols(), input_->cols(),
+                                 "the last forward's batch has");
+        }
+        return do_backward(output_gradient, need_input_gradient);
     }
 
-    /// A promise from the caller: until the next call with false, forward() gets the
-    /// same, unchanged input (full-batch training). A layer may precompute from it.
-    virtual void hint_constant_input(bool constant) { (void)constant; }
+    void infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const {
+        check_input("Layer::infer", input);
+        do_infer(input, output);
+    }
 
-    /// A deep copy (parameters included), for copying networks.
-    virtual std::unique_ptr<Layer> clone() const = 0;
+    /// Forgets the batch of the last forward (backward needs a new forward first).
+    void release_batch() { input_ = nullptr; }
+    bool has_batch() const { return input_ != nullptr; }
+
+protected:
+    virtual const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode mode) = 0;
+    virtual const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) = 0;
+    virtual void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const = 0;
+
+    /// The input of the last forward. Pre: has_batch().
+    const Matrix<Scalar>& last_input() const { return *input_; }
+
+    void require_batch(const char* where) const {
+        if (input_ == nullptr) {
+            detail::throw_invalid(where, ": called before forward; expected forward on a batch first");
+        }
+    }
+
+private:
+    void check_input(const char* function, const Matrix<Scalar>& input) const {
+        if (input.rows() == input_size() && input.cols() > 0) {
+            return;  // the message below allocates; a training step must not
+        }
+        const std::string where = std::string(function) + " ('" + type() + "')";
+        if (input.rows() != input_size()) {
+            detail::throw_shape(where, ": input has ", input.rows(), " rows, the layer expects ", input_size(),
+                                " (input shape ", input_shape().to_string(), ")");
+        }
+        detail::require_examples(where.c_str(), input.cols());
+    }
+
+    const Matrix<Scalar>* input_ = nullptr;
 };
+
+/// Capability: the layer ends with an activation, and backward can start from dLoss/dZ.
+template <class Scalar>
+class FusedOutput {
+public:
+    virtual ~FusedOutput() = default;
+    virtual Activation activation() const = 0;
+    /// Z of the last forward. Pre: the layer has a batch.
+    virtual const Matrix<Scalar>& preactivation() const = 0;
+    /// backward given dLoss/dZ instead of dLoss/dOutput; same contract as Layer::backward.
+    virtual const Matrix<Scalar>& backward_from_preactivation(const Matrix<Scalar>& z_gradient,
+                                                              bool need_input_gradient) = 0;
+
+protected:
+    FusedOutput() = default;
+    FusedOutput(const FusedOutput&) = default;
+    FusedOutput& operator=(const FusedOutput&) = default;
+};
+
+/// Capability: while `constant` is true the caller promises the same, unchanged input
+/// matrix on every forward (full-batch training), so the layer may precompute from it.
+class ReusableInput {
+public:
+    virtual ~ReusableInput() = default;
+    virtual void set_input_constant(bool constant) = 0;
+
+protected:
+    ReusableInput() = default;
+    ReusableInput(const ReusableInput&) = default;
+    ReusableInput& operator=(const ReusableInput&) = default;
+};
+
+/// The activation a layer ends with: its FusedOutput's, else identity.
+template <class Scalar>
+Activation output_activation(const Layer<Scalar>& layer) {
+    const auto* fused = dynamic_cast<const FusedOutput<Scalar>*>(&layer);
+    return fused != nullptr ? fused->activation() : Activation::identity;
+}
 
 }  // namespace nndl

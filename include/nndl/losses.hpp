@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "activations.hpp"
+#include "layers/activations.hpp"
 #include "errors.hpp"
 #include "types.hpp"
 

@@ -1,10 +1,14 @@
 #pragma once
-// Labels and metrics for classification: one-hot encoding, class indices,
-// accuracy and the confusion matrix.
+// Labels and metrics for classification: one-hot encoding, labels from a network's
+// outputs, accuracy and the confusion matrix. The one place that turns outputs into
+// labels: the network, the training loop and the programs all use it.
+
+#include <optional>
 
 #include <Eigen/Core>
 
 #include "errors.hpp"
+#include "layers/activations.hpp"
 #include "types.hpp"
 
 namespace nndl {
@@ -41,6 +45,63 @@ Matrix<Scalar> class_indices(const Matrix<Scalar>& scores) {
         labels(0, j) = static_cast<Scalar>(best);
     }
     return labels;
+}
+
+/// The threshold that splits a single output into two classes: 0.5 for a sigmoid
+/// (a probability), 0 for tanh (labels -1 / 1 or 0 / 1); none for other activations,
+/// whose single output is a regression with no classes.
+inline std::optional<double> decision_threshold(Activation output_activation) {
+    switch (output_activation) {
+        case Activation::sigmoid: return 0.5;
+        case Activation::tanh: return 0.0;
+        default: return std::nullopt;
+    }
+}
+
+/// Labels, 1 x m: for one output row, 1 where the output is > threshold (strictly, as
+/// the course predicts) else 0; for several rows, the row index of the largest entry.
+template <class Scalar>
+Matrix<Scalar> labels_from_output(const Matrix<Scalar>& output, double threshold = 0.5) {
+    if (output.rows() != 1) {
+        return class_indices(output);
+    }
+    Matrix<Scalar> labels(1, output.cols());
+    for (Index j = 0; j < output.cols(); ++j) {
+        labels(0, j) = static_cast<double>(output(0, j)) > threshold ? Scalar(1) : Scalar(0);
+    }
+    return labels;
+}
+
+/// How many columns of `output` name the class of the same column of `target`.
+/// One row: both sides split at `threshold`. Several rows: argmax of the output against
+/// a one-hot (or probability) target's argmax, or against a 1 x m row of class indices.
+template <class Scalar>
+Index count_correct(const Matrix<Scalar>& output, const Matrix<Scalar>& target, double threshold = 0.5) {
+    detail::require_cols("count_correct", "target", target.cols(), output.cols(), "output has");
+    if (target.rows() != 1 && target.rows() != output.rows()) {
+        detail::throw_shape("count_correct: target has ", target.rows(), " rows, expected 1 (labels) or ",
+                            output.rows(), " (one per output)");
+    }
+    Index right = 0;
+    for (Index j = 0; j < output.cols(); ++j) {
+        if (output.rows() == 1) {
+            right += (static_cast<double>(output(0, j)) > threshold) == (static_cast<double>(target(0, j)) > threshold);
+        } else {
+            Index predicted = 0;
+            output.col(j).maxCoeff(&predicted);
+            Index expected = 0;
+            if (target.rows() == 1) {
+                expected = static_cast<Index>(target(0, j));
+                if (static_cast<Scalar>(expected) != target(0, j)) {
+                    expected = -1;  // not a class index: never right
+                }
+            } else {
+                target.col(j).maxCoeff(&expected);
+            }
+            right += predicted == expected ? 1 : 0;
+        }
+    }
+    return right;
 }
 
 /// counts(actual, predicted): how often class `actual` was predicted as `predicted`.

@@ -1,51 +1,31 @@
 #pragma once
-// Network<Scalar>: layers assembled at run time, a loss, and the training loop.
+// Network<Scalar>: layers assembled at run time and checked shape by shape as they
+// are added, with a loss and an optional L2 strength. Training is training.hpp's
+// loop; fit is its full-batch form (the course's gradient descent).
 
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "activations.hpp"
-#include "dense.hpp"
 #include "errors.hpp"
 #include "initializers.hpp"
 #include "layer.hpp"
+#include "layers/activation_layer.hpp"
+#include "layers/activations.hpp"
+#include "layers/dense.hpp"
+#include "layers/dropout.hpp"
 #include "losses.hpp"
-#include "optimizer.hpp"
+#include "metrics.hpp"
+#include "optim/optimizer.hpp"
 #include "random.hpp"
+#include "training.hpp"
 #include "types.hpp"
 
 namespace nndl {
-
-/// What fit passes to its callback after each iteration's cost is known.
-struct FitProgress {
-    long iteration = 0;        ///< 0-based
-    long iterations = 0;       ///< total asked for
-    double cost = 0.0;         ///< cost of this iteration, before its update (as the course prints it)
-    bool recorded = false;     ///< true on the iterations kept in the history
-};
-
-struct FitOptions {
-    long iterations = 1000;
-    long record_every = 100;   ///< keep the cost every k iterations (and at the last one); 0 keeps none
-    /// Called after each iteration's cost; return false to stop training early.
-    std::function<bool(const FitProgress&)> on_iteration;
-};
-
-struct CostRecord {
-    long iteration = 0;
-    double cost = 0.0;
-};
-
-struct FitHistory {
-    std::vector<CostRecord> costs;  ///< the recorded iterations
-    long iterations_run = 0;
-    bool stopped_early = false;
-};
 
 /// Builds the hidden/output activation list of a "sizes" network: every layer but
 /// the last uses `hidden`, the last uses `output`.
@@ -62,10 +42,12 @@ class Network {
 public:
     Network() = default;
 
-    /// An empty network taking inputs of `input_size` features; add layers with add / add_dense.
-    explicit Network(Index input_size) : input_size_(input_size) {
-        if (input_size <= 0) {
-            detail::throw_invalid("Network::Network: input size is ", input_size, ", expected at least 1");
+    /// An empty network taking examples of `input` shape (a number n means n flat
+    /// features); add layers with add / add_dense / add_activation / add_dropout.
+    explicit Network(Shape input) : input_shape_(input) {
+        if (!input.valid()) {
+            detail::throw_invalid("Network::Network: input shape is ", input.channels, "x", input.height, "x",
+                                  input.width, ", expected at least 1 in each dimension");
         }
     }
 
@@ -84,16 +66,14 @@ public:
     }
 
     Network(const Network& other)
-        : input_size_(other.input_size_),
+        : input_shape_(other.input_shape_),
           l2_(other.l2_),
           loss_(other.loss_ ? other.loss_->clone() : nullptr),
           loss_chosen_by_user_(other.loss_chosen_by_user_) {
         for (const auto& layer : other.layers_) {
             layers_.push_back(layer->clone());
-            for (auto& p : layers_.back()->parameters()) {
-                parameters_.push_back(p);
-            }
         }
+        gather_parameters();
     }
     Network& operator=(const Network& other) {
         if (this != &other) {
@@ -106,20 +86,23 @@ public:
     Network& operator=(Network&&) noexcept = default;
     ~Network() = default;
 
-    /// Appends a layer; its input size must match the current output size.
+    /// Appends a layer. Its input shape must be the network's output shape, or, for a
+    /// flat layer, hold as many values (an image column is already flat).
     Network& add(std::unique_ptr<Layer<Scalar>> layer) {
         if (!layer) {
             detail::throw_invalid("Network::add: layer is null, expected a layer");
         }
-        if (input_size_ == 0) {
-            detail::throw_invalid("Network::add: the network has no input size; construct it with Network(input_size)");
+        if (!input_shape_.valid()) {
+            detail::throw_invalid("Network::add: the network has no input shape; construct it with Network(input)");
         }
-        detail::require_rows("Network::add", "the new layer's input", layer->input_size(), output_size(),
-                             "the network outputs");
-        for (auto& p : layer->parameters()) {
-            parameters_.push_back(p);  // the matrices live in the heap-allocated layer: stable addresses
+        const Shape in = layer->input_shape();
+        const Shape out = output_shape();
+        if (in != out && !(in.is_flat() && in.size() == out.size())) {
+            detail::throw_shape("Network::add: layer ", layers_.size() + 1, " ('", layer->type(), "') takes input ",
+                                in.to_string(), ", but the network outputs ", out.to_string());
         }
         layers_.push_back(std::move(layer));
+        gather_parameters();
         last_output_ = nullptr;
         if (!loss_chosen_by_user_) {
             loss_ = default_loss();
@@ -127,22 +110,32 @@ public:
         return *this;
     }
 
-    /// Appends a Dense layer with weights drawn from `random`.
+    /// Appends a Dense layer of `units` with weights drawn from `random`.
     Network& add_dense(Index units, Activation activation, Initializer init, NumpyRandom& random) {
         auto layer = make_dense<Scalar>(output_size(), units, activation);
         *layer->parameters()[0].value = initial_weights<Scalar>(units, output_size(), init, random);
         return add(std::move(layer));
     }
+    /// Appends an activation over the current output shape.
+    Network& add_activation(Activation activation) {
+        return add(make_activation_layer<Scalar>(output_shape(), activation));
+    }
+    /// Appends inverted dropout over the current output shape.
+    Network& add_dropout(double keep_prob, std::uint32_t seed = 1) {
+        return add(std::make_unique<Dropout<Scalar>>(output_shape(), keep_prob, seed));
+    }
 
-    Index input_size() const { return input_size_; }
-    Index output_size() const { return layers_.empty() ? input_size_ : layers_.back()->output_size(); }
+    Shape input_shape() const { return input_shape_; }
+    Shape output_shape() const { return layers_.empty() ? input_shape_ : layers_.back()->output_shape(); }
+    Index input_size() const { return input_shape_.size(); }
+    Index output_size() const { return output_shape().size(); }
     std::size_t depth() const { return layers_.size(); }
     Layer<Scalar>& layer(std::size_t i) { return *layers_.at(i); }
     const Layer<Scalar>& layer(std::size_t i) const { return *layers_.at(i); }
 
     /// The sizes of the network: input, then each layer's output.
     std::vector<Index> sizes() const {
-        std::vector<Index> result{input_size_};
+        std::vector<Index> result{input_size()};
         for (const auto& layer : layers_) {
             result.push_back(layer->output_size());
         }
@@ -165,11 +158,21 @@ public:
         loss_chosen_by_user_ = true;
     }
 
-    /// Every trainable matrix in a fixed order (layer 1's W, b, layer 2's W, b, ...).
+    /// Every trained matrix in a fixed order (layer 1's W, b, layer 2's W, b, ...).
     std::vector<Parameter<Scalar>> parameters() { return parameters_; }
+    /// Every layer's non-trained state, in layer order.
+    std::vector<StateBuffer<Scalar>> state() {
+        std::vector<StateBuffer<Scalar>> result;
+        for (auto& layer : layers_) {
+            for (auto& s : layer->state()) {
+                result.push_back(s);
+            }
+        }
+        return result;
+    }
 
     /// Training-time forward pass over a batch (features x examples); caches for backward.
-    /// X must stay alive and unchanged until backward (see layer.hpp).
+    /// X must stay alive and unchanged until backward (a temporary does not compile).
     const Matrix<Scalar>& forward(const Matrix<Scalar>& x, Mode mode = Mode::training) {
         check_input("Network::forward", x);
         const Matrix<Scalar>* current = &x;
@@ -179,9 +182,28 @@ public:
         last_output_ = current;
         return *current;
     }
+    const Matrix<Scalar>& forward(Matrix<Scalar>&&, Mode = Mode::training) = delete;
+
+    /// Forgets the last forward's batch in every layer (backward needs a forward first).
+    void release_batch() {
+        for (auto& layer : layers_) {
+            layer->release_batch();
+        }
+        last_output_ = nullptr;
+    }
+
+    /// Tells the first layer whether the coming forwards all get the same, unchanged X.
+    void set_input_constant(bool constant) {
+        if (!layers_.empty()) {
+            if (auto* reusable = dynamic_cast<ReusableInput*>(layers_.front().get())) {
+                reusable->set_input_constant(constant);
+            }
+        }
+    }
 
     /// L2 regularization (weight decay) strength lambda: the cost gains
-    /// lambda / (2 m) * sum of squared weights (biases excluded), as in the course.
+    /// lambda / (2 m) * the sum of squares of every parameter marked `decay` (the
+    /// weights, not the biases), as in the course.
     void set_l2(double lambda) {
         if (!(lambda >= 0.0) || !std::isfinite(lambda)) {
             detail::throw_invalid("Network::set_l2: lambda is ", lambda, ", expected a finite number >= 0");
@@ -190,27 +212,20 @@ public:
     }
     double l2() const { return l2_; }
 
-    /// The cost of the last forward pass against targets Y (stable fused form when
-    /// available), including the L2 term when set.
+    /// The cost of the last forward pass against targets Y (the stable fused form when
+    /// the output layer and the loss allow it), including the L2 term when set.
     Scalar cost(const Matrix<Scalar>& y) const {
         check_last_forward("Network::cost", y);
-        const Layer<Scalar>& last = *layers_.back();
-        Scalar value = 0;
-        if (loss().fuses_with(last.activation()) && last.preactivation() != nullptr) {
-            value = loss().value_from_preactivation(*last.preactivation(), y);
-        } else {
-            value = loss().value(output_of_last_forward(), y);
-        }
-        if (l2_ > 0.0) {
-            Scalar squares = 0;
-            for (const auto& p : parameters_) {
-                if (p.name == "W") {
-                    squares += p.value->squaredNorm();
-                }
-            }
-            value += static_cast<Scalar>(l2_ / (2.0 * static_cast<double>(y.cols()))) * squares;
-        }
-        return value;
+        const FusedOutput<Scalar>* fused = fused_output();
+        const Scalar value = fused != nullptr ? loss().value_from_preactivation(fused->preactivation(), y)
+                                              : loss().value(output_of_last_forward(), y);
+        return value + l2_term(y.cols());
+    }
+
+    /// The cost of a given output (of predict_proba, say) against Y, with the L2 term.
+    Scalar cost_of_output(const Matrix<Scalar>& output, const Matrix<Scalar>& y) const {
+        detail::require_same_shape("Network::cost_of_output", "Y", y, "output", output);
+        return loss().value(output, y) + l2_term(y.cols());
     }
 
     /// Backward pass for the last forward: fills every layer's parameter gradients.
@@ -220,9 +235,9 @@ public:
         Layer<Scalar>& last = *layers_.back();
         const bool more_layers = layers_.size() > 1 || need_input_gradient;
         const Matrix<Scalar>* gradient = nullptr;
-        if (loss().fuses_with(last.activation()) && last.preactivation() != nullptr) {
+        if (FusedOutput<Scalar>* fused = fused_output()) {
             loss().preactivation_gradient(output_of_last_forward(), y, output_gradient_);
-            gradient = &last.backward_from_preactivation(output_gradient_, more_layers);
+            gradient = &fused->backward_from_preactivation(output_gradient_, more_layers);
         } else {
             loss().gradient(output_of_last_forward(), y, output_gradient_);
             gradient = &last.backward(output_gradient_, more_layers);
@@ -233,7 +248,7 @@ public:
         if (l2_ > 0.0) {
             const auto scale = static_cast<Scalar>(l2_ / static_cast<double>(y.cols()));
             for (auto& p : parameters_) {
-                if (p.name == "W") {
+                if (p.decay) {
                     p.gradient->noalias() += scale * *p.value;
                 }
             }
@@ -249,7 +264,8 @@ public:
         }
     }
 
-    /// One step of training on (X, Y): forward, cost, backward, update. Returns the cost before the update.
+    /// One step of training on (X, Y): forward, cost, backward, update. Returns the cost
+    /// before the update. The layers keep X until the next step or release_batch().
     Scalar train_step(const Matrix<Scalar>& x, const Matrix<Scalar>& y, Optimizer<Scalar>& optimizer) {
         check_pair("Network::train_step", x, y);
         forward(x, Mode::training);
@@ -258,48 +274,26 @@ public:
         apply(optimizer);
         return value;
     }
+    Scalar train_step(Matrix<Scalar>&&, const Matrix<Scalar>&, Optimizer<Scalar>&) = delete;
 
-    /// Full-batch training: `iterations` steps on all of (X, Y).
-    FitHistory fit(const Matrix<Scalar>& x, const Matrix<Scalar>& y, Optimizer<Scalar>& optimizer,
-                   const FitOptions& options = {}) {
-        check_pair("Network::fit", x, y);
-        detail::require_finite("Network::fit", "X", x);
-        detail::require_finite("Network::fit", "Y", y);
-        if (options.iterations < 0) {
-            detail::throw_invalid("Network::fit: iterations is ", options.iterations, ", expected >= 0");
+    /// Full-batch training, the course's loop: `iterations` steps on all of (X, Y), in
+    /// order. It is train() with one batch per epoch; `options` may set everything but
+    /// epochs, batch_size and shuffle (record_every, callbacks, schedule, ...).
+    TrainHistory fit(const Matrix<Scalar>& x, const Matrix<Scalar>& y, Optimizer<Scalar>& optimizer, long iterations,
+                     TrainOptions options = {}) {
+        const TrainOptions defaults;
+        if (options.epochs != defaults.epochs || options.batch_size != defaults.batch_size ||
+            options.shuffle != defaults.shuffle) {
+            detail::throw_invalid("Network::fit: options set epochs, batch_size or shuffle; fit trains on one full "
+                                  "batch in order for `iterations` steps (use train() for mini-batches)");
         }
-        if (options.record_every < 0) {
-            detail::throw_invalid("Network::fit: record_every is ", options.record_every, ", expected >= 0");
+        if (iterations < 0) {
+            detail::throw_invalid("Network::fit: iterations is ", iterations, ", expected >= 0");
         }
-        FitHistory history;
-        // Full batch: the first layer sees the same X every iteration.
-        struct ConstantInput {
-            Layer<Scalar>& layer;
-            explicit ConstantInput(Layer<Scalar>& l) : layer(l) { layer.hint_constant_input(true); }
-            ~ConstantInput() { layer.hint_constant_input(false); }
-            ConstantInput(const ConstantInput&) = delete;
-            ConstantInput& operator=(const ConstantInput&) = delete;
-        } constant_input(*layers_.front());
-        for (long i = 0; i < options.iterations; ++i) {
-            const double value = static_cast<double>(train_step(x, y, optimizer));
-            if (!std::isfinite(value)) {
-                throw DivergenceError(detail::concat(
-                    "Network::fit: the cost became ", value, " at iteration ", i,
-                    "; training diverged, try a smaller learning rate (now ", optimizer.learning_rate(), ")"));
-            }
-            const bool recorded = options.record_every > 0 &&
-                                  (i % options.record_every == 0 || i == options.iterations - 1);
-            if (recorded) {
-                history.costs.push_back({i, value});
-            }
-            history.iterations_run = i + 1;
-            if (options.on_iteration &&
-                !options.on_iteration(FitProgress{i, options.iterations, value, recorded})) {
-                history.stopped_early = i + 1 < options.iterations;
-                break;
-            }
-        }
-        return history;
+        options.epochs = iterations;
+        options.batch_size = 0;
+        options.shuffle = false;
+        return train(*this, x, y, optimizer, options);
     }
 
     /// Output of the network for X (probabilities for sigmoid/softmax outputs).
@@ -315,41 +309,43 @@ public:
         return current;
     }
 
-    /// Labels, 1 x m: for one output, 1 where the output is > threshold (as the course
-    /// predicts: strictly above 0.5); for several outputs, the row index of the largest.
-    Matrix<Scalar> predict(const Matrix<Scalar>& x, Scalar threshold = Scalar(0.5)) const {
+    /// The threshold splitting a single output into classes (metrics.hpp's
+    /// decision_threshold of the output activation); none for several outputs.
+    std::optional<double> decision_threshold() const {
+        if (layers_.empty() || output_size() != 1) {
+            return std::nullopt;
+        }
+        return nndl::decision_threshold(output_activation(*layers_.back()));
+    }
+
+    /// Labels, 1 x m (metrics.hpp's labels_from_output): for one output, 1 where it is
+    /// above the threshold (by default the output activation's: 0.5 for sigmoid, 0 for
+    /// tanh, else 0.5); for several outputs, the index of the largest.
+    Matrix<Scalar> predict(const Matrix<Scalar>& x) const {
+        return labels_from_output(predict_proba(x), decision_threshold().value_or(0.5));
+    }
+    Matrix<Scalar> predict(const Matrix<Scalar>& x, double threshold) const {
         return labels_from_output(predict_proba(x), threshold);
     }
 
-    static Matrix<Scalar> labels_from_output(const Matrix<Scalar>& output, Scalar threshold = Scalar(0.5)) {
-        Matrix<Scalar> labels(1, output.cols());
-        for (Index j = 0; j < output.cols(); ++j) {
-            if (output.rows() == 1) {
-                labels(0, j) = output(0, j) > threshold ? Scalar(1) : Scalar(0);
-            } else {
-                Index best = 0;
-                output.col(j).maxCoeff(&best);
-                labels(0, j) = static_cast<Scalar>(best);
-            }
-        }
-        return labels;
-    }
-
     /// Fraction of examples predicted right. Y is 1 x m labels (0/1, or class indices),
-    /// or one-hot (outputs x m) for several outputs.
+    /// or targets in the output's shape (one-hot for several outputs).
     double accuracy(const Matrix<Scalar>& x, const Matrix<Scalar>& y) const {
+        const std::optional<double> threshold = decision_threshold();
+        if (!threshold && output_size() == 1) {
+            detail::throw_invalid("Network::accuracy: the single output ends with ",
+                                  to_string(output_activation(*layers_.back())),
+                                  ", which has no classes; pass a threshold: accuracy(x, y, threshold)");
+        }
+        return accuracy(x, y, threshold.value_or(0.5));
+    }
+    double accuracy(const Matrix<Scalar>& x, const Matrix<Scalar>& y, double threshold) const {
         check_input("Network::accuracy", x);
         detail::require_cols("Network::accuracy", "Y", y.cols(), x.cols(), "X has");
-        const Matrix<Scalar> predicted = predict(x);
-        const Matrix<Scalar> expected = y.rows() == 1 ? y : labels_from_output(y);
         if (y.rows() != 1) {
             detail::require_rows("Network::accuracy", "Y", y.rows(), output_size(), "the network outputs");
         }
-        Index right = 0;
-        for (Index j = 0; j < x.cols(); ++j) {
-            right += predicted(0, j) == expected(0, j) ? 1 : 0;
-        }
-        return static_cast<double>(right) / static_cast<double>(x.cols());
+        return static_cast<double>(count_correct(predict_proba(x), y, threshold)) / static_cast<double>(x.cols());
     }
 
 private:
@@ -368,14 +364,42 @@ private:
                 detail::throw_invalid("Network::Network: size ", i, " is ", sizes[i], ", expected at least 1");
             }
         }
-        input_size_ = sizes[0];
+        input_shape_ = Shape(sizes[0]);
         for (std::size_t i = 1; i < sizes.size(); ++i) {
             add_dense(sizes[i], activations[i - 1], init, random);
         }
     }
 
+    void gather_parameters() {
+        parameters_.clear();
+        for (auto& layer : layers_) {
+            for (auto& p : layer->parameters()) {
+                parameters_.push_back(p);  // the matrices live in the heap-allocated layers: stable addresses
+            }
+        }
+    }
+
+    /// The last layer's fused path, when the loss fuses with its activation.
+    FusedOutput<Scalar>* fused_output() const {
+        auto* fused = dynamic_cast<FusedOutput<Scalar>*>(layers_.back().get());
+        return fused != nullptr && loss().fuses_with(fused->activation()) ? fused : nullptr;
+    }
+
+    Scalar l2_term(Index examples) const {
+        if (l2_ == 0.0) {
+            return Scalar(0);
+        }
+        Scalar squares = 0;
+        for (const auto& p : parameters_) {
+            if (p.decay) {
+                squares += p.value->squaredNorm();
+            }
+        }
+        return static_cast<Scalar>(l2_ / (2.0 * static_cast<double>(examples))) * squares;
+    }
+
     std::unique_ptr<Loss<Scalar>> default_loss() const {
-        const Activation out = layers_.empty() ? Activation::identity : layers_.back()->activation();
+        const Activation out = layers_.empty() ? Activation::identity : output_activation(*layers_.back());
         if (out == Activation::sigmoid) {
             return std::make_unique<BinaryCrossEntropy<Scalar>>();
         }
@@ -389,7 +413,10 @@ private:
         if (layers_.empty()) {
             detail::throw_invalid(where, ": the network has no layers, expected at least 1");
         }
-        detail::require_rows(where, "input", x.rows(), input_size_, "network expects");
+        if (x.rows() != input_size()) {
+            detail::throw_shape(where, ": input has ", x.rows(), " rows, network expects ", input_size(),
+                                " (input shape ", input_shape_.to_string(), ")");
+        }
         detail::require_examples(where, x.cols());
     }
 
@@ -413,10 +440,10 @@ private:
         return *last_output_;
     }
 
-    Index input_size_ = 0;
+    Shape input_shape_{0, 0, 0};
     double l2_ = 0.0;
     std::vector<std::unique_ptr<Layer<Scalar>>> layers_;
-    std::vector<Parameter<Scalar>> parameters_;  // all layers' parameters, gathered once
+    std::vector<Parameter<Scalar>> parameters_;  // all layers' parameters, gathered when layers change
     std::unique_ptr<Loss<Scalar>> loss_;
     bool loss_chosen_by_user_ = false;
     const Matrix<Scalar>* last_output_ = nullptr;  // the last layer's cached output

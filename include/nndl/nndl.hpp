@@ -1,26 +1,34 @@
 #pragma once
-// nndl: small dense neural networks on Eigen. This header brings in the core,
-// which needs only Eigen. Optional parts have their own headers:
-//   nndl/image.hpp   (stb_image)   nndl/hdf5.hpp (HDF5)   nndl/idx.hpp (zlib)
+// nndl: small neural networks on Eigen. This header brings in the core, which needs
+// only Eigen. Optional parts have their own headers and CMake targets:
+//   nndl/data/image.hpp (stb, nndl::image)   nndl/data/hdf5.hpp (HDF5, nndl::hdf5)
+//   nndl/data/idx.hpp (zlib, nndl::idx)
+//
+// Reading path: layer.hpp (the contract), network.hpp, training.hpp, losses.hpp,
+// initializers.hpp, random.hpp, gradient_check.hpp, metrics.hpp, errors.hpp, types.hpp;
+// then layers/, optim/, io/, data/ (detail/ is internal).
 
-#include "activations.hpp"
 #include "basics.hpp"
-#include "dense.hpp"
-#include "dropout.hpp"
+#include "data/image_array.hpp"
+#include "data/planar.hpp"
 #include "errors.hpp"
 #include "gradient_check.hpp"
-#include "image_array.hpp"
 #include "initializers.hpp"
+#include "io/model.hpp"
+#include "io/npz.hpp"
 #include "layer.hpp"
+#include "layers/activation_layer.hpp"
+#include "layers/activations.hpp"
+#include "layers/dense.hpp"
+#include "layers/dropout.hpp"
+#include "layers/registry.hpp"
 #include "losses.hpp"
 #include "metrics.hpp"
 #include "network.hpp"
-#include "optimizer.hpp"
-#include "optimizers.hpp"
-#include "planar.hpp"
-#include "npz.hpp"
+#include "optim/optimizer.hpp"
+#include "optim/optimizers.hpp"
+#include "optim/schedules.hpp"
 #include "random.hpp"
-#include "serialization.hpp"
 #include "training.hpp"
 #include "types.hpp"
 #include "version.hpp"

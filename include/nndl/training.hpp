@@ -1,40 +1,53 @@
 #pragma once
-// Mini-batch training: epochs over shuffled batches, a validation set or split,
-// learning-rate schedules, early stopping, per-epoch history and callbacks.
-// Network::fit remains the full-batch loop of the course.
+// The training loop: epochs over (shuffled) mini-batches, a validation set or split,
+// a learning-rate schedule, early stopping, a history and progress callbacks.
+// Network::fit is this loop with one full batch per epoch and no shuffling: the
+// course's gradient descent, where an epoch is one iteration.
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <functional>
-#include <limits>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "errors.hpp"
-#include "network.hpp"
-#include "optimizers.hpp"
+#include "layer.hpp"
+#include "metrics.hpp"
+#include "optim/optimizer.hpp"
+#include "optim/schedules.hpp"
 #include "random.hpp"
 #include "types.hpp"
 
 namespace nndl {
 
+template <class Scalar>
+class Network;
+
 struct EpochRecord {
-    long epoch = 0;                    ///< 0-based
-    double loss = 0.0;                 ///< mean training loss over the epoch's batches (training mode)
-    double accuracy = 0.0;             ///< accuracy on the training batches, as they were seen
+    long epoch = 0;                 ///< 0-based
+    double loss = 0.0;              ///< mean training loss over the examples seen (training mode, before each update)
+    bool has_accuracy = false;      ///< false for a single output with no decision threshold (a regression)
+    double accuracy = 0.0;          ///< on the training batches, as they were seen
+    Index examples = 0;             ///< training examples seen this epoch (fewer when stopped mid-epoch)
     bool has_validation = false;
-    double validation_loss = 0.0;      ///< evaluation mode
+    double validation_loss = 0.0;   ///< evaluation mode
     double validation_accuracy = 0.0;
     double learning_rate = 0.0;
     double seconds = 0.0;
 };
 
-struct BatchProgress {
-    long epoch = 0;
-    long batch = 0;      ///< 0-based within the epoch
-    long batches = 0;    ///< per epoch
-    double loss = 0.0;   ///< this batch's loss
+/// What the callbacks get: after each batch (record == nullptr) and after each epoch.
+struct Progress {
+    long epoch = 0;        ///< 0-based
+    long epochs = 0;       ///< asked for
+    long batch = 0;        ///< 0-based within the epoch; at the epoch's end, the number of batches run
+    long batches = 0;      ///< per epoch
+    double loss = 0.0;     ///< this batch's loss, or at the epoch's end the epoch's mean loss
+    const EpochRecord* record = nullptr;  ///< the epoch's record, at the epoch's end
+    bool recorded = false;  ///< at the epoch's end: the record is kept in the history
 };
 
 enum class Monitor { validation_loss, validation_accuracy, loss, accuracy };
@@ -44,47 +57,33 @@ struct EarlyStopping {
     Monitor monitor = Monitor::validation_loss;
     long patience = 3;          ///< epochs without improvement before stopping
     double min_delta = 0.0;     ///< smaller changes do not count as improvement
-    bool restore_best = true;   ///< put back the weights of the best epoch when stopping
+    bool restore_best = true;   ///< put back the parameters and state of the best epoch when stopping
 };
 
 struct TrainOptions {
-    long epochs = 10;
+    long epochs = 10;            ///< with fit: iterations
     Index batch_size = 64;       ///< 0: the whole set as one batch
-    bool shuffle = true;         ///< new order every epoch, from NumpyRandom(seed)
+    bool shuffle = true;         ///< a new order every epoch, from NumpyRandom(seed)
     std::uint32_t seed = 0;
     /// Hold out this fraction of the examples (the last columns, before shuffling) for validation.
     double validation_split = 0.0;
     LearningRateSchedule schedule;
     EarlyStopping early_stopping;
-    /// Return false to stop training.
-    std::function<bool(const EpochRecord&)> on_epoch_end;
-    std::function<bool(const BatchProgress&)> on_batch_end;
+    /// Keep every k-th epoch's record (and the last one's) in the history; 0 keeps none.
+    long record_every = 1;
+    /// Return false to stop training (the history then says stopped_early).
+    std::function<bool(const Progress&)> on_batch_end;
+    std::function<bool(const Progress&)> on_epoch_end;
 };
 
 struct TrainHistory {
-    std::vector<EpochRecord> epochs;
-    bool stopped_early = false;
-    long best_epoch = -1;  ///< with early stopping: the epoch whose weights the network holds
+    std::vector<EpochRecord> epochs;  ///< the recorded epochs
+    long epochs_run = 0;              ///< including a partly run last epoch
+    bool stopped_early = false;       ///< early stopping or a callback ended the run (even in its last epoch)
+    long best_epoch = -1;             ///< with early stopping: the epoch whose parameters the network holds
 };
 
 namespace detail {
-
-template <class Scalar>
-double count_correct(const Matrix<Scalar>& output, const Matrix<Scalar>& y) {
-    double right = 0;
-    for (Index j = 0; j < output.cols(); ++j) {
-        if (output.rows() == 1) {
-            right += ((output(0, j) > Scalar(0.5)) == (y(0, j) > Scalar(0.5))) ? 1 : 0;
-        } else {
-            Index a = 0;
-            Index b = 0;
-            output.col(j).maxCoeff(&a);
-            y.col(j).maxCoeff(&b);
-            right += a == b ? 1 : 0;
-        }
-    }
-    return right;
-}
 
 inline double monitored(const EpochRecord& r, Monitor m) {
     switch (m) {
@@ -96,37 +95,120 @@ inline double monitored(const EpochRecord& r, Monitor m) {
     return r.loss;
 }
 
+/// Puts the optimizer's learning rate back when training ends, however it ends.
+template <class Scalar>
+class RestoreRate {
+public:
+    explicit RestoreRate(Optimizer<Scalar>& optimizer) : optimizer_(optimizer), rate_(optimizer.learning_rate()) {}
+    ~RestoreRate() { optimizer_.set_learning_rate(rate_); }
+    RestoreRate(const RestoreRate&) = delete;
+    RestoreRate& operator=(const RestoreRate&) = delete;
+    double rate() const { return rate_; }
+
+private:
+    Optimizer<Scalar>& optimizer_;
+    double rate_;
+};
+
+/// While alive: the network's first layer may rely on an unchanging input; at the end
+/// every layer forgets the batch, which lives in the training loop. It holds the
+/// network, not a layer, so a callback may replace the network's layers meanwhile.
+template <class Scalar>
+class TrainingScope {
+public:
+    TrainingScope(Network<Scalar>& network, bool constant_input) : network_(network), constant_(constant_input) {
+        if (constant_) {
+            network_.set_input_constant(true);
+        }
+    }
+    ~TrainingScope() {
+        if (constant_) {
+            network_.set_input_constant(false);
+        }
+        network_.release_batch();
+    }
+    TrainingScope(const TrainingScope&) = delete;
+    TrainingScope& operator=(const TrainingScope&) = delete;
+
+private:
+    Network<Scalar>& network_;
+    bool constant_;
+};
+
+template <class Scalar>
+struct Snapshot {
+    std::vector<Matrix<Scalar>> parameters;
+    std::vector<Matrix<Scalar>> state;
+
+    void take(Network<Scalar>& network) {
+        parameters.clear();
+        state.clear();
+        for (const auto& p : network.parameters()) {
+            parameters.push_back(*p.value);
+        }
+        for (const auto& s : network.state()) {
+            state.push_back(*s.value);
+        }
+    }
+    void restore(Network<Scalar>& network) const {
+        const auto params = network.parameters();
+        const auto buffers = network.state();
+        if (params.size() != parameters.size() || buffers.size() != state.size()) {
+            throw_invalid("train: the network's layers changed during training; cannot restore the best epoch");
+        }
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            *params[i].value = parameters[i];
+        }
+        for (std::size_t i = 0; i < buffers.size(); ++i) {
+            *buffers[i].value = state[i];
+        }
+    }
+};
+
 }  // namespace detail
 
-/// Loss and accuracy of the network on (X, Y) in evaluation mode, in chunks of `batch` columns.
+/// Loss and accuracy of the network on (X, Y), in evaluation mode and in chunks of
+/// `batch` columns. Uses only Network::predict_proba, so it changes nothing in the
+/// network. The accuracy is NaN where the network's output has no classes.
 template <class Scalar>
-std::pair<double, double> evaluate(Network<Scalar>& network, const Matrix<Scalar>& x, const Matrix<Scalar>& y,
+std::pair<double, double> evaluate(const Network<Scalar>& network, const Matrix<Scalar>& x, const Matrix<Scalar>& y,
                                    Index batch = 1024) {
     detail::require_cols("evaluate", "Y", y.cols(), x.cols(), "X has");
+    detail::require_rows("evaluate", "Y", y.rows(), network.output_size(), "the network outputs");
     detail::require_examples("evaluate", x.cols());
+    if (batch < 1) {
+        detail::throw_invalid("evaluate: batch is ", batch, ", expected at least 1");
+    }
+    const std::optional<double> threshold = network.decision_threshold();
     double loss = 0.0;
-    double right = 0.0;
-    Matrix<Scalar> xb;
-    Matrix<Scalar> yb;
+    Index right = 0;
     for (Index start = 0; start < x.cols(); start += batch) {
         const Index n = std::min(batch, x.cols() - start);
-        xb = x.middleCols(start, n);
-        yb = y.middleCols(start, n);
-        const auto& out = network.forward(xb, Mode::evaluation);
-        loss += static_cast<double>(network.cost(yb)) * static_cast<double>(n);
-        right += detail::count_correct(out, yb);
+        const Matrix<Scalar> xb = x.middleCols(start, n);
+        const Matrix<Scalar> yb = y.middleCols(start, n);
+        const Matrix<Scalar> out = network.predict_proba(xb);
+        loss += static_cast<double>(network.cost_of_output(out, yb)) * static_cast<double>(n);
+        if (threshold || out.rows() > 1) {
+            right += count_correct(out, yb, threshold.value_or(0.5));
+        }
     }
-    return {loss / static_cast<double>(x.cols()), right / static_cast<double>(x.cols())};
+    const auto m = static_cast<double>(x.cols());
+    const double accuracy = threshold || network.output_size() > 1 ? static_cast<double>(right) / m : std::nan("");
+    return {loss / m, accuracy};
 }
 
-/// Mini-batch training of `network` on (X, Y), one example per column; Y holds the
-/// targets in the network's output shape (one-hot for softmax outputs).
-/// `validation_x/y` may be null; see TrainOptions for a split instead.
+/// Trains `network` on (X, Y), one example per column; Y holds the targets in the
+/// network's output shape (one-hot for softmax outputs). `validation_x/y` may be null;
+/// see TrainOptions for a split instead. Every option is checked before the first
+/// epoch; the optimizer's learning rate is what it was when train returns.
 template <class Scalar>
 TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const Matrix<Scalar>& y_all,
                    Optimizer<Scalar>& optimizer, const TrainOptions& options,
                    const Matrix<Scalar>* validation_x = nullptr, const Matrix<Scalar>* validation_y = nullptr) {
     const char* where = "train";
+    if (network.depth() == 0) {
+        detail::throw_invalid(where, ": the network has no layers, expected at least 1");
+    }
     detail::require_rows(where, "X", x_all.rows(), network.input_size(), "the network expects");
     detail::require_cols(where, "Y", y_all.cols(), x_all.cols(), "X has");
     detail::require_rows(where, "Y", y_all.rows(), network.output_size(), "the network outputs");
@@ -138,6 +220,9 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
     }
     if (options.batch_size < 0) {
         detail::throw_invalid(where, ": batch_size is ", options.batch_size, ", expected >= 0 (0: full batch)");
+    }
+    if (options.record_every < 0) {
+        detail::throw_invalid(where, ": record_every is ", options.record_every, ", expected >= 0");
     }
     if (!(options.validation_split >= 0.0 && options.validation_split < 1.0)) {
         detail::throw_invalid(where, ": validation_split is ", options.validation_split, ", expected a fraction in [0, 1)");
@@ -151,6 +236,14 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
     if (options.early_stopping.enabled && options.early_stopping.patience < 1) {
         detail::throw_invalid(where, ": early stopping patience is ", options.early_stopping.patience,
                               ", expected at least 1");
+    }
+    options.schedule.validate(where);
+    for (long epoch = 0; epoch < options.epochs; ++epoch) {  // a rate that decays to 0 fails now, not late
+        const double rate = options.schedule.at(optimizer.learning_rate(), epoch);
+        if (!(rate > 0.0) || !std::isfinite(rate)) {
+            detail::throw_invalid(where, ": the learning-rate schedule gives ", rate, " at epoch ", epoch,
+                                  ", expected a finite rate > 0");
+        }
     }
 
     // The split keeps the last columns for validation (before any shuffling).
@@ -174,87 +267,116 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
         detail::require_rows(where, "validation X", validation_x->rows(), network.input_size(), "the network expects");
         detail::require_cols(where, "validation Y", validation_y->cols(), validation_x->cols(), "validation X has");
         detail::require_rows(where, "validation Y", validation_y->rows(), network.output_size(), "the network outputs");
+        detail::require_examples(where, validation_x->cols());
+        detail::require_finite(where, "validation X", *validation_x);
+        detail::require_finite(where, "validation Y", *validation_y);
     }
-    if (options.early_stopping.enabled && validation_x == nullptr &&
-        (options.early_stopping.monitor == Monitor::validation_loss ||
-         options.early_stopping.monitor == Monitor::validation_accuracy)) {
+    const bool monitors_validation = options.early_stopping.monitor == Monitor::validation_loss ||
+                                     options.early_stopping.monitor == Monitor::validation_accuracy;
+    if (options.early_stopping.enabled && validation_x == nullptr && monitors_validation) {
         detail::throw_invalid(where, ": early stopping monitors a validation metric but there is no validation data");
     }
 
     const Index batch = options.batch_size == 0 ? m : std::min(options.batch_size, m);
     const long batches = static_cast<long>((m + batch - 1) / batch);
+    // One unshuffled batch of everything: train on X itself, which then stays the same
+    // matrix every epoch (no copy, and the first layer may precompute from it).
+    const bool whole_x = batches == 1 && !options.shuffle && m == x_all.cols();
+    const std::optional<double> threshold = network.decision_threshold();
+    const bool has_accuracy = threshold.has_value() || network.output_size() > 1;
+
     NumpyRandom random(options.seed);
     std::vector<Index> order(static_cast<std::size_t>(m));
     for (Index i = 0; i < m; ++i) {
         order[static_cast<std::size_t>(i)] = i;
     }
-    Matrix<Scalar> xb(x_all.rows(), batch);
-    Matrix<Scalar> yb(y_all.rows(), batch);
-    const double rate0 = optimizer.learning_rate();
+    Matrix<Scalar> xb;
+    Matrix<Scalar> yb;
+    detail::RestoreRate<Scalar> restore_rate(optimizer);
+    detail::TrainingScope<Scalar> scope(network, whole_x);
 
     TrainHistory history;
     double best = 0.0;
     long since_best = 0;
-    std::vector<Matrix<Scalar>> best_weights;
+    detail::Snapshot<Scalar> best_snapshot;
     const bool maximize = options.early_stopping.monitor == Monitor::validation_accuracy ||
                           options.early_stopping.monitor == Monitor::accuracy;
 
     for (long epoch = 0; epoch < options.epochs; ++epoch) {
         const auto started = std::chrono::steady_clock::now();
-        optimizer.set_learning_rate(options.schedule.at(rate0, epoch));
+        optimizer.set_learning_rate(options.schedule.at(restore_rate.rate(), epoch));
         if (options.shuffle) {
             order = random.permutation(m);
         }
         EpochRecord record;
         record.epoch = epoch;
         record.learning_rate = optimizer.learning_rate();
+        record.has_accuracy = has_accuracy;
         double loss_sum = 0.0;
-        double right = 0.0;
+        double last_loss = 0.0;
+        Index right = 0;
+        long batches_run = 0;
         bool stop = false;
         for (long b = 0; b < batches; ++b) {
             const Index start = static_cast<Index>(b) * batch;
             const Index n = std::min(batch, m - start);
-            if (xb.cols() != n) {  // only the last, partial batch changes the size
-                xb.resize(x_all.rows(), n);
+            const Matrix<Scalar>* xp = &x_all;
+            const Matrix<Scalar>* yp = &y_all;
+            if (!whole_x) {
+                xb.resize(x_all.rows(), n);  // no reallocation unless the size changes
                 yb.resize(y_all.rows(), n);
+                for (Index j = 0; j < n; ++j) {
+                    const Index source = order[static_cast<std::size_t>(start + j)];
+                    xb.col(j) = x_all.col(source);
+                    yb.col(j) = y_all.col(source);
+                }
+                xp = &xb;
+                yp = &yb;
             }
-            for (Index j = 0; j < n; ++j) {
-                const Index source = order[static_cast<std::size_t>(start + j)];
-                xb.col(j) = x_all.col(source);
-                yb.col(j) = y_all.col(source);
-            }
-            const auto& out = network.forward(xb, Mode::training);
-            const double value = static_cast<double>(network.cost(yb));
+            const Matrix<Scalar>& out = network.forward(*xp, Mode::training);
+            const double value = static_cast<double>(network.cost(*yp));
             if (!std::isfinite(value)) {
-                throw DivergenceError(detail::concat("train: the loss became ", value, " in epoch ", epoch, ", batch ",
-                                                     b, "; training diverged, try a smaller learning rate (now ",
-                                                     optimizer.learning_rate(), ")"));
+                throw DivergenceError(detail::concat(where, ": the loss became ", value, " in epoch ", epoch,
+                                                     ", batch ", b, "; training diverged, try a smaller learning "
+                                                     "rate (now ", optimizer.learning_rate(), ")"));
             }
-            right += detail::count_correct(out, yb);
-            network.backward(yb);
+            if (has_accuracy) {
+                right += count_correct(out, *yp, threshold.value_or(0.5));
+            }
+            network.backward(*yp);
             network.apply(optimizer);
             loss_sum += value * static_cast<double>(n);
-            if (options.on_batch_end && !options.on_batch_end(BatchProgress{epoch, b, batches, value})) {
+            last_loss = value;
+            record.examples += n;
+            ++batches_run;
+            if (options.on_batch_end && !options.on_batch_end(Progress{epoch, options.epochs, b, batches, value})) {
                 stop = true;
                 break;
             }
         }
-        if (xb.cols() != batch) {  // back to full batches for the next epoch
-            xb.resize(x_all.rows(), batch);
-            yb.resize(y_all.rows(), batch);
-        }
-        record.loss = loss_sum / static_cast<double>(m);
-        record.accuracy = right / static_cast<double>(m);
+        const auto seen = static_cast<double>(record.examples);
+        // One batch: its loss itself, so full-batch training reports the cost the course prints.
+        record.loss = batches_run == 1 ? last_loss : loss_sum / seen;
+        record.accuracy = has_accuracy ? static_cast<double>(right) / seen : std::nan("");
         if (validation_x != nullptr) {
-            const auto [vl, va] = evaluate(network, *validation_x, *validation_y);
+            const auto [loss, accuracy] = evaluate(network, *validation_x, *validation_y);
             record.has_validation = true;
-            record.validation_loss = vl;
-            record.validation_accuracy = va;
+            record.validation_loss = loss;
+            record.validation_accuracy = accuracy;
+            if (!std::isfinite(loss)) {
+                throw DivergenceError(detail::concat(where, ": the validation loss became ", loss, " in epoch ",
+                                                     epoch, "; training diverged, try a smaller learning rate"));
+            }
         }
         record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        history.epochs.push_back(record);
+        history.epochs_run = epoch + 1;
+        const bool last = stop || epoch + 1 == options.epochs;
+        const bool recorded = options.record_every > 0 && (epoch % options.record_every == 0 || last);
+        if (stop) {
+            history.stopped_early = true;
+        }
 
-        if (options.early_stopping.enabled) {
+        if (options.early_stopping.enabled && !stop) {
             const double value = detail::monitored(record, options.early_stopping.monitor);
             const double delta = options.early_stopping.min_delta;
             const bool improved = history.best_epoch < 0 || (maximize ? value > best + delta : value < best - delta);
@@ -263,29 +385,28 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
                 history.best_epoch = epoch;
                 since_best = 0;
                 if (options.early_stopping.restore_best) {
-                    best_weights.clear();
-                    for (const auto& p : network.parameters()) {
-                        best_weights.push_back(*p.value);
-                    }
+                    best_snapshot.take(network);
                 }
             } else if (++since_best >= options.early_stopping.patience) {
                 stop = true;
                 history.stopped_early = true;
             }
         }
-        if (options.on_epoch_end && !options.on_epoch_end(record)) {
+        Progress progress{epoch, options.epochs, batches_run, batches, record.loss, &record, recorded};
+        if (options.on_epoch_end && !options.on_epoch_end(progress)) {
             stop = true;
-            history.stopped_early = epoch + 1 < options.epochs;
+            history.stopped_early = true;  // only ever set: early stopping's verdict stays
+        }
+        if (recorded || (stop && options.record_every > 0)) {
+            history.epochs.push_back(record);
         }
         if (stop) {
             break;
         }
     }
-    if (options.early_stopping.enabled && options.early_stopping.restore_best && !best_weights.empty()) {
-        auto params = network.parameters();
-        for (std::size_t i = 0; i < params.size(); ++i) {
-            *params[i].value = best_weights[i];
-        }
+    if (options.early_stopping.enabled && options.early_stopping.restore_best && history.best_epoch >= 0 &&
+        !best_snapshot.parameters.empty()) {
+        best_snapshot.restore(network);
     }
     return history;
 }

@@ -13,11 +13,9 @@ int main() {
     nndl::Network<double> net({2, 8, 1}, {nndl::Activation::tanh, nndl::Activation::sigmoid},
                               {nndl::Init::xavier}, 1);
     nndl::GradientDescent<double> optimizer(0.5);
-    nndl::FitOptions options;
-    options.iterations = 3000;
-    const auto history = net.fit(x, y, optimizer, options);
+    const auto history = net.fit(x, y, optimizer, 3000);
     const double accuracy = net.accuracy(x, y);
-    std::cout << "nndl " << nndl::version_string << ": cost " << history.costs.front().cost << " -> "
-              << history.costs.back().cost << ", accuracy " << accuracy << '\n';
+    std::cout << "nndl " << nndl::version_string << ": cost " << history.epochs.front().loss << " -> "
+              << history.epochs.back().loss << ", accuracy " << accuracy << '\n';
     return accuracy == 1.0 ? 0 : 1;
 }

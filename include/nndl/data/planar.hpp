@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "errors.hpp"
-#include "random.hpp"
-#include "types.hpp"
+#include "../errors.hpp"
+#include "../random.hpp"
+#include "../types.hpp"
 
 namespace nndl {
 

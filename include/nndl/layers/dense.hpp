@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "activations.hpp"
-#include "errors.hpp"
-#include "layer.hpp"
-#include "products.hpp"
-#include "types.hpp"
+#include "../errors.hpp"
+#include "../layer.hpp"
+#include "../detail/products.hpp"
+#include "../types.hpp"
 
 namespace nndl {
 
@@ -52,7 +52,7 @@ void linear_backward(const Matrix<Scalar>& dz, const Matrix<Scalar>& a_prev, con
 }
 
 template <class Scalar, class ActivationPolicy>
-class Dense final : public Layer<Scalar> {
+class Dense final : public Layer<Scalar>, public FusedOutput<Scalar>, public ReusableInput {
 public:
     /// Weights start at zero; see initializers.hpp to fill them.
     Dense(Index input_size, Index output_size)
@@ -62,8 +62,13 @@ public:
           bias_gradient_(Matrix<Scalar>::Zero(output_size, 1)) {}
 
     std::string type() const override { return "dense"; }
-    Index input_size() const override { return weights_.cols(); }
-    Index output_size() const override { return weights_.rows(); }
+    Shape input_shape() const override { return Shape(weights_.cols()); }
+    Shape output_shape() const override { return Shape(weights_.rows()); }
+    Settings settings() const override {
+        return Settings()
+            .set("units", static_cast<long long>(weights_.rows()))
+            .set("activation", std::string(to_string(ActivationPolicy::kind)));
+    }
     Activation activation() const override { return ActivationPolicy::kind; }
 
     Matrix<Scalar>& weights() { return weights_; }
@@ -73,9 +78,37 @@ public:
     const Matrix<Scalar>& weights_gradient() const { return weights_gradient_; }
     const Matrix<Scalar>& bias_gradient() const { return bias_gradient_; }
 
-    const Matrix<Scalar>& forward(const Matrix<Scalar>& input, Mode) override {
-        check_input("Dense::forward", input);
-        input_ = &input;
+    std::vector<Parameter<Scalar>> parameters() override {
+        return {{"W", &weights_, &weights_gradient_, true}, {"b", &bias_, &bias_gradient_, false}};
+    }
+
+    std::unique_ptr<Layer<Scalar>> clone() const override {
+        auto copy = std::make_unique<Dense>(*this);
+        copy->set_input_constant(false);
+        return copy;
+    }
+
+    void set_input_constant(bool constant) override {
+        constant_input_ = constant;
+        input_transposed_.resize(0, 0);
+        transposed_of_ = nullptr;
+    }
+
+    const Matrix<Scalar>& preactivation() const override {
+        this->require_batch("Dense::preactivation");
+        return z_;
+    }
+
+    const Matrix<Scalar>& backward_from_preactivation(const Matrix<Scalar>& dz, bool need_input_gradient) override {
+        this->require_batch("Dense::backward_from_preactivation");
+        detail::require_same_shape("Dense::backward_from_preactivation", "pre-activation gradient", dz,
+                                   "pre-activation", z_);
+        dz_ = dz;
+        return backward_linear(need_input_gradient);
+    }
+
+protected:
+    const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
         z_.resize(weights_.rows(), input.cols());
         detail::multiply(weights_, input, z_);
         if constexpr (ActivationPolicy::elementwise) {
@@ -100,47 +133,15 @@ public:
         return a_;
     }
 
-    void hint_constant_input(bool constant) override {
-        constant_input_ = constant;
-        if (!constant) {
-            input_transposed_.resize(0, 0);
-            transposed_of_ = nullptr;
-        }
-    }
-
-    const Matrix<Scalar>& backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
-        require_forward("Dense::backward");
-        detail::require_same_shape("Dense::backward", "output gradient", output_gradient, "layer output", a_);
+    const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
         ActivationPolicy::backward(z_, a_, output_gradient, dz_);
         return backward_linear(need_input_gradient);
     }
 
-    const Matrix<Scalar>* preactivation() const override { return input_ ? &z_ : nullptr; }
-
-    const Matrix<Scalar>& backward_from_preactivation(const Matrix<Scalar>& dz, bool need_input_gradient) override {
-        require_forward("Dense::backward_from_preactivation");
-        detail::require_same_shape("Dense::backward_from_preactivation", "pre-activation gradient", dz,
-                                   "pre-activation", z_);
-        dz_ = dz;
-        return backward_linear(need_input_gradient);
-    }
-
-    void infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
-        check_input("Dense::infer", input);
+    void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
         Matrix<Scalar> z;
         linear_forward(input, weights_, bias_, z);
         ActivationPolicy::forward(z, output);
-    }
-
-    std::vector<Parameter<Scalar>> parameters() override {
-        return {{"W", &weights_, &weights_gradient_}, {"b", &bias_, &bias_gradient_}};
-    }
-
-    std::unique_ptr<Layer<Scalar>> clone() const override {
-        auto copy = std::make_unique<Dense>(*this);
-        copy->input_ = nullptr;  // a copy has seen no batch yet
-        copy->hint_constant_input(false);
-        return copy;
     }
 
 private:
@@ -151,23 +152,13 @@ private:
         return n;
     }
 
-    void check_input(const char* where, const Matrix<Scalar>& input) const {
-        detail::require_rows(where, "input", input.rows(), weights_.cols(), "layer expects");
-        detail::require_examples(where, input.cols());
-    }
-
-    void require_forward(const char* where) const {
-        if (input_ == nullptr) {
-            detail::throw_invalid(where, ": called before forward; expected forward on a batch first");
-        }
-    }
-
     const Matrix<Scalar>& backward_linear(bool need_input_gradient) {
         if (!need_input_gradient) {
             input_gradient_.resize(0, 0);
         }
-        const bool have_transpose = constant_input_ && transposed_of_ == input_;
-        linear_backward(dz_, *input_, weights_, weights_gradient_, bias_gradient_,
+        const Matrix<Scalar>& input = this->last_input();
+        const bool have_transpose = constant_input_ && transposed_of_ == &input;
+        linear_backward(dz_, input, weights_, weights_gradient_, bias_gradient_,
                         need_input_gradient ? &input_gradient_ : nullptr,
                         have_transpose ? &input_transposed_ : nullptr);
         return input_gradient_;
@@ -177,7 +168,6 @@ private:
     Matrix<Scalar> bias_;
     Matrix<Scalar> weights_gradient_;
     Matrix<Scalar> bias_gradient_;
-    const Matrix<Scalar>* input_ = nullptr;  // see the contract in layer.hpp
     Matrix<Scalar> z_;
     Matrix<Scalar> a_;
     Matrix<Scalar> dz_;
@@ -185,66 +175,6 @@ private:
     bool constant_input_ = false;
     const Matrix<Scalar>* transposed_of_ = nullptr;  // the input input_transposed_ was made from
     Matrix<Scalar> input_transposed_;
-};
-
-/// A parameter-free layer applying an activation policy: A = f(Z).
-template <class Scalar, class ActivationPolicy>
-class ActivationLayer final : public Layer<Scalar> {
-public:
-    explicit ActivationLayer(Index size) : size_(size) {
-        if (size <= 0) {
-            detail::throw_invalid("ActivationLayer::ActivationLayer: size is ", size, ", expected at least 1");
-        }
-    }
-    std::string type() const override { return std::string(to_string(ActivationPolicy::kind)); }
-    Index input_size() const override { return size_; }
-    Index output_size() const override { return size_; }
-    Activation activation() const override { return ActivationPolicy::kind; }
-
-    const Matrix<Scalar>& forward(const Matrix<Scalar>& input, Mode) override {
-        check_input("ActivationLayer::forward", input);
-        input_ = &input;
-        ActivationPolicy::forward(input, output_);
-        return output_;
-    }
-    const Matrix<Scalar>& backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
-        if (input_ == nullptr) {
-            detail::throw_invalid("ActivationLayer::backward: called before forward; expected forward first");
-        }
-        detail::require_same_shape("ActivationLayer::backward", "output gradient", output_gradient,
-                                   "layer output", output_);
-        if (need_input_gradient) {
-            ActivationPolicy::backward(*input_, output_, output_gradient, input_gradient_);
-        } else {
-            input_gradient_.resize(0, 0);
-        }
-        return input_gradient_;
-    }
-    const Matrix<Scalar>* preactivation() const override { return input_; }
-    const Matrix<Scalar>& backward_from_preactivation(const Matrix<Scalar>& dz, bool need_input_gradient) override {
-        input_gradient_ = need_input_gradient ? dz : Matrix<Scalar>();
-        return input_gradient_;
-    }
-    void infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
-        check_input("ActivationLayer::infer", input);
-        ActivationPolicy::forward(input, output);
-    }
-    std::unique_ptr<Layer<Scalar>> clone() const override {
-        auto copy = std::make_unique<ActivationLayer>(*this);
-        copy->input_ = nullptr;
-        return copy;
-    }
-
-private:
-    void check_input(const char* where, const Matrix<Scalar>& input) const {
-        detail::require_rows(where, "input", input.rows(), size_, "layer expects");
-        detail::require_examples(where, input.cols());
-    }
-
-    Index size_;
-    const Matrix<Scalar>* input_ = nullptr;
-    Matrix<Scalar> output_;
-    Matrix<Scalar> input_gradient_;
 };
 
 /// A Dense layer whose activation is chosen at run time.

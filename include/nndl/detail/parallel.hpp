@@ -10,7 +10,7 @@
 #include <omp.h>
 #endif
 
-#include "types.hpp"
+#include "../types.hpp"
 
 namespace nndl::detail {
 

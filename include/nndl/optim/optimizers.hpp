@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "errors.hpp"
+#include "../errors.hpp"
 #include "optimizer.hpp"
-#include "parallel.hpp"
-#include "types.hpp"
+#include "../detail/parallel.hpp"
+#include "../types.hpp"
 
 namespace nndl {
 
@@ -208,33 +208,6 @@ public:
 private:
     double epsilon_;
     detail::SlotState<Scalar> squares_;
-};
-
-/// The learning rate as a function of the epoch (0-based), from the initial rate.
-struct LearningRateSchedule {
-    enum class Kind {
-        constant,     ///< rate0
-        exponential,  ///< rate0 * decay_rate ^ (epoch / decay_epochs)
-        step,         ///< rate0 * decay_rate ^ floor(epoch / decay_epochs)
-        scheduled,    ///< the course's schedule_lr_decay: rate0 / (1 + decay_rate * floor(epoch / decay_epochs))
-    };
-    Kind kind = Kind::constant;
-    double decay_rate = 1.0;
-    double decay_epochs = 1.0;
-
-    double at(double rate0, long epoch) const {
-        if (!(decay_epochs > 0.0)) {
-            detail::throw_invalid("LearningRateSchedule::at: decay_epochs is ", decay_epochs, ", expected > 0");
-        }
-        const double e = static_cast<double>(epoch);
-        switch (kind) {
-            case Kind::constant: return rate0;
-            case Kind::exponential: return rate0 * std::pow(decay_rate, e / decay_epochs);
-            case Kind::step: return rate0 * std::pow(decay_rate, std::floor(e / decay_epochs));
-            case Kind::scheduled: return rate0 / (1.0 + decay_rate * std::floor(e / decay_epochs));
-        }
-        return rate0;
-    }
 };
 
 }  // namespace nndl

@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include "errors.hpp"
-#include "types.hpp"
+#include "../errors.hpp"
+#include "../types.hpp"
 
 namespace nndl {
 

@@ -13,7 +13,7 @@
 #include <Eigen/Core>
 
 #include "parallel.hpp"
-#include "types.hpp"
+#include "../types.hpp"
 
 // Eigen's packet types are vector types; GCC notes that their alignment attributes do
 // not carry into template arguments, which these kernels do not rely on (unaligned loads).

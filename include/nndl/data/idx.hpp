@@ -1,6 +1,6 @@
 #pragma once
-// IDX files (MNIST, Fashion-MNIST), plain or gzip-compressed. Optional: needs zlib
-// (Debian's zlib1g-dev); link the nndl::idx target.
+// Optional part: needs zlib (Debian's zlib1g-dev); link the nndl::idx target.
+// IDX files (MNIST, Fashion-MNIST), plain or gzip-compressed.
 //
 // Images become columns of height * width values scaled to [0, 1] (row-major
 // pixels), labels a 1 x m row of class indices.
@@ -13,10 +13,10 @@
 
 #include <zlib.h>
 
-#include "errors.hpp"
+#include "../errors.hpp"
 #include "image_array.hpp"
-#include "file_util.hpp"
-#include "types.hpp"
+#include "../detail/file_util.hpp"
+#include "../types.hpp"
 
 namespace nndl {
 

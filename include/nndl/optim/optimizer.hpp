@@ -7,8 +7,8 @@
 #include <cstddef>
 #include <string>
 
-#include "errors.hpp"
-#include "types.hpp"
+#include "../errors.hpp"
+#include "../types.hpp"
 
 namespace nndl {
 

@@ -1,6 +1,6 @@
 #pragma once
-// The course's original .h5 data files, read with HDF5's C API. Optional: needs
-// libhdf5-dev; link the nndl::hdf5 target.
+// Optional part: needs HDF5 (Debian's libhdf5-dev); link the nndl::hdf5 target.
+// The course's original .h5 data files, read with HDF5's C API.
 
 #include <filesystem>
 #include <string>
@@ -8,9 +8,9 @@
 
 #include <hdf5.h>
 
-#include "errors.hpp"
+#include "../errors.hpp"
 #include "image_array.hpp"
-#include "types.hpp"
+#include "../types.hpp"
 
 namespace nndl {
 

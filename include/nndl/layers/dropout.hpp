@@ -9,36 +9,43 @@
 #include <memory>
 #include <string>
 
-#include "errors.hpp"
-#include "layer.hpp"
-#include "random.hpp"
-#include "types.hpp"
+#include "../errors.hpp"
+#include "../layer.hpp"
+#include "../random.hpp"
+#include "../types.hpp"
 
 namespace nndl {
 
 template <class Scalar>
 class Dropout final : public Layer<Scalar> {
 public:
-    Dropout(Index size, double keep_prob, std::uint32_t seed = 1) : size_(size), keep_prob_(keep_prob), random_(seed) {
-        if (size <= 0) {
-            detail::throw_invalid("Dropout::Dropout: size is ", size, ", expected at least 1");
+    Dropout(Shape shape, double keep_prob, std::uint32_t seed = 1)
+        : shape_(shape), keep_prob_(keep_prob), seed_(seed), random_(seed) {
+        if (!shape.valid()) {
+            detail::throw_invalid("Dropout::Dropout: shape is ", shape.channels, "x", shape.height, "x", shape.width,
+                                  ", expected at least 1 in each dimension");
         }
         if (!(keep_prob > 0.0 && keep_prob <= 1.0)) {
             detail::throw_invalid("Dropout::Dropout: keep_prob is ", keep_prob, ", expected a number in (0, 1]");
         }
     }
+    Dropout(Index size, double keep_prob, std::uint32_t seed = 1) : Dropout(Shape(size), keep_prob, seed) {}
 
     std::string type() const override { return "dropout"; }
-    Index input_size() const override { return size_; }
-    Index output_size() const override { return size_; }
+    Shape input_shape() const override { return shape_; }
+    Shape output_shape() const override { return shape_; }
+    Settings settings() const override {
+        return Settings().set("keep_prob", keep_prob_).set("seed", static_cast<long long>(seed_));
+    }
+    std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<Dropout>(*this); }
     double keep_prob() const { return keep_prob_; }
 
     /// Reuse the last mask on the following training passes (for gradient checks).
     void freeze_mask(bool frozen) { frozen_ = frozen; }
     const Matrix<Scalar>& mask() const { return mask_; }
 
-    const Matrix<Scalar>& forward(const Matrix<Scalar>& input, Mode mode) override {
-        check_input("Dropout::forward", input);
+protected:
+    const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode mode) override {
         training_ = mode == Mode::training && keep_prob_ < 1.0;
         if (!training_) {
             output_ = input;
@@ -57,8 +64,7 @@ public:
         return output_;
     }
 
-    const Matrix<Scalar>& backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
-        detail::require_same_shape("Dropout::backward", "output gradient", output_gradient, "layer output", output_);
+    const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
         if (!need_input_gradient) {
             input_gradient_.resize(0, 0);
         } else if (training_) {
@@ -69,21 +75,12 @@ public:
         return input_gradient_;
     }
 
-    void infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
-        check_input("Dropout::infer", input);
-        output = input;
-    }
-
-    std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<Dropout>(*this); }
+    void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override { output = input; }
 
 private:
-    void check_input(const char* where, const Matrix<Scalar>& input) const {
-        detail::require_rows(where, "input", input.rows(), size_, "layer expects");
-        detail::require_examples(where, input.cols());
-    }
-
-    Index size_;
+    Shape shape_;
     double keep_prob_;
+    std::uint32_t seed_;
     NumpyRandom random_;
     bool frozen_ = false;
     bool training_ = false;

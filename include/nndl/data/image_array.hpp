@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "errors.hpp"
-#include "types.hpp"
+#include "../errors.hpp"
+#include "../types.hpp"
 
 namespace nndl {
 

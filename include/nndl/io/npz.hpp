@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "errors.hpp"
-#include "file_util.hpp"
-#include "types.hpp"
+#include "../errors.hpp"
+#include "../detail/file_util.hpp"
+#include "../types.hpp"
 
 namespace nndl {
 

@@ -12,7 +12,7 @@
 #include <system_error>
 #include <vector>
 
-#include "errors.hpp"
+#include "../errors.hpp"
 
 namespace nndl {
 

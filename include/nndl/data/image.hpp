@@ -1,6 +1,7 @@
 #pragma once
+// Optional part: needs stb (Debian's libstb-dev); link the nndl::image target.
 // Image files (PNG, JPEG, BMP, ...) to network inputs, and image folders to data
-// sets. Optional: needs stb (Debian's libstb-dev); link the nndl::image target.
+// sets.
 //
 // An image becomes a column the way the course flattens it: resized to the model's
 // height x width, RGB, row-major (h, then w, channel fastest), divided by 255.
@@ -17,10 +18,10 @@
 #include <stb_image_resize.h>
 #include <stb_image_write.h>
 
-#include "errors.hpp"
-#include "file_util.hpp"
+#include "../errors.hpp"
+#include "../detail/file_util.hpp"
 #include "image_array.hpp"
-#include "types.hpp"
+#include "../types.hpp"
 
 namespace nndl {
 

@@ -1,0 +1,460 @@
+#pragma once
+// Model files: a network saved as a NumPy .npz archive, by one generic loop over the
+// layers' self-descriptions (layer.hpp), so every registered layer type saves and loads.
+//
+// Format 2 (what save_network writes): for layer k (from 1), each parameter and state
+// matrix as the array "layer<k>.<name>" (n_out x n_in weights stay in that shape), and
+// an entry "architecture", a JSON text:
+//   {"format":"nndl","version":2,"scalar":"float64","input":[12288,1,1],
+//    "loss":"BinaryCrossEntropy","l2":0.0,"layers":[
+//      {"type":"dense","settings":{"units":20,"activation":"relu"},"parameters":["W","b"],"state":[]}, ...]}
+// ("input" is channels, height, width). In Python, np.load(path) reads it without pickle.
+//
+// Format 1 (nndl 0.1: W1, b1, ..., WL, bL with "sizes" and "activations") still loads,
+// and so does a parameters dict saved from the course's NumPy code with
+// np.savez(path, **parameters), given the activations.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <new>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "../detail/json.hpp"
+#include "../errors.hpp"
+#include "../layer.hpp"
+#include "../layers/activations.hpp"
+#include "../layers/dense.hpp"
+#include "../layers/registry.hpp"
+#include "../losses.hpp"
+#include "../network.hpp"
+#include "npz.hpp"
+
+namespace nndl {
+
+inline constexpr int model_format_version = 2;
+
+namespace detail {
+
+inline json::Value setting_to_json(const Setting& setting) {
+    if (const auto* i = std::get_if<long long>(&setting)) {
+        return json::Value(*i);
+    }
+    if (const auto* r = std::get_if<double>(&setting)) {
+        return json::Value(*r);
+    }
+    if (const auto* s = std::get_if<std::string>(&setting)) {
+        return json::Value(*s);
+    }
+    json::Value list = json::Value::array();
+    for (long long v : std::get<std::vector<long long>>(setting)) {
+        list.push_back(json::Value(v));
+    }
+    return list;
+}
+
+inline Setting setting_from_json(const json::Value& value, const std::string& name) {
+    switch (value.type()) {
+        case json::Value::Type::integer: return value.as_integer(name);
+        case json::Value::Type::real: return value.as_number(name);
+        case json::Value::Type::string: return value.as_string(name);
+        case json::Value::Type::array: {
+            std::vector<long long> list;
+            for (const auto& item : value.as_array(name)) {
+                list.push_back(item.as_integer(name + " item"));
+            }
+            return list;
+        }
+        default: throw FileError(concat("setting \"", name, "\" is not a number, a word or a list of whole numbers"));
+    }
+}
+
+template <class Scalar>
+std::unique_ptr<Loss<Scalar>> loss_from_name(const std::string& name, const std::string& where) {
+    if (name == "BinaryCrossEntropy") {
+        return std::make_unique<BinaryCrossEntropy<Scalar>>();
+    }
+    if (name == "CategoricalCrossEntropy") {
+        return std::make_unique<CategoricalCrossEntropy<Scalar>>();
+    }
+    if (name == "MeanSquaredError") {
+        return std::make_unique<MeanSquaredError<Scalar>>();
+    }
+    throw FileError(concat(where, ": unknown loss '", name,
+                           "', expected BinaryCrossEntropy, CategoricalCrossEntropy or MeanSquaredError"));
+}
+
+/// A matrix read from the file into `target`, which already has the shape the layer expects.
+template <class Scalar>
+void load_matrix(const std::map<std::string, NpyArray>& arrays, const std::string& array_name, Matrix<Scalar>& target,
+                 const std::string& where) {
+    const auto found = arrays.find(array_name);
+    if (found == arrays.end()) {
+        throw FileError(concat(where, ": array '", array_name, "' is missing"));
+    }
+    Matrix<Scalar> value = npy_to_matrix<Scalar>(found->second, array_name);
+    if (value.rows() != target.rows() || value.cols() != target.cols()) {
+        throw FileError(concat(where, ": ", array_name, " is ", value.rows(), "x", value.cols(), ", the layer expects ",
+                               target.rows(), "x", target.cols()));
+    }
+    if (!value.allFinite()) {
+        throw FileError(concat(where, ": ", array_name, " has NaN or infinite values"));
+    }
+    target = std::move(value);
+}
+
+template <class T>
+std::vector<std::string> names_of(const std::vector<T>& items) {
+    std::vector<std::string> names;
+    for (const auto& item : items) {
+        names.push_back(item.name);
+    }
+    return names;
+}
+
+inline std::vector<std::string> string_list(const json::Value& value, const std::string& what) {
+    std::vector<std::string> names;
+    for (const auto& item : value.as_array(what)) {
+        names.push_back(item.as_string(what + " item"));
+    }
+    return names;
+}
+
+inline std::string joined(const std::vector<std::string>& names) {
+    std::string text;
+    for (const auto& n : names) {
+        text += (text.empty() ? "" : ", ") + n;
+    }
+    return text.empty() ? "none" : text;
+}
+
+template <class Scalar>
+Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arrays, const json::Value& arch,
+                                     const std::string& where) {
+    const auto& input = arch.at("input", "the architecture").as_array("input");
+    if (input.size() != 3) {
+        throw FileError(concat(where, ": the architecture's \"input\" has ", input.size(),
+                               " entries, expected 3 (channels, height, width)"));
+    }
+    Index dims[3] = {0, 0, 0};
+    for (std::size_t i = 0; i < 3; ++i) {
+        const long long d = input[i].as_integer("input");
+        if (d < 1 || d > (1LL << 31)) {
+            throw FileError(concat(where, ": the architecture's input dimension ", d, " is outside 1..2^31"));
+        }
+        dims[i] = static_cast<Index>(d);
+    }
+    if (dims[0] * dims[1] * dims[2] > (1LL << 31)) {
+        throw FileError(concat(where, ": the architecture's input has more than 2^31 values"));
+    }
+    Network<Scalar> network(Shape(dims[0], dims[1], dims[2]));
+    const auto& layers = arch.at("layers", "the architecture").as_array("layers");
+    if (layers.empty()) {
+        throw FileError(concat(where, ": the architecture has no layers, expected at least 1"));
+    }
+    for (std::size_t k = 0; k < layers.size(); ++k) {
+        const json::Value& entry = layers[k];
+        const std::string prefix = "layer" + std::to_string(k + 1);
+        const std::string type = entry.at("type", prefix).as_string(prefix + " type");
+        const std::string here = concat(where, ": ", prefix, " ('", type, "')");
+        Settings settings;
+        for (const auto& [name, value] : entry.at("settings", prefix).items(prefix + " settings")) {
+            settings.set(name, setting_from_json(value, name));
+        }
+        std::unique_ptr<Layer<Scalar>> layer;
+        try {
+            layer = create_layer<Scalar>(type, network.output_shape(), settings);
+        } catch (const std::invalid_argument& e) {
+            throw FileError(concat(here, ": ", e.what()));
+        } catch (const std::bad_alloc&) {
+            throw FileError(concat(here, ": the layer's settings ask for more memory than there is"));
+        }
+        auto parameters = layer->parameters();
+        auto state = layer->state();
+        const auto listed_parameters = string_list(entry.at("parameters", prefix), prefix + " parameters");
+        const auto listed_state = string_list(entry.at("state", prefix), prefix + " state");
+        if (listed_parameters != names_of(parameters) || listed_state != names_of(state)) {
+            throw FileError(concat(here, ": the file lists parameters [", joined(listed_parameters), "] and state [",
+                                   joined(listed_state), "], the layer has [", joined(names_of(parameters)),
+                                   "] and [", joined(names_of(state)), "]"));
+        }
+        for (auto& p : parameters) {
+            load_matrix(arrays, prefix + "." + p.name, *p.value, here);
+        }
+        for (auto& s : state) {
+            load_matrix(arrays, prefix + "." + s.name, *s.value, here);
+        }
+        try {
+            network.add(std::move(layer));
+        } catch (const std::invalid_argument& e) {
+            throw FileError(concat(here, ": ", e.what()));
+        }
+    }
+    const std::string loss = arch.at("loss", "the architecture").as_string("loss");
+    if (loss != network.loss().name()) {
+        network.set_loss(loss_from_name<Scalar>(loss, where));
+    }
+    const double l2 = arch.at("l2", "the architecture").as_number("l2");
+    if (!(l2 >= 0.0) || !std::isfinite(l2)) {
+        throw FileError(concat(where, ": the architecture's l2 is ", l2, ", expected a finite number >= 0"));
+    }
+    network.set_l2(l2);
+    return network;
+}
+
+template <class Scalar>
+Network<Scalar> network_from_arrays(const std::map<std::string, NpyArray>& arrays, const std::vector<Activation>& activations,
+                                    const std::vector<Index>* expected_sizes, const std::string& where) {
+    std::size_t layers = 0;
+    while (arrays.count("W" + std::to_string(layers + 1)) != 0) {
+        ++layers;
+    }
+    if (layers == 0) {
+        throw FileError(concat(where, ": no array 'W1'; expected W1, b1, ..., WL, bL"));
+    }
+    if (activations.size() != layers) {
+        throw FileError(concat(where, ": the file has ", layers, " layers (W1..W", layers, ") but ",
+                               activations.size(), " activations were given"));
+    }
+    std::vector<Matrix<Scalar>> weights;
+    std::vector<Matrix<Scalar>> biases;
+    for (std::size_t l = 1; l <= layers; ++l) {
+        const std::string w_name = "W" + std::to_string(l);
+        const std::string b_name = "b" + std::to_string(l);
+        if (arrays.count(b_name) == 0) {
+            throw FileError(concat(where, ": array '", b_name, "' is missing"));
+        }
+        if (arrays.at(w_name).shape.size() != 2) {
+            throw FileError(concat(where, ": ", w_name, " has ", arrays.at(w_name).shape.size(), " dimensions, expected 2"));
+        }
+        weights.push_back(npy_to_matrix<Scalar>(arrays.at(w_name), w_name));
+        biases.push_back(npy_to_matrix<Scalar>(arrays.at(b_name), b_name));
+        const auto& w = weights.back();
+        const auto& b = biases.back();
+        if (w.size() == 0) {
+            throw FileError(concat(where, ": ", w_name, " is ", w.rows(), "x", w.cols(), ", expected at least 1x1"));
+        }
+        if (b.rows() != w.rows() || b.cols() != 1) {
+            throw FileError(concat(where, ": ", b_name, " is ", b.rows(), "x", b.cols(), ", expected ", w.rows(), "x1 (",
+                                   w_name, " is ", w.rows(), "x", w.cols(), ")"));
+        }
+        if (l > 1 && w.cols() != weights[l - 2].rows()) {
+            throw FileError(concat(where, ": ", w_name, " is ", w.rows(), "x", w.cols(), " but layer ", l - 1, " has ",
+                                   weights[l - 2].rows(), " outputs"));
+        }
+        if (!w.allFinite() || !b.allFinite()) {
+            throw FileError(concat(where, ": layer ", l, " has NaN or infinite weights"));
+        }
+        if (expected_sizes != nullptr) {
+            const auto& s = *expected_sizes;
+            if (s.size() != layers + 1 || w.rows() != s[l] || w.cols() != s[l - 1]) {
+                throw FileError(concat(where, ": ", w_name, " is ", w.rows(), "x", w.cols(),
+                                       ", which does not match the architecture entry"));
+            }
+        }
+    }
+    Network<Scalar> network(weights.front().cols());
+    for (std::size_t l = 0; l < layers; ++l) {
+        auto layer = make_dense<Scalar>(weights[l].cols(), weights[l].rows(), activations[l]);
+        auto params = layer->parameters();
+        *params[0].value = weights[l];
+        *params[1].value = biases[l];
+        network.add(std::move(layer));
+    }
+    return network;
+}
+
+/// Format 1's architecture: sizes and activations of dense layers.
+inline void format1_architecture(const json::Value& arch, std::vector<Index>& sizes, std::vector<Activation>& activations,
+                                 const std::string& where) {
+    for (const auto& s : arch.at("sizes", "the architecture").as_array("sizes")) {
+        const long long v = s.as_integer("sizes item");
+        if (v <= 0) {
+            throw FileError(concat(where, ": the architecture's size ", v, " is not a positive whole number"));
+        }
+        sizes.push_back(static_cast<Index>(v));
+    }
+    for (const auto& a : arch.at("activations", "the architecture").as_array("activations")) {
+        const std::string name = a.as_string("activations item");
+        try {
+            activations.push_back(activation_from_string(name));
+        } catch (const InvalidArgument&) {
+            throw FileError(concat(where, ": the architecture names an unknown activation '", name, "'"));
+        }
+    }
+    if (sizes.size() < 2 || activations.size() != sizes.size() - 1) {
+        throw FileError(concat(where, ": the architecture has ", sizes.size(), " sizes and ", activations.size(),
+                               " activations, expected at least 2 sizes and one activation per layer"));
+    }
+}
+
+/// The parsed "architecture" entry, checked to be an nndl model description.
+inline json::Value read_architecture(const std::map<std::string, NpyArray>& arrays, const std::string& where, int& version) {
+    const json::Value arch = json::parse(npy_to_string(arrays.at("architecture"), "architecture"), where + ": architecture");
+    try {
+        const json::Value* format = arch.find("format");
+        if (format == nullptr || !format->is_string() || format->as_string("format") != "nndl") {
+            throw FileError("the architecture entry is not an nndl model description");
+        }
+        const long long v = arch.at("version", "the architecture").as_integer("version");
+        if (v != 1 && v != 2) {
+            throw FileError(concat("model format version ", v, ", this nndl reads versions 1 and 2"));
+        }
+        version = static_cast<int>(v);
+    } catch (const FileError& e) {
+        throw FileError(concat(where, ": ", e.what()));
+    }
+    return arch;
+}
+
+}  // namespace detail
+
+/// A network from the arrays of a model file (see load_network); `name` is used in messages.
+template <class Scalar>
+Network<Scalar> network_from_npz(const std::map<std::string, NpyArray>& arrays, const std::string& name) {
+    const std::string where = "load_network: '" + name + "'";
+    if (arrays.count("architecture") == 0) {
+        throw FileError(where + ": no 'architecture' entry (a file from NumPy? pass the activations: "
+                                "load_network(path, activations))");
+    }
+    int version = 0;
+    const detail::json::Value arch = detail::read_architecture(arrays, where, version);
+    try {
+        if (version == 1) {
+            std::vector<Index> sizes;
+            std::vector<Activation> activations;
+            detail::format1_architecture(arch, sizes, activations, where);
+            return detail::network_from_arrays<Scalar>(arrays, activations, &sizes, where);
+        }
+        return detail::network_from_format2<Scalar>(arrays, arch, where);
+    } catch (const FileError& e) {
+        const std::string message = e.what();
+        if (message.rfind(where, 0) == 0) {
+            throw;
+        }
+        throw FileError(detail::concat(where, ": ", message));  // a typed-access error of the JSON reader
+    }
+}
+
+/// Saves the network: every layer's type, settings, parameters and state, the loss and
+/// the L2 strength (format 2, see the top of this header). The write is atomic: a
+/// failed save leaves any previous file untouched.
+template <class Scalar>
+void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
+    if (network.depth() == 0) {
+        detail::throw_invalid("save_network: the network has no layers; expected at least 1 to save");
+    }
+    namespace json = detail::json;
+    json::Value arch = json::Value::object();
+    arch.set("format", json::Value("nndl"));
+    arch.set("version", json::Value(static_cast<long long>(model_format_version)));
+    arch.set("scalar", json::Value(std::is_same_v<Scalar, float> ? "float32" : "float64"));
+    json::Value input = json::Value::array();
+    input.push_back(json::Value(static_cast<long long>(network.input_shape().channels)));
+    input.push_back(json::Value(static_cast<long long>(network.input_shape().height)));
+    input.push_back(json::Value(static_cast<long long>(network.input_shape().width)));
+    arch.set("input", input);
+    arch.set("loss", json::Value(network.loss().name()));
+    arch.set("l2", json::Value(network.l2()));
+    json::Value layers = json::Value::array();
+    std::vector<std::pair<std::string, NpyArray>> arrays;
+    for (std::size_t k = 0; k < network.depth(); ++k) {
+        Layer<Scalar>& layer = network.layer(k);
+        const std::string prefix = "layer" + std::to_string(k + 1);
+        json::Value entry = json::Value::object();
+        entry.set("type", json::Value(layer.type()));
+        json::Value settings = json::Value::object();
+        const Settings layer_settings = layer.settings();
+        for (const auto& [name, value] : layer_settings.items()) {
+            settings.set(name, detail::setting_to_json(value));
+        }
+        entry.set("settings", settings);
+        json::Value parameter_names = json::Value::array();
+        json::Value state_names = json::Value::array();
+        std::vector<std::string> seen;
+        const auto add_array = [&](const std::string& name, const Matrix<Scalar>& value, json::Value& list) {
+            for (const auto& s : seen) {
+                if (s == name) {
+                    detail::throw_invalid("save_network: ", prefix, " ('", layer.type(), "') has two matrices named '",
+                                          name, "'");
+                }
+            }
+            seen.push_back(name);
+            list.push_back(json::Value(name));
+            arrays.emplace_back(prefix + "." + name, to_npy(value));
+        };
+        for (const auto& p : layer.parameters()) {
+            add_array(p.name, *p.value, parameter_names);
+        }
+        for (const auto& s : layer.state()) {
+            add_array(s.name, *s.value, state_names);
+        }
+        entry.set("parameters", parameter_names);
+        entry.set("state", state_names);
+        layers.push_back(entry);
+    }
+    arch.set("layers", layers);
+    arrays.emplace_back("architecture", to_npy(json::dump(arch)));
+    write_npz(path, arrays);
+}
+
+/// Loads a network saved by save_network (format 2 or 1). Weights saved in the other
+/// precision are converted.
+template <class Scalar>
+Network<Scalar> load_network(const std::filesystem::path& path) {
+    return network_from_npz<Scalar>(read_npz(path), path.string());
+}
+
+/// Loads W1, b1, ..., WL, bL (the course's parameters dict saved with
+/// np.savez(path, **parameters)) as dense layers with the given activations. A file
+/// that describes its own architecture must agree with them.
+template <class Scalar>
+Network<Scalar> load_network(const std::filesystem::path& path, const std::vector<Activation>& activations) {
+    const std::string where = "load_network: '" + path.string() + "'";
+    const auto arrays = read_npz(path);
+    if (arrays.count("architecture") != 0) {
+        Network<Scalar> network = network_from_npz<Scalar>(arrays, path.string());
+        std::vector<Activation> stored;
+        for (std::size_t l = 0; l < network.depth(); ++l) {
+            stored.push_back(output_activation(network.layer(l)));
+        }
+        if (stored != activations) {
+            std::string have;
+            std::string want;
+            for (auto a : stored) {
+                have += (have.empty() ? "" : ", ") + std::string(to_string(a));
+            }
+            for (auto a : activations) {
+                want += (want.empty() ? "" : ", ") + std::string(to_string(a));
+            }
+            throw FileError(detail::concat(where, ": the file's layers end with [", have, "], but [", want,
+                                   "] were given; load it with load_network(path)"));
+        }
+        return network;
+    }
+    return detail::network_from_arrays<Scalar>(arrays, activations, nullptr, where);
+}
+
+/// Loads a saved network and checks that it has the architecture the caller expects.
+template <class Scalar>
+Network<Scalar> load_network(const std::filesystem::path& path, const std::vector<Index>& expected_sizes) {
+    Network<Scalar> network = load_network<Scalar>(path);
+    if (network.sizes() != expected_sizes) {
+        std::ostringstream have;
+        std::ostringstream want;
+        for (auto s : network.sizes()) {
+            have << (have.tellp() > 0 ? "-" : "") << s;
+        }
+        for (auto s : expected_sizes) {
+            want << (want.tellp() > 0 ? "-" : "") << s;
+        }
+        throw FileError("load_network: '" + path.string() + "' holds a " + have.str() + " network, expected " +
+                        want.str());
+    }
+    return network;
+}
+
+}  // namespace nndl

@@ -1,0 +1,137 @@
+#pragma once
+// The layer registry: type names to factories, so a model file names a layer's type
+// and settings and the loader rebuilds it. nndl's own layers are registered from the
+// start; register a layer type of your own once, before loading a model that has it:
+//
+//   nndl::register_layer<double>("scale", [](const nndl::Shape& input, const nndl::Settings& s) {
+//       return std::make_unique<Scale<double>>(input, s.real("factor"));
+//   });
+//
+// The factory gets the layer's input shape (the previous layer's output) and the
+// settings its settings() gave; the loader then fills its parameters and state by name.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../errors.hpp"
+#include "../layer.hpp"
+#include "activation_layer.hpp"
+#include "activations.hpp"
+#include "dense.hpp"
+#include "dropout.hpp"
+
+namespace nndl {
+
+template <class Scalar>
+using LayerFactory = std::function<std::unique_ptr<Layer<Scalar>>(const Shape& input, const Settings& settings)>;
+
+template <class Scalar>
+class LayerRegistry {
+public:
+    /// The largest dense layer the registry builds (2^26 weights: 512 MiB in double).
+    static constexpr long long max_dense_weights = 1LL << 26;
+
+    /// The registry of this scalar type, with nndl's layers in it.
+    static LayerRegistry& instance() {
+        static LayerRegistry registry;
+        return registry;
+    }
+
+    /// Adds a type. Throws InvalidArgument when the name is empty or taken.
+    void add(const std::string& type, LayerFactory<Scalar> factory) {
+        if (type.empty() || !factory) {
+            detail::throw_invalid("register_layer: expected a type name and a factory, got '", type, "'",
+                                  factory ? "" : " and no factory");
+        }
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (!factories_.emplace(type, std::move(factory)).second) {
+            detail::throw_invalid("register_layer: a layer type '", type, "' is already registered");
+        }
+    }
+
+    bool contains(const std::string& type) const {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        return factories_.count(type) != 0;
+    }
+
+    std::vector<std::string> types() const {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        std::vector<std::string> names;
+        for (const auto& entry : factories_) {
+            names.push_back(entry.first);
+        }
+        return names;
+    }
+
+    /// A new layer of `type`. Throws InvalidArgument for an unknown type, a factory that
+    /// returns nothing or a layer whose input shape is not `input`.
+    std::unique_ptr<Layer<Scalar>> create(const std::string& type, const Shape& input, const Settings& settings) const {
+        LayerFactory<Scalar> factory;
+        {
+            const std::lock_guard<std::mutex> lock(mutex_);
+            const auto found = factories_.find(type);
+            if (found == factories_.end()) {
+                std::string known;
+                for (const auto& entry : factories_) {
+                    known += (known.empty() ? "" : ", ") + entry.first;
+                }
+                detail::throw_invalid("create_layer: unknown layer type '", type, "'; registered: ", known,
+                                      " (register your own with register_layer)");
+            }
+            factory = found->second;
+        }
+        auto layer = factory(input, settings);
+        if (!layer) {
+            detail::throw_invalid("create_layer: the factory of '", type, "' returned no layer");
+        }
+        if (layer->input_shape().size() != input.size()) {
+            detail::throw_shape("create_layer: the '", type, "' layer takes input ", layer->input_shape().to_string(),
+                                ", expected ", input.to_string());
+        }
+        return layer;
+    }
+
+private:
+    LayerRegistry() {
+        factories_["dense"] = [](const Shape& input, const Settings& s) {
+            const long long units = s.integer("units");
+            // Settings come from files: refuse sizes no file of this library holds before allocating them.
+            if (units < 1 || units > max_dense_weights || units * input.size() > max_dense_weights) {
+                detail::throw_invalid("Dense: ", units, " units over ", input.size(), " inputs is outside 1..",
+                                      max_dense_weights, " weights");
+            }
+            return make_dense<Scalar>(input.size(), static_cast<Index>(units), activation_from_string(s.text("activation")));
+        };
+        factories_["activation"] = [](const Shape& input, const Settings& s) {
+            return make_activation_layer<Scalar>(input, activation_from_string(s.text("activation")));
+        };
+        factories_["dropout"] = [](const Shape& input, const Settings& s) -> std::unique_ptr<Layer<Scalar>> {
+            const long long seed = s.integer("seed");
+            if (seed < 0 || seed > 0xFFFFFFFFLL) {
+                detail::throw_invalid("Dropout: seed ", seed, " is outside 0..4294967295");
+            }
+            return std::make_unique<Dropout<Scalar>>(input, s.real("keep_prob"), static_cast<std::uint32_t>(seed));
+        };
+    }
+
+    mutable std::mutex mutex_;
+    std::map<std::string, LayerFactory<Scalar>> factories_;
+};
+
+/// Registers a layer type for Scalar (call it for float and double if you use both).
+template <class Scalar>
+void register_layer(const std::string& type, LayerFactory<Scalar> factory) {
+    LayerRegistry<Scalar>::instance().add(type, std::move(factory));
+}
+
+/// A layer of a registered type, built from its input shape and settings.
+template <class Scalar>
+std::unique_ptr<Layer<Scalar>> create_layer(const std::string& type, const Shape& input, const Settings& settings) {
+    return LayerRegistry<Scalar>::instance().create(type, input, settings);
+}
+
+}  // namespace nndl

@@ -1,0 +1,46 @@
+#pragma once
+// Learning-rate schedules: the rate of each epoch as a function of the initial rate.
+// The training loop applies one for the run and puts the optimizer's rate back after.
+
+#include <cmath>
+
+#include "../errors.hpp"
+
+namespace nndl {
+
+/// The learning rate as a function of the epoch (0-based), from the initial rate.
+struct LearningRateSchedule {
+    enum class Kind {
+        constant,     ///< rate0
+        exponential,  ///< rate0 * decay_rate ^ (epoch / decay_epochs)
+        step,         ///< rate0 * decay_rate ^ floor(epoch / decay_epochs)
+        scheduled,    ///< the course's schedule_lr_decay: rate0 / (1 + decay_rate * floor(epoch / decay_epochs))
+    };
+    Kind kind = Kind::constant;
+    double decay_rate = 1.0;
+    double decay_epochs = 1.0;
+
+    /// Throws InvalidArgument for settings no schedule can use.
+    void validate(const char* where) const {
+        if (!(decay_epochs > 0.0) || !std::isfinite(decay_epochs)) {
+            detail::throw_invalid(where, ": decay_epochs is ", decay_epochs, ", expected a finite number > 0");
+        }
+        if (!(decay_rate >= 0.0) || !std::isfinite(decay_rate)) {
+            detail::throw_invalid(where, ": decay_rate is ", decay_rate, ", expected a finite number >= 0");
+        }
+    }
+
+    double at(double rate0, long epoch) const {
+        validate("LearningRateSchedule::at");
+        const double e = static_cast<double>(epoch);
+        switch (kind) {
+            case Kind::constant: return rate0;
+            case Kind::exponential: return rate0 * std::pow(decay_rate, e / decay_epochs);
+            case Kind::step: return rate0 * std::pow(decay_rate, std::floor(e / decay_epochs));
+            case Kind::scheduled: return rate0 / (1.0 + decay_rate * std::floor(e / decay_epochs));
+        }
+        return rate0;
+    }
+};
+
+}  // namespace nndl

@@ -1,0 +1,266 @@
+// Model files (io/model.hpp): every layer type round-trips bit-exactly through one
+// generic loop, a user's registered layer too; format 1 files and NumPy dicts still
+// load; broken files are refused with a message naming the problem.
+#include "scale_layer.hpp"
+#include "test_support.hpp"
+
+#include <nndl/nndl.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using nndl::Activation;
+using nndl::Matrix;
+using nndl::Shape;
+
+namespace {
+
+fs::path scratch_dir() {
+    const fs::path dir = fs::temp_directory_path() / ("nndl_test_model_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    return dir;
+}
+
+std::vector<unsigned char> bytes_of(const fs::path& p) { return nndl::read_file_bytes(p, "test"); }
+
+void write_bytes(const fs::path& p, const std::vector<unsigned char>& bytes) {
+    std::ofstream out(p, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string load_error(const fs::path& p) {
+    return nndl_test::message_of<nndl::FileError>([&] { nndl::load_network<double>(p); });
+}
+
+/// Every parameter and state matrix, the settings, the loss and L2 are equal bit for bit.
+template <class Scalar>
+void check_same(nndl::Network<Scalar>& a, nndl::Network<Scalar>& b) {
+    REQUIRE(a.depth() == b.depth());
+    CHECK(a.input_shape() == b.input_shape());
+    for (std::size_t l = 0; l < a.depth(); ++l) {
+        CHECK(a.layer(l).type() == b.layer(l).type());
+        CHECK(a.layer(l).settings() == b.layer(l).settings());
+        CHECK(a.layer(l).output_shape() == b.layer(l).output_shape());
+    }
+    const auto pa = a.parameters();
+    const auto pb = b.parameters();
+    REQUIRE(pa.size() == pb.size());
+    for (std::size_t i = 0; i < pa.size(); ++i) {
+        CHECK(pa[i].name == pb[i].name);
+        CHECK(pa[i].decay == pb[i].decay);
+        CHECK(*pa[i].value == *pb[i].value);  // exact
+    }
+    const auto sa = a.state();
+    const auto sb = b.state();
+    REQUIRE(sa.size() == sb.size());
+    for (std::size_t i = 0; i < sa.size(); ++i) {
+        CHECK(*sa[i].value == *sb[i].value);
+    }
+    CHECK(a.loss().name() == b.loss().name());
+    CHECK(a.l2() == b.l2());
+}
+
+template <class Scalar>
+void randomize_biases(nndl::Network<Scalar>& net) {
+    nndl::NumpyRandom random(9);
+    for (auto& p : net.parameters()) {
+        if (p.name == "b") {
+            *p.value = random.randn<Scalar>(p.value->rows(), 1);
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("model files: every built-in layer round-trips bit-exactly", Scalar, float, double) {
+    const fs::path dir = scratch_dir();
+    nndl::NumpyRandom random(3);
+    nndl::Network<Scalar> net(Shape::image(2, 3, 1));
+    net.add_activation(Activation::tanh);
+    for (Activation a : {Activation::relu, Activation::leaky_relu, Activation::sigmoid, Activation::tanh,
+                         Activation::identity}) {
+        net.add_dense(4, a, {nndl::Init::he}, random);
+    }
+    net.add_dropout(0.75, 17);
+    net.add_dense(3, Activation::softmax, {nndl::Init::xavier}, random);
+    net.set_l2(0.125);
+    randomize_biases(net);
+    nndl::save_network(net, dir / "model.npz");
+    auto loaded = nndl::load_network<Scalar>(dir / "model.npz");
+    check_same(net, loaded);
+    CHECK(loaded.loss().name() == "CategoricalCrossEntropy");
+    const Matrix<Scalar> x = random.randn<Scalar>(6, 5);
+    CHECK(loaded.predict_proba(x) == net.predict_proba(x));  // dropout is inactive in inference
+
+    // The file: layer<k>.<name> arrays in the layers' shapes, and the architecture as JSON.
+    const auto arrays = nndl::read_npz(dir / "model.npz");
+    CHECK(arrays.at("layer2.W").shape == std::vector<std::size_t>{4, 6});
+    CHECK(arrays.at("layer8.b").shape == std::vector<std::size_t>{3, 1});
+    CHECK(arrays.count("layer7.W") == 0);  // dropout has no parameters
+    const auto arch = nndl::detail::json::parse(nndl::npy_to_string(arrays.at("architecture"), "architecture"), "test");
+    CHECK(arch.at("version", "").as_integer("") == 2);
+    CHECK(arch.at("scalar", "").as_string("") == (std::is_same_v<Scalar, float> ? "float32" : "float64"));
+    CHECK(arch.at("layers", "").as_array("")[6].at("type", "").as_string("") == "dropout");
+    CHECK(arch.at("layers", "").as_array("")[6].at("settings", "").at("keep_prob", "").as_number("") == 0.75);
+
+    // The other precision converts on load.
+    using Other = std::conditional_t<std::is_same_v<Scalar, float>, double, float>;
+    auto other = nndl::load_network<Other>(dir / "model.npz");
+    CHECK(other.sizes() == net.sizes());
+    CHECK(nndl_test::message_of<nndl::FileError>([&] {
+              nndl::load_network<Scalar>(dir / "model.npz", std::vector<nndl::Index>{12288, 20, 7, 5, 1});
+          }).find("holds a 6-6-4-4-4-4-4-4-3 network, expected 12288-20-7-5-1") != std::string::npos);
+    fs::remove_all(dir);
+}
+
+TEST_CASE_TEMPLATE("model files: a user's layer type saves and loads once registered", Scalar, float, double) {
+    const fs::path dir = scratch_dir();
+    nndl::NumpyRandom random(4);
+    nndl::Network<Scalar> net(Shape(3));
+    net.add(std::make_unique<Scale<Scalar>>(Shape(3), 0.25));
+    net.add_dense(1, Activation::sigmoid, {nndl::Init::he}, random);
+    // Train a little so that the parameters and the state are not what construction gives.
+    const Matrix<Scalar> x = random.randn<Scalar>(3, 10);
+    const Matrix<Scalar> y = (x.row(0).array() > Scalar(0)).template cast<Scalar>();
+    nndl::GradientDescent<Scalar> gd(0.3);
+    net.fit(x, y, gd, 5);
+    CHECK(net.state()[0].value->coeff(0, 0) == Scalar(5));
+    nndl::save_network(net, dir / "user.npz");
+
+    // Saving needs nothing; loading needs the factory.
+    if (!nndl::LayerRegistry<Scalar>::instance().contains("scale")) {
+        CHECK(load_error(dir / "user.npz").find("layer1 ('scale'): create_layer: unknown layer type 'scale'; "
+                                                "registered: activation, dense, dropout") != std::string::npos);
+    }
+    Scale<Scalar>::register_type();
+    auto loaded = nndl::load_network<Scalar>(dir / "user.npz");
+    check_same(net, loaded);
+    CHECK(loaded.predict_proba(x) == net.predict_proba(x));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] {
+              nndl::register_layer<Scalar>("dense", [](const Shape&, const nndl::Settings&) {
+                  return std::unique_ptr<nndl::Layer<Scalar>>();
+              });
+          }) == "register_layer: a layer type 'dense' is already registered");
+    fs::remove_all(dir);
+}
+
+TEST_CASE("model files: format 1 files written by nndl 0.1 still load") {
+    // Written by nndl 0.1.0's save_network (W1..b3 and a "sizes"/"activations" architecture),
+    // with the predictions that version made.
+    auto net = nndl::load_network<double>("tests/fixtures/format1_model.npz");
+    CHECK(net.sizes() == std::vector<nndl::Index>{5, 4, 3, 1});
+    CHECK(nndl::output_activation(net.layer(1)) == Activation::tanh);
+    CHECK(net.loss().name() == "BinaryCrossEntropy");
+    const auto check = nndl::read_npz("tests/fixtures/format1_forward.npz");
+    const auto x = nndl::npy_to_matrix<double>(check.at("X"), "X");
+    CHECK(net.predict_proba(x) == nndl::npy_to_matrix<double>(check.at("AL"), "AL"));
+}
+
+TEST_CASE("model files: a parameters dict written by np.savez loads and predicts like NumPy") {
+    // Files written by NumPy 1.24 (tools/make_npz_fixture.py).
+    auto net = nndl::load_network<double>("tests/fixtures/numpy_params.npz", {Activation::relu, Activation::sigmoid});
+    CHECK(net.sizes() == std::vector<nndl::Index>{4, 3, 1});
+    const auto check = nndl::read_npz("tests/fixtures/numpy_forward.npz");
+    const auto x = nndl::npy_to_matrix<double>(check.at("X"), "X");
+    const auto expected = nndl::npy_to_matrix<double>(check.at("AL"), "AL");
+    REQUIRE(x.rows() == 4);
+    NNDL_CHECK_CLOSE(net.predict_proba(x), expected, 1e-15);
+    CHECK(load_error("tests/fixtures/numpy_params.npz").find("no 'architecture' entry") != std::string::npos);
+    // A file that describes itself is not re-read with other activations.
+    CHECK(nndl_test::message_of<nndl::FileError>([] {
+              nndl::load_network<double>("tests/fixtures/format1_model.npz",
+                                         {Activation::relu, Activation::relu, Activation::sigmoid});
+          }).find("the file's layers end with [relu, tanh, sigmoid], but [relu, relu, sigmoid] were given") !=
+          std::string::npos);
+}
+
+TEST_CASE("model files: an empty network is not saved") {
+    nndl::Network<double> empty(Shape(3));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_network(empty, "never.npz"); }) ==
+          "save_network: the network has no layers; expected at least 1 to save");
+    CHECK_FALSE(fs::exists("never.npz"));
+}
+
+TEST_CASE("model files: broken files are refused with a message naming the problem") {
+    const fs::path dir = scratch_dir();
+    nndl::Network<double> net({3, 2, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 1);
+    nndl::save_network(net, dir / "good.npz");
+    const auto good = bytes_of(dir / "good.npz");
+
+    write_bytes(dir / "truncated.npz", std::vector<unsigned char>(good.begin(), good.begin() + static_cast<long>(good.size() / 2)));
+    CHECK(load_error(dir / "truncated.npz").find("truncated") != std::string::npos);
+
+    // A zip archive (written by Python's zipfile) whose entries are not .npy arrays.
+    CHECK(load_error("tests/fixtures/bad_magic.npz").find("is not a .npy array (wrong magic)") != std::string::npos);
+    { std::ofstream(dir / "text.npz") << "hello, this is not a zip archive at all"; }
+    CHECK(load_error(dir / "text.npz").find("is not an .npz (zip) archive") != std::string::npos);
+    CHECK(load_error(dir / "missing.npz").find("cannot open") != std::string::npos);
+
+    auto corrupt = good;
+    corrupt[200] ^= 0xFF;  // inside layer1.W's data
+    write_bytes(dir / "corrupt.npz", corrupt);
+    CHECK(load_error(dir / "corrupt.npz").find("checksum") != std::string::npos);
+
+    const auto arrays = nndl::read_npz(dir / "good.npz");
+    const std::string arch_text = nndl::npy_to_string(arrays.at("architecture"), "architecture");
+    const auto rewrite = [&](const char* name, auto change) {
+        auto copy = arrays;
+        change(copy);
+        std::vector<std::pair<std::string, nndl::NpyArray>> list(copy.begin(), copy.end());
+        nndl::write_npz(dir / name, list);
+        return load_error(dir / name);
+    };
+    const auto with_arch = [&](const char* name, const std::string& from, const std::string& to) {
+        return rewrite(name, [&](auto& a) {
+            std::string text = arch_text;
+            REQUIRE(text.find(from) != std::string::npos);
+            text.replace(text.find(from), from.size(), to);
+            a["architecture"] = nndl::to_npy(text);
+        });
+    };
+    const std::string where = "load_network: '" + (dir / "x").string();
+    CHECK(rewrite("no_b2.npz", [](auto& a) { a.erase("layer2.b"); }).find("layer2 ('dense'): array 'layer2.b' is missing") !=
+          std::string::npos);
+    CHECK(rewrite("shape.npz", [](auto& a) { a["layer1.b"] = nndl::to_npy(Matrix<double>(Matrix<double>::Zero(3, 1))); })
+              .find("layer1 ('dense'): layer1.b is 3x1, the layer expects 2x1") != std::string::npos);
+    CHECK(rewrite("nan.npz", [](auto& a) {
+              Matrix<double> w = Matrix<double>::Zero(2, 3);
+              w(1, 1) = std::nan("");
+              a["layer1.W"] = nndl::to_npy(w);
+          }).find("layer1.W has NaN or infinite values") != std::string::npos);
+    CHECK(with_arch("version.npz", "\"version\":2", "\"version\":7")
+              .find("model format version 7, this nndl reads versions 1 and 2") != std::string::npos);
+    CHECK(with_arch("units.npz", "\"units\":2", "\"units\":5").find("layer1.W is 2x3, the layer expects 5x3") !=
+          std::string::npos);
+    CHECK(with_arch("type.npz", "\"type\":\"dense\"", "\"type\":\"conv9\"")
+              .find("layer1 ('conv9'): create_layer: unknown layer type 'conv9'") != std::string::npos);
+    CHECK(with_arch("activation.npz", "\"relu\"", "\"swish\"").find("unknown activation 'swish'") != std::string::npos);
+    CHECK(with_arch("units_type.npz", "\"units\":2", "\"units\":\"two\"")
+              .find("Settings: setting 'units' is not a whole number") != std::string::npos);
+    CHECK(with_arch("huge.npz", "\"units\":2", "\"units\":4000000000000")
+              .find("4000000000000 units over 3 inputs is outside 1..67108864 weights") != std::string::npos);
+    CHECK(with_arch("listing.npz", "\"parameters\":[\"W\",\"b\"]", "\"parameters\":[\"W\"]")
+              .find("the file lists parameters [W] and state [none], the layer has [W, b] and [none]") !=
+          std::string::npos);
+    CHECK(with_arch("json.npz", "{\"format\"", "{\"format\",").find("invalid JSON") != std::string::npos);
+    CHECK(with_arch("input.npz", "\"input\":[3,1,1]", "\"input\":[3,1]")
+              .find("the architecture's \"input\" has 2 entries, expected 3") != std::string::npos);
+    CHECK(with_arch("loss.npz", "\"BinaryCrossEntropy\"", "\"Hinge\"").find("unknown loss 'Hinge'") != std::string::npos);
+    CHECK(with_arch("l2.npz", "\"l2\":0.0", "\"l2\":-1.0").find("l2 is -1, expected a finite number >= 0") !=
+          std::string::npos);
+    CHECK(with_arch("no_layers.npz", "\"layers\":[", "\"layerz\":[").find("has no \"layers\"") != std::string::npos);
+    CHECK(rewrite("magic.npz", [](auto& a) { a["layer1.W"].bytes.resize(3); }).find("layer1.W") != std::string::npos);
+
+    // A failed save leaves the previous file as it was.
+    fs::create_directories(dir / "locked");
+    nndl::save_network(net, dir / "locked" / "model.npz");
+    const auto before = bytes_of(dir / "locked" / "model.npz");
+    fs::create_directories(dir / "locked" / "model.npz.tmp");  // the temporary file cannot be created
+    nndl::Network<double> other({3, 4, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 2);
+    CHECK(nndl_test::message_of<nndl::FileError>([&] { nndl::save_network(other, dir / "locked" / "model.npz"); })
+              .find("write_npz: cannot write") == 0);
+    CHECK(bytes_of(dir / "locked" / "model.npz") == before);
+    fs::remove_all(dir);
+}
