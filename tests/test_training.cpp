@@ -1,4 +1,5 @@
 // Mini-batch training, dropout, L2 regularization, multi-class softmax.
+#include "scale_layer.hpp"
 #include "test_support.hpp"
 
 #include <nndl/nndl.hpp>
@@ -205,4 +206,149 @@ TEST_CASE("training: the learning-rate schedule sets each epoch's rate") {
     CHECK(history.epochs[3].learning_rate == doctest::Approx(0.1));
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nesterov.set_learning_rate(0); }) ==
           "Optimizer::set_learning_rate (nesterov): learning rate is 0, expected a finite number > 0");
+}
+
+// Each of the next four cases failed with the loop before nndl 0.2.
+
+TEST_CASE("training: a batch callback that stops says so, and the epoch's loss is over the examples seen") {
+    const auto data = blobs(20, 5);  // 60 examples, batches of 10
+    const Matrix<double> y = nndl::one_hot(data.labels, 3);
+    nndl::Network<double> net({2, 4, 3}, {Activation::tanh, Activation::softmax}, {nndl::Init::xavier}, 2);
+    nndl::GradientDescent<double> gd(0.1);
+    nndl::TrainOptions options;
+    options.epochs = 3;
+    options.batch_size = 10;
+    double first_batch_loss = 0.0;
+    options.on_batch_end = [&](const nndl::Progress& p) {
+        first_batch_loss = p.loss;
+        return false;
+    };
+    long epoch_callbacks = 0;
+    options.on_epoch_end = [&](const nndl::Progress& p) {
+        ++epoch_callbacks;
+        CHECK(p.record != nullptr);
+        return true;
+    };
+    const auto history = nndl::train(net, data.x, y, gd, options);
+    CHECK(history.stopped_early);
+    CHECK(history.epochs_run == 1);
+    CHECK(epoch_callbacks == 1);  // the cut-short epoch is still reported
+    REQUIRE(history.epochs.size() == 1);
+    CHECK(history.epochs[0].examples == 10);
+    CHECK(history.epochs[0].loss == first_batch_loss);  // not a tenth of it
+}
+
+TEST_CASE("training: the optimizer's learning rate is what it was after training, however it ends") {
+    const auto data = blobs(10, 6);
+    const Matrix<double> y = nndl::one_hot(data.labels, 3);
+    nndl::Network<double> net({2, 4, 3}, {Activation::tanh, Activation::softmax}, {nndl::Init::xavier}, 2);
+    nndl::GradientDescent<double> gd(0.1);
+    nndl::TrainOptions options;
+    options.epochs = 3;
+    options.batch_size = 10;
+    options.schedule = {nndl::LearningRateSchedule::Kind::exponential, 0.5, 1.0};
+    const auto history = nndl::train(net, data.x, y, gd, options);
+    CHECK(history.epochs.back().learning_rate == doctest::Approx(0.025));
+    CHECK(gd.learning_rate() == 0.1);
+    // A second run starts from 0.1 again instead of compounding the schedule.
+    CHECK(nndl::train(net, data.x, y, gd, options).epochs.front().learning_rate == 0.1);
+    // A run that fails midway restores it too.
+    options.on_epoch_end = [](const nndl::Progress& p) {
+        if (p.epoch == 1) {
+            throw std::runtime_error("stop here");
+        }
+        return true;
+    };
+    CHECK_THROWS_AS(nndl::train(net, data.x, y, gd, options), std::runtime_error);
+    CHECK(gd.learning_rate() == 0.1);
+    // A schedule that decays to 0 is refused before the first epoch, with nothing trained.
+    options.on_epoch_end = nullptr;
+    options.schedule = {nndl::LearningRateSchedule::Kind::exponential, 1e-200, 1.0};
+    const Matrix<double> before = *net.parameters()[0].value;
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::train(net, data.x, y, gd, options); }) ==
+          "train: the learning-rate schedule gives 0 at epoch 2, expected a finite rate > 0");
+    CHECK(*net.parameters()[0].value == before);
+}
+
+TEST_CASE("training: an epoch callback cannot undo early stopping's verdict") {
+    const auto data = blobs(10, 7);
+    const Matrix<double> y = nndl::one_hot(data.labels, 3);
+    nndl::Network<double> net({2, 4, 3}, {Activation::tanh, Activation::softmax}, {nndl::Init::xavier}, 2);
+    nndl::GradientDescent<double> gd(0.1);
+    nndl::TrainOptions options;
+    options.epochs = 2;
+    options.batch_size = 0;
+    options.early_stopping.enabled = true;
+    options.early_stopping.monitor = nndl::Monitor::loss;
+    options.early_stopping.min_delta = 1e9;  // nothing counts as better than epoch 0
+    options.early_stopping.patience = 1;     // so epoch 1, the last, stops
+    options.on_epoch_end = [](const nndl::Progress& p) { return p.epoch == 0; };
+    const auto history = nndl::train(net, data.x, y, gd, options);
+    CHECK(history.epochs_run == 2);
+    CHECK(history.best_epoch == 0);
+    CHECK(history.stopped_early);
+}
+
+TEST_CASE("training: accuracy uses the output activation's threshold; a regression has none") {
+    // tanh output, labels -1 / 1, outputs that are right in sign but below 0.5.
+    const Matrix<double> x = rows<double>({{-3, -2, -1, 1, 2, 3}});
+    const Matrix<double> y = rows<double>({{-1, -1, -1, 1, 1, 1}});
+    nndl::Network<double> net(1);
+    net.add(nndl::make_dense<double>(1, 1, Activation::tanh));
+    net.parameters()[0].value->setConstant(0.1);
+    CHECK(net.decision_threshold() == 0.0);
+    CHECK(net.accuracy(x, y) == 1.0);
+    CHECK(net.predict(x) == rows<double>({{0, 0, 0, 1, 1, 1}}));
+    nndl::GradientDescent<double> gd(1e-6);
+    const auto history = net.fit(x, y, gd, 1);
+    CHECK(history.epochs[0].has_accuracy);
+    CHECK(history.epochs[0].accuracy == 1.0);  // thresholding at 0.5 gave 0.5
+
+    nndl::Network<double> regression(1);
+    regression.add(nndl::make_dense<double>(1, 1, Activation::identity));
+    const auto fitted = regression.fit(x, y, gd, 1);
+    CHECK_FALSE(fitted.epochs[0].has_accuracy);
+    CHECK(std::isnan(fitted.epochs[0].accuracy));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { (void)regression.accuracy(x, y); }) ==
+          "Network::accuracy: the single output ends with identity, which has no classes; pass a threshold: "
+          "accuracy(x, y, threshold)");
+    CHECK(regression.accuracy(x, y, 0.0) >= 0.0);
+}
+
+TEST_CASE("training: early stopping restores the best epoch's parameters and state") {
+    const auto data = blobs(10, 8);
+    const Matrix<double> y = nndl::one_hot(data.labels, 3);
+    const auto make = [] {
+        nndl::Network<double> net(2);
+        net.add(std::make_unique<Scale<double>>(nndl::Shape(2), 0.5));
+        NumpyRandom random(3);
+        net.add_dense(3, Activation::softmax, {nndl::Init::xavier}, random);
+        return net;
+    };
+    nndl::TrainOptions options;
+    options.batch_size = 10;
+    options.seed = 4;
+    options.early_stopping.enabled = true;
+    options.early_stopping.monitor = nndl::Monitor::loss;
+    options.early_stopping.min_delta = 1e9;  // epoch 0 stays the best
+    options.early_stopping.patience = 2;
+    options.epochs = 10;
+    nndl::GradientDescent<double> gd(0.5);
+    auto net = make();
+    const auto history = nndl::train(net, data.x, y, gd, options);
+    CHECK(history.stopped_early);
+    CHECK(history.epochs_run == 3);
+    CHECK(history.best_epoch == 0);
+
+    auto once = make();  // the same run, one epoch long
+    options.epochs = 1;
+    nndl::train(once, data.x, y, gd, options);
+    for (std::size_t i = 0; i < net.parameters().size(); ++i) {
+        CHECK(*net.parameters()[i].value == *once.parameters()[i].value);
+    }
+    REQUIRE(net.state().size() == 2);
+    CHECK(net.state()[0].value->coeff(0, 0) == 3.0);  // 3 batches seen by the best epoch's end
+    for (std::size_t i = 0; i < net.state().size(); ++i) {
+        CHECK(*net.state()[i].value == *once.state()[i].value);
+    }
 }
