@@ -196,3 +196,23 @@ TEST_CASE("Network: training, evaluation and checks leave no layer pointing at a
     CHECK(message_of<nndl::InvalidArgument>([&] { net.backward(Matrix<double>::Ones(1, 8)); }) ==
           "Network: no forward pass yet; expected forward(X) before cost/backward");
 }
+
+TEST_CASE("errors: one base catches everything nndl throws; the standard kinds still work") {
+    const auto caught_as_error = [](auto&& f) {
+        try {
+            f();
+        } catch (const nndl::Error& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    nndl::Network<double> net({2, 1}, {Activation::sigmoid}, {nndl::Init::zeros}, 0);
+    const Matrix<double> wrong = Matrix<double>::Zero(3, 1);
+    CHECK(caught_as_error([&] { net.predict_proba(wrong); }).find("Network::predict_proba") == 0);
+    CHECK(caught_as_error([] { nndl::load_network<double>("no/such/model.npz"); }).find("cannot open") !=
+          std::string::npos);
+    CHECK(caught_as_error([] { throw nndl::DivergenceError("diverged"); }) == "diverged");
+    CHECK(nndl_test::message_of<std::invalid_argument>([&] { net.predict_proba(wrong); }).find("Network::") == 0);
+    CHECK(nndl_test::message_of<std::runtime_error>([] { nndl::load_network<double>("no/such/model.npz"); }) != "");
+    CHECK(nndl_test::message_of<std::exception>([] { throw nndl::ShapeError("shape"); }) == "shape");
+}

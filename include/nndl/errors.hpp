@@ -14,10 +14,25 @@
 
 namespace nndl {
 
-/// A caller passed a value nndl cannot work with (bad option, bad label, ...).
-class InvalidArgument : public std::invalid_argument {
+/// The base of everything nndl throws: `catch (const nndl::Error& e)` catches them all.
+/// It is not a std::exception itself, so that each exception below has one
+/// std::exception base and `catch (const std::exception&)` keeps working.
+class Error {
 public:
-    using std::invalid_argument::invalid_argument;
+    virtual ~Error() = default;
+    virtual const char* what() const noexcept = 0;
+
+protected:
+    Error() = default;
+    Error(const Error&) = default;
+    Error& operator=(const Error&) = default;
+};
+
+/// A caller passed a value nndl cannot work with (bad option, bad label, ...).
+class InvalidArgument : public std::invalid_argument, public Error {
+public:
+    explicit InvalidArgument(const std::string& message) : std::invalid_argument(message) {}
+    const char* what() const noexcept override { return std::invalid_argument::what(); }
 };
 
 /// Matrix sizes that do not fit together.
@@ -27,15 +42,17 @@ public:
 };
 
 /// A file could not be read or written, or its contents are not what the reader expects.
-class FileError : public std::runtime_error {
+class FileError : public std::runtime_error, public Error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit FileError(const std::string& message) : std::runtime_error(message) {}
+    const char* what() const noexcept override { return std::runtime_error::what(); }
 };
 
 /// Training produced a non-finite cost.
-class DivergenceError : public std::runtime_error {
+class DivergenceError : public std::runtime_error, public Error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit DivergenceError(const std::string& message) : std::runtime_error(message) {}
+    const char* what() const noexcept override { return std::runtime_error::what(); }
 };
 
 namespace detail {
