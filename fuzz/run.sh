@@ -31,8 +31,12 @@ for target in npz idx csv image; do
         echo "== fuzz_$target: ${runs[$target]} inputs, seed 1"
     fi
     mkdir -p "$work"
+    dict=()
+    if [[ -f "fuzz/$target.dict" ]]; then
+        dict=(-dict="fuzz/$target.dict")
+    fi
     # New inputs go to the scratch corpus; the committed seeds are only read.
-    "$out/fuzz_$target" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    "$out/fuzz_$target" "${limit[@]}" "${dict[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -artifact_prefix="fuzz/crashes/${target}-" -print_final_stats=1 \
         "$work" "fuzz/corpus/$target" "fuzz/regressions/$target" 2>&1 | tail -n 12
 done
