@@ -352,3 +352,24 @@ TEST_CASE("training: early stopping restores the best epoch's parameters and sta
         CHECK(*net.state()[i].value == *once.state()[i].value);
     }
 }
+
+TEST_CASE("training: a callback may replace the network it trains (restoring a snapshot)") {
+    const auto data = blobs(10, 9);
+    const Matrix<double> y = nndl::one_hot(data.labels, 3);
+    nndl::Network<double> net({2, 4, 3}, {Activation::tanh, Activation::softmax}, {nndl::Init::xavier}, 2);
+    const nndl::Network<double> snapshot = net;
+    nndl::GradientDescent<double> gd(0.1);
+    nndl::TrainOptions options;
+    options.on_epoch_end = [&](const nndl::Progress& p) {
+        if (p.epoch == 2) {
+            net = snapshot;  // the loop holds the network, not its old layers
+        }
+        return true;
+    };
+    const auto history = net.fit(data.x, y, gd, 5, options);
+    CHECK(history.epochs_run == 5);
+    CHECK(net.predict_proba(data.x).allFinite());
+    nndl::Network<double> replay = snapshot;  // 2 more steps from the snapshot give the same network
+    replay.fit(data.x, y, gd, 2);
+    CHECK(replay.predict_proba(data.x) == net.predict_proba(data.x));
+}

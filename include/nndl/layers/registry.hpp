@@ -21,8 +21,12 @@
 #include "../layer.hpp"
 #include "activation_layer.hpp"
 #include "activations.hpp"
+#include "batch_norm.hpp"
+#include "conv2d.hpp"
 #include "dense.hpp"
 #include "dropout.hpp"
+#include "pooling.hpp"
+#include "window.hpp"
 
 namespace nndl {
 
@@ -105,6 +109,36 @@ private:
                                       max_dense_weights, " weights");
             }
             return make_dense<Scalar>(input.size(), static_cast<Index>(units), activation_from_string(s.text("activation")));
+        };
+        factories_["conv2d"] = [](const Shape& input, const Settings& s) -> std::unique_ptr<Layer<Scalar>> {
+            Window kernel(1);
+            Stride stride(1);
+            Padding padding;
+            detail::window_from_settings(s, "kernel", kernel, stride, padding);
+            const long long filters = s.integer("filters");
+            const long long weights = filters * kernel.height * kernel.width * input.channels;
+            if (filters < 1 || filters > max_dense_weights || weights > max_dense_weights) {
+                detail::throw_invalid("Conv2D: ", filters, " filters of ", kernel.height, "x", kernel.width, "x",
+                                      input.channels, " is outside 1..", max_dense_weights, " weights");
+            }
+            return std::make_unique<Conv2D<Scalar>>(input, static_cast<Index>(filters), kernel, stride, padding,
+                                                    activation_from_string(s.text("activation")));
+        };
+        for (const PoolMode mode : {PoolMode::max, PoolMode::average}) {
+            factories_[mode == PoolMode::max ? "max_pool2d" : "avg_pool2d"] =
+                [mode](const Shape& input, const Settings& s) -> std::unique_ptr<Layer<Scalar>> {
+                Window window(1);
+                Stride stride(1);
+                Padding padding;
+                detail::window_from_settings(s, "window", window, stride, padding);
+                return std::make_unique<Pool2D<Scalar>>(mode, input, window, stride, padding);
+            };
+        }
+        factories_["global_avg_pool"] = [](const Shape& input, const Settings&) -> std::unique_ptr<Layer<Scalar>> {
+            return std::make_unique<GlobalAvgPool<Scalar>>(input);
+        };
+        factories_["batch_norm"] = [](const Shape& input, const Settings& s) -> std::unique_ptr<Layer<Scalar>> {
+            return std::make_unique<BatchNorm<Scalar>>(input, s.real("momentum"), s.real("epsilon"));
         };
         factories_["activation"] = [](const Shape& input, const Settings& s) {
             return make_activation_layer<Scalar>(input, activation_from_string(s.text("activation")));

@@ -1,0 +1,162 @@
+#pragma once
+// Batch normalization: per feature after a flat layer (shape {n, 1, 1}), per channel
+// after an image layer (statistics over the examples and all pixels of a channel).
+//
+//   training:    y = gamma * (x - mean_batch) / sqrt(var_batch + epsilon) + beta, and
+//                running = (1 - momentum) * running + momentum * batch statistic
+//                (the running variance takes the unbiased batch variance, as PyTorch)
+//   evaluation:  y = gamma * (x - running_mean) / sqrt(running_var + epsilon) + beta
+//
+// gamma and beta are trained (no weight decay); running_mean and running_var are the
+// layer's state: saved and loaded with it, never touched by an optimizer.
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../errors.hpp"
+#include "../layer.hpp"
+#include "../types.hpp"
+
+namespace nndl {
+
+template <class Scalar>
+class BatchNorm final : public Layer<Scalar> {
+public:
+    explicit BatchNorm(Shape shape, double momentum = 0.1, double epsilon = 1e-5)
+        : shape_(shape), momentum_(momentum), epsilon_(epsilon) {
+        if (!shape.valid()) {
+            detail::throw_invalid("BatchNorm::BatchNorm: shape has a dimension below 1");
+        }
+        if (!(momentum >= 0.0 && momentum <= 1.0)) {
+            detail::throw_invalid("BatchNorm::BatchNorm: momentum is ", momentum, ", expected a number in [0, 1]");
+        }
+        if (!(epsilon > 0.0) || !std::isfinite(epsilon)) {
+            detail::throw_invalid("BatchNorm::BatchNorm: epsilon is ", epsilon, ", expected a finite number > 0");
+        }
+        const Index c = shape.channels;
+        gamma_ = Matrix<Scalar>::Ones(c, 1);
+        beta_ = Matrix<Scalar>::Zero(c, 1);
+        gamma_gradient_ = Matrix<Scalar>::Zero(c, 1);
+        beta_gradient_ = Matrix<Scalar>::Zero(c, 1);
+        running_mean_ = Matrix<Scalar>::Zero(c, 1);
+        running_var_ = Matrix<Scalar>::Ones(c, 1);
+    }
+
+    std::string type() const override { return "batch_norm"; }
+    Shape input_shape() const override { return shape_; }
+    Shape output_shape() const override { return shape_; }
+    Settings settings() const override { return Settings().set("momentum", momentum_).set("epsilon", epsilon_); }
+    std::vector<Parameter<Scalar>> parameters() override {
+        return {{"gamma", &gamma_, &gamma_gradient_, false}, {"beta", &beta_, &beta_gradient_, false}};
+    }
+    std::vector<StateBuffer<Scalar>> state() override {
+        return {{"running_mean", &running_mean_}, {"running_var", &running_var_}};
+    }
+    std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<BatchNorm>(*this); }
+
+    Matrix<Scalar>& gamma() { return gamma_; }
+    Matrix<Scalar>& beta() { return beta_; }
+    const Matrix<Scalar>& running_mean() const { return running_mean_; }
+    const Matrix<Scalar>& running_var() const { return running_var_; }
+
+protected:
+    const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode mode) override {
+        training_ = mode == Mode::training;
+        if (!training_) {
+            normalize(input, running_mean_, running_var_, output_);
+            inverse_std_ = (running_var_.array() + static_cast<Scalar>(epsilon_)).rsqrt().matrix();
+            return output_;
+        }
+        const Index c = shape_.channels;
+        const Index count = input.size() / c;  // examples * pixels per channel
+        // Each column is pixels x channels with channels fastest: a channels x (pixels * m) view.
+        Eigen::Map<const Matrix<Scalar>> x(input.data(), c, count);
+        Matrix<Scalar> mean = x.rowwise().mean();
+        Matrix<Scalar> var = (x.colwise() - mean.col(0)).array().square().rowwise().mean().matrix();
+        inverse_std_ = (var.array() + static_cast<Scalar>(epsilon_)).rsqrt().matrix();
+        normalized_.resize(input.rows(), input.cols());
+        Eigen::Map<Matrix<Scalar>> xhat(normalized_.data(), c, count);
+        xhat = ((x.colwise() - mean.col(0)).array().colwise() * inverse_std_.col(0).array()).matrix();
+        output_.resize(input.rows(), input.cols());
+        Eigen::Map<Matrix<Scalar>> y(output_.data(), c, count);
+        y = ((xhat.array().colwise() * gamma_.col(0).array()).colwise() + beta_.col(0).array()).matrix();
+        const auto mom = static_cast<Scalar>(momentum_);
+        const Scalar unbias = count > 1 ? static_cast<Scalar>(count) / static_cast<Scalar>(count - 1) : Scalar(1);
+        running_mean_ = (Scalar(1) - mom) * running_mean_ + mom * mean;
+        running_var_ = (Scalar(1) - mom) * running_var_ + mom * unbias * var;
+        return output_;
+    }
+
+    const Matrix<Scalar>& do_backward(const Matrix<Scalar>& dy_in, bool need_input_gradient) override {
+        const Index c = shape_.channels;
+        const Index count = dy_in.size() / c;
+        Eigen::Map<const Matrix<Scalar>> dy(dy_in.data(), c, count);
+        if (!training_) {
+            // Statistics were constants: y = gamma * (x - mean) * inverse_std + beta.
+            const Matrix<Scalar>& x = this->last_input();
+            Eigen::Map<const Matrix<Scalar>> xv(x.data(), c, count);
+            const Matrix<Scalar> xhat =
+                ((xv.colwise() - running_mean_.col(0)).array().colwise() * inverse_std_.col(0).array()).matrix();
+            gamma_gradient_ = (dy.array() * xhat.array()).rowwise().sum().matrix();
+            beta_gradient_ = dy.rowwise().sum();
+            if (need_input_gradient) {
+                input_gradient_.resize(dy_in.rows(), dy_in.cols());
+                Eigen::Map<Matrix<Scalar>> dx(input_gradient_.data(), c, count);
+                dx = (dy.array().colwise() * (gamma_.array() * inverse_std_.array()).col(0)).matrix();
+            } else {
+                input_gradient_.resize(0, 0);
+            }
+            return input_gradient_;
+        }
+        Eigen::Map<const Matrix<Scalar>> xhat(normalized_.data(), c, count);
+        const Matrix<Scalar> sum_dy = dy.rowwise().sum();
+        const Matrix<Scalar> sum_dy_xhat = (dy.array() * xhat.array()).rowwise().sum().matrix();
+        gamma_gradient_ = sum_dy_xhat;
+        beta_gradient_ = sum_dy;
+        if (!need_input_gradient) {
+            input_gradient_.resize(0, 0);
+            return input_gradient_;
+        }
+        // dx = gamma * inverse_std / n * (n * dy - sum(dy) - xhat * sum(dy * xhat)), per channel.
+        const auto n = static_cast<Scalar>(count);
+        input_gradient_.resize(dy_in.rows(), dy_in.cols());
+        Eigen::Map<Matrix<Scalar>> dx(input_gradient_.data(), c, count);
+        const Eigen::Array<Scalar, Eigen::Dynamic, 1> scale = gamma_.array().col(0) * inverse_std_.array().col(0) / n;
+        dx = (((dy.array() * n).colwise() - sum_dy.array().col(0) -
+               (xhat.array().colwise() * sum_dy_xhat.array().col(0)))
+                  .colwise() *
+              scale)
+                 .matrix();
+        return input_gradient_;
+    }
+
+    void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
+        normalize(input, running_mean_, running_var_, output);
+    }
+
+private:
+    void normalize(const Matrix<Scalar>& input, const Matrix<Scalar>& mean, const Matrix<Scalar>& var,
+                   Matrix<Scalar>& output) const {
+        const Index c = shape_.channels;
+        const Index count = input.size() / c;
+        Eigen::Map<const Matrix<Scalar>> x(input.data(), c, count);
+        const Eigen::Array<Scalar, Eigen::Dynamic, 1> scale =
+            gamma_.array().col(0) * (var.array().col(0) + static_cast<Scalar>(epsilon_)).rsqrt();
+        const Eigen::Array<Scalar, Eigen::Dynamic, 1> shift = beta_.array().col(0) - mean.array().col(0) * scale;
+        output.resize(input.rows(), input.cols());
+        Eigen::Map<Matrix<Scalar>> y(output.data(), c, count);
+        y = ((x.array().colwise() * scale).colwise() + shift).matrix();
+    }
+
+    Shape shape_;
+    double momentum_;
+    double epsilon_;
+    bool training_ = false;
+    Matrix<Scalar> gamma_, beta_, gamma_gradient_, beta_gradient_;
+    Matrix<Scalar> running_mean_, running_var_;
+    Matrix<Scalar> inverse_std_, normalized_, output_, input_gradient_;
+};
+
+}  // namespace nndl

@@ -1,0 +1,216 @@
+#pragma once
+// 2-D convolution: every filter slides over the (padded) image and, at each position,
+// takes the dot product with the window of all input channels, adds its bias and,
+// optionally, applies an activation (Z = W * patches + b, A = f(Z)).
+//
+// W is filters x (kernel_height * kernel_width * in_channels): row c is filter c with
+// its entries in (row, column, channel) order, the course's W[:, :, :, c] read row-major;
+// b is filters x 1. Input and output are image columns (height x width x channels,
+// channels fastest; see layer.hpp), so the output of one example is exactly the
+// filters x positions product laid out column by column.
+//
+// The layer lowers the batch to patches (im2col: one column per output position and
+// example) and makes one product with Eigen, so the work is a GEMM on every thread.
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../detail/parallel.hpp"
+#include "../errors.hpp"
+#include "../layer.hpp"
+#include "../types.hpp"
+#include "activations.hpp"
+#include "window.hpp"
+
+namespace nndl {
+
+namespace detail {
+
+/// Copies the windows of every example of `x` into the columns of `patches`
+/// (kernel_height * kernel_width * channels rows, positions * examples columns); zeros
+/// where a window covers padding.
+template <class Scalar>
+void image_to_patches(const WindowGeometry& g, const Matrix<Scalar>& x, Matrix<Scalar>& patches) {
+    const Index rows = g.window_height * g.window_width * g.channels;
+    const Index positions = g.positions();
+    patches.resize(rows, positions * x.cols());
+    const Index run = g.channels;  // one pixel's channels are contiguous in both
+    parallel_ranges(x.cols(), 1, 1, [&](Index begin, Index end) {
+        for (Index i = begin; i < end; ++i) {
+            const Scalar* image = x.col(i).data();
+            for (Index oh = 0; oh < g.out_height; ++oh) {
+                for (Index ow = 0; ow < g.out_width; ++ow) {
+                    Scalar* out = patches.col(i * positions + oh * g.out_width + ow).data();
+                    for (Index kh = 0; kh < g.window_height; ++kh) {
+                        const Index ih = oh * g.stride_vertical - g.top + kh;
+                        for (Index kw = 0; kw < g.window_width; ++kw, out += run) {
+                            const Index iw = ow * g.stride_horizontal - g.left + kw;
+                            if (ih < 0 || ih >= g.in_height || iw < 0 || iw >= g.in_width) {
+                                std::fill(out, out + run, Scalar(0));
+                            } else {
+                                std::memcpy(out, image + (ih * g.in_width + iw) * run,
+                                            static_cast<std::size_t>(run) * sizeof(Scalar));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// The reverse of image_to_patches: adds every patch entry back onto the pixel it
+/// came from (entries from padding are dropped). `x` is overwritten.
+template <class Scalar>
+void patches_to_image(const WindowGeometry& g, const Matrix<Scalar>& patches, Index examples, Matrix<Scalar>& x) {
+    const Index positions = g.positions();
+    x.setZero(g.in_height * g.in_width * g.channels, examples);
+    const Index run = g.channels;
+    parallel_ranges(examples, 1, 1, [&](Index begin, Index end) {
+        for (Index i = begin; i < end; ++i) {
+            Scalar* image = x.col(i).data();
+            for (Index oh = 0; oh < g.out_height; ++oh) {
+                for (Index ow = 0; ow < g.out_width; ++ow) {
+                    const Scalar* in = patches.col(i * positions + oh * g.out_width + ow).data();
+                    for (Index kh = 0; kh < g.window_height; ++kh) {
+                        const Index ih = oh * g.stride_vertical - g.top + kh;
+                        for (Index kw = 0; kw < g.window_width; ++kw, in += run) {
+                            const Index iw = ow * g.stride_horizontal - g.left + kw;
+                            if (ih >= 0 && ih < g.in_height && iw >= 0 && iw < g.in_width) {
+                                Scalar* pixel = image + (ih * g.in_width + iw) * run;
+                                for (Index c = 0; c < run; ++c) {
+                                    pixel[c] += in[c];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+}  // namespace detail
+
+template <class Scalar>
+class Conv2D final : public Layer<Scalar>, public FusedOutput<Scalar> {
+public:
+    /// `filters` output channels over images of `input` shape. Weights start at zero:
+    /// fill them with initial_weights(filters, fan_in(), init, random) or set them.
+    Conv2D(Shape input, Index filters, Window kernel, Stride stride = Stride(1), Padding padding = Padding::valid(),
+           Activation activation = Activation::identity)
+        : geometry_(WindowGeometry::resolve("Conv2D::Conv2D", input, kernel, stride, padding)),
+          filters_(checked_filters(filters)),
+          activation_(activation),
+          weights_(Matrix<Scalar>::Zero(filters, geometry_.window_height * geometry_.window_width * input.channels)),
+          bias_(Matrix<Scalar>::Zero(filters, 1)),
+          weights_gradient_(Matrix<Scalar>::Zero(weights_.rows(), weights_.cols())),
+          bias_gradient_(Matrix<Scalar>::Zero(filters, 1)) {}
+
+    std::string type() const override { return "conv2d"; }
+    Shape input_shape() const override { return Shape(geometry_.channels, geometry_.in_height, geometry_.in_width); }
+    Shape output_shape() const override { return Shape(filters_, geometry_.out_height, geometry_.out_width); }
+    Settings settings() const override {
+        Settings s;
+        s.set("filters", static_cast<long long>(filters_));
+        geometry_.describe(s, "kernel");
+        s.set("activation", std::string(to_string(activation_)));
+        return s;
+    }
+    Activation activation() const override { return activation_; }
+    const WindowGeometry& geometry() const { return geometry_; }
+    /// Inputs per output value (kernel height * width * input channels): the fan-in for initialisation.
+    Index fan_in() const { return weights_.cols(); }
+
+    Matrix<Scalar>& weights() { return weights_; }
+    const Matrix<Scalar>& weights() const { return weights_; }
+    Matrix<Scalar>& bias() { return bias_; }
+    const Matrix<Scalar>& bias() const { return bias_; }
+
+    std::vector<Parameter<Scalar>> parameters() override {
+        return {{"W", &weights_, &weights_gradient_, true}, {"b", &bias_, &bias_gradient_, false}};
+    }
+    std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<Conv2D>(*this); }
+
+    const Matrix<Scalar>& preactivation() const override {
+        this->require_batch("Conv2D::preactivation");
+        return z_;
+    }
+    const Matrix<Scalar>& backward_from_preactivation(const Matrix<Scalar>& dz, bool need_input_gradient) override {
+        this->require_batch("Conv2D::backward_from_preactivation");
+        detail::require_same_shape("Conv2D::backward_from_preactivation", "pre-activation gradient", dz,
+                                   "pre-activation", z_);
+        dz_ = dz;
+        return backward_linear(need_input_gradient);
+    }
+
+protected:
+    const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
+        const Index m = input.cols();
+        detail::image_to_patches(geometry_, input, patches_);
+        z_.resize(filters_ * geometry_.positions(), m);
+        Eigen::Map<Matrix<Scalar>> z(z_.data(), filters_, geometry_.positions() * m);
+        z.noalias() = weights_ * patches_;
+        z.colwise() += bias_.col(0);
+        with_activation(activation_, [&](auto policy) { decltype(policy)::forward(z_, a_); });
+        return a_;
+    }
+
+    const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
+        with_activation(activation_,
+                        [&](auto policy) { decltype(policy)::backward(z_, a_, output_gradient, dz_); });
+        return backward_linear(need_input_gradient);
+    }
+
+    void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
+        Matrix<Scalar> patches;
+        detail::image_to_patches(geometry_, input, patches);
+        Matrix<Scalar> z(filters_ * geometry_.positions(), input.cols());
+        Eigen::Map<Matrix<Scalar>> zmap(z.data(), filters_, geometry_.positions() * input.cols());
+        zmap.noalias() = weights_ * patches;
+        zmap.colwise() += bias_.col(0);
+        with_activation(activation_, [&](auto policy) { decltype(policy)::forward(z, output); });
+    }
+
+private:
+    static Index checked_filters(Index filters) {
+        if (filters < 1) {
+            detail::throw_invalid("Conv2D::Conv2D: filters is ", filters, ", expected at least 1");
+        }
+        return filters;
+    }
+
+    const Matrix<Scalar>& backward_linear(bool need_input_gradient) {
+        const Index m = this->last_input().cols();
+        Eigen::Map<const Matrix<Scalar>> dz(dz_.data(), filters_, geometry_.positions() * m);
+        weights_gradient_.noalias() = dz * patches_.transpose();
+        bias_gradient_ = dz.rowwise().sum();
+        if (need_input_gradient) {
+            patches_gradient_.resize(patches_.rows(), patches_.cols());
+            patches_gradient_.noalias() = weights_.transpose() * dz;
+            detail::patches_to_image(geometry_, patches_gradient_, m, input_gradient_);
+        } else {
+            input_gradient_.resize(0, 0);
+        }
+        return input_gradient_;
+    }
+
+    WindowGeometry geometry_;
+    Index filters_;
+    Activation activation_;
+    Matrix<Scalar> weights_;
+    Matrix<Scalar> bias_;
+    Matrix<Scalar> weights_gradient_;
+    Matrix<Scalar> bias_gradient_;
+    Matrix<Scalar> patches_;
+    Matrix<Scalar> z_;
+    Matrix<Scalar> a_;
+    Matrix<Scalar> dz_;
+    Matrix<Scalar> patches_gradient_;
+    Matrix<Scalar> input_gradient_;
+};
+
+}  // namespace nndl

@@ -1,0 +1,156 @@
+#pragma once
+// Sliding windows over images, shared by convolution and pooling: the kernel or
+// pooling window, the stride, the padding, and the output size they give.
+//
+// Images are columns of height x width x channels values, channels fastest (layer.hpp).
+// Output size per dimension: floor((in + pad_before + pad_after - window) / stride) + 1.
+// "same" padding gives ceil(in / stride) outputs and splits the padding it needs
+// between both sides, the smaller half before (as TensorFlow, and as PyTorch's "same").
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "../errors.hpp"
+#include "../layer.hpp"
+#include "../types.hpp"
+
+namespace nndl {
+
+/// A window's height and width (a kernel, a pooling window).
+struct Window {
+    Index height = 1;
+    Index width = 1;
+    Window(Index size) : height(size), width(size) {}  // implicit on purpose: Window(3) is 3x3
+    Window(Index height_, Index width_) : height(height_), width(width_) {}
+};
+
+/// Steps between windows, vertically and horizontally.
+struct Stride {
+    Index vertical = 1;
+    Index horizontal = 1;
+    Stride(Index step) : vertical(step), horizontal(step) {}  // implicit on purpose: the same step both ways
+    Stride(Index vertical_, Index horizontal_) : vertical(vertical_), horizontal(horizontal_) {}
+};
+
+/// Zero padding around each image: explicit amounts, none ("valid") or "same".
+struct Padding {
+    enum class Mode { amounts, valid, same };
+    Mode mode = Mode::valid;
+    Index top = 0;
+    Index bottom = 0;
+    Index left = 0;
+    Index right = 0;
+
+    static Padding valid() { return {}; }
+    static Padding same() {
+        Padding p;
+        p.mode = Mode::same;
+        return p;
+    }
+    /// `p` rows above and below, `p` columns left and right (the course's "pad").
+    static Padding uniform(Index p) { return amounts(p, p, p, p); }
+    static Padding amounts(Index top, Index bottom, Index left, Index right) {
+        Padding p;
+        p.mode = Mode::amounts;
+        p.top = top;
+        p.bottom = bottom;
+        p.left = left;
+        p.right = right;
+        return p;
+    }
+};
+
+/// Where every window of a layer lies: resolved padding and the output size.
+struct WindowGeometry {
+    Index in_height = 0, in_width = 0, channels = 0;
+    Index window_height = 0, window_width = 0;
+    Index stride_vertical = 1, stride_horizontal = 1;
+    Index top = 0, bottom = 0, left = 0, right = 0;
+    Index out_height = 0, out_width = 0;
+
+    Index positions() const { return out_height * out_width; }
+
+    /// Checks everything and resolves "same"; `where` names the layer in messages.
+    static WindowGeometry resolve(const std::string& where, const Shape& input, const Window& window,
+                                  const Stride& stride, const Padding& padding) {
+        if (!input.valid()) {
+            detail::throw_invalid(where, ": input shape has a dimension below 1");
+        }
+        if (window.height < 1 || window.width < 1) {
+            detail::throw_invalid(where, ": window is ", window.height, "x", window.width, ", expected at least 1x1");
+        }
+        if (stride.vertical < 1 || stride.horizontal < 1) {
+            detail::throw_invalid(where, ": stride is ", stride.vertical, "x", stride.horizontal,
+                                  ", expected at least 1x1");
+        }
+        WindowGeometry g;
+        g.in_height = input.height;
+        g.in_width = input.width;
+        g.channels = input.channels;
+        g.window_height = window.height;
+        g.window_width = window.width;
+        g.stride_vertical = stride.vertical;
+        g.stride_horizontal = stride.horizontal;
+        if (padding.mode == Padding::Mode::amounts) {
+            if (padding.top < 0 || padding.bottom < 0 || padding.left < 0 || padding.right < 0) {
+                detail::throw_invalid(where, ": padding ", padding.top, ", ", padding.bottom, ", ", padding.left, ", ",
+                                      padding.right, " has a negative amount");
+            }
+            g.top = padding.top;
+            g.bottom = padding.bottom;
+            g.left = padding.left;
+            g.right = padding.right;
+        } else if (padding.mode == Padding::Mode::same) {
+            const auto split = [](Index in, Index k, Index s, Index& before, Index& after) {
+                const Index out = (in + s - 1) / s;
+                const Index total = std::max<Index>((out - 1) * s + k - in, 0);
+                before = total / 2;
+                after = total - before;
+            };
+            split(input.height, window.height, stride.vertical, g.top, g.bottom);
+            split(input.width, window.width, stride.horizontal, g.left, g.right);
+        }
+        const Index padded_height = input.height + g.top + g.bottom;
+        const Index padded_width = input.width + g.left + g.right;
+        if (padded_height < window.height || padded_width < window.width) {
+            detail::throw_shape(where, ": the ", window.height, "x", window.width, " window does not fit in input ",
+                                input.to_string(), " padded to ", padded_height, "x", padded_width);
+        }
+        g.out_height = (padded_height - window.height) / stride.vertical + 1;
+        g.out_width = (padded_width - window.width) / stride.horizontal + 1;
+        return g;
+    }
+
+    /// The settings that rebuild this geometry (window, stride, explicit padding).
+    void describe(Settings& settings, const char* window_name) const {
+        settings.set(window_name, std::vector<long long>{window_height, window_width});
+        settings.set("stride", std::vector<long long>{stride_vertical, stride_horizontal});
+        settings.set("padding", std::vector<long long>{top, bottom, left, right});
+    }
+};
+
+namespace detail {
+
+/// Window, stride and padding read back from settings written by WindowGeometry::describe.
+inline void window_from_settings(const Settings& s, const char* window_name, Window& window, Stride& stride,
+                                 Padding& padding) {
+    const auto& w = s.integers(window_name);
+    const auto& st = s.integers("stride");
+    const auto& p = s.integers("padding");
+    if (w.size() != 2 || st.size() != 2 || p.size() != 4) {
+        throw_invalid("Settings: '", window_name, "' and 'stride' need 2 numbers and 'padding' 4");
+    }
+    for (long long v : {w[0], w[1], st[0], st[1], p[0], p[1], p[2], p[3]}) {
+        if (v < 0 || v > (1LL << 20)) {
+            throw_invalid("Settings: window, stride or padding ", v, " is outside 0..2^20");
+        }
+    }
+    window = Window(static_cast<Index>(w[0]), static_cast<Index>(w[1]));
+    stride = Stride(static_cast<Index>(st[0]), static_cast<Index>(st[1]));
+    padding = Padding::amounts(static_cast<Index>(p[0]), static_cast<Index>(p[1]), static_cast<Index>(p[2]),
+                               static_cast<Index>(p[3]));
+}
+
+}  // namespace detail
+}  // namespace nndl

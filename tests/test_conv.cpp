@@ -1,0 +1,269 @@
+// Convolution, pooling and batch normalization: values computed by PyTorch
+// (tools/conv_reference.py writes tests/fixtures/conv_reference.npz), gradient checks,
+// bit-exact save/load round trips, shape errors, and a whole CNN's gradient check.
+#include "test_support.hpp"
+
+#include <nndl/nndl.hpp>
+
+#include <filesystem>
+#include <map>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using nndl::Activation;
+using nndl::Matrix;
+using nndl::Padding;
+using nndl::Shape;
+using nndl::Stride;
+using nndl::Window;
+
+namespace {
+
+const std::map<std::string, nndl::NpyArray>& reference() {
+    static const auto arrays = nndl::read_npz("tests/fixtures/conv_reference.npz");
+    return arrays;
+}
+
+template <class Scalar>
+Matrix<Scalar> ref(const std::string& name) {
+    return nndl::npy_to_matrix<Scalar>(reference().at(name), name);
+}
+
+/// PyTorch's float64 values, to the accuracy of Scalar.
+template <class Scalar>
+constexpr double tolerance() {
+    return std::is_same_v<Scalar, float> ? 2e-5 : 1e-12;
+}
+
+/// Forward and backward of `layer` on the case's x and dy against PyTorch's y and dx.
+template <class Scalar>
+void check_against_reference(nndl::Layer<Scalar>& layer, const std::string& name) {
+    const Matrix<Scalar> x = ref<Scalar>(name + ".x");
+    const Matrix<Scalar> y = layer.forward(x, nndl::Mode::training);
+    NNDL_CHECK_CLOSE(y, ref<double>(name + ".y"), tolerance<Scalar>());
+    Matrix<Scalar> inferred;
+    layer.infer(x, inferred);
+    if (layer.type() != "batch_norm") {  // batch norm infers with its running statistics
+        CHECK(inferred == y);
+    }
+    const Matrix<Scalar> dx = layer.backward(ref<Scalar>(name + ".dy"), true);
+    NNDL_CHECK_CLOSE(dx, ref<double>(name + ".dx"), 10 * tolerance<Scalar>());
+    layer.release_batch();
+}
+
+/// The network's parameters, state and predictions survive a save and a load bit for bit.
+template <class Scalar>
+void check_round_trip(nndl::Network<Scalar>& net, const Matrix<Scalar>& x) {
+    const fs::path path = fs::temp_directory_path() / ("nndl_test_conv_" + std::to_string(::getpid()) + ".npz");
+    nndl::save_network(net, path);
+    auto loaded = nndl::load_network<Scalar>(path);
+    fs::remove(path);
+    REQUIRE(loaded.depth() == net.depth());
+    for (std::size_t l = 0; l < net.depth(); ++l) {
+        CHECK(loaded.layer(l).type() == net.layer(l).type());
+        CHECK(loaded.layer(l).settings() == net.layer(l).settings());
+        CHECK(loaded.layer(l).output_shape() == net.layer(l).output_shape());
+    }
+    const auto a = net.parameters();
+    const auto b = loaded.parameters();
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        CHECK(*a[i].value == *b[i].value);
+    }
+    const auto sa = net.state();
+    const auto sb = loaded.state();
+    REQUIRE(sa.size() == sb.size());
+    for (std::size_t i = 0; i < sa.size(); ++i) {
+        CHECK(*sa[i].value == *sb[i].value);
+    }
+    CHECK(loaded.predict_proba(x) == net.predict_proba(x));
+}
+
+}  // namespace
+
+TEST_CASE("window geometry: output sizes, same padding, and errors") {
+    using G = nndl::WindowGeometry;
+    const auto valid = G::resolve("test", Shape::image(5, 6, 3), Window(3), Stride(1), Padding::valid());
+    CHECK(valid.out_height == 3);
+    CHECK(valid.out_width == 4);
+    const auto same = G::resolve("test", Shape::image(7, 7, 2), Window(3), Stride(2), Padding::same());
+    CHECK(same.out_height == 4);
+    CHECK((same.top == 1 && same.bottom == 1 && same.left == 1 && same.right == 1));
+    const auto even = G::resolve("test", Shape::image(5, 5, 1), Window(4), Stride(1), Padding::same());
+    CHECK(even.out_height == 5);
+    CHECK((even.top == 1 && even.bottom == 2));
+    const auto course = G::resolve("test", Shape::image(5, 7, 4), Window(3), Stride(2), Padding::uniform(1));
+    CHECK(course.out_height == 3);  // the course's conv_forward: Z is (2, 3, 4, 8)
+    CHECK(course.out_width == 4);
+    CHECK(nndl_test::message_of<nndl::ShapeError>([] {
+              G::resolve("Conv2D::Conv2D", Shape::image(2, 2, 1), Window(3), Stride(1), Padding::valid());
+          }) == "Conv2D::Conv2D: the 3x3 window does not fit in input 2x2x1 (height x width x channels) padded to 2x2");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] {
+              G::resolve("Conv2D::Conv2D", Shape::image(4, 4, 1), Window(3), Stride(0), Padding::valid());
+          }) == "Conv2D::Conv2D: stride is 0x0, expected at least 1x1");
+}
+
+TEST_CASE_TEMPLATE("Conv2D: PyTorch's values for strides 1 and 2, valid, same and uneven padding", Scalar, float,
+                   double) {
+    struct Case {
+        const char* name;
+        Shape input;
+        nndl::Index filters;
+        Window kernel;
+        Stride stride;
+        Padding padding;
+    };
+    const Case cases[] = {
+        {"conv_valid", Shape::image(5, 6, 3), 4, Window(3), Stride(1), Padding::valid()},
+        {"conv_stride2_same", Shape::image(7, 7, 2), 3, Window(3), Stride(2), Padding::same()},
+        {"conv_rect", Shape::image(6, 5, 1), 2, Window(2, 3), Stride(2, 1), Padding::amounts(1, 0, 2, 1)},
+        {"conv_same_even", Shape::image(5, 5, 3), 5, Window(4), Stride(1), Padding::same()},
+    };
+    for (const auto& c : cases) {
+        INFO(c.name);
+        nndl::Conv2D<Scalar> conv(c.input, c.filters, c.kernel, c.stride, c.padding);
+        conv.weights() = ref<Scalar>(std::string(c.name) + ".W");
+        conv.bias() = ref<Scalar>(std::string(c.name) + ".b");
+        check_against_reference(conv, c.name);
+        auto params = conv.parameters();
+        NNDL_CHECK_CLOSE(*params[0].gradient, ref<double>(std::string(c.name) + ".dW"), 10 * tolerance<Scalar>());
+        NNDL_CHECK_CLOSE(*params[1].gradient, ref<double>(std::string(c.name) + ".db"), 10 * tolerance<Scalar>());
+    }
+}
+
+TEST_CASE_TEMPLATE("pooling: PyTorch's max and average pooling, with and without padding", Scalar, float, double) {
+    auto max2 = nndl::make_max_pool<Scalar>(Shape::image(6, 6, 3), Window(2), Stride(2));
+    check_against_reference(*max2, "max_2x2");
+    auto max3 = nndl::make_max_pool<Scalar>(Shape::image(5, 7, 2), Window(3), Stride(2), Padding::uniform(1));
+    check_against_reference(*max3, "max_3x3_pad");
+    auto avg2 = nndl::make_avg_pool<Scalar>(Shape::image(6, 6, 3), Window(2), Stride(2));
+    check_against_reference(*avg2, "avg_2x2");
+    auto avg3 = nndl::make_avg_pool<Scalar>(Shape::image(5, 7, 2), Window(3), Stride(1), Padding::uniform(1));
+    check_against_reference(*avg3, "avg_3x3_pad");
+    nndl::GlobalAvgPool<Scalar> global(Shape::image(3, 5, 4));
+    CHECK(global.output_shape() == Shape(4));
+    check_against_reference(global, "global");
+}
+
+TEST_CASE_TEMPLATE("BatchNorm: PyTorch's training step, running statistics and evaluation", Scalar, float, double) {
+    struct Case {
+        const char* name;
+        Shape shape;
+    };
+    for (const Case& c : {Case{"bn_image", Shape::image(4, 5, 3)}, Case{"bn_flat", Shape(4)}}) {
+        INFO(c.name);
+        const std::string n = c.name;
+        nndl::BatchNorm<Scalar> bn(c.shape, 0.1, 1e-5);
+        bn.gamma() = ref<Scalar>(n + ".gamma");
+        bn.beta() = ref<Scalar>(n + ".beta");
+        auto state = bn.state();
+        *state[0].value = ref<Scalar>(n + ".running_mean0");
+        *state[1].value = ref<Scalar>(n + ".running_var0");
+        // Evaluation uses the running statistics ...
+        const Matrix<Scalar> x = ref<Scalar>(n + ".x");
+        Matrix<Scalar> y_eval;
+        bn.infer(x, y_eval);
+        NNDL_CHECK_CLOSE(y_eval, ref<double>(n + ".y_eval"), tolerance<Scalar>());
+        NNDL_CHECK_CLOSE(bn.forward(x, nndl::Mode::evaluation), ref<double>(n + ".y_eval"), tolerance<Scalar>());
+        CHECK(*state[0].value == ref<Scalar>(n + ".running_mean0"));  // and leaves them alone
+        // ... training the batch's, and it moves the running statistics.
+        check_against_reference(bn, n);
+        NNDL_CHECK_CLOSE(*state[0].value, ref<double>(n + ".running_mean"), tolerance<Scalar>());
+        NNDL_CHECK_CLOSE(*state[1].value, ref<double>(n + ".running_var"), tolerance<Scalar>());
+        auto params = bn.parameters();
+        NNDL_CHECK_CLOSE(*params[0].gradient, ref<double>(n + ".dgamma"), 10 * tolerance<Scalar>());
+        NNDL_CHECK_CLOSE(*params[1].gradient, ref<double>(n + ".dbeta"), 10 * tolerance<Scalar>());
+    }
+}
+
+TEST_CASE_TEMPLATE("convolution layers pass the gradient check (parameters and input)", Scalar, float, double) {
+    nndl::NumpyRandom random(7);
+    const double tol = nndl_test::gradient_tolerance<Scalar>();
+    const auto check = [&](nndl::Layer<Scalar>& layer, nndl::Index m) {
+        const Matrix<Scalar> x = random.randn<Scalar>(layer.input_size(), m);
+        const auto result = nndl::check_layer_gradients(layer, x);
+        INFO(layer.type(), ": ", result.summary());
+        CHECK(result.passed(tol));
+    };
+    for (Activation a : {Activation::identity, Activation::relu, Activation::tanh}) {
+        nndl::Conv2D<Scalar> conv(Shape::image(5, 4, 2), 3, Window(3, 2), Stride(2, 1), Padding::same(), a);
+        conv.weights() = nndl::initial_weights<Scalar>(3, conv.fan_in(), {nndl::Init::he}, random);
+        conv.bias() = random.randn<Scalar>(3, 1);
+        check(conv, 2);
+    }
+    auto max_pool = nndl::make_max_pool<Scalar>(Shape::image(5, 5, 2), Window(2), Stride(1), Padding::uniform(1));
+    check(*max_pool, 2);
+    auto avg_pool = nndl::make_avg_pool<Scalar>(Shape::image(5, 5, 2), Window(3), Stride(2), Padding::uniform(1));
+    check(*avg_pool, 2);
+    nndl::GlobalAvgPool<Scalar> global(Shape::image(3, 3, 4));
+    check(global, 3);
+    nndl::BatchNorm<Scalar> bn_image(Shape::image(3, 3, 2));
+    bn_image.gamma() = random.randn<Scalar>(2, 1);
+    bn_image.beta() = random.randn<Scalar>(2, 1);
+    check(bn_image, 3);
+    nndl::BatchNorm<Scalar> bn_flat(Shape(5));
+    bn_flat.gamma() = random.randn<Scalar>(5, 1);
+    check(bn_flat, 4);
+}
+
+TEST_CASE("BatchNorm: training and evaluation differ; evaluation's backward treats the statistics as constants") {
+    nndl::NumpyRandom random(8);
+    nndl::BatchNorm<double> bn(Shape(3), 0.5);
+    const Matrix<double> x = random.randn(3, 5) * 3.0;
+    const Matrix<double> train = bn.forward(x, nndl::Mode::training);
+    // Normalized by the batch: each feature has mean 0 and variance 1 (gamma 1, beta 0).
+    CHECK(train.rowwise().mean().cwiseAbs().maxCoeff() < 1e-14);
+    CHECK((train.array().square().rowwise().mean() - 1.0).abs().maxCoeff() < 1e-4);
+    const Matrix<double> eval = bn.forward(x, nndl::Mode::evaluation);
+    CHECK(eval != train);
+    nndl::GradientCheckOptions options;
+    options.mode = nndl::Mode::evaluation;
+    const auto result = nndl::check_layer_gradients<double>(bn, x, options);
+    INFO(result.summary());
+    CHECK(result.passed(1e-7));
+}
+
+TEST_CASE("Conv2D: wrong shapes name both shapes") {
+    nndl::Conv2D<double> conv(Shape::image(28, 28, 1), 8, Window(3));
+    const Matrix<double> x = Matrix<double>::Zero(784 * 3, 2);
+    CHECK(nndl_test::message_of<nndl::ShapeError>([&] { conv.forward(x, nndl::Mode::training); }) ==
+          "Layer::forward ('conv2d'): input has 2352 rows, the layer expects 784 (input shape 28x28x1 (height x width "
+          "x channels))");
+    nndl::Network<double> net(Shape::image(28, 28, 3));
+    CHECK(nndl_test::message_of<nndl::ShapeError>([&] {
+              net.add(std::make_unique<nndl::Conv2D<double>>(Shape::image(28, 28, 1), 8, Window(3)));
+          }) == "Network::add: layer 1 ('conv2d') takes input 28x28x1 (height x width x channels), but the network "
+                "outputs 28x28x3 (height x width x channels)");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] {
+              nndl::Conv2D<double>(Shape::image(4, 4, 1), 0, Window(3));
+          }) == "Conv2D::Conv2D: filters is 0, expected at least 1");
+}
+
+TEST_CASE_TEMPLATE("a small CNN: whole-network gradient check and bit-exact save/load", Scalar, float, double) {
+    nndl::NumpyRandom random(9);
+    nndl::Network<Scalar> net(Shape::image(6, 6, 2));
+    auto conv = std::make_unique<nndl::Conv2D<Scalar>>(net.output_shape(), 3, Window(3), Stride(1), Padding::same(),
+                                                       Activation::relu);
+    conv->weights() = nndl::initial_weights<Scalar>(3, conv->fan_in(), {nndl::Init::he}, random);
+    conv->bias() = random.randn<Scalar>(3, 1) * Scalar(0.1);
+    net.add(std::move(conv));
+    net.add(std::make_unique<nndl::BatchNorm<Scalar>>(net.output_shape()));
+    net.add(nndl::make_max_pool<Scalar>(net.output_shape(), Window(2), Stride(2)));
+    auto conv2 = std::make_unique<nndl::Conv2D<Scalar>>(net.output_shape(), 4, Window(2), Stride(1),
+                                                        Padding::valid(), Activation::tanh);
+    conv2->weights() = nndl::initial_weights<Scalar>(4, conv2->fan_in(), {nndl::Init::xavier}, random);
+    net.add(std::move(conv2));
+    net.add(nndl::make_avg_pool<Scalar>(net.output_shape(), Window(2), Stride(1)));
+    net.add_dense(3, Activation::softmax, {nndl::Init::xavier}, random);  // flat after an image: no flatten layer
+    CHECK(net.sizes() == std::vector<nndl::Index>{72, 108, 108, 27, 16, 4, 3});
+    const Matrix<Scalar> x = random.randn<Scalar>(72, 4);
+    const Matrix<Scalar> y = nndl::one_hot<Scalar>(nndl_test::rows<Scalar>({{0, 2, 1, 2}}), 3);
+    const auto result = nndl::check_network_gradients(net, x, y);
+    INFO(result.summary());
+    CHECK(result.passed(std::is_same_v<Scalar, float> ? 5e-2 : 1e-6));
+
+    nndl::Adam<Scalar> adam(0.01);
+    net.fit(x, y, adam, 3);  // so that the batch norm's running statistics are not the initial ones
+    CHECK(net.state()[0].value->coeff(0, 0) != Scalar(0));
+    check_round_trip(net, x);
+}
