@@ -267,3 +267,64 @@ TEST_CASE_TEMPLATE("a small CNN: whole-network gradient check and bit-exact save
     CHECK(net.state()[0].value->coeff(0, 0) != Scalar(0));
     check_round_trip(net, x);
 }
+
+TEST_CASE("Conv2D: the course's conv_forward and conv_backward, in NumPy's summation order and as one product") {
+    // Inputs and printed means of "Convolution model, step by step" (course4.md).
+    for (const bool numpy_order : {true, false}) {
+        INFO("numpy order: ", numpy_order);
+        nndl::NumpyRandom random(1);
+        const Shape shape = Shape::image(5, 7, 4);
+        const Matrix<double> a_prev = random.randn(2, shape.size()).transpose();
+        nndl::Conv2D<double> conv(shape, 8, Window(3), Stride(2), Padding::uniform(1));
+        conv.set_numpy_order(numpy_order);
+        conv.weights() = random.randn(36, 8).transpose();
+        conv.bias() = random.randn(8, 1);
+        const double z_mean = nndl::numpy_mean(Matrix<double>(conv.forward(a_prev, nndl::Mode::training)));
+        conv.release_batch();
+
+        nndl::NumpyRandom again(1);
+        const Shape small = Shape::image(4, 4, 3);
+        const Matrix<double> x = again.randn(10, small.size()).transpose();
+        nndl::Conv2D<double> back(small, 8, Window(2), Stride(2), Padding::uniform(2));
+        back.set_numpy_order(numpy_order);
+        back.weights() = again.randn(12, 8).transpose();
+        back.bias() = again.randn(8, 1);
+        const Matrix<double> z = back.forward(x, nndl::Mode::training);
+        const double da_mean = nndl::numpy_mean(Matrix<double>(back.backward(z, true)));
+        const auto params = back.parameters();
+        const double dw_mean = nndl::numpy_mean(*params[0].gradient);
+        const double db_mean = nndl::numpy_mean(*params[1].gradient);
+        if (numpy_order) {  // to the last bit
+            CHECK(z_mean == 0.5511276474566768);
+            CHECK(da_mean == 1.4524377775388075);
+            CHECK(dw_mean == 1.7269914583139097);
+            CHECK(db_mean == 7.839232564616838);
+        } else {  // another summation order: the course's tolerance for that
+            CHECK(z_mean == doctest::Approx(0.5511276474566768).epsilon(1e-14));
+            CHECK(da_mean == doctest::Approx(1.4524377775388075).epsilon(1e-14));
+            CHECK(dw_mean == doctest::Approx(1.7269914583139097).epsilon(1e-14));
+            CHECK(db_mean == doctest::Approx(7.839232564616838).epsilon(1e-14));
+        }
+    }
+}
+
+TEST_CASE("NumPy's pairwise sum: the blocked order, not left to right") {
+    std::vector<double> values(300);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        values[i] = 1.0 / static_cast<double>(i + 1) * (i % 2 ? -1.0 : 1.0) * 1e3 + 0.1;
+    }
+    double left_to_right = 0.0;
+    for (double v : values) {
+        left_to_right += v;
+    }
+    const double pairwise = nndl::pairwise_sum(values.data(), 300);
+    CHECK(pairwise == 721.4832916556252);  // np.sum of the same values, NumPy 1.24
+    CHECK(left_to_right != pairwise);      // so the order shows
+    // Small runs are left to right from 0.
+    CHECK(nndl::pairwise_sum(values.data(), 5) == ((((values[0] + values[1]) + values[2]) + values[3]) + values[4]));
+    Shape padded;
+    const Matrix<double> x = Matrix<double>::Ones(4, 1);  // a 2x2 image, one channel
+    const Matrix<double> p = nndl::zero_pad(x, Shape::image(2, 2, 1), Padding::amounts(1, 0, 0, 2), padded);
+    CHECK(padded == Shape::image(3, 4, 1));
+    CHECK(p.transpose() == nndl_test::rows<double>({{0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0}}));
+}

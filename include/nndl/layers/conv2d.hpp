@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "../basics.hpp"
 #include "../detail/parallel.hpp"
 #include "../errors.hpp"
 #include "../layer.hpp"
@@ -125,6 +126,13 @@ public:
     /// Inputs per output value (kernel height * width * input channels): the fan-in for initialisation.
     Index fan_in() const { return weights_.cols(); }
 
+    /// Sum as the course's NumPy loops do: each output a pairwise sum of the window's
+    /// products (np.sum), each gradient accumulated example by example, position by
+    /// position, filter by filter. Reproduces NumPy-computed values to the last bit;
+    /// much slower than the default single product. Not a setting: the maths is the same.
+    void set_numpy_order(bool on) { numpy_order_ = on; }
+    bool numpy_order() const { return numpy_order_; }
+
     Matrix<Scalar>& weights() { return weights_; }
     const Matrix<Scalar>& weights() const { return weights_; }
     Matrix<Scalar>& bias() { return bias_; }
@@ -153,7 +161,11 @@ protected:
         detail::image_to_patches(geometry_, input, patches_);
         z_.resize(filters_ * geometry_.positions(), m);
         Eigen::Map<Matrix<Scalar>> z(z_.data(), filters_, geometry_.positions() * m);
-        z.noalias() = weights_ * patches_;
+        if (numpy_order_) {
+            numpy_order_product(patches_, z);
+        } else {
+            z.noalias() = weights_ * patches_;
+        }
         z.colwise() += bias_.col(0);
         with_activation(activation_, [&](auto policy) { decltype(policy)::forward(z_, a_); });
         return a_;
@@ -170,7 +182,11 @@ protected:
         detail::image_to_patches(geometry_, input, patches);
         Matrix<Scalar> z(filters_ * geometry_.positions(), input.cols());
         Eigen::Map<Matrix<Scalar>> zmap(z.data(), filters_, geometry_.positions() * input.cols());
-        zmap.noalias() = weights_ * patches;
+        if (numpy_order_) {
+            numpy_order_product(patches, zmap);
+        } else {
+            zmap.noalias() = weights_ * patches;
+        }
         zmap.colwise() += bias_.col(0);
         with_activation(activation_, [&](auto policy) { decltype(policy)::forward(z, output); });
     }
@@ -183,9 +199,72 @@ private:
         return filters;
     }
 
+    /// z = W patches, each entry 0 + a pairwise sum of the products in window order.
+    void numpy_order_product(const Matrix<Scalar>& patches, Eigen::Map<Matrix<Scalar>>& z) const {
+        std::vector<Scalar> products(static_cast<std::size_t>(patches.rows()));
+        for (Index col = 0; col < patches.cols(); ++col) {
+            for (Index f = 0; f < filters_; ++f) {
+                for (Index k = 0; k < patches.rows(); ++k) {
+                    products[static_cast<std::size_t>(k)] = patches(k, col) * weights_(f, k);
+                }
+                z(f, col) = Scalar(0) + pairwise_sum(products.data(), patches.rows());
+            }
+        }
+    }
+
+    /// The course's conv_backward loops: for each example, position and filter, in that
+    /// order, add that output's gradient times the window (dW), itself (db) and times
+    /// the filter onto the input pixels (dA_prev).
+    void numpy_order_backward(const Eigen::Map<const Matrix<Scalar>>& dz, Index m, bool need_input_gradient) {
+        const WindowGeometry& g = geometry_;
+        weights_gradient_.setZero();
+        bias_gradient_.setZero();
+        if (need_input_gradient) {
+            input_gradient_.setZero(g.in_height * g.in_width * g.channels, m);
+        }
+        for (Index i = 0; i < m; ++i) {
+            for (Index oh = 0; oh < g.out_height; ++oh) {
+                for (Index ow = 0; ow < g.out_width; ++ow) {
+                    const Index col = i * g.positions() + oh * g.out_width + ow;
+                    for (Index f = 0; f < filters_; ++f) {
+                        const Scalar d = dz(f, col);
+                        for (Index k = 0; k < patches_.rows(); ++k) {
+                            weights_gradient_(f, k) += patches_(k, col) * d;
+                        }
+                        bias_gradient_(f, 0) += d;
+                        if (!need_input_gradient) {
+                            continue;
+                        }
+                        Index k = 0;
+                        for (Index kh = 0; kh < g.window_height; ++kh) {
+                            const Index ih = oh * g.stride_vertical - g.top + kh;
+                            for (Index kw = 0; kw < g.window_width; ++kw) {
+                                const Index iw = ow * g.stride_horizontal - g.left + kw;
+                                const bool inside = ih >= 0 && ih < g.in_height && iw >= 0 && iw < g.in_width;
+                                for (Index c = 0; c < g.channels; ++c, ++k) {
+                                    if (inside) {
+                                        input_gradient_((ih * g.in_width + iw) * g.channels + c, i) +=
+                                            weights_(f, k) * d;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if (!need_input_gradient) {
+            input_gradient_.resize(0, 0);
+        }
+    }
+
     const Matrix<Scalar>& backward_linear(bool need_input_gradient) {
         const Index m = this->last_input().cols();
         Eigen::Map<const Matrix<Scalar>> dz(dz_.data(), filters_, geometry_.positions() * m);
+        if (numpy_order_) {
+            numpy_order_backward(dz, m, need_input_gradient);
+            return input_gradient_;
+        }
         weights_gradient_.noalias() = dz * patches_.transpose();
         bias_gradient_ = dz.rowwise().sum();
         if (need_input_gradient) {
@@ -201,6 +280,7 @@ private:
     WindowGeometry geometry_;
     Index filters_;
     Activation activation_;
+    bool numpy_order_ = false;
     Matrix<Scalar> weights_;
     Matrix<Scalar> bias_;
     Matrix<Scalar> weights_gradient_;

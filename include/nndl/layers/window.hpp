@@ -130,6 +130,27 @@ struct WindowGeometry {
     }
 };
 
+/// The course's zero_pad: each image of `x` (examples in columns, of `shape`) with
+/// `padding` rows and columns of zeros around it. `padded` receives the new shape.
+template <class Scalar>
+Matrix<Scalar> zero_pad(const Matrix<Scalar>& x, const Shape& shape, const Padding& padding, Shape& padded) {
+    detail::require_rows("zero_pad", "x", x.rows(), shape.size(), "the shape holds");
+    if (padding.mode != Padding::Mode::amounts || padding.top < 0 || padding.bottom < 0 || padding.left < 0 ||
+        padding.right < 0) {
+        detail::throw_invalid("zero_pad: expected explicit, non-negative padding amounts");
+    }
+    padded = Shape(shape.channels, shape.height + padding.top + padding.bottom,
+                   shape.width + padding.left + padding.right);
+    Matrix<Scalar> result = Matrix<Scalar>::Zero(padded.size(), x.cols());
+    for (Index i = 0; i < x.cols(); ++i) {
+        for (Index h = 0; h < shape.height; ++h) {
+            result.col(i).segment(padded.offset(h + padding.top, padding.left, 0), shape.width * shape.channels) =
+                x.col(i).segment(shape.offset(h, 0, 0), shape.width * shape.channels);
+        }
+    }
+    return result;
+}
+
 namespace detail {
 
 /// Window, stride and padding read back from settings written by WindowGeometry::describe.
