@@ -11,6 +11,10 @@ int main() {
 #if defined(NNDL_PASS_lvalue)
     const nndl::Matrix<double> x = random.randn(3, 5);
 #define NNDL_INPUT x
+#elif defined(NNDL_CASE_CONST_TEMPORARY)
+    // A const temporary binds to const& too; it needs its own deleted overload.
+    const auto batch = [&]() -> const nndl::Matrix<double> { return random.randn(3, 5); };
+#define NNDL_INPUT batch()
 #else
 #define NNDL_INPUT random.randn(3, 5)
 #endif
@@ -20,6 +24,10 @@ int main() {
     net.forward(NNDL_INPUT);
     net.backward(y);
 #elif defined(NNDL_CASE_TRAIN_STEP)
+    net.train_step(NNDL_INPUT, y, gd);
+#elif defined(NNDL_CASE_CONST_TEMPORARY)
+    net.forward(NNDL_INPUT);
+    net.layer(0).forward(NNDL_INPUT, nndl::Mode::training);
     net.train_step(NNDL_INPUT, y, gd);
 #endif
     return 0;

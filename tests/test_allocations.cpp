@@ -76,3 +76,36 @@ TEST_CASE_TEMPLATE("a full-batch training step allocates nothing once warmed up"
     Eigen::internal::set_is_malloc_allowed(true);
     CHECK(caught);
 }
+
+TEST_CASE_TEMPLATE("a CNN training step allocates nothing once warmed up", Scalar, float, double) {
+    Eigen::setNbThreads(1);
+    nndl::NumpyRandom random(3);
+    nndl::Network<Scalar> net(nndl::Shape::image(6, 6, 2));
+    auto conv = std::make_unique<nndl::Conv2D<Scalar>>(net.output_shape(), 4, nndl::Window(3), nndl::Stride(1),
+                                                       nndl::Padding::same(), Activation::relu);
+    conv->weights() = nndl::initial_weights<Scalar>(4, conv->fan_in(), {nndl::Init::he}, random);
+    net.add(std::move(conv));
+    net.add(std::make_unique<nndl::BatchNorm<Scalar>>(net.output_shape()));
+    net.add(nndl::make_max_pool<Scalar>(net.output_shape(), nndl::Window(2), nndl::Stride(2)));
+    net.add(nndl::make_avg_pool<Scalar>(net.output_shape(), nndl::Window(2), nndl::Stride(1)));
+    net.add(std::make_unique<nndl::GlobalAvgPool<Scalar>>(net.output_shape()));
+    net.add_dense(3, Activation::softmax, {nndl::Init::xavier}, random);
+    const Matrix<Scalar> x = random.randn<Scalar>(72, 8);
+    const Matrix<Scalar> y = nndl::one_hot<Scalar>(nndl_test::rows<Scalar>({{0, 1, 2, 0, 1, 2, 0, 1}}), 3);
+    nndl::Adam<Scalar> adam(0.01);
+    net.train_step(x, y, adam);  // sizes every buffer
+    net.train_step(x, y, adam);
+
+    const long before = allocations.load();
+    Eigen::internal::set_is_malloc_allowed(false);
+    try {
+        for (int i = 0; i < 3; ++i) {
+            net.train_step(x, y, adam);
+        }
+    } catch (const std::exception& e) {
+        Eigen::internal::set_is_malloc_allowed(true);
+        FAIL("Eigen allocated during a CNN training step: " << e.what());
+    }
+    Eigen::internal::set_is_malloc_allowed(true);
+    CHECK(allocations.load() - before == 0);
+}

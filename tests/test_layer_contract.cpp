@@ -216,3 +216,19 @@ TEST_CASE("errors: one base catches everything nndl throws; the standard kinds s
     CHECK(nndl_test::message_of<std::runtime_error>([] { nndl::load_network<double>("no/such/model.npz"); }) != "");
     CHECK(nndl_test::message_of<std::exception>([] { throw nndl::ShapeError("shape"); }) == "shape");
 }
+
+TEST_CASE("contract edges: a failed gradient check lets go of its batch; bad indices and sizes are nndl errors") {
+    nndl::Network<double> net({2, 3, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 1);
+    const Matrix<double> x = nndl::NumpyRandom(1).randn(2, 4);
+    const Matrix<double> wrong_y = Matrix<double>::Ones(1, 5);
+    CHECK_THROWS_AS(nndl::check_network_gradients(net, x, wrong_y), nndl::ShapeError);
+    CHECK_FALSE(net.layer(0).has_batch());
+    CHECK(message_of<nndl::InvalidArgument>([&] { net.layer(5); }) ==
+          "Network::layer: index 5 but the network has 2 layers");
+    CHECK(message_of<nndl::InvalidArgument>([] { nndl::Network<double> huge(Shape(1LL << 40, 1LL << 40, 1)); })
+              .find("at most 1099511627776 values") != std::string::npos);
+    nndl::Settings s;
+    s.set("count", std::size_t(3)).set("name", "relu");
+    CHECK(s.integer("count") == 3);
+    CHECK(s.text("name") == "relu");
+}

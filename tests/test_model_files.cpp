@@ -132,7 +132,7 @@ TEST_CASE_TEMPLATE("model files: a user's layer type saves and loads once regist
     // Saving needs nothing; loading needs the factory.
     if (!nndl::LayerRegistry<Scalar>::instance().contains("scale")) {
         CHECK(load_error(dir / "user.npz").find("layer1 ('scale'): create_layer: unknown layer type 'scale'; "
-                                                "registered: activation, dense, dropout") != std::string::npos);
+                                                "registered: activation, avg_pool2d, batch_norm, conv2d, dense, dropout") != std::string::npos);
     }
     Scale<Scalar>::register_type();
     auto loaded = nndl::load_network<Scalar>(dir / "user.npz");
@@ -262,5 +262,52 @@ TEST_CASE("model files: broken files are refused with a message naming the probl
     CHECK(nndl_test::message_of<nndl::FileError>([&] { nndl::save_network(other, dir / "locked" / "model.npz"); })
               .find("write_npz: cannot write") == 0);
     CHECK(bytes_of(dir / "locked" / "model.npz") == before);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("model files: crafted archives are refused before anything large is read or allocated") {
+    // Each of these once crashed the reader, overflowed an offset or asked for gigabytes
+    // (fuzz/regressions/npz; test_fuzz_replay replays them under the sanitizers too).
+    const std::string dir = "fuzz/regressions/npz/";
+    CHECK(load_error(dir + "zip64_offset_wraps.npz").find("has a damaged header") != std::string::npos);
+    CHECK(load_error(dir + "npy_shape_product_wraps.npz").find("its shape (4294967296, 4294967296) needs more") !=
+          std::string::npos);
+    CHECK(load_error(dir + "npy_shape_beyond_ptrdiff.npz").find("has a dimension out of range") != std::string::npos);
+    CHECK(load_error(dir + "input_shape_overflow.npz").find("multiply to at most 2^31 values") != std::string::npos);
+    CHECK(load_error(dir + "overlapping_entries.npz").find("has entries that overlap") != std::string::npos);
+    CHECK(nndl_test::message_of<nndl::FileError>([&] {
+              nndl::load_network<double>(dir + "format1_shape_wraps.npz", {Activation::relu});
+          }).find("needs more or fewer") != std::string::npos);
+}
+
+TEST_CASE("model files: text settings round-trip as UTF-8; save refuses what load would refuse") {
+    const fs::path dir = scratch_dir();
+    const std::string text = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x90\x88";  // "café € 🐈"
+    const auto array = nndl::to_npy(text);
+    CHECK(array.dtype == "<U8");  // 8 characters, 13 bytes
+    CHECK(nndl::npy_to_string(array, "text") == text);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] { nndl::to_npy(std::string("bad \xC3")); })
+              .find("not valid UTF-8") != std::string::npos);
+
+    nndl::Network<double> net({2, 1}, {Activation::sigmoid}, {nndl::Init::he}, 1);
+    struct Huber final : nndl::Loss<double> {  // a user's loss: usable, not loadable
+        std::string name() const override { return "Huber"; }
+        double value(const Matrix<double>& a, const Matrix<double>& y) const override { return (a - y).squaredNorm(); }
+        void gradient(const Matrix<double>& a, const Matrix<double>& y, Matrix<double>& d) const override {
+            d = 2.0 * (a - y);
+        }
+        std::unique_ptr<nndl::Loss<double>> clone() const override { return std::make_unique<Huber>(*this); }
+    };
+    net.set_loss(std::make_unique<Huber>());
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_network(net, dir / "huber.npz"); })
+              .find("save_network: the loss 'Huber' could not be loaded back") == 0);
+    CHECK_FALSE(fs::exists(dir / "huber.npz"));
+
+    nndl::Network<double> deep(2);
+    for (int i = 0; i < 20000; ++i) {
+        deep.add_activation(Activation::tanh);
+    }
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_network(deep, dir / "deep.npz"); })
+              .find("characters; a model file holds at most 1048576") != std::string::npos);
     fs::remove_all(dir);
 }

@@ -373,3 +373,55 @@ TEST_CASE("training: a callback may replace the network it trains (restoring a s
     replay.fit(data.x, y, gd, 2);
     CHECK(replay.predict_proba(data.x) == net.predict_proba(data.x));
 }
+
+TEST_CASE("training: option edges the review found") {
+    const auto data = blobs(20, 10);
+    const Matrix<double> y = nndl::one_hot(data.labels, 3);
+    // Early stopping on an accuracy a regression does not have is refused up front.
+    nndl::Network<double> regression({2, 4, 1}, {Activation::tanh, Activation::identity}, {nndl::Init::xavier}, 2);
+    nndl::GradientDescent<double> gd(0.05);
+    nndl::TrainOptions options;
+    options.validation_split = 0.25;
+    options.early_stopping.enabled = true;
+    options.early_stopping.monitor = nndl::Monitor::validation_accuracy;
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] {
+              nndl::train(regression, data.x, Matrix<double>(data.x.row(0)), gd, options);
+          }).find("monitors an accuracy, but the network's single output ends with identity") != std::string::npos);
+
+    // The L2 term counts once, whatever the chunk size of evaluate.
+    nndl::Network<double> net({2, 4, 3}, {Activation::tanh, Activation::softmax}, {nndl::Init::xavier}, 2);
+    net.set_l2(0.7);
+    const auto whole = nndl::evaluate(net, data.x, y, 60);
+    const auto chunked = nndl::evaluate(net, data.x, y, 7);
+    CHECK(chunked.first == doctest::Approx(whole.first).epsilon(1e-12));
+    net.forward(data.x);
+    CHECK(whole.first == doctest::Approx(static_cast<double>(net.cost(y))).epsilon(1e-12));
+    net.release_batch();
+
+    // The epoch early stopping ends is reported as recorded, and it is in the history.
+    nndl::TrainOptions stopping;
+    stopping.epochs = 50;
+    stopping.batch_size = 0;
+    stopping.record_every = 100;
+    stopping.early_stopping.enabled = true;
+    stopping.early_stopping.monitor = nndl::Monitor::loss;
+    stopping.early_stopping.min_delta = 1e9;
+    stopping.early_stopping.patience = 2;
+    std::vector<long> recorded;
+    stopping.on_epoch_end = [&](const nndl::Progress& p) {
+        if (p.recorded) {
+            recorded.push_back(p.epoch);
+        }
+        return true;
+    };
+    const auto history = nndl::train(net, data.x, y, gd, stopping);
+    CHECK(recorded == std::vector<long>{0, 2});
+    REQUIRE(history.epochs.size() == 2);
+    CHECK(history.epochs[1].epoch == 2);
+
+    // "Train until I say stop": a huge epoch count starts at once.
+    nndl::TrainOptions endless;
+    endless.epochs = std::numeric_limits<long>::max();
+    endless.on_epoch_end = [](const nndl::Progress& p) { return p.epoch < 1; };
+    CHECK(nndl::train(net, data.x, y, gd, endless).epochs_run == 2);
+}

@@ -2,7 +2,7 @@
 // Exceptions thrown by nndl and the helpers that build their messages.
 // Every message starts with the function that rejected the input, then says
 // what it expected and what it got, e.g.
-//   "Dense::forward: input has 100 rows, layer expects 12288".
+//   "Layer::forward ('dense'): input has 100 rows, the layer expects 12288 (input shape 12288)".
 
 #include <cmath>
 #include <sstream>

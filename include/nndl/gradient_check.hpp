@@ -66,6 +66,19 @@ struct GradientCheckResult {
 
 namespace detail {
 
+/// Makes the layer or network forget the checker's batch however the check ends.
+template <class Owner>
+class ReleaseBatchOnExit {
+public:
+    explicit ReleaseBatchOnExit(Owner& owner) : owner_(owner) {}
+    ~ReleaseBatchOnExit() { owner_.release_batch(); }
+    ReleaseBatchOnExit(const ReleaseBatchOnExit&) = delete;
+    ReleaseBatchOnExit& operator=(const ReleaseBatchOnExit&) = delete;
+
+private:
+    Owner& owner_;
+};
+
 template <class Scalar>
 double default_step(double step) {
     if (step > 0.0) {
@@ -137,6 +150,7 @@ GradientCheckResult check_layer_gradients(Layer<Scalar>& layer, const Matrix<Sca
     Matrix<Scalar> x = input;
     NumpyRandom random(options.seed);
     const Matrix<Scalar> projection = random.randn<Scalar>(layer.output_size(), x.cols());
+    const detail::ReleaseBatchOnExit<Layer<Scalar>> release(layer);  // x dies with this function
 
     layer.forward(x, options.mode);
     GradientCheckResult result;
@@ -159,7 +173,6 @@ GradientCheckResult check_layer_gradients(Layer<Scalar>& layer, const Matrix<Sca
     if (options.check_input) {
         detail::compare_gradients("input", input_gradient, detail::numeric_gradient(x, f, step), result);
     }
-    layer.release_batch();  // x dies here
     return result;
 }
 
@@ -208,6 +221,7 @@ GradientCheckResult check_network_gradients(Network<Scalar>& network, const Matr
     const double step = detail::default_step<Scalar>(options.step);
     Matrix<Scalar> x = x_in;
     GradientCheckResult result;
+    const detail::ReleaseBatchOnExit<Network<Scalar>> release(network);  // x dies with this function
 
     network.forward(x, options.mode);
     const Matrix<double> input_gradient = network.backward(y, options.check_input).template cast<double>();
@@ -234,7 +248,6 @@ GradientCheckResult check_network_gradients(Network<Scalar>& network, const Matr
     if (options.check_input) {
         detail::compare_gradients("input", input_gradient, detail::numeric_gradient(x, f, step), result);
     }
-    network.release_batch();  // x dies here
     return result;
 }
 

@@ -37,8 +37,10 @@
 // exact, where dA = -Y/A + ... can overflow) and ReusableInput (full-batch training
 // promises the same input every step, so a layer may precompute from it).
 
+#include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -67,7 +69,12 @@ struct Shape {
     Index size() const { return channels * height * width; }
     bool is_flat() const { return height == 1 && width == 1; }
     Index offset(Index h, Index w, Index c) const { return (h * width + w) * channels + c; }
-    bool valid() const { return channels > 0 && height > 0 && width > 0; }
+    /// Every dimension at least 1 and at most max_values values in all.
+    bool valid() const {
+        return channels > 0 && height > 0 && width > 0 && channels <= max_values / height &&
+               channels * height <= max_values / width;
+    }
+    static constexpr Index max_values = Index(1) << 40;  ///< values per example that nndl accepts
 
     friend bool operator==(const Shape& a, const Shape& b) {
         return a.channels == b.channels && a.height == b.height && a.width == b.width;
@@ -89,6 +96,19 @@ using Setting = std::variant<long long, double, std::string, std::vector<long lo
 /// A layer's settings by name, in the order the layer gives them.
 class Settings {
 public:
+    /// Any whole number (int, std::size_t, ...) is stored as a long long.
+    template <class Integer, std::enable_if_t<std::is_integral_v<Integer> && !std::is_same_v<Integer, bool> &&
+                                                  !std::is_same_v<Integer, long long>,
+                                              int> = 0>
+    Settings& set(const std::string& name, Integer value) {
+        if constexpr (std::is_unsigned_v<Integer> && sizeof(Integer) >= sizeof(long long)) {
+            if (value > static_cast<unsigned long long>(std::numeric_limits<long long>::max())) {
+                detail::throw_invalid("Settings::set: '", name, "' is ", value, ", more than a long long holds");
+            }
+        }
+        return set(name, Setting(static_cast<long long>(value)));
+    }
+    Settings& set(const std::string& name, const char* value) { return set(name, Setting(std::string(value))); }
     Settings& set(const std::string& name, Setting value) {
         for (auto& item : items_) {
             if (item.first == name) {
@@ -191,7 +211,9 @@ public:
         input_ = &input;
         return do_forward(input, mode);
     }
-    const Matrix<Scalar>& forward(Matrix<Scalar>&&, Mode) = delete;  // the layer would keep a dead batch
+    // A temporary would leave the layer holding a dead batch.
+    const Matrix<Scalar>& forward(Matrix<Scalar>&&, Mode) = delete;
+    const Matrix<Scalar>& forward(const Matrix<Scalar>&&, Mode) = delete;
 
     const Matrix<Scalar>& backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) {
         if (input_ == nullptr || output_gradient.rows() != output_size() || output_gradient.cols() != input_->cols()) {
@@ -253,6 +275,8 @@ public:
     /// Z of the last forward. Pre: the layer has a batch.
     virtual const Matrix<Scalar>& preactivation() const = 0;
     /// backward given dLoss/dZ instead of dLoss/dOutput; same contract as Layer::backward.
+    /// Public and not checked by the base class: an implementation checks that a batch
+    /// was seen and that z_gradient has Z's shape itself (Dense shows how).
     virtual const Matrix<Scalar>& backward_from_preactivation(const Matrix<Scalar>& z_gradient,
                                                               bool need_input_gradient) = 0;
 

@@ -47,7 +47,8 @@ public:
     explicit Network(Shape input) : input_shape_(input) {
         if (!input.valid()) {
             detail::throw_invalid("Network::Network: input shape is ", input.channels, "x", input.height, "x",
-                                  input.width, ", expected at least 1 in each dimension");
+                                  input.width, ", expected at least 1 in each dimension and at most ",
+                                  Shape::max_values, " values");
         }
     }
 
@@ -130,8 +131,8 @@ public:
     Index input_size() const { return input_shape_.size(); }
     Index output_size() const { return output_shape().size(); }
     std::size_t depth() const { return layers_.size(); }
-    Layer<Scalar>& layer(std::size_t i) { return *layers_.at(i); }
-    const Layer<Scalar>& layer(std::size_t i) const { return *layers_.at(i); }
+    Layer<Scalar>& layer(std::size_t i) { return *layers_[checked_layer(i)]; }
+    const Layer<Scalar>& layer(std::size_t i) const { return *layers_[checked_layer(i)]; }
 
     /// The sizes of the network: input, then each layer's output.
     std::vector<Index> sizes() const {
@@ -183,6 +184,7 @@ public:
         return *current;
     }
     const Matrix<Scalar>& forward(Matrix<Scalar>&&, Mode = Mode::training) = delete;
+    const Matrix<Scalar>& forward(const Matrix<Scalar>&&, Mode = Mode::training) = delete;
 
     /// Forgets the last forward's batch in every layer (backward needs a forward first).
     void release_batch() {
@@ -225,8 +227,11 @@ public:
     /// The cost of a given output (of predict_proba, say) against Y, with the L2 term.
     Scalar cost_of_output(const Matrix<Scalar>& output, const Matrix<Scalar>& y) const {
         detail::require_same_shape("Network::cost_of_output", "Y", y, "output", output);
-        return loss().value(output, y) + l2_term(y.cols());
+        return loss().value(output, y) + l2_penalty(y.cols());
     }
+
+    /// The L2 term of the cost for a batch of `examples`: lambda / (2 m) * sum of squares.
+    Scalar l2_penalty(Index examples) const { return l2_term(examples); }
 
     /// Backward pass for the last forward: fills every layer's parameter gradients.
     /// Returns dCost/dX when need_input_gradient, else an empty matrix (training never needs it).
@@ -275,6 +280,7 @@ public:
         return value;
     }
     Scalar train_step(Matrix<Scalar>&&, const Matrix<Scalar>&, Optimizer<Scalar>&) = delete;
+    Scalar train_step(const Matrix<Scalar>&&, const Matrix<Scalar>&, Optimizer<Scalar>&) = delete;
 
     /// Full-batch training, the course's loop: `iterations` steps on all of (X, Y), in
     /// order. It is train() with one batch per epoch; `options` may set everything but
@@ -368,6 +374,13 @@ private:
         for (std::size_t i = 1; i < sizes.size(); ++i) {
             add_dense(sizes[i], activations[i - 1], init, random);
         }
+    }
+
+    std::size_t checked_layer(std::size_t i) const {
+        if (i >= layers_.size()) {
+            detail::throw_invalid("Network::layer: index ", i, " but the network has ", layers_.size(), " layers");
+        }
+        return i;
     }
 
     void gather_parameters() {

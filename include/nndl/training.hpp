@@ -47,7 +47,7 @@ struct Progress {
     long batches = 0;      ///< per epoch
     double loss = 0.0;     ///< this batch's loss, or at the epoch's end the epoch's mean loss
     const EpochRecord* record = nullptr;  ///< the epoch's record, at the epoch's end
-    bool recorded = false;  ///< at the epoch's end: the record is kept in the history
+    bool recorded = false;  ///< at the epoch's end: the record is kept in the history (so is one a callback stops)
 };
 
 enum class Monitor { validation_loss, validation_accuracy, loss, accuracy };
@@ -57,7 +57,7 @@ struct EarlyStopping {
     Monitor monitor = Monitor::validation_loss;
     long patience = 3;          ///< epochs without improvement before stopping
     double min_delta = 0.0;     ///< smaller changes do not count as improvement
-    bool restore_best = true;   ///< put back the parameters and state of the best epoch when stopping
+    bool restore_best = true;   ///< at the end of training, put back the parameters and state of the best epoch
 };
 
 struct TrainOptions {
@@ -187,14 +187,14 @@ std::pair<double, double> evaluate(const Network<Scalar>& network, const Matrix<
         const Matrix<Scalar> xb = x.middleCols(start, n);
         const Matrix<Scalar> yb = y.middleCols(start, n);
         const Matrix<Scalar> out = network.predict_proba(xb);
-        loss += static_cast<double>(network.cost_of_output(out, yb)) * static_cast<double>(n);
+        loss += static_cast<double>(network.loss().value(out, yb)) * static_cast<double>(n);  // L2 once, below
         if (threshold || out.rows() > 1) {
             right += count_correct(out, yb, threshold.value_or(0.5));
         }
     }
     const auto m = static_cast<double>(x.cols());
     const double accuracy = threshold || network.output_size() > 1 ? static_cast<double>(right) / m : std::nan("");
-    return {loss / m, accuracy};
+    return {loss / m + static_cast<double>(network.l2_penalty(x.cols())), accuracy};
 }
 
 /// Trains `network` on (X, Y), one example per column; Y holds the targets in the
@@ -238,7 +238,9 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
                               ", expected at least 1");
     }
     options.schedule.validate(where);
-    for (long epoch = 0; epoch < options.epochs; ++epoch) {  // a rate that decays to 0 fails now, not late
+    // Every schedule is monotonic in the epoch, so its first and last rates bound the rest:
+    // a rate that decays to 0 (or grows to infinity) fails now, not late.
+    for (const long epoch : {0L, std::max(0L, options.epochs - 1)}) {
         const double rate = options.schedule.at(optimizer.learning_rate(), epoch);
         if (!(rate > 0.0) || !std::isfinite(rate)) {
             detail::throw_invalid(where, ": the learning-rate schedule gives ", rate, " at epoch ", epoch,
@@ -277,6 +279,14 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
         detail::throw_invalid(where, ": early stopping monitors a validation metric but there is no validation data");
     }
 
+    const bool monitors_accuracy = options.early_stopping.monitor == Monitor::validation_accuracy ||
+                                   options.early_stopping.monitor == Monitor::accuracy;
+    if (options.early_stopping.enabled && monitors_accuracy && !network.decision_threshold() &&
+        network.output_size() == 1) {
+        detail::throw_invalid(where, ": early stopping monitors an accuracy, but the network's single output ends "
+                                     "with ", to_string(output_activation(network.layer(network.depth() - 1))),
+                              ", which has no classes; monitor a loss");
+    }
     const Index batch = options.batch_size == 0 ? m : std::min(options.batch_size, m);
     const long batches = static_cast<long>((m + batch - 1) / batch);
     // One unshuffled batch of everything: train on X itself, which then stays the same
@@ -370,8 +380,6 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
         }
         record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         history.epochs_run = epoch + 1;
-        const bool last = stop || epoch + 1 == options.epochs;
-        const bool recorded = options.record_every > 0 && (epoch % options.record_every == 0 || last);
         if (stop) {
             history.stopped_early = true;
         }
@@ -392,6 +400,8 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
                 history.stopped_early = true;
             }
         }
+        const bool last = stop || epoch + 1 == options.epochs;
+        const bool recorded = options.record_every > 0 && (epoch % options.record_every == 0 || last);
         Progress progress{epoch, options.epochs, batches_run, batches, record.loss, &record, recorded};
         if (options.on_epoch_end && !options.on_epoch_end(progress)) {
             stop = true;

@@ -40,3 +40,27 @@ void parallel_ranges(Index n, Index grain, Index align, const Work& work) {
 }
 
 }  // namespace nndl::detail
+
+namespace nndl::detail {
+
+/// Runs work(chunk) for every chunk in [0, chunks), claimed one at a time by Eigen's
+/// thread count of threads, so a thread the system deschedules holds up only the chunk
+/// it has. Results must not depend on which thread runs a chunk (write per chunk).
+template <class Work>
+void parallel_chunks(Index chunks, const Work& work) {
+#ifdef _OPENMP
+    const Index threads = std::min<Index>(Eigen::nbThreads(), chunks);
+    if (threads > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(static_cast<int>(threads))
+        for (Index chunk = 0; chunk < chunks; ++chunk) {
+            work(chunk);
+        }
+        return;
+    }
+#endif
+    for (Index chunk = 0; chunk < chunks; ++chunk) {
+        work(chunk);
+    }
+}
+
+}  // namespace nndl::detail

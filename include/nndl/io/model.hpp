@@ -36,6 +36,8 @@
 namespace nndl {
 
 inline constexpr int model_format_version = 2;
+/// The longest architecture description a model file holds (a '<U' array of at most 2^20 characters).
+inline constexpr std::size_t max_architecture_characters = std::size_t(1) << 20;
 
 namespace detail {
 
@@ -140,15 +142,15 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
                                " entries, expected 3 (channels, height, width)"));
     }
     Index dims[3] = {0, 0, 0};
+    Index values = 1;
     for (std::size_t i = 0; i < 3; ++i) {
         const long long d = input[i].as_integer("input");
-        if (d < 1 || d > (1LL << 31)) {
-            throw FileError(concat(where, ": the architecture's input dimension ", d, " is outside 1..2^31"));
+        if (d < 1 || d > (1LL << 31) || values > (1LL << 31) / d) {  // checked before multiplying: no overflow
+            throw FileError(concat(where, ": the architecture's input dimensions must be at least 1 and multiply to "
+                                          "at most 2^31 values"));
         }
         dims[i] = static_cast<Index>(d);
-    }
-    if (dims[0] * dims[1] * dims[2] > (1LL << 31)) {
-        throw FileError(concat(where, ": the architecture's input has more than 2^31 values"));
+        values *= dims[i];
     }
     Network<Scalar> network(Shape(dims[0], dims[1], dims[2]));
     const auto& layers = arch.at("layers", "the architecture").as_array("layers");
@@ -167,10 +169,10 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
         std::unique_ptr<Layer<Scalar>> layer;
         try {
             layer = create_layer<Scalar>(type, network.output_shape(), settings);
-        } catch (const std::invalid_argument& e) {
-            throw FileError(concat(here, ": ", e.what()));
         } catch (const std::bad_alloc&) {
             throw FileError(concat(here, ": the layer's settings ask for more memory than there is"));
+        } catch (const std::exception& e) {  // nndl's own, or whatever a user's factory throws
+            throw FileError(concat(here, ": ", e.what()));
         }
         auto parameters = layer->parameters();
         auto state = layer->state();
@@ -323,6 +325,7 @@ Network<Scalar> network_from_npz(const std::map<std::string, NpyArray>& arrays, 
     int version = 0;
     const detail::json::Value arch = detail::read_architecture(arrays, where, version);
     try {
+        try {
         if (version == 1) {
             std::vector<Index> sizes;
             std::vector<Activation> activations;
@@ -330,6 +333,9 @@ Network<Scalar> network_from_npz(const std::map<std::string, NpyArray>& arrays, 
             return detail::network_from_arrays<Scalar>(arrays, activations, &sizes, where);
         }
         return detail::network_from_format2<Scalar>(arrays, arch, where);
+        } catch (const std::bad_alloc&) {
+            throw FileError(detail::concat(where, ": its arrays need more memory than there is"));
+        }
     } catch (const FileError& e) {
         const std::string message = e.what();
         if (message.rfind(where, 0) == 0) {
@@ -357,6 +363,13 @@ void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
     input.push_back(json::Value(static_cast<long long>(network.input_shape().height)));
     input.push_back(json::Value(static_cast<long long>(network.input_shape().width)));
     arch.set("input", input);
+    try {
+        (void)detail::loss_from_name<Scalar>(network.loss().name(), "save_network");
+    } catch (const FileError&) {
+        detail::throw_invalid("save_network: the loss '", network.loss().name(),
+                              "' could not be loaded back; model files hold BinaryCrossEntropy, "
+                              "CategoricalCrossEntropy or MeanSquaredError");
+    }
     arch.set("loss", json::Value(network.loss().name()));
     arch.set("l2", json::Value(network.l2()));
     json::Value layers = json::Value::array();
@@ -397,7 +410,12 @@ void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
         layers.push_back(entry);
     }
     arch.set("layers", layers);
-    arrays.emplace_back("architecture", to_npy(json::dump(arch)));
+    const std::string text = json::dump(arch);
+    if (text.size() > max_architecture_characters) {
+        detail::throw_invalid("save_network: the architecture description has ", text.size(),
+                              " characters; a model file holds at most ", max_architecture_characters);
+    }
+    arrays.emplace_back("architecture", to_npy(text));
     write_npz(path, arrays);
 }
 

@@ -3,8 +3,10 @@
 // written without any dependency: .npz is a zip archive of stored (uncompressed)
 // .npy files. Arrays written here are C-ordered (row-major), as NumPy's own.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <iterator>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -25,10 +27,20 @@ struct NpyArray {
     bool fortran_order = false;
     std::vector<unsigned char> bytes;
 
+    /// The number of values; SIZE_MAX when the shape's product does not fit in size_t.
     std::size_t count() const {
         std::size_t n = 1;
         for (auto d : shape) {
-            n *= d;
+            if (d != 0 && n > SIZE_MAX / d) {
+                n = SIZE_MAX;
+            } else {
+                n *= d;
+            }
+        }
+        for (auto d : shape) {
+            if (d == 0) {
+                return 0;
+            }
         }
         return n;
     }
@@ -62,7 +74,7 @@ inline void put_le(std::vector<unsigned char>& out, std::uint64_t value, int byt
 }
 
 inline std::uint64_t get_le(const std::vector<unsigned char>& in, std::size_t at, int bytes, const char* where) {
-    if (at + static_cast<std::size_t>(bytes) > in.size()) {
+    if (at > in.size() || static_cast<std::size_t>(bytes) > in.size() - at) {  // no wrap for huge offsets
         throw FileError(concat(where, ": the file is truncated (needs byte ", at + static_cast<std::size_t>(bytes),
                                ", has ", in.size(), ")"));
     }
@@ -175,15 +187,20 @@ inline NpyArray parse_npy(const std::vector<unsigned char>& file, const std::str
         } catch (const std::exception&) {
             throw FileError(concat(where, ": entry '", name, "' has an unreadable shape '(", dims, ")'"));
         }
+        if (dims[pos] == '-' || d > static_cast<unsigned long long>(PTRDIFF_MAX)) {
+            throw FileError(concat(where, ": entry '", name, "' has a dimension out of range in its shape '(", dims,
+                                   ")'"));
+        }
         array.shape.push_back(static_cast<std::size_t>(d));
         pos += used;
     }
     const std::size_t item = dtype_size(array.dtype, where);
     const std::size_t data_start = header_start + header_length;
+    const std::size_t data_bytes = file.size() - data_start;
     const std::size_t count = array.count();
-    if (count != 0 && (count > (file.size() / item) + 1 || data_start + count * item != file.size())) {
-        throw FileError(concat(where, ": entry '", name, "' holds ", file.size() - data_start, " data bytes, shape needs ",
-                               count * item));
+    if (count > data_bytes / item || count * item != data_bytes) {  // no product that wraps
+        throw FileError(concat(where, ": entry '", name, "' holds ", data_bytes, " data bytes, its shape (", dims,
+                               ") needs more or fewer"));
     }
     array.bytes.assign(file.begin() + static_cast<long>(data_start), file.end());
     return array;
@@ -211,12 +228,34 @@ NpyArray to_npy(const Matrix<Scalar>& m) {
 }
 
 /// A 0-d unicode string array (dtype '<U n'), which np.load reads without pickle.
+/// `text` is UTF-8; the array holds its code points (UTF-32), as NumPy's str arrays do.
 inline NpyArray to_npy(const std::string& text) {
+    std::vector<std::uint32_t> codes;
+    for (std::size_t i = 0; i < text.size();) {
+        const auto lead = static_cast<unsigned char>(text[i]);
+        const std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
+        if (length == 0 || i + length > text.size()) {
+            detail::throw_invalid("to_npy: the text is not valid UTF-8 (byte ", i, ")");
+        }
+        std::uint32_t code = length == 1 ? lead : lead & (0x7FU >> length);
+        for (std::size_t k = 1; k < length; ++k) {
+            const auto next = static_cast<unsigned char>(text[i + k]);
+            if ((next & 0xC0U) != 0x80U) {
+                detail::throw_invalid("to_npy: the text is not valid UTF-8 (byte ", i + k, ")");
+            }
+            code = (code << 6) | (next & 0x3FU);
+        }
+        codes.push_back(code);
+        i += length;
+    }
     NpyArray array;
-    array.dtype = "<U" + std::to_string(std::max<std::size_t>(text.size(), 1));
-    array.bytes.assign(4 * std::max<std::size_t>(text.size(), 1), 0);
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        array.bytes[4 * i] = static_cast<unsigned char>(text[i]);  // ASCII text only
+    const std::size_t n = std::max<std::size_t>(codes.size(), 1);
+    array.dtype = "<U" + std::to_string(n);
+    array.bytes.assign(4 * n, 0);
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+        for (int k = 0; k < 4; ++k) {
+            array.bytes[4 * i + static_cast<std::size_t>(k)] = static_cast<unsigned char>((codes[i] >> (8 * k)) & 0xFFU);
+        }
     }
     return array;
 }
@@ -231,6 +270,10 @@ Matrix<Scalar> npy_to_matrix(const NpyArray& array, const std::string& name) {
     const auto rows = static_cast<Index>(array.shape[0]);
     const auto cols = array.shape.size() == 2 ? static_cast<Index>(array.shape[1]) : Index(1);
     const std::size_t item = detail::dtype_size(array.dtype, "npy_to_matrix");
+    if (array.count() > array.bytes.size() / item || array.count() * item != array.bytes.size()) {
+        throw FileError(detail::concat("npy_to_matrix: '", name, "' has ", array.bytes.size(),
+                                       " data bytes, which its shape does not match"));
+    }
     const char kind = array.dtype[1];
     if (!((kind == 'f' && (item == 4 || item == 8)) || (kind == 'i' && (item == 4 || item == 8)))) {
         throw FileError(detail::concat("npy_to_matrix: '", name, "' has dtype '", array.dtype,
@@ -263,7 +306,7 @@ Matrix<Scalar> npy_to_matrix(const NpyArray& array, const std::string& name) {
     return m;
 }
 
-/// The text of a unicode string array (ASCII characters).
+/// The text of a unicode string array, as UTF-8.
 inline std::string npy_to_string(const NpyArray& array, const std::string& name) {
     if (array.dtype.size() < 3 || array.dtype[1] != 'U' || array.count() != 1) {
         throw FileError(detail::concat("npy_to_string: '", name, "' has dtype '", array.dtype,
@@ -275,7 +318,24 @@ inline std::string npy_to_string(const NpyArray& array, const std::string& name)
         if (code == 0) {
             break;
         }
-        text += code < 128 ? static_cast<char>(code) : '?';
+        if (code > 0x10FFFFU || (code >= 0xD800U && code <= 0xDFFFU)) {
+            throw FileError(detail::concat("npy_to_string: '", name, "' holds ", code, ", which is not a character"));
+        }
+        if (code < 0x80U) {
+            text += static_cast<char>(code);
+        } else if (code < 0x800U) {
+            text += static_cast<char>(0xC0U | (code >> 6));
+            text += static_cast<char>(0x80U | (code & 0x3FU));
+        } else if (code < 0x10000U) {
+            text += static_cast<char>(0xE0U | (code >> 12));
+            text += static_cast<char>(0x80U | ((code >> 6) & 0x3FU));
+            text += static_cast<char>(0x80U | (code & 0x3FU));
+        } else {
+            text += static_cast<char>(0xF0U | (code >> 18));
+            text += static_cast<char>(0x80U | ((code >> 12) & 0x3FU));
+            text += static_cast<char>(0x80U | ((code >> 6) & 0x3FU));
+            text += static_cast<char>(0x80U | (code & 0x3FU));
+        }
     }
     return text;
 }
@@ -355,13 +415,17 @@ inline std::map<std::string, NpyArray> parse_npz(const std::vector<unsigned char
             throw fail("has a damaged zip64 directory");
         }
         const auto record = detail::get_le(file, end - 20 + 8, 8, where);
-        if (detail::get_le(file, static_cast<std::size_t>(record), 4, where) != 0x06064b50U) {
+        if (record > file.size() || detail::get_le(file, static_cast<std::size_t>(record), 4, where) != 0x06064b50U) {
             throw fail("has a damaged zip64 directory");
         }
         entries = detail::get_le(file, static_cast<std::size_t>(record) + 32, 8, where);
         directory_offset = detail::get_le(file, static_cast<std::size_t>(record) + 48, 8, where);
     }
     std::map<std::string, NpyArray> arrays;
+    std::map<std::size_t, std::size_t> extents;  // start -> end of every entry: entries may not overlap
+    if (directory_offset > file.size()) {
+        throw fail("has a damaged zip directory");
+    }
     std::size_t at = static_cast<std::size_t>(directory_offset);
     for (std::uint64_t e = 0; e < entries; ++e) {
         if (detail::get_le(file, at, 4, where) != 0x02014b50U) {
@@ -407,14 +471,30 @@ inline std::map<std::string, NpyArray> parse_npz(const std::vector<unsigned char
             throw fail(detail::concat("entry '", name, "' is compressed (method ", method,
                                       "); save with np.savez, not np.savez_compressed"));
         }
+        if (local > file.size()) {
+            throw fail(detail::concat("entry '", name, "' has a damaged header"));
+        }
         const auto l = static_cast<std::size_t>(local);
         if (detail::get_le(file, l, 4, where) != 0x04034b50U) {
             throw fail(detail::concat("entry '", name, "' has a damaged header"));
         }
         const auto data_start = l + 30 + static_cast<std::size_t>(detail::get_le(file, l + 26, 2, where)) +
                                 static_cast<std::size_t>(detail::get_le(file, l + 28, 2, where));
-        if (data_start + size > file.size() || compressed != size) {
+        if (data_start > file.size() || size > file.size() - data_start || compressed != size) {
             throw fail(detail::concat("is truncated (entry '", name, "' needs ", size, " bytes)"));
+        }
+        // Entries that share bytes would let a small file stand for many large arrays.
+        const std::size_t entry_end = data_start + static_cast<std::size_t>(size);
+        const auto next = extents.lower_bound(l);
+        if ((next != extents.end() && next->first < entry_end) ||
+            (next != extents.begin() && std::prev(next)->second > l)) {
+            throw fail(detail::concat("has entries that overlap (entry '", name, "'); not a valid archive"));
+        }
+        extents.emplace(l, entry_end);
+        if (arrays.count(name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0
+                             ? name.substr(0, name.size() - 4)
+                             : name) != 0) {
+            throw fail(detail::concat("has two entries named '", name, "'"));
         }
         const std::vector<unsigned char> data(file.begin() + static_cast<long>(data_start),
                                               file.begin() + static_cast<long>(data_start + size));

@@ -73,19 +73,20 @@ protected:
         const Index count = input.size() / c;  // examples * pixels per channel
         // Each column is pixels x channels with channels fastest: a channels x (pixels * m) view.
         Eigen::Map<const Matrix<Scalar>> x(input.data(), c, count);
-        Matrix<Scalar> mean = x.rowwise().mean();
-        Matrix<Scalar> var = (x.colwise() - mean.col(0)).array().square().rowwise().mean().matrix();
-        inverse_std_ = (var.array() + static_cast<Scalar>(epsilon_)).rsqrt().matrix();
+        // Members, not locals: a training step allocates nothing once warmed up.
+        mean_ = x.rowwise().mean();
+        var_ = (x.colwise() - mean_.col(0)).array().square().rowwise().mean().matrix();
+        inverse_std_ = (var_.array() + static_cast<Scalar>(epsilon_)).rsqrt().matrix();
         normalized_.resize(input.rows(), input.cols());
         Eigen::Map<Matrix<Scalar>> xhat(normalized_.data(), c, count);
-        xhat = ((x.colwise() - mean.col(0)).array().colwise() * inverse_std_.col(0).array()).matrix();
+        xhat = ((x.colwise() - mean_.col(0)).array().colwise() * inverse_std_.col(0).array()).matrix();
         output_.resize(input.rows(), input.cols());
         Eigen::Map<Matrix<Scalar>> y(output_.data(), c, count);
         y = ((xhat.array().colwise() * gamma_.col(0).array()).colwise() + beta_.col(0).array()).matrix();
         const auto mom = static_cast<Scalar>(momentum_);
         const Scalar unbias = count > 1 ? static_cast<Scalar>(count) / static_cast<Scalar>(count - 1) : Scalar(1);
-        running_mean_ = (Scalar(1) - mom) * running_mean_ + mom * mean;
-        running_var_ = (Scalar(1) - mom) * running_var_ + mom * unbias * var;
+        running_mean_ = (Scalar(1) - mom) * running_mean_ + mom * mean_;
+        running_var_ = (Scalar(1) - mom) * running_var_ + mom * unbias * var_;
         return output_;
     }
 
@@ -111,10 +112,10 @@ protected:
             return input_gradient_;
         }
         Eigen::Map<const Matrix<Scalar>> xhat(normalized_.data(), c, count);
-        const Matrix<Scalar> sum_dy = dy.rowwise().sum();
-        const Matrix<Scalar> sum_dy_xhat = (dy.array() * xhat.array()).rowwise().sum().matrix();
-        gamma_gradient_ = sum_dy_xhat;
-        beta_gradient_ = sum_dy;
+        beta_gradient_ = dy.rowwise().sum();
+        gamma_gradient_ = (dy.array() * xhat.array()).rowwise().sum().matrix();
+        const Matrix<Scalar>& sum_dy = beta_gradient_;
+        const Matrix<Scalar>& sum_dy_xhat = gamma_gradient_;
         if (!need_input_gradient) {
             input_gradient_.resize(0, 0);
             return input_gradient_;
@@ -123,11 +124,11 @@ protected:
         const auto n = static_cast<Scalar>(count);
         input_gradient_.resize(dy_in.rows(), dy_in.cols());
         Eigen::Map<Matrix<Scalar>> dx(input_gradient_.data(), c, count);
-        const Eigen::Array<Scalar, Eigen::Dynamic, 1> scale = gamma_.array().col(0) * inverse_std_.array().col(0) / n;
-        dx = (((dy.array() * n).colwise() - sum_dy.array().col(0) -
+        scale_ = gamma_.array().col(0) * inverse_std_.array().col(0) / n;
+        dx = ((((dy.array() * n).colwise() - sum_dy.array().col(0)) -
                (xhat.array().colwise() * sum_dy_xhat.array().col(0)))
                   .colwise() *
-              scale)
+              scale_)
                  .matrix();
         return input_gradient_;
     }
@@ -156,7 +157,8 @@ private:
     bool training_ = false;
     Matrix<Scalar> gamma_, beta_, gamma_gradient_, beta_gradient_;
     Matrix<Scalar> running_mean_, running_var_;
-    Matrix<Scalar> inverse_std_, normalized_, output_, input_gradient_;
+    Matrix<Scalar> mean_, var_, inverse_std_, normalized_, output_, input_gradient_;
+    Eigen::Array<Scalar, Eigen::Dynamic, 1> scale_;
 };
 
 }  // namespace nndl

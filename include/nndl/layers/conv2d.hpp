@@ -10,7 +10,11 @@
 // filters x positions product laid out column by column.
 //
 // The layer lowers the batch to patches (im2col: one column per output position and
-// example) and makes one product with Eigen, so the work is a GEMM on every thread.
+// example) and multiplies them by W with Eigen. The batch is cut into chunks of a few
+// examples that threads claim one at a time (lowering, product, bias, and in backward
+// the gradients), so a descheduled thread delays one chunk, not every product; weight
+// gradients are summed over chunks in a fixed order, so results do not depend on the
+// thread count.
 
 #include <algorithm>
 #include <cstring>
@@ -30,68 +34,66 @@ namespace nndl {
 
 namespace detail {
 
-/// Copies the windows of every example of `x` into the columns of `patches`
-/// (kernel_height * kernel_width * channels rows, positions * examples columns); zeros
-/// where a window covers padding.
+/// Copies the windows of examples [first, first + count) of `x` into their columns of
+/// `patches` (kernel_height * kernel_width * channels rows, one column per output
+/// position and example, examples one after another); zeros where a window covers
+/// padding. `patches` must already have its size.
 template <class Scalar>
-void image_to_patches(const WindowGeometry& g, const Matrix<Scalar>& x, Matrix<Scalar>& patches) {
-    const Index rows = g.window_height * g.window_width * g.channels;
+void image_to_patches(const WindowGeometry& g, const Matrix<Scalar>& x, Index first, Index count,
+                      Matrix<Scalar>& patches) {
     const Index positions = g.positions();
-    patches.resize(rows, positions * x.cols());
     const Index run = g.channels;  // one pixel's channels are contiguous in both
-    parallel_ranges(x.cols(), 1, 1, [&](Index begin, Index end) {
-        for (Index i = begin; i < end; ++i) {
-            const Scalar* image = x.col(i).data();
-            for (Index oh = 0; oh < g.out_height; ++oh) {
-                for (Index ow = 0; ow < g.out_width; ++ow) {
-                    Scalar* out = patches.col(i * positions + oh * g.out_width + ow).data();
-                    for (Index kh = 0; kh < g.window_height; ++kh) {
-                        const Index ih = oh * g.stride_vertical - g.top + kh;
-                        for (Index kw = 0; kw < g.window_width; ++kw, out += run) {
-                            const Index iw = ow * g.stride_horizontal - g.left + kw;
-                            if (ih < 0 || ih >= g.in_height || iw < 0 || iw >= g.in_width) {
-                                std::fill(out, out + run, Scalar(0));
-                            } else {
-                                std::memcpy(out, image + (ih * g.in_width + iw) * run,
-                                            static_cast<std::size_t>(run) * sizeof(Scalar));
-                            }
+    for (Index i = first; i < first + count; ++i) {
+        const Scalar* image = x.col(i).data();
+        for (Index oh = 0; oh < g.out_height; ++oh) {
+            for (Index ow = 0; ow < g.out_width; ++ow) {
+                Scalar* out = patches.col(i * positions + oh * g.out_width + ow).data();
+                for (Index kh = 0; kh < g.window_height; ++kh) {
+                    const Index ih = oh * g.stride_vertical - g.top + kh;
+                    for (Index kw = 0; kw < g.window_width; ++kw, out += run) {
+                        const Index iw = ow * g.stride_horizontal - g.left + kw;
+                        if (ih < 0 || ih >= g.in_height || iw < 0 || iw >= g.in_width) {
+                            std::fill(out, out + run, Scalar(0));
+                        } else {
+                            std::memcpy(out, image + (ih * g.in_width + iw) * run,
+                                        static_cast<std::size_t>(run) * sizeof(Scalar));
                         }
                     }
                 }
             }
         }
-    });
+    }
 }
 
-/// The reverse of image_to_patches: adds every patch entry back onto the pixel it
-/// came from (entries from padding are dropped). `x` is overwritten.
+/// The reverse of image_to_patches for examples [first, first + count): their columns
+/// of `x` are overwritten with the sum of every patch entry on the pixel it came from
+/// (entries from padding are dropped).
 template <class Scalar>
-void patches_to_image(const WindowGeometry& g, const Matrix<Scalar>& patches, Index examples, Matrix<Scalar>& x) {
+void patches_to_image(const WindowGeometry& g, const Matrix<Scalar>& patches, Index first, Index count,
+                      Matrix<Scalar>& x) {
     const Index positions = g.positions();
-    x.setZero(g.in_height * g.in_width * g.channels, examples);
     const Index run = g.channels;
-    parallel_ranges(examples, 1, 1, [&](Index begin, Index end) {
-        for (Index i = begin; i < end; ++i) {
-            Scalar* image = x.col(i).data();
-            for (Index oh = 0; oh < g.out_height; ++oh) {
-                for (Index ow = 0; ow < g.out_width; ++ow) {
-                    const Scalar* in = patches.col(i * positions + oh * g.out_width + ow).data();
-                    for (Index kh = 0; kh < g.window_height; ++kh) {
-                        const Index ih = oh * g.stride_vertical - g.top + kh;
-                        for (Index kw = 0; kw < g.window_width; ++kw, in += run) {
-                            const Index iw = ow * g.stride_horizontal - g.left + kw;
-                            if (ih >= 0 && ih < g.in_height && iw >= 0 && iw < g.in_width) {
-                                Scalar* pixel = image + (ih * g.in_width + iw) * run;
-                                for (Index c = 0; c < run; ++c) {
-                                    pixel[c] += in[c];
-                                }
+    x.middleCols(first, count).setZero();
+    for (Index i = first; i < first + count; ++i) {
+        Scalar* image = x.col(i).data();
+        for (Index oh = 0; oh < g.out_height; ++oh) {
+            for (Index ow = 0; ow < g.out_width; ++ow) {
+                const Scalar* in = patches.col(i * positions + oh * g.out_width + ow).data();
+                for (Index kh = 0; kh < g.window_height; ++kh) {
+                    const Index ih = oh * g.stride_vertical - g.top + kh;
+                    for (Index kw = 0; kw < g.window_width; ++kw, in += run) {
+                        const Index iw = ow * g.stride_horizontal - g.left + kw;
+                        if (ih >= 0 && ih < g.in_height && iw >= 0 && iw < g.in_width) {
+                            Scalar* pixel = image + (ih * g.in_width + iw) * run;
+                            for (Index c = 0; c < run; ++c) {
+                                pixel[c] += in[c];
                             }
                         }
                     }
                 }
             }
         }
-    });
+    }
 }
 
 }  // namespace detail
@@ -157,16 +159,7 @@ public:
 
 protected:
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
-        const Index m = input.cols();
-        detail::image_to_patches(geometry_, input, patches_);
-        z_.resize(filters_ * geometry_.positions(), m);
-        Eigen::Map<Matrix<Scalar>> z(z_.data(), filters_, geometry_.positions() * m);
-        if (numpy_order_) {
-            numpy_order_product(patches_, z);
-        } else {
-            z.noalias() = weights_ * patches_;
-        }
-        z.colwise() += bias_.col(0);
+        linear(input, patches_, z_);
         with_activation(activation_, [&](auto policy) { decltype(policy)::forward(z_, a_); });
         return a_;
     }
@@ -179,15 +172,8 @@ protected:
 
     void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
         Matrix<Scalar> patches;
-        detail::image_to_patches(geometry_, input, patches);
-        Matrix<Scalar> z(filters_ * geometry_.positions(), input.cols());
-        Eigen::Map<Matrix<Scalar>> zmap(z.data(), filters_, geometry_.positions() * input.cols());
-        if (numpy_order_) {
-            numpy_order_product(patches, zmap);
-        } else {
-            zmap.noalias() = weights_ * patches;
-        }
-        zmap.colwise() += bias_.col(0);
+        Matrix<Scalar> z;
+        linear(input, patches, z);
         with_activation(activation_, [&](auto policy) { decltype(policy)::forward(z, output); });
     }
 
@@ -199,10 +185,39 @@ private:
         return filters;
     }
 
-    /// z = W patches, each entry 0 + a pairwise sum of the products in window order.
-    void numpy_order_product(const Matrix<Scalar>& patches, Eigen::Map<Matrix<Scalar>>& z) const {
+    /// Examples per chunk: about 2048 patch columns, whatever the thread count.
+    Index chunk_examples() const { return std::max<Index>(1, 2048 / geometry_.positions()); }
+    Index chunks(Index m) const { return (m + chunk_examples() - 1) / chunk_examples(); }
+
+    /// Z = W patches + b for the batch `input`, chunk by chunk (`patches` and `z` are resized).
+    void linear(const Matrix<Scalar>& input, Matrix<Scalar>& patches, Matrix<Scalar>& z) const {
+        const Index m = input.cols();
+        const Index positions = geometry_.positions();
+        patches.resize(weights_.cols(), positions * m);
+        z.resize(filters_ * positions, m);
+        Eigen::Map<Matrix<Scalar>> zmap(z.data(), filters_, positions * m);
+        const Index per = chunk_examples();
+        detail::parallel_chunks(chunks(m), [&](Index chunk) {
+            const Index first = chunk * per;
+            const Index count = std::min(per, m - first);
+            detail::image_to_patches(geometry_, input, first, count, patches);
+            const Index from = first * positions;
+            const Index columns = count * positions;
+            if (numpy_order_) {
+                numpy_order_product(patches, zmap, from, columns);
+            } else {
+                zmap.middleCols(from, columns).noalias() = weights_ * patches.middleCols(from, columns);
+            }
+            zmap.middleCols(from, columns).colwise() += bias_.col(0);
+        });
+    }
+
+    /// z = W patches over columns [from, from + columns), each entry 0 + a pairwise sum
+    /// of the products in window order.
+    void numpy_order_product(const Matrix<Scalar>& patches, Eigen::Map<Matrix<Scalar>>& z, Index from,
+                             Index columns) const {
         std::vector<Scalar> products(static_cast<std::size_t>(patches.rows()));
-        for (Index col = 0; col < patches.cols(); ++col) {
+        for (Index col = from; col < from + columns; ++col) {
             for (Index f = 0; f < filters_; ++f) {
                 for (Index k = 0; k < patches.rows(); ++k) {
                     products[static_cast<std::size_t>(k)] = patches(k, col) * weights_(f, k);
@@ -265,14 +280,40 @@ private:
             numpy_order_backward(dz, m, need_input_gradient);
             return input_gradient_;
         }
-        weights_gradient_.noalias() = dz * patches_.transpose();
-        bias_gradient_ = dz.rowwise().sum();
+        const Index positions = geometry_.positions();
+        const Index per = chunk_examples();
+        const Index count_chunks = chunks(m);
+        if (static_cast<Index>(partial_weights_.size()) < count_chunks) {
+            partial_weights_.resize(static_cast<std::size_t>(count_chunks));
+            partial_bias_.resize(static_cast<std::size_t>(count_chunks));
+        }
         if (need_input_gradient) {
             patches_gradient_.resize(patches_.rows(), patches_.cols());
-            patches_gradient_.noalias() = weights_.transpose() * dz;
-            detail::patches_to_image(geometry_, patches_gradient_, m, input_gradient_);
+            input_gradient_.resize(geometry_.in_height * geometry_.in_width * geometry_.channels, m);
         } else {
             input_gradient_.resize(0, 0);
+        }
+        detail::parallel_chunks(count_chunks, [&](Index chunk) {
+            const Index first = chunk * per;
+            const Index count = std::min(per, m - first);
+            const Index from = first * positions;
+            const Index columns = count * positions;
+            const auto dz_chunk = dz.middleCols(from, columns);
+            auto& dw = partial_weights_[static_cast<std::size_t>(chunk)];
+            dw.resize(weights_.rows(), weights_.cols());
+            dw.noalias() = dz_chunk * patches_.middleCols(from, columns).transpose();
+            partial_bias_[static_cast<std::size_t>(chunk)] = dz_chunk.rowwise().sum();
+            if (need_input_gradient) {
+                patches_gradient_.middleCols(from, columns).noalias() = weights_.transpose() * dz_chunk;
+                detail::patches_to_image(geometry_, patches_gradient_, first, count, input_gradient_);
+            }
+        });
+        // Summed in chunk order: the same result on any number of threads.
+        weights_gradient_ = partial_weights_[0];
+        bias_gradient_ = partial_bias_[0];
+        for (Index chunk = 1; chunk < count_chunks; ++chunk) {
+            weights_gradient_ += partial_weights_[static_cast<std::size_t>(chunk)];
+            bias_gradient_ += partial_bias_[static_cast<std::size_t>(chunk)];
         }
         return input_gradient_;
     }
@@ -291,6 +332,8 @@ private:
     Matrix<Scalar> dz_;
     Matrix<Scalar> patches_gradient_;
     Matrix<Scalar> input_gradient_;
+    std::vector<Matrix<Scalar>> partial_weights_;  // one per chunk of the batch
+    std::vector<Matrix<Scalar>> partial_bias_;
 };
 
 }  // namespace nndl

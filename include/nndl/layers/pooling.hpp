@@ -7,6 +7,7 @@
 // as PyTorch does. Average pooling divides by the window's size, padding included
 // (PyTorch's count_include_pad=True; with no padding it is the plain mean).
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -27,7 +28,14 @@ template <class Scalar>
 class Pool2D final : public Layer<Scalar> {
 public:
     Pool2D(PoolMode mode, Shape input, Window window, Stride stride, Padding padding = Padding::valid())
-        : mode_(mode), geometry_(WindowGeometry::resolve(name(mode), input, window, stride, padding)) {}
+        : mode_(mode), geometry_(WindowGeometry::resolve(name(mode), input, window, stride, padding)) {
+        const WindowGeometry& g = geometry_;
+        if (std::max(g.top, g.bottom) >= g.window_height || std::max(g.left, g.right) >= g.window_width) {
+            detail::throw_invalid(name(mode), ": padding ", g.top, ", ", g.bottom, ", ", g.left, ", ", g.right,
+                                  " reaches a whole ", g.window_height, "x", g.window_width,
+                                  " window; expected less padding than the window on each side");
+        }
+    }
 
     std::string type() const override { return mode_ == PoolMode::max ? "max_pool2d" : "avg_pool2d"; }
     Shape input_shape() const override { return Shape(geometry_.channels, geometry_.in_height, geometry_.in_width); }
@@ -54,22 +62,26 @@ protected:
         }
         const WindowGeometry& g = geometry_;
         const Index m = output_gradient.cols();
-        input_gradient_.setZero(g.in_height * g.in_width * g.channels, m);
+        const Index channels = g.channels;
+        input_gradient_.setZero(g.in_height * g.in_width * channels, m);
         const Scalar share = Scalar(1) / static_cast<Scalar>(g.window_height * g.window_width);
-        detail::parallel_ranges(m, 1, 1, [&](Index begin, Index end) {
-            for (Index i = begin; i < end; ++i) {
+        detail::parallel_chunks(m, [&](Index i) {
+            const Scalar* dy = output_gradient.col(i).data();
+            Scalar* dx = input_gradient_.col(i).data();
+            if (mode_ == PoolMode::max) {
+                const Index* from = argmax_.col(i).data();
                 for (Index o = 0; o < output_gradient.rows(); ++o) {
-                    const Scalar d = output_gradient(o, i);
-                    if (mode_ == PoolMode::max) {
-                        const Index from = argmax_(o, i);
-                        if (from >= 0) {
-                            input_gradient_(from, i) += d;
-                        }
-                    } else {
-                        for_window(o, [&](Index pixel) { input_gradient_(pixel, i) += d * share; });
+                    if (from[o] >= 0) {  // every window covers a pixel (see the constructor), so never -1
+                        dx[from[o]] += dy[o];
                     }
                 }
+                return;
             }
+            for_windows([&](Index position, Index pixel) {
+                for (Index c = 0; c < channels; ++c) {
+                    dx[pixel * channels + c] += dy[position * channels + c] * share;
+                }
+            });
         });
         return input_gradient_;
     }
@@ -81,59 +93,69 @@ protected:
 private:
     static const char* name(PoolMode mode) { return mode == PoolMode::max ? "MaxPool2D" : "AvgPool2D"; }
 
-    /// Calls f(row of the input pixel's channel) for the in-image pixels of output row o's window.
+    /// Calls f(output position, input pixel) for every pixel inside the image under every
+    /// window, windows in output order and pixels in window order.
     template <class F>
-    void for_window(Index o, F&& f) const {
+    void for_windows(F&& f) const {
         const WindowGeometry& g = geometry_;
-        const Index c = o % g.channels;
-        const Index position = o / g.channels;
-        const Index oh = position / g.out_width;
-        const Index ow = position % g.out_width;
-        for (Index kh = 0; kh < g.window_height; ++kh) {
-            const Index ih = oh * g.stride_vertical - g.top + kh;
-            if (ih < 0 || ih >= g.in_height) {
-                continue;
-            }
-            for (Index kw = 0; kw < g.window_width; ++kw) {
-                const Index iw = ow * g.stride_horizontal - g.left + kw;
-                if (iw >= 0 && iw < g.in_width) {
-                    f((ih * g.in_width + iw) * g.channels + c);
+        for (Index oh = 0; oh < g.out_height; ++oh) {
+            for (Index ow = 0; ow < g.out_width; ++ow) {
+                const Index position = oh * g.out_width + ow;
+                for (Index kh = 0; kh < g.window_height; ++kh) {
+                    const Index ih = oh * g.stride_vertical - g.top + kh;
+                    if (ih < 0 || ih >= g.in_height) {
+                        continue;
+                    }
+                    for (Index kw = 0; kw < g.window_width; ++kw) {
+                        const Index iw = ow * g.stride_horizontal - g.left + kw;
+                        if (iw >= 0 && iw < g.in_width) {
+                            f(position, ih * g.in_width + iw);
+                        }
+                    }
                 }
             }
         }
     }
 
-    void pool(const Matrix<Scalar>& input, Matrix<Scalar>& output, Eigen::Matrix<Index, Eigen::Dynamic, Eigen::Dynamic>* argmax) const {
+    using IndexMatrix = Eigen::Matrix<Index, Eigen::Dynamic, Eigen::Dynamic>;
+
+    void pool(const Matrix<Scalar>& input, Matrix<Scalar>& output, IndexMatrix* argmax) const {
         const WindowGeometry& g = geometry_;
-        const Index rows = g.positions() * g.channels;
+        const Index channels = g.channels;
+        const Index rows = g.positions() * channels;
         const Index m = input.cols();
+        const bool max = mode_ == PoolMode::max;
         output.resize(rows, m);
         if (argmax != nullptr) {
             argmax->resize(rows, m);
         }
         const Scalar share = Scalar(1) / static_cast<Scalar>(g.window_height * g.window_width);
-        detail::parallel_ranges(m, 1, 1, [&](Index begin, Index end) {
-            for (Index i = begin; i < end; ++i) {
-                for (Index o = 0; o < rows; ++o) {
-                    if (mode_ == PoolMode::max) {
-                        Scalar best = -std::numeric_limits<Scalar>::infinity();
-                        Index at = -1;
-                        for_window(o, [&](Index pixel) {
-                            const Scalar v = input(pixel, i);
-                            if (at < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {  // NaN wins, as in PyTorch
-                                best = v;
-                                at = pixel;
-                            }
-                        });
-                        output(o, i) = best;
-                        if (argmax != nullptr) {
-                            (*argmax)(o, i) = at;
+        detail::parallel_chunks(m, [&](Index i) {
+            const Scalar* x = input.col(i).data();
+            Scalar* y = output.col(i).data();
+            Index* at = argmax != nullptr ? argmax->col(i).data() : nullptr;
+            std::fill(y, y + rows, max ? -std::numeric_limits<Scalar>::infinity() : Scalar(0));
+            if (at != nullptr) {
+                std::fill(at, at + rows, Index(-1));
+            }
+            for_windows([&](Index position, Index pixel) {
+                for (Index c = 0; c < channels; ++c) {
+                    const Scalar v = x[pixel * channels + c];
+                    Scalar& best = y[position * channels + c];
+                    if (!max) {
+                        best += v;
+                    } else if (v > best || (std::isnan(v) && !std::isnan(best)) ||
+                               (at != nullptr && at[position * channels + c] < 0)) {
+                        best = v;  // the first maximum wins ties; a NaN wins, as in PyTorch
+                        if (at != nullptr) {
+                            at[position * channels + c] = pixel * channels + c;
                         }
-                    } else {
-                        Scalar sum = 0;
-                        for_window(o, [&](Index pixel) { sum += input(pixel, i); });
-                        output(o, i) = sum * share;
                     }
+                }
+            });
+            if (!max) {
+                for (Index o = 0; o < rows; ++o) {
+                    y[o] *= share;
                 }
             }
         });
@@ -143,7 +165,7 @@ private:
     WindowGeometry geometry_;
     Matrix<Scalar> output_;
     Matrix<Scalar> input_gradient_;
-    Eigen::Matrix<Index, Eigen::Dynamic, Eigen::Dynamic> argmax_;
+    IndexMatrix argmax_;
 };
 
 /// The maximum of each window, channel by channel.
