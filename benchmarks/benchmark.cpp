@@ -4,6 +4,7 @@
 // Prints one table. Not part of ctest: timings belong here, not in tests.
 
 #include "../examples/example_images.hpp"
+#include "../examples/fashion_common.hpp"
 
 #include <nndl/data/idx.hpp>
 
@@ -106,6 +107,27 @@ Row nndl_fashion_epoch(const nndl::Matrix<float>& x, const nndl::Matrix<float>& 
     row.units = static_cast<double>(x.cols());
     row.unit = "ex";
     row.gflop = step_flops({784, 256, 128, 10}, static_cast<double>(x.cols())) / 1e9;
+    return row;
+}
+
+/// One epoch of fashion_cnn's network (float, batch 128, Adam 0.002).
+Row nndl_fashion_cnn_epoch(const nndl::Matrix<float>& x, const nndl::Matrix<float>& y) {
+    auto net = examples::fashion_cnn<float>(16, 32, 128, 0.3, 0);
+    nndl::Adam<float> adam(2e-3);
+    nndl::TrainOptions options;
+    options.epochs = 1;
+    options.batch_size = 128;
+    const auto start = Clock::now();
+    nndl::train(net, x, y, adam, options);
+    Row row;
+    row.seconds = seconds_since(start);
+    row.units = static_cast<double>(x.cols());
+    row.unit = "ex";
+    // Multiply-adds of the convolutions and dense layers, three products each (forward,
+    // weight gradient, input gradient except the first convolution's).
+    const double per_example = 2.0 * (3 * 784.0 * 9 * 16 + 3 * 196.0 * 9 * 16 * 32 + 3 * 1568.0 * 128 + 3 * 1280.0) -
+                               2.0 * 784 * 9 * 16;
+    row.gflop = per_example * static_cast<double>(x.cols()) / 1e9;
     return row;
 }
 
@@ -221,6 +243,12 @@ int main(int argc, char** argv) {
                 r.library = "nndl";
                 r.threads = nndl_threads;
                 rows.push_back(r);
+                std::cerr << "nndl: Fashion-MNIST CNN epoch, float32...\n";
+                r = nndl_fashion_cnn_epoch(fashion.x, fashion_targets);
+                r.work = "fashion CNN epoch float32";
+                r.library = "nndl";
+                r.threads = nndl_threads;
+                rows.push_back(r);
             }
 
             if (references) {
@@ -229,7 +257,8 @@ int main(int argc, char** argv) {
                                            (have_fashion ? " --fashion " + fashion_dir + " --epoch-limit " + std::to_string(limit) : "");
                 const std::map<std::string, std::string> work_names = {{"cat_float64", "cat L-layer float64"},
                                                                        {"cat_float32", "cat L-layer float32"},
-                                                                       {"fashion_epoch_float32", "fashion epoch float32"}};
+                                                                       {"fashion_epoch_float32", "fashion epoch float32"},
+                                                                       {"fashion_cnn_epoch_float32", "fashion CNN epoch float32"}};
                 const auto add_rows = [&](const std::string& library, const std::string& thread_note,
                                           const std::map<std::string, double>& results) {
                     for (const auto& [name, seconds] : results) {
@@ -310,7 +339,8 @@ int main(int argc, char** argv) {
         }
         std::cout << "\n| work | library | threads | seconds | per second | GFLOP/s | vs NumPy | vs PyTorch |\n"
                   << "|---|---|---|---|---|---|---|---|\n";
-        const std::vector<std::string> works = {"cat L-layer float64", "cat L-layer float32", "fashion epoch float32"};
+        const std::vector<std::string> works = {"cat L-layer float64", "cat L-layer float32", "fashion epoch float32",
+                                                "fashion CNN epoch float32"};
         for (const auto& work : works) {
             for (const std::string library : {"nndl", "NumPy", "PyTorch"}) {
                 const auto it = best.find({work, library});

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """PyTorch (CPU) reference for nndl's benchmark: the same work as reference_numpy.py.
 
-Prints "RESULT name seconds work" lines: cat_float64, cat_float32, fashion_epoch_float32.
+Prints "RESULT name seconds work" lines: cat_float64, cat_float32, fashion_epoch_float32,
+fashion_cnn_epoch_float32 (the fashion_cnn example's network: two stages of 3x3 convolution
+with 16 and 32 filters, ReLU, batch norm and 2x2 max pooling, dense 128, dropout 0.3, softmax).
 Usage: reference_torch.py --cat DATA.npz --iterations N [--fashion DIR] [--epoch-limit N] [--threads N]
 """
 import time
@@ -56,6 +58,30 @@ def fashion_epoch(directory, limit):
     return time.perf_counter() - start, X.shape[0]
 
 
+def fashion_cnn_epoch(directory, limit):
+    X = torch.from_numpy(read_idx(directory + "/train-images-idx3-ubyte.gz").astype(np.float32) / 255).unsqueeze(1)
+    labels = torch.from_numpy(read_idx(directory + "/train-labels-idx1-ubyte.gz").astype(np.int64))
+    if limit:
+        X, labels = X[:limit], labels[:limit]
+    torch.manual_seed(0)
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(16), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(32), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10))
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    order = torch.randperm(X.shape[0])
+    model.train()
+    start = time.perf_counter()
+    for first in range(0, X.shape[0], 128):
+        idx = order[first:first + 128]
+        loss = loss_fn(model(X[idx]), labels[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start, X.shape[0]
+
+
 def main():
     p = argument_parser()
     p.add_argument("--threads", type=int, default=0)
@@ -70,6 +96,8 @@ def main():
     if a.fashion:
         seconds, examples = fashion_epoch(a.fashion, a.epoch_limit)
         print("RESULT fashion_epoch_float32 %.6f %d" % (seconds, examples), flush=True)
+        seconds, examples = fashion_cnn_epoch(a.fashion, a.epoch_limit)
+        print("RESULT fashion_cnn_epoch_float32 %.6f %d" % (seconds, examples), flush=True)
 
 
 if __name__ == "__main__":

@@ -5,16 +5,6 @@
 namespace {
 
 template <class Scalar>
-void add_conv_stage(nndl::Network<Scalar>& network, nndl::Index filters, nndl::NumpyRandom& random) {
-    auto conv = std::make_unique<nndl::Conv2D<Scalar>>(network.output_shape(), filters, nndl::Window(3),
-                                                       nndl::Stride(1), nndl::Padding::same(), nndl::Activation::relu);
-    conv->weights() = nndl::initial_weights<Scalar>(filters, conv->fan_in(), {nndl::Init::he}, random);
-    network.add(std::move(conv));
-    network.add(std::make_unique<nndl::BatchNorm<Scalar>>(network.output_shape()));
-    network.add(nndl::make_max_pool<Scalar>(network.output_shape(), nndl::Window(2), nndl::Stride(2)));
-}
-
-template <class Scalar>
 int run(const examples::Options& options) {
     const auto filters = examples::Options::parse_integer_list(options.text("filters"), "--filters", 1);
     const long dense = options.integer("dense", 1);
@@ -27,15 +17,7 @@ int run(const examples::Options& options) {
         throw examples::UsageError("--dropout must be a probability in [0, 1), got " + options.text("dropout"));
     }
     const auto seed = static_cast<std::uint32_t>(options.integer("seed", 0));
-    nndl::NumpyRandom random(seed);
-    nndl::Network<Scalar> network(nndl::Shape::image(28, 28, 1));
-    add_conv_stage(network, filters[0], random);
-    add_conv_stage(network, filters[1], random);
-    network.add_dense(dense, nndl::Activation::relu, {nndl::Init::he}, random);  // flat after an image: no flatten
-    if (dropout > 0.0) {
-        network.add_dropout(1.0 - dropout, seed + 1);
-    }
-    network.add_dense(10, nndl::Activation::softmax, {nndl::Init::xavier}, random);
+    auto network = examples::fashion_cnn<Scalar>(filters[0], filters[1], dense, dropout, seed);
     const std::string describe = "CNN conv3x3(" + std::to_string(filters[0]) + ")-pool-conv3x3(" +
                                  std::to_string(filters[1]) + ")-pool-" + std::to_string(dense) + "-10";
     return examples::train_on_fashion(options, network, describe);

@@ -25,6 +25,29 @@ std::unique_ptr<nndl::Optimizer<Scalar>> make_optimizer(const std::string& name,
     throw UsageError("--optimizer must be adam, sgd, momentum, nesterov, rmsprop or adagrad, got '" + name + "'");
 }
 
+/// fashion_cnn's network (also the benchmark's CNN): two stages of 3x3 convolution (ReLU,
+/// same padding), batch norm and 2x2 max pooling, a dense ReLU layer, dropout, softmax.
+template <class Scalar>
+nndl::Network<Scalar> fashion_cnn(nndl::Index filters1, nndl::Index filters2, nndl::Index dense, double dropout,
+                                  std::uint32_t seed) {
+    nndl::NumpyRandom random(seed);
+    nndl::Network<Scalar> network(nndl::Shape::image(28, 28, 1));
+    for (const nndl::Index filters : {filters1, filters2}) {
+        auto conv = std::make_unique<nndl::Conv2D<Scalar>>(network.output_shape(), filters, nndl::Window(3),
+                                                           nndl::Stride(1), nndl::Padding::same(), nndl::Activation::relu);
+        conv->weights() = nndl::initial_weights<Scalar>(filters, conv->fan_in(), {nndl::Init::he}, random);
+        network.add(std::move(conv));
+        network.add(std::make_unique<nndl::BatchNorm<Scalar>>(network.output_shape()));
+        network.add(nndl::make_max_pool<Scalar>(network.output_shape(), nndl::Window(2), nndl::Stride(2)));
+    }
+    network.add_dense(dense, nndl::Activation::relu, {nndl::Init::he}, random);  // flat after an image: no flatten
+    if (dropout > 0.0) {
+        network.add_dropout(1.0 - dropout, seed + 1);
+    }
+    network.add_dense(10, nndl::Activation::softmax, {nndl::Init::xavier}, random);
+    return network;
+}
+
 /// The options every Fashion-MNIST program takes, with its own defaults.
 struct FashionDefaults {
     const char* epochs;
