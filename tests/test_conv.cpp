@@ -328,3 +328,15 @@ TEST_CASE("NumPy's pairwise sum: the blocked order, not left to right") {
     CHECK(padded == Shape::image(3, 4, 1));
     CHECK(p.transpose() == nndl_test::rows<double>({{0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0}}));
 }
+
+TEST_CASE_TEMPLATE("GlobalAvgPool and padded pooling round-trip through a model file", Scalar, float, double) {
+    nndl::NumpyRandom random(10);
+    nndl::Network<Scalar> net(Shape::image(5, 4, 3));
+    net.add(nndl::make_max_pool<Scalar>(net.output_shape(), Window(3, 2), Stride(1, 2), Padding::amounts(1, 1, 0, 1)));
+    net.add(nndl::make_avg_pool<Scalar>(net.output_shape(), Window(2), Stride(1), Padding::uniform(1)));
+    net.add(std::make_unique<nndl::GlobalAvgPool<Scalar>>(net.output_shape()));
+    net.add_dense(2, Activation::sigmoid, {nndl::Init::he}, random);
+    CHECK(net.layer(2).output_shape() == Shape(3));
+    const Matrix<Scalar> x = random.randn<Scalar>(60, 3);
+    check_round_trip(net, x);
+}
