@@ -340,3 +340,39 @@ TEST_CASE_TEMPLATE("GlobalAvgPool and padded pooling round-trip through a model 
     const Matrix<Scalar> x = random.randn<Scalar>(60, 3);
     check_round_trip(net, x);
 }
+
+TEST_CASE("convolution edges the review found: sizes that overflow, one value per channel, flat layers after images") {
+    // Padding that would wrap the output's size is refused by the constructor.
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] {
+              nndl::Conv2D<double>(Shape(1), 1, Window(1), Stride(1), Padding::amounts(0, 274176, 0, 67280421310720LL));
+          }).find("are at most 1048576") != std::string::npos);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] {
+              nndl::Conv2D<double>(Shape(1), 1, Window(1), Stride(1), Padding::uniform(1 << 20));
+          }).find("more than 1099511627776 values") != std::string::npos);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] {
+              nndl::Pool2D<double>(nndl::PoolMode::max, Shape(1), Window(1), Stride(1LL << 40), Padding::same());
+          }).find("are at most 1048576") != std::string::npos);
+    // Batch norm needs more than one value per channel in training, as PyTorch.
+    nndl::BatchNorm<double> bn(Shape(3));
+    const Matrix<double> one = Matrix<double>::Ones(3, 1);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { bn.forward(one, nndl::Mode::training); })
+              .find("training needs more than one value per channel") != std::string::npos);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] { nndl::BatchNorm<float>(Shape(3), 0.1, 1e-320); })
+              .find("smallest normal value") != std::string::npos);
+
+    // A flat layer after an image keeps its own input shape through a model file.
+    nndl::NumpyRandom random(11);
+    nndl::Network<double> net(Shape::image(2, 2, 3));
+    net.add(std::make_unique<nndl::BatchNorm<double>>(Shape(12)));   // per feature, not per channel
+    net.add(std::make_unique<nndl::GlobalAvgPool<double>>(Shape(12)));  // a 12-channel 1x1 "image": itself
+    net.add_dense(2, Activation::softmax, {nndl::Init::he}, random);
+    const Matrix<double> x = random.randn(12, 4);
+    nndl::Adam<double> adam(0.01);
+    net.fit(x, nndl::one_hot<double>(nndl_test::rows<double>({{0, 1, 1, 0}}), 2), adam, 2);
+    check_round_trip(net, x);
+
+    // A gradient check in training mode leaves the running statistics as they were.
+    const Matrix<double> before = *net.state()[1].value;
+    nndl::check_network_gradients(net, x, nndl::one_hot<double>(nndl_test::rows<double>({{0, 1, 1, 0}}), 2));
+    CHECK(*net.state()[1].value == before);
+}

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "errors.hpp"
 #include "layer.hpp"
@@ -77,6 +78,29 @@ public:
 
 private:
     Owner& owner_;
+};
+
+/// Puts back a layer's or network's non-trained state (running statistics) when the check ends.
+template <class Owner, class Scalar>
+class RestoreState {
+public:
+    explicit RestoreState(Owner& owner) : owner_(owner) {
+        for (const auto& s : owner.state()) {
+            saved_.push_back(*s.value);
+        }
+    }
+    ~RestoreState() {
+        const auto buffers = owner_.state();
+        for (std::size_t i = 0; i < buffers.size() && i < saved_.size(); ++i) {
+            *buffers[i].value = saved_[i];
+        }
+    }
+    RestoreState(const RestoreState&) = delete;
+    RestoreState& operator=(const RestoreState&) = delete;
+
+private:
+    Owner& owner_;
+    std::vector<Matrix<Scalar>> saved_;
 };
 
 template <class Scalar>
@@ -151,6 +175,7 @@ GradientCheckResult check_layer_gradients(Layer<Scalar>& layer, const Matrix<Sca
     NumpyRandom random(options.seed);
     const Matrix<Scalar> projection = random.randn<Scalar>(layer.output_size(), x.cols());
     const detail::ReleaseBatchOnExit<Layer<Scalar>> release(layer);  // x dies with this function
+    const detail::RestoreState<Layer<Scalar>, Scalar> keep_state(layer);  // training passes move running statistics
 
     layer.forward(x, options.mode);
     GradientCheckResult result;
@@ -222,6 +247,7 @@ GradientCheckResult check_network_gradients(Network<Scalar>& network, const Matr
     Matrix<Scalar> x = x_in;
     GradientCheckResult result;
     const detail::ReleaseBatchOnExit<Network<Scalar>> release(network);  // x dies with this function
+    const detail::RestoreState<Network<Scalar>, Scalar> keep_state(network);  // training passes move running statistics
 
     network.forward(x, options.mode);
     const Matrix<double> input_gradient = network.backward(y, options.check_input).template cast<double>();

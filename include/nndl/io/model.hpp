@@ -7,8 +7,10 @@
 // an entry "architecture", a JSON text:
 //   {"format":"nndl","version":2,"scalar":"float64","input":[12288,1,1],
 //    "loss":"BinaryCrossEntropy","l2":0.0,"layers":[
-//      {"type":"dense","settings":{"units":20,"activation":"relu"},"parameters":["W","b"],"state":[]}, ...]}
-// ("input" is channels, height, width). In Python, np.load(path) reads it without pickle.
+//      {"type":"dense","input":[12288,1,1],"settings":{"units":20,"activation":"relu"},
+//       "parameters":["W","b"],"state":[]}, ...]}
+// ("input" is channels, height, width: the network's, and each layer's own). In Python,
+// np.load(path) reads it without pickle.
 //
 // Format 1 (nndl 0.1: W1, b1, ..., WL, bL with "sizes" and "activations") still loads,
 // and so does a parameters dict saved from the course's NumPy code with
@@ -133,26 +135,31 @@ inline std::string joined(const std::vector<std::string>& names) {
     return text.empty() ? "none" : text;
 }
 
-template <class Scalar>
-Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arrays, const json::Value& arch,
-                                     const std::string& where) {
-    const auto& input = arch.at("input", "the architecture").as_array("input");
-    if (input.size() != 3) {
-        throw FileError(concat(where, ": the architecture's \"input\" has ", input.size(),
+/// A [channels, height, width] entry of the architecture: each at least 1, 2^31 values at most.
+inline Shape shape_from_json(const json::Value& value, const std::string& what, const std::string& where) {
+    const auto& dims_json = value.as_array(what);
+    if (dims_json.size() != 3) {
+        throw FileError(concat(where, ": the architecture's \"", what, "\" has ", dims_json.size(),
                                " entries, expected 3 (channels, height, width)"));
     }
     Index dims[3] = {0, 0, 0};
     Index values = 1;
     for (std::size_t i = 0; i < 3; ++i) {
-        const long long d = input[i].as_integer("input");
+        const long long d = dims_json[i].as_integer(what);
         if (d < 1 || d > (1LL << 31) || values > (1LL << 31) / d) {  // checked before multiplying: no overflow
-            throw FileError(concat(where, ": the architecture's input dimensions must be at least 1 and multiply to "
+            throw FileError(concat(where, ": the architecture's ", what, " dimensions must be at least 1 and multiply to "
                                           "at most 2^31 values"));
         }
         dims[i] = static_cast<Index>(d);
         values *= dims[i];
     }
-    Network<Scalar> network(Shape(dims[0], dims[1], dims[2]));
+    return Shape(dims[0], dims[1], dims[2]);
+}
+
+template <class Scalar>
+Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arrays, const json::Value& arch,
+                                     const std::string& where) {
+    Network<Scalar> network(shape_from_json(arch.at("input", "the architecture"), "input", where));
     const auto& layers = arch.at("layers", "the architecture").as_array("layers");
     if (layers.empty()) {
         throw FileError(concat(where, ": the architecture has no layers, expected at least 1"));
@@ -166,13 +173,26 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
         for (const auto& [name, value] : entry.at("settings", prefix).items(prefix + " settings")) {
             settings.set(name, setting_from_json(value, name));
         }
+        // A layer saved with its own input shape (a flat layer after an image) is rebuilt with it.
+        Shape layer_input = network.output_shape();
+        if (const json::Value* own = entry.find("input")) {
+            layer_input = shape_from_json(*own, prefix + " input", where);
+            if (layer_input.size() != network.output_size()) {
+                throw FileError(concat(here, ": its input ", layer_input.to_string(), " does not fit the ",
+                                       network.output_shape().to_string(), " before it"));
+            }
+        }
         std::unique_ptr<Layer<Scalar>> layer;
         try {
-            layer = create_layer<Scalar>(type, network.output_shape(), settings);
+            layer = create_layer<Scalar>(type, layer_input, settings);
         } catch (const std::bad_alloc&) {
             throw FileError(concat(here, ": the layer's settings ask for more memory than there is"));
         } catch (const std::exception& e) {  // nndl's own, or whatever a user's factory throws
             throw FileError(concat(here, ": ", e.what()));
+        }
+        if (layer->output_size() > (1LL << 31)) {
+            throw FileError(concat(here, ": its output of ", layer->output_shape().to_string(),
+                                   " is more than 2^31 values"));
         }
         auto parameters = layer->parameters();
         auto state = layer->state();
@@ -379,6 +399,11 @@ void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
         const std::string prefix = "layer" + std::to_string(k + 1);
         json::Value entry = json::Value::object();
         entry.set("type", json::Value(layer.type()));
+        json::Value layer_input = json::Value::array();
+        for (const Index d : {layer.input_shape().channels, layer.input_shape().height, layer.input_shape().width}) {
+            layer_input.push_back(json::Value(static_cast<long long>(d)));
+        }
+        entry.set("input", layer_input);
         json::Value settings = json::Value::object();
         const Settings layer_settings = layer.settings();
         for (const auto& [name, value] : layer_settings.items()) {

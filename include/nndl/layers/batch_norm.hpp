@@ -11,6 +11,7 @@
 // layer's state: saved and loaded with it, never touched by an optimizer.
 
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,8 +33,9 @@ public:
         if (!(momentum >= 0.0 && momentum <= 1.0)) {
             detail::throw_invalid("BatchNorm::BatchNorm: momentum is ", momentum, ", expected a number in [0, 1]");
         }
-        if (!(epsilon > 0.0) || !std::isfinite(epsilon)) {
-            detail::throw_invalid("BatchNorm::BatchNorm: epsilon is ", epsilon, ", expected a finite number > 0");
+        if (!(epsilon >= static_cast<double>(std::numeric_limits<Scalar>::min())) || !std::isfinite(epsilon)) {
+            detail::throw_invalid("BatchNorm::BatchNorm: epsilon is ", epsilon, ", expected a finite number of at least ",
+                                  std::numeric_limits<Scalar>::min(), " (the smallest normal value of the scalar type)");
         }
         const Index c = shape.channels;
         gamma_ = Matrix<Scalar>::Ones(c, 1);
@@ -71,6 +73,11 @@ protected:
         }
         const Index c = shape_.channels;
         const Index count = input.size() / c;  // examples * pixels per channel
+        if (count < 2) {  // as PyTorch: one value per channel has no variance to normalize by
+            detail::throw_invalid("BatchNorm::forward: training needs more than one value per channel, got a batch of ",
+                                  input.cols(), " example(s) of ", shape_.to_string(),
+                                  "; use larger batches (a last batch of one example: change the batch size)");
+        }
         // Each column is pixels x channels with channels fastest: a channels x (pixels * m) view.
         Eigen::Map<const Matrix<Scalar>> x(input.data(), c, count);
         // Members, not locals: a training step allocates nothing once warmed up.

@@ -5,7 +5,8 @@
 //
 // W is filters x (kernel_height * kernel_width * in_channels): row c is filter c with
 // its entries in (row, column, channel) order, the course's W[:, :, :, c] read row-major;
-// b is filters x 1. Input and output are image columns (height x width x channels,
+// b is filters x 1. A softmax activation normalizes over the whole output of an example
+// (every position and filter), as for any column. Input and output are image columns (height x width x channels,
 // channels fastest; see layer.hpp), so the output of one example is exactly the
 // filters x positions product laid out column by column.
 //
@@ -111,7 +112,14 @@ public:
           weights_(Matrix<Scalar>::Zero(filters, geometry_.window_height * geometry_.window_width * input.channels)),
           bias_(Matrix<Scalar>::Zero(filters, 1)),
           weights_gradient_(Matrix<Scalar>::Zero(weights_.rows(), weights_.cols())),
-          bias_gradient_(Matrix<Scalar>::Zero(filters, 1)) {}
+          bias_gradient_(Matrix<Scalar>::Zero(filters, 1)) {
+        const WindowGeometry& g = geometry_;
+        if (!Shape(filters, g.out_height, g.out_width).valid() || weights_.cols() > Shape::max_values / g.positions()) {
+            detail::throw_invalid("Conv2D::Conv2D: ", filters, " filters over ", g.out_height, "x", g.out_width,
+                                  " positions of ", weights_.cols(), " values are more than ", Shape::max_values,
+                                  " per example");
+        }
+    }
 
     std::string type() const override { return "conv2d"; }
     Shape input_shape() const override { return Shape(geometry_.channels, geometry_.in_height, geometry_.in_width); }

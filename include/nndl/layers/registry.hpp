@@ -103,8 +103,9 @@ private:
     LayerRegistry() {
         factories_["dense"] = [](const Shape& input, const Settings& s) {
             const long long units = s.integer("units");
-            // Settings come from files: refuse sizes no file of this library holds before allocating them.
-            if (units < 1 || units > max_dense_weights || units * input.size() > max_dense_weights) {
+            // Settings come from files: refuse sizes no file of this library holds before allocating them
+            // (divisions, not products, so nothing overflows).
+            if (units < 1 || units > max_dense_weights || input.size() > max_dense_weights / units) {
                 detail::throw_invalid("Dense: ", units, " units over ", input.size(), " inputs is outside 1..",
                                       max_dense_weights, " weights");
             }
@@ -116,8 +117,11 @@ private:
             Padding padding;
             detail::window_from_settings(s, "kernel", kernel, stride, padding);
             const long long filters = s.integer("filters");
-            const long long weights = filters * kernel.height * kernel.width * input.channels;
-            if (filters < 1 || filters > max_dense_weights || weights > max_dense_weights) {
+            const bool fits = filters >= 1 && filters <= max_dense_weights && kernel.height >= 1 && kernel.width >= 1 &&
+                              kernel.height <= max_dense_weights / filters &&
+                              kernel.width <= max_dense_weights / (filters * kernel.height) &&
+                              input.channels <= max_dense_weights / (filters * kernel.height * kernel.width);
+            if (!fits) {
                 detail::throw_invalid("Conv2D: ", filters, " filters of ", kernel.height, "x", kernel.width, "x",
                                       input.channels, " is outside 1..", max_dense_weights, " weights");
             }

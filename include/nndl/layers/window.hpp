@@ -6,6 +6,8 @@
 // Output size per dimension: floor((in + pad_before + pad_after - window) / stride) + 1.
 // "same" padding gives ceil(in / stride) outputs and splits the padding it needs
 // between both sides, the smaller half before (as TensorFlow, and as PyTorch's "same").
+// Average pooling counts padded zeros in its mean (PyTorch's default); TensorFlow's
+// "same" average pooling divides by the real inputs only.
 
 #include <algorithm>
 #include <string>
@@ -84,6 +86,15 @@ struct WindowGeometry {
             detail::throw_invalid(where, ": stride is ", stride.vertical, "x", stride.horizontal,
                                   ", expected at least 1x1");
         }
+        // Bounds that keep every sum and product below in exact arithmetic.
+        const Index limit = Index(1) << 20;
+        for (const Index v : {window.height, window.width, stride.vertical, stride.horizontal, padding.top,
+                              padding.bottom, padding.left, padding.right, input.height, input.width}) {
+            if (v > limit) {
+                detail::throw_invalid(where, ": window, stride, padding and image sides are at most ", limit,
+                                      ", got ", v);
+            }
+        }
         WindowGeometry g;
         g.in_height = input.height;
         g.in_width = input.width;
@@ -103,7 +114,7 @@ struct WindowGeometry {
             g.right = padding.right;
         } else if (padding.mode == Padding::Mode::same) {
             const auto split = [](Index in, Index k, Index s, Index& before, Index& after) {
-                const Index out = (in + s - 1) / s;
+                const Index out = (in - 1) / s + 1;  // ceil(in / s)
                 const Index total = std::max<Index>((out - 1) * s + k - in, 0);
                 before = total / 2;
                 after = total - before;
@@ -119,6 +130,10 @@ struct WindowGeometry {
         }
         g.out_height = (padded_height - window.height) / stride.vertical + 1;
         g.out_width = (padded_width - window.width) / stride.horizontal + 1;
+        if (!Shape(input.channels, g.out_height, g.out_width).valid()) {
+            detail::throw_invalid(where, ": the output would be ", g.out_height, "x", g.out_width, "x", input.channels,
+                                  ", more than ", Shape::max_values, " values");
+        }
         return g;
     }
 
