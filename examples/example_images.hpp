@@ -124,18 +124,79 @@ CatData<Scalar> load_cat_data(const std::string& dir) {
     return data;
 }
 
-/// Classifies image files with a trained network (inputs 64x64 RGB, output p(cat)).
-template <class Scalar>
-void classify_images(const nndl::Network<Scalar>& network, const std::vector<std::string>& paths) {
-    const auto side = static_cast<nndl::Index>(std::lround(std::sqrt(static_cast<double>(network.input_size()) / 3.0)));
-    if (side * side * 3 != network.input_size()) {
-        throw std::invalid_argument("classify_images: the model takes " + std::to_string(network.input_size()) +
-                                    " inputs, expected height x width x 3 for a square RGB image");
+/// The image a network takes: its input shape when that is an image, else a square
+/// RGB (n = 3 s^2) or gray (n = s^2) image for a flat input of n values (dense models).
+inline nndl::Shape image_input_shape(const nndl::Shape& input) {
+    if (!input.is_flat()) {
+        if (input.channels != 1 && input.channels != 3) {
+            throw std::invalid_argument("image_input_shape: the model takes " + input.to_string() +
+                                        " inputs, expected 1 (gray) or 3 (RGB) channels");
+        }
+        return input;
     }
-    for (const auto& path : paths) {
-        const nndl::Matrix<Scalar> column = nndl::load_image_column<Scalar>(path, side, side);
-        const double p = static_cast<double>(network.predict_proba(column)(0, 0));
-        print_classification(path, p);
+    const nndl::Index n = input.size();
+    for (const nndl::Index channels : {3, 1}) {
+        const auto side = static_cast<nndl::Index>(std::lround(std::sqrt(static_cast<double>(n) / channels)));
+        if (side > 0 && side * side * channels == n) {
+            return nndl::Shape::image(side, side, channels);
+        }
+    }
+    throw std::invalid_argument("image_input_shape: the model takes " + std::to_string(n) +
+                                " flat inputs, expected s x s x 3 (RGB) or s x s (gray) values of a square image");
+}
+
+/// Class names for a network's outputs: `given` (one per class; two for one sigmoid
+/// output), else non-cat/cat for one output and "class K" for several.
+inline std::vector<std::string> class_names(nndl::Index outputs, const std::vector<std::string>& given) {
+    const auto classes = static_cast<std::size_t>(outputs == 1 ? 2 : outputs);
+    if (!given.empty()) {
+        if (given.size() != classes) {
+            throw UsageError("--classes names " + std::to_string(given.size()) + " classes, the model has " +
+                             std::to_string(classes) + (outputs == 1 ? " (one sigmoid output)" : ""));
+        }
+        return given;
+    }
+    if (outputs == 1) {
+        return {"non-cat", "cat"};
+    }
+    std::vector<std::string> names;
+    for (std::size_t k = 0; k < classes; ++k) {
+        names.push_back("class " + std::to_string(k));
+    }
+    return names;
+}
+
+/// The image files as the network's input columns.
+template <class Scalar>
+nndl::Matrix<Scalar> load_image_inputs(const nndl::Network<Scalar>& network, const std::vector<std::string>& paths) {
+    const nndl::Shape shape = image_input_shape(network.input_shape());
+    nndl::Matrix<Scalar> x(shape.size(), static_cast<nndl::Index>(paths.size()));
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        x.col(static_cast<nndl::Index>(i)) = nndl::load_image_column<Scalar>(paths[i], shape);
+    }
+    return x;
+}
+
+/// Classifies image files with a trained network, one line per file: "PATH: NAME (p=P)",
+/// P the probability of class 1 for one sigmoid output, else of the predicted class.
+template <class Scalar>
+void classify_images(const nndl::Network<Scalar>& network, const std::vector<std::string>& paths,
+                     const std::vector<std::string>& names = {}) {
+    const auto labels = class_names(network.output_size(), names);
+    if (paths.empty()) {
+        return;
+    }
+    const nndl::Matrix<Scalar> probabilities = network.predict_proba(load_image_inputs(network, paths));
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        const auto j = static_cast<nndl::Index>(i);
+        if (probabilities.rows() == 1) {
+            const double p = static_cast<double>(probabilities(0, j));
+            print_classification(paths[i], labels[p > 0.5 ? 1 : 0], p);
+        } else {
+            nndl::Index best = 0;
+            const double p = static_cast<double>(probabilities.col(j).maxCoeff(&best));
+            print_classification(paths[i], labels[static_cast<std::size_t>(best)], p);
+        }
     }
 }
 

@@ -269,16 +269,16 @@ inline std::string data_path(const std::string& relative) {
     return relative;
 }
 
-inline void print_cost(long iteration, double cost) {
-    std::cout << "Cost after iteration " << iteration << ": " << std::setprecision(16) << cost << '\n';
+inline void print_cost(long iteration, double cost, const char* unit = "iteration") {
+    std::cout << "Cost after " << unit << " " << iteration << ": " << std::setprecision(16) << cost << '\n';
 }
 
 inline void print_accuracy(const std::string& label, double fraction) {
     std::cout << label << " accuracy: " << std::setprecision(16) << fraction << '\n';
 }
 
-inline void print_classification(const std::string& path, double probability) {
-    std::cout << path << ": " << (probability > 0.5 ? "cat" : "non-cat") << " (p=" << std::fixed << std::setprecision(4)
+inline void print_classification(const std::string& path, const std::string& label, double probability) {
+    std::cout << path << ": " << label << " (p=" << std::fixed << std::setprecision(4)
               << probability << ")\n"
               << std::defaultfloat;
 }
@@ -314,12 +314,13 @@ private:
 
 /// Options for Network::fit that keep and print the cost every 100 iterations (and at
 /// the last) and drive a progress line.
-inline nndl::TrainOptions course_fit_options(Progress& progress, bool print = true) {
+/// `unit` names a pass in the cost lines: "iteration" (full batch, the course's word) or "epoch".
+inline nndl::TrainOptions course_fit_options(Progress& progress, bool print = true, const char* unit = "iteration") {
     nndl::TrainOptions options;
     options.record_every = 100;
-    options.on_epoch_end = [&progress, print](const nndl::Progress& p) {
+    options.on_epoch_end = [&progress, print, unit](const nndl::Progress& p) {
         if (p.recorded && print) {
-            print_cost(p.epoch, p.loss);
+            print_cost(p.epoch, p.loss, unit);
         }
         progress.update(p.epoch + 1, p.epochs, p.loss);
         return true;

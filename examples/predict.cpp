@@ -1,10 +1,15 @@
-// Classifies images with a model saved by cat_classifier --save.
+// Classifies image files with any saved nndl model: the cat classifiers (dense or
+// CNN), the Fashion-MNIST models, or a user's own. Images are resized to the model's
+// input (an image shape, or a square RGB or gray image for a flat input).
 #include "example_images.hpp"
 
 int main(int argc, char** argv) {
     return examples::run_main("predict", [&] {
-        examples::Options options("predict", "Classifies images with a saved model: one line per image, PATH: cat (p=...).");
-        options.value("model", "FILE.npz", "model saved by cat_classifier --save (or any nndl .npz model)")
+        examples::Options options("predict",
+                                  "Classifies images with a saved model: one line per image, PATH: CLASS (p=...),\n"
+                                  "p the probability of class 1 for a one-output model, else of the predicted class.");
+        options.value("model", "FILE.npz", "model saved by an nndl program's --save (or nndl::save_network)")
+            .value("classes", "NAME,NAME,...", "class names (default: non-cat,cat for one output, else class 0, class 1, ...)")
             .value("export", "FILE.npz", "also write the inputs (X) and probabilities (expected) as .npz, to check elsewhere")
             .positional("IMAGE", "image files to classify");
         options.parse(argc, argv);
@@ -14,21 +19,25 @@ int main(int argc, char** argv) {
         if (options.positionals().empty()) {
             throw examples::UsageError("no images given; expected one or more IMAGE files");
         }
-        const auto network = nndl::load_network<double>(options.text("model"));
-        if (network.output_size() != 1) {
-            throw std::invalid_argument("predict: the model has " + std::to_string(network.output_size()) +
-                                        " outputs, expected 1 (p(cat))");
+        std::vector<std::string> names;
+        if (options.has("classes")) {
+            std::stringstream list(options.text("classes"));
+            for (std::string name; std::getline(list, name, ',');) {
+                if (name.empty()) {
+                    throw examples::UsageError("--classes has an empty name in '" + options.text("classes") + "'");
+                }
+                names.push_back(name);
+            }
         }
-        examples::classify_images(network, options.positionals());
         if (options.has("export")) {
             std::vector<std::filesystem::path> inputs{options.text("model")};
             inputs.insert(inputs.end(), options.positionals().begin(), options.positionals().end());
             examples::refuse_overwriting_input(options.text("export"), inputs);
-            const auto side = static_cast<nndl::Index>(std::lround(std::sqrt(network.input_size() / 3.0)));
-            nndl::Matrix<double> x(network.input_size(), static_cast<nndl::Index>(options.positionals().size()));
-            for (std::size_t i = 0; i < options.positionals().size(); ++i) {
-                x.col(static_cast<nndl::Index>(i)) = nndl::load_image_column<double>(options.positionals()[i], side, side);
-            }
+        }
+        const auto network = nndl::load_network<double>(options.text("model"));
+        examples::classify_images(network, options.positionals(), names);
+        if (options.has("export")) {
+            const nndl::Matrix<double> x = examples::load_image_inputs(network, options.positionals());
             nndl::write_npz(options.text("export"), {{"X", nndl::to_npy(x)}, {"expected", nndl::to_npy(network.predict_proba(x))}});
             std::cerr << "wrote " << options.text("export") << '\n';
         }

@@ -100,6 +100,34 @@ TEST_CASE("image: grayscale and RGBA become RGB; photos are resized and flattene
     fs::remove_all(dir);
 }
 
+TEST_CASE("image: loaded with the channels a model's input shape has") {
+    const fs::path dir = scratch_dir();
+    const unsigned char gray[6] = {0, 50, 100, 150, 200, 255};
+    REQUIRE(stbi_write_png((dir / "gray.png").string().c_str(), 3, 2, 1, gray, 3));
+    const unsigned char red[3] = {255, 0, 0};
+    REQUIRE(stbi_write_png((dir / "red.png").string().c_str(), 1, 1, 3, red, 3));
+
+    const auto g = nndl::load_image(dir / "gray.png", 1);
+    CHECK(g.channels == 1);
+    CHECK(g(1, 2, 0) == 255);
+    const auto column = nndl::load_image_column<double>(dir / "gray.png", nndl::Shape::image(2, 3, 1));
+    REQUIRE(column.rows() == 6);
+    for (Index i = 0; i < 6; ++i) {
+        CHECK(column(i) == static_cast<double>(gray[i]) / 255.0);
+    }
+    // stb's luminance of pure red: (77 r + 150 g + 29 b) >> 8 = 76
+    CHECK(nndl::load_image(dir / "red.png", 1)(0, 0, 0) == 76);
+    CHECK(nndl::load_image(dir / "gray.png", 4)(0, 1, 3) == 255);  // opaque alpha added
+
+    CHECK_THROWS_WITH_AS(nndl::load_image(dir / "gray.png", 5),
+                         doctest::Contains("load_image: 5 channels asked for"), nndl::InvalidArgument);
+    CHECK_THROWS_WITH_AS(nndl::load_image_column<double>(dir / "gray.png", nndl::Shape(12)),
+                         doctest::Contains("load_image_column: input shape 12, expected an image"),
+                         nndl::InvalidArgument);
+    CHECK_THROWS_WITH_AS(nndl::load_image(dir / "missing.png", 1), doctest::Contains("load_image: "), nndl::FileError);
+    fs::remove_all(dir);
+}
+
 TEST_CASE("image: bad files give FileError naming the file") {
     const fs::path dir = scratch_dir();
     { std::ofstream(dir / "text.png") << "this is not an image"; }

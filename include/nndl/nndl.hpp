@@ -9,6 +9,7 @@
 // then layers/, optim/, io/, data/ (detail/ is internal).
 
 #include "basics.hpp"
+#include "data/augment.hpp"
 #include "data/image_array.hpp"
 #include "data/planar.hpp"
 #include "errors.hpp"

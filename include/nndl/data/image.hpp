@@ -21,6 +21,7 @@
 #include "../errors.hpp"
 #include "../detail/file_util.hpp"
 #include "image_array.hpp"
+#include "../layer.hpp"
 #include "../types.hpp"
 
 namespace nndl {
@@ -28,42 +29,59 @@ namespace nndl {
 /// Images larger than this many pixels are refused instead of exhausting memory.
 inline constexpr long long max_image_pixels = 1LL << 27;
 
-/// Decodes an image held in memory to 8-bit RGB; `path` is used in messages.
-inline ImageArray<unsigned char> decode_image_rgb(const std::vector<unsigned char>& bytes,
-                                                  const std::filesystem::path& path) {
+/// Decodes an image held in memory to 8-bit pixels with `channels` channels (1 gray,
+/// 2 gray + alpha, 3 RGB, 4 RGBA; stb converts); `path` and `function` name it in messages.
+inline ImageArray<unsigned char> decode_image(const std::vector<unsigned char>& bytes, const std::filesystem::path& path,
+                                              Index channels, const char* function = "load_image") {
+    if (channels < 1 || channels > 4) {
+        detail::throw_invalid(function, ": ", channels, " channels asked for '", path.string(),
+                              "', expected 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA)");
+    }
     if (bytes.empty()) {
-        throw FileError(detail::concat("load_image_rgb: '", path.string(), "' is empty, expected an image file"));
+        throw FileError(detail::concat(function, ": '", path.string(), "' is empty, expected an image file"));
     }
     if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-        throw FileError(detail::concat("load_image_rgb: '", path.string(), "' is larger than 2 GiB"));
+        throw FileError(detail::concat(function, ": '", path.string(), "' is larger than 2 GiB"));
     }
     const int length = static_cast<int>(bytes.size());
     int width = 0;
     int height = 0;
-    int channels = 0;
-    if (!stbi_info_from_memory(bytes.data(), length, &width, &height, &channels)) {
-        throw FileError(detail::concat("load_image_rgb: '", path.string(),
+    int stored_channels = 0;
+    if (!stbi_info_from_memory(bytes.data(), length, &width, &height, &stored_channels)) {
+        throw FileError(detail::concat(function, ": '", path.string(),
                                        "' is not an image nndl can read (PNG, JPEG, BMP, GIF, TGA, PNM): ",
                                        stbi_failure_reason()));
     }
     if (width <= 0 || height <= 0) {
         // Decoding such a header can leak inside stb (found by fuzzing): refuse it first.
-        throw FileError(detail::concat("load_image_rgb: '", path.string(), "' declares ", width, "x", height,
+        throw FileError(detail::concat(function, ": '", path.string(), "' declares ", width, "x", height,
                                        " pixels, expected at least 1x1"));
     }
     if (static_cast<long long>(width) * height > max_image_pixels) {
-        throw FileError(detail::concat("load_image_rgb: '", path.string(), "' is ", width, "x", height,
+        throw FileError(detail::concat(function, ": '", path.string(), "' is ", width, "x", height,
                                        " pixels, expected at most ", max_image_pixels, " pixels"));
     }
-    unsigned char* pixels = stbi_load_from_memory(bytes.data(), length, &width, &height, &channels, 3);
+    unsigned char* pixels =
+        stbi_load_from_memory(bytes.data(), length, &width, &height, &stored_channels, static_cast<int>(channels));
     if (pixels == nullptr) {
-        throw FileError(detail::concat("load_image_rgb: cannot decode '", path.string(),
+        throw FileError(detail::concat(function, ": cannot decode '", path.string(),
                                        "' (truncated or corrupt?): ", stbi_failure_reason()));
     }
-    ImageArray<unsigned char> image(height, width, 3);
+    ImageArray<unsigned char> image(height, width, channels);
     std::copy(pixels, pixels + image.values.size(), image.values.begin());
     stbi_image_free(pixels);
     return image;
+}
+
+/// Decodes an image held in memory to 8-bit RGB; `path` is used in messages.
+inline ImageArray<unsigned char> decode_image_rgb(const std::vector<unsigned char>& bytes,
+                                                  const std::filesystem::path& path) {
+    return decode_image(bytes, path, 3, "load_image_rgb");
+}
+
+/// Decodes an image file to 8-bit pixels with `channels` channels (see decode_image).
+inline ImageArray<unsigned char> load_image(const std::filesystem::path& path, Index channels) {
+    return decode_image(read_file_bytes(path, "load_image"), path, channels, "load_image");
 }
 
 /// Decodes an image file to 8-bit RGB (grayscale and RGBA are converted).
@@ -106,6 +124,17 @@ Vector<Scalar> image_to_column(const ImageArray<unsigned char>& image, Index hei
 template <class Scalar>
 Vector<Scalar> load_image_column(const std::filesystem::path& path, Index height = 64, Index width = 64) {
     return image_to_column<Scalar>(load_image_rgb(path), height, width);
+}
+
+/// An image file as the input of a network taking `shape` (height x width x channels):
+/// decoded with the shape's channels, resized, flattened (h, w, c), / 255.
+template <class Scalar>
+Vector<Scalar> load_image_column(const std::filesystem::path& path, const Shape& shape) {
+    if (!shape.valid() || shape.is_flat() || shape.channels > 4) {
+        detail::throw_invalid("load_image_column: input shape ", shape.to_string(),
+                              ", expected an image of 1 to 4 channels");
+    }
+    return image_to_column<Scalar>(load_image(path, shape.channels), shape.height, shape.width);
 }
 
 /// A column back to an 8-bit image (values clamped to [0, 1] and scaled by 255).
