@@ -132,7 +132,7 @@ int run(const examples::Options& options) {
     examples::print_accuracy("Test", network.accuracy(data.test.x, data.test.y));
 
     if (options.has("plot")) {
-        examples::plot_lines(options.text("plot"), "Cat classifier " + shape + ", learning rate " + std::to_string(learning_rate(options)),
+        examples::plot_lines(options.text("plot"), "Cat classifier " + shape + ", learning rate " + examples::Options::format_number(learning_rate(options)),
                              cnn ? "epoch" : "iteration", "cost", {{"training cost", examples::cost_points(history)}});
     }
     if (options.has("mislabeled")) {

@@ -188,6 +188,13 @@ public:
         return value;
     }
 
+    /// A number in the stream's default format, six significant digits (0.001, not 0.001000).
+    static std::string format_number(double value) {
+        std::ostringstream out;
+        out << value;
+        return out.str();
+    }
+
     /// "20,7,5" -> {20, 7, 5}; every entry at least `minimum`.
     static std::vector<long> parse_integer_list(const std::string& text, const std::string& what, long minimum) {
         std::vector<long> values;

@@ -1,7 +1,9 @@
 // The gradient checker itself: it passes right gradients and catches wrong ones.
 #include "test_support.hpp"
 
+#include <nndl/layers/batch_norm.hpp>
 #include <nndl/layers/dense.hpp>
+#include <nndl/network.hpp>
 #include <nndl/gradient_check.hpp>
 
 using nndl::Matrix;
@@ -66,4 +68,28 @@ TEST_CASE("gradient check: the same layer written right passes") {
 TEST_CASE("gradient check: a result with nothing checked does not pass") {
     nndl::GradientCheckResult empty;
     CHECK_FALSE(empty.passed(1.0));
+}
+
+TEST_CASE("gradient check: a gradient that is zero up to rounding passes (bias before batch norm)") {
+    // Batch norm removes the mean over the batch, so the cost does not depend on the
+    // dense layer's bias: both gradients are rounding noise, not a relative error of 1.
+    nndl::Network<double> network(nndl::Shape(3));
+    nndl::NumpyRandom random(4);
+    network.add_dense(4, nndl::Activation::identity, {nndl::Init::xavier}, random);
+    network.add(std::make_unique<nndl::BatchNorm<double>>(network.output_shape()));
+    network.add_dense(1, nndl::Activation::sigmoid, {nndl::Init::xavier}, random);
+    const Matrix<double> x = nndl::NumpyRandom(5).randn(3, 6);
+    Matrix<double> y(1, 6);
+    y << 1, 0, 0, 1, 1, 0;
+    const auto result = nndl::check_network_gradients(network, x, y);
+    INFO(result.summary());
+    CHECK(result.passed(1e-6));
+    CHECK(network.layer(0).parameters()[1].gradient->norm() < 1e-12);  // the bias's gradient is zero
+
+    // A small gradient well above the rounding noise that the other side lacks still
+    // counts as a relative error of (almost) 1.
+    nndl::GradientCheckResult wrong;
+    nndl::detail::compare_gradients("b", Matrix<double>::Constant(4, 1, 1e-6), Matrix<double>::Zero(4, 1), 1e-10, wrong);
+    CHECK(wrong.max_relative_error == doctest::Approx(1.0).epsilon(1e-3));
+    CHECK_FALSE(wrong.passed(1e-6));
 }

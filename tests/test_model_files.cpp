@@ -265,6 +265,26 @@ TEST_CASE("model files: broken files are refused with a message naming the probl
     fs::remove_all(dir);
 }
 
+TEST_CASE("model files: a negative running variance is refused on load, not turned into NaN later") {
+    const fs::path dir = scratch_dir();
+    nndl::Network<double> net(nndl::Shape(3));
+    net.add(std::make_unique<nndl::BatchNorm<double>>(nndl::Shape(3)));
+    nndl::save_network(net, dir / "bn.npz");
+    auto arrays = nndl::read_npz(dir / "bn.npz");
+    Matrix<double> variance = Matrix<double>::Ones(3, 1);
+    variance(2, 0) = -0.5;
+    arrays["layer1.running_var"] = nndl::to_npy(variance);
+    nndl::write_npz(dir / "negative_var.npz", {arrays.begin(), arrays.end()});
+    CHECK(load_error(dir / "negative_var.npz")
+              .find("layer1 ('batch_norm'): BatchNorm::check_loaded: running_var of channel 2 is -0.5, expected a "
+                    "variance >= 0") != std::string::npos);
+    variance(2, 0) = 0.0;  // zero is a variance (a constant feature): it loads
+    arrays["layer1.running_var"] = nndl::to_npy(variance);
+    nndl::write_npz(dir / "zero_var.npz", {arrays.begin(), arrays.end()});
+    CHECK(nndl::load_network<double>(dir / "zero_var.npz").layer(0).output_size() == 3);
+    fs::remove_all(dir);
+}
+
 TEST_CASE("model files: crafted archives are refused before anything large is read or allocated") {
     // Each of these once crashed the reader, overflowed an offset or asked for gigabytes
     // (fuzz/regressions/npz; test_fuzz_replay replays them under the sanitizers too).

@@ -23,6 +23,10 @@
 //                            list, never by address. `decay` marks the ones L2 shrinks.
 //   state()                  Matrices a layer saves and restores but no optimizer touches
 //                            (running statistics).
+//   check_loaded()           Called after a model file filled parameters() and state():
+//                            throws InvalidArgument when their values cannot be this
+//                            layer's (a negative running variance), so a bad file is
+//                            refused on load instead of giving NaN predictions later.
 //   type(), settings()       Self-description: a type name and the settings that rebuild
 //                            the layer (sizes, activation, keep probability, ...), so one
 //                            generic loop saves and loads any layer. A layer type of your
@@ -200,6 +204,8 @@ public:
     virtual Settings settings() const { return {}; }
     virtual std::vector<Parameter<Scalar>> parameters() { return {}; }
     virtual std::vector<StateBuffer<Scalar>> state() { return {}; }
+    /// Refuses loaded parameter and state values the layer cannot use (see the contract).
+    virtual void check_loaded() const {}
     /// A deep copy (parameters and state included) that has seen no batch.
     virtual std::unique_ptr<Layer> clone() const = 0;
 

@@ -210,6 +210,7 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
             load_matrix(arrays, prefix + "." + s.name, *s.value, here);
         }
         try {
+            layer->check_loaded();
             network.add(std::move(layer));
         } catch (const std::invalid_argument& e) {
             throw FileError(concat(here, ": ", e.what()));

@@ -57,6 +57,14 @@ public:
         return {{"running_mean", &running_mean_}, {"running_var", &running_var_}};
     }
     std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<BatchNorm>(*this); }
+    /// A variance below zero would make inference take the square root of a negative number.
+    void check_loaded() const override {
+        Index channel = 0;
+        if (running_var_.size() > 0 && running_var_.col(0).minCoeff(&channel) < Scalar(0)) {
+            detail::throw_invalid("BatchNorm::check_loaded: running_var of channel ", channel, " is ",
+                                  running_var_(channel, 0), ", expected a variance >= 0");
+        }
+    }
 
     Matrix<Scalar>& gamma() { return gamma_; }
     Matrix<Scalar>& beta() { return beta_; }
