@@ -1,6 +1,7 @@
 // Planar point sets: the flower generated exactly as NumPy does, and CSV files.
 #include "test_support.hpp"
 
+#include <nndl/basics.hpp>
 #include <nndl/data/planar.hpp>
 
 #include <filesystem>
@@ -64,4 +65,96 @@ TEST_CASE("planar: malformed CSV files name the line") {
     const auto windows = write("crlf.csv", "x1,x2,label\r\n1,2,0\r\n3,4,1\r\n");
     CHECK(nndl::load_csv_points<double>(windows).x.cols() == 2);
     fs::remove_all(dir);
+}
+
+namespace {
+
+// The fingerprints in the course's reference (course2.md, "make_circles and make_moons"):
+// scikit-learn 1.2.1 on NumPy's legacy stream with glibc's cos and sin.
+struct PointFingerprint {
+    const char* name;
+    std::uint32_t seed;
+    nndl::Index n;
+    double noise;
+    int first_labels[10];
+    double x1, x2;
+    double sum;
+};
+
+void check_fingerprint(const nndl::PointSet<double>& set, const PointFingerprint& f) {
+    INFO(f.name);
+    REQUIRE(set.x.rows() == 2);
+    REQUIRE(set.x.cols() == f.n);
+    REQUIRE(set.y.cols() == f.n);
+    for (int k = 0; k < 10; ++k) {
+        CHECK(set.y(0, k) == f.first_labels[k]);
+    }
+    CHECK(set.y.sum() == static_cast<double>(f.n - f.n / 2));  // the inner circle or lower moon
+    CHECK(set.x(0, 0) == f.x1);
+    CHECK(set.x(1, 0) == f.x2);
+    CHECK(nndl::numpy_sum(set.x) == f.sum);
+}
+
+}  // namespace
+
+TEST_CASE("planar: make_circles and make_moons equal scikit-learn's on the same stream, bit for bit") {
+    const PointFingerprint circles_train{"circles, training", 1, 300, 0.05, {1, 0, 1, 1, 0, 0, 1, 0, 1, 1},
+                                         -0.07741354010048114, 0.8526022642742742, 0.10318058999808777};
+    const PointFingerprint circles_test{"circles, test", 2, 100, 0.05, {1, 0, 1, 0, 0, 0, 0, 0, 0, 0},
+                                        -0.5242373850862546, -0.6091036148461817, -0.418253070660783};
+    const PointFingerprint moons{"moons", 3, 300, 0.2, {0, 1, 1, 1, 0, 0, 1, 1, 0, 1},
+                                 -0.21687013460912397, 1.0154493742029873, 229.31214774688254};
+    for (const auto& f : {circles_train, circles_test}) {
+        nndl::NumpyRandom random(f.seed);
+        check_fingerprint(nndl::make_circles<double>(f.n, f.noise, random), f);
+    }
+    nndl::NumpyRandom random(moons.seed);
+    check_fingerprint(nndl::make_moons<double>(moons.n, moons.noise, random), moons);
+
+    // The permutation comes first from the stream: the reference lists its start.
+    nndl::NumpyRandom again(1);
+    const auto order = again.permutation(300);
+    CHECK(std::vector<nndl::Index>(order.begin(), order.begin() + 8) ==
+          std::vector<nndl::Index>{189, 123, 185, 213, 106, 127, 176, 73});
+
+    // An odd count puts the extra point on the inner circle, as scikit-learn does.
+    nndl::NumpyRandom odd(0);
+    CHECK(nndl::make_circles<float>(7, 0.0, odd).y.sum() == 4.0f);
+}
+
+TEST_CASE("planar: make_circles and make_moons refuse sizes they cannot make") {
+    nndl::NumpyRandom random(0);
+    CHECK_THROWS_WITH_AS(nndl::make_circles<double>(1, 0.05, random),
+                         doctest::Contains("make_circles: 1 points, expected 2 to 2^31"), nndl::InvalidArgument);
+    CHECK_THROWS_WITH_AS(nndl::make_moons<double>(10, -1.0, random),
+                         doctest::Contains("make_moons: noise -1, expected a finite standard deviation >= 0"),
+                         nndl::InvalidArgument);
+    CHECK_THROWS_WITH_AS(nndl::make_circles<double>(10, 0.1, random, 1.0),
+                         doctest::Contains("make_circles: factor 1, expected a value in [0, 1)"), nndl::InvalidArgument);
+    CHECK(nndl::numpy_linspace(2.0, 5.0, 1) == std::vector<double>{2.0});  // NumPy: [start]
+}
+
+TEST_CASE("planar: the football data set reads by split and matches data/README.md's checks") {
+    const auto train = nndl::load_csv_points<double>("data/football/football.csv", "train");
+    const auto test = nndl::load_csv_points<double>("data/football/football.csv", "test");
+    REQUIRE(train.x.rows() == 2);
+    REQUIRE(train.x.cols() == 211);
+    REQUIRE(test.x.cols() == 200);
+    CHECK(train.y.sum() == 106);
+    CHECK(test.y.sum() == 87);
+    CHECK(train.x(0, 0) == -0.158986);
+    CHECK(train.x(1, 210) == 0.184503);
+    CHECK(test.x(0, 0) == -0.3530623458334412);
+    CHECK(test.x(1, 0) == -0.6739018129665528);
+    // NumPy's pairwise sum over X as MATLAB stores it (all x1, then all x2).
+    CHECK(nndl::numpy_sum(nndl::Matrix<double>(train.x.transpose())) == -40.087648097999995);
+    CHECK(nndl::numpy_sum(nndl::Matrix<double>(test.x.transpose())) == -37.94197603129829);
+
+    CHECK_THROWS_WITH_AS(nndl::load_csv_points<double>("data/football/football.csv", "validation"),
+                         doctest::Contains("has no 'validation' rows"), nndl::FileError);
+    CHECK_THROWS_WITH_AS(nndl::load_csv_points<double>("data/planar/blobs.csv", "train"),
+                         doctest::Contains("blobs.csv:1: the header starts with"), nndl::FileError);
+    CHECK_THROWS_WITH_AS(nndl::load_csv_points<double>("data/football/football.csv"),
+                         doctest::Contains("football.csv:2: column 1 is 'train', expected a finite number"),
+                         nndl::FileError);
 }

@@ -1,6 +1,7 @@
 #pragma once
-// Two-dimensional point sets: the course's "flower" generated from the NumPy
-// random stream, and CSV point files (features..., label).
+// Two-dimensional point sets: the course's "flower" and scikit-learn's circles and
+// moons generated from the NumPy random stream, and CSV point files (features...,
+// label; optionally a first "split" column, as in data/football/football.csv).
 
 #include <cmath>
 #include <filesystem>
@@ -23,8 +24,11 @@ struct PointSet {
 
 /// np.linspace(start, stop, num) computed as NumPy does: i * step + start, last = stop.
 inline std::vector<double> numpy_linspace(double start, double stop, Index num) {
+    if (num < 0) {
+        detail::throw_invalid("numpy_linspace: ", num, " points, expected at least 0");
+    }
     std::vector<double> values(static_cast<std::size_t>(num));
-    const double step = (stop - start) / static_cast<double>(num - 1);
+    const double step = num > 1 ? (stop - start) / static_cast<double>(num - 1) : 0.0;  // one point: start
     for (Index i = 0; i < num; ++i) {
         values[static_cast<std::size_t>(i)] = static_cast<double>(i) * step + start;
     }
@@ -66,15 +70,101 @@ PointSet<Scalar> make_flower(Index per_class = 200, double petals = 4.0) {
     return set;
 }
 
+namespace detail {
+
+inline constexpr double pi = 3.141592653589793;  // the double nearest pi, as NumPy's np.pi
+
+/// scikit-learn's last steps of make_circles and make_moons: rows (x[k], y[k]), outer
+/// circle first, shuffled by `random`'s permutation, then noise drawn row-major.
+template <class Scalar>
+PointSet<Scalar> shuffled_noisy_points(const std::vector<double>& x, const std::vector<double>& y, Index outer,
+                                       double noise, NumpyRandom& random) {
+    const auto n = static_cast<Index>(x.size());
+    const std::vector<Index> order = random.permutation(n);
+    Matrix<double> points(2, n);
+    PointSet<Scalar> set;
+    set.y.resize(1, n);
+    for (Index k = 0; k < n; ++k) {
+        const Index from = order[static_cast<std::size_t>(k)];
+        points(0, k) = x[static_cast<std::size_t>(from)];
+        points(1, k) = y[static_cast<std::size_t>(from)];
+        set.y(0, k) = from < outer ? Scalar(0) : Scalar(1);
+    }
+    for (Index k = 0; k < n; ++k) {  // normal(scale=noise, size=(n, 2)) is 0.0 + noise * randn, row-major
+        points(0, k) += 0.0 + noise * random.normal();
+        points(1, k) += 0.0 + noise * random.normal();
+    }
+    set.x = points.cast<Scalar>();
+    return set;
+}
+
+inline void check_point_count(const char* function, Index n, double noise) {
+    if (n < 2 || n > (Index(1) << 31)) {
+        throw_invalid(function, ": ", n, " points, expected 2 to 2^31");
+    }
+    if (!(noise >= 0.0) || !std::isfinite(noise)) {
+        throw_invalid(function, ": noise ", noise, ", expected a finite standard deviation >= 0");
+    }
+}
+
+}  // namespace detail
+
+/// scikit-learn's make_circles(n, noise=noise, factor=factor) called without a
+/// random_state, as the course calls it: draws from `random` like NumPy's global stream
+/// (the shuffle, then the noise). Labels: 0 outer circle, 1 inner. X is 2 x n.
+template <class Scalar>
+PointSet<Scalar> make_circles(Index n, double noise, NumpyRandom& random, double factor = 0.8) {
+    detail::check_point_count("make_circles", n, noise);
+    if (!(factor >= 0.0 && factor < 1.0)) {
+        detail::throw_invalid("make_circles: factor ", factor, ", expected a value in [0, 1)");
+    }
+    const Index outer = n / 2;
+    std::vector<double> x;
+    std::vector<double> y;
+    // Angles k * step + 0.0 (linspace without the end point); the factor after cos and sin.
+    const double outer_step = 2.0 * detail::pi / static_cast<double>(outer);
+    for (Index k = 0; k < outer; ++k) {
+        x.push_back(std::cos(static_cast<double>(k) * outer_step + 0.0));
+        y.push_back(std::sin(static_cast<double>(k) * outer_step + 0.0));
+    }
+    const double inner_step = 2.0 * detail::pi / static_cast<double>(n - outer);
+    for (Index k = 0; k < n - outer; ++k) {
+        x.push_back(std::cos(static_cast<double>(k) * inner_step + 0.0) * factor);
+        y.push_back(std::sin(static_cast<double>(k) * inner_step + 0.0) * factor);
+    }
+    return detail::shuffled_noisy_points<Scalar>(x, y, outer, noise, random);
+}
+
+/// scikit-learn's make_moons(n, noise=noise) without a random_state (see make_circles).
+/// Labels: 0 upper moon, 1 lower moon.
+template <class Scalar>
+PointSet<Scalar> make_moons(Index n, double noise, NumpyRandom& random) {
+    detail::check_point_count("make_moons", n, noise);
+    const Index outer = n / 2;
+    std::vector<double> x;
+    std::vector<double> y;
+    for (const double t : numpy_linspace(0.0, detail::pi, outer)) {
+        x.push_back(std::cos(t));
+        y.push_back(std::sin(t));
+    }
+    for (const double t : numpy_linspace(0.0, detail::pi, n - outer)) {
+        x.push_back(1.0 - std::cos(t));
+        y.push_back((1.0 - std::sin(t)) - 0.5);
+    }
+    return detail::shuffled_noisy_points<Scalar>(x, y, outer, noise, random);
+}
+
 /// Reads CSV text with a header line; every column but the last is a feature,
 /// the last is the label. Errors name the file, the line and what was wrong.
+/// With `split` (say "train"), the header's first column must be "split" and only the
+/// rows whose first cell is `split` are read (files holding a training and a test set).
 template <class Scalar>
-PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path& path) {
+PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path& path, const std::string& split = "") {
     std::string line;
     if (!std::getline(in, line)) {
         throw FileError(detail::concat("load_csv_points: '", path.string(), "' is empty, expected a header line"));
     }
-    const auto split = [](const std::string& text) {
+    const auto cells_of = [](const std::string& text) {
         std::vector<std::string> cells;
         std::stringstream stream(text);
         std::string cell;
@@ -89,10 +179,18 @@ PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path&
     if (!line.empty() && line.back() == '\r') {
         line.pop_back();
     }
-    const std::size_t columns = split(line).size();
-    if (columns < 2) {
+    const std::vector<std::string> header = cells_of(line);
+    const std::size_t columns = header.size();
+    const std::size_t first = split.empty() ? 0 : 1;  // the first value column
+    if (!split.empty() && (header.empty() || header[0] != "split")) {
+        throw FileError(detail::concat("load_csv_points: ", path.string(), ":1: the header starts with '",
+                                       header.empty() ? "" : header[0], "', expected a 'split' column to select '",
+                                       split, "' rows"));
+    }
+    if (columns < first + 2) {
         throw FileError(detail::concat("load_csv_points: ", path.string(), ":1: header has ", columns,
-                                       " column(s), expected at least 2 (features..., label)"));
+                                       " column(s), expected at least ", first + 2,
+                                       split.empty() ? " (features..., label)" : " (split, features..., label)"));
     }
     std::vector<std::vector<double>> rows;
     long line_number = 1;
@@ -104,13 +202,16 @@ PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path&
         if (line.empty()) {
             continue;
         }
-        const auto cells = split(line);
+        const auto cells = cells_of(line);
         if (cells.size() != columns) {
             throw FileError(detail::concat("load_csv_points: ", path.string(), ":", line_number, ": ", cells.size(),
                                            " values, expected ", columns));
         }
+        if (!split.empty() && cells[0] != split) {
+            continue;
+        }
         std::vector<double> row;
-        for (std::size_t c = 0; c < cells.size(); ++c) {
+        for (std::size_t c = first; c < cells.size(); ++c) {
             std::size_t used = 0;
             double value = 0.0;
             try {
@@ -130,11 +231,13 @@ PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path&
         rows.push_back(std::move(row));
     }
     if (rows.empty()) {
-        throw FileError(detail::concat("load_csv_points: '", path.string(), "' has no data lines after the header"));
+        throw FileError(split.empty()
+                            ? detail::concat("load_csv_points: '", path.string(), "' has no data lines after the header")
+                            : detail::concat("load_csv_points: '", path.string(), "' has no '", split, "' rows"));
     }
     PointSet<Scalar> set;
     const auto m = static_cast<Index>(rows.size());
-    const auto features = static_cast<Index>(columns - 1);
+    const auto features = static_cast<Index>(columns - first - 1);
     set.x.resize(features, m);
     set.y.resize(1, m);
     for (Index j = 0; j < m; ++j) {
@@ -146,14 +249,15 @@ PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path&
     return set;
 }
 
+/// parse_csv_points on a file; `split` as there.
 template <class Scalar>
-PointSet<Scalar> load_csv_points(const std::filesystem::path& path) {
+PointSet<Scalar> load_csv_points(const std::filesystem::path& path, const std::string& split = "") {
     std::ifstream in(path);
     std::error_code ec;
     if (!in || std::filesystem::is_directory(path, ec)) {
         throw FileError(detail::concat("load_csv_points: cannot open '", path.string(), "'"));
     }
-    return parse_csv_points<Scalar>(in, path);
+    return parse_csv_points<Scalar>(in, path, split);
 }
 
 }  // namespace nndl
