@@ -17,6 +17,7 @@
 #include <map>
 #include <sstream>
 #include <stdexcept>
+#include <charconv>
 #include <string>
 #include <vector>
 
@@ -276,12 +277,56 @@ inline std::string data_path(const std::string& relative) {
     return relative;
 }
 
-inline void print_cost(long iteration, double cost, const char* unit = "iteration") {
-    std::cout << "Cost after " << unit << " " << iteration << ": " << std::setprecision(16) << cost << '\n';
+/// A double as Python's str() writes it, the course's print format: the shortest digits
+/// that read back to the same value, fixed notation for exponents -4 to 15, else
+/// scientific with at least two exponent digits; "1.0" rather than "1"; inf and nan.
+inline std::string python_float(double value) {
+    if (std::isnan(value)) {
+        return "nan";
+    }
+    if (std::isinf(value)) {
+        return value > 0 ? "inf" : "-inf";
+    }
+    char buffer[64];
+    const auto end = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific).ptr;
+    const std::string text(buffer, end);  // [-]d[.ddd]e[+-]xx
+    const std::size_t e = text.find('e');
+    const bool negative = text[0] == '-';
+    std::string digits;
+    for (std::size_t i = negative ? 1 : 0; i < e; ++i) {
+        if (text[i] != '.') {
+            digits += text[i];
+        }
+    }
+    const int exponent = std::stoi(text.substr(e + 1));
+    std::string out = negative ? "-" : "";
+    if (exponent >= -4 && exponent < 16) {
+        if (exponent < 0) {
+            out += "0." + std::string(static_cast<std::size_t>(-exponent - 1), '0') + digits;
+        } else if (digits.size() <= static_cast<std::size_t>(exponent) + 1) {
+            out += digits + std::string(static_cast<std::size_t>(exponent) + 1 - digits.size(), '0') + ".0";
+        } else {
+            out += digits.substr(0, static_cast<std::size_t>(exponent) + 1) + "." +
+                   digits.substr(static_cast<std::size_t>(exponent) + 1);
+        }
+        return out;
+    }
+    out += digits.substr(0, 1);
+    if (digits.size() > 1) {
+        out += "." + digits.substr(1);
+    }
+    const int magnitude = exponent < 0 ? -exponent : exponent;
+    out += std::string("e") + (exponent < 0 ? "-" : "+") + (magnitude < 10 ? "0" : "") + std::to_string(magnitude);
+    return out;
 }
 
+inline void print_cost(long iteration, double cost, const char* unit = "iteration") {
+    std::cout << "Cost after " << unit << " " << iteration << ": " << python_float(cost) << '\n';
+}
+
+/// "Train accuracy: F", or "Accuracy: F" for an empty label.
 inline void print_accuracy(const std::string& label, double fraction) {
-    std::cout << label << " accuracy: " << std::setprecision(16) << fraction << '\n';
+    std::cout << (label.empty() ? "Accuracy" : label + " accuracy") << ": " << python_float(fraction) << '\n';
 }
 
 inline void print_classification(const std::string& path, const std::string& label, double probability) {

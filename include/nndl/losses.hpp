@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "basics.hpp"
 #include "layers/activations.hpp"
 #include "errors.hpp"
 #include "types.hpp"
@@ -122,6 +123,55 @@ private:
 
 /// -mean over examples of sum_k y_k log a_k, for one-hot (or probability) targets
 /// and outputs that are probabilities per column.
+/// Binary cross-entropy in the arithmetic of the course's second part ("Improving Deep
+/// Neural Networks"), for reproducing its printed costs: (1.0 / m) * nansum(-log(a) * y -
+/// log(1 - a) * (1 - y)), summed pairwise as NumPy does. Nothing is clamped: an output
+/// that rounded to exactly 0 or 1 on the wrong side gives an infinite cost, as the
+/// course's x10 initialisation prints, and 0 * log(0) terms count as 0 (nansum). With a
+/// sigmoid output, dZ = (1.0 / m) * (A - Y). Train with TrainOptions::allow_infinite_loss
+/// where such a cost must not stop training; use BinaryCrossEntropy otherwise.
+template <class Scalar>
+class CourseBinaryCrossEntropy final : public Loss<Scalar> {
+public:
+    std::string name() const override { return "CourseBinaryCrossEntropy"; }
+
+    Scalar value(const Matrix<Scalar>& a, const Matrix<Scalar>& y) const override {
+        this->check("CourseBinaryCrossEntropy::value", a, y);
+        // Row-major, the order of NumPy's contiguous run (a 1 x m row is the same either way).
+        Matrix<Scalar> terms(a.cols(), a.rows());
+        for (Index j = 0; j < a.cols(); ++j) {
+            for (Index i = 0; i < a.rows(); ++i) {
+                const Scalar term = -std::log(a(i, j)) * y(i, j) - std::log(Scalar(1) - a(i, j)) * (Scalar(1) - y(i, j));
+                terms(j, i) = std::isnan(term) ? Scalar(0) : term;
+            }
+        }
+        return (Scalar(1) / static_cast<Scalar>(a.cols())) * (Scalar(0) + pairwise_sum(terms.data(), terms.size()));
+    }
+
+    void gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y, Matrix<Scalar>& da) const override {
+        this->check("CourseBinaryCrossEntropy::gradient", a, y);
+        const Scalar m = static_cast<Scalar>(a.cols());
+        da = ((-(y.array() / a.array()) + (Scalar(1) - y.array()) / (Scalar(1) - a.array())) / m).matrix();
+    }
+
+    bool fuses_with(Activation a) const override { return a == Activation::sigmoid; }
+
+    /// The course computes the cost from A = sigmoid(Z), not from Z: the same here.
+    Scalar value_from_preactivation(const Matrix<Scalar>& z, const Matrix<Scalar>& y) const override {
+        this->check("CourseBinaryCrossEntropy::value_from_preactivation", z, y);
+        Matrix<Scalar> a;
+        Sigmoid::forward(z, a);
+        return value(a, y);
+    }
+
+    void preactivation_gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y, Matrix<Scalar>& dz) const override {
+        this->check("CourseBinaryCrossEntropy::preactivation_gradient", a, y);
+        dz = (Scalar(1) / static_cast<Scalar>(a.cols())) * (a - y);
+    }
+
+    std::unique_ptr<Loss<Scalar>> clone() const override { return std::make_unique<CourseBinaryCrossEntropy>(); }
+};
+
 template <class Scalar>
 class CategoricalCrossEntropy final : public Loss<Scalar> {
 public:

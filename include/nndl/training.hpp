@@ -71,6 +71,10 @@ struct TrainOptions {
     EarlyStopping early_stopping;
     /// Keep every k-th epoch's record (and the last one's) in the history; 0 keeps none.
     long record_every = 1;
+    /// An infinite loss (the log of an output that rounded to 0 or 1, as the course's x10
+    /// initialisation prints at iteration 0) is recorded and training goes on; a NaN loss
+    /// still stops it. Off: any loss that is not finite throws DivergenceError.
+    bool allow_infinite_loss = false;
     /// Return false to stop training (the history then says stopped_early).
     std::function<bool(const Progress&)> on_batch_end;
     std::function<bool(const Progress&)> on_epoch_end;
@@ -345,7 +349,7 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
             }
             const Matrix<Scalar>& out = network.forward(*xp, Mode::training);
             const double value = static_cast<double>(network.cost(*yp));
-            if (!std::isfinite(value)) {
+            if (std::isnan(value) || (!std::isfinite(value) && !options.allow_infinite_loss)) {
                 throw DivergenceError(detail::concat(where, ": the loss became ", value, " in epoch ", epoch,
                                                      ", batch ", b, "; training diverged, try a smaller learning "
                                                      "rate (now ", optimizer.learning_rate(), ")"));

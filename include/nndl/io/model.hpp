@@ -81,6 +81,9 @@ std::unique_ptr<Loss<Scalar>> loss_from_name(const std::string& name, const std:
     if (name == "BinaryCrossEntropy") {
         return std::make_unique<BinaryCrossEntropy<Scalar>>();
     }
+    if (name == "CourseBinaryCrossEntropy") {
+        return std::make_unique<CourseBinaryCrossEntropy<Scalar>>();
+    }
     if (name == "CategoricalCrossEntropy") {
         return std::make_unique<CategoricalCrossEntropy<Scalar>>();
     }
@@ -88,7 +91,7 @@ std::unique_ptr<Loss<Scalar>> loss_from_name(const std::string& name, const std:
         return std::make_unique<MeanSquaredError<Scalar>>();
     }
     throw FileError(concat(where, ": unknown loss '", name,
-                           "', expected BinaryCrossEntropy, CategoricalCrossEntropy or MeanSquaredError"));
+                           "', expected BinaryCrossEntropy, CourseBinaryCrossEntropy, CategoricalCrossEntropy or MeanSquaredError"));
 }
 
 /// A matrix read from the file into `target`, which already has the shape the layer expects.
