@@ -78,8 +78,36 @@ int run(const examples::Options& options) {
     if (cnn && options.has("iterations")) {
         throw examples::UsageError("--iterations applies to the dense model; the CNN trains for --epochs");
     }
+    // Every number is checked before the images are read.
+    learning_rate(options);
+    std::vector<long> filters;
+    if (cnn) {
+        filters = examples::Options::parse_integer_list(options.text("filters"), "--filters", 1);
+        if (filters.size() > 6) {
+            throw examples::UsageError("--filters has " + std::to_string(filters.size()) +
+                                       " stages; 64x64 images allow at most 6 (each stage halves the size)");
+        }
+        for (const long f : filters) {
+            if (f > 1024) {
+                throw examples::UsageError("--filters entry must be at most 1024, got " + std::to_string(f));
+            }
+        }
+        options.integer("epochs", 1);
+        options.integer("batch-size", 1);
+        if (options.integer("seed", 0) > 4294967295L) {
+            throw examples::UsageError("--seed must be at most 4294967295, got " + options.text("seed"));
+        }
+    } else {
+        examples::Options::parse_integer_list(options.text("layers"), "--layers", 1);
+        options.integer("iterations", 1);
+    }
 
     const std::string dir = options.has("data") ? options.text("data") : examples::data_path("data/catvnoncat");
+    for (const char* output : {"save", "plot", "mislabeled"}) {
+        if (options.has(output)) {
+            examples::refuse_writing_inside(options.text(output), dir);
+        }
+    }
     const auto data = examples::load_cat_data<Scalar>(dir);
     if (data.train.x.rows() != 12288) {
         throw std::invalid_argument("cat_classifier: images have " + std::to_string(data.train.x.rows()) +
@@ -89,7 +117,6 @@ int run(const examples::Options& options) {
     std::string shape;
     std::optional<nndl::Network<Scalar>> built;
     if (cnn) {
-        const auto filters = examples::Options::parse_integer_list(options.text("filters"), "--filters", 1);
         built.emplace(cat_cnn<Scalar>(filters, static_cast<std::uint32_t>(options.integer("seed", 0))));
         shape = "CNN";
         for (const long f : filters) {

@@ -124,13 +124,14 @@ CatData<Scalar> load_cat_data(const std::string& dir) {
     return data;
 }
 
-/// The image a network takes: its input shape when that is an image, else a square
-/// RGB (n = 3 s^2) or gray (n = s^2) image for a flat input of n values (dense models).
+/// The image a network takes: its input shape when that is an image (1 to 4 channels),
+/// else a square RGB (n = 3 s^2) or gray (n = s^2) image for a flat input of n values
+/// (dense models).
 inline nndl::Shape image_input_shape(const nndl::Shape& input) {
     if (!input.is_flat()) {
-        if (input.channels != 1 && input.channels != 3) {
+        if (input.channels > 4) {
             throw std::invalid_argument("image_input_shape: the model takes " + input.to_string() +
-                                        " inputs, expected 1 (gray) or 3 (RGB) channels");
+                                        " inputs, expected 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) channels");
         }
         return input;
     }
@@ -150,6 +151,13 @@ inline nndl::Shape image_input_shape(const nndl::Shape& input) {
 inline std::vector<std::string> class_names(nndl::Index outputs, const std::vector<std::string>& given) {
     const auto classes = static_cast<std::size_t>(outputs == 1 ? 2 : outputs);
     if (!given.empty()) {
+        for (std::size_t k = 0; k < given.size(); ++k) {
+            for (std::size_t other = 0; other < k; ++other) {
+                if (given[k] == given[other]) {
+                    throw UsageError("--classes names '" + given[k] + "' twice");
+                }
+            }
+        }
         if (given.size() != classes) {
             throw UsageError("--classes names " + std::to_string(given.size()) + " classes, the model has " +
                              std::to_string(classes) + (outputs == 1 ? " (one sigmoid output)" : ""));
@@ -183,6 +191,11 @@ template <class Scalar>
 void classify_images(const nndl::Network<Scalar>& network, const std::vector<std::string>& paths,
                      const std::vector<std::string>& names = {}) {
     const auto labels = class_names(network.output_size(), names);
+    const nndl::Activation output = nndl::output_activation(network.layer(network.depth() - 1));
+    if (output != nndl::Activation::sigmoid && output != nndl::Activation::softmax) {
+        throw std::invalid_argument("classify_images: the model's output is " + std::string(nndl::to_string(output)) +
+                                    ", expected sigmoid or softmax probabilities");
+    }
     if (paths.empty()) {
         return;
     }

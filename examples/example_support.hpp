@@ -463,4 +463,23 @@ inline void refuse_overwriting_input(const std::filesystem::path& output, const 
     }
 }
 
+/// Refuses an output file inside `folder` (a data set this run reads).
+inline void refuse_writing_inside(const std::filesystem::path& output, const std::filesystem::path& folder) {
+    std::error_code ec;
+    const auto inside = std::filesystem::weakly_canonical(folder, ec);
+    if (ec) {
+        return;
+    }
+    auto at = std::filesystem::weakly_canonical(std::filesystem::absolute(output, ec), ec).parent_path();
+    for (; !ec && !at.empty(); at = at.parent_path()) {
+        if (at == inside) {
+            throw UsageError("output " + output.string() + " is inside the data folder " + folder.string() +
+                             "; choose another place");
+        }
+        if (at == at.root_path()) {
+            break;
+        }
+    }
+}
+
 }  // namespace examples

@@ -21,12 +21,21 @@ int main(int argc, char** argv) {
         }
         std::vector<std::string> names;
         if (options.has("classes")) {
-            std::stringstream list(options.text("classes"));
-            for (std::string name; std::getline(list, name, ',');) {
-                if (name.empty()) {
-                    throw examples::UsageError("--classes has an empty name in '" + options.text("classes") + "'");
+            const std::string list = options.text("classes");
+            std::size_t start = 0;
+            while (true) {  // every name between commas, the empty ones too ("a,,b", "a,b,")
+                const std::size_t comma = list.find(',', start);
+                const std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+                const bool printable = std::all_of(name.begin(), name.end(), [](unsigned char c) { return c >= 0x20 && c != 0x7f; });
+                if (name.empty() || !printable) {
+                    throw examples::UsageError("--classes takes names separated by commas, each non-empty and "
+                                               "printable, got '" + list + "'");
                 }
                 names.push_back(name);
+                if (comma == std::string::npos) {
+                    break;
+                }
+                start = comma + 1;
             }
         }
         if (options.has("export")) {
@@ -37,7 +46,7 @@ int main(int argc, char** argv) {
         const auto network = nndl::load_network<double>(options.text("model"));
         examples::classify_images(network, options.positionals(), names);
         if (options.has("export")) {
-            const nndl::Matrix<double> x = examples::load_image_inputs(network, options.positionals());
+            const nndl::Matrix<double> x = examples::load_image_inputs(network, options.positionals());  // decoded again: rare
             nndl::write_npz(options.text("export"), {{"X", nndl::to_npy(x)}, {"expected", nndl::to_npy(network.predict_proba(x))}});
             std::cerr << "wrote " << options.text("export") << '\n';
         }

@@ -50,6 +50,11 @@ TEST_CASE("augment: wrong sizes are refused and the data are kept") {
     CHECK_THROWS_WITH_AS(nndl::append_horizontal_flips(x, short_labels, nndl::Shape::image(2, 2, 3)),
                          doctest::Contains("append_horizontal_flips: 2 label columns, expected one per example (3)"),
                          nndl::InvalidArgument);
+    CHECK_THROWS_WITH_AS(nndl::append_horizontal_flips(x, x, nndl::Shape::image(2, 2, 3)),
+                         doctest::Contains("the images and the labels are the same matrix"), nndl::InvalidArgument);
+    CHECK_THROWS_WITH_AS(nndl::flip_horizontally(x, nndl::Shape::image(-2, -3, 3)),
+                         doctest::Contains("flip_horizontally: image shape -2x-3x3, expected every size >= 1"),
+                         nndl::InvalidArgument);
     CHECK(x.cols() == 3);
     CHECK(y.cols() == 3);
     CHECK(short_labels.cols() == 2);

@@ -39,6 +39,32 @@ private:
     Matrix<double> w_, dw_, a_, dx_;
 };
 
+// y = W x in float, whose backward forgets dW (leaves it zero): a missing gradient.
+class MissingWeightGradient final : public nndl::Layer<float> {
+public:
+    MissingWeightGradient() : w_(nndl::NumpyRandom(6).randn<float>(8, 16)), dw_(Matrix<float>::Zero(8, 16)) {}
+    std::string type() const override { return "missing_dw"; }
+    nndl::Shape input_shape() const override { return nndl::Shape(16); }
+    nndl::Shape output_shape() const override { return nndl::Shape(8); }
+    std::vector<nndl::Parameter<float>> parameters() override { return {{"W", &w_, &dw_, true}}; }
+    std::unique_ptr<nndl::Layer<float>> clone() const override { return std::make_unique<MissingWeightGradient>(*this); }
+
+protected:
+    const Matrix<float>& do_forward(const Matrix<float>& x, nndl::Mode) override {
+        out_ = w_ * x;
+        return out_;
+    }
+    const Matrix<float>& do_backward(const Matrix<float>& dy, bool) override {
+        dw_.setZero();
+        dx_ = w_.transpose() * dy;
+        return dx_;
+    }
+    void do_infer(const Matrix<float>& x, Matrix<float>& y) const override { y = w_ * x; }
+
+private:
+    Matrix<float> w_, dw_, out_, dx_;
+};
+
 }  // namespace
 
 TEST_CASE("gradient check: a wrong backward is caught and located") {
@@ -86,10 +112,30 @@ TEST_CASE("gradient check: a gradient that is zero up to rounding passes (bias b
     CHECK(result.passed(1e-6));
     CHECK(network.layer(0).parameters()[1].gradient->norm() < 1e-12);  // the bias's gradient is zero
 
-    // A small gradient well above the rounding noise that the other side lacks still
-    // counts as a relative error of (almost) 1.
+    // Only where both sides are noise: a small gradient above the noise that the other
+    // side lacks, or has at half its size, still counts in full.
+    nndl::GradientCheckResult noise_only;
+    nndl::detail::compare_gradients("b", Matrix<double>::Constant(4, 1, 1e-12), Matrix<double>::Constant(4, 1, 3e-12),
+                                    1e-10, noise_only);
+    CHECK(noise_only.max_relative_error == 0.0);
     nndl::GradientCheckResult wrong;
-    nndl::detail::compare_gradients("b", Matrix<double>::Constant(4, 1, 1e-6), Matrix<double>::Zero(4, 1), 1e-10, wrong);
-    CHECK(wrong.max_relative_error == doctest::Approx(1.0).epsilon(1e-3));
+    nndl::detail::compare_gradients("b", Matrix<double>::Zero(4, 1), Matrix<double>::Constant(4, 1, 1e-8), 1e-10, wrong);
+    CHECK(wrong.max_relative_error == 1.0);
+    nndl::GradientCheckResult halved;
+    nndl::detail::compare_gradients("b", Matrix<double>::Constant(4, 1, 1e-8), Matrix<double>::Constant(4, 1, 2e-8), 1e-10,
+                                    halved);
+    CHECK(halved.max_relative_error == doctest::Approx(1.0 / 3.0));
     CHECK_FALSE(wrong.passed(1e-6));
+
+    // A float layer whose backward leaves out the weight gradient, with small inputs
+    // (gradients near the float noise): still caught, while the right layer passes.
+    const Matrix<float> tiny_x = nndl::NumpyRandom(7).randn<float>(16, 16) * 1e-3f;
+    MissingWeightGradient missing;
+    const auto caught = nndl::check_layer_gradients<float>(missing, tiny_x);
+    INFO(caught.summary());
+    CHECK(caught.max_relative_error == doctest::Approx(1.0));
+    CHECK_FALSE(caught.passed(2e-2));
+    nndl::Dense<float, nndl::Identity> right_layer(16, 8);
+    right_layer.weights() = nndl::NumpyRandom(6).randn<float>(8, 16);
+    CHECK(nndl::check_layer_gradients<float>(right_layer, tiny_x).passed(2e-2));
 }

@@ -122,8 +122,14 @@ TEST_CASE("image: loaded with the channels a model's input shape has") {
     CHECK_THROWS_WITH_AS(nndl::load_image(dir / "gray.png", 5),
                          doctest::Contains("load_image: 5 channels asked for"), nndl::InvalidArgument);
     CHECK_THROWS_WITH_AS(nndl::load_image_column<double>(dir / "gray.png", nndl::Shape(12)),
-                         doctest::Contains("load_image_column: input shape 12, expected an image"),
+                         doctest::Contains("load_image_column: input shape 1x1x12 (height x width x channels), "
+                                           "expected an image of 1 to 4 channels"),
                          nndl::InvalidArgument);
+    // A 1x1 image is an image; one wider than nndl decodes is refused before resizing.
+    CHECK(nndl::load_image_column<double>(dir / "red.png", nndl::Shape::image(1, 1, 3)) ==
+          nndl::Vector<double>::Unit(3, 0));
+    CHECK_THROWS_WITH_AS(nndl::load_image_column<double>(dir / "red.png", nndl::Shape::image(1, 1LL << 31, 1)),
+                         doctest::Contains("at most 134217728 pixels"), nndl::InvalidArgument);
     CHECK_THROWS_WITH_AS(nndl::load_image(dir / "missing.png", 1), doctest::Contains("load_image: "), nndl::FileError);
     fs::remove_all(dir);
 }

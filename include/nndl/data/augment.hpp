@@ -11,7 +11,11 @@ namespace nndl {
 /// Each column of `x` (an image of `shape`) mirrored left to right.
 template <class Scalar>
 Matrix<Scalar> flip_horizontally(const Matrix<Scalar>& x, const Shape& shape) {
-    if (!shape.valid() || x.rows() != shape.size()) {
+    if (!shape.valid()) {
+        detail::throw_invalid("flip_horizontally: image shape ", shape.height, "x", shape.width, "x", shape.channels,
+                              ", expected every size >= 1");
+    }
+    if (x.rows() != shape.size()) {
         detail::throw_invalid("flip_horizontally: columns of ", x.rows(), " values, expected images of ",
                               shape.to_string(), " = ", shape.size(), " values");
     }
@@ -28,19 +32,26 @@ Matrix<Scalar> flip_horizontally(const Matrix<Scalar>& x, const Shape& shape) {
     return flipped;
 }
 
-/// The examples followed by their mirror images: 2m columns, labels repeated.
+/// The examples followed by their mirror images: 2m columns, labels repeated. On an
+/// error (also running out of memory) x and y are left as they were.
 template <class Scalar>
 void append_horizontal_flips(Matrix<Scalar>& x, Matrix<Scalar>& y, const Shape& shape) {
+    if (&x == &y) {
+        detail::throw_invalid("append_horizontal_flips: the images and the labels are the same matrix");
+    }
     if (y.cols() != x.cols()) {
         detail::throw_invalid("append_horizontal_flips: ", y.cols(), " label columns, expected one per example (",
                               x.cols(), ")");
     }
-    const Matrix<Scalar> flipped = flip_horizontally(x, shape);
     const Index m = x.cols();
-    x.conservativeResize(Eigen::NoChange, 2 * m);
-    x.rightCols(m) = flipped;
-    y.conservativeResize(Eigen::NoChange, 2 * m);
-    y.rightCols(m) = y.leftCols(m);
+    Matrix<Scalar> grown_x(x.rows(), 2 * m);
+    grown_x.leftCols(m) = x;
+    grown_x.rightCols(m) = flip_horizontally(x, shape);
+    Matrix<Scalar> grown_y(y.rows(), 2 * m);
+    grown_y.leftCols(m) = y;
+    grown_y.rightCols(m) = y;
+    x.swap(grown_x);  // no allocation: nothing can fail from here on
+    y.swap(grown_y);
 }
 
 }  // namespace nndl

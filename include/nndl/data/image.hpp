@@ -91,8 +91,9 @@ inline ImageArray<unsigned char> load_image_rgb(const std::filesystem::path& pat
 
 /// Resizes an 8-bit image (stb_image_resize's default filter).
 inline ImageArray<unsigned char> resize_image(const ImageArray<unsigned char>& image, Index height, Index width) {
-    if (height <= 0 || width <= 0) {
-        detail::throw_invalid("resize_image: target size ", height, "x", width, ", expected at least 1x1");
+    if (height <= 0 || width <= 0 || height > max_image_pixels / width) {
+        detail::throw_invalid("resize_image: target size ", height, "x", width, ", expected at least 1x1 and at most ",
+                              max_image_pixels, " pixels");
     }
     if (image.height == height && image.width == width) {
         return image;
@@ -130,9 +131,10 @@ Vector<Scalar> load_image_column(const std::filesystem::path& path, Index height
 /// decoded with the shape's channels, resized, flattened (h, w, c), / 255.
 template <class Scalar>
 Vector<Scalar> load_image_column(const std::filesystem::path& path, const Shape& shape) {
-    if (!shape.valid() || shape.is_flat() || shape.channels > 4) {
-        detail::throw_invalid("load_image_column: input shape ", shape.to_string(),
-                              ", expected an image of 1 to 4 channels");
+    if (!shape.valid() || shape.channels > 4 || shape.height > max_image_pixels / shape.width) {
+        detail::throw_invalid("load_image_column: input shape ", shape.height, "x", shape.width, "x", shape.channels,
+                              " (height x width x channels), expected an image of 1 to 4 channels and at most ",
+                              max_image_pixels, " pixels");
     }
     return image_to_column<Scalar>(load_image(path, shape.channels), shape.height, shape.width);
 }
