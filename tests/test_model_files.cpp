@@ -262,6 +262,15 @@ TEST_CASE("model files: broken files are refused with a message naming the probl
     CHECK(nndl_test::message_of<nndl::FileError>([&] { nndl::save_network(other, dir / "locked" / "model.npz"); })
               .find("write_npz: cannot write") == 0);
     CHECK(bytes_of(dir / "locked" / "model.npz") == before);
+
+    // A device or a folder is not replaced by a file (as root, renaming over /dev/null would).
+    const std::string device_message =
+        nndl_test::message_of<nndl::FileError>([&] { nndl::save_network(net, "/dev/null"); });
+    CHECK(device_message.find("write_npz: '/dev/null' exists and is not a regular file") == 0);
+    CHECK(fs::is_character_file("/dev/null"));
+    CHECK(nndl_test::message_of<nndl::FileError>([&] { nndl::save_network(net, dir / "locked"); })
+              .find("exists and is not a regular file") != std::string::npos);
+    CHECK(fs::is_directory(dir / "locked"));
     fs::remove_all(dir);
 }
 

@@ -38,6 +38,13 @@ inline std::vector<unsigned char> read_file_bytes(const std::filesystem::path& p
 /// previous file (if any) is left untouched and the temporary file is removed.
 inline void write_file_atomically(const std::filesystem::path& path, const char* where,
                                   const std::function<void(std::ofstream&)>& write) {
+    // Renaming over a device (/dev/null), a pipe or a folder would replace it with a file.
+    std::error_code status_error;
+    const auto status = std::filesystem::status(path, status_error);
+    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+        throw FileError(detail::concat(where, ": '", path.string(),
+                                       "' exists and is not a regular file; expected a file to create or replace"));
+    }
     const std::filesystem::path temporary = path.string() + ".tmp";
     {
         std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
