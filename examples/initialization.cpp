@@ -1,7 +1,7 @@
 // The course's "Initialization" assignment (course 2, week 1): a 2-10-5-1 network (ReLU,
 // ReLU, sigmoid) on scikit-learn's circles, started from zeros, from large random
 // weights (randn * 10) or with He initialisation, in the course's arithmetic.
-#include "example_images.hpp"
+#include "course2_support.hpp"
 
 namespace {
 
@@ -39,31 +39,8 @@ int main(int argc, char** argv) {
                                       nndl::standard_activations(3, nndl::Activation::relu, nndl::Activation::sigmoid),
                                       init, 3);
         network.set_loss(std::make_unique<nndl::CourseBinaryCrossEntropy<double>>());
-        nndl::GradientDescent<double> optimizer(rate);
-        examples::Progress progress("training");
-        nndl::TrainOptions fit_options = examples::course_fit_options(progress, false);
-        fit_options.record_every = 0;
-        fit_options.allow_infinite_loss = true;  // the x10 start saturates the sigmoid: the course prints inf
-        const auto show_progress = fit_options.on_epoch_end;
-        fit_options.on_epoch_end = [&](const nndl::Progress& p) {
-            if (p.epoch % 1000 == 0) {  // the course prints i % 1000 == 0 only, not the last iteration
-                examples::print_cost(p.epoch, p.loss);
-            }
-            return show_progress(p);
-        };
-        network.fit(train.x, train.y, optimizer, iterations, fit_options);
-
-        std::cout << "On the train set:\n";
-        examples::print_accuracy("", network.accuracy(train.x, train.y));
-        std::cout << "On the test set:\n";
-        examples::print_accuracy("", network.accuracy(test.x, test.y));
-        if (options.has("plot")) {
-            nndl::write_png(options.text("plot"),
-                            examples::decision_boundary<double>(
-                                train.x, train.y,
-                                [&](const nndl::Matrix<double>& grid) { return network.predict_proba(grid); }, 480));
-            std::cerr << "wrote " << options.text("plot") << '\n';
-        }
+        examples::course2_fit(network, train, rate, iterations, 1000);
+        examples::course2_report(network, train, test, options);
         return 0;
     });
 }

@@ -44,9 +44,11 @@ TEST_CASE_TEMPLATE("dropout: gradient check with a fixed mask; evaluation passes
     const auto result = nndl::check_layer_gradients<Scalar>(dropout, x);
     INFO(result.summary());
     CHECK(result.passed(nndl_test::gradient_tolerance<Scalar>()));
-    // Inverted dropout: kept units are scaled by 1 / keep_prob.
+    // Inverted dropout: the mask is 0/1, kept units are divided by keep_prob.
     const auto& mask = dropout.mask();
-    CHECK(((mask.array() == Scalar(0)) || (mask.array() == static_cast<Scalar>(1.0 / 0.6))).all());
+    CHECK(((mask.array() == Scalar(0)) || (mask.array() == Scalar(1))).all());
+    const Matrix<Scalar> dropped = dropout.forward(x, nndl::Mode::training);
+    CHECK(dropped == Matrix<Scalar>((x.array() * mask.array() / static_cast<Scalar>(0.6)).matrix()));
     CHECK(dropout.forward(x, nndl::Mode::evaluation) == x);
     Matrix<Scalar> out;
     dropout.infer(x, out);

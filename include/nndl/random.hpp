@@ -43,6 +43,14 @@ public:
         return (high * 67108864.0 + low) / 9007199254740992.0;
     }
 
+    /// Skips `count` uniform() draws (two raw words each) without computing them.
+    void skip_uniform(Index count) {
+        if (count < 0) {
+            detail::throw_invalid("NumpyRandom::skip_uniform: count ", count, ", expected at least 0");
+        }
+        engine_.discard(2 * static_cast<unsigned long long>(count));
+    }
+
     /// np.random.randn(): polar Box-Muller, which yields two values per accepted
     /// pair; the second is cached and returned by the next call.
     double normal() {

@@ -1,9 +1,11 @@
 #pragma once
 // Inverted dropout: in training, each unit is kept with probability keep_prob and
-// scaled by 1 / keep_prob, so evaluation needs no rescaling; in evaluation and in
-// infer() the layer passes its input through. The mask is drawn from NumpyRandom
-// (np.random.rand(n, m) < keep_prob, as in the course). freeze_mask(true) reuses
-// the last mask, which makes the layer deterministic for gradient checks.
+// divided by keep_prob, so evaluation needs no rescaling; in evaluation and in
+// infer() the layer passes its input through. The 0/1 mask D is drawn from NumpyRandom
+// (np.random.rand(n, m) < keep_prob, row-major) and applied as the course does:
+// (A * D) / keep_prob, forward and backward. freeze_mask(true) reuses the last mask,
+// which makes the layer deterministic for gradient checks; restart_every_pass()
+// redraws the course's masks, which restart from np.random.seed(seed) at every pass.
 
 #include <cstdint>
 #include <memory>
@@ -35,14 +37,32 @@ public:
     Shape input_shape() const override { return shape_; }
     Shape output_shape() const override { return shape_; }
     Settings settings() const override {
-        return Settings().set("keep_prob", keep_prob_).set("seed", static_cast<long long>(seed_));
+        return Settings()
+            .set("keep_prob", keep_prob_)
+            .set("seed", static_cast<long long>(seed_))
+            .set("restart_rows", static_cast<long long>(restart_rows_));
     }
     std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<Dropout>(*this); }
     double keep_prob() const { return keep_prob_; }
 
     /// Reuse the last mask on the following training passes (for gradient checks).
     void freeze_mask(bool frozen) { frozen_ = frozen; }
+    /// The last training pass's 0/1 mask D.
     const Matrix<Scalar>& mask() const { return mask_; }
+
+    /// The course's dropout forward calls np.random.seed(seed) at the start of every pass
+    /// and then draws the masks of its dropout layers in order. With this, each training
+    /// pass restarts this layer's stream from its seed and first skips the draws of the
+    /// `rows_before` mask rows that earlier dropout layers drew for the same batch (0 for
+    /// the first dropout layer). -1 turns it off (a fresh mask from the running stream).
+    void restart_every_pass(Index rows_before) {
+        if (rows_before < -1 || rows_before > Shape::max_values) {
+            detail::throw_invalid("Dropout::restart_every_pass: ", rows_before,
+                                  " rows before, expected -1 (off) or a count >= 0");
+        }
+        restart_rows_ = rows_before;
+    }
+    Index restart_rows() const { return restart_rows_; }
 
 protected:
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode mode) override {
@@ -52,15 +72,19 @@ protected:
             return output_;
         }
         if (!frozen_ || mask_.rows() != input.rows() || mask_.cols() != input.cols()) {
+            if (restart_rows_ >= 0) {
+                random_.seed(seed_);
+                random_.skip_uniform(restart_rows_ * input.cols());
+            }
             mask_.resize(input.rows(), input.cols());
-            const auto scale = static_cast<Scalar>(1.0 / keep_prob_);
             for (Index i = 0; i < input.rows(); ++i) {  // row-major draws, as NumPy
                 for (Index j = 0; j < input.cols(); ++j) {
-                    mask_(i, j) = random_.uniform() < keep_prob_ ? scale : Scalar(0);
+                    mask_(i, j) = random_.uniform() < keep_prob_ ? Scalar(1) : Scalar(0);
                 }
             }
         }
-        output_ = input.cwiseProduct(mask_);
+        const auto keep = static_cast<Scalar>(keep_prob_);
+        output_ = (input.array() * mask_.array() / keep).matrix();
         return output_;
     }
 
@@ -68,7 +92,7 @@ protected:
         if (!need_input_gradient) {
             input_gradient_.resize(0, 0);
         } else if (training_) {
-            input_gradient_ = output_gradient.cwiseProduct(mask_);
+            input_gradient_ = (output_gradient.array() * mask_.array() / static_cast<Scalar>(keep_prob_)).matrix();
         } else {
             input_gradient_ = output_gradient;
         }
@@ -83,6 +107,7 @@ private:
     std::uint32_t seed_;
     NumpyRandom random_;
     bool frozen_ = false;
+    Index restart_rows_ = -1;
     bool training_ = false;
     Matrix<Scalar> mask_;
     Matrix<Scalar> output_;

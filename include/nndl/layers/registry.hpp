@@ -152,7 +152,11 @@ private:
             if (seed < 0 || seed > 0xFFFFFFFFLL) {
                 detail::throw_invalid("Dropout: seed ", seed, " is outside 0..4294967295");
             }
-            return std::make_unique<Dropout<Scalar>>(input, s.real("keep_prob"), static_cast<std::uint32_t>(seed));
+            auto layer = std::make_unique<Dropout<Scalar>>(input, s.real("keep_prob"), static_cast<std::uint32_t>(seed));
+            if (s.has("restart_rows")) {  // not in files written before 0.2
+                layer->restart_every_pass(static_cast<Index>(s.integer("restart_rows")));
+            }
+            return layer;
         };
     }
 
