@@ -89,3 +89,22 @@ TEST_CASE("course 2, regularization: the forward pass with the course's dropout 
     CHECK(first.mask().rows() == 2);
     CHECK(((first.mask().array() == 0.0) || (first.mask().array() == 1.0)).all());
 }
+
+TEST_CASE("course 2, gradient checking: the 1-D difference and bad arguments") {
+    const double x = 3.0;
+    const auto check = nndl::check_vector_gradient([&](const nndl::Vector<double>& t) { return t(0) * x; },
+                                                   nndl::Vector<double>::Constant(1, 4.0),
+                                                   nndl::Vector<double>::Constant(1, x));
+    CHECK(check.difference == 7.814075313343006e-11);  // printed by the course
+    CHECK(check.approximation(0) == doctest::Approx(3.0).epsilon(1e-9));
+    const auto cost = [](const nndl::Vector<double>& t) { return t.squaredNorm(); };
+    CHECK_THROWS_WITH_AS(nndl::check_vector_gradient(cost, nndl::Vector<double>::Zero(3), nndl::Vector<double>::Zero(2)),
+                         doctest::Contains("check_vector_gradient: the gradient has 2 entries, theta has 3"),
+                         nndl::InvalidArgument);
+    CHECK_THROWS_WITH_AS(
+        nndl::check_vector_gradient(cost, nndl::Vector<double>::Zero(2), nndl::Vector<double>::Zero(2), -1.0),
+        doctest::Contains("epsilon -1, expected a positive finite number"), nndl::InvalidArgument);
+    CHECK_THROWS_WITH_AS(nndl::check_vector_gradient([](const nndl::Vector<double>& t) { return std::log(t(0)); },
+                                                     nndl::Vector<double>::Zero(1), nndl::Vector<double>::Zero(1)),
+                         doctest::Contains("expected a finite number"), nndl::InvalidArgument);
+}

@@ -296,4 +296,44 @@ GradientCheckResult check_network_gradients(Network<Scalar>& network, const Matr
     return result;
 }
 
+/// The course's gradient check of a whole parameter vector ("Improving Deep Neural
+/// Networks", week 1): a two-sided difference per entry, and one number for all of them.
+struct VectorGradientCheck {
+    Vector<double> approximation;  ///< gradapprox_i = (J(theta + eps e_i) - J(theta - eps e_i)) / (2 eps)
+    double difference = 0.0;       ///< ||grad - gradapprox|| / (||grad|| + ||gradapprox||), 0 when both are 0
+};
+
+/// Checks `gradient` = dJ/dtheta at `theta` the course's way; theta +- eps is formed
+/// first, then J is evaluated on it. Throws InvalidArgument on mismatched sizes, an
+/// epsilon that is not a positive finite number, or a cost that is not finite.
+inline VectorGradientCheck check_vector_gradient(const std::function<double(const Vector<double>&)>& cost,
+                                                 const Vector<double>& theta, const Vector<double>& gradient,
+                                                 double epsilon = 1e-7) {
+    if (gradient.size() != theta.size()) {
+        detail::throw_invalid("check_vector_gradient: the gradient has ", gradient.size(), " entries, theta has ",
+                              theta.size());
+    }
+    if (!(epsilon > 0.0) || !std::isfinite(epsilon)) {
+        detail::throw_invalid("check_vector_gradient: epsilon ", epsilon, ", expected a positive finite number");
+    }
+    VectorGradientCheck check;
+    check.approximation.resize(theta.size());
+    Vector<double> shifted = theta;
+    for (Index i = 0; i < theta.size(); ++i) {
+        shifted(i) = theta(i) + epsilon;
+        const double plus = cost(shifted);
+        shifted(i) = theta(i) - epsilon;
+        const double minus = cost(shifted);
+        shifted(i) = theta(i);
+        if (!std::isfinite(plus) || !std::isfinite(minus)) {
+            detail::throw_invalid("check_vector_gradient: the cost is ", std::isfinite(plus) ? minus : plus,
+                                  " at entry ", i, " +- epsilon, expected a finite number");
+        }
+        check.approximation(i) = (plus - minus) / (2.0 * epsilon);
+    }
+    const double denominator = gradient.norm() + check.approximation.norm();
+    check.difference = denominator == 0.0 ? 0.0 : (gradient - check.approximation).norm() / denominator;
+    return check;
+}
+
 }  // namespace nndl
