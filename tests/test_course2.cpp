@@ -108,3 +108,148 @@ TEST_CASE("course 2, gradient checking: the 1-D difference and bad arguments") {
                                                      nndl::Vector<double>::Zero(1), nndl::Vector<double>::Zero(1)),
                          doctest::Contains("expected a finite number"), nndl::InvalidArgument);
 }
+
+namespace {
+
+// The optimization notebook's update cases: seed(1); W1 (2x3), b1 (2x1), W2 (3x2), b2 (3x1),
+// then their gradients of the same shapes; one update of each parameter (slots 0..3).
+std::vector<Matrix<double>> updated(nndl::Optimizer<double>& optimizer, long steps_before = 0) {
+    nndl::NumpyRandom random(1);
+    const std::pair<nndl::Index, nndl::Index> shapes[] = {{2, 3}, {2, 1}, {3, 2}, {3, 1}};
+    std::vector<Matrix<double>> parameters;
+    std::vector<Matrix<double>> gradients;
+    for (const auto& [r, c] : shapes) {
+        parameters.push_back(random.randn(r, c));
+    }
+    for (const auto& [r, c] : shapes) {
+        gradients.push_back(random.randn(r, c));
+    }
+    for (long s = 0; s <= steps_before; ++s) {
+        optimizer.begin_step();  // Adam's t: the case sets t = 2 directly
+    }
+    for (std::size_t k = 0; k < parameters.size(); ++k) {
+        optimizer.update(k, parameters[k], gradients[k]);
+    }
+    return parameters;
+}
+
+// Passes its input through and remembers the values of every training batch.
+class Recorder final : public nndl::Layer<double> {
+public:
+    explicit Recorder(std::vector<double>& seen) : seen_(&seen) {}
+    std::string type() const override { return "recorder"; }
+    nndl::Shape input_shape() const override { return nndl::Shape(1); }
+    nndl::Shape output_shape() const override { return nndl::Shape(1); }
+    std::unique_ptr<nndl::Layer<double>> clone() const override { return std::make_unique<Recorder>(*this); }
+
+protected:
+    const Matrix<double>& do_forward(const Matrix<double>& x, nndl::Mode mode) override {
+        if (mode == nndl::Mode::training) {
+            seen_->insert(seen_->end(), x.data(), x.data() + x.size());
+        }
+        out_ = x;
+        return out_;
+    }
+    const Matrix<double>& do_backward(const Matrix<double>& dy, bool) override {
+        dx_ = dy;
+        return dx_;
+    }
+    void do_infer(const Matrix<double>& x, Matrix<double>& y) const override { y = x; }
+
+private:
+    std::vector<double>* seen_;
+    Matrix<double> out_, dx_;
+};
+
+Matrix<double> literal(nndl::Index r, nndl::Index c, std::initializer_list<double> values) {
+    Matrix<double> m(r, c);
+    auto it = values.begin();
+    for (nndl::Index i = 0; i < r; ++i) {
+        for (nndl::Index j = 0; j < c; ++j) {
+            m(i, j) = *it++;
+        }
+    }
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("course 2, optimization: gradient descent, momentum and Adam updates print the course's values") {
+    nndl::GradientDescent<double> gd(0.01);
+    auto p = updated(gd);
+    check_rounded(p[0], literal(2, 3, {1.63312395, -0.61217855, -0.5339999, -1.06196243, 0.85396039, -2.3105546}));
+    check_rounded(p[1], literal(2, 1, {1.73978682, -0.77021546}));
+    check_rounded(p[2], literal(3, 2, {0.32587637, -0.24814147, 1.47146563, -2.05746183, -0.32772076, -0.37713775}));
+    check_rounded(p[3], literal(3, 1, {1.13773698, -1.09301954, -0.16397615}));
+
+    nndl::Momentum<double> momentum(0.01, 0.9);
+    p = updated(momentum);
+    check_rounded(p[0], literal(2, 3, {1.62522322, -0.61179863, -0.52875457, -1.071868, 0.86426291, -2.30244029}));
+    check_rounded(p[1], literal(2, 1, {1.74430927, -0.76210776}));
+    check_rounded(p[2], literal(3, 2, {0.31972282, -0.24924749, 1.46304371, -2.05987282, -0.32294756, -0.38336269}));
+    check_rounded(p[3], literal(3, 1, {1.1341662, -1.09920409, -0.171583}));
+
+    nndl::Adam<double> adam(0.02, 0.8, 0.888, 1e-2);
+    p = updated(adam, 1);  // t = 2
+    REQUIRE(adam.step() == 2);
+    check_rounded(p[0], literal(2, 3, {1.63937725, -0.62327448, -0.54308727, -1.0578897, 0.85032154, -2.31657668}));
+    check_rounded(p[1], literal(2, 1, {1.72995096, -0.7762447}));
+    check_rounded(p[2], literal(3, 2, {0.33400549, -0.23563857, 1.47715417, -2.04561842, -0.33729882, -0.36908457}));
+    check_rounded(p[3], literal(3, 1, {1.14852557, -1.08492339, -0.15740527}));
+}
+
+TEST_CASE("course 2, optimization: the two learning-rate decays and the course's lag") {
+    nndl::LearningRateSchedule inverse{nndl::LearningRateSchedule::Kind::inverse_time, 1.0, 1.0};
+    CHECK(inverse.at(0.5, 2) == 0.16666666666666666);  // update_lr(0.5, 2, 1)
+    nndl::LearningRateSchedule scheduled{nndl::LearningRateSchedule::Kind::scheduled, 0.3, 100.0};
+    CHECK(scheduled.at(0.5, 10) == 0.5);  // schedule_lr_decay(0.5, 10, 0.3, 100)
+    CHECK(scheduled.at(0.5, 100) == 0.3846153846153846);
+    scheduled.lag = 1;  // the rate computed after epoch 100 trains epoch 101
+    CHECK(scheduled.at(0.5, 100) == 0.5);
+    CHECK(scheduled.at(0.5, 101) == 0.3846153846153846);
+    CHECK(scheduled.at(0.5, 0) == 0.5);
+    scheduled.lag = -1;
+    CHECK_THROWS_WITH_AS(scheduled.at(0.5, 3), doctest::Contains("lag is -1, expected a number of epochs >= 0"),
+                         nndl::InvalidArgument);
+}
+
+TEST_CASE("course 2, optimization: mini-batches cut from the course's permutation") {
+    // The notebook's check: X[i][j] = j * 12288 + i, seed 0: row 0 of the first batch starts
+    // 294912, 86016, 454656; row 12287 of the last batch (20 columns) starts 1425407, 1769471, 897023.
+    nndl::NumpyRandom random(0);
+    const auto order = random.permutation(148);
+    CHECK(std::vector<nndl::Index>(order.begin(), order.begin() + 3) == std::vector<nndl::Index>{24, 7, 37});
+    CHECK(order[0] * 12288 == 294912);
+    CHECK(order[1] * 12288 == 86016);
+    CHECK(order[2] * 12288 == 454656);
+    CHECK(order[128] * 12288 + 12287 == 1425407);
+    CHECK(order[129] * 12288 + 12287 == 1769471);
+    CHECK(order[130] * 12288 + 12287 == 897023);
+
+    // train() with seed_every_epoch shuffles epoch e by permutation(m) after seed(seed + 1 + e):
+    // a pass-through layer that records the columns it sees shows the order.
+    std::vector<double> seen;
+    nndl::Network<double> net{nndl::Shape(1)};
+    net.add(std::make_unique<Recorder>(seen));
+    net.add(nndl::make_dense<double>(1, 1, Activation::sigmoid));
+    Matrix<double> x(1, 10);
+    for (int j = 0; j < 10; ++j) {
+        x(0, j) = j;
+    }
+    const Matrix<double> y = Matrix<double>::Zero(1, 10);
+    nndl::TrainOptions options;
+    options.epochs = 2;
+    options.batch_size = 4;
+    options.seed = 10;
+    options.seed_every_epoch = true;
+    nndl::GradientDescent<double> gd(1e-3);
+    nndl::train(net, x, y, gd, options);
+    REQUIRE(seen.size() == 20u);
+    for (int epoch = 0; epoch < 2; ++epoch) {
+        nndl::NumpyRandom expected(static_cast<std::uint32_t>(11 + epoch));
+        const auto perm = expected.permutation(10);
+        for (int k = 0; k < 10; ++k) {
+            CHECK(seen[static_cast<std::size_t>(10 * epoch + k)] == static_cast<double>(perm[static_cast<std::size_t>(k)]));
+        }
+    }
+}

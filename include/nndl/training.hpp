@@ -64,6 +64,10 @@ struct TrainOptions {
     long epochs = 10;            ///< with fit: iterations
     Index batch_size = 64;       ///< 0: the whole set as one batch
     bool shuffle = true;         ///< a new order every epoch, from NumpyRandom(seed)
+    /// Shuffle epoch e with a stream freshly seeded with seed + 1 + e, as the course's
+    /// random_mini_batches (np.random.seed(seed); permutation(m)) with its counter that
+    /// starts at seed and grows before each epoch. Off: one stream from seed for all epochs.
+    bool seed_every_epoch = false;
     std::uint32_t seed = 0;
     /// Hold out this fraction of the examples (the last columns, before shuffling) for validation.
     double validation_split = 0.0;
@@ -320,6 +324,9 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
         const auto started = std::chrono::steady_clock::now();
         optimizer.set_learning_rate(options.schedule.at(restore_rate.rate(), epoch));
         if (options.shuffle) {
+            if (options.seed_every_epoch) {
+                random.seed(static_cast<std::uint32_t>(options.seed + 1 + static_cast<std::uint64_t>(epoch)));
+            }
             order = random.permutation(m);
         }
         EpochRecord record;

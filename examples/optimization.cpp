@@ -1,0 +1,99 @@
+// The course's "Optimization Methods" assignment (course 2, week 2): a 2-5-2-1 network
+// (ReLU, ReLU, sigmoid) on scikit-learn's moons, trained on mini-batches of 64 with
+// gradient descent, momentum or Adam, optionally with a decaying learning rate.
+#include "course2_support.hpp"
+
+#include <cstdio>
+
+namespace {
+
+std::unique_ptr<nndl::Optimizer<double>> optimizer_named(const std::string& name, double rate, double beta, double beta1,
+                                                         double beta2, double epsilon) {
+    if (name == "gd") return std::make_unique<nndl::GradientDescent<double>>(rate);
+    if (name == "momentum") return std::make_unique<nndl::Momentum<double>>(rate, beta);
+    if (name == "adam") return std::make_unique<nndl::Adam<double>>(rate, beta1, beta2, epsilon);
+    throw examples::UsageError("--optimizer must be gd, momentum or adam, got '" + name + "'");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return examples::run_main("optimization", [&] {
+        examples::Options options("optimization",
+                                  "Trains the course's 2-5-2-1 network on the moons (seed 3, 300 points) with\n"
+                                  "mini-batches; prints the cost every 1000 epochs (and the learning rate when it\n"
+                                  "decays) and the training accuracy.");
+        options.value("optimizer", "NAME", "gd, momentum or adam", "gd")
+            .value("decay", "NAME", "none, inverse (update_lr: every epoch) or scheduled (schedule_lr_decay)", "none")
+            .value("learning-rate", "R", "initial learning rate", "0.0007")
+            .value("decay-rate", "R", "with --decay: the decay rate", "1")
+            .value("time-interval", "N", "with --decay scheduled: epochs between decays", "1000")
+            .value("epochs", "N", "passes over the 300 points", "5000")
+            .value("batch-size", "N", "examples per mini-batch", "64")
+            .value("beta", "B", "momentum's beta", "0.9")
+            .value("beta1", "B", "Adam's beta1", "0.9")
+            .value("beta2", "B", "Adam's beta2", "0.999")
+            .value("epsilon", "E", "Adam's epsilon", "1e-8")
+            .value("plot", "FILE.png", "decision boundary over the points");
+        options.parse(argc, argv);
+        const std::string decay = options.text("decay");
+        if (decay != "none" && decay != "inverse" && decay != "scheduled") {
+            throw examples::UsageError("--decay must be none, inverse or scheduled, got '" + decay + "'");
+        }
+        for (const char* probability : {"beta", "beta1", "beta2"}) {
+            if (options.number(probability, false) < 0.0 || options.number(probability, false) >= 1.0) {
+                throw examples::UsageError(std::string("--") + probability + " must be in [0, 1), got " +
+                                           options.text(probability));
+            }
+        }
+        const double rate = options.number("learning-rate");
+        auto optimizer = optimizer_named(options.text("optimizer"), rate, options.number("beta", false),
+                                         options.number("beta1", false), options.number("beta2", false),
+                                         options.number("epsilon"));
+        nndl::TrainOptions train_options;
+        train_options.epochs = options.integer("epochs", 1);
+        train_options.batch_size = options.integer("batch-size", 1);
+        train_options.seed = 10;  // the course's counter: epoch i shuffles with seed 11 + i
+        train_options.seed_every_epoch = true;
+        train_options.record_every = 0;
+        if (decay != "none") {
+            train_options.schedule.kind = decay == "inverse" ? nndl::LearningRateSchedule::Kind::inverse_time
+                                                             : nndl::LearningRateSchedule::Kind::scheduled;
+            train_options.schedule.decay_rate = options.number("decay-rate", false);
+            train_options.schedule.decay_epochs =
+                decay == "inverse" ? 1.0 : static_cast<double>(options.integer("time-interval", 1));
+            train_options.schedule.lag = 1;  // the rate computed after epoch i trains epoch i + 1
+            train_options.schedule.validate("optimization");
+        }
+
+        nndl::NumpyRandom moons(3);
+        const auto points = nndl::make_moons<double>(300, 0.2, moons);
+        nndl::Network<double> network({2, 5, 2, 1},
+                                      nndl::standard_activations(3, nndl::Activation::relu, nndl::Activation::sigmoid),
+                                      {nndl::Init::he}, 3);
+        network.set_loss(std::make_unique<nndl::CourseBinaryCrossEntropy<double>>());
+        examples::Progress progress("epoch");
+        train_options.on_epoch_end = [&](const nndl::Progress& p) {
+            if (p.epoch % 1000 == 0) {
+                std::printf("Cost after epoch %ld: %f\n", p.epoch, p.loss);
+                if (decay != "none") {
+                    std::printf("learning rate after epoch %ld: %f\n", p.epoch,
+                                train_options.schedule.at(rate, p.epoch + 1));
+                }
+                std::fflush(stdout);
+            }
+            progress.update(p.epoch + 1, p.epochs, p.loss);
+            return true;
+        };
+        nndl::train(network, points.x, points.y, *optimizer, train_options);
+        examples::print_accuracy("", network.accuracy(points.x, points.y));
+        if (options.has("plot")) {
+            nndl::write_png(options.text("plot"),
+                            examples::decision_boundary<double>(
+                                points.x, points.y,
+                                [&](const nndl::Matrix<double>& grid) { return network.predict_proba(grid); }, 480));
+            std::cerr << "wrote " << options.text("plot") << '\n';
+        }
+        return 0;
+    });
+}
