@@ -24,6 +24,17 @@ inline void course2_fit(nndl::Network<double>& network, const nndl::PointSet<dou
     network.fit(train.x, train.y, optimizer, iterations, fit_options);
 }
 
+/// The decision boundary over the points, with a margin of a fifth of their spread.
+inline void plot_boundary(const nndl::Network<double>& network, const nndl::PointSet<double>& points,
+                          const std::string& file) {
+    const double spread = (points.x.rowwise().maxCoeff() - points.x.rowwise().minCoeff()).maxCoeff();
+    nndl::write_png(file, decision_boundary<double>(
+                              points.x, points.y,
+                              [&](const nndl::Matrix<double>& grid) { return network.predict_proba(grid); }, 480,
+                              0.2 * spread));
+    std::cerr << "wrote " << file << '\n';
+}
+
 /// The course's closing lines (`On the train set:`, `Accuracy: F`, the same for the test
 /// set) and, with --plot, the decision boundary over the training points.
 inline void course2_report(const nndl::Network<double>& network, const nndl::PointSet<double>& train,
@@ -33,11 +44,7 @@ inline void course2_report(const nndl::Network<double>& network, const nndl::Poi
     std::cout << "On the test set:\n";
     print_accuracy("", network.accuracy(test.x, test.y));
     if (options.has("plot")) {
-        nndl::write_png(options.text("plot"),
-                        decision_boundary<double>(
-                            train.x, train.y,
-                            [&](const nndl::Matrix<double>& grid) { return network.predict_proba(grid); }, 480));
-        std::cerr << "wrote " << options.text("plot") << '\n';
+        plot_boundary(network, train, options.text("plot"));
     }
 }
 

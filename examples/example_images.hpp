@@ -14,12 +14,12 @@
 namespace examples {
 
 /// Colours the plane by the model's prediction and draws the points on top.
-/// `predict` maps a 2 x n matrix of points to 1 x n probabilities of class 1.
+/// `predict` maps a 2 x n matrix of points to 1 x n probabilities of class 1; the plane
+/// shown reaches `pad` beyond the points on every side (the course's plots: 1).
 template <class Scalar>
 nndl::ImageArray<unsigned char> decision_boundary(const nndl::Matrix<Scalar>& x, const nndl::Matrix<Scalar>& y,
                                                   const std::function<nndl::Matrix<Scalar>(const nndl::Matrix<Scalar>&)>& predict,
-                                                  int size = 480) {
-    const double pad = 1.0;
+                                                  int size = 480, double pad = 1.0) {
     const double x0 = static_cast<double>(x.row(0).minCoeff()) - pad;
     const double x1 = static_cast<double>(x.row(0).maxCoeff()) + pad;
     const double y0 = static_cast<double>(x.row(1).minCoeff()) - pad;

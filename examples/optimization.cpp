@@ -88,11 +88,7 @@ int main(int argc, char** argv) {
         nndl::train(network, points.x, points.y, *optimizer, train_options);
         examples::print_accuracy("", network.accuracy(points.x, points.y));
         if (options.has("plot")) {
-            nndl::write_png(options.text("plot"),
-                            examples::decision_boundary<double>(
-                                points.x, points.y,
-                                [&](const nndl::Matrix<double>& grid) { return network.predict_proba(grid); }, 480));
-            std::cerr << "wrote " << options.text("plot") << '\n';
+            examples::plot_boundary(network, points, options.text("plot"));
         }
         return 0;
     });

@@ -253,3 +253,26 @@ TEST_CASE("course 2, optimization: mini-batches cut from the course's permutatio
         }
     }
 }
+
+TEST_CASE("course 2, regularization: the backward pass with L2 gives the course's weight gradients") {
+    // seed(1); X = randn(3, 5); the weights follow (the case's cache holds the forward of
+    // these values, printed to 8 decimals); lambda = 0.7.
+    nndl::NumpyRandom random(1);
+    const Matrix<double> x = random.randn(3, 5);
+    auto net = course_network(random, {3, 2, 3, 1});
+    net.set_loss(std::make_unique<nndl::CourseBinaryCrossEntropy<double>>());
+    net.set_l2(0.7);
+    Matrix<double> y(1, 5);
+    y << 1, 1, 0, 1, 0;
+    Matrix<double> a3(1, 5);
+    a3 << 0.40682402, 0.01629284, 0.16722898, 0.10118111, 0.40682402;
+    check_rounded(net.forward(x, nndl::Mode::training), a3);
+    net.backward(y);
+    const auto parameters = net.parameters();
+    check_rounded(*parameters[0].gradient,
+                  literal(2, 3, {-0.25604646, 0.12298827, -0.28297129, -0.17706303, 0.34536094, -0.4410571}));
+    check_rounded(*parameters[2].gradient,
+                  literal(3, 2, {0.79276486, 0.85133918, -0.0957219, -0.01720463, -0.13100772, -0.03750433}));
+    check_rounded(*parameters[4].gradient, literal(1, 3, {-1.77691347, -0.11832879, -0.09397446}));
+    net.release_batch();
+}
