@@ -40,6 +40,19 @@ int main(int argc, char** argv) {
         if (decay != "none" && decay != "inverse" && decay != "scheduled") {
             throw examples::UsageError("--decay must be none, inverse or scheduled, got '" + decay + "'");
         }
+        const std::string name = options.text("optimizer");
+        const std::pair<const char*, bool> applies[] = {
+            {"decay-rate", decay != "none"}, {"time-interval", decay == "scheduled"}, {"beta", name == "momentum"},
+            {"beta1", name == "adam"}, {"beta2", name == "adam"}, {"epsilon", name == "adam"}};
+        for (const auto& [option, used] : applies) {
+            if (options.has(option) && !used) {
+                throw examples::UsageError(std::string("--") + option + " does not apply to --optimizer " + name +
+                                           (decay == "none" ? "" : " --decay " + decay));
+            }
+        }
+        if (options.number("decay-rate", false) < 0.0) {
+            throw examples::UsageError("--decay-rate must be at least 0, got " + options.text("decay-rate"));
+        }
         for (const char* probability : {"beta", "beta1", "beta2"}) {
             if (options.number(probability, false) < 0.0 || options.number(probability, false) >= 1.0) {
                 throw examples::UsageError(std::string("--") + probability + " must be in [0, 1), got " +

@@ -35,24 +35,23 @@ int main(int argc, char** argv) {
         const long iterations = options.integer("iterations", 1);
         const double rate = options.number("learning-rate");
         const std::string file = options.has("data") ? options.text("data") : examples::data_path("data/football/football.csv");
+        if (options.has("plot")) {
+            examples::refuse_overwriting_input(options.text("plot"), {file});
+        }
         const auto train = nndl::load_csv_points<double>(file, "train");
         const auto test = nndl::load_csv_points<double>(file, "test");
 
         // seed(3), then W_l = randn(n_l, n_{l-1}) / sqrt(n_{l-1}) in layer order; biases zero.
         nndl::NumpyRandom random(3);
         nndl::Network<double> network{nndl::Shape(2)};
-        nndl::Index dropped_rows = 0;
         for (const nndl::Index units : {20, 3}) {
             network.add_dense(units, nndl::Activation::relu, {nndl::Init::inv_sqrt_fan_in}, random);
             if (mode == "dropout") {
-                // The course reseeds 1 at every forward pass and draws D1, then D2.
-                auto dropout = std::make_unique<nndl::Dropout<double>>(units, keep, 1);
-                dropout->restart_every_pass(dropped_rows);
-                dropped_rows += units;
-                network.add(std::move(dropout));
+                network.add_dropout(keep, 1);
             }
         }
         network.add_dense(1, nndl::Activation::sigmoid, {nndl::Init::inv_sqrt_fan_in}, random);
+        nndl::restart_dropout_every_pass(network);  // the course reseeds 1 at every pass, then draws D1, D2
         network.set_loss(std::make_unique<nndl::CourseBinaryCrossEntropy<double>>());
         if (mode == "l2") {
             network.set_l2(lambda);

@@ -13,7 +13,6 @@ namespace {
 // given sizes, into a network of Dense layers (and dropout layers where keep < 1).
 nndl::Network<double> course_network(nndl::NumpyRandom& random, const std::vector<nndl::Index>& sizes, double keep = 1.0) {
     nndl::Network<double> net{nndl::Shape(sizes[0])};
-    nndl::Index dropped_rows = 0;
     for (std::size_t l = 1; l < sizes.size(); ++l) {
         const bool last = l + 1 == sizes.size();
         auto dense = nndl::make_dense<double>(sizes[l - 1], sizes[l], last ? Activation::sigmoid : Activation::relu);
@@ -21,12 +20,10 @@ nndl::Network<double> course_network(nndl::NumpyRandom& random, const std::vecto
         *dense->parameters()[1].value = random.randn(sizes[l], 1);
         net.add(std::move(dense));
         if (!last && keep < 1.0) {
-            auto dropout = std::make_unique<nndl::Dropout<double>>(sizes[l], keep, 1);
-            dropout->restart_every_pass(dropped_rows);
-            dropped_rows += sizes[l];
-            net.add(std::move(dropout));
+            net.add_dropout(keep, 1);
         }
     }
+    nndl::restart_dropout_every_pass(net);
     return net;
 }
 
@@ -83,11 +80,19 @@ TEST_CASE("course 2, regularization: the forward pass with the course's dropout 
     printed << 0.36974721, 0.00305176, 0.04565099, 0.49683389, 0.36974721;
     check_rounded(net.forward(x, nndl::Mode::training), printed);
     check_rounded(net.forward(x, nndl::Mode::training), printed);  // seed(1) at every pass: the same masks
+    // The masks NumPy draws after seed(1): rand(2, 5) < 0.7, then rand(3, 5) < 0.7.
     auto& first = static_cast<nndl::Dropout<double>&>(net.layer(1));
-    Matrix<double> d1(2, 5);
-    d1 << 1, 0, 1, 1, 1, 1, 1, 1, 1, 0;  // rand(2, 5) < 0.7 after seed(1) (the backward case's D1 at 0.8 differs)
-    CHECK(first.mask().rows() == 2);
-    CHECK(((first.mask().array() == 0.0) || (first.mask().array() == 1.0)).all());
+    auto& second = static_cast<nndl::Dropout<double>&>(net.layer(3));
+    CHECK(first.restart_rows() == 0);
+    CHECK(second.restart_rows() == 2);
+    nndl::NumpyRandom numpy(1);
+    const Matrix<double> draws = numpy.rand(5, 5);  // the 25 draws in order: 10 for D1, 15 for D2
+    for (nndl::Index k = 0; k < 25; ++k) {
+        const double expected = draws(k / 5, k % 5) < 0.7 ? 1.0 : 0.0;
+        const double actual = k < 10 ? first.mask()(k / 5, k % 5) : second.mask()((k - 10) / 5, (k - 10) % 5);
+        CHECK(actual == expected);
+    }
+    net.release_batch();
 }
 
 TEST_CASE("course 2, gradient checking: the 1-D difference and bad arguments") {
@@ -275,4 +280,69 @@ TEST_CASE("course 2, regularization: the backward pass with L2 gives the course'
                   literal(3, 2, {0.79276486, 0.85133918, -0.0957219, -0.01720463, -0.13100772, -0.03750433}));
     check_rounded(*parameters[4].gradient, literal(1, 3, {-1.77691347, -0.11832879, -0.09397446}));
     net.release_batch();
+}
+
+TEST_CASE("course 2, regularization: the backward pass through the course's dropout masks") {
+    // The case's cache is given as literals (D1, A1, D2, A2 after dropout, A3), with W2 and W3
+    // of the L2 case; keep_prob 0.8. The course: dZ3 = A3 - Y, dA2 = ((W3^T dZ3) * D2) / keep_prob,
+    // dZ2 = dA2 * [A2 > 0], dA1 = ((W2^T dZ2) * D1) / keep_prob. The masks go into the Dropout
+    // layers (set_mask), whose backward gives dA2 and dA1; the ReLU policy gives dZ2.
+    const Matrix<double> w2 = literal(3, 2, {0.50249434, 0.90085595, -0.68372786, -0.12289023, -0.93576943, -0.26788808});
+    const Matrix<double> w3 = literal(1, 3, {-0.6871727, -0.84520564, -0.67124613});
+    const Matrix<double> a1 = literal(2, 5, {0, 0, 4.27989081, 5.21401307, 0, 0, 8.32019881, 1.58102041, 2.92987024, 0});
+    const Matrix<double> a2 = literal(3, 5, {1.06071093, 0, 8.21049603, 0, 1.06071093, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+    const Matrix<double> a3 = literal(1, 5, {0.32266394, 0.49683389, 0.00348883, 0.49683389, 0.32266394});
+    const Matrix<double> y = literal(1, 5, {1, 1, 0, 1, 0});
+    nndl::Dropout<double> drop1(2, 0.8, 1);
+    nndl::Dropout<double> drop2(3, 0.8, 1);
+    drop1.set_mask(literal(2, 5, {1, 0, 1, 1, 1, 1, 1, 1, 1, 0}));
+    drop2.set_mask(literal(3, 5, {1, 0, 1, 0, 1, 0, 1, 0, 1, 1, 0, 0, 1, 0, 0}));
+    drop1.forward(a1, nndl::Mode::training);
+    drop2.forward(a2, nndl::Mode::training);
+
+    const Matrix<double> dz3 = a3 - y;
+    const Matrix<double> da2 = drop2.backward(Matrix<double>(w3.transpose() * dz3), true);
+    check_rounded(da2, literal(3, 5, {0.58180856, 0., -0.00299679, 0., -0.27715731, 0., 0.53159854, -0., 0.53159854,
+                                      -0.34089673, 0., 0., -0.00292733, 0., -0.}));
+    Matrix<double> dz2;
+    nndl::ReLU::backward(a2, a2, da2, dz2);  // [A2 > 0]: the course takes the mask from A2
+    const Matrix<double> da1 = drop1.backward(Matrix<double>(w2.transpose() * dz2), true);
+    check_rounded(da1, literal(2, 5, {0.36544439, 0., -0.00188233, 0., -0.17408748, 0.65515713, 0., -0.00337459, 0., -0.}));
+    drop1.release_batch();
+    drop2.release_batch();
+
+    CHECK_THROWS_WITH_AS(drop1.set_mask(literal(1, 2, {1, 0})), doctest::Contains("expected 2 rows"),
+                         nndl::InvalidArgument);
+    CHECK_THROWS_WITH_AS(drop1.set_mask(literal(2, 1, {1, 0.5})), doctest::Contains("other than 0 and 1"),
+                         nndl::InvalidArgument);
+}
+
+TEST_CASE("course 2: what the course's arithmetic must not hide") {
+    nndl::CourseBinaryCrossEntropy<double> loss;
+    const Matrix<double> y = literal(1, 3, {1, 0, 1});
+    // 0 * log(0) terms are dropped (nansum); an output of exactly 1 on a 0 label is inf.
+    CHECK(loss.value(literal(1, 3, {1.0, 0.0, 1.0}), y) == 0.0);
+    CHECK(std::isinf(loss.value(literal(1, 3, {1.0, 1.0, 1.0}), y)));
+    // A NaN output (a diverged network) is not dropped: NaN, so training stops.
+    CHECK(std::isnan(loss.value(literal(1, 3, {0.5, std::nan(""), 0.5}), y)));
+    CHECK_THROWS_WITH_AS(loss.value(literal(1, 3, {0.5, 0.5, 0.5}), literal(1, 3, {1, 7, 0})),
+                         doctest::Contains("CourseBinaryCrossEntropy::value: target at row 0, column 1 is 7"),
+                         nndl::InvalidArgument);
+
+    // A NaN gradient is not a pass.
+    const auto nan_check = nndl::check_vector_gradient([](const nndl::Vector<double>& t) { return t.sum(); },
+                                                       nndl::Vector<double>::Zero(2),
+                                                       nndl::Vector<double>::Constant(2, std::nan("")));
+    CHECK(std::isinf(nan_check.difference));
+
+    // Epoch seeds past NumPy's largest are refused before training.
+    nndl::Network<double> net({1, 1}, {Activation::sigmoid}, {nndl::Init::zeros}, 0);
+    nndl::TrainOptions options;
+    options.epochs = 3;
+    options.seed = 4294967294u;
+    options.seed_every_epoch = true;
+    nndl::GradientDescent<double> gd(0.1);
+    CHECK_THROWS_WITH_AS(nndl::train(net, Matrix<double>(Matrix<double>::Zero(1, 4)),
+                                     Matrix<double>(Matrix<double>::Zero(1, 4)), gd, options),
+                         doctest::Contains("go past NumPy's largest seed 4294967295"), nndl::InvalidArgument);
 }

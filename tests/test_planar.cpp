@@ -62,6 +62,8 @@ TEST_CASE("planar: malformed CSV files name the line") {
     const auto header_only = write("header.csv", "x1,x2,label\n");
     CHECK(error(header_only).find("has no data lines") != std::string::npos);
     CHECK(error(dir / "missing.csv").find("cannot open") != std::string::npos);
+    CHECK(error(dir).find("is not a regular file") != std::string::npos);  // a folder
+    CHECK(error("/dev/zero").find("'/dev/zero' is not a regular file") != std::string::npos);  // an endless line
     const auto windows = write("crlf.csv", "x1,x2,label\r\n1,2,0\r\n3,4,1\r\n");
     CHECK(nndl::load_csv_points<double>(windows).x.cols() == 2);
     fs::remove_all(dir);

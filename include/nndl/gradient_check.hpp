@@ -300,7 +300,7 @@ GradientCheckResult check_network_gradients(Network<Scalar>& network, const Matr
 /// Networks", week 1): a two-sided difference per entry, and one number for all of them.
 struct VectorGradientCheck {
     Vector<double> approximation;  ///< gradapprox_i = (J(theta + eps e_i) - J(theta - eps e_i)) / (2 eps)
-    double difference = 0.0;       ///< ||grad - gradapprox|| / (||grad|| + ||gradapprox||), 0 when both are 0
+    double difference = 0.0;  ///< ||grad - gradapprox|| / (||grad|| + ||gradapprox||), 0 when both are 0, inf for NaN
 };
 
 /// Checks `gradient` = dJ/dtheta at `theta` the course's way; theta +- eps is formed
@@ -331,8 +331,11 @@ inline VectorGradientCheck check_vector_gradient(const std::function<double(cons
         }
         check.approximation(i) = (plus - minus) / (2.0 * epsilon);
     }
-    const double denominator = gradient.norm() + check.approximation.norm();
-    check.difference = denominator == 0.0 ? 0.0 : (gradient - check.approximation).norm() / denominator;
+    const double denominator = gradient.stableNorm() + check.approximation.stableNorm();
+    check.difference = denominator == 0.0 ? 0.0 : (gradient - check.approximation).stableNorm() / denominator;
+    if (std::isnan(check.difference)) {
+        check.difference = std::numeric_limits<double>::infinity();  // a NaN gradient must not read as a pass
+    }
     return check;
 }
 

@@ -18,6 +18,23 @@
 
 namespace nndl {
 
+namespace detail {
+
+/// Binary cross-entropy targets are labels or probabilities: every entry in [0, 1].
+template <class Scalar>
+void require_labels(const char* where, const Matrix<Scalar>& y) {
+    for (Index j = 0; j < y.cols(); ++j) {
+        for (Index i = 0; i < y.rows(); ++i) {
+            if (!(y(i, j) >= Scalar(0) && y(i, j) <= Scalar(1))) {
+                throw_invalid(where, ": target at row ", i, ", column ", j, " is ", y(i, j),
+                              ", expected a label in [0, 1]");
+            }
+        }
+    }
+}
+
+}  // namespace detail
+
 template <class Scalar>
 class Loss {
 public:
@@ -64,7 +81,7 @@ public:
 
     Scalar value(const Matrix<Scalar>& a, const Matrix<Scalar>& y) const override {
         this->check("BinaryCrossEntropy::value", a, y);
-        check_targets("BinaryCrossEntropy::value", y);
+        detail::require_labels("BinaryCrossEntropy::value", y);
         // log of an output that rounded to 0 or 1 is clamped instead of giving inf.
         const Scalar tiny = std::numeric_limits<Scalar>::min();
         const Scalar total = (y.array() * a.array().max(tiny).log() +
@@ -88,7 +105,7 @@ public:
     /// y softplus(-z) + (1 - y) softplus(z), with softplus(x) = max(x, 0) + log1p(exp(-|x|)).
     Scalar value_from_preactivation(const Matrix<Scalar>& z, const Matrix<Scalar>& y) const override {
         this->check("BinaryCrossEntropy::value_from_preactivation", z, y);
-        check_targets("BinaryCrossEntropy::value_from_preactivation", y);
+        detail::require_labels("BinaryCrossEntropy::value_from_preactivation", y);
         Scalar total = 0;
         for (Index j = 0; j < z.cols(); ++j) {
             for (Index i = 0; i < z.rows(); ++i) {
@@ -107,27 +124,14 @@ public:
     }
 
     std::unique_ptr<Loss<Scalar>> clone() const override { return std::make_unique<BinaryCrossEntropy>(*this); }
-
-private:
-    static void check_targets(const char* where, const Matrix<Scalar>& y) {
-        for (Index j = 0; j < y.cols(); ++j) {
-            for (Index i = 0; i < y.rows(); ++i) {
-                if (!(y(i, j) >= Scalar(0) && y(i, j) <= Scalar(1))) {
-                    detail::throw_invalid(where, ": target at row ", i, ", column ", j, " is ", y(i, j),
-                                          ", expected a label in [0, 1]");
-                }
-            }
-        }
-    }
 };
 
-/// -mean over examples of sum_k y_k log a_k, for one-hot (or probability) targets
-/// and outputs that are probabilities per column.
 /// Binary cross-entropy in the arithmetic of the course's second part ("Improving Deep
 /// Neural Networks"), for reproducing its printed costs: (1.0 / m) * nansum(-log(a) * y -
 /// log(1 - a) * (1 - y)), summed pairwise as NumPy does. Nothing is clamped: an output
 /// that rounded to exactly 0 or 1 on the wrong side gives an infinite cost, as the
-/// course's x10 initialisation prints, and 0 * log(0) terms count as 0 (nansum). With a
+/// course's x10 initialisation prints, and 0 * log(0) terms count as 0 (nansum). An output
+/// outside [0, 1] (NaN after divergence) gives NaN rather than being dropped. With a
 /// sigmoid output, dZ = (1.0 / m) * (A - Y). Train with TrainOptions::allow_infinite_loss
 /// where such a cost must not stop training; use BinaryCrossEntropy otherwise.
 template <class Scalar>
@@ -137,12 +141,18 @@ public:
 
     Scalar value(const Matrix<Scalar>& a, const Matrix<Scalar>& y) const override {
         this->check("CourseBinaryCrossEntropy::value", a, y);
+        detail::require_labels("CourseBinaryCrossEntropy::value", y);
         // Row-major, the order of NumPy's contiguous run (a 1 x m row is the same either way).
         Matrix<Scalar> terms(a.cols(), a.rows());
         for (Index j = 0; j < a.cols(); ++j) {
             for (Index i = 0; i < a.rows(); ++i) {
+                if (!(a(i, j) >= Scalar(0) && a(i, j) <= Scalar(1))) {
+                    // nansum would drop it and report a finite cost for a network that has
+                    // diverged: NaN here lets training stop instead
+                    return std::numeric_limits<Scalar>::quiet_NaN();
+                }
                 const Scalar term = -std::log(a(i, j)) * y(i, j) - std::log(Scalar(1) - a(i, j)) * (Scalar(1) - y(i, j));
-                terms(j, i) = std::isnan(term) ? Scalar(0) : term;
+                terms(j, i) = std::isnan(term) ? Scalar(0) : term;  // 0 * log(0): an output of exactly 0 or 1
             }
         }
         return (Scalar(1) / static_cast<Scalar>(a.cols())) * (Scalar(0) + pairwise_sum(terms.data(), terms.size()));
@@ -172,6 +182,8 @@ public:
     std::unique_ptr<Loss<Scalar>> clone() const override { return std::make_unique<CourseBinaryCrossEntropy>(); }
 };
 
+/// -mean over examples of sum_k y_k log a_k, for one-hot (or probability) targets
+/// and outputs that are probabilities per column.
 template <class Scalar>
 class CategoricalCrossEntropy final : public Loss<Scalar> {
 public:

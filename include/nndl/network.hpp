@@ -463,4 +463,18 @@ private:
     Matrix<Scalar> output_gradient_;
 };
 
+/// The course's dropout for every Dropout layer of `network`, in order: each training pass
+/// draws the masks as after np.random.seed(seed) at the start of the pass, the first
+/// dropout layer's rows first (each layer's own seed is the stream's; give them the same).
+template <class Scalar>
+void restart_dropout_every_pass(Network<Scalar>& network) {
+    Index rows_before = 0;
+    for (std::size_t i = 0; i < network.depth(); ++i) {
+        if (auto* dropout = dynamic_cast<Dropout<Scalar>*>(&network.layer(i))) {
+            dropout->restart_every_pass(rows_before);
+            rows_before += dropout->output_size();
+        }
+    }
+}
+
 }  // namespace nndl

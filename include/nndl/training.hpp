@@ -303,6 +303,11 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
     const std::optional<double> threshold = network.decision_threshold();
     const bool has_accuracy = threshold.has_value() || network.output_size() > 1;
 
+    if (options.seed_every_epoch && options.shuffle &&
+        static_cast<std::uint64_t>(options.seed) + static_cast<std::uint64_t>(options.epochs) > 0xFFFFFFFFULL) {
+        detail::throw_invalid(where, ": seed_every_epoch seeds epoch e with seed + 1 + e; seed ", options.seed, " and ",
+                              options.epochs, " epochs go past NumPy's largest seed 4294967295");
+    }
     NumpyRandom random(options.seed);
     std::vector<Index> order(static_cast<std::size_t>(m));
     for (Index i = 0; i < m; ++i) {

@@ -252,9 +252,14 @@ PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path&
 /// parse_csv_points on a file; `split` as there.
 template <class Scalar>
 PointSet<Scalar> load_csv_points(const std::filesystem::path& path, const std::string& split = "") {
-    std::ifstream in(path);
     std::error_code ec;
-    if (!in || std::filesystem::is_directory(path, ec)) {
+    const auto status = std::filesystem::status(path, ec);
+    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+        // a folder, a device (/dev/zero: one endless line) or a pipe (waits forever)
+        throw FileError(detail::concat("load_csv_points: '", path.string(), "' is not a regular file"));
+    }
+    std::ifstream in(path);
+    if (!in) {
         throw FileError(detail::concat("load_csv_points: cannot open '", path.string(), "'"));
     }
     return parse_csv_points<Scalar>(in, path, split);

@@ -56,13 +56,30 @@ public:
     /// `rows_before` mask rows that earlier dropout layers drew for the same batch (0 for
     /// the first dropout layer). -1 turns it off (a fresh mask from the running stream).
     void restart_every_pass(Index rows_before) {
-        if (rows_before < -1 || rows_before > Shape::max_values) {
-            detail::throw_invalid("Dropout::restart_every_pass: ", rows_before,
-                                  " rows before, expected -1 (off) or a count >= 0");
+        if (rows_before < -1 || rows_before > max_rows_before) {
+            detail::throw_invalid("Dropout::restart_every_pass: ", rows_before, " rows before, expected -1 (off) or 0 to ",
+                                  max_rows_before);
         }
         restart_rows_ = rows_before;
     }
     Index restart_rows() const { return restart_rows_; }
+    /// Each skipped row costs a pass batch-size draws: the bound keeps a model file from
+    /// asking for hours of skipping.
+    static constexpr Index max_rows_before = Index(1) << 20;
+
+    /// Uses `mask` (0/1 values, the batch's shape) on the following training passes, as
+    /// freeze_mask(true) with a mask of the caller's (to replay someone else's masks).
+    void set_mask(const Matrix<Scalar>& mask) {
+        if (mask.rows() != shape_.size() || mask.cols() < 1) {
+            detail::throw_invalid("Dropout::set_mask: mask is ", mask.rows(), "x", mask.cols(), ", expected ",
+                                  shape_.size(), " rows and at least one column");
+        }
+        if (!((mask.array() == Scalar(0)) || (mask.array() == Scalar(1))).all()) {
+            detail::throw_invalid("Dropout::set_mask: the mask has values other than 0 and 1");
+        }
+        mask_ = mask;
+        frozen_ = true;
+    }
 
 protected:
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode mode) override {

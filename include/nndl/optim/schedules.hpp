@@ -40,7 +40,7 @@ struct LearningRateSchedule {
 
     double at(double rate0, long epoch) const {
         validate("LearningRateSchedule::at");
-        const double e = static_cast<double>(std::max(epoch - lag, 0L));
+        const double e = epoch <= lag ? 0.0 : static_cast<double>(epoch - lag);
         switch (kind) {
             case Kind::constant: return rate0;
             case Kind::exponential: return rate0 * std::pow(decay_rate, e / decay_epochs);
