@@ -2,6 +2,7 @@
 #   nndl::image  nndl/data/image.hpp, with Debian's libstb (stb_image, stb_image_resize, stb_image_write)
 #   nndl::hdf5   nndl/data/hdf5.hpp, with the HDF5 C library (found through pkg-config)
 #   nndl::idx    nndl/data/idx.hpp, with zlib
+#   nndl::onnx   nndl/io/onnx.hpp, with the ONNX project's protobuf schema (libonnx-dev, libprotobuf-dev)
 # Used both by nndl's own build and by the installed nndlConfig.cmake.
 
 if(NOT TARGET nndl::image)
@@ -35,5 +36,19 @@ if(NOT TARGET nndl::idx)
     add_library(nndl_idx INTERFACE IMPORTED GLOBAL)
     target_link_libraries(nndl_idx INTERFACE nndl::nndl ZLIB::ZLIB)
     add_library(nndl::idx ALIAS nndl_idx)
+  endif()
+endif()
+
+if(NOT TARGET nndl::onnx)
+  # nndl/io/onnx.hpp on the ONNX project's own protobuf schema (Debian's libonnx-dev);
+  # onnx_proto needs the protobuf::libprotobuf target, so Protobuf is found first.
+  find_package(Protobuf QUIET)
+  if(Protobuf_FOUND)
+    find_package(ONNX QUIET CONFIG)
+  endif()
+  if(TARGET onnx_proto)
+    add_library(nndl_onnx INTERFACE IMPORTED GLOBAL)
+    target_link_libraries(nndl_onnx INTERFACE nndl::nndl onnx_proto)
+    add_library(nndl::onnx ALIAS nndl_onnx)
   endif()
 endif()

@@ -3,6 +3,7 @@
 // writes that never leave a half-written file behind.
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -29,6 +30,35 @@ inline std::vector<unsigned char> read_file_bytes(const std::filesystem::path& p
     std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad()) {
         throw FileError(detail::concat(where, ": error reading '", path.string(), "'"));
+    }
+    return bytes;
+}
+
+/// The bytes of a regular file of at most `max_bytes`, checked before reading, so a
+/// device (/dev/zero), a pipe or an oversized file is refused instead of read without end.
+inline std::vector<unsigned char> read_regular_file(const std::filesystem::path& path, const char* where,
+                                                    std::uintmax_t max_bytes) {
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (!std::filesystem::exists(status)) {
+        throw FileError(detail::concat(where, ": cannot open '", path.string(), "': no such file"));
+    }
+    if (!std::filesystem::is_regular_file(status)) {
+        throw FileError(detail::concat(where, ": '", path.string(), "' is not a regular file, expected a file"));
+    }
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    if (ec || size > max_bytes) {
+        throw FileError(detail::concat(where, ": '", path.string(), "' has ", ec ? std::string("an unknown") :
+                                       std::to_string(size), " bytes, more than the ", max_bytes, " accepted"));
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw FileError(detail::concat(where, ": cannot open '", path.string(), "': ", std::strerror(errno)));
+    }
+    std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
+    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+    if (static_cast<std::uintmax_t>(in.gcount()) != size || in.peek() != std::char_traits<char>::eof()) {
+        throw FileError(detail::concat(where, ": error reading '", path.string(), "' (it changed while read?)"));
     }
     return bytes;
 }

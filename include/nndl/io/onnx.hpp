@@ -1,0 +1,1219 @@
+#pragma once
+// Optional part: needs the ONNX project's protobuf schema (Debian's libonnx-dev and
+// libprotobuf-dev). Link the CMake target nndl::onnx.
+//
+// ONNX models in and out of nndl.
+//
+//   save_onnx(network, path)       writes the network as standard ONNX operators (opset 13,
+//                                  IR version 8): Gemm, Conv, MaxPool, AveragePool,
+//                                  GlobalAveragePool, BatchNormalization (inference form),
+//                                  Relu, Sigmoid, Tanh, LeakyRelu, Softmax and Flatten.
+//                                  Dropout is left out (inference).
+//   load_onnx<Scalar>(path)        builds a Network from a chain of those operators, as
+//                                  torch.onnx.export writes them for nn.Sequential MLPs and
+//                                  small CNNs (also MatMul + Add, Reshape to flat,
+//                                  Identity, Dropout, Constant, external or raw data).
+//
+// Layout. nndl keeps one example per column, an image as height x width x channels.
+// ONNX tensors are batch first, images NCHW. The graph's input, named "input", is a
+// [batch, features] tensor for a network of flat input, or a [batch, channels, height,
+// width] tensor for a network of image input; its output, "output", is [batch, outputs]
+// (or [batch, channels, height, width] when the network ends with an image). The batch
+// dimension is free ("batch"). Where a flat layer follows an image, the file holds a
+// Flatten (channel-major, ONNX's order) and the next weights are reordered to match, so
+// a model moves in and out with its numbers unchanged. Loading reverses all of it: the
+// network it returns takes nndl's image columns.
+//
+// Errors: an operator, attribute or graph shape nndl has no layer for is refused with
+// InvalidArgument naming the node, its operator and what is supported; a file that is
+// not a model, FileError. Nothing is half-built: a refused file leaves no network.
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+// Debian's ONNX schema is the ONNX_ML one; the CMake targets nndl::onnx and onnx_proto
+// define ONNX_ML (and ONNX_NAMESPACE=onnx) for their users.
+#ifndef ONNX_ML
+#error "nndl/io/onnx.hpp needs ONNX_ML defined: link the CMake target nndl::onnx (or onnx_proto)"
+#endif
+#include <onnx/onnx_pb.h>
+
+#include "../detail/file_util.hpp"
+#include "../errors.hpp"
+#include "../layer.hpp"
+#include "../layers/activation_layer.hpp"
+#include "../layers/batch_norm.hpp"
+#include "../layers/conv2d.hpp"
+#include "../layers/dense.hpp"
+#include "../layers/pooling.hpp"
+#include "../network.hpp"
+#include "../version.hpp"
+
+namespace nndl {
+
+/// The element type of the tensors save_onnx writes. float32 is what serving engines
+/// (ONNX Runtime, OpenCV's DNN module, TensorRT) run; float64 keeps a double network exact.
+enum class OnnxPrecision { float32, float64 };
+
+struct OnnxExportOptions {
+    OnnxPrecision precision = OnnxPrecision::float32;
+};
+
+/// Limits of load_onnx: the largest model file, and the most values in one tensor
+/// (the registry's largest dense layer, 2^26 weights).
+inline constexpr std::uintmax_t max_onnx_file_bytes = (std::uintmax_t(1) << 31) - 1;
+inline constexpr long long max_onnx_tensor_values = 1LL << 26;
+
+namespace detail::onnx_format {
+
+using ::onnx::AttributeProto;
+using ::onnx::GraphProto;
+using ::onnx::ModelProto;
+using ::onnx::NodeProto;
+using ::onnx::TensorProto;
+
+/// For a flat column holding an image of `shape` in nndl's order (h, w, c), the index of
+/// each entry in ONNX's channel-major order (c, h, w).
+inline std::vector<Index> channel_major_positions(const Shape& shape) {
+    std::vector<Index> position(static_cast<std::size_t>(shape.size()));
+    for (Index h = 0; h < shape.height; ++h) {
+        for (Index w = 0; w < shape.width; ++w) {
+            for (Index c = 0; c < shape.channels; ++c) {
+                position[static_cast<std::size_t>(shape.offset(h, w, c))] = (c * shape.height + h) * shape.width + w;
+            }
+        }
+    }
+    return position;
+}
+
+// ---------------------------------------------------------------------------------------
+// Export
+
+class GraphWriter {
+public:
+    GraphWriter(GraphProto& graph, OnnxPrecision precision) : graph_(graph), precision_(precision) {}
+
+    int element_type() const {
+        return precision_ == OnnxPrecision::float32 ? TensorProto::FLOAT : TensorProto::DOUBLE;
+    }
+
+    std::string fresh(const std::string& stem) { return stem + "_" + std::to_string(++counter_); }
+
+    /// An initializer of the given dims; value(k) gives the entry at row-major index k.
+    template <class ValueAt>
+    std::string add_tensor(const std::string& stem, const std::vector<std::int64_t>& dims, ValueAt value) {
+        TensorProto& t = *graph_.add_initializer();
+        t.set_name(fresh(stem));
+        std::int64_t count = 1;
+        for (const auto d : dims) {
+            t.add_dims(d);
+            count *= d;
+        }
+        t.set_data_type(element_type());
+        if (precision_ == OnnxPrecision::float32) {
+            t.mutable_float_data()->Reserve(static_cast<int>(count));
+            for (std::int64_t k = 0; k < count; ++k) {
+                t.add_float_data(static_cast<float>(value(static_cast<Index>(k))));
+            }
+        } else {
+            t.mutable_double_data()->Reserve(static_cast<int>(count));
+            for (std::int64_t k = 0; k < count; ++k) {
+                t.add_double_data(static_cast<double>(value(static_cast<Index>(k))));
+            }
+        }
+        return t.name();
+    }
+
+    std::string add_int64_tensor(const std::string& stem, const std::vector<std::int64_t>& values) {
+        TensorProto& t = *graph_.add_initializer();
+        t.set_name(fresh(stem));
+        t.add_dims(static_cast<std::int64_t>(values.size()));
+        t.set_data_type(TensorProto::INT64);
+        for (const auto v : values) {
+            t.add_int64_data(v);
+        }
+        return t.name();
+    }
+
+    /// Appends a node reading `inputs` (the current tensor first) and makes its output current.
+    NodeProto& add_node(const std::string& op, const std::vector<std::string>& inputs) {
+        NodeProto& node = *graph_.add_node();
+        node.set_op_type(op);
+        node.set_name(fresh(op));
+        for (const auto& in : inputs) {
+            node.add_input(in);
+        }
+        current = node.name() + "_out";
+        node.add_output(current);
+        return node;
+    }
+
+    static void set_int(NodeProto& node, const char* name, std::int64_t value) {
+        AttributeProto& a = *node.add_attribute();
+        a.set_name(name);
+        a.set_type(AttributeProto::INT);
+        a.set_i(value);
+    }
+    static void set_float(NodeProto& node, const char* name, double value) {
+        AttributeProto& a = *node.add_attribute();
+        a.set_name(name);
+        a.set_type(AttributeProto::FLOAT);
+        a.set_f(static_cast<float>(value));
+    }
+    static void set_ints(NodeProto& node, const char* name, const std::vector<std::int64_t>& values) {
+        AttributeProto& a = *node.add_attribute();
+        a.set_name(name);
+        a.set_type(AttributeProto::INTS);
+        for (const auto v : values) {
+            a.add_ints(v);
+        }
+    }
+
+    std::string current;  ///< the tensor the next node reads
+    bool image = false;   ///< current is [batch, C, H, W] (else [batch, features])
+
+private:
+    GraphProto& graph_;
+    OnnxPrecision precision_;
+    int counter_ = 0;
+};
+
+inline void add_value_info(::onnx::ValueInfoProto& info, const std::string& name, int element_type, const Shape& shape,
+                           bool image) {
+    info.set_name(name);
+    auto& tensor = *info.mutable_type()->mutable_tensor_type();
+    tensor.set_elem_type(element_type);
+    auto& dims = *tensor.mutable_shape();
+    dims.add_dim()->set_dim_param("batch");
+    if (image) {
+        dims.add_dim()->set_dim_value(shape.channels);
+        dims.add_dim()->set_dim_value(shape.height);
+        dims.add_dim()->set_dim_value(shape.width);
+    } else {
+        dims.add_dim()->set_dim_value(shape.size());
+    }
+}
+
+/// Matrix of the parameter or state buffer `name` of `layer`.
+template <class Scalar>
+const Matrix<Scalar>& layer_matrix(Layer<Scalar>& layer, const std::string& name) {
+    for (const auto& p : layer.parameters()) {
+        if (p.name == name) {
+            return *p.value;
+        }
+    }
+    for (const auto& s : layer.state()) {
+        if (s.name == name) {
+            return *s.value;
+        }
+    }
+    throw_invalid("save_onnx: the '", layer.type(), "' layer has no '", name, "'");
+}
+
+inline void export_activation(GraphWriter& out, Activation activation, const Shape& shape, std::size_t index) {
+    switch (activation) {
+        case Activation::identity: return;
+        case Activation::sigmoid: out.add_node("Sigmoid", {out.current}); return;
+        case Activation::tanh: out.add_node("Tanh", {out.current}); return;
+        case Activation::relu: out.add_node("Relu", {out.current}); return;
+        case Activation::leaky_relu:
+            GraphWriter::set_float(out.add_node("LeakyRelu", {out.current}), "alpha", LeakyReLU::slope);
+            return;
+        case Activation::softmax:
+            if (out.image) {
+                if (!shape.is_flat()) {
+                    throw_invalid("save_onnx: layer ", index, " applies softmax over an image (", shape.to_string(),
+                                  "); ONNX's Softmax normalizes one axis, so only flat outputs are exported");
+                }
+                GraphWriter::set_int(out.add_node("Flatten", {out.current}), "axis", 1);
+                out.image = false;
+            }
+            GraphWriter::set_int(out.add_node("Softmax", {out.current}), "axis", 1);
+            return;
+    }
+}
+
+/// Flattens the current [batch, C, H, W] tensor of image `shape` into nndl's order
+/// (height, width, channel): a Transpose to NHWC first unless the image is 1 x 1.
+inline void flatten_in_nndl_order(GraphWriter& out, const Shape& shape) {
+    if (!shape.is_flat()) {
+        GraphWriter::set_ints(out.add_node("Transpose", {out.current}), "perm", {0, 2, 3, 1});
+    }
+    GraphWriter::set_int(out.add_node("Flatten", {out.current}), "axis", 1);
+    out.image = false;
+}
+
+/// Makes the current tensor [batch, C, H, W] for an image layer whose input is `shape`.
+inline void ensure_image(GraphWriter& out, const Shape& shape) {
+    if (!out.image) {  // only a flat shape (C x 1 x 1) reaches here: the same order both ways
+        const std::string dims = out.add_int64_tensor("shape", {-1, shape.channels, shape.height, shape.width});
+        out.add_node("Reshape", {out.current, dims});
+        out.image = true;
+    }
+}
+
+template <class Scalar>
+void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::size_t index) {
+    const std::string type = layer.type();
+    const Settings settings = layer.settings();
+    if (type == "dense") {
+        const Matrix<Scalar>& w = layer_matrix(layer, "W");
+        const Matrix<Scalar>& b = layer_matrix(layer, "b");
+        const Index units = w.rows();
+        const Index inputs = w.cols();
+        std::vector<Index> nndl_column(static_cast<std::size_t>(inputs));
+        for (Index j = 0; j < inputs; ++j) {
+            nndl_column[static_cast<std::size_t>(j)] = j;
+        }
+        if (out.image) {
+            GraphWriter::set_int(out.add_node("Flatten", {out.current}), "axis", 1);
+            out.image = false;
+            const std::vector<Index> position = channel_major_positions(in);
+            for (Index j = 0; j < inputs; ++j) {
+                nndl_column[static_cast<std::size_t>(position[static_cast<std::size_t>(j)])] = j;
+            }
+        }
+        const std::string weights = out.add_tensor("W", {units, inputs}, [&](Index k) {
+            return w(k / inputs, nndl_column[static_cast<std::size_t>(k % inputs)]);
+        });
+        const std::string bias = out.add_tensor("b", {units}, [&](Index k) { return b(k, 0); });
+        GraphWriter::set_int(out.add_node("Gemm", {out.current, weights, bias}), "transB", 1);
+        export_activation(out, activation_from_string(settings.text("activation")), Shape(units), index);
+        return;
+    }
+    if (type == "conv2d" || type == "max_pool2d" || type == "avg_pool2d") {
+        ensure_image(out, in);
+        const bool conv = type == "conv2d";
+        const auto& window = settings.integers(conv ? "kernel" : "window");
+        const auto& stride = settings.integers("stride");
+        const auto& pad = settings.integers("padding");  // top, bottom, left, right
+        std::vector<std::string> inputs{out.current};
+        if (conv) {
+            const Matrix<Scalar>& w = layer_matrix(layer, "W");
+            const Matrix<Scalar>& b = layer_matrix(layer, "b");
+            const Index filters = w.rows();
+            const Index kh = window[0];
+            const Index kw = window[1];
+            const Index c = in.channels;
+            inputs.push_back(out.add_tensor("W", {filters, c, kh, kw}, [&](Index k) {
+                const Index j = k % kw;
+                const Index i = (k / kw) % kh;
+                const Index ch = (k / (kw * kh)) % c;
+                const Index f = k / (kw * kh * c);
+                return w(f, (i * kw + j) * c + ch);
+            }));
+            inputs.push_back(out.add_tensor("b", {filters}, [&](Index k) { return b(k, 0); }));
+        }
+        NodeProto& node = out.add_node(conv ? "Conv" : type == "max_pool2d" ? "MaxPool" : "AveragePool", inputs);
+        GraphWriter::set_ints(node, "kernel_shape", {window[0], window[1]});
+        GraphWriter::set_ints(node, "strides", {stride[0], stride[1]});
+        GraphWriter::set_ints(node, "pads", {pad[0], pad[2], pad[1], pad[3]});
+        if (type == "avg_pool2d") {
+            GraphWriter::set_int(node, "count_include_pad", 1);  // as nndl's average pooling
+        }
+        if (conv) {
+            export_activation(out, activation_from_string(settings.text("activation")), layer.output_shape(), index);
+        }
+        return;
+    }
+    if (type == "global_avg_pool") {
+        ensure_image(out, in);
+        out.add_node("GlobalAveragePool", {out.current});
+        return;
+    }
+    if (type == "batch_norm") {
+        // Per channel of an image; per feature of a flat layer, after flattening an image
+        // in nndl's order if one comes before.
+        const Shape shape = layer.input_shape();
+        if (shape.is_flat() && out.image) {
+            flatten_in_nndl_order(out, in);
+        }
+        const Index c = shape.channels;
+        const auto vector = [&](const char* name) {
+            const Matrix<Scalar>& v = layer_matrix(layer, name);
+            return out.add_tensor(name, {c}, [&](Index k) { return v(k, 0); });
+        };
+        const std::vector<std::string> inputs{out.current, vector("gamma"), vector("beta"), vector("running_mean"),
+                                              vector("running_var")};
+        NodeProto& node = out.add_node("BatchNormalization", inputs);
+        GraphWriter::set_float(node, "epsilon", settings.real("epsilon"));
+        GraphWriter::set_float(node, "momentum", 1.0 - settings.real("momentum"));  // ONNX's share kept
+        return;
+    }
+    if (type == "activation") {
+        export_activation(out, activation_from_string(settings.text("activation")), in, index);
+        return;
+    }
+    if (type == "dropout") {
+        return;  // inference: the identity
+    }
+    throw_invalid("save_onnx: layer ", index, " ('", type,
+                  "') has no ONNX operator in nndl; supported: dense, conv2d, max_pool2d, avg_pool2d, "
+                  "global_avg_pool, batch_norm, activation, dropout");
+}
+
+// ---------------------------------------------------------------------------------------
+// Import
+
+/// The graph's tensors that are constants: initializers and Constant nodes' values.
+using Constants = std::map<std::string, const TensorProto*>;
+
+inline std::string describe(const NodeProto& node, int index) {
+    return concat("node ", index, " ('", node.name(), "', ", node.op_type(), ")");
+}
+
+/// Reads the values of one constant tensor as doubles, in row-major order.
+class TensorReader {
+public:
+    TensorReader(std::filesystem::path folder, std::string file) : folder_(std::move(folder)), file_(std::move(file)) {}
+
+    std::vector<std::int64_t> dims(const TensorProto& t, const std::string& what) const {
+        std::vector<std::int64_t> d;
+        long long count = 1;
+        for (int i = 0; i < t.dims_size(); ++i) {
+            const std::int64_t n = t.dims(i);
+            if (n < 0 || (n > 0 && count > max_onnx_tensor_values / n)) {
+                fail(what, concat("has dimension ", n, "; expected 0..", max_onnx_tensor_values, " values in all"));
+            }
+            count *= n;
+            d.push_back(n);
+        }
+        return d;
+    }
+
+    std::vector<double> values(const TensorProto& t, const std::string& what) const {
+        const std::vector<std::int64_t> d = dims(t, what);
+        std::size_t count = 1;
+        for (const auto n : d) {
+            count *= static_cast<std::size_t>(n);
+        }
+        std::vector<double> result(count);
+        const int type = t.data_type();
+        if (type != TensorProto::FLOAT && type != TensorProto::DOUBLE && type != TensorProto::INT64) {
+            fail(what, concat("has element type ", type, "; expected float, double or int64"));
+        }
+        const std::size_t width = type == TensorProto::FLOAT ? 4 : 8;
+        if (t.data_location() == TensorProto::EXTERNAL || t.has_raw_data()) {
+            const std::string bytes = t.data_location() == TensorProto::EXTERNAL ? external(t, what, count * width)
+                                                                                : t.raw_data();
+            if (bytes.size() != count * width) {
+                fail(what, concat("holds ", bytes.size(), " bytes; its shape needs ", count * width));
+            }
+            for (std::size_t k = 0; k < count; ++k) {
+                std::uint64_t bits = 0;  // little-endian, as ONNX stores raw data
+                for (std::size_t byte = 0; byte < width; ++byte) {
+                    bits |= std::uint64_t(static_cast<unsigned char>(bytes[k * width + byte])) << (8 * byte);
+                }
+                result[k] = decode(type, bits);
+            }
+            return result;
+        }
+        const std::size_t stored = type == TensorProto::FLOAT    ? static_cast<std::size_t>(t.float_data_size())
+                                   : type == TensorProto::DOUBLE ? static_cast<std::size_t>(t.double_data_size())
+                                                                 : static_cast<std::size_t>(t.int64_data_size());
+        if (stored != count) {
+            fail(what, concat("holds ", stored, " values; its shape needs ", count));
+        }
+        for (std::size_t k = 0; k < count; ++k) {
+            const int i = static_cast<int>(k);
+            result[k] = type == TensorProto::FLOAT    ? static_cast<double>(t.float_data(i))
+                        : type == TensorProto::DOUBLE ? t.double_data(i)
+                                                      : static_cast<double>(t.int64_data(i));
+        }
+        return result;
+    }
+
+    [[noreturn]] void fail(const std::string& what, const std::string& problem) const {
+        throw_invalid("load_onnx: '", file_, "': ", what, " ", problem);
+    }
+
+private:
+    static double decode(int type, std::uint64_t bits) {
+        if (type == TensorProto::FLOAT) {
+            const auto narrow = static_cast<std::uint32_t>(bits);
+            float f;
+            std::memcpy(&f, &narrow, sizeof f);
+            return static_cast<double>(f);
+        }
+        if (type == TensorProto::DOUBLE) {
+            double v;
+            std::memcpy(&v, &bits, sizeof v);
+            return v;
+        }
+        std::int64_t i;
+        std::memcpy(&i, &bits, sizeof i);
+        return static_cast<double>(i);
+    }
+
+    /// The bytes of a tensor stored beside the model (ONNX's external data).
+    std::string external(const TensorProto& t, const std::string& what, std::size_t expected) const {
+        std::string location;
+        std::uintmax_t offset = 0;
+        std::optional<std::uintmax_t> length;
+        for (const auto& entry : t.external_data()) {
+            const auto number = [&](const std::string& text) {
+                if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
+                    fail(what, concat("has external ", entry.key(), " '", text, "'; expected a whole number"));
+                }
+                return static_cast<std::uintmax_t>(std::stoull(text));
+            };
+            if (entry.key() == "location") {
+                location = entry.value();
+            } else if (entry.key() == "offset") {
+                offset = number(entry.value());
+            } else if (entry.key() == "length") {
+                length = number(entry.value());
+            }
+        }
+        const std::filesystem::path relative(location);
+        bool inside = !location.empty() && relative.is_relative() && location.find('\0') == std::string::npos;
+        for (const auto& part : relative) {
+            inside = inside && part != "..";
+        }
+        if (!inside) {
+            fail(what, concat("is stored in '", location, "'; expected a file name relative to the model's folder"));
+        }
+        if (folder_.empty()) {
+            fail(what, "is stored in another file, and this model was not read from a file");
+        }
+        if (length && *length != expected) {
+            fail(what, concat("has external length ", *length, "; its shape needs ", expected));
+        }
+        const std::filesystem::path path = folder_ / relative;
+        std::error_code ec;
+        const auto status = std::filesystem::status(path, ec);
+        if (!std::filesystem::is_regular_file(status)) {
+            fail(what, concat("is stored in '", path.string(), "', which is not a readable file"));
+        }
+        const std::uintmax_t size = std::filesystem::file_size(path, ec);
+        if (ec || offset > size || size - offset < expected) {
+            fail(what, concat("needs ", expected, " bytes at offset ", offset, " of '", path.string(), "', which has ",
+                              ec ? 0 : size));
+        }
+        std::ifstream in(path, std::ios::binary);
+        std::string bytes(expected, '\0');
+        in.seekg(static_cast<std::streamoff>(offset));
+        in.read(bytes.data(), static_cast<std::streamsize>(expected));
+        if (!in || static_cast<std::size_t>(in.gcount()) != expected) {
+            fail(what, concat("could not be read from '", path.string(), "'"));
+        }
+        return bytes;
+    }
+
+    std::filesystem::path folder_;
+    std::string file_;
+};
+
+/// The double a float attribute was most likely written from: the shortest decimal that
+/// rounds to it (1e-05 for the float nearest 1e-5), so settings survive a round trip.
+inline double shortest_decimal(float value) {
+    char text[64];
+    const auto written = std::to_chars(text, text + sizeof text, value);
+    double result = static_cast<double>(value);
+    std::from_chars(text, written.ptr, result);
+    return result;
+}
+
+inline const AttributeProto* find_attribute(const NodeProto& node, const char* name) {
+    for (const auto& a : node.attribute()) {
+        if (a.name() == name) {
+            return &a;
+        }
+    }
+    return nullptr;
+}
+
+/// Builds the network node by node. A Gemm, MatMul or Conv waits in `pending_` so that
+/// the activation (and, after MatMul, the bias Add) that follows joins the same layer.
+template <class Scalar>
+class GraphReader {
+public:
+    GraphReader(const ModelProto& model, TensorReader tensors, std::string file)
+        : model_(model), graph_(model.graph()), tensors_(std::move(tensors)), file_(std::move(file)) {}
+
+    Network<Scalar> read() {
+        check_opset();
+        for (const auto& t : graph_.initializer()) {
+            constants_[t.name()] = &t;
+        }
+        read_input();
+        for (int i = 0; i < graph_.node_size(); ++i) {
+            read_node(graph_.node(i), i);
+        }
+        flush();
+        if (graph_.output_size() != 1 || graph_.output(0).name() != current_) {
+            fail(concat("expected one graph output, the last node's; got ", graph_.output_size(), " output(s)",
+                        graph_.output_size() > 0 ? concat(", the first '", graph_.output(0).name(), "'")
+                                                 : std::string()));
+        }
+        if (!flat_order_.empty()) {
+            fail("ends with an image flattened in ONNX's channel-major order, which nndl's output cannot keep; end "
+                 "with a Gemm, MatMul or an image");
+        }
+        if (network_.depth() == 0) {
+            fail("has no layer nndl can build (a graph of Identity or Flatten only)");
+        }
+        return std::move(network_);
+    }
+
+private:
+    [[noreturn]] void fail(const std::string& problem) const { throw_invalid("load_onnx: '", file_, "' ", problem); }
+    [[noreturn]] void fail_node(const NodeProto& node, int index, const std::string& problem) const {
+        throw_invalid("load_onnx: '", file_, "': ", describe(node, index), " ", problem);
+    }
+
+    void check_opset() {
+        bool found = false;
+        for (const auto& opset : model_.opset_import()) {
+            if (opset.domain().empty() || opset.domain() == "ai.onnx") {
+                found = true;
+                opset_ = opset.version();
+            }
+        }
+        if (!found || opset_ < 9 || opset_ > 18) {
+            fail(concat("imports opset ", found ? std::to_string(opset_) : std::string("(none)"),
+                        " of the default domain; nndl reads opsets 9 to 18"));
+        }
+    }
+
+    void read_input() {
+        const ::onnx::ValueInfoProto* data = nullptr;
+        for (const auto& in : graph_.input()) {
+            if (constants_.count(in.name()) == 0) {
+                if (data != nullptr) {
+                    fail(concat("has inputs '", data->name(), "' and '", in.name(), "'; nndl networks take one"));
+                }
+                data = &in;
+            }
+        }
+        if (data == nullptr) {
+            fail("has no graph input");
+        }
+        if (!data->type().has_tensor_type()) {
+            fail(concat("input '", data->name(), "' is not a tensor"));
+        }
+        const auto& tensor = data->type().tensor_type();
+        if (tensor.elem_type() != TensorProto::FLOAT && tensor.elem_type() != TensorProto::DOUBLE) {
+            fail(concat("input '", data->name(), "' has element type ", tensor.elem_type(),
+                        "; expected float or double"));
+        }
+        const int rank = tensor.shape().dim_size();
+        if (rank != 2 && rank != 4) {
+            fail(concat("input '", data->name(), "' has ", rank,
+                        " dimensions; expected [batch, features] or [batch, channels, height, width]"));
+        }
+        std::vector<Index> dims;
+        for (int i = 1; i < rank; ++i) {
+            const auto& dim = tensor.shape().dim(i);
+            if (!dim.has_dim_value() || dim.dim_value() < 1 || dim.dim_value() > Shape::max_values) {
+                fail(concat("input '", data->name(), "' has dimension ", i, " = ",
+                            dim.has_dim_value() ? std::to_string(dim.dim_value()) : "'" + dim.dim_param() + "'",
+                            "; expected a fixed size of at least 1"));
+            }
+            dims.push_back(static_cast<Index>(dim.dim_value()));
+        }
+        const Shape shape = rank == 2 ? Shape(dims[0]) : Shape(dims[0], dims[1], dims[2]);
+        if (!shape.valid()) {
+            fail(concat("input '", data->name(), "' holds more than ", Shape::max_values, " values per example"));
+        }
+        network_ = Network<Scalar>(shape);
+        image_ = rank == 4;
+        current_ = data->name();
+    }
+
+    /// A constant input of a node, by position; nullptr when the node has fewer inputs.
+    const TensorProto* constant(const NodeProto& node, int index, int input, bool required) const {
+        if (input >= node.input_size() || node.input(input).empty()) {
+            if (required) {
+                fail_node(node, index, concat("needs input ", input + 1));
+            }
+            return nullptr;
+        }
+        const auto found = constants_.find(node.input(input));
+        if (found == constants_.end()) {
+            fail_node(node, index, concat("reads '", node.input(input), "' as input ", input + 1,
+                                          "; nndl needs an initializer or Constant there"));
+        }
+        return found->second;
+    }
+
+    std::vector<double> values(const NodeProto& node, int index, const TensorProto& t, const char* what,
+                               const std::vector<std::int64_t>& expected) const {
+        const std::vector<std::int64_t> dims = tensors_.dims(t, concat(describe(node, index), ": ", what));
+        if (dims != expected) {
+            std::string want;
+            for (const auto d : expected) {
+                want += (want.empty() ? "" : ", ") + std::to_string(d);
+            }
+            std::string got;
+            for (const auto d : dims) {
+                got += (got.empty() ? "" : ", ") + std::to_string(d);
+            }
+            fail_node(node, index, concat(what, " has shape [", got, "], expected [", want, "]"));
+        }
+        return tensors_.values(t, concat(describe(node, index), ": ", what));
+    }
+
+    std::int64_t int_attribute(const NodeProto& node, int index, const char* name, std::int64_t fallback) const {
+        const AttributeProto* a = find_attribute(node, name);
+        if (a == nullptr) {
+            return fallback;
+        }
+        if (a->type() != AttributeProto::INT) {
+            fail_node(node, index, concat("attribute '", name, "' is not an integer"));
+        }
+        return a->i();
+    }
+    double float_attribute(const NodeProto& node, int index, const char* name, double fallback) const {
+        const AttributeProto* a = find_attribute(node, name);
+        if (a == nullptr) {
+            return fallback;
+        }
+        if (a->type() != AttributeProto::FLOAT) {
+            fail_node(node, index, concat("attribute '", name, "' is not a number"));
+        }
+        return shortest_decimal(a->f());
+    }
+    std::vector<std::int64_t> ints_attribute(const NodeProto& node, int index, const char* name,
+                                             std::vector<std::int64_t> fallback) const {
+        const AttributeProto* a = find_attribute(node, name);
+        if (a == nullptr) {
+            return fallback;
+        }
+        if (a->type() != AttributeProto::INTS) {
+            fail_node(node, index, concat("attribute '", name, "' is not a list of integers"));
+        }
+        return {a->ints().begin(), a->ints().end()};
+    }
+
+    void require_image(const NodeProto& node, int index) {
+        if (!image_) {
+            fail_node(node, index, "needs a [batch, channels, height, width] input, but its input is flat");
+        }
+    }
+
+    /// The ONNX position of each of nndl's flat inputs (channel-major after a Flatten).
+    Index onnx_position(Index j) const {
+        return flat_order_.empty() ? j : flat_order_[static_cast<std::size_t>(j)];
+    }
+
+    struct Pending {
+        enum class Kind { none, dense, conv } kind = Kind::none;
+        Matrix<double> weights;  // nndl's layout
+        Matrix<double> bias;
+        Window kernel{1};
+        Stride stride{1};
+        Padding padding;
+        std::string output;       // the tensor the layer's output is known by
+        bool bias_allowed = false;  // a MatMul without bias: the next Add may bring it
+        bool has_activation = false;
+        Activation activation = Activation::identity;
+    };
+
+    void read_node(const NodeProto& node, int index) {
+        const std::string& op = node.op_type();
+        if (!node.domain().empty() && node.domain() != "ai.onnx") {
+            fail_node(node, index, concat("is in domain '", node.domain(), "'; nndl reads the default domain only"));
+        }
+        if (op == "Constant") {
+            const AttributeProto* value = find_attribute(node, "value");
+            if (value == nullptr || value->type() != AttributeProto::TENSOR || node.output_size() != 1) {
+                fail_node(node, index, "has no 'value' tensor; nndl reads Constant nodes with a tensor value only");
+            }
+            constants_[node.output(0)] = &value->t();
+            return;
+        }
+        if (node.input_size() == 0 || node.input(0) != current_) {
+            fail_node(node, index, concat("reads '", node.input_size() > 0 ? node.input(0) : std::string(),
+                                          "', but nndl builds a chain and the previous output is '", current_,
+                                          "' (branches and skip connections are not supported)"));
+        }
+        if (node.output_size() < 1 || node.output(0).empty()) {
+            fail_node(node, index, "has no output");
+        }
+        const std::string output = node.output(0);
+        if (op == "Add" && pending_.kind == Pending::Kind::dense && pending_.bias_allowed) {
+            const TensorProto* b = constant(node, index, 1, true);
+            const Index units = pending_.weights.rows();
+            const std::vector<std::int64_t> dims = tensors_.dims(*b, describe(node, index) + ": bias");
+            if (dims != std::vector<std::int64_t>{units} && dims != std::vector<std::int64_t>{1, units}) {
+                fail_node(node, index, concat("adds a tensor that is not a bias of ", units, " values"));
+            }
+            const std::vector<double> v = tensors_.values(*b, describe(node, index) + ": bias");
+            for (Index u = 0; u < units; ++u) {
+                pending_.bias(u, 0) = v[static_cast<std::size_t>(u)];
+            }
+            pending_.bias_allowed = false;
+            current_ = output;
+            return;
+        }
+        if (const std::optional<Activation> activation = activation_of(node, index)) {
+            if (pending_.kind != Pending::Kind::none && !pending_.has_activation) {
+                pending_.activation = *activation;
+                pending_.has_activation = true;
+                pending_.bias_allowed = false;
+            } else {
+                flush();
+                if (*activation == Activation::softmax && image_) {
+                    fail_node(node, index, "applies softmax to an image; nndl's softmax takes flat [batch, n] input");
+                }
+                network_.add(make_activation_layer<Scalar>(network_.output_shape(), *activation));
+            }
+            current_ = output;
+            return;
+        }
+        flush();
+        if (op == "Identity" || op == "Dropout") {
+            if (op == "Dropout" && node.input_size() > 2 && !node.input(2).empty()) {
+                const TensorProto* mode = constant(node, index, 2, true);
+                if (tensors_.values(*mode, describe(node, index) + ": training_mode") != std::vector<double>{0.0}) {
+                    fail_node(node, index, "is in training mode; nndl reads models for inference");
+                }
+            }
+            current_ = output;
+            return;
+        }
+        if (op == "Flatten" || op == "Reshape") {
+            read_flatten(node, index);
+            current_ = output;
+            return;
+        }
+        if (op == "Gemm" || op == "MatMul") {
+            read_dense(node, index);
+            current_ = output;
+            return;
+        }
+        if (op == "Conv") {
+            read_conv(node, index);
+            current_ = output;
+            return;
+        }
+        if (op == "MaxPool" || op == "AveragePool") {
+            read_pool(node, index);
+            current_ = output;
+            return;
+        }
+        if (op == "GlobalAveragePool") {
+            require_image(node, index);
+            network_.add(std::make_unique<GlobalAvgPool<Scalar>>(network_.output_shape()));
+            current_ = output;
+            return;
+        }
+        if (op == "BatchNormalization") {
+            read_batch_norm(node, index);
+            current_ = output;
+            return;
+        }
+        fail_node(node, index,
+                  "has an operator nndl has no layer for; supported: Gemm, MatMul (+ Add), Conv, MaxPool, AveragePool, "
+                  "GlobalAveragePool, BatchNormalization, Relu, LeakyRelu (alpha 0.01), Sigmoid, Tanh, Softmax, "
+                  "Flatten, Reshape (to [batch, features]), Identity, Dropout, Constant");
+    }
+
+    std::optional<Activation> activation_of(const NodeProto& node, int index) const {
+        const std::string& op = node.op_type();
+        if (op == "Relu") {
+            return Activation::relu;
+        }
+        if (op == "Sigmoid") {
+            return Activation::sigmoid;
+        }
+        if (op == "Tanh") {
+            return Activation::tanh;
+        }
+        if (op == "LeakyRelu") {
+            const double alpha = float_attribute(node, index, "alpha", 0.01);
+            if (std::abs(alpha - LeakyReLU::slope) > 1e-7) {
+                fail_node(node, index, concat("has alpha ", alpha, "; nndl's leaky_relu has slope ", LeakyReLU::slope));
+            }
+            return Activation::leaky_relu;
+        }
+        if (op == "Softmax") {
+            const bool flat_now = pending_.kind == Pending::Kind::dense || !image_;
+            const std::int64_t axis = int_attribute(node, index, "axis", opset_ >= 13 ? -1 : 1);
+            if (!flat_now || (axis != 1 && axis != -1)) {
+                fail_node(node, index, concat("normalizes axis ", axis, flat_now ? "" : " of an image",
+                                              "; nndl's softmax normalizes the features of [batch, n] input"));
+            }
+            return Activation::softmax;
+        }
+        return std::nullopt;
+    }
+
+    void read_flatten(const NodeProto& node, int index) {
+        const Shape shape = network_.output_shape();
+        if (node.op_type() == "Flatten") {
+            const std::int64_t axis = int_attribute(node, index, "axis", 1);
+            if (axis != 1 && !(axis == -1 && !image_)) {
+                fail_node(node, index, concat("flattens from axis ", axis, "; nndl keeps the batch first (axis 1)"));
+            }
+        } else {
+            const TensorProto* target = constant(node, index, 1, true);
+            const std::vector<double> dims = tensors_.values(*target, describe(node, index) + ": shape");
+            const double features = static_cast<double>(shape.size());
+            const bool to_flat = dims.size() == 2 && (dims[1] == -1 || dims[1] == features) &&
+                                 (dims[0] == -1 || dims[0] == 0 || (dims[0] >= 1 && dims[1] == features));
+            const bool to_image = dims.size() == 4 && shape.is_flat() && !image_ && dims[1] == features &&
+                                  dims[2] == 1 && dims[3] == 1 && (dims[0] == -1 || dims[0] == 0);
+            if (to_image) {
+                image_ = true;
+                return;
+            }
+            if (!to_flat) {
+                fail_node(node, index, concat("reshapes to a shape of ", dims.size(), " dimensions; nndl reads "
+                                              "Reshape to [batch, ", shape.size(), "] only"));
+            }
+        }
+        if (image_ && !shape.is_flat()) {
+            flat_order_ = channel_major_positions(shape);
+        }
+        image_ = false;
+    }
+
+    void read_dense(const NodeProto& node, int index) {
+        if (image_) {
+            fail_node(node, index, "multiplies a [batch, channels, height, width] tensor; Flatten it first");
+        }
+        const Index inputs = network_.output_size();
+        const TensorProto* b = constant(node, index, 1, true);
+        const std::vector<std::int64_t> dims = tensors_.dims(*b, describe(node, index) + ": weights");
+        bool transposed = false;  // true: the weights are [units, inputs]
+        if (node.op_type() == "Gemm") {
+            if (int_attribute(node, index, "transA", 0) != 0 || float_attribute(node, index, "alpha", 1.0) != 1.0 ||
+                float_attribute(node, index, "beta", 1.0) != 1.0) {
+                fail_node(node, index, "has transA, alpha or beta other than 0, 1, 1; nndl reads Y = X B + C");
+            }
+            transposed = int_attribute(node, index, "transB", 0) != 0;
+        }
+        if (dims.size() != 2 || dims[transposed ? 1 : 0] != inputs || dims[transposed ? 0 : 1] < 1) {
+            fail_node(node, index, concat("has weights of ", dims.size(), " dimensions that do not take ", inputs,
+                                          " inputs (expected [", transposed ? "units, " : "",
+                                          inputs, transposed ? "]" : ", units]", ")"));
+        }
+        const Index units = static_cast<Index>(dims[transposed ? 0 : 1]);
+        const std::vector<double> w = values(node, index, *b, "weights", dims);
+        pending_ = Pending{};
+        pending_.kind = Pending::Kind::dense;
+        pending_.weights.resize(units, inputs);
+        for (Index u = 0; u < units; ++u) {
+            for (Index j = 0; j < inputs; ++j) {
+                const Index k = onnx_position(j);
+                pending_.weights(u, j) = w[static_cast<std::size_t>(transposed ? u * inputs + k : k * units + u)];
+            }
+        }
+        pending_.bias = Matrix<double>::Zero(units, 1);
+        if (const TensorProto* c = constant(node, index, 2, false)) {
+            const std::vector<std::int64_t> cdims = tensors_.dims(*c, describe(node, index) + ": bias");
+            std::int64_t count = 1;
+            for (const auto d : cdims) {
+                count *= d;
+            }
+            if (cdims.size() > 2 || (count != units && count != 1) || (cdims.size() == 2 && cdims[0] != 1)) {
+                fail_node(node, index, concat("has a bias that is not ", units, " values or one"));
+            }
+            const std::vector<double> v = tensors_.values(*c, describe(node, index) + ": bias");
+            for (Index u = 0; u < units; ++u) {
+                pending_.bias(u, 0) = v[count == 1 ? 0 : static_cast<std::size_t>(u)];
+            }
+        } else {
+            pending_.bias_allowed = node.op_type() == "MatMul";
+        }
+        flat_order_.clear();
+    }
+
+    /// Explicit top, bottom, left, right padding from pads / auto_pad.
+    Padding read_padding(const NodeProto& node, int index, const Window& window, const Stride& stride) const {
+        const AttributeProto* auto_pad = find_attribute(node, "auto_pad");
+        const std::string mode = auto_pad != nullptr ? auto_pad->s() : "NOTSET";
+        if (mode == "SAME_UPPER" || mode == "SAME_LOWER") {
+            const Shape in = network_.output_shape();
+            const auto split = [&](Index size, Index k, Index s, Index& before, Index& after) {
+                const Index out = (size + s - 1) / s;
+                const Index total = std::max<Index>((out - 1) * s + k - size, 0);
+                before = mode == "SAME_UPPER" ? total / 2 : total - total / 2;
+                after = total - before;
+            };
+            Index top = 0, bottom = 0, left = 0, right = 0;
+            split(in.height, window.height, stride.vertical, top, bottom);
+            split(in.width, window.width, stride.horizontal, left, right);
+            return Padding::amounts(top, bottom, left, right);
+        }
+        if (mode != "NOTSET" && mode != "VALID") {
+            fail_node(node, index, concat("has auto_pad '", mode, "'; expected NOTSET, VALID, SAME_UPPER or SAME_LOWER"));
+        }
+        const std::vector<std::int64_t> pads = ints_attribute(node, index, "pads", {0, 0, 0, 0});
+        if (pads.size() != 4 || mode == "VALID") {
+            if (mode == "VALID") {
+                return Padding::valid();
+            }
+            fail_node(node, index, concat("has ", pads.size(), " pads; expected 4 (2-D)"));
+        }
+        for (const auto p : pads) {
+            if (p < 0 || p > (1 << 20)) {
+                fail_node(node, index, concat("has padding ", p, "; expected 0..2^20"));
+            }
+        }
+        return Padding::amounts(static_cast<Index>(pads[0]), static_cast<Index>(pads[2]), static_cast<Index>(pads[1]),
+                                static_cast<Index>(pads[3]));
+    }
+
+    void read_window(const NodeProto& node, int index, const std::vector<std::int64_t>& kernel, Window& window,
+                     Stride& stride, Padding& padding) const {
+        const std::vector<std::int64_t> strides = ints_attribute(node, index, "strides", {1, 1});
+        const std::vector<std::int64_t> dilations = ints_attribute(node, index, "dilations", {1, 1});
+        if (kernel.size() != 2 || strides.size() != 2) {
+            fail_node(node, index, "is not 2-D; nndl has 2-D windows only");
+        }
+        if (dilations != std::vector<std::int64_t>{1, 1}) {
+            fail_node(node, index, "has dilations other than 1; nndl has no dilated windows");
+        }
+        for (const auto v : {kernel[0], kernel[1], strides[0], strides[1]}) {
+            if (v < 1 || v > (1 << 20)) {
+                fail_node(node, index, concat("has a window or stride of ", v, "; expected 1..2^20"));
+            }
+        }
+        window = Window(static_cast<Index>(kernel[0]), static_cast<Index>(kernel[1]));
+        stride = Stride(static_cast<Index>(strides[0]), static_cast<Index>(strides[1]));
+        padding = read_padding(node, index, window, stride);
+    }
+
+    void read_conv(const NodeProto& node, int index) {
+        require_image(node, index);
+        if (int_attribute(node, index, "group", 1) != 1) {
+            fail_node(node, index, "has groups; nndl's Conv2D is a full convolution (group 1)");
+        }
+        const Shape in = network_.output_shape();
+        const TensorProto* w = constant(node, index, 1, true);
+        const std::vector<std::int64_t> dims = tensors_.dims(*w, describe(node, index) + ": weights");
+        if (dims.size() != 4 || dims[1] != in.channels || dims[0] < 1) {
+            fail_node(node, index, concat("has weights that are not [filters, ", in.channels, ", height, width]"));
+        }
+        const std::vector<std::int64_t> kernel = ints_attribute(node, index, "kernel_shape", {dims[2], dims[3]});
+        if (kernel != std::vector<std::int64_t>{dims[2], dims[3]}) {
+            fail_node(node, index, "has a kernel_shape that differs from its weights");
+        }
+        pending_ = Pending{};
+        pending_.kind = Pending::Kind::conv;
+        read_window(node, index, kernel, pending_.kernel, pending_.stride, pending_.padding);
+        const Index filters = static_cast<Index>(dims[0]);
+        const Index kh = pending_.kernel.height;
+        const Index kw = pending_.kernel.width;
+        const Index c = in.channels;
+        const std::vector<double> v = values(node, index, *w, "weights", dims);
+        pending_.weights.resize(filters, kh * kw * c);
+        for (Index f = 0; f < filters; ++f) {
+            for (Index ch = 0; ch < c; ++ch) {
+                for (Index i = 0; i < kh; ++i) {
+                    for (Index j = 0; j < kw; ++j) {
+                        pending_.weights(f, (i * kw + j) * c + ch) =
+                            v[static_cast<std::size_t>(((f * c + ch) * kh + i) * kw + j)];
+                    }
+                }
+            }
+        }
+        pending_.bias = Matrix<double>::Zero(filters, 1);
+        if (const TensorProto* b = constant(node, index, 2, false)) {
+            const std::vector<double> bv = values(node, index, *b, "bias", {filters});
+            for (Index f = 0; f < filters; ++f) {
+                pending_.bias(f, 0) = bv[static_cast<std::size_t>(f)];
+            }
+        }
+    }
+
+    void read_pool(const NodeProto& node, int index) {
+        require_image(node, index);
+        const bool max = node.op_type() == "MaxPool";
+        if (int_attribute(node, index, "ceil_mode", 0) != 0) {
+            fail_node(node, index, "has ceil_mode 1; nndl's pooling rounds the output size down");
+        }
+        if (max && (int_attribute(node, index, "storage_order", 0) != 0 ||
+                    (node.output_size() > 1 && !node.output(1).empty()))) {
+            fail_node(node, index, "asks for the indices output; nndl's pooling gives the values only");
+        }
+        const std::vector<std::int64_t> kernel = ints_attribute(node, index, "kernel_shape", {});
+        Window window(1);
+        Stride stride(1);
+        Padding padding;
+        read_window(node, index, kernel, window, stride, padding);
+        const bool padded = padding.top + padding.bottom + padding.left + padding.right > 0;
+        if (!max && padded && int_attribute(node, index, "count_include_pad", 0) == 0) {
+            fail_node(node, index, "averages padded windows without the padding (count_include_pad 0); nndl's "
+                                   "average pooling counts the padding");
+        }
+        network_.add(std::make_unique<Pool2D<Scalar>>(max ? PoolMode::max : PoolMode::average, network_.output_shape(),
+                                                      window, stride, padding));
+    }
+
+    void read_batch_norm(const NodeProto& node, int index) {
+        if (int_attribute(node, index, "training_mode", 0) != 0 ||
+            (node.output_size() > 1 && !node.output(1).empty())) {
+            fail_node(node, index, "is in training mode; nndl reads the inference form");
+        }
+        const Shape in = network_.output_shape();
+        // Per channel of an image, else per feature of [batch, n].
+        const Shape shape = image_ ? in : Shape(in.size());
+        const Index c = shape.channels;
+        const double epsilon = float_attribute(node, index, "epsilon", 1e-5);
+        const double momentum = float_attribute(node, index, "momentum", 0.9);
+        if (!(momentum >= 0.0 && momentum <= 1.0) || !(epsilon > 0.0 && std::isfinite(epsilon))) {
+            fail_node(node, index, concat("has momentum ", momentum, " or epsilon ", epsilon,
+                                          "; expected momentum in [0, 1] and epsilon > 0"));
+        }
+        auto layer = std::make_unique<BatchNorm<Scalar>>(shape, 1.0 - momentum, epsilon);
+        const char* onnx_names[] = {"scale", "B", "mean", "var"};
+        std::vector<Matrix<Scalar>*> targets;
+        for (const auto& p : layer->parameters()) {
+            targets.push_back(p.value);
+        }
+        for (const auto& s : layer->state()) {
+            targets.push_back(s.value);
+        }
+        for (int k = 0; k < 4; ++k) {
+            const std::vector<double> v = values(node, index, *constant(node, index, k + 1, true), onnx_names[k], {c});
+            for (Index j = 0; j < c; ++j) {
+                (*targets[static_cast<std::size_t>(k)])(j, 0) = static_cast<Scalar>(v[static_cast<std::size_t>(
+                    image_ ? j : onnx_position(j))]);
+            }
+        }
+        layer->check_loaded();
+        network_.add(std::move(layer));
+    }
+
+    /// Adds the layer waiting in pending_, if any.
+    void flush() {
+        if (pending_.kind == Pending::Kind::none) {
+            return;
+        }
+        const Activation activation = pending_.activation;
+        std::unique_ptr<Layer<Scalar>> layer;
+        if (pending_.kind == Pending::Kind::dense) {
+            layer = make_dense<Scalar>(pending_.weights.cols(), pending_.weights.rows(), activation);
+        } else {
+            layer = std::make_unique<Conv2D<Scalar>>(network_.output_shape(), pending_.weights.rows(), pending_.kernel,
+                                                     pending_.stride, pending_.padding, activation);
+        }
+        const auto parameters = layer->parameters();
+        *parameters[0].value = pending_.weights.template cast<Scalar>();
+        *parameters[1].value = pending_.bias.template cast<Scalar>();
+        pending_ = Pending{};
+        network_.add(std::move(layer));
+    }
+
+    const ModelProto& model_;
+    const GraphProto& graph_;
+    TensorReader tensors_;
+    std::string file_;
+    std::int64_t opset_ = 0;
+    Constants constants_;
+    Network<Scalar> network_;
+    std::string current_;
+    bool image_ = false;
+    std::vector<Index> flat_order_;  // non-empty after flattening an image: ONNX position of each nndl entry
+    Pending pending_;
+};
+
+}  // namespace detail::onnx_format
+
+/// The network as an ONNX model (see the top of this header for the layout).
+/// Throws InvalidArgument for a network without layers or with a layer ONNX has no
+/// operator for here (a custom layer type), naming the layer.
+template <class Scalar>
+::onnx::ModelProto to_onnx_model(Network<Scalar>& network, const OnnxExportOptions& options = {}) {
+    namespace format = detail::onnx_format;
+    if (network.depth() == 0) {
+        detail::throw_invalid("save_onnx: the network has no layers; expected at least one");
+    }
+    ::onnx::ModelProto model;
+    model.set_ir_version(8);
+    model.set_producer_name("nndl");
+    model.set_producer_version(version_string);
+    auto& opset = *model.add_opset_import();
+    opset.set_domain("");
+    opset.set_version(13);
+    auto& graph = *model.mutable_graph();
+    graph.set_name("nndl");
+    graph.set_doc_string(
+        "input: [batch, features] or [batch, channels, height, width]; output: [batch, outputs] or an image");
+    format::GraphWriter out(graph, options.precision);
+    const Shape input = network.input_shape();
+    out.image = !input.is_flat();
+    out.current = "input";
+    format::add_value_info(*graph.add_input(), "input", out.element_type(), input, out.image);
+    for (std::size_t i = 0; i < network.depth(); ++i) {
+        // The previous output's shape: a flat layer after an image needs the image's.
+        format::export_layer(out, network.layer(i), i == 0 ? input : network.layer(i - 1).output_shape(), i + 1);
+    }
+    const Shape output = network.output_shape();
+    if (out.image && output.is_flat()) {
+        format::flatten_in_nndl_order(out, output);
+    }
+    if (graph.node_size() == 0) {  // only dropout layers
+        out.add_node("Identity", {out.current});
+    }
+    graph.mutable_node(graph.node_size() - 1)->set_output(0, "output");
+    format::add_value_info(*graph.add_output(), "output", out.element_type(), output, out.image);
+    return model;
+}
+
+/// Writes the network as an ONNX model file, atomically (a failed save leaves any
+/// previous file untouched). Throws as to_onnx_model, and FileError when writing fails.
+template <class Scalar>
+void save_onnx(Network<Scalar>& network, const std::filesystem::path& path, const OnnxExportOptions& options = {}) {
+    const ::onnx::ModelProto model = to_onnx_model(network, options);
+    write_file_atomically(path, "save_onnx", [&](std::ofstream& out) {
+        if (!model.SerializeToOstream(&out)) {
+            throw FileError(detail::concat("save_onnx: cannot write '", path.string(), "'"));
+        }
+    });
+}
+
+/// A network from a parsed ONNX model. `folder` is where tensors stored outside the
+/// model (external data) are read from; empty refuses them. `name` is used in messages.
+template <class Scalar>
+Network<Scalar> network_from_onnx_model(const ::onnx::ModelProto& model, const std::filesystem::path& folder = {},
+                                        const std::string& name = "model") {
+    detail::onnx_format::GraphReader<Scalar> reader(model, detail::onnx_format::TensorReader(folder, name), name);
+    return reader.read();
+}
+
+/// A network from ONNX bytes in memory (no external data).
+template <class Scalar>
+Network<Scalar> network_from_onnx_bytes(const void* data, std::size_t size, const std::string& name = "model") {
+    if (size > max_onnx_file_bytes) {
+        detail::throw_invalid("load_onnx: '", name, "' has ", size, " bytes, more than the ", max_onnx_file_bytes,
+                              " accepted");
+    }
+    ::onnx::ModelProto model;
+    if (!model.ParseFromArray(data, static_cast<int>(size))) {
+        throw FileError(detail::concat("load_onnx: '", name, "' is not an ONNX model (the protobuf does not parse)"));
+    }
+    return network_from_onnx_model<Scalar>(model, {}, name);
+}
+
+/// Loads an ONNX model file written by save_onnx or by torch.onnx.export (see the top of
+/// this header for what it reads). Weights are converted to Scalar. Throws FileError
+/// when the file cannot be read or is not a model, InvalidArgument naming the node when
+/// the model has something nndl cannot build.
+template <class Scalar>
+Network<Scalar> load_onnx(const std::filesystem::path& path) {
+    const std::vector<unsigned char> bytes = read_regular_file(path, "load_onnx", max_onnx_file_bytes);
+    ::onnx::ModelProto model;
+    if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+        throw FileError(
+            detail::concat("load_onnx: '", path.string(), "' is not an ONNX model (the protobuf does not parse)"));
+    }
+    const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    return network_from_onnx_model<Scalar>(model, folder, path.string());
+}
+
+}  // namespace nndl
