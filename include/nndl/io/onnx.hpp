@@ -11,7 +11,8 @@
 //                                  Dropout is left out (inference).
 //   load_onnx<Scalar>(path)        builds a Network from a chain of those operators, as
 //                                  torch.onnx.export writes them for nn.Sequential MLPs and
-//                                  small CNNs (also MatMul + Add, Reshape to flat,
+//                                  small CNNs (also MatMul + Add, Reshape to flat, a
+//                                  Transpose to NHWC before Flatten,
 //                                  Identity, Dropout, Constant, external or raw data).
 //
 // Layout. nndl keeps one example per column, an image as height x width x channels.
@@ -31,6 +32,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -783,6 +786,21 @@ private:
             current_ = output;
             return;
         }
+        if (channels_last_ && op != "Flatten" && op != "Reshape") {
+            fail_node(node, index, "follows a Transpose to [batch, height, width, channels]; nndl reads only a "
+                                   "Flatten or Reshape to [batch, features] there");
+        }
+        if (op == "Transpose") {
+            // Transpose to NHWC, then Flatten: nndl's own order (what save_onnx writes
+            // where a flat layer other than a dense one follows an image).
+            if (!image_ || ints_attribute(node, index, "perm", {}) != std::vector<std::int64_t>{0, 2, 3, 1}) {
+                fail_node(node, index, "is not the Transpose of an image to [batch, height, width, channels] (perm "
+                                       "0, 2, 3, 1) before a Flatten, the one transpose nndl reads");
+            }
+            channels_last_ = true;
+            current_ = output;
+            return;
+        }
         if (op == "Flatten" || op == "Reshape") {
             read_flatten(node, index);
             current_ = output;
@@ -817,7 +835,8 @@ private:
         fail_node(node, index,
                   "has an operator nndl has no layer for; supported: Gemm, MatMul (+ Add), Conv, MaxPool, AveragePool, "
                   "GlobalAveragePool, BatchNormalization, Relu, LeakyRelu (alpha 0.01), Sigmoid, Tanh, Softmax, "
-                  "Flatten, Reshape (to [batch, features]), Identity, Dropout, Constant");
+                  "Flatten, Reshape (to [batch, features]), Transpose (to NHWC before a Flatten), Identity, Dropout, "
+                  "Constant");
     }
 
     std::optional<Activation> activation_of(const NodeProto& node, int index) const {
@@ -874,10 +893,11 @@ private:
                                               "Reshape to [batch, ", shape.size(), "] only"));
             }
         }
-        if (image_ && !shape.is_flat()) {
+        if (image_ && !shape.is_flat() && !channels_last_) {
             flat_order_ = channel_major_positions(shape);
         }
         image_ = false;
+        channels_last_ = false;
     }
 
     void read_dense(const NodeProto& node, int index) {
@@ -1069,7 +1089,11 @@ private:
             fail_node(node, index, concat("has momentum ", momentum, " or epsilon ", epsilon,
                                           "; expected momentum in [0, 1] and epsilon > 0"));
         }
-        auto layer = std::make_unique<BatchNorm<Scalar>>(shape, 1.0 - momentum, epsilon);
+        // ONNX keeps `momentum` of the running value where nndl takes the batch's share;
+        // 15 digits undo the float's rounding for the usual 0.1 or 0.01.
+        char text[32];
+        std::snprintf(text, sizeof text, "%.15g", 1.0 - momentum);
+        auto layer = std::make_unique<BatchNorm<Scalar>>(shape, std::strtod(text, nullptr), epsilon);
         const char* onnx_names[] = {"scale", "B", "mean", "var"};
         std::vector<Matrix<Scalar>*> targets;
         for (const auto& p : layer->parameters()) {
@@ -1118,6 +1142,7 @@ private:
     Network<Scalar> network_;
     std::string current_;
     bool image_ = false;
+    bool channels_last_ = false;     // after a Transpose to NHWC, before its Flatten
     std::vector<Index> flat_order_;  // non-empty after flattening an image: ONNX position of each nndl entry
     Pending pending_;
 };

@@ -1,0 +1,550 @@
+// ONNX in and out: hand-built models with values worked out by hand, bit-exact round
+// trips through save_onnx/load_onnx, a gradient check of an imported network, external
+// data, and every refusal naming the node, its operator and what nndl supports.
+// (Real consumers, onnx's checker, OpenCV and PyTorch, are the tests onnx_export_* and
+// onnx_pytorch_*, driven by tools/onnx_check_exports.py and tools/onnx_pytorch_models.py.)
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include <nndl/nndl.hpp>
+#include <nndl/io/onnx.hpp>
+
+#include "scale_layer.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using nndl::Activation;
+using nndl::Matrix;
+using nndl::Padding;
+using nndl::Shape;
+using nndl::Stride;
+using nndl::Window;
+
+namespace {
+
+/// Builds small ONNX models by hand, the way a converter would write them.
+struct ModelBuilder {
+    onnx::ModelProto model;
+    onnx::GraphProto& graph;
+
+    explicit ModelBuilder(const std::vector<std::int64_t>& input_dims, int opset = 13,
+                          int element_type = onnx::TensorProto::FLOAT)
+        : graph(*model.mutable_graph()) {
+        model.set_ir_version(8);
+        auto& op = *model.add_opset_import();
+        op.set_domain("");
+        op.set_version(opset);
+        auto& in = *graph.add_input();
+        in.set_name("x");
+        auto& tensor = *in.mutable_type()->mutable_tensor_type();
+        tensor.set_elem_type(element_type);
+        tensor.mutable_shape()->add_dim()->set_dim_param("N");
+        for (const auto d : input_dims) {
+            tensor.mutable_shape()->add_dim()->set_dim_value(d);
+        }
+    }
+
+    static void fill(onnx::TensorProto& t, const std::string& name, const std::vector<std::int64_t>& dims,
+                     const std::vector<float>& values) {
+        t.set_name(name);
+        t.set_data_type(onnx::TensorProto::FLOAT);
+        for (const auto d : dims) {
+            t.add_dims(d);
+        }
+        for (const float v : values) {
+            t.add_float_data(v);
+        }
+    }
+    void initializer(const std::string& name, const std::vector<std::int64_t>& dims, const std::vector<float>& values) {
+        fill(*graph.add_initializer(), name, dims, values);
+    }
+    /// The same, stored as raw little-endian bytes (what PyTorch writes).
+    void raw_initializer(const std::string& name, const std::vector<std::int64_t>& dims,
+                         const std::vector<float>& values) {
+        auto& t = *graph.add_initializer();
+        fill(t, name, dims, {});
+        std::string bytes(values.size() * 4, '\0');
+        std::memcpy(bytes.data(), values.data(), bytes.size());
+        t.set_raw_data(bytes);
+    }
+    onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& inputs, const std::string& output) {
+        auto& n = *graph.add_node();
+        n.set_op_type(op);
+        n.set_name(op + "_" + std::to_string(graph.node_size()));
+        for (const auto& i : inputs) {
+            n.add_input(i);
+        }
+        n.add_output(output);
+        return n;
+    }
+    static void attribute(onnx::NodeProto& n, const std::string& name, std::int64_t value) {
+        auto& a = *n.add_attribute();
+        a.set_name(name);
+        a.set_type(onnx::AttributeProto::INT);
+        a.set_i(value);
+    }
+    static void attribute(onnx::NodeProto& n, const std::string& name, float value) {
+        auto& a = *n.add_attribute();
+        a.set_name(name);
+        a.set_type(onnx::AttributeProto::FLOAT);
+        a.set_f(value);
+    }
+    static void attribute(onnx::NodeProto& n, const std::string& name, const std::vector<std::int64_t>& values) {
+        auto& a = *n.add_attribute();
+        a.set_name(name);
+        a.set_type(onnx::AttributeProto::INTS);
+        for (const auto v : values) {
+            a.add_ints(v);
+        }
+    }
+    void output(const std::string& name) { graph.add_output()->set_name(name); }
+
+    template <class Scalar = double>
+    nndl::Network<Scalar> load() const {
+        const std::string bytes = model.SerializeAsString();
+        return nndl::network_from_onnx_bytes<Scalar>(bytes.data(), bytes.size(), "built");
+    }
+};
+
+fs::path temporary(const std::string& name) {
+    return fs::temp_directory_path() / ("nndl_test_onnx_" + std::to_string(::getpid()) + "_" + name);
+}
+
+template <class Scalar>
+Matrix<Scalar> uniform(nndl::NumpyRandom& random, nndl::Index rows, nndl::Index cols) {
+    return random.rand<Scalar>(rows, cols);
+}
+
+/// A CNN with every image layer save_onnx writes: padded conv, batch norm with trained
+/// statistics, max and padded average pooling, leaky ReLU, global average pooling.
+template <class Scalar>
+nndl::Network<Scalar> small_cnn(nndl::NumpyRandom& random) {
+    nndl::Network<Scalar> net(Shape::image(7, 6, 2));
+    auto conv = std::make_unique<nndl::Conv2D<Scalar>>(net.output_shape(), 3, Window(3, 2), Stride(1), Padding::same(),
+                                                       Activation::relu);
+    conv->weights() = random.randn<Scalar>(3, conv->fan_in());
+    conv->bias() = random.randn<Scalar>(3, 1);
+    net.add(std::move(conv));
+    auto norm = std::make_unique<nndl::BatchNorm<Scalar>>(net.output_shape(), 0.1, 1e-3);
+    for (const auto& p : norm->parameters()) {
+        *p.value = random.randn<Scalar>(3, 1);
+    }
+    *norm->state()[0].value = random.randn<Scalar>(3, 1);
+    *norm->state()[1].value = uniform<Scalar>(random, 3, 1).array() + Scalar(0.5);
+    net.add(std::move(norm));
+    net.add(nndl::make_max_pool<Scalar>(net.output_shape(), Window(2), Stride(2)));
+    auto conv2 = std::make_unique<nndl::Conv2D<Scalar>>(net.output_shape(), 4, Window(2), Stride(1, 2),
+                                                        Padding::amounts(1, 0, 0, 1), Activation::leaky_relu);
+    conv2->weights() = random.randn<Scalar>(4, conv2->fan_in());
+    conv2->bias() = random.randn<Scalar>(4, 1);
+    net.add(std::move(conv2));
+    net.add(nndl::make_avg_pool<Scalar>(net.output_shape(), Window(2), Stride(1), Padding::amounts(0, 1, 1, 0)));
+    net.add_activation(Activation::tanh);
+    net.add_dense(5, Activation::softmax, {nndl::Init::xavier}, random);  // flat after an image
+    return net;
+}
+
+template <class Scalar>
+void check_same_network(nndl::Network<Scalar>& a, nndl::Network<Scalar>& b, const Matrix<Scalar>& x) {
+    REQUIRE(a.depth() == b.depth());
+    CHECK(a.input_shape() == b.input_shape());
+    for (std::size_t l = 0; l < a.depth(); ++l) {
+        CAPTURE(l);
+        CHECK(a.layer(l).type() == b.layer(l).type());
+        CHECK(a.layer(l).settings() == b.layer(l).settings());
+        CHECK(a.layer(l).output_shape() == b.layer(l).output_shape());
+    }
+    const auto pa = a.parameters();
+    const auto pb = b.parameters();
+    REQUIRE(pa.size() == pb.size());
+    for (std::size_t i = 0; i < pa.size(); ++i) {
+        CHECK(*pa[i].value == *pb[i].value);
+    }
+    const auto sa = a.state();
+    const auto sb = b.state();
+    REQUIRE(sa.size() == sb.size());
+    for (std::size_t i = 0; i < sa.size(); ++i) {
+        CHECK(*sa[i].value == *sb[i].value);
+    }
+    CHECK(a.predict_proba(x) == b.predict_proba(x));
+}
+
+template <class Scalar>
+nndl::OnnxExportOptions exact_options() {
+    nndl::OnnxExportOptions options;
+    options.precision = std::is_same_v<Scalar, float> ? nndl::OnnxPrecision::float32 : nndl::OnnxPrecision::float64;
+    return options;
+}
+
+}  // namespace
+
+TEST_CASE("known values: MatMul + Add, a Constant, Identity, Relu, Gemm with transB and Sigmoid, worked out by hand") {
+    ModelBuilder b({2});
+    auto& constant = b.node("Constant", {}, "w1");
+    auto& value = *constant.add_attribute();
+    value.set_name("value");
+    value.set_type(onnx::AttributeProto::TENSOR);
+    ModelBuilder::fill(*value.mutable_t(), "w1", {2, 3}, {1, 2, 3, 4, 5, 6});  // [inputs, units]
+    b.raw_initializer("b1", {3}, {0.5f, -10.0f, 1.0f});
+    b.initializer("w2", {1, 3}, {1.0f, -1.0f, 0.5f});
+    b.initializer("b2", {1}, {0.25f});
+    b.node("MatMul", {"x", "w1"}, "z1");
+    b.node("Add", {"z1", "b1"}, "z1b");
+    b.node("Relu", {"z1b"}, "a1");
+    b.node("Identity", {"a1"}, "a1i");
+    ModelBuilder::attribute(b.node("Gemm", {"a1i", "w2", "b2"}, "z2"), "transB", std::int64_t(1));
+    b.node("Sigmoid", {"z2"}, "y");
+    b.output("y");
+    auto net = b.load<double>();
+    REQUIRE(net.depth() == 2);  // the activations join their dense layers
+    CHECK(net.layer(0).settings().text("activation") == "relu");
+    CHECK(net.layer(1).settings().text("activation") == "sigmoid");
+    CHECK(net.loss().name() == "BinaryCrossEntropy");
+    // x = (1, 1): z1 = (1 + 4 + 0.5, 2 + 5 - 10, 3 + 6 + 1) = (5.5, -3, 10); relu: (5.5, 0, 10);
+    // z2 = 5.5 - 0 + 5 + 0.25 = 10.75.  x = (0, -1): relu(z1) = 0, z2 = 0.25.
+    const Matrix<double> x = nndl_test::rows<double>({{1, 0}, {1, -1}});
+    const Matrix<double> y = net.predict_proba(x);
+    CHECK(y(0, 0) == doctest::Approx(1.0 / (1.0 + std::exp(-10.75))).epsilon(1e-15));
+    CHECK(y(0, 1) == doctest::Approx(1.0 / (1.0 + std::exp(-0.25))).epsilon(1e-15));
+}
+
+TEST_CASE("known values: NCHW Conv weights and a channel-major Flatten are reordered into nndl's image columns") {
+    // A 1x1 convolution that copies both channels, then Flatten (channel-major) and a Gemm
+    // with weights 1..8. nndl's column holds (h, w, c) = 1..8 in that order, so ONNX's
+    // flattened tensor is (1, 3, 5, 7, 2, 4, 6, 8) and the output 1*1 + 2*3 + 3*5 + 4*7 +
+    // 5*2 + 6*4 + 7*6 + 8*8 = 190.
+    ModelBuilder b({2, 2, 2});
+    b.initializer("k", {2, 2, 1, 1}, {1, 0, 0, 1});
+    b.initializer("w", {1, 8}, {1, 2, 3, 4, 5, 6, 7, 8});
+    b.node("Conv", {"x", "k"}, "c");
+    ModelBuilder::attribute(b.node("Flatten", {"c"}, "f"), "axis", std::int64_t(1));
+    ModelBuilder::attribute(b.node("Gemm", {"f", "w"}, "y"), "transB", std::int64_t(1));
+    b.output("y");
+    auto net = b.load<double>();
+    CHECK(net.input_shape() == Shape::image(2, 2, 2));
+    Matrix<double> x(8, 1);
+    x << 1, 2, 3, 4, 5, 6, 7, 8;
+    CHECK(net.predict_proba(x)(0, 0) == 190.0);
+}
+
+TEST_CASE_TEMPLATE("round trip: save_onnx then load_onnx rebuilds the same layers, bit for bit", Scalar, float, double) {
+    nndl::NumpyRandom random(3);
+    SUBCASE("a CNN with batch norm, both poolings and a dense softmax") {
+        auto net = small_cnn<Scalar>(random);
+        const fs::path path = temporary("cnn.onnx");
+        nndl::save_onnx(net, path, exact_options<Scalar>());
+        auto loaded = nndl::load_onnx<Scalar>(path);
+        fs::remove(path);
+        check_same_network(net, loaded, random.randn<Scalar>(net.input_size(), 6));
+    }
+    SUBCASE("an MLP with every activation; dropout is left out") {
+        nndl::Network<Scalar> net(Shape(6));
+        net.add_dense(5, Activation::leaky_relu, {nndl::Init::he}, random);
+        net.add_dropout(0.8);
+        net.add_dense(4, Activation::tanh, {nndl::Init::he}, random);
+        net.add_dense(4, Activation::relu, {nndl::Init::he}, random);
+        net.add_dense(3, Activation::identity, {nndl::Init::he}, random);
+        net.add(std::make_unique<nndl::BatchNorm<Scalar>>(net.output_shape()));
+        net.add_activation(Activation::sigmoid);
+        const Matrix<Scalar> x = random.randn<Scalar>(6, 5);
+        const fs::path path = temporary("mlp.onnx");
+        nndl::save_onnx(net, path, exact_options<Scalar>());
+        auto loaded = nndl::load_onnx<Scalar>(path);
+        fs::remove(path);
+        CHECK(loaded.depth() == net.depth() - 1);
+        CHECK(loaded.predict_proba(x) == net.predict_proba(x));
+    }
+    SUBCASE("flat layers after an image: batch norm per feature in nndl's order") {
+        nndl::Network<Scalar> net(Shape::image(3, 4, 2));
+        net.add(nndl::make_max_pool<Scalar>(net.output_shape(), Window(1), Stride(1)));
+        auto norm = std::make_unique<nndl::BatchNorm<Scalar>>(Shape(24));
+        *norm->state()[0].value = random.randn<Scalar>(24, 1);
+        *norm->parameters()[0].value = random.randn<Scalar>(24, 1);
+        net.add(std::move(norm));
+        net.add_dense(2, Activation::softmax, {nndl::Init::he}, random);
+        const Matrix<Scalar> x = random.randn<Scalar>(24, 3);
+        const fs::path path = temporary("flat.onnx");
+        nndl::save_onnx(net, path, exact_options<Scalar>());
+        auto loaded = nndl::load_onnx<Scalar>(path);
+        fs::remove(path);
+        CHECK(loaded.predict_proba(x) == net.predict_proba(x));
+    }
+}
+
+TEST_CASE("a double network written as float32 (the default) keeps float accuracy") {
+    nndl::NumpyRandom random(5);
+    auto net = small_cnn<double>(random);
+    const fs::path path = temporary("f32.onnx");
+    nndl::save_onnx(net, path);
+    onnx::ModelProto model;
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(model.ParseFromIstream(&in));
+    CHECK(model.graph().initializer(0).data_type() == onnx::TensorProto::FLOAT);
+    CHECK(model.graph().input(0).name() == "input");
+    CHECK(model.graph().output(0).name() == "output");
+    CHECK(model.graph().input(0).type().tensor_type().shape().dim_size() == 4);  // NCHW
+    auto loaded = nndl::load_onnx<double>(path);
+    fs::remove(path);
+    const Matrix<double> x = random.randn<double>(net.input_size(), 8);
+    CHECK(nndl_test::max_abs_difference(loaded.predict_proba(x), net.predict_proba(x)) < 1e-5);
+}
+
+TEST_CASE("an imported network trains: its gradients pass the gradient check") {
+    nndl::NumpyRandom random(8);
+    auto net = small_cnn<double>(random);
+    const fs::path path = temporary("grad.onnx");
+    nndl::save_onnx(net, path, exact_options<double>());
+    auto loaded = nndl::load_onnx<double>(path);
+    fs::remove(path);
+    const Matrix<double> x = random.randn<double>(net.input_size(), 3);
+    const Matrix<double> y = nndl::one_hot<double>(nndl_test::rows<double>({{0, 4, 2}}), 5);
+    nndl::GradientCheckOptions options;
+    options.mode = nndl::Mode::evaluation;  // the running statistics the file holds
+    const auto result = nndl::check_network_gradients(loaded, x, y, options);
+    INFO(result.summary());
+    CHECK(result.passed(1e-6));
+}
+
+TEST_CASE("external data: tensors stored beside the model are read; paths outside its folder are refused") {
+    const fs::path folder = temporary("external");
+    fs::create_directories(folder);
+    const std::vector<float> weights{2.0f, -3.0f};
+    {
+        std::ofstream out(folder / "weights.bin", std::ios::binary);
+        out.write("padding!", 8);
+        out.write(reinterpret_cast<const char*>(weights.data()), 8);
+    }
+    const auto model_with = [&](const std::string& location, const std::string& length) {
+        ModelBuilder b({2});
+        auto& t = *b.graph.add_initializer();
+        t.set_name("w");
+        t.set_data_type(onnx::TensorProto::FLOAT);
+        t.add_dims(1);
+        t.add_dims(2);
+        t.set_data_location(onnx::TensorProto::EXTERNAL);
+        for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+                 {"location", location}, {"offset", "8"}, {"length", length}}) {
+            auto& entry = *t.add_external_data();
+            entry.set_key(key);
+            entry.set_value(value);
+        }
+        ModelBuilder::attribute(b.node("Gemm", {"x", "w"}, "y"), "transB", std::int64_t(1));
+        b.output("y");
+        const fs::path path = folder / "model.onnx";
+        std::ofstream out(path, std::ios::binary);
+        b.model.SerializeToOstream(&out);
+        return path;
+    };
+    auto net = nndl::load_onnx<double>(model_with("weights.bin", "8"));
+    CHECK(net.predict_proba(nndl_test::rows<double>({{1}, {1}}))(0, 0) == -1.0);
+    const auto refused = [&](const std::string& location, const std::string& length) {
+        const fs::path path = model_with(location, length);
+        return nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::load_onnx<double>(path); });
+    };
+    CHECK(refused("../weights.bin", "8").find("relative to the model's folder") != std::string::npos);
+    CHECK(refused("/etc/passwd", "8").find("relative to the model's folder") != std::string::npos);
+    CHECK(refused("weights.bin", "4").find("external length 4") != std::string::npos);
+    CHECK(refused("missing.bin", "8").find("not a readable file") != std::string::npos);
+    fs::resize_file(folder / "weights.bin", 12);
+    CHECK(refused("weights.bin", "8").find("needs 8 bytes at offset 8") != std::string::npos);
+    // From memory there is no folder to read from.
+    ModelBuilder b({2});
+    const std::string bytes = [&] {
+        onnx::ModelProto m;
+        std::ifstream in(folder / "model.onnx", std::ios::binary);
+        m.ParseFromIstream(&in);
+        return m.SerializeAsString();
+    }();
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] {
+              nndl::network_from_onnx_bytes<double>(bytes.data(), bytes.size());
+          }).find("not read from a file") != std::string::npos);
+    fs::remove_all(folder);
+}
+
+TEST_CASE("save_onnx refuses what ONNX or nndl cannot express, naming the layer") {
+    nndl::NumpyRandom random(2);
+    nndl::Network<double> empty(Shape(3));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_onnx(empty, temporary("e.onnx")); }) ==
+          "save_onnx: the network has no layers; expected at least one");
+    Scale<double>::register_type();
+    nndl::Network<double> custom(Shape(3));
+    custom.add(std::make_unique<Scale<double>>(Shape(3), 0.5));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_onnx(custom, temporary("c.onnx")); })
+              .find("layer 1 ('scale') has no ONNX operator") != std::string::npos);
+    nndl::Network<double> image_softmax(Shape::image(2, 2, 1));
+    image_softmax.add_activation(Activation::softmax);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_onnx(image_softmax, temporary("s.onnx")); })
+              .find("softmax over an image") != std::string::npos);
+    CHECK(!fs::exists(temporary("e.onnx")));
+    CHECK(!fs::exists(temporary("c.onnx")));
+    // A failed write leaves the previous file as it was.
+    nndl::Network<double> net(Shape(2));
+    net.add_dense(1, Activation::sigmoid, {nndl::Init::he}, random);
+    CHECK(nndl_test::message_of<nndl::FileError>([&] { nndl::save_onnx(net, "/dev/null"); })
+              .find("not a regular file") != std::string::npos);
+}
+
+TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its operator and what is supported") {
+    const auto refusal = [](const ModelBuilder& b) {
+        return nndl_test::message_of<nndl::InvalidArgument>([&] { b.load<double>(); });
+    };
+    const auto contains = [](const std::string& message, const std::string& words) {
+        INFO(message);
+        CHECK(message.find(words) != std::string::npos);
+    };
+    {
+        ModelBuilder b({3});
+        b.node("Concat", {"x", "x"}, "y");
+        b.output("y");
+        contains(refusal(b), "node 0 ('Concat_1', Concat) has an operator nndl has no layer for; supported: Gemm");
+    }
+    {
+        ModelBuilder b({3});
+        b.node("Relu", {"x"}, "a");
+        b.node("Relu", {"x"}, "b");
+        b.output("b");
+        contains(refusal(b), "node 1 ('Relu_2', Relu) reads 'x', but nndl builds a chain");
+    }
+    {
+        ModelBuilder b({1, 4, 4});
+        b.initializer("k", {2, 1, 3, 3}, std::vector<float>(18, 1.0f));
+        ModelBuilder::attribute(b.node("Conv", {"x", "k"}, "y"), "dilations", std::vector<std::int64_t>{2, 2});
+        b.output("y");
+        contains(refusal(b), "Conv) has dilations other than 1");
+    }
+    {
+        ModelBuilder b({2, 4, 4});
+        b.initializer("k", {2, 1, 3, 3}, std::vector<float>(18, 1.0f));
+        ModelBuilder::attribute(b.node("Conv", {"x", "k"}, "y"), "group", std::int64_t(2));
+        b.output("y");
+        contains(refusal(b), "Conv) has groups");
+    }
+    {
+        ModelBuilder b({1, 4, 4});
+        auto& pool = b.node("MaxPool", {"x"}, "y");
+        ModelBuilder::attribute(pool, "kernel_shape", std::vector<std::int64_t>{2, 2});
+        ModelBuilder::attribute(pool, "ceil_mode", std::int64_t(1));
+        b.output("y");
+        contains(refusal(b), "MaxPool) has ceil_mode 1");
+    }
+    {
+        ModelBuilder b({1, 4, 4});
+        auto& pool = b.node("AveragePool", {"x"}, "y");
+        ModelBuilder::attribute(pool, "kernel_shape", std::vector<std::int64_t>{2, 2});
+        ModelBuilder::attribute(pool, "pads", std::vector<std::int64_t>{1, 1, 1, 1});
+        b.output("y");
+        contains(refusal(b), "count_include_pad 0");
+    }
+    {
+        ModelBuilder b({3});
+        ModelBuilder::attribute(b.node("LeakyRelu", {"x"}, "y"), "alpha", 0.2f);
+        b.output("y");
+        contains(refusal(b), "has alpha 0.2; nndl's leaky_relu has slope 0.01");
+    }
+    {
+        ModelBuilder b({3});
+        ModelBuilder::attribute(b.node("Softmax", {"x"}, "y"), "axis", std::int64_t(0));
+        b.output("y");
+        contains(refusal(b), "normalizes axis 0");
+    }
+    {
+        ModelBuilder b({3});
+        b.initializer("w", {3, 2}, std::vector<float>(6, 1.0f));
+        ModelBuilder::attribute(b.node("Gemm", {"x", "w"}, "y"), "transA", std::int64_t(1));
+        b.output("y");
+        contains(refusal(b), "has transA, alpha or beta");
+    }
+    {
+        ModelBuilder b({3});
+        b.initializer("w", {4, 2}, std::vector<float>(8, 1.0f));
+        b.node("MatMul", {"x", "w"}, "y");
+        b.output("y");
+        contains(refusal(b), "do not take 3 inputs");
+    }
+    {
+        ModelBuilder b({3});
+        b.initializer("w", {3, 2}, std::vector<float>(5, 1.0f));
+        b.node("MatMul", {"x", "w"}, "y");
+        b.output("y");
+        contains(refusal(b), "holds 5 values; its shape needs 6");
+    }
+    {
+        ModelBuilder b({3});
+        b.initializer("w", {1LL << 40, 1LL << 40}, {});
+        b.node("MatMul", {"x", "w"}, "y");
+        b.output("y");
+        contains(refusal(b), "has dimension 1099511627776");
+    }
+    {
+        ModelBuilder b({3});
+        b.node("MatMul", {"x", "x"}, "y");
+        b.output("y");
+        contains(refusal(b), "reads 'x' as input 2; nndl needs an initializer or Constant there");
+    }
+    {
+        ModelBuilder b({2});
+        b.initializer("s", {2}, {1, 1});
+        b.initializer("z", {2}, {0, 0});
+        auto& norm = b.node("BatchNormalization", {"x", "s", "z", "z", "s"}, "y");
+        ModelBuilder::attribute(norm, "training_mode", std::int64_t(1));
+        b.output("y");
+        contains(refusal(b), "BatchNormalization) is in training mode");
+    }
+    {
+        ModelBuilder b({2});
+        b.initializer("s", {2}, {1, 1});
+        b.initializer("v", {2}, {1, -1});
+        b.node("BatchNormalization", {"x", "s", "s", "s", "v"}, "y");
+        b.output("y");
+        CHECK(refusal(b).find("variance") != std::string::npos);
+    }
+    {
+        ModelBuilder b({3}, 7);
+        b.node("Relu", {"x"}, "y");
+        b.output("y");
+        contains(refusal(b), "imports opset 7 of the default domain; nndl reads opsets 9 to 18");
+    }
+    {
+        ModelBuilder b({3, 4});
+        b.node("Relu", {"x"}, "y");
+        b.output("y");
+        contains(refusal(b), "has 3 dimensions; expected [batch, features] or [batch, channels, height, width]");
+    }
+    {
+        ModelBuilder b({3}, 13, onnx::TensorProto::INT32);
+        b.node("Relu", {"x"}, "y");
+        b.output("y");
+        contains(refusal(b), "has element type 6; expected float or double");
+    }
+    {
+        ModelBuilder b({3});
+        b.node("Relu", {"x"}, "y");
+        b.output("z");
+        contains(refusal(b), "expected one graph output, the last node's");
+    }
+    {
+        ModelBuilder b({2, 2, 2});
+        ModelBuilder::attribute(b.node("Flatten", {"x"}, "y"), "axis", std::int64_t(1));
+        b.node("Relu", {"y"}, "z");
+        b.output("z");
+        contains(refusal(b), "ends with an image flattened in ONNX's channel-major order");
+    }
+    // Not a model at all: FileError, from bytes and from files.
+    const std::string garbage = "\xff\xff\xff\xff not a protobuf";
+    CHECK(nndl_test::message_of<nndl::FileError>([&] {
+              nndl::network_from_onnx_bytes<double>(garbage.data(), garbage.size(), "g");
+          }) == "load_onnx: 'g' is not an ONNX model (the protobuf does not parse)");
+    CHECK(nndl_test::message_of<nndl::FileError>([] { nndl::load_onnx<double>("/dev/zero"); })
+              .find("is not a regular file") != std::string::npos);
+    CHECK(nndl_test::message_of<nndl::FileError>([] { nndl::load_onnx<double>(temporary("absent.onnx")); })
+              .find("no such file") != std::string::npos);
+}
