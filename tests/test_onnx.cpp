@@ -538,6 +538,23 @@ TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its op
         b.output("z");
         contains(refusal(b), "ends with an image flattened in ONNX's channel-major order");
     }
+    {
+        ModelBuilder b({1, 4, 4});
+        b.graph.add_initializer()->CopyFrom([] {
+            onnx::TensorProto t;
+            t.set_name("p");
+            t.set_data_type(onnx::TensorProto::INT64);
+            t.add_dims(8);
+            for (const std::int64_t v : {0, 0, 1, 1, 0, 0, 1, 1}) {
+                t.add_int64_data(v);
+            }
+            return t;
+        }());
+        b.node("Pad", {"x", "p"}, "padded");
+        ModelBuilder::attribute(b.node("MaxPool", {"padded"}, "y"), "kernel_shape", std::vector<std::int64_t>{2, 2});
+        b.output("y");
+        contains(refusal(b), "(MaxPool_2', MaxPool) follows a Pad; nndl reads a Pad only before a Conv or an AveragePool");
+    }
     // Not a model at all: FileError, from bytes and from files.
     const std::string garbage = "\xff\xff\xff\xff not a protobuf";
     CHECK(nndl_test::message_of<nndl::FileError>([&] {

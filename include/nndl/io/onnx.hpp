@@ -7,13 +7,15 @@
 //   save_onnx(network, path)       writes the network as standard ONNX operators (opset 13,
 //                                  IR version 8): Gemm, Conv, MaxPool, AveragePool,
 //                                  GlobalAveragePool, BatchNormalization (inference form),
-//                                  Relu, Sigmoid, Tanh, LeakyRelu, Softmax and Flatten.
-//                                  Dropout is left out (inference).
+//                                  Relu, Sigmoid, Tanh, LeakyRelu, Softmax, Flatten, and
+//                                  Pad before a padded AveragePool (some engines ignore
+//                                  count_include_pad). Dropout is left out (inference).
 //   load_onnx<Scalar>(path)        builds a Network from a chain of those operators, as
 //                                  torch.onnx.export writes them for nn.Sequential MLPs and
 //                                  small CNNs (also MatMul + Add, Reshape to flat, a
-//                                  Transpose to NHWC before Flatten,
-//                                  Identity, Dropout, Constant, external or raw data).
+//                                  Transpose to NHWC before Flatten, a zero Pad before Conv
+//                                  or AveragePool, Identity, Dropout, Constant, external or
+//                                  raw data).
 //
 // Layout. nndl keeps one example per column, an image as height x width x channels.
 // ONNX tensors are batch first, images NCHW. The graph's input, named "input", is a
@@ -317,13 +319,19 @@ void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::
             }));
             inputs.push_back(out.add_tensor("b", {filters}, [&](Index k) { return b(k, 0); }));
         }
+        std::vector<std::int64_t> pads{pad[0], pad[2], pad[1], pad[3]};  // ONNX: top, left, bottom, right
+        if (type == "avg_pool2d" && pads != std::vector<std::int64_t>{0, 0, 0, 0}) {
+            // nndl averages over the padding too (count_include_pad 1), which some engines
+            // (OpenCV 4.6) ignore; zeros added by a Pad node mean the same everywhere.
+            const std::string amounts = out.add_int64_tensor("pads", {0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]});
+            out.add_node("Pad", {out.current, amounts});
+            inputs[0] = out.current;
+            pads = {0, 0, 0, 0};
+        }
         NodeProto& node = out.add_node(conv ? "Conv" : type == "max_pool2d" ? "MaxPool" : "AveragePool", inputs);
         GraphWriter::set_ints(node, "kernel_shape", {window[0], window[1]});
         GraphWriter::set_ints(node, "strides", {stride[0], stride[1]});
-        GraphWriter::set_ints(node, "pads", {pad[0], pad[2], pad[1], pad[3]});
-        if (type == "avg_pool2d") {
-            GraphWriter::set_int(node, "count_include_pad", 1);  // as nndl's average pooling
-        }
+        GraphWriter::set_ints(node, "pads", pads);
         if (conv) {
             export_activation(out, activation_from_string(settings.text("activation")), layer.output_shape(), index);
         }
@@ -786,6 +794,15 @@ private:
             current_ = output;
             return;
         }
+        if (zero_padding_ && op != "Conv" && op != "AveragePool") {
+            fail_node(node, index, "follows a Pad; nndl reads a Pad only before a Conv or an AveragePool, "
+                                   "whose padding it becomes");
+        }
+        if (op == "Pad") {
+            read_pad(node, index);
+            current_ = output;
+            return;
+        }
         if (channels_last_ && op != "Flatten" && op != "Reshape") {
             fail_node(node, index, "follows a Transpose to [batch, height, width, channels]; nndl reads only a "
                                    "Flatten or Reshape to [batch, features] there");
@@ -835,8 +852,8 @@ private:
         fail_node(node, index,
                   "has an operator nndl has no layer for; supported: Gemm, MatMul (+ Add), Conv, MaxPool, AveragePool, "
                   "GlobalAveragePool, BatchNormalization, Relu, LeakyRelu (alpha 0.01), Sigmoid, Tanh, Softmax, "
-                  "Flatten, Reshape (to [batch, features]), Transpose (to NHWC before a Flatten), Identity, Dropout, "
-                  "Constant");
+                  "Flatten, Reshape (to [batch, features]), Transpose (to NHWC before a Flatten), Pad (zeros, before "
+                  "Conv or AveragePool), Identity, Dropout, Constant");
     }
 
     std::optional<Activation> activation_of(const NodeProto& node, int index) const {
@@ -956,6 +973,9 @@ private:
         const AttributeProto* auto_pad = find_attribute(node, "auto_pad");
         const std::string mode = auto_pad != nullptr ? auto_pad->s() : "NOTSET";
         if (mode == "SAME_UPPER" || mode == "SAME_LOWER") {
+            if (zero_padding_) {
+                fail_node(node, index, concat("has auto_pad ", mode, " after a Pad; expected explicit pads there"));
+            }
             const Shape in = network_.output_shape();
             const auto split = [&](Index size, Index k, Index s, Index& before, Index& after) {
                 const Index out = (size + s - 1) / s;
@@ -987,8 +1007,54 @@ private:
                                 static_cast<Index>(pads[3]));
     }
 
+    /// A constant zero Pad of the height and width: kept for the next Conv or AveragePool.
+    void read_pad(const NodeProto& node, int index) {
+        require_image(node, index);
+        const AttributeProto* mode = find_attribute(node, "mode");
+        if (mode != nullptr && mode->s() != "constant") {
+            fail_node(node, index, concat("pads in mode '", mode->s(), "'; nndl pads with zeros (mode constant)"));
+        }
+        std::vector<double> amounts;
+        double value = 0.0;
+        if (opset_ < 11) {  // pads and value were attributes then
+            for (const auto p : ints_attribute(node, index, "pads", {})) {
+                amounts.push_back(static_cast<double>(p));
+            }
+            value = float_attribute(node, index, "value", 0.0);
+        } else {
+            amounts = tensors_.values(*constant(node, index, 1, true), describe(node, index) + ": pads");
+            if (const TensorProto* fill = constant(node, index, 2, false)) {
+                const std::vector<double> v = tensors_.values(*fill, describe(node, index) + ": constant_value");
+                value = v.empty() ? 0.0 : v[0];
+            }
+        }
+        if (amounts.size() != 8 || amounts[0] != 0 || amounts[1] != 0 || amounts[4] != 0 || amounts[5] != 0 ||
+            value != 0.0) {
+            fail_node(node, index, "is not a zero padding of height and width only; nndl reads that one");
+        }
+        for (const double a : amounts) {
+            if (a < 0 || a > (1 << 20)) {
+                fail_node(node, index, concat("pads by ", a, "; expected 0..2^20"));
+            }
+        }
+        zero_padding_ = Padding::amounts(static_cast<Index>(amounts[2]), static_cast<Index>(amounts[6]),
+                                         static_cast<Index>(amounts[3]), static_cast<Index>(amounts[7]));
+    }
+
+    /// The window's own padding plus that of a Pad just before it.
+    Padding with_zero_padding(const Padding& own) {
+        if (!zero_padding_) {
+            return own;
+        }
+        const Padding& extra = *zero_padding_;
+        Padding total = Padding::amounts(own.top + extra.top, own.bottom + extra.bottom, own.left + extra.left,
+                                         own.right + extra.right);
+        zero_padding_.reset();
+        return total;
+    }
+
     void read_window(const NodeProto& node, int index, const std::vector<std::int64_t>& kernel, Window& window,
-                     Stride& stride, Padding& padding) const {
+                     Stride& stride, Padding& padding) {
         const std::vector<std::int64_t> strides = ints_attribute(node, index, "strides", {1, 1});
         const std::vector<std::int64_t> dilations = ints_attribute(node, index, "dilations", {1, 1});
         if (kernel.size() != 2 || strides.size() != 2) {
@@ -1004,7 +1070,7 @@ private:
         }
         window = Window(static_cast<Index>(kernel[0]), static_cast<Index>(kernel[1]));
         stride = Stride(static_cast<Index>(strides[0]), static_cast<Index>(strides[1]));
-        padding = read_padding(node, index, window, stride);
+        padding = with_zero_padding(read_padding(node, index, window, stride));
     }
 
     void read_conv(const NodeProto& node, int index) {
@@ -1065,8 +1131,9 @@ private:
         Stride stride(1);
         Padding padding;
         read_window(node, index, kernel, window, stride, padding);
-        const bool padded = padding.top + padding.bottom + padding.left + padding.right > 0;
-        if (!max && padded && int_attribute(node, index, "count_include_pad", 0) == 0) {
+        const bool own_padding = find_attribute(node, "pads") != nullptr &&
+                                 ints_attribute(node, index, "pads", {}) != std::vector<std::int64_t>{0, 0, 0, 0};
+        if (!max && own_padding && int_attribute(node, index, "count_include_pad", 0) == 0) {
             fail_node(node, index, "averages padded windows without the padding (count_include_pad 0); nndl's "
                                    "average pooling counts the padding");
         }
@@ -1143,6 +1210,7 @@ private:
     std::string current_;
     bool image_ = false;
     bool channels_last_ = false;     // after a Transpose to NHWC, before its Flatten
+    std::optional<Padding> zero_padding_;  // after a Pad, before its Conv or AveragePool
     std::vector<Index> flat_order_;  // non-empty after flattening an image: ONNX position of each nndl entry
     Pending pending_;
 };

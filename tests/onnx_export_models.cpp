@@ -1,0 +1,96 @@
+// Writes nndl networks as ONNX for the consumers' check (tools/onnx_check_exports.py):
+// for each model NAME, NAME.onnx (float32, as serving engines run it) and NAME.npz with
+// the inputs `x` (nndl's columns) and nndl's outputs `y` on them.
+// Usage: onnx_export_models OUT_DIR
+
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include <nndl/nndl.hpp>
+#include <nndl/io/onnx.hpp>
+
+namespace fs = std::filesystem;
+using nndl::Activation;
+using nndl::Shape;
+
+namespace {
+
+template <class Scalar>
+void write(nndl::Network<Scalar>& network, const fs::path& folder, const std::string& name, nndl::NumpyRandom& random) {
+    const nndl::Matrix<Scalar> x = random.rand<Scalar>(network.input_size(), 16);
+    nndl::save_onnx(network, folder / (name + ".onnx"));
+    nndl::write_npz(folder / (name + ".npz"), {{"x", nndl::to_npy(x)}, {"y", nndl::to_npy(network.predict_proba(x))}});
+    std::cout << "wrote " << name << ".onnx: " << network.depth() << " layers, input " << network.input_shape().to_string()
+              << "\n";
+}
+
+/// Batch-norm statistics as after training, so the file's values matter.
+template <class Scalar>
+void set_trained_statistics(nndl::Layer<Scalar>& norm, nndl::NumpyRandom& random) {
+    for (const auto& p : norm.parameters()) {
+        *p.value = random.randn<Scalar>(p.value->rows(), 1);
+    }
+    *norm.state()[0].value = random.randn<Scalar>(norm.state()[0].value->rows(), 1);
+    *norm.state()[1].value = random.rand<Scalar>(norm.state()[1].value->rows(), 1).array() + Scalar(0.5);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        std::cerr << "usage: onnx_export_models OUT_DIR\n";
+        return 2;
+    }
+    const fs::path folder = argv[1];
+    fs::create_directories(folder);
+    nndl::NumpyRandom random(1);
+
+    // An MLP of flat input with dropout (left out) and every activation.
+    nndl::Network<float> mlp(Shape(784));
+    mlp.add_dense(64, Activation::relu, {nndl::Init::he}, random);
+    mlp.add_dropout(0.8);
+    mlp.add_dense(32, Activation::tanh, {nndl::Init::xavier}, random);
+    mlp.add_dense(16, Activation::leaky_relu, {nndl::Init::he}, random);
+    mlp.add(std::make_unique<nndl::BatchNorm<float>>(mlp.output_shape()));
+    set_trained_statistics(mlp.layer(mlp.depth() - 1), random);
+    mlp.add_dense(10, Activation::softmax, {nndl::Init::xavier}, random);
+    write(mlp, folder, "mlp", random);
+
+    // The course's L-layer cat model (12288-20-7-5-1) taking 64x64 RGB images: ONNX's
+    // input is NCHW, so the first layer's weights are reordered behind a Flatten.
+    nndl::Network<double> cat(Shape::image(64, 64, 3));
+    for (const auto units : {20, 7, 5}) {
+        cat.add_dense(units, Activation::relu, {nndl::Init::he}, random);
+    }
+    cat.add_dense(1, Activation::sigmoid, {nndl::Init::he}, random);
+    write(cat, folder, "cat", random);
+
+    // A CNN with batch norm, both poolings and global average pooling.
+    nndl::Network<float> cnn(Shape::image(28, 28, 1));
+    auto conv = std::make_unique<nndl::Conv2D<float>>(cnn.output_shape(), 8, nndl::Window(3), nndl::Stride(1),
+                                                      nndl::Padding::same(), Activation::relu);
+    conv->weights() = nndl::initial_weights<float>(8, conv->fan_in(), {nndl::Init::he}, random);
+    conv->bias() = random.randn<float>(8, 1) * 0.1f;
+    cnn.add(std::move(conv));
+    cnn.add(std::make_unique<nndl::BatchNorm<float>>(cnn.output_shape()));
+    set_trained_statistics(cnn.layer(1), random);
+    cnn.add(nndl::make_max_pool<float>(cnn.output_shape(), nndl::Window(2), nndl::Stride(2)));
+    auto conv2 = std::make_unique<nndl::Conv2D<float>>(cnn.output_shape(), 16, nndl::Window(3), nndl::Stride(2),
+                                                       nndl::Padding::amounts(1, 0, 1, 0), Activation::tanh);
+    conv2->weights() = nndl::initial_weights<float>(16, conv2->fan_in(), {nndl::Init::xavier}, random);
+    cnn.add(std::move(conv2));
+    cnn.add(nndl::make_avg_pool<float>(cnn.output_shape(), nndl::Window(3), nndl::Stride(1), nndl::Padding::uniform(1)));
+    cnn.add(std::make_unique<nndl::GlobalAvgPool<float>>(cnn.output_shape()));
+    cnn.add_dense(10, Activation::softmax, {nndl::Init::xavier}, random);
+    write(cnn, folder, "cnn", random);
+
+    // A flat layer after an image other than a dense one: Transpose to NHWC, then Flatten.
+    nndl::Network<float> flat(Shape::image(5, 4, 3));
+    flat.add(nndl::make_max_pool<float>(flat.output_shape(), nndl::Window(2), nndl::Stride(1)));
+    flat.add(std::make_unique<nndl::BatchNorm<float>>(Shape(flat.output_size())));
+    set_trained_statistics(flat.layer(1), random);
+    flat.add_activation(Activation::sigmoid);
+    write(flat, folder, "flat_after_image", random);
+    return 0;
+}
