@@ -553,7 +553,7 @@ TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its op
         b.node("Pad", {"x", "p"}, "padded");
         ModelBuilder::attribute(b.node("MaxPool", {"padded"}, "y"), "kernel_shape", std::vector<std::int64_t>{2, 2});
         b.output("y");
-        contains(refusal(b), "(MaxPool_2', MaxPool) follows a Pad; nndl reads a Pad only before a Conv or an AveragePool");
+        contains(refusal(b), "('MaxPool_2', MaxPool) follows a Pad; nndl reads a Pad only before a Conv or an AveragePool");
     }
     // Not a model at all: FileError, from bytes and from files.
     const std::string garbage = "\xff\xff\xff\xff not a protobuf";
