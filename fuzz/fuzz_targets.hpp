@@ -9,21 +9,14 @@
 #include <nndl/data/image.hpp>
 #include <nndl/nndl.hpp>
 
+#include "fuzz_rules.hpp"
+
 #include <cstdint>
 #include <sstream>
 #include <string>
 #include <vector>
 
 namespace nndl_fuzz {
-
-template <class F>
-void expect_clean_rejection(F&& f) {
-    try {
-        f();
-    } catch (const nndl::FileError&) {
-    } catch (const std::invalid_argument&) {
-    }
-}
 
 inline void model_file(const std::uint8_t* data, std::size_t size) {
     const std::vector<unsigned char> bytes(data, data + size);

@@ -14,12 +14,16 @@ out=${NNDL_FUZZ_BUILD_DIR:-build-fuzz}
 mkdir -p "$out" fuzz/crashes
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
        -Iinclude -isystem /usr/include/eigen3 -isystem /usr/include/stb)
-declare -A runs=([npz]=300000 [idx]=600000 [csv]=200000 [image]=40000)
-for target in npz idx csv image; do
+declare -A runs=([npz]=300000 [idx]=600000 [csv]=200000 [image]=40000 [onnx]=200000)
+for target in npz idx csv image onnx; do
     echo "== fuzz_$target: building"
-    "$clang" "${flags[@]}" "fuzz/fuzz_$target.cpp" -o "$out/fuzz_$target" -lstb -lz
+    libraries=(-lstb -lz)
+    if [[ $target == onnx ]]; then  # Debian's ONNX schema (libonnx-dev), as the nndl::onnx target
+        libraries+=(-DONNX_ML=1 -DONNX_NAMESPACE=onnx -lonnx_proto -lprotobuf)
+    fi
+    "$clang" "${flags[@]}" "fuzz/fuzz_$target.cpp" -o "$out/fuzz_$target" "${libraries[@]}"
 done
-for target in npz idx csv image; do
+for target in npz idx csv image onnx; do
     work="$out/corpus_$target"
     if [[ -n "$seconds" ]]; then
         limit=(-max_total_time="$seconds")

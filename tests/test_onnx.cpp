@@ -18,6 +18,7 @@
 #include <nndl/nndl.hpp>
 #include <nndl/io/onnx.hpp>
 
+#include "../fuzz/fuzz_onnx_target.hpp"
 #include "scale_layer.hpp"
 #include "test_support.hpp"
 
@@ -564,4 +565,39 @@ TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its op
               .find("is not a regular file") != std::string::npos);
     CHECK(nndl_test::message_of<nndl::FileError>([] { nndl::load_onnx<double>(temporary("absent.onnx")); })
               .find("no such file") != std::string::npos);
+}
+
+TEST_CASE("PyTorch's small exports load: Identity of weights, MatMul, Gemm, BatchNormalization, Pad + AveragePool") {
+    auto mlp = nndl::load_onnx<float>("fuzz/corpus/onnx/pytorch_mlp_matmul.onnx");
+    REQUIRE(mlp.depth() == 4);  // Gemm, BatchNormalization, Tanh, MatMul + Softmax
+    CHECK(mlp.layer(0).type() == "dense");
+    CHECK(mlp.layer(1).type() == "batch_norm");
+    CHECK(mlp.layer(2).settings().text("activation") == "tanh");
+    CHECK(mlp.layer(3).settings().text("activation") == "softmax");
+    auto cnn = nndl::load_onnx<float>("fuzz/corpus/onnx/pytorch_cnn_avgpool.onnx");
+    REQUIRE(cnn.depth() == 3);
+    CHECK(cnn.layer(0).settings().text("activation") == "leaky_relu");
+    CHECK(cnn.layer(1).type() == "avg_pool2d");
+    CHECK(cnn.layer(2).settings().text("activation") == "sigmoid");
+    CHECK(cnn.input_shape() == Shape::image(8, 8, 2));
+}
+
+TEST_CASE("fuzz corpus and regressions: ONNX models") {
+    int replayed = 0;
+    for (const char* kind : {"fuzz/corpus/onnx", "fuzz/regressions/onnx"}) {
+        if (!fs::exists(kind)) {
+            continue;
+        }
+        for (const auto& entry : fs::directory_iterator(kind)) {
+            if (entry.path().extension() == ".md") {
+                continue;
+            }
+            std::ifstream in(entry.path(), std::ios::binary);
+            const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            CAPTURE(entry.path().string());
+            CHECK_NOTHROW(nndl_fuzz::onnx_model(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+            ++replayed;
+        }
+    }
+    CHECK(replayed >= 6);
 }

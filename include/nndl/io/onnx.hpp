@@ -408,18 +408,20 @@ public:
         for (const auto n : d) {
             count *= static_cast<std::size_t>(n);
         }
-        std::vector<double> result(count);
         const int type = t.data_type();
         if (type != TensorProto::FLOAT && type != TensorProto::DOUBLE && type != TensorProto::INT64) {
             fail(what, concat("has element type ", type, "; expected float, double or int64"));
         }
         const std::size_t width = type == TensorProto::FLOAT ? 4 : 8;
+        // Sizes are checked against the data present before anything of that size is allocated.
         if (t.data_location() == TensorProto::EXTERNAL || t.has_raw_data()) {
-            const std::string bytes = t.data_location() == TensorProto::EXTERNAL ? external(t, what, count * width)
-                                                                                : t.raw_data();
-            if (bytes.size() != count * width) {
-                fail(what, concat("holds ", bytes.size(), " bytes; its shape needs ", count * width));
+            if (t.data_location() != TensorProto::EXTERNAL && t.raw_data().size() != count * width) {
+                fail(what, concat("holds ", t.raw_data().size(), " bytes; its shape needs ", count * width));
             }
+            const std::string external_bytes =
+                t.data_location() == TensorProto::EXTERNAL ? external(t, what, count * width) : std::string();
+            const std::string& bytes = t.data_location() == TensorProto::EXTERNAL ? external_bytes : t.raw_data();
+            std::vector<double> result(count);
             for (std::size_t k = 0; k < count; ++k) {
                 std::uint64_t bits = 0;  // little-endian, as ONNX stores raw data
                 for (std::size_t byte = 0; byte < width; ++byte) {
@@ -435,6 +437,7 @@ public:
         if (stored != count) {
             fail(what, concat("holds ", stored, " values; its shape needs ", count));
         }
+        std::vector<double> result(count);
         for (std::size_t k = 0; k < count; ++k) {
             const int i = static_cast<int>(k);
             result[k] = type == TensorProto::FLOAT    ? static_cast<double>(t.float_data(i))
@@ -744,6 +747,10 @@ private:
             constants_[node.output(0)] = &value->t();
             return;
         }
+        if (op == "Identity" && node.input_size() == 1 && node.output_size() == 1 && constants_.count(node.input(0))) {
+            constants_[node.output(0)] = constants_.at(node.input(0));  // PyTorch names shared weights so
+            return;
+        }
         if (node.input_size() == 0 || node.input(0) != current_) {
             fail_node(node, index, concat("reads '", node.input_size() > 0 ? node.input(0) : std::string(),
                                           "', but nndl builds a chain and the previous output is '", current_,
@@ -911,6 +918,10 @@ private:
             }
         }
         if (image_ && !shape.is_flat() && !channels_last_) {
+            if (shape.size() > max_onnx_tensor_values) {  // no dense layer could follow
+                fail_node(node, index, concat("flattens ", shape.size(), " values per example; nndl reads at most ",
+                                              max_onnx_tensor_values));
+            }
             flat_order_ = channel_major_positions(shape);
         }
         image_ = false;
@@ -1160,8 +1171,13 @@ private:
         // 15 digits undo the float's rounding for the usual 0.1 or 0.01.
         char text[32];
         std::snprintf(text, sizeof text, "%.15g", 1.0 - momentum);
-        auto layer = std::make_unique<BatchNorm<Scalar>>(shape, std::strtod(text, nullptr), epsilon);
+        // The four vectors are read (and their size checked) before the layer allocates its own.
         const char* onnx_names[] = {"scale", "B", "mean", "var"};
+        std::vector<std::vector<double>> vectors;
+        for (int k = 0; k < 4; ++k) {
+            vectors.push_back(values(node, index, *constant(node, index, k + 1, true), onnx_names[k], {c}));
+        }
+        auto layer = std::make_unique<BatchNorm<Scalar>>(shape, std::strtod(text, nullptr), epsilon);
         std::vector<Matrix<Scalar>*> targets;
         for (const auto& p : layer->parameters()) {
             targets.push_back(p.value);
@@ -1169,10 +1185,9 @@ private:
         for (const auto& s : layer->state()) {
             targets.push_back(s.value);
         }
-        for (int k = 0; k < 4; ++k) {
-            const std::vector<double> v = values(node, index, *constant(node, index, k + 1, true), onnx_names[k], {c});
+        for (std::size_t k = 0; k < 4; ++k) {
             for (Index j = 0; j < c; ++j) {
-                (*targets[static_cast<std::size_t>(k)])(j, 0) = static_cast<Scalar>(v[static_cast<std::size_t>(
+                (*targets[k])(j, 0) = static_cast<Scalar>(vectors[k][static_cast<std::size_t>(
                     image_ ? j : onnx_position(j))]);
             }
         }
