@@ -2,6 +2,7 @@
 // L-layer model (default --layers 20,7,5), ReLU hidden layers and a sigmoid
 // output, trained full-batch with gradient descent.
 #include "example_images.hpp"
+#include "model_files.hpp"
 
 #include <nndl/data/augment.hpp>
 
@@ -66,6 +67,9 @@ int run(const examples::Options& options) {
         if (options.has(output)) {
             examples::refuse_overwriting_input(options.text(output), inputs);
         }
+    }
+    if (options.has("save")) {
+        examples::require_onnx_support(options.text("save"), "--save");
     }
     if (cnn && options.has("layers")) {
         throw examples::UsageError("--layers sets the dense model's hidden layers; the CNN's are set by --filters");
@@ -185,8 +189,7 @@ int run(const examples::Options& options) {
         }
     }
     if (options.has("save")) {
-        nndl::save_network(network, options.text("save"));
-        std::cerr << "saved the model to " << options.text("save") << '\n';
+        examples::save_model(network, options.text("save"));
     }
     examples::classify_images(network, photos);
     return 0;
@@ -211,7 +214,7 @@ int main(int argc, char** argv) {
             .value("seed", "N", "with --cnn: seed of the weights and the shuffling", "1")
             .flag("no-flips", "with --cnn: train on the training images only, without their mirror images")
             .flag("float", "train in single precision")
-            .value("save", "FILE.npz", "save the trained model (NumPy .npz)")
+            .value("save", "FILE.npz|FILE.onnx", "save the trained model (nndl's .npz, or ONNX by the extension)")
             .value("plot", "FILE.png", "the cost curve as a chart (data also as FILE.csv)")
             .value("mislabeled", "FILE.png", "grid of the test images the model gets wrong")
             .list("image", "FILE...", "classify these images after training");

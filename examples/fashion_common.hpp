@@ -4,6 +4,7 @@
 // with one line per epoch, the test accuracy, the confusion matrix, the learning-curve
 // chart and --save. Each program only builds its network.
 #include "example_support.hpp"
+#include "model_files.hpp"
 
 #include <nndl/data/idx.hpp>
 
@@ -68,7 +69,7 @@ inline void add_fashion_options(Options& options, const FashionDefaults& default
         .value("seed", "N", "seed of the weights, shuffling and dropout", "0")
         .flag("float", "train in single precision")
         .value("plot", "FILE.png", "learning curves (data also as FILE.csv)")
-        .value("save", "FILE.npz", "save the trained model (NumPy .npz)");
+        .value("save", "FILE.npz|FILE.onnx", "save the trained model (nndl's .npz, or ONNX by the extension)");
 }
 
 /// Loads the data, trains `network` (built by the caller from `random`) and reports.
@@ -89,6 +90,9 @@ int train_on_fashion(const Options& options, nndl::Network<Scalar>& network, con
         throw UsageError("--l2 must be >= 0, got " + options.text("l2"));
     }
     auto optimizer = make_optimizer<Scalar>(options.text("optimizer"), rate);
+    if (options.has("save")) {
+        require_onnx_support(options.text("save"), "--save");
+    }
 
     const std::filesystem::path dir = options.text("data");
     const auto started_loading = std::chrono::steady_clock::now();
@@ -164,8 +168,7 @@ int train_on_fashion(const Options& options, nndl::Network<Scalar>& network, con
                    "loss / accuracy", {loss, val_loss, acc, val_acc});
     }
     if (options.has("save")) {
-        nndl::save_network(network, options.text("save"));
-        std::cerr << "saved the model to " << options.text("save") << '\n';
+        save_model(network, options.text("save"));
     }
     return 0;
 }

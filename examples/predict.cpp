@@ -1,20 +1,22 @@
 // Classifies image files with any saved nndl model: the cat classifiers (dense or
-// CNN), the Fashion-MNIST models, or a user's own. Images are resized to the model's
+// CNN), the Fashion-MNIST models, a user's own, or an ONNX model (a PyTorch export). Images are resized to the model's
 // input (an image shape, or a square RGB or gray image for a flat input).
 #include "example_images.hpp"
+#include "model_files.hpp"
 
 int main(int argc, char** argv) {
     return examples::run_main("predict", [&] {
         examples::Options options("predict",
                                   "Classifies images with a saved model: one line per image, PATH: CLASS (p=...),\n"
                                   "p the probability of class 1 for a one-output model, else of the predicted class.");
-        options.value("model", "FILE.npz", "model saved by an nndl program's --save (or nndl::save_network)")
+        options.value("model", "FILE.npz|FILE.onnx", "model saved by an nndl program's --save (or nndl::save_network), "
+                                                      "or an ONNX model (a PyTorch export, say)")
             .value("classes", "NAME,NAME,...", "class names (default: non-cat,cat for one output, else class 0, class 1, ...)")
             .value("export", "FILE.npz", "also write the inputs (X) and probabilities (expected) as .npz, to check elsewhere")
             .positional("IMAGE", "image files to classify");
         options.parse(argc, argv);
         if (!options.has("model")) {
-            throw examples::UsageError("--model FILE.npz is required");
+            throw examples::UsageError("--model FILE.npz or FILE.onnx is required");
         }
         if (options.positionals().empty()) {
             throw examples::UsageError("no images given; expected one or more IMAGE files");
@@ -43,7 +45,8 @@ int main(int argc, char** argv) {
             inputs.insert(inputs.end(), options.positionals().begin(), options.positionals().end());
             examples::refuse_overwriting_input(options.text("export"), inputs);
         }
-        const auto network = nndl::load_network<double>(options.text("model"));
+        examples::require_onnx_support(options.text("model"), "--model");
+        const auto network = examples::load_model<double>(options.text("model"));
         examples::classify_images(network, options.positionals(), names);
         if (options.has("export")) {
             const nndl::Matrix<double> x = examples::load_image_inputs(network, options.positionals());  // decoded again: rare

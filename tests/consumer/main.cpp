@@ -1,5 +1,8 @@
 // Trains a small network on XOR with nndl and checks that it learned it.
 #include <nndl/nndl.hpp>
+#ifdef CONSUMER_ONNX
+#include <nndl/io/onnx.hpp>
+#endif
 
 #include <iostream>
 
@@ -17,5 +20,15 @@ int main() {
     const double accuracy = net.accuracy(x, y);
     std::cout << "nndl " << nndl::version_string << ": cost " << history.epochs.front().loss << " -> "
               << history.epochs.back().loss << ", accuracy " << accuracy << '\n';
+#ifdef CONSUMER_ONNX
+    // Through ONNX in memory and back: the same predictions, bit for bit in float64.
+    const auto model = nndl::to_onnx_model(net, nndl::OnnxExportOptions{nndl::OnnxPrecision::float64});
+    const auto back = nndl::network_from_onnx_model<double>(model);
+    const bool same = back.predict_proba(x) == net.predict_proba(x);
+    std::cout << "ONNX round trip: " << (same ? "same predictions" : "DIFFERENT predictions") << '\n';
+    if (!same) {
+        return 1;
+    }
+#endif
     return accuracy == 1.0 ? 0 : 1;
 }

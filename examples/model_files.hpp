@@ -1,0 +1,58 @@
+#pragma once
+// The programs' model files, by extension: FILE.onnx through nndl/io/onnx.hpp (where the
+// programs were built with nndl::onnx), anything else as nndl's own .npz.
+
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include "example_support.hpp"
+
+#ifdef NNDL_EXAMPLES_ONNX
+#include <nndl/io/onnx.hpp>
+#endif
+
+namespace examples {
+
+inline bool is_onnx_path(const std::filesystem::path& path) { return path.extension() == ".onnx"; }
+
+/// Refuses .onnx in a build without ONNX, before any work is done.
+inline void require_onnx_support(const std::filesystem::path& path, const char* option) {
+#ifndef NNDL_EXAMPLES_ONNX
+    if (is_onnx_path(path)) {
+        throw UsageError(std::string(option) + " " + path.string() +
+                         ": this build has no ONNX support (install libonnx-dev and libprotobuf-dev, then rebuild)");
+    }
+#else
+    (void)path;
+    (void)option;
+#endif
+}
+
+/// Saves as ONNX (float32 tensors, what serving engines run) or as nndl's .npz.
+template <class Scalar>
+void save_model(nndl::Network<Scalar>& network, const std::filesystem::path& path) {
+    require_onnx_support(path, "--save");
+#ifdef NNDL_EXAMPLES_ONNX
+    if (is_onnx_path(path)) {
+        nndl::save_onnx(network, path);
+        std::cerr << "saved the model to " << path.string() << " (ONNX, float32)\n";
+        return;
+    }
+#endif
+    nndl::save_network(network, path);
+    std::cerr << "saved the model to " << path.string() << '\n';
+}
+
+template <class Scalar>
+nndl::Network<Scalar> load_model(const std::filesystem::path& path) {
+    require_onnx_support(path, "--model");
+#ifdef NNDL_EXAMPLES_ONNX
+    if (is_onnx_path(path)) {
+        return nndl::load_onnx<Scalar>(path);
+    }
+#endif
+    return nndl::load_network<Scalar>(path);
+}
+
+}  // namespace examples

@@ -1,0 +1,50 @@
+// Converts models between nndl's .npz and ONNX, by the files' extensions:
+//   nndl_convert model.npz model.onnx   (for ONNX Runtime, OpenCV's DNN module, ...)
+//   nndl_convert model.onnx model.npz   (a PyTorch export, to train on or load in nndl)
+#include "model_files.hpp"
+
+int main(int argc, char** argv) {
+    return examples::run_main("nndl_convert", [&] {
+        examples::Options options("nndl_convert",
+                                  "Converts a model between nndl's .npz and ONNX (.onnx), by the file extensions:\n"
+                                  "  nndl_convert model.npz model.onnx    nndl_convert model.onnx model.npz");
+        options.value("precision", "float|double", "element type of an ONNX file written (default float, what "
+                                                   "serving engines run)", "float")
+            .positional("IN OUT", "the model to read and the file to write");
+        options.parse(argc, argv);
+        if (options.positionals().size() != 2) {
+            throw examples::UsageError("expected two files, IN and OUT, got " +
+                                       std::to_string(options.positionals().size()));
+        }
+        const std::filesystem::path in = options.positionals()[0];
+        const std::filesystem::path out = options.positionals()[1];
+        const std::string precision = options.text("precision");
+        if (precision != "float" && precision != "double") {
+            throw examples::UsageError("--precision must be float or double, got '" + precision + "'");
+        }
+        if (examples::is_onnx_path(in) == examples::is_onnx_path(out)) {
+            throw examples::UsageError("expected one .onnx file and one .npz file, got " + in.string() + " and " +
+                                       out.string());
+        }
+        if (options.has("precision") && !examples::is_onnx_path(out)) {
+            throw examples::UsageError("--precision applies when writing .onnx");
+        }
+        examples::require_onnx_support(in, "IN");
+        examples::require_onnx_support(out, "OUT");
+        examples::refuse_overwriting_input(out, {in});
+        auto network = examples::load_model<double>(in);
+#ifdef NNDL_EXAMPLES_ONNX
+        if (examples::is_onnx_path(out)) {
+            nndl::OnnxExportOptions export_options;
+            export_options.precision = precision == "double" ? nndl::OnnxPrecision::float64 : nndl::OnnxPrecision::float32;
+            nndl::save_onnx(network, out, export_options);
+        } else
+#endif
+        {
+            nndl::save_network(network, out);
+        }
+        std::cerr << "wrote " << out.string() << ": " << network.depth() << " layers, input "
+                  << network.input_shape().to_string() << ", " << network.output_size() << " outputs\n";
+        return 0;
+    });
+}
