@@ -5,10 +5,12 @@
 
 #include <nndl/nndl.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -398,6 +400,44 @@ inline bool gnuplot_available() {
     return std::system("command -v gnuplot >/dev/null 2>&1") == 0;
 }
 
+/// Runs gnuplot on `script` (kept in a temporary file of nndl's own naming) and returns
+/// what it wrote to its standard output.
+inline std::vector<unsigned char> run_gnuplot(const std::string& script) {
+    char script_path[] = "/tmp/nndl_plot_XXXXXX";
+    const int fd = ::mkstemp(script_path);
+    if (fd < 0) {
+        throw nndl::FileError(std::string("plot_lines: cannot create a temporary file in /tmp: ") + std::strerror(errno));
+    }
+    struct RemoveOnExit {
+        const char* path;
+        ~RemoveOnExit() { ::unlink(path); }
+    } remove_script{script_path};
+    std::size_t written = 0;
+    while (written < script.size()) {
+        const ssize_t n = ::write(fd, script.data() + written, script.size() - written);
+        if (n <= 0) {
+            ::close(fd);
+            throw nndl::FileError("plot_lines: cannot write the chart's script to /tmp (disk full?)");
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    FILE* pipe = ::popen((std::string("gnuplot ") + script_path + " 2>/dev/null").c_str(), "r");
+    if (pipe == nullptr) {
+        throw nndl::FileError("plot_lines: cannot start gnuplot");
+    }
+    std::vector<unsigned char> output;
+    unsigned char buffer[1 << 16];
+    std::size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) {
+        output.insert(output.end(), buffer, buffer + n);
+    }
+    if (::pclose(pipe) != 0) {
+        output.clear();
+    }
+    return output;
+}
+
 /// Writes the series as CSV next to `png` (same name, .csv) and, when gnuplot is
 /// installed, draws them into `png`. Says on stderr what it wrote.
 inline void plot_lines(const std::filesystem::path& png, const std::string& title, const std::string& xlabel,
@@ -417,14 +457,10 @@ inline void plot_lines(const std::filesystem::path& png, const std::string& titl
                   << " but no chart\n";
         return;
     }
-    const auto temporary = png.string() + ".tmp";
-    FILE* pipe = ::popen("gnuplot", "w");
-    if (pipe == nullptr) {
-        throw nndl::FileError("plot_lines: cannot start gnuplot");
-    }
+    // gnuplot writes the PNG to its standard output and nndl writes the file, so no file
+    // name ever enters gnuplot's script (a name with quotes cannot run commands).
     std::ostringstream script;
     script << "set terminal pngcairo size 900,600 font 'sans,11'\n"
-           << "set output '" << temporary << "'\n"
            << "set title \"" << title << "\"\nset xlabel \"" << xlabel << "\"\nset ylabel \"" << ylabel << "\"\n"
            << "set grid\nset key outside right top\nset datafile separator ','\n"
            << "plot ";
@@ -438,18 +474,11 @@ inline void plot_lines(const std::filesystem::path& png, const std::string& titl
         }
         script << "e\n";
     }
-    const std::string text = script.str();
-    std::fwrite(text.data(), 1, text.size(), pipe);
-    const int status = ::pclose(pipe);
-    std::error_code ec;
-    if (status != 0 || !std::filesystem::exists(temporary, ec)) {
-        std::filesystem::remove(temporary, ec);
+    const std::vector<unsigned char> image = run_gnuplot(script.str());
+    if (image.size() < 8 || std::memcmp(image.data(), "\x89PNG\r\n\x1a\n", 8) != 0) {
         throw nndl::FileError("plot_lines: gnuplot could not draw " + png.string());
     }
-    std::filesystem::rename(temporary, png, ec);
-    if (ec) {
-        throw nndl::FileError("plot_lines: cannot write " + png.string() + ": " + ec.message());
-    }
+    nndl::write_bytes_atomically(png, "plot_lines", image);
     std::cerr << "wrote " << png.string() << " (data: " << csv.string() << ")\n";
 }
 
