@@ -244,6 +244,7 @@ private:
 /// Runs an example's body: usage mistakes and rejected input become one line on
 /// stderr and exit code 2; anything else unexpected, exit code 1.
 inline int run_main(const char* program, const std::function<int()>& body) {
+    nndl::remove_temporary_files_on_signals();  // Ctrl-C during a save leaves no temporary file
     try {
         return body();
     } catch (const UsageError& e) {

@@ -6,8 +6,14 @@
 
 #include <nndl/nndl.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -253,15 +259,11 @@ TEST_CASE("model files: broken files are refused with a message naming the probl
     CHECK(with_arch("no_layers.npz", "\"layers\":[", "\"layerz\":[").find("has no \"layers\"") != std::string::npos);
     CHECK(rewrite("magic.npz", [](auto& a) { a["layer1.W"].bytes.resize(3); }).find("layer1.W") != std::string::npos);
 
-    // A failed save leaves the previous file as it was.
+    // A save that cannot create its file says so.
     fs::create_directories(dir / "locked");
     nndl::save_network(net, dir / "locked" / "model.npz");
-    const auto before = bytes_of(dir / "locked" / "model.npz");
-    fs::create_directories(dir / "locked" / "model.npz.tmp");  // the temporary file cannot be created
-    nndl::Network<double> other({3, 4, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 2);
-    CHECK(nndl_test::message_of<nndl::FileError>([&] { nndl::save_network(other, dir / "locked" / "model.npz"); })
+    CHECK(nndl_test::message_of<nndl::FileError>([&] { nndl::save_network(net, dir / "absent" / "model.npz"); })
               .find("write_npz: cannot write") == 0);
-    CHECK(bytes_of(dir / "locked" / "model.npz") == before);
 
     // A device or a folder is not replaced by a file (as root, renaming over /dev/null would).
     const std::string device_message =
@@ -338,5 +340,105 @@ TEST_CASE("model files: text settings round-trip as UTF-8; save refuses what loa
     }
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_network(deep, dir / "deep.npz"); })
               .find("characters; a model file holds at most 1048576") != std::string::npos);
+    fs::remove_all(dir);
+}
+
+namespace {
+
+std::vector<std::string> files_in(const fs::path& dir) {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        names.push_back(entry.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+}  // namespace
+
+TEST_CASE("atomic writes: links stay links, permissions stay, no temporary is left, a user's .tmp is not touched") {
+    const fs::path dir = scratch_dir();
+    nndl::Network<double> net({3, 2, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 1);
+    nndl::Network<double> other({3, 2, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 2);
+    // A symbolic link is followed: the file it names is replaced and the link stays.
+    nndl::save_network(net, dir / "real.npz");
+    fs::create_symlink("real.npz", dir / "link.npz");
+    nndl::save_network(other, dir / "link.npz");
+    CHECK(fs::is_symlink(dir / "link.npz"));
+    CHECK(nndl::load_network<double>(dir / "real.npz").predict_proba(Matrix<double>::Ones(3, 1)) ==
+          other.predict_proba(Matrix<double>::Ones(3, 1)));
+    // An existing file keeps its permissions.
+    fs::permissions(dir / "real.npz", fs::perms::owner_read | fs::perms::owner_write);
+    nndl::save_network(net, dir / "real.npz");
+    CHECK(fs::status(dir / "real.npz").permissions() == (fs::perms::owner_read | fs::perms::owner_write));
+    // A user's own file named like the old temporary is left alone.
+    { std::ofstream(dir / "real.npz.tmp") << "mine"; }
+    nndl::save_network(net, dir / "real.npz");
+    CHECK(bytes_of(dir / "real.npz.tmp") == std::vector<unsigned char>{'m', 'i', 'n', 'e'});
+    CHECK(files_in(dir) == std::vector<std::string>{"link.npz", "real.npz", "real.npz.tmp"});
+    // A write that fails half-way leaves the previous file as it was and no temporary.
+    const auto before = bytes_of(dir / "real.npz");
+    CHECK(nndl_test::message_of<std::runtime_error>([&] {
+              nndl::write_file_atomically(dir / "real.npz", "test", [](std::ofstream& out) {
+                  out << "half";
+                  throw std::runtime_error("stopped");
+              });
+          }) == "stopped");
+    CHECK(bytes_of(dir / "real.npz") == before);
+    CHECK(files_in(dir) == std::vector<std::string>{"link.npz", "real.npz", "real.npz.tmp"});
+    // A FIFO is refused and stays a FIFO.
+    REQUIRE(::mkfifo((dir / "pipe.npz").c_str(), 0600) == 0);
+    CHECK(nndl_test::message_of<nndl::FileError>([&] { nndl::save_network(net, dir / "pipe.npz"); })
+              .find("exists and is not a regular file") != std::string::npos);
+    CHECK(fs::is_fifo(dir / "pipe.npz"));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("atomic writes: two writers of one file both succeed, and the file is one of theirs") {
+    const fs::path dir = scratch_dir();
+    nndl::Network<double> a({3, 2, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 1);
+    nndl::Network<double> b({3, 2, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 2);
+    std::atomic<int> failures{0};
+    const auto save_many = [&](nndl::Network<double>& net) {
+        for (int i = 0; i < 20; ++i) {
+            try {
+                nndl::save_network(net, dir / "shared.npz");
+            } catch (const nndl::FileError&) {
+                ++failures;
+            }
+        }
+    };
+    std::thread first(save_many, std::ref(a));
+    std::thread second(save_many, std::ref(b));
+    first.join();
+    second.join();
+    CHECK(failures == 0);
+    const Matrix<double> x = Matrix<double>::Ones(3, 1);
+    const Matrix<double> p = nndl::load_network<double>(dir / "shared.npz").predict_proba(x);
+    CHECK((p == a.predict_proba(x) || p == b.predict_proba(x)));
+    CHECK(files_in(dir) == std::vector<std::string>{"shared.npz"});
+    fs::remove_all(dir);
+}
+
+TEST_CASE("atomic writes: SIGINT during a save removes the temporary (with the programs' handler)") {
+    const fs::path dir = scratch_dir();
+    { std::ofstream(dir / "model.npz") << "previous"; }
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        nndl::remove_temporary_files_on_signals();
+        nndl::write_file_atomically(dir / "model.npz", "test", [](std::ofstream& out) {
+            out << "half written";
+            out.flush();
+            std::raise(SIGINT);
+        });
+        std::_Exit(0);  // not reached: SIGINT ends the child
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGINT);
+    CHECK(files_in(dir) == std::vector<std::string>{"model.npz"});
+    CHECK(bytes_of(dir / "model.npz") == std::vector<unsigned char>{'p', 'r', 'e', 'v', 'i', 'o', 'u', 's'});
     fs::remove_all(dir);
 }

@@ -1,8 +1,9 @@
 #pragma once
 // File helpers shared by nndl's readers and writers: whole-file reads, and
-// writes that never leave a half-written file behind.
+// writes that never leave a half-written file behind (POSIX: mkstemp, rename).
 
 #include <cerrno>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +13,10 @@
 #include <string>
 #include <system_error>
 #include <vector>
+
+#include <stdlib.h>  // mkstemp
+#include <sys/stat.h>  // fchmod, umask
+#include <unistd.h>    // close, unlink
 
 #include "../errors.hpp"
 
@@ -63,23 +68,104 @@ inline std::vector<unsigned char> read_regular_file(const std::filesystem::path&
     return bytes;
 }
 
-/// Writes a file atomically: `write` fills a temporary file in the target's folder,
-/// which is flushed and then renamed over the target. If anything fails, the
-/// previous file (if any) is left untouched and the temporary file is removed.
+namespace detail {
+
+/// The temporary file write_file_atomically is filling, kept where a signal handler can
+/// read it without allocating (the last one started, for programs that save one at a time).
+struct PendingTemporary {
+    char path[4096] = {};
+    volatile std::sig_atomic_t active = 0;
+};
+inline PendingTemporary& pending_temporary() {
+    static PendingTemporary pending;
+    return pending;
+}
+
+inline void remove_pending_temporary_and_reraise(int signal_number) {
+    PendingTemporary& pending = pending_temporary();
+    if (pending.active != 0) {
+        ::unlink(pending.path);  // async-signal-safe
+    }
+    std::signal(signal_number, SIG_DFL);
+    std::raise(signal_number);
+}
+
+/// Clears the pending temporary when the write ends, however it ends.
+class PendingTemporaryScope {
+public:
+    explicit PendingTemporaryScope(const std::string& path) {
+        PendingTemporary& pending = pending_temporary();
+        if (path.size() < sizeof pending.path) {
+            pending.active = 0;
+            std::memcpy(pending.path, path.c_str(), path.size() + 1);
+            pending.active = 1;
+        }
+    }
+    ~PendingTemporaryScope() { pending_temporary().active = 0; }
+    PendingTemporaryScope(const PendingTemporaryScope&) = delete;
+    PendingTemporaryScope& operator=(const PendingTemporaryScope&) = delete;
+};
+
+}  // namespace detail
+
+/// For programs: on SIGINT and SIGTERM, removes the temporary file of a save in progress,
+/// then ends the program as the signal would have. A library installs no handler by
+/// itself; nndl's example programs call this first.
+inline void remove_temporary_files_on_signals() {
+    std::signal(SIGINT, detail::remove_pending_temporary_and_reraise);
+    std::signal(SIGTERM, detail::remove_pending_temporary_and_reraise);
+}
+
+/// Writes a file atomically: `write` fills a temporary file of a unique name
+/// (".NAME.XXXXXX", made by mkstemp) in the target's folder, which is flushed and then
+/// renamed over the target. If anything fails, the previous file (if any) is left
+/// untouched and the temporary file is removed. A symbolic link stays a link: the file
+/// it points to is replaced. An existing file keeps its permissions; a new one gets
+/// 0666 less the umask, as any new file. Devices, pipes and folders are refused.
 inline void write_file_atomically(const std::filesystem::path& path, const char* where,
                                   const std::function<void(std::ofstream&)>& write) {
+    std::error_code ec;
+    std::filesystem::path target = path;
+    if (std::filesystem::is_symlink(std::filesystem::symlink_status(path, ec))) {
+        target = std::filesystem::weakly_canonical(path, ec);
+        if (ec) {
+            throw FileError(detail::concat(where, ": cannot follow the link '", path.string(), "': ", ec.message()));
+        }
+    }
     // Renaming over a device (/dev/null), a pipe or a folder would replace it with a file.
-    std::error_code status_error;
-    const auto status = std::filesystem::status(path, status_error);
-    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    const auto status = std::filesystem::status(target, ec);
+    const bool exists = std::filesystem::exists(status);
+    if (exists && !std::filesystem::is_regular_file(status)) {
         throw FileError(detail::concat(where, ": '", path.string(),
                                        "' exists and is not a regular file; expected a file to create or replace"));
     }
-    const std::filesystem::path temporary = path.string() + ".tmp";
+    const std::filesystem::path folder = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    std::string name = (folder / ("." + target.filename().string() + ".XXXXXX")).string();
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) {
+        throw FileError(detail::concat(where, ": cannot write '", path.string(), "': ", std::strerror(errno)));
+    }
+    mode_t mode = 0;
+    if (exists) {
+        mode = static_cast<mode_t>(status.permissions()) & 07777;
+    } else {
+        const mode_t mask = ::umask(0);  // read it: there is no other way
+        ::umask(mask);
+        mode = 0666 & ~mask;
+    }
+    ::fchmod(fd, mode);
+    ::close(fd);
+    const std::filesystem::path temporary = name;
+    const detail::PendingTemporaryScope pending(name);
+    const auto fail = [&](const std::string& message) {
+        std::error_code ignored;
+        std::filesystem::remove(temporary, ignored);
+        throw FileError(message);
+    };
     {
         std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
         if (!out) {
-            throw FileError(detail::concat(where, ": cannot write '", path.string(), "': ", std::strerror(errno)));
+            fail(detail::concat(where, ": cannot write '", path.string(), "': ", std::strerror(errno)));
         }
         try {
             write(out);
@@ -92,17 +178,12 @@ inline void write_file_atomically(const std::filesystem::path& path, const char*
         out.flush();
         if (!out) {
             out.close();
-            std::error_code ignored;
-            std::filesystem::remove(temporary, ignored);
-            throw FileError(detail::concat(where, ": writing '", path.string(), "' failed (disk full?)"));
+            fail(detail::concat(where, ": writing '", path.string(), "' failed (disk full?)"));
         }
     }
-    std::error_code ec;
-    std::filesystem::rename(temporary, path, ec);
+    std::filesystem::rename(temporary, target, ec);
     if (ec) {
-        std::error_code ignored;
-        std::filesystem::remove(temporary, ignored);
-        throw FileError(detail::concat(where, ": cannot replace '", path.string(), "': ", ec.message()));
+        fail(detail::concat(where, ": cannot replace '", path.string(), "': ", ec.message()));
     }
 }
 
