@@ -69,7 +69,7 @@ int run(const examples::Options& options) {
         }
     }
     if (options.has("save")) {
-        examples::require_onnx_support(options.text("save"), "--save");
+        examples::check_model_output(options.text("save"), "--save");
     }
     if (cnn && options.has("layers")) {
         throw examples::UsageError("--layers sets the dense model's hidden layers; the CNN's are set by --filters");

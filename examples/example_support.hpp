@@ -17,6 +17,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <new>
 #include <sstream>
 #include <stdexcept>
 #include <charconv>
@@ -246,7 +247,16 @@ private:
 inline int run_main(const char* program, const std::function<int()>& body) {
     nndl::remove_temporary_files_on_signals();  // Ctrl-C during a save leaves no temporary file
     try {
-        return body();
+        const int status = body();
+        // Results that could not be written (stdout closed, a full disk) are a failure, not a success.
+        std::cout.flush();
+        if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+            const int error = errno;
+            std::cerr << program << ": cannot write the results to standard output"
+                      << (error != 0 ? std::string(": ") + std::strerror(error) : std::string()) << '\n';
+            return 1;
+        }
+        return status;
     } catch (const UsageError& e) {
         std::cerr << program << ": " << e.what() << " (see --help)\n";
         return 2;
@@ -258,6 +268,9 @@ inline int run_main(const char* program, const std::function<int()>& body) {
         return 2;
     } catch (const nndl::DivergenceError& e) {
         std::cerr << program << ": " << e.what() << '\n';
+        return 2;
+    } catch (const std::bad_alloc&) {
+        std::cerr << program << ": out of memory: the input or the model needs more memory than this machine has\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << program << ": error: " << e.what() << '\n';

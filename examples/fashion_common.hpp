@@ -91,7 +91,7 @@ int train_on_fashion(const Options& options, nndl::Network<Scalar>& network, con
     }
     auto optimizer = make_optimizer<Scalar>(options.text("optimizer"), rate);
     if (options.has("save")) {
-        require_onnx_support(options.text("save"), "--save");
+        check_model_output(options.text("save"), "--save");
     }
 
     const std::filesystem::path dir = options.text("data");

@@ -2,6 +2,7 @@
 // The programs' model files, by extension: FILE.onnx through nndl/io/onnx.hpp (where the
 // programs were built with nndl::onnx), anything else as nndl's own .npz.
 
+#include <cctype>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -14,7 +15,16 @@
 
 namespace examples {
 
-inline bool is_onnx_path(const std::filesystem::path& path) { return path.extension() == ".onnx"; }
+/// The extension in lower case (".onnx" for model.ONNX).
+inline std::string lower_extension(const std::filesystem::path& path) {
+    std::string extension = path.extension().string();
+    for (char& c : extension) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return extension;
+}
+
+inline bool is_onnx_path(const std::filesystem::path& path) { return lower_extension(path) == ".onnx"; }
 
 /// Refuses .onnx in a build without ONNX, before any work is done.
 inline void require_onnx_support(const std::filesystem::path& path, const char* option) {
@@ -27,6 +37,17 @@ inline void require_onnx_support(const std::filesystem::path& path, const char* 
     (void)path;
     (void)option;
 #endif
+}
+
+/// Checks a --save path before any work: a format this build writes, in a folder that exists.
+inline void check_model_output(const std::filesystem::path& path, const char* option) {
+    require_onnx_support(path, option);
+    const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    std::error_code ec;
+    if (!std::filesystem::is_directory(folder, ec)) {
+        throw UsageError(std::string(option) + " " + path.string() + ": the folder " + folder.string() +
+                         " does not exist");
+    }
 }
 
 /// Saves as ONNX (float32 tensors, what serving engines run) or as nndl's .npz.

@@ -22,6 +22,12 @@ int main(int argc, char** argv) {
         if (precision != "float" && precision != "double") {
             throw examples::UsageError("--precision must be float or double, got '" + precision + "'");
         }
+        for (const auto& file : {in, out}) {
+            const std::string extension = examples::lower_extension(file);
+            if (extension != ".onnx" && extension != ".npz") {
+                throw examples::UsageError("expected .npz or .onnx files, got " + file.string());
+            }
+        }
         if (examples::is_onnx_path(in) == examples::is_onnx_path(out)) {
             throw examples::UsageError("expected one .onnx file and one .npz file, got " + in.string() + " and " +
                                        out.string());
@@ -30,7 +36,7 @@ int main(int argc, char** argv) {
             throw examples::UsageError("--precision applies when writing .onnx");
         }
         examples::require_onnx_support(in, "IN");
-        examples::require_onnx_support(out, "OUT");
+        examples::check_model_output(out, "OUT");
         examples::refuse_overwriting_input(out, {in});
         auto network = examples::load_model<double>(in);
 #ifdef NNDL_EXAMPLES_ONNX

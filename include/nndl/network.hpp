@@ -103,7 +103,9 @@ public:
                                 in.to_string(), ", but the network outputs ", out.to_string());
         }
         layers_.push_back(std::move(layer));
-        gather_parameters();
+        for (auto& p : layers_.back()->parameters()) {  // the others are unchanged: no regathering
+            parameters_.push_back(p);
+        }
         last_output_ = nullptr;
         if (!loss_chosen_by_user_) {
             loss_ = default_loss();

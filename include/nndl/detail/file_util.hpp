@@ -22,39 +22,32 @@
 
 namespace nndl {
 
-/// The bytes of a file; throws FileError naming the function and the path.
-inline std::vector<unsigned char> read_file_bytes(const std::filesystem::path& path, const char* where) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-        throw FileError(detail::concat(where, ": '", path.string(), "' is a folder, expected a file"));
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw FileError(detail::concat(where, ": cannot open '", path.string(), "': ", std::strerror(errno)));
-    }
-    std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) {
-        throw FileError(detail::concat(where, ": error reading '", path.string(), "'"));
-    }
-    return bytes;
-}
+/// The largest file read_file_bytes reads (4 GiB): more than any model, data set or
+/// image nndl reads, and a bound on what a wrong path can make it allocate.
+inline constexpr std::uintmax_t max_file_bytes = std::uintmax_t(1) << 32;
 
 /// The bytes of a regular file of at most `max_bytes`, checked before reading, so a
 /// device (/dev/zero), a pipe or an oversized file is refused instead of read without end.
+/// Throws FileError naming the function and the path.
 inline std::vector<unsigned char> read_regular_file(const std::filesystem::path& path, const char* where,
                                                     std::uintmax_t max_bytes) {
     std::error_code ec;
     const auto status = std::filesystem::status(path, ec);
     if (!std::filesystem::exists(status)) {
-        throw FileError(detail::concat(where, ": cannot open '", path.string(), "': no such file"));
+        throw FileError(detail::concat(where, ": cannot open '", path.string(), "': ", std::strerror(ENOENT)));
+    }
+    if (std::filesystem::is_directory(status)) {
+        throw FileError(detail::concat(where, ": '", path.string(), "' is a folder, expected a file"));
     }
     if (!std::filesystem::is_regular_file(status)) {
-        throw FileError(detail::concat(where, ": '", path.string(), "' is not a regular file, expected a file"));
+        throw FileError(detail::concat(where, ": '", path.string(),
+                                       "' is not a regular file (a device or a pipe), expected a file"));
     }
     const std::uintmax_t size = std::filesystem::file_size(path, ec);
     if (ec || size > max_bytes) {
-        throw FileError(detail::concat(where, ": '", path.string(), "' has ", ec ? std::string("an unknown") :
-                                       std::to_string(size), " bytes, more than the ", max_bytes, " accepted"));
+        throw FileError(detail::concat(where, ": '", path.string(), "' has ",
+                                       ec ? std::string("an unknown number of") : std::to_string(size),
+                                       " bytes, more than the ", max_bytes, " accepted"));
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -66,6 +59,11 @@ inline std::vector<unsigned char> read_regular_file(const std::filesystem::path&
         throw FileError(detail::concat(where, ": error reading '", path.string(), "' (it changed while read?)"));
     }
     return bytes;
+}
+
+/// The bytes of a regular file of at most max_file_bytes (see read_regular_file).
+inline std::vector<unsigned char> read_file_bytes(const std::filesystem::path& path, const char* where) {
+    return read_regular_file(path, where, max_file_bytes);
 }
 
 namespace detail {

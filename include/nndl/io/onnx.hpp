@@ -74,10 +74,14 @@ struct OnnxExportOptions {
     OnnxPrecision precision = OnnxPrecision::float32;
 };
 
-/// Limits of load_onnx: the largest model file, and the most values in one tensor
-/// (the registry's largest dense layer, 2^26 weights).
+/// Limits of load_onnx: the largest model file, and the most values in one tensor, in
+/// the input and in any layer's output per example (the registry's largest dense layer,
+/// 2^26 weights).
 inline constexpr std::uintmax_t max_onnx_file_bytes = (std::uintmax_t(1) << 31) - 1;
 inline constexpr long long max_onnx_tensor_values = 1LL << 26;
+/// The most weights load_onnx builds in all (1 GiB in double), so a small file that uses
+/// one large initializer many times cannot ask for unbounded memory.
+inline constexpr long long max_onnx_weights = 1LL << 27;
 
 namespace detail::onnx_format {
 
@@ -379,8 +383,30 @@ void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::
 /// The graph's tensors that are constants: initializers and Constant nodes' values.
 using Constants = std::map<std::string, const TensorProto*>;
 
+/// A name from the file as it may appear in a message: control characters and bytes
+/// above 126 as \xNN, at most 200 characters, so a message stays one readable line.
+inline std::string printable(const std::string& name) {
+    static const char digits[] = "0123456789abcdef";
+    std::string out;
+    for (const char c : name) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (out.size() >= 200) {
+            out += "...";
+            break;
+        }
+        if (byte < 0x20 || byte > 0x7e) {
+            out += "\\x";
+            out += digits[byte >> 4];
+            out += digits[byte & 15];
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 inline std::string describe(const NodeProto& node, int index) {
-    return concat("node ", index, " ('", node.name(), "', ", node.op_type(), ")");
+    return concat("node ", index, " ('", printable(node.name()), "', ", printable(node.op_type()), ")");
 }
 
 /// Reads the values of one constant tensor as doubles, in row-major order.
@@ -402,17 +428,38 @@ public:
         return d;
     }
 
-    std::vector<double> values(const TensorProto& t, const std::string& what) const {
+    enum class Kind { real, integer, boolean };
+
+    /// The values of a tensor of reals (float or double: weights), whole numbers (int64:
+    /// shapes and pads) or booleans. Weights must be finite.
+    std::vector<double> values(const TensorProto& t, const std::string& what, Kind kind = Kind::real) const {
+        const int type = t.data_type();
+        const bool allowed = kind == Kind::real      ? type == TensorProto::FLOAT || type == TensorProto::DOUBLE
+                             : kind == Kind::integer ? type == TensorProto::INT64
+                                                     : type == TensorProto::BOOL;
+        if (!allowed) {
+            fail(what, concat("has element type ", type, "; expected ",
+                              kind == Kind::real ? "float or double" : kind == Kind::integer ? "int64" : "bool"));
+        }
+        std::vector<double> result = any_values(t, what);
+        if (kind == Kind::real) {
+            for (const double v : result) {
+                if (!std::isfinite(v)) {
+                    fail(what, "holds a NaN or infinite value");
+                }
+            }
+        }
+        return result;
+    }
+
+    std::vector<double> any_values(const TensorProto& t, const std::string& what) const {
         const std::vector<std::int64_t> d = dims(t, what);
         std::size_t count = 1;
         for (const auto n : d) {
             count *= static_cast<std::size_t>(n);
         }
         const int type = t.data_type();
-        if (type != TensorProto::FLOAT && type != TensorProto::DOUBLE && type != TensorProto::INT64) {
-            fail(what, concat("has element type ", type, "; expected float, double or int64"));
-        }
-        const std::size_t width = type == TensorProto::FLOAT ? 4 : 8;
+        const std::size_t width = type == TensorProto::BOOL ? 1 : type == TensorProto::FLOAT ? 4 : 8;
         // Sizes are checked against the data present before anything of that size is allocated.
         if (t.data_location() == TensorProto::EXTERNAL || t.has_raw_data()) {
             if (t.data_location() != TensorProto::EXTERNAL && t.raw_data().size() != count * width) {
@@ -433,6 +480,7 @@ public:
         }
         const std::size_t stored = type == TensorProto::FLOAT    ? static_cast<std::size_t>(t.float_data_size())
                                    : type == TensorProto::DOUBLE ? static_cast<std::size_t>(t.double_data_size())
+                                   : type == TensorProto::BOOL   ? static_cast<std::size_t>(t.int32_data_size())
                                                                  : static_cast<std::size_t>(t.int64_data_size());
         if (stored != count) {
             fail(what, concat("holds ", stored, " values; its shape needs ", count));
@@ -442,6 +490,7 @@ public:
             const int i = static_cast<int>(k);
             result[k] = type == TensorProto::FLOAT    ? static_cast<double>(t.float_data(i))
                         : type == TensorProto::DOUBLE ? t.double_data(i)
+                        : type == TensorProto::BOOL   ? static_cast<double>(t.int32_data(i) != 0)
                                                       : static_cast<double>(t.int64_data(i));
         }
         return result;
@@ -453,6 +502,9 @@ public:
 
 private:
     static double decode(int type, std::uint64_t bits) {
+        if (type == TensorProto::BOOL) {
+            return bits != 0 ? 1.0 : 0.0;
+        }
         if (type == TensorProto::FLOAT) {
             const auto narrow = static_cast<std::uint32_t>(bits);
             float f;
@@ -495,7 +547,8 @@ private:
             inside = inside && part != "..";
         }
         if (!inside) {
-            fail(what, concat("is stored in '", location, "'; expected a file name relative to the model's folder"));
+            fail(what, concat("is stored in '", printable(location),
+                              "'; expected a file name relative to the model's folder"));
         }
         if (folder_.empty()) {
             fail(what, "is stored in another file, and this model was not read from a file");
@@ -505,6 +558,13 @@ private:
         }
         const std::filesystem::path path = folder_ / relative;
         std::error_code ec;
+        // Links are resolved first: a link inside the folder may not lead out of it.
+        const std::filesystem::path real_folder = std::filesystem::weakly_canonical(folder_, ec);
+        const std::filesystem::path real_path = std::filesystem::weakly_canonical(path, ec);
+        const auto mismatch = std::mismatch(real_folder.begin(), real_folder.end(), real_path.begin(), real_path.end());
+        if (ec || mismatch.first != real_folder.end()) {
+            fail(what, concat("is stored in '", printable(location), "', which leads outside the model's folder"));
+        }
         const auto status = std::filesystem::status(path, ec);
         if (!std::filesystem::is_regular_file(status)) {
             fail(what, concat("is stored in '", path.string(), "', which is not a readable file"));
@@ -558,16 +618,19 @@ public:
     Network<Scalar> read() {
         check_opset();
         for (const auto& t : graph_.initializer()) {
-            constants_[t.name()] = &t;
+            if (!constants_.emplace(t.name(), &t).second) {
+                fail(concat("has two initializers named '", printable(t.name()), "'"));
+            }
         }
         read_input();
+        check_total_weights();
         for (int i = 0; i < graph_.node_size(); ++i) {
-            read_node(graph_.node(i), i);
+            with_context(graph_.node(i), i, [&] { read_node(graph_.node(i), i); });
         }
         flush();
         if (graph_.output_size() != 1 || graph_.output(0).name() != current_) {
             fail(concat("expected one graph output, the last node's; got ", graph_.output_size(), " output(s)",
-                        graph_.output_size() > 0 ? concat(", the first '", graph_.output(0).name(), "'")
+                        graph_.output_size() > 0 ? concat(", the first '", printable(graph_.output(0).name()), "'")
                                                  : std::string()));
         }
         if (!flat_order_.empty()) {
@@ -581,6 +644,20 @@ public:
     }
 
 private:
+    /// Errors a layer's constructor raises get the file and node in front.
+    template <class F>
+    void with_context(const NodeProto& node, int index, F&& f) {
+        try {
+            f();
+        } catch (const InvalidArgument& e) {
+            const std::string message = e.what();
+            if (message.rfind("load_onnx:", 0) == 0) {
+                throw;
+            }
+            fail_node(node, index, "cannot be built: " + message);
+        }
+    }
+
     [[noreturn]] void fail(const std::string& problem) const { throw_invalid("load_onnx: '", file_, "' ", problem); }
     [[noreturn]] void fail_node(const NodeProto& node, int index, const std::string& problem) const {
         throw_invalid("load_onnx: '", file_, "': ", describe(node, index), " ", problem);
@@ -605,7 +682,8 @@ private:
         for (const auto& in : graph_.input()) {
             if (constants_.count(in.name()) == 0) {
                 if (data != nullptr) {
-                    fail(concat("has inputs '", data->name(), "' and '", in.name(), "'; nndl networks take one"));
+                    fail(concat("has inputs '", printable(data->name()), "' and '", printable(in.name()),
+                                "'; nndl networks take one"));
                 }
                 data = &in;
             }
@@ -637,8 +715,9 @@ private:
             dims.push_back(static_cast<Index>(dim.dim_value()));
         }
         const Shape shape = rank == 2 ? Shape(dims[0]) : Shape(dims[0], dims[1], dims[2]);
-        if (!shape.valid()) {
-            fail(concat("input '", data->name(), "' holds more than ", Shape::max_values, " values per example"));
+        if (!shape.valid() || shape.size() > max_onnx_tensor_values) {
+            fail(concat("input '", printable(data->name()), "' holds more than ", max_onnx_tensor_values,
+                        " values per example"));
         }
         network_ = Network<Scalar>(shape);
         image_ = rank == 4;
@@ -646,6 +725,13 @@ private:
     }
 
     /// A constant input of a node, by position; nullptr when the node has fewer inputs.
+    /// A constant by a new name (Constant, Identity of a constant).
+    void define(const NodeProto& node, int index, const std::string& name, const TensorProto* tensor) {
+        if (name.empty() || name == current_ || !constants_.emplace(name, tensor).second) {
+            fail_node(node, index, concat("writes '", printable(name), "', a name the graph already has"));
+        }
+    }
+
     const TensorProto* constant(const NodeProto& node, int index, int input, bool required) const {
         if (input >= node.input_size() || node.input(input).empty()) {
             if (required) {
@@ -655,7 +741,7 @@ private:
         }
         const auto found = constants_.find(node.input(input));
         if (found == constants_.end()) {
-            fail_node(node, index, concat("reads '", node.input(input), "' as input ", input + 1,
+            fail_node(node, index, concat("reads '", printable(node.input(input)), "' as input ", input + 1,
                                           "; nndl needs an initializer or Constant there"));
         }
         return found->second;
@@ -737,27 +823,33 @@ private:
     void read_node(const NodeProto& node, int index) {
         const std::string& op = node.op_type();
         if (!node.domain().empty() && node.domain() != "ai.onnx") {
-            fail_node(node, index, concat("is in domain '", node.domain(), "'; nndl reads the default domain only"));
+            fail_node(node, index, concat("is in domain '", printable(node.domain()),
+                                          "'; nndl reads the default domain only"));
         }
         if (op == "Constant") {
             const AttributeProto* value = find_attribute(node, "value");
             if (value == nullptr || value->type() != AttributeProto::TENSOR || node.output_size() != 1) {
                 fail_node(node, index, "has no 'value' tensor; nndl reads Constant nodes with a tensor value only");
             }
-            constants_[node.output(0)] = &value->t();
+            define(node, index, node.output(0), &value->t());
             return;
         }
         if (op == "Identity" && node.input_size() == 1 && node.output_size() == 1 && constants_.count(node.input(0))) {
-            constants_[node.output(0)] = constants_.at(node.input(0));  // PyTorch names shared weights so
+            define(node, index, node.output(0), constants_.at(node.input(0)));  // PyTorch names shared weights so
             return;
         }
         if (node.input_size() == 0 || node.input(0) != current_) {
-            fail_node(node, index, concat("reads '", node.input_size() > 0 ? node.input(0) : std::string(),
-                                          "', but nndl builds a chain and the previous output is '", current_,
-                                          "' (branches and skip connections are not supported)"));
+            fail_node(node, index, concat("reads '", printable(node.input_size() > 0 ? node.input(0) : std::string()),
+                                          "', but nndl builds a chain and the previous output is '",
+                                          printable(current_), "' (branches and skip connections are not supported)"));
         }
         if (node.output_size() < 1 || node.output(0).empty()) {
             fail_node(node, index, "has no output");
+        }
+        for (const auto& name : node.output()) {
+            if (constants_.count(name) != 0 || name == current_) {
+                fail_node(node, index, concat("writes '", printable(name), "', a name the graph already has"));
+            }
         }
         const std::string output = node.output(0);
         if (op == "Add" && pending_.kind == Pending::Kind::dense && pending_.bias_allowed) {
@@ -785,7 +877,7 @@ private:
                 if (*activation == Activation::softmax && image_) {
                     fail_node(node, index, "applies softmax to an image; nndl's softmax takes flat [batch, n] input");
                 }
-                network_.add(make_activation_layer<Scalar>(network_.output_shape(), *activation));
+                add_layer(make_activation_layer<Scalar>(network_.output_shape(), *activation));
             }
             current_ = output;
             return;
@@ -794,7 +886,8 @@ private:
         if (op == "Identity" || op == "Dropout") {
             if (op == "Dropout" && node.input_size() > 2 && !node.input(2).empty()) {
                 const TensorProto* mode = constant(node, index, 2, true);
-                if (tensors_.values(*mode, describe(node, index) + ": training_mode") != std::vector<double>{0.0}) {
+                if (tensors_.values(*mode, describe(node, index) + ": training_mode", TensorReader::Kind::boolean) !=
+                    std::vector<double>{0.0}) {
                     fail_node(node, index, "is in training mode; nndl reads models for inference");
                 }
             }
@@ -847,7 +940,7 @@ private:
         }
         if (op == "GlobalAveragePool") {
             require_image(node, index);
-            network_.add(std::make_unique<GlobalAvgPool<Scalar>>(network_.output_shape()));
+            add_layer(std::make_unique<GlobalAvgPool<Scalar>>(network_.output_shape()));
             current_ = output;
             return;
         }
@@ -876,7 +969,7 @@ private:
         }
         if (op == "LeakyRelu") {
             const double alpha = float_attribute(node, index, "alpha", 0.01);
-            if (std::abs(alpha - LeakyReLU::slope) > 1e-7) {
+            if (!(std::abs(alpha - LeakyReLU::slope) <= 1e-7)) {  // NaN is refused too
                 fail_node(node, index, concat("has alpha ", alpha, "; nndl's leaky_relu has slope ", LeakyReLU::slope));
             }
             return Activation::leaky_relu;
@@ -902,10 +995,13 @@ private:
             }
         } else {
             const TensorProto* target = constant(node, index, 1, true);
-            const std::vector<double> dims = tensors_.values(*target, describe(node, index) + ": shape");
+            const std::vector<double> dims =
+                tensors_.values(*target, describe(node, index) + ": shape", TensorReader::Kind::integer);
             const double features = static_cast<double>(shape.size());
-            const bool to_flat = dims.size() == 2 && (dims[1] == -1 || dims[1] == features) &&
-                                 (dims[0] == -1 || dims[0] == 0 || (dims[0] >= 1 && dims[1] == features));
+            // [-1, n], [0, n], [0, -1]; and [b, n] or [b, -1] with a fixed batch b, which are the
+            // same where ONNX runs the model (batch b).
+            const bool to_flat = dims.size() == 2 && ((dims[1] == features && dims[0] >= -1) ||
+                                                      (dims[1] == -1 && dims[0] >= 0));
             const bool to_image = dims.size() == 4 && shape.is_flat() && !image_ && dims[1] == features &&
                                   dims[2] == 1 && dims[3] == 1 && (dims[0] == -1 || dims[0] == 0);
             if (to_image) {
@@ -913,8 +1009,13 @@ private:
                 return;
             }
             if (!to_flat) {
-                fail_node(node, index, concat("reshapes to a shape of ", dims.size(), " dimensions; nndl reads "
-                                              "Reshape to [batch, ", shape.size(), "] only"));
+                std::string target_text;
+                for (const double d : dims) {
+                    target_text += (target_text.empty() ? "" : ", ") + std::to_string(static_cast<long long>(d));
+                }
+                fail_node(node, index, concat("reshapes to [", target_text, "]; nndl reads a Reshape to [batch, ",
+                                              shape.size(), "] only ([-1, ", shape.size(), "], [0, -1], ...; "
+                                              "export with torch.flatten(x, 1) or nn.Flatten)"));
             }
         }
         if (image_ && !shape.is_flat() && !channels_last_) {
@@ -929,6 +1030,9 @@ private:
     }
 
     void read_dense(const NodeProto& node, int index) {
+        if (node.op_type() == "MatMul" && node.input_size() != 2) {
+            fail_node(node, index, concat("has ", node.input_size(), " inputs; MatMul takes 2"));
+        }
         if (image_) {
             fail_node(node, index, "multiplies a [batch, channels, height, width] tensor; Flatten it first");
         }
@@ -1033,10 +1137,14 @@ private:
             }
             value = float_attribute(node, index, "value", 0.0);
         } else {
-            amounts = tensors_.values(*constant(node, index, 1, true), describe(node, index) + ": pads");
+            amounts = tensors_.values(*constant(node, index, 1, true), describe(node, index) + ": pads",
+                                      TensorReader::Kind::integer);
             if (const TensorProto* fill = constant(node, index, 2, false)) {
                 const std::vector<double> v = tensors_.values(*fill, describe(node, index) + ": constant_value");
                 value = v.empty() ? 0.0 : v[0];
+            }
+            if (node.input_size() > 3 && !node.input(3).empty()) {
+                fail_node(node, index, "pads selected axes (opset 18's axes input); nndl reads pads of all four axes");
             }
         }
         if (amounts.size() != 8 || amounts[0] != 0 || amounts[1] != 0 || amounts[4] != 0 || amounts[5] != 0 ||
@@ -1065,7 +1173,7 @@ private:
     }
 
     void read_window(const NodeProto& node, int index, const std::vector<std::int64_t>& kernel, Window& window,
-                     Stride& stride, Padding& padding) {
+                     Stride& stride, Padding& padding, Padding* own_padding = nullptr) {
         const std::vector<std::int64_t> strides = ints_attribute(node, index, "strides", {1, 1});
         const std::vector<std::int64_t> dilations = ints_attribute(node, index, "dilations", {1, 1});
         if (kernel.size() != 2 || strides.size() != 2) {
@@ -1081,7 +1189,11 @@ private:
         }
         window = Window(static_cast<Index>(kernel[0]), static_cast<Index>(kernel[1]));
         stride = Stride(static_cast<Index>(strides[0]), static_cast<Index>(strides[1]));
-        padding = with_zero_padding(read_padding(node, index, window, stride));
+        const Padding own = read_padding(node, index, window, stride);
+        if (own_padding != nullptr) {
+            *own_padding = own;
+        }
+        padding = with_zero_padding(own);
     }
 
     void read_conv(const NodeProto& node, int index) {
@@ -1133,26 +1245,31 @@ private:
         if (int_attribute(node, index, "ceil_mode", 0) != 0) {
             fail_node(node, index, "has ceil_mode 1; nndl's pooling rounds the output size down");
         }
-        if (max && (int_attribute(node, index, "storage_order", 0) != 0 ||
-                    (node.output_size() > 1 && !node.output(1).empty()))) {
+        if (max && node.output_size() > 1 && !node.output(1).empty()) {
             fail_node(node, index, "asks for the indices output; nndl's pooling gives the values only");
+        }
+        if (max && int_attribute(node, index, "storage_order", 0) != 0) {
+            fail_node(node, index, "has storage_order 1 (column-major indices); nndl reads storage_order 0");
         }
         const std::vector<std::int64_t> kernel = ints_attribute(node, index, "kernel_shape", {});
         Window window(1);
         Stride stride(1);
         Padding padding;
-        read_window(node, index, kernel, window, stride, padding);
-        const bool own_padding = find_attribute(node, "pads") != nullptr &&
-                                 ints_attribute(node, index, "pads", {}) != std::vector<std::int64_t>{0, 0, 0, 0};
+        Padding own;
+        read_window(node, index, kernel, window, stride, padding, &own);
+        const bool own_padding = own.top + own.bottom + own.left + own.right > 0;  // pads or auto_pad SAME
         if (!max && own_padding && int_attribute(node, index, "count_include_pad", 0) == 0) {
             fail_node(node, index, "averages padded windows without the padding (count_include_pad 0); nndl's "
                                    "average pooling counts the padding");
         }
-        network_.add(std::make_unique<Pool2D<Scalar>>(max ? PoolMode::max : PoolMode::average, network_.output_shape(),
+        add_layer(std::make_unique<Pool2D<Scalar>>(max ? PoolMode::max : PoolMode::average, network_.output_shape(),
                                                       window, stride, padding));
     }
 
     void read_batch_norm(const NodeProto& node, int index) {
+        if (int_attribute(node, index, "spatial", 1) == 0) {
+            fail_node(node, index, "normalizes per position (spatial 0); nndl's batch norm is per channel");
+        }
         if (int_attribute(node, index, "training_mode", 0) != 0 ||
             (node.output_size() > 1 && !node.output(1).empty())) {
             fail_node(node, index, "is in training mode; nndl reads the inference form");
@@ -1192,6 +1309,51 @@ private:
             }
         }
         layer->check_loaded();
+        add_layer(std::move(layer));
+    }
+
+    /// Before anything is built: the weights every Gemm, MatMul and Conv would take, in
+    /// all, are within max_onnx_weights (a file may use one initializer many times).
+    void check_total_weights() const {
+        Constants known = constants_;
+        long long total = 0;
+        for (int i = 0; i < graph_.node_size(); ++i) {
+            const NodeProto& node = graph_.node(i);
+            const std::string& op = node.op_type();
+            const AttributeProto* value = find_attribute(node, "value");
+            if (op == "Constant" && node.output_size() == 1 && value != nullptr && value->type() == AttributeProto::TENSOR) {
+                known.emplace(node.output(0), &value->t());
+            } else if (op == "Identity" && node.input_size() == 1 && node.output_size() == 1 &&
+                       known.count(node.input(0)) != 0) {
+                known.emplace(node.output(0), known.at(node.input(0)));
+            } else if ((op == "Gemm" || op == "MatMul" || op == "Conv") && node.input_size() > 1 &&
+                       known.count(node.input(1)) != 0) {
+                long long count = 1;
+                for (const auto d : tensors_.dims(*known.at(node.input(1)), describe(node, i) + ": weights")) {
+                    count *= d;  // each d and the product are at most max_onnx_tensor_values
+                }
+                total += count;
+                if (total > max_onnx_weights) {
+                    fail(concat("has more than ", max_onnx_weights,
+                                " weights in all (an initializer counts once per node that uses it)"));
+                }
+            }
+        }
+    }
+
+    /// Appends a layer after checking the limits that keep a small file from asking for
+    /// huge memory (every layer output, all weights together).
+    void add_layer(std::unique_ptr<Layer<Scalar>> layer) {
+        if (layer->output_size() > max_onnx_tensor_values) {
+            fail(concat("has a '", layer->type(), "' layer (layer ", network_.depth() + 1, ") whose output holds ",
+                        layer->output_size(), " values per example; nndl reads at most ", max_onnx_tensor_values));
+        }
+        for (const auto& p : layer->parameters()) {
+            weights_ += p.value->size();
+        }
+        if (weights_ > max_onnx_weights) {
+            fail(concat("has more than ", max_onnx_weights, " weights in all (shared initializers count once per use)"));
+        }
         network_.add(std::move(layer));
     }
 
@@ -1212,7 +1374,7 @@ private:
         *parameters[0].value = pending_.weights.template cast<Scalar>();
         *parameters[1].value = pending_.bias.template cast<Scalar>();
         pending_ = Pending{};
-        network_.add(std::move(layer));
+        add_layer(std::move(layer));
     }
 
     const ModelProto& model_;
@@ -1228,6 +1390,7 @@ private:
     std::optional<Padding> zero_padding_;  // after a Pad, before its Conv or AveragePool
     std::vector<Index> flat_order_;  // non-empty after flattening an image: ONNX position of each nndl entry
     Pending pending_;
+    long long weights_ = 0;
 };
 
 }  // namespace detail::onnx_format
