@@ -64,6 +64,15 @@ TEST_CASE("planar: malformed CSV files name the line") {
     CHECK(error(dir / "missing.csv").find("cannot open") != std::string::npos);
     CHECK(error(dir).find("is not a regular file") != std::string::npos);  // a folder
     CHECK(error("/dev/zero").find("'/dev/zero' is not a regular file") != std::string::npos);  // an endless line
+    // A subnormal is a number; a long bad cell is cut in the message; a file without a header is refused.
+    const auto tiny = write("tiny.csv", "x1,x2,label\n1e-320,2,0\n");
+    CHECK(nndl::load_csv_points<double>(tiny).x(0, 0) == 1e-320);
+    const auto long_cell = write("long.csv", ("x1,x2,label\n1," + std::string(1000, 'z') + ",0\n").c_str());
+    CHECK(error(long_cell) == "load_csv_points: " + long_cell.string() + ":2: column 2 is '" + std::string(40, 'z') +
+                                  "...', expected a finite number");
+    const auto no_header = write("no_header.csv", "0.5,1.5,1\n2,3,0\n");
+    CHECK(error(no_header) == "load_csv_points: " + no_header.string() +
+                                  ":1: '0.5,1.5,1' is numbers, expected a header line naming the columns");
     const auto windows = write("crlf.csv", "x1,x2,label\r\n1,2,0\r\n3,4,1\r\n");
     CHECK(nndl::load_csv_points<double>(windows).x.cols() == 2);
     fs::remove_all(dir);

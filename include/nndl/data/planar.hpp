@@ -3,9 +3,12 @@
 // moons generated from the NumPy random stream, and CSV point files (features...,
 // label; optionally a first "split" column, as in data/football/football.csv).
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -154,6 +157,33 @@ PointSet<Scalar> make_moons(Index n, double noise, NumpyRandom& random) {
     return detail::shuffled_noisy_points<Scalar>(x, y, outer, noise, random);
 }
 
+namespace detail {
+
+/// A CSV cell as a finite number (surrounding spaces allowed; subnormals such as 1e-320
+/// kept), or nothing when it is not one.
+inline std::optional<double> csv_number(const std::string& cell) {
+    const char* begin = cell.c_str();
+    char* end = nullptr;
+    const double value = std::strtod(begin, &end);  // sets ERANGE for subnormals: they are still numbers
+    if (end == begin) {
+        return std::nullopt;
+    }
+    while (*end != '\0' && std::isspace(static_cast<unsigned char>(*end))) {
+        ++end;
+    }
+    if (end != begin + cell.size() || !std::isfinite(value)) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+/// At most 40 characters of a cell or line, for a message that stays one line.
+inline std::string shortened(const std::string& text) {
+    return text.size() <= 40 ? text : text.substr(0, 40) + "...";
+}
+
+}  // namespace detail
+
 /// Reads CSV text with a header line; every column but the last is a feature,
 /// the last is the label. Errors name the file, the line and what was wrong.
 /// With `split` (say "train"), the header's first column must be "split" and only the
@@ -187,6 +217,13 @@ PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path&
                                        header.empty() ? "" : header[0], "', expected a 'split' column to select '",
                                        split, "' rows"));
     }
+    // A first line of numbers is data, not a header: reading it as one would lose an example.
+    if (std::all_of(header.begin(), header.end(), [](const std::string& cell) {
+            return detail::csv_number(cell).has_value();
+        })) {
+        throw FileError(detail::concat("load_csv_points: ", path.string(), ":1: '", detail::shortened(line),
+                                       "' is numbers, expected a header line naming the columns"));
+    }
     if (columns < first + 2) {
         throw FileError(detail::concat("load_csv_points: ", path.string(), ":1: header has ", columns,
                                        " column(s), expected at least ", first + 2,
@@ -212,21 +249,13 @@ PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path&
         }
         std::vector<double> row;
         for (std::size_t c = first; c < cells.size(); ++c) {
-            std::size_t used = 0;
-            double value = 0.0;
-            try {
-                value = std::stod(cells[c], &used);
-            } catch (const std::exception&) {
-                used = 0;
-            }
-            while (used < cells[c].size() && std::isspace(static_cast<unsigned char>(cells[c][used]))) {
-                ++used;
-            }
-            if (used == 0 || used != cells[c].size() || !std::isfinite(value)) {
+            const std::optional<double> value = detail::csv_number(cells[c]);
+            if (!value) {
                 throw FileError(detail::concat("load_csv_points: ", path.string(), ":", line_number, ": column ",
-                                               c + 1, " is '", cells[c], "', expected a finite number"));
+                                               c + 1, " is '", detail::shortened(cells[c]),
+                                               "', expected a finite number"));
             }
-            row.push_back(value);
+            row.push_back(*value);
         }
         rows.push_back(std::move(row));
     }
