@@ -426,6 +426,7 @@ inline std::vector<unsigned char> run_gnuplot(const std::string& script) {
         const char* path;
         ~RemoveOnExit() { ::unlink(path); }
     } remove_script{script_path};
+    const nndl::detail::PendingTemporaryScope removed_on_signal(script_path);  // Ctrl-C removes it too
     std::size_t written = 0;
     while (written < script.size()) {
         const ssize_t n = ::write(fd, script.data() + written, script.size() - written);

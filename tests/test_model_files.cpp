@@ -367,6 +367,13 @@ TEST_CASE("atomic writes: links stay links, permissions stay, no temporary is le
     CHECK(fs::is_symlink(dir / "link.npz"));
     CHECK(nndl::load_network<double>(dir / "real.npz").predict_proba(Matrix<double>::Ones(3, 1)) ==
           other.predict_proba(Matrix<double>::Ones(3, 1)));
+    // A link to a file not made yet: the file is made and the link stays.
+    fs::create_symlink("later.npz", dir / "dangling.npz");
+    nndl::save_network(net, dir / "dangling.npz");
+    CHECK(fs::is_symlink(dir / "dangling.npz"));
+    CHECK(fs::is_regular_file(dir / "later.npz"));
+    fs::remove(dir / "dangling.npz");
+    fs::remove(dir / "later.npz");
     // An existing file keeps its permissions.
     fs::permissions(dir / "real.npz", fs::perms::owner_read | fs::perms::owner_write);
     nndl::save_network(net, dir / "real.npz");
@@ -418,6 +425,21 @@ TEST_CASE("atomic writes: two writers of one file both succeed, and the file is 
     CHECK((p == a.predict_proba(x) || p == b.predict_proba(x)));
     CHECK(files_in(dir) == std::vector<std::string>{"shared.npz"});
     fs::remove_all(dir);
+}
+
+TEST_CASE("atomic writes: a SIGINT the shell ignores (a background job) stays ignored") {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        std::signal(SIGINT, SIG_IGN);
+        nndl::remove_temporary_files_on_signals();
+        std::raise(SIGINT);
+        std::_Exit(7);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 7);
 }
 
 TEST_CASE("atomic writes: SIGINT during a save removes the temporary (with the programs' handler)") {

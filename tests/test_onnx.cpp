@@ -395,6 +395,13 @@ TEST_CASE("save_onnx refuses what ONNX or nndl cannot express, naming the layer"
     image_softmax.add_activation(Activation::softmax);
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_onnx(image_softmax, temporary("s.onnx")); })
               .find("softmax over an image") != std::string::npos);
+    nndl::Network<double> huge(Shape(1));
+    huge.add_dense(1, Activation::identity, {nndl::Init::he}, random);
+    (*huge.parameters()[0].value)(0, 0) = 1e39;  // beyond float32
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_onnx(huge, temporary("h.onnx")); })
+              .find("which float32 cannot hold") != std::string::npos);
+    CHECK_NOTHROW(nndl::save_onnx(huge, temporary("h.onnx"), exact_options<double>()));
+    fs::remove(temporary("h.onnx"));
     CHECK(!fs::exists(temporary("e.onnx")));
     CHECK(!fs::exists(temporary("c.onnx")));
     // A failed write leaves the previous file as it was.
@@ -625,7 +632,7 @@ TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its op
         b.initializer("w", {2, 1}, {1, 1});
         b.node("MatMul", {"x", "w", "w"}, "y");
         b.output("y");
-        contains(refusal(b), "has 3 inputs; MatMul takes 2");
+        contains(refusal(b), "has 3 inputs and 1 outputs; MatMul takes at most 2 and 1");
     }
     {
         ModelBuilder b({2});
@@ -682,6 +689,37 @@ TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its op
         b.node("Sigmoid", {"d"}, "y");
         b.output("y");
         CHECK(b.load<double>().depth() == 1);
+    }
+    // A second review: operand counts, strings from the file, fixed-batch reshapes.
+    {
+        ModelBuilder b({1, 3, 3});
+        b.initializer("k", {1, 1, 1, 1}, {1});
+        b.node("Conv", {"x", "k", "", "k"}, "y");
+        b.output("y");
+        contains(refusal(b), "has 4 inputs and 1 outputs; Conv takes at most 3 and 1");
+    }
+    {
+        ModelBuilder b({1, 3, 3});
+        b.initializer("k", {1, 1, 1, 1}, {1});
+        auto& conv = b.node("Conv", {"x", "k"}, "y");
+        auto& pad = *conv.add_attribute();
+        pad.set_name("auto_pad");
+        pad.set_type(onnx::AttributeProto::STRING);
+        pad.set_s("SAME\n\x1b[31m");
+        b.output("y");
+        contains(refusal(b), "has auto_pad 'SAME\\x0a\\x1b[31m'");
+    }
+    {
+        ModelBuilder b({2, 2, 2});
+        auto& shape = *b.graph.add_initializer();
+        shape.set_name("shape");
+        shape.set_data_type(onnx::TensorProto::INT64);
+        shape.add_dims(2);
+        shape.add_int64_data(2);
+        shape.add_int64_data(-1);
+        b.node("Reshape", {"x", "shape"}, "y");
+        b.output("y");
+        contains(refusal(b), "reshapes to [2, -1]");  // the batch is free: [2, -1] is not a flatten
     }
     // Not a model at all: FileError, from bytes and from files.
     const std::string garbage = "\xff\xff\xff\xff not a protobuf";

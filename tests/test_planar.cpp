@@ -73,6 +73,10 @@ TEST_CASE("planar: malformed CSV files name the line") {
     const auto no_header = write("no_header.csv", "0.5,1.5,1\n2,3,0\n");
     CHECK(error(no_header) == "load_csv_points: " + no_header.string() +
                                   ":1: '0.5,1.5,1' is numbers, expected a header line naming the columns");
+    const auto bom = write("bom.csv", "\xef\xbb\xbf" "0.5,0.3,1\n-0.5,-0.3,0\n");
+    CHECK(error(bom).find("is numbers, expected a header line") != std::string::npos);
+    const auto nan_row = write("nan.csv", "nan,0.3,\n-0.5,-0.3,0\n");
+    CHECK(error(nan_row).find("is numbers, expected a header line") != std::string::npos);
     const auto windows = write("crlf.csv", "x1,x2,label\r\n1,2,0\r\n3,4,1\r\n");
     CHECK(nndl::load_csv_points<double>(windows).x.cols() == 2);
     fs::remove_all(dir);

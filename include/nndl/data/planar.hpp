@@ -209,6 +209,9 @@ PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path&
     if (!line.empty() && line.back() == '\r') {
         line.pop_back();
     }
+    if (line.rfind("\xef\xbb\xbf", 0) == 0) {  // a UTF-8 byte order mark
+        line.erase(0, 3);
+    }
     const std::vector<std::string> header = cells_of(line);
     const std::size_t columns = header.size();
     const std::size_t first = split.empty() ? 0 : 1;  // the first value column
@@ -219,7 +222,13 @@ PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path&
     }
     // A first line of numbers is data, not a header: reading it as one would lose an example.
     if (std::all_of(header.begin(), header.end(), [](const std::string& cell) {
-            return detail::csv_number(cell).has_value();
+            if (cell.find_first_not_of(" \t") == std::string::npos) {
+                return true;  // an empty cell is no column name
+            }
+            char* end = nullptr;
+            std::strtod(cell.c_str(), &end);  // nan and inf count as numbers here
+            return end != cell.c_str() && cell.find_first_not_of(" \t", static_cast<std::size_t>(end - cell.c_str())) ==
+                                              std::string::npos;
         })) {
         throw FileError(detail::concat("load_csv_points: ", path.string(), ":1: '", detail::shortened(line),
                                        "' is numbers, expected a header line naming the columns"));

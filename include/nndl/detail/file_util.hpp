@@ -106,12 +106,16 @@ public:
 
 }  // namespace detail
 
-/// For programs: on SIGINT and SIGTERM, removes the temporary file of a save in progress,
+/// For programs: on SIGINT, SIGTERM and SIGHUP, removes the temporary file of a save in progress,
 /// then ends the program as the signal would have. A library installs no handler by
 /// itself; nndl's example programs call this first.
 inline void remove_temporary_files_on_signals() {
-    std::signal(SIGINT, detail::remove_pending_temporary_and_reraise);
-    std::signal(SIGTERM, detail::remove_pending_temporary_and_reraise);
+    for (const int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
+        // A signal the shell set to be ignored (a background job's SIGINT) stays ignored.
+        if (std::signal(signal_number, detail::remove_pending_temporary_and_reraise) == SIG_IGN) {
+            std::signal(signal_number, SIG_IGN);
+        }
+    }
 }
 
 /// Writes a file atomically: `write` fills a temporary file of a unique name
@@ -124,11 +128,14 @@ inline void write_file_atomically(const std::filesystem::path& path, const char*
                                   const std::function<void(std::ofstream&)>& write) {
     std::error_code ec;
     std::filesystem::path target = path;
-    if (std::filesystem::is_symlink(std::filesystem::symlink_status(path, ec))) {
-        target = std::filesystem::weakly_canonical(path, ec);
-        if (ec) {
-            throw FileError(detail::concat(where, ": cannot follow the link '", path.string(), "': ", ec.message()));
+    // Follow links one step at a time, so a link to a file not yet made is followed too.
+    for (int hops = 0; std::filesystem::is_symlink(std::filesystem::symlink_status(target, ec)); ++hops) {
+        const std::filesystem::path next = std::filesystem::read_symlink(target, ec);
+        if (ec || hops == 40) {
+            throw FileError(detail::concat(where, ": cannot follow the link '", path.string(), "'",
+                                           ec ? ": " + ec.message() : std::string(": too many levels of links")));
         }
+        target = next.is_absolute() ? next : target.parent_path() / next;
     }
     // Renaming over a device (/dev/null), a pipe or a folder would replace it with a file.
     const auto status = std::filesystem::status(target, ec);

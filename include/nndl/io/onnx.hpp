@@ -132,7 +132,12 @@ public:
         if (precision_ == OnnxPrecision::float32) {
             t.mutable_float_data()->Reserve(static_cast<int>(count));
             for (std::int64_t k = 0; k < count; ++k) {
-                t.add_float_data(static_cast<float>(value(static_cast<Index>(k))));
+                const double v = static_cast<double>(value(static_cast<Index>(k)));
+                if (!(std::abs(v) <= static_cast<double>(std::numeric_limits<float>::max()))) {
+                    throw_invalid("save_onnx: ", stem, " holds ", v, ", which float32 cannot hold; save with "
+                                  "OnnxPrecision::float64");
+                }
+                t.add_float_data(static_cast<float>(v));
             }
         } else {
             t.mutable_double_data()->Reserve(static_cast<int>(count));
@@ -567,11 +572,12 @@ private:
         }
         const auto status = std::filesystem::status(path, ec);
         if (!std::filesystem::is_regular_file(status)) {
-            fail(what, concat("is stored in '", path.string(), "', which is not a readable file"));
+            fail(what, concat("is stored in '", printable(path.string()), "', which is not a readable file"));
         }
         const std::uintmax_t size = std::filesystem::file_size(path, ec);
         if (ec || offset > size || size - offset < expected) {
-            fail(what, concat("needs ", expected, " bytes at offset ", offset, " of '", path.string(), "', which has ",
+            fail(what, concat("needs ", expected, " bytes at offset ", offset, " of '", printable(path.string()),
+                              "', which has ",
                               ec ? 0 : size));
         }
         std::ifstream in(path, std::ios::binary);
@@ -579,7 +585,7 @@ private:
         in.seekg(static_cast<std::streamoff>(offset));
         in.read(bytes.data(), static_cast<std::streamsize>(expected));
         if (!in || static_cast<std::size_t>(in.gcount()) != expected) {
-            fail(what, concat("could not be read from '", path.string(), "'"));
+            fail(what, concat("could not be read from '", printable(path.string()), "'"));
         }
         return bytes;
     }
@@ -721,10 +727,30 @@ private:
         }
         network_ = Network<Scalar>(shape);
         image_ = rank == 4;
+        const auto& batch = tensor.shape().dim(0);
+        input_batch_ = batch.has_dim_value() && batch.dim_value() >= 1 ? batch.dim_value() : 0;
         current_ = data->name();
     }
 
     /// A constant input of a node, by position; nullptr when the node has fewer inputs.
+    /// The most inputs and outputs ONNX allows each operator nndl reads, so a node the
+    /// checker would refuse is not half-read.
+    void check_arity(const NodeProto& node, int index) const {
+        static const std::map<std::string, std::pair<int, int>> limits{
+            {"Gemm", {3, 1}}, {"MatMul", {2, 1}}, {"Add", {2, 1}}, {"Conv", {3, 1}}, {"MaxPool", {1, 2}},
+            {"AveragePool", {1, 1}}, {"GlobalAveragePool", {1, 1}}, {"BatchNormalization", {5, 3}},
+            {"Relu", {1, 1}}, {"Sigmoid", {1, 1}}, {"Tanh", {1, 1}}, {"LeakyRelu", {1, 1}}, {"Softmax", {1, 1}},
+            {"Flatten", {1, 1}}, {"Reshape", {2, 1}}, {"Transpose", {1, 1}}, {"Pad", {4, 1}}, {"Identity", {1, 1}},
+            {"Dropout", {3, 2}}};
+        const auto found = limits.find(node.op_type());
+        if (found != limits.end() &&
+            (node.input_size() > found->second.first || node.output_size() > found->second.second)) {
+            fail_node(node, index, concat("has ", node.input_size(), " inputs and ", node.output_size(),
+                                          " outputs; ", node.op_type(), " takes at most ", found->second.first,
+                                          " and ", found->second.second));
+        }
+    }
+
     /// A constant by a new name (Constant, Identity of a constant).
     void define(const NodeProto& node, int index, const std::string& name, const TensorProto* tensor) {
         if (name.empty() || name == current_ || !constants_.emplace(name, tensor).second) {
@@ -846,6 +872,7 @@ private:
         if (node.output_size() < 1 || node.output(0).empty()) {
             fail_node(node, index, "has no output");
         }
+        check_arity(node, index);
         for (const auto& name : node.output()) {
             if (constants_.count(name) != 0 || name == current_) {
                 fail_node(node, index, concat("writes '", printable(name), "', a name the graph already has"));
@@ -1000,8 +1027,10 @@ private:
             const double features = static_cast<double>(shape.size());
             // [-1, n], [0, n], [0, -1]; and [b, n] or [b, -1] with a fixed batch b, which are the
             // same where ONNX runs the model (batch b).
-            const bool to_flat = dims.size() == 2 && ((dims[1] == features && dims[0] >= -1) ||
-                                                      (dims[1] == -1 && dims[0] >= 0));
+            const double batch = static_cast<double>(input_batch_);  // 0: not fixed
+            const bool batch_ok = dims.size() == 2 && (dims[0] == 0 || (dims[0] >= 1 && dims[0] == batch));
+            const bool to_flat = dims.size() == 2 && int_attribute(node, index, "allowzero", 0) == 0 &&
+                                 ((dims[1] == features && (dims[0] == -1 || batch_ok)) || (dims[1] == -1 && batch_ok));
             const bool to_image = dims.size() == 4 && shape.is_flat() && !image_ && dims[1] == features &&
                                   dims[2] == 1 && dims[3] == 1 && (dims[0] == -1 || dims[0] == 0);
             if (to_image) {
@@ -1089,7 +1118,7 @@ private:
         const std::string mode = auto_pad != nullptr ? auto_pad->s() : "NOTSET";
         if (mode == "SAME_UPPER" || mode == "SAME_LOWER") {
             if (zero_padding_) {
-                fail_node(node, index, concat("has auto_pad ", mode, " after a Pad; expected explicit pads there"));
+                fail_node(node, index, concat("has auto_pad ", printable(mode), " after a Pad; expected explicit pads there"));
             }
             const Shape in = network_.output_shape();
             const auto split = [&](Index size, Index k, Index s, Index& before, Index& after) {
@@ -1104,7 +1133,8 @@ private:
             return Padding::amounts(top, bottom, left, right);
         }
         if (mode != "NOTSET" && mode != "VALID") {
-            fail_node(node, index, concat("has auto_pad '", mode, "'; expected NOTSET, VALID, SAME_UPPER or SAME_LOWER"));
+            fail_node(node, index, concat("has auto_pad '", printable(mode),
+                                          "'; expected NOTSET, VALID, SAME_UPPER or SAME_LOWER"));
         }
         const std::vector<std::int64_t> pads = ints_attribute(node, index, "pads", {0, 0, 0, 0});
         if (pads.size() != 4 || mode == "VALID") {
@@ -1127,7 +1157,7 @@ private:
         require_image(node, index);
         const AttributeProto* mode = find_attribute(node, "mode");
         if (mode != nullptr && mode->s() != "constant") {
-            fail_node(node, index, concat("pads in mode '", mode->s(), "'; nndl pads with zeros (mode constant)"));
+            fail_node(node, index, concat("pads in mode '", printable(mode->s()), "'; nndl pads with zeros (mode constant)"));
         }
         std::vector<double> amounts;
         double value = 0.0;
@@ -1391,6 +1421,7 @@ private:
     std::vector<Index> flat_order_;  // non-empty after flattening an image: ONNX position of each nndl entry
     Pending pending_;
     long long weights_ = 0;
+    std::int64_t input_batch_ = 0;  // the input's fixed batch size, 0 when free
 };
 
 }  // namespace detail::onnx_format
