@@ -40,8 +40,15 @@ for target in npz idx csv image onnx; do
         dict=(-dict="fuzz/$target.dict")
     fi
     # New inputs go to the scratch corpus; the committed seeds are only read.
-    "$out/fuzz_$target" "${limit[@]}" "${dict[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    # The whole output goes to a log; on a finding its report (with the stack) is printed in full.
+    log="$out/fuzz_$target.log"
+    if ! "$out/fuzz_$target" "${limit[@]}" "${dict[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -artifact_prefix="fuzz/crashes/${target}-" -print_final_stats=1 \
-        "$work" "fuzz/corpus/$target" "fuzz/regressions/$target" 2>&1 | tail -n 12
+        "$work" "fuzz/corpus/$target" "fuzz/regressions/$target" >"$log" 2>&1; then
+        tail -n 100 "$log"
+        echo "fuzz_$target: a finding (full output: $log)" >&2
+        exit 1
+    fi
+    tail -n 12 "$log"
 done
 echo "fuzzing: no crash, leak or sanitizer report"
