@@ -263,12 +263,12 @@ TEST_CASE("model files: broken files are refused with a message naming the probl
     fs::create_directories(dir / "locked");
     nndl::save_network(net, dir / "locked" / "model.npz");
     CHECK(nndl_test::message_of<nndl::FileError>([&] { nndl::save_network(net, dir / "absent" / "model.npz"); })
-              .find("write_npz: cannot write") == 0);
+              .find("save_network: cannot write") == 0);
 
     // A device or a folder is not replaced by a file (as root, renaming over /dev/null would).
     const std::string device_message =
         nndl_test::message_of<nndl::FileError>([&] { nndl::save_network(net, "/dev/null"); });
-    CHECK(device_message.find("write_npz: '/dev/null' exists and is not a regular file") == 0);
+    CHECK(device_message.find("save_network: '/dev/null' exists and is not a regular file") == 0);
     CHECK(fs::is_character_file("/dev/null"));
     CHECK(nndl_test::message_of<nndl::FileError>([&] { nndl::save_network(net, dir / "locked"); })
               .find("exists and is not a regular file") != std::string::npos);

@@ -4,6 +4,8 @@
 
 #include <nndl/nndl.hpp>
 
+#include <limits>
+
 using nndl::Activation;
 using nndl::Index;
 using nndl::Matrix;
@@ -426,4 +428,102 @@ TEST_CASE("training: option edges the review found") {
     endless.epochs = std::numeric_limits<long>::max();
     endless.on_epoch_end = [](const nndl::Progress& p) { return p.epoch < 1; };
     CHECK(nndl::train(net, data.x, y, gd, endless).epochs_run == 2);
+}
+
+TEST_CASE("training: a callback that changes X between full-batch steps trains on the changed X") {
+    // fit once derived X^T from X's address and kept it, so this trained on stale data.
+    const auto data = blobs(30, 4);
+    const Matrix<double> y = nndl::one_hot(data.labels, 3);
+    const nndl::Network<double> start({2, 5, 3}, {Activation::relu, Activation::softmax}, {nndl::Init::he}, 6);
+    Matrix<double> x = data.x;
+    nndl::Network<double> net = start;
+    nndl::GradientDescent<double> gd(0.05);
+    nndl::TrainOptions options;
+    options.on_epoch_end = [&](const nndl::Progress&) {
+        x *= 1.5;  // e.g. a user's own augmentation, in place
+        return true;
+    };
+    net.fit(x, y, gd, 4, options);
+
+    nndl::Network<double> replay = start;
+    Matrix<double> step_x = data.x;
+    for (int step = 0; step < 4; ++step) {
+        replay.train_step(step_x, y, gd);
+        step_x *= 1.5;
+    }
+    CHECK(replay.predict_proba(data.x) == net.predict_proba(data.x));
+}
+
+TEST_CASE("training: divergence late in training puts back the last finished (or best) epoch") {
+    const auto data = blobs(64, 5);
+    const Matrix<double> y = nndl::one_hot(data.labels, 3);
+    nndl::Network<double> net({2, 8, 3}, {Activation::relu, Activation::softmax}, {nndl::Init::he}, 3);
+    nndl::GradientDescent<double> gd(0.05);
+    nndl::TrainOptions options;
+    options.epochs = 6;
+    options.batch_size = 16;  // 12 batches an epoch: the last epoch is kept
+    options.on_batch_end = [&](const nndl::Progress& p) {
+        if (p.epoch == 3 && p.batch == 4) {
+            net.layer(1).parameters()[0].value->setConstant(std::numeric_limits<double>::quiet_NaN());
+        }
+        return true;
+    };
+    Matrix<double> kept_after_epoch_2;
+    options.on_epoch_end = [&](const nndl::Progress& p) {
+        if (p.epoch == 2) {
+            kept_after_epoch_2 = *net.layer(1).parameters()[0].value;
+        }
+        return true;
+    };
+    nndl::DivergenceError failure("");
+    try {
+        nndl::train(net, data.x, y, gd, options);
+        FAIL("expected a DivergenceError");
+    } catch (const nndl::DivergenceError& e) {
+        failure = e;
+    }
+    CHECK(failure.kept_epoch() == 2);
+    CHECK(std::string(failure.what()).find("epoch 3, batch 5") != std::string::npos);
+    CHECK(std::string(failure.what()).find("holds the parameters of epoch 2 (the last finished)") != std::string::npos);
+    CHECK(*net.layer(1).parameters()[0].value == kept_after_epoch_2);
+    CHECK(net.predict_proba(data.x).allFinite());
+
+    // Full batch: nothing is kept (a copy per step would cost too much), and it says so.
+    nndl::Network<double> full({2, 3}, {Activation::softmax}, {nndl::Init::he}, 3);
+    nndl::TrainOptions full_options;
+    full_options.on_epoch_end = [&](const nndl::Progress& p) {
+        if (p.epoch == 1) {
+            full.layer(0).parameters()[0].value->setConstant(std::numeric_limits<double>::quiet_NaN());
+        }
+        return true;
+    };
+    try {
+        full.fit(data.x, y, gd, 5, full_options);
+        FAIL("expected a DivergenceError");
+    } catch (const nndl::DivergenceError& e) {
+        CHECK(e.kept_epoch() == -1);
+        CHECK(std::string(e.what()).find("holds") == std::string::npos);
+    }
+
+    // Early stopping that keeps the best epoch puts that one back.
+    nndl::Network<double> stopping({2, 8, 3}, {Activation::relu, Activation::softmax}, {nndl::Init::he}, 3);
+    nndl::TrainOptions es = options;
+    es.early_stopping.enabled = true;
+    es.early_stopping.monitor = nndl::Monitor::loss;
+    es.early_stopping.patience = 10;
+    es.on_epoch_end = nullptr;
+    es.on_batch_end = [&](const nndl::Progress& p) {
+        if (p.epoch == 3 && p.batch == 4) {
+            stopping.layer(1).parameters()[0].value->setConstant(std::numeric_limits<double>::quiet_NaN());
+        }
+        return true;
+    };
+    try {
+        nndl::train(stopping, data.x, y, gd, es);
+        FAIL("expected a DivergenceError");
+    } catch (const nndl::DivergenceError& e) {
+        CHECK(e.kept_epoch() == 2);  // the loss falls every epoch here, so the best is the last finished
+        CHECK(std::string(e.what()).find("(the best so far)") != std::string::npos);
+    }
+    CHECK(stopping.predict_proba(data.x).allFinite());
 }

@@ -48,11 +48,18 @@ public:
     const char* what() const noexcept override { return std::runtime_error::what(); }
 };
 
-/// Training produced a non-finite cost.
+/// Training produced a non-finite cost. train() puts back the parameters of an earlier
+/// epoch where it kept them: kept_epoch() names it (0-based), or is -1 when the network
+/// holds the parameters of the failing step.
 class DivergenceError : public std::runtime_error, public Error {
 public:
-    explicit DivergenceError(const std::string& message) : std::runtime_error(message) {}
+    explicit DivergenceError(const std::string& message, long kept_epoch = -1)
+        : std::runtime_error(message), kept_epoch_(kept_epoch) {}
     const char* what() const noexcept override { return std::runtime_error::what(); }
+    long kept_epoch() const noexcept { return kept_epoch_; }
+
+private:
+    long kept_epoch_;
 };
 
 namespace detail {

@@ -35,11 +35,10 @@
 // Implementations override the protected do_forward / do_backward / do_infer; the
 // public methods check the shapes first, so every layer reports bad input the same way.
 //
-// Optional capabilities, found by the network with dynamic_cast, stay out of this
+// An optional capability, found by the network with dynamic_cast, stays out of this
 // contract: FusedOutput (a layer ending with an activation lets a loss start from
 // dLoss/dZ: sigmoid + binary cross-entropy, softmax + cross-entropy give dZ = A - Y,
-// exact, where dA = -Y/A + ... can overflow) and ReusableInput (full-batch training
-// promises the same input every step, so a layer may precompute from it).
+// exact, where dA = -Y/A + ... can overflow).
 
 #include <limits>
 #include <memory>
@@ -290,19 +289,6 @@ protected:
     FusedOutput() = default;
     FusedOutput(const FusedOutput&) = default;
     FusedOutput& operator=(const FusedOutput&) = default;
-};
-
-/// Capability: while `constant` is true the caller promises the same, unchanged input
-/// matrix on every forward (full-batch training), so the layer may precompute from it.
-class ReusableInput {
-public:
-    virtual ~ReusableInput() = default;
-    virtual void set_input_constant(bool constant) = 0;
-
-protected:
-    ReusableInput() = default;
-    ReusableInput(const ReusableInput&) = default;
-    ReusableInput& operator=(const ReusableInput&) = default;
 };
 
 /// The activation a layer ends with: its FusedOutput's, else identity.

@@ -20,14 +20,14 @@ namespace nndl {
 
 namespace detail {
 
-/// Binary cross-entropy targets are labels or probabilities: every entry in [0, 1].
+/// Cross-entropy targets are labels or probabilities: every entry in [0, 1].
 template <class Scalar>
-void require_labels(const char* where, const Matrix<Scalar>& y) {
+void require_labels(const char* where, const Matrix<Scalar>& y, const char* expected = "a label in [0, 1]") {
     for (Index j = 0; j < y.cols(); ++j) {
         for (Index i = 0; i < y.rows(); ++i) {
             if (!(y(i, j) >= Scalar(0) && y(i, j) <= Scalar(1))) {
-                throw_invalid(where, ": target at row ", i, ", column ", j, " is ", y(i, j),
-                              ", expected a label in [0, 1]");
+                throw_invalid(where, ": target at row ", i, ", column ", j, " is ", y(i, j), ", expected ",
+                              expected);
             }
         }
     }
@@ -191,6 +191,7 @@ public:
 
     Scalar value(const Matrix<Scalar>& a, const Matrix<Scalar>& y) const override {
         this->check("CategoricalCrossEntropy::value", a, y);
+        detail::require_labels("CategoricalCrossEntropy::value", y, "a probability in [0, 1] (one-hot targets)");
         const Scalar tiny = std::numeric_limits<Scalar>::min();
         return -(y.array() * a.array().max(tiny).log()).sum() / static_cast<Scalar>(a.cols());
     }
@@ -206,6 +207,8 @@ public:
     /// Uses log-softmax: z_k - max(z) - log(sum exp(z - max(z))).
     Scalar value_from_preactivation(const Matrix<Scalar>& z, const Matrix<Scalar>& y) const override {
         this->check("CategoricalCrossEntropy::value_from_preactivation", z, y);
+        detail::require_labels("CategoricalCrossEntropy::value_from_preactivation", y,
+                               "a probability in [0, 1] (one-hot targets)");
         Scalar total = 0;
         for (Index j = 0; j < z.cols(); ++j) {
             const Scalar top = z.col(j).maxCoeff();

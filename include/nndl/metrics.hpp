@@ -112,6 +112,9 @@ Eigen::Matrix<long, Eigen::Dynamic, Eigen::Dynamic> confusion_matrix(const Matri
     if (actual.rows() != 1) {
         detail::throw_shape("confusion_matrix: labels have ", actual.rows(), " rows, expected 1");
     }
+    if (classes < 1) {
+        detail::throw_invalid("confusion_matrix: classes is ", classes, ", expected at least 1");
+    }
     Eigen::Matrix<long, Eigen::Dynamic, Eigen::Dynamic> counts =
         Eigen::Matrix<long, Eigen::Dynamic, Eigen::Dynamic>::Zero(classes, classes);
     for (Index j = 0; j < actual.cols(); ++j) {

@@ -196,15 +196,6 @@ public:
         last_output_ = nullptr;
     }
 
-    /// Tells the first layer whether the coming forwards all get the same, unchanged X.
-    void set_input_constant(bool constant) {
-        if (!layers_.empty()) {
-            if (auto* reusable = dynamic_cast<ReusableInput*>(layers_.front().get())) {
-                reusable->set_input_constant(constant);
-            }
-        }
-    }
-
     /// L2 regularization (weight decay) strength lambda: the cost gains
     /// lambda / (2 m) * the sum of squares of every parameter marked `decay` (the
     /// weights, not the biases), as in the course.
@@ -275,6 +266,8 @@ public:
     /// before the update. The layers keep X until the next step or release_batch().
     Scalar train_step(const Matrix<Scalar>& x, const Matrix<Scalar>& y, Optimizer<Scalar>& optimizer) {
         check_pair("Network::train_step", x, y);
+        detail::require_finite("Network::train_step", "X", x);
+        detail::require_finite("Network::train_step", "Y", y);
         forward(x, Mode::training);
         const Scalar value = cost(y);
         backward(y);
@@ -308,6 +301,7 @@ public:
     /// Uses no cached state, so several threads may call it on one network at once.
     Matrix<Scalar> predict_proba(const Matrix<Scalar>& x) const {
         check_input("Network::predict_proba", x);
+        detail::require_finite("Network::predict_proba", "X", x);  // NaN would become a class silently
         Matrix<Scalar> current = x;
         Matrix<Scalar> next;
         for (const auto& layer : layers_) {
@@ -353,10 +347,41 @@ public:
         if (y.rows() != 1) {
             detail::require_rows("Network::accuracy", "Y", y.rows(), output_size(), "the network outputs");
         }
+        require_accuracy_labels(y, threshold);
         return static_cast<double>(count_correct(predict_proba(x), y, threshold)) / static_cast<double>(x.cols());
     }
 
 private:
+    /// Labels accuracy can compare with: 0 or 1 for one output (-1 too where the threshold
+    /// is at or below 0, as for tanh); class indices 0..K-1 or values in [0, 1] for K outputs.
+    void require_accuracy_labels(const Matrix<Scalar>& y, double threshold) const {
+        for (Index j = 0; j < y.cols(); ++j) {
+            for (Index i = 0; i < y.rows(); ++i) {
+                const double v = static_cast<double>(y(i, j));
+                bool ok = false;
+                const char* expected = "";
+                if (output_size() == 1) {
+                    ok = v == 0.0 || v == 1.0 || (threshold <= 0.0 && v == -1.0);
+                    expected = threshold <= 0.0 ? "a label -1, 0 or 1" : "a label 0 or 1";
+                } else if (y.rows() == 1) {
+                    ok = v >= 0.0 && v < static_cast<double>(output_size()) && v == std::floor(v);
+                    expected = "a class index";
+                } else {
+                    ok = v >= 0.0 && v <= 1.0;
+                    expected = "a one-hot value in [0, 1]";
+                }
+                if (!ok) {
+                    if (output_size() > 1 && y.rows() == 1) {
+                        detail::throw_invalid("Network::accuracy: Y at column ", j, " is ", y(i, j), ", expected ",
+                                              expected, " in 0..", output_size() - 1);
+                    }
+                    detail::throw_invalid("Network::accuracy: Y at row ", i, ", column ", j, " is ", y(i, j),
+                                          ", expected ", expected);
+                }
+            }
+        }
+    }
+
     void build(const std::vector<Index>& sizes, const std::vector<Activation>& activations, Initializer init,
                NumpyRandom& random) {
         if (sizes.size() < 2) {

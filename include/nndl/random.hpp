@@ -94,6 +94,7 @@ public:
     /// np.random.randn(rows, cols): drawn in row-major (C) order, as NumPy fills arrays.
     template <class Scalar = double>
     Matrix<Scalar> randn(Index rows, Index cols) {
+        require_size("NumpyRandom::randn", rows, cols);
         Matrix<Scalar> m(rows, cols);
         for (Index i = 0; i < rows; ++i) {
             for (Index j = 0; j < cols; ++j) {
@@ -106,6 +107,7 @@ public:
     /// np.random.rand(rows, cols), row-major draw order.
     template <class Scalar = double>
     Matrix<Scalar> rand(Index rows, Index cols) {
+        require_size("NumpyRandom::rand", rows, cols);
         Matrix<Scalar> m(rows, cols);
         for (Index i = 0; i < rows; ++i) {
             for (Index j = 0; j < cols; ++j) {
@@ -117,6 +119,9 @@ public:
 
     /// np.random.permutation(n): the legacy Fisher-Yates shuffle of 0..n-1.
     std::vector<Index> permutation(Index n) {
+        if (n < 0) {
+            detail::throw_invalid("NumpyRandom::permutation: n is ", n, ", expected >= 0");
+        }
         std::vector<Index> order(static_cast<std::size_t>(n));
         for (Index i = 0; i < n; ++i) {
             order[static_cast<std::size_t>(i)] = i;
@@ -129,6 +134,12 @@ public:
     }
 
 private:
+    static void require_size(const char* where, Index rows, Index cols) {
+        if (rows < 0 || cols < 0) {
+            detail::throw_invalid(where, ": shape ", rows, " x ", cols, ", expected sizes >= 0");
+        }
+    }
+
     std::mt19937 engine_;
     std::optional<double> cached_gaussian_;
 };

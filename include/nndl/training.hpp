@@ -118,30 +118,23 @@ private:
     double rate_;
 };
 
-/// While alive: the network's first layer may rely on an unchanging input; at the end
-/// every layer forgets the batch, which lives in the training loop. It holds the
-/// network, not a layer, so a callback may replace the network's layers meanwhile.
+/// At the end of training every layer forgets the batch, which lives in the training
+/// loop. It holds the network, not a layer, so a callback may replace the network's
+/// layers meanwhile.
 template <class Scalar>
 class TrainingScope {
 public:
-    TrainingScope(Network<Scalar>& network, bool constant_input) : network_(network), constant_(constant_input) {
-        if (constant_) {
-            network_.set_input_constant(true);
-        }
-    }
-    ~TrainingScope() {
-        if (constant_) {
-            network_.set_input_constant(false);
-        }
-        network_.release_batch();
-    }
+    explicit TrainingScope(Network<Scalar>& network) : network_(network) {}
+    ~TrainingScope() { network_.release_batch(); }
     TrainingScope(const TrainingScope&) = delete;
     TrainingScope& operator=(const TrainingScope&) = delete;
 
 private:
     Network<Scalar>& network_;
-    bool constant_;
 };
+
+/// Epochs of at least this many batches keep a copy of the parameters (see train).
+inline constexpr long batches_worth_a_snapshot = 8;
 
 template <class Scalar>
 struct Snapshot {
@@ -297,8 +290,8 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
     }
     const Index batch = options.batch_size == 0 ? m : std::min(options.batch_size, m);
     const long batches = static_cast<long>((m + batch - 1) / batch);
-    // One unshuffled batch of everything: train on X itself, which then stays the same
-    // matrix every epoch (no copy, and the first layer may precompute from it).
+    // One unshuffled batch of everything: train on X itself (no copy). A callback may
+    // change X between steps: nothing is derived from X across steps.
     const bool whole_x = batches == 1 && !options.shuffle && m == x_all.cols();
     const std::optional<double> threshold = network.decision_threshold();
     const bool has_accuracy = threshold.has_value() || network.output_size() > 1;
@@ -316,119 +309,149 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
     Matrix<Scalar> xb;
     Matrix<Scalar> yb;
     detail::RestoreRate<Scalar> restore_rate(optimizer);
-    detail::TrainingScope<Scalar> scope(network, whole_x);
+    detail::TrainingScope<Scalar> scope(network);
 
     TrainHistory history;
     double best = 0.0;
     long since_best = 0;
     detail::Snapshot<Scalar> best_snapshot;
+    // With many batches per epoch a copy of the parameters per epoch costs little, and a
+    // failure later on can put back the last finished epoch instead of diverged values.
+    const bool keep_last_epoch = batches >= detail::batches_worth_a_snapshot;
+    detail::Snapshot<Scalar> last_snapshot;
+    long last_snapshot_epoch = -1;
+    const auto keep_after_failure = [&](const DivergenceError& failure) {
+        const bool use_best = options.early_stopping.restore_best && history.best_epoch >= 0 &&
+                              !best_snapshot.parameters.empty();
+        const long kept = use_best ? history.best_epoch : last_snapshot_epoch;
+        if (kept < 0) {
+            return DivergenceError(failure.what());
+        }
+        try {
+            (use_best ? best_snapshot : last_snapshot).restore(network);
+        } catch (const std::exception&) {  // a callback changed the layers: nothing to put back
+            return DivergenceError(failure.what());
+        }
+        return DivergenceError(detail::concat(failure.what(), "; the network holds the parameters of epoch ", kept,
+                                              use_best ? " (the best so far)" : " (the last finished)"),
+                               kept);
+    };
     const bool maximize = options.early_stopping.monitor == Monitor::validation_accuracy ||
                           options.early_stopping.monitor == Monitor::accuracy;
 
-    for (long epoch = 0; epoch < options.epochs; ++epoch) {
-        const auto started = std::chrono::steady_clock::now();
-        optimizer.set_learning_rate(options.schedule.at(restore_rate.rate(), epoch));
-        if (options.shuffle) {
-            if (options.seed_every_epoch) {
-                random.seed(static_cast<std::uint32_t>(options.seed + 1 + static_cast<std::uint64_t>(epoch)));
-            }
-            order = random.permutation(m);
-        }
-        EpochRecord record;
-        record.epoch = epoch;
-        record.learning_rate = optimizer.learning_rate();
-        record.has_accuracy = has_accuracy;
-        double loss_sum = 0.0;
-        double last_loss = 0.0;
-        Index right = 0;
-        long batches_run = 0;
-        bool stop = false;
-        for (long b = 0; b < batches; ++b) {
-            const Index start = static_cast<Index>(b) * batch;
-            const Index n = std::min(batch, m - start);
-            const Matrix<Scalar>* xp = &x_all;
-            const Matrix<Scalar>* yp = &y_all;
-            if (!whole_x) {
-                xb.resize(x_all.rows(), n);  // no reallocation unless the size changes
-                yb.resize(y_all.rows(), n);
-                for (Index j = 0; j < n; ++j) {
-                    const Index source = order[static_cast<std::size_t>(start + j)];
-                    xb.col(j) = x_all.col(source);
-                    yb.col(j) = y_all.col(source);
+    try {
+        for (long epoch = 0; epoch < options.epochs; ++epoch) {
+            const auto started = std::chrono::steady_clock::now();
+            optimizer.set_learning_rate(options.schedule.at(restore_rate.rate(), epoch));
+            if (options.shuffle) {
+                if (options.seed_every_epoch) {
+                    random.seed(static_cast<std::uint32_t>(options.seed + 1 + static_cast<std::uint64_t>(epoch)));
                 }
-                xp = &xb;
-                yp = &yb;
+                order = random.permutation(m);
             }
-            const Matrix<Scalar>& out = network.forward(*xp, Mode::training);
-            const double value = static_cast<double>(network.cost(*yp));
-            if (std::isnan(value) || (!std::isfinite(value) && !options.allow_infinite_loss)) {
-                throw DivergenceError(detail::concat(where, ": the loss became ", value, " in epoch ", epoch,
-                                                     ", batch ", b, "; training diverged, try a smaller learning "
-                                                     "rate (now ", optimizer.learning_rate(), ")"));
-            }
-            if (has_accuracy) {
-                right += count_correct(out, *yp, threshold.value_or(0.5));
-            }
-            network.backward(*yp);
-            network.apply(optimizer);
-            loss_sum += value * static_cast<double>(n);
-            last_loss = value;
-            record.examples += n;
-            ++batches_run;
-            if (options.on_batch_end && !options.on_batch_end(Progress{epoch, options.epochs, b, batches, value})) {
-                stop = true;
-                break;
-            }
-        }
-        const auto seen = static_cast<double>(record.examples);
-        // One batch: its loss itself, so full-batch training reports the cost the course prints.
-        record.loss = batches_run == 1 ? last_loss : loss_sum / seen;
-        record.accuracy = has_accuracy ? static_cast<double>(right) / seen : std::nan("");
-        if (validation_x != nullptr) {
-            const auto [loss, accuracy] = evaluate(network, *validation_x, *validation_y);
-            record.has_validation = true;
-            record.validation_loss = loss;
-            record.validation_accuracy = accuracy;
-            if (!std::isfinite(loss)) {
-                throw DivergenceError(detail::concat(where, ": the validation loss became ", loss, " in epoch ",
-                                                     epoch, "; training diverged, try a smaller learning rate"));
-            }
-        }
-        record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        history.epochs_run = epoch + 1;
-        if (stop) {
-            history.stopped_early = true;
-        }
-
-        if (options.early_stopping.enabled && !stop) {
-            const double value = detail::monitored(record, options.early_stopping.monitor);
-            const double delta = options.early_stopping.min_delta;
-            const bool improved = history.best_epoch < 0 || (maximize ? value > best + delta : value < best - delta);
-            if (improved) {
-                best = value;
-                history.best_epoch = epoch;
-                since_best = 0;
-                if (options.early_stopping.restore_best) {
-                    best_snapshot.take(network);
+            EpochRecord record;
+            record.epoch = epoch;
+            record.learning_rate = optimizer.learning_rate();
+            record.has_accuracy = has_accuracy;
+            double loss_sum = 0.0;
+            double last_loss = 0.0;
+            Index right = 0;
+            long batches_run = 0;
+            bool stop = false;
+            for (long b = 0; b < batches; ++b) {
+                const Index start = static_cast<Index>(b) * batch;
+                const Index n = std::min(batch, m - start);
+                const Matrix<Scalar>* xp = &x_all;
+                const Matrix<Scalar>* yp = &y_all;
+                if (!whole_x) {
+                    xb.resize(x_all.rows(), n);  // no reallocation unless the size changes
+                    yb.resize(y_all.rows(), n);
+                    for (Index j = 0; j < n; ++j) {
+                        const Index source = order[static_cast<std::size_t>(start + j)];
+                        xb.col(j) = x_all.col(source);
+                        yb.col(j) = y_all.col(source);
+                    }
+                    xp = &xb;
+                    yp = &yb;
                 }
-            } else if (++since_best >= options.early_stopping.patience) {
-                stop = true;
+                const Matrix<Scalar>& out = network.forward(*xp, Mode::training);
+                const double value = static_cast<double>(network.cost(*yp));
+                if (std::isnan(value) || (!std::isfinite(value) && !options.allow_infinite_loss)) {
+                    throw DivergenceError(detail::concat(where, ": the loss became ", value, " in epoch ", epoch,
+                                                         ", batch ", b, "; training diverged, try a smaller learning "
+                                                         "rate (now ", optimizer.learning_rate(), ")"));
+                }
+                if (has_accuracy) {
+                    right += count_correct(out, *yp, threshold.value_or(0.5));
+                }
+                network.backward(*yp);
+                network.apply(optimizer);
+                loss_sum += value * static_cast<double>(n);
+                last_loss = value;
+                record.examples += n;
+                ++batches_run;
+                if (options.on_batch_end && !options.on_batch_end(Progress{epoch, options.epochs, b, batches, value})) {
+                    stop = true;
+                    break;
+                }
+            }
+            const auto seen = static_cast<double>(record.examples);
+            // One batch: its loss itself, so full-batch training reports the cost the course prints.
+            record.loss = batches_run == 1 ? last_loss : loss_sum / seen;
+            record.accuracy = has_accuracy ? static_cast<double>(right) / seen : std::nan("");
+            if (validation_x != nullptr) {
+                const auto [loss, accuracy] = evaluate(network, *validation_x, *validation_y);
+                record.has_validation = true;
+                record.validation_loss = loss;
+                record.validation_accuracy = accuracy;
+                if (!std::isfinite(loss)) {
+                    throw DivergenceError(detail::concat(where, ": the validation loss became ", loss, " in epoch ",
+                                                         epoch, "; training diverged, try a smaller learning rate"));
+                }
+            }
+            record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            history.epochs_run = epoch + 1;
+            if (stop) {
                 history.stopped_early = true;
             }
+
+            if (options.early_stopping.enabled && !stop) {
+                const double value = detail::monitored(record, options.early_stopping.monitor);
+                const double delta = options.early_stopping.min_delta;
+                const bool improved =
+                    history.best_epoch < 0 || (maximize ? value > best + delta : value < best - delta);
+                if (improved) {
+                    best = value;
+                    history.best_epoch = epoch;
+                    since_best = 0;
+                    if (options.early_stopping.restore_best) {
+                        best_snapshot.take(network);
+                    }
+                } else if (++since_best >= options.early_stopping.patience) {
+                    stop = true;
+                    history.stopped_early = true;
+                }
+            }
+            const bool last = stop || epoch + 1 == options.epochs;
+            const bool recorded = options.record_every > 0 && (epoch % options.record_every == 0 || last);
+            Progress progress{epoch, options.epochs, batches_run, batches, record.loss, &record, recorded};
+            if (options.on_epoch_end && !options.on_epoch_end(progress)) {
+                stop = true;
+                history.stopped_early = true;  // only ever set: early stopping's verdict stays
+            }
+            if (recorded || (stop && options.record_every > 0)) {
+                history.epochs.push_back(record);
+            }
+            if (stop) {
+                break;
+            }
+            if (keep_last_epoch) {
+                last_snapshot.take(network);
+                last_snapshot_epoch = epoch;
+            }
         }
-        const bool last = stop || epoch + 1 == options.epochs;
-        const bool recorded = options.record_every > 0 && (epoch % options.record_every == 0 || last);
-        Progress progress{epoch, options.epochs, batches_run, batches, record.loss, &record, recorded};
-        if (options.on_epoch_end && !options.on_epoch_end(progress)) {
-            stop = true;
-            history.stopped_early = true;  // only ever set: early stopping's verdict stays
-        }
-        if (recorded || (stop && options.record_every > 0)) {
-            history.epochs.push_back(record);
-        }
-        if (stop) {
-            break;
-        }
+    } catch (const DivergenceError& failure) {
+        throw keep_after_failure(failure);
     }
     if (options.early_stopping.enabled && options.early_stopping.restore_best && history.best_epoch >= 0 &&
         !best_snapshot.parameters.empty()) {

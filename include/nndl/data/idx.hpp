@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,28 @@ inline IdxArray parse_idx(const std::vector<unsigned char>& bytes, const std::st
     return array;
 }
 
+/// The size in bytes that an IDX header at the start of `bytes` declares (header and
+/// values), or nothing while the header is incomplete or not an unsigned-byte IDX header.
+inline std::optional<std::uint64_t> idx_declared_size(const std::vector<unsigned char>& bytes) {
+    if (bytes.size() < 4 || bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 || bytes[3] < 1 || bytes[3] > 4) {
+        return std::nullopt;
+    }
+    const std::size_t header = 4 + 4 * std::size_t(bytes[3]);
+    if (bytes.size() < header) {
+        return std::nullopt;
+    }
+    std::uint64_t count = 1;
+    for (std::size_t at = 4; at < header; at += 4) {
+        const std::uint64_t d = (std::uint64_t(bytes[at]) << 24) | (std::uint64_t(bytes[at + 1]) << 16) |
+                                (std::uint64_t(bytes[at + 2]) << 8) | bytes[at + 3];
+        count = d == 0 ? 0 : std::min<std::uint64_t>(count * d, std::uint64_t(1) << 40);  // no wrap
+    }
+    return header + count;
+}
+
 /// Gunzips `bytes` when they start with the gzip magic; returns them as they are otherwise.
+/// Stops as soon as the output passes `max_bytes` or the size its IDX header declares, so a
+/// small file cannot make it allocate gigabytes.
 inline std::vector<unsigned char> gunzip_if_compressed(const std::vector<unsigned char>& bytes, const std::string& name,
                                                        std::size_t max_bytes = std::size_t(1) << 31) {
     if (bytes.size() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b) {
@@ -91,6 +113,11 @@ inline std::vector<unsigned char> gunzip_if_compressed(const std::vector<unsigne
                                            stream.msg ? stream.msg : "zlib error", ")"));
         }
         out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<long>(chunk.size() - stream.avail_out));
+        if (const auto declared = idx_declared_size(out); declared && out.size() > *declared) {
+            inflateEnd(&stream);
+            throw FileError(detail::concat("read_idx: '", name, "' decompresses to more than the ", *declared,
+                                           " bytes its header declares (corrupt)"));
+        }
         if (out.size() > max_bytes) {
             inflateEnd(&stream);
             throw FileError(detail::concat("read_idx: '", name, "' decompresses to more than ", max_bytes, " bytes"));
@@ -129,6 +156,12 @@ IdxDataset<Scalar> load_idx_dataset(const std::filesystem::path& images_path, co
     if (images.dims[0] != labels.dims[0]) {
         throw FileError(detail::concat("load_idx_dataset: '", images_path.string(), "' has ", images.dims[0],
                                        " images but '", labels_path.string(), "' has ", labels.dims[0], " labels"));
+    }
+    const std::size_t height = images.dims[1];
+    const std::size_t width = images.dims[2];
+    if (height == 0 || width == 0 || height * width > (std::size_t(1) << 31)) {  // each < 2^32: no wrap
+        throw FileError(detail::concat("load_idx_dataset: '", images_path.string(), "' has images of ", height, "x",
+                                       width, " pixels, expected at least 1x1 and at most 2^31 pixels"));
     }
     auto m = static_cast<Index>(images.dims[0]);
     if (limit > 0 && limit < m) {

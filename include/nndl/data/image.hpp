@@ -7,6 +7,8 @@
 // height x width, RGB, row-major (h, then w, channel fastest), divided by 255.
 
 #include <algorithm>
+#include <cstdint>
+#include <iterator>
 #include <cctype>
 #include <limits>
 #include <cstddef>
@@ -48,6 +50,20 @@ inline ImageArray<unsigned char> decode_image(const std::vector<unsigned char>& 
     int height = 0;
     int stored_channels = 0;
     if (!stbi_info_from_memory(bytes.data(), length, &width, &height, &stored_channels)) {
+        // stb refuses a PNG of more than 2^30 bytes as "unknown image type": say what it is.
+        static const unsigned char png_start[] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+        if (bytes.size() >= 24 && std::equal(std::begin(png_start), std::end(png_start), bytes.begin())) {
+            const auto big_endian = [&](std::size_t at) {
+                return (std::uint32_t(bytes[at]) << 24) | (std::uint32_t(bytes[at + 1]) << 16) |
+                       (std::uint32_t(bytes[at + 2]) << 8) | bytes[at + 3];
+            };
+            const std::uint32_t png_width = big_endian(16);
+            const std::uint32_t png_height = big_endian(20);
+            if (static_cast<long double>(png_width) * png_height > max_image_pixels) {
+                throw FileError(detail::concat(function, ": '", path.string(), "' is a PNG of ", png_width, "x",
+                                               png_height, " pixels, expected at most ", max_image_pixels, " pixels"));
+            }
+        }
         throw FileError(detail::concat(function, ": '", path.string(),
                                        "' is not an image nndl can read (PNG, JPEG, BMP, GIF, TGA, PNM): ",
                                        stbi_failure_reason()));
@@ -213,9 +229,32 @@ ImageDataset<Scalar> load_image_folder(const std::filesystem::path& root, const 
     }
     ImageDataset<Scalar> data;
     data.class_names = options.classes;
+    // A folder that cannot be listed, or an entry that cannot be examined (a link loop),
+    // is a FileError naming it, not a std::filesystem_error.
+    const auto list_folder = [](const std::filesystem::path& folder) {
+        std::vector<std::filesystem::directory_entry> entries;
+        std::error_code error;
+        for (std::filesystem::directory_iterator it(folder, error), end; !error && it != end; it.increment(error)) {
+            entries.push_back(*it);
+        }
+        if (error) {
+            throw FileError(detail::concat("load_image_folder: cannot list '", folder.string(), "': ",
+                                           error.message()));
+        }
+        return entries;
+    };
+    const auto is_kind = [](const std::filesystem::directory_entry& entry, std::filesystem::file_type kind) {
+        std::error_code error;
+        const auto status = entry.status(error);
+        if (error && error != std::errc::no_such_file_or_directory) {
+            throw FileError(detail::concat("load_image_folder: cannot examine '", entry.path().string(), "': ",
+                                           error.message()));
+        }
+        return !error && status.type() == kind;
+    };
     if (data.class_names.empty()) {
-        for (const auto& entry : std::filesystem::directory_iterator(root)) {
-            if (entry.is_directory()) {
+        for (const auto& entry : list_folder(root)) {
+            if (is_kind(entry, std::filesystem::file_type::directory)) {
                 data.class_names.push_back(entry.path().filename().string());
             }
         }
@@ -236,8 +275,8 @@ ImageDataset<Scalar> load_image_folder(const std::filesystem::path& root, const 
             throw FileError(detail::concat("load_image_folder: class folder '", folder.string(), "' does not exist"));
         }
         std::vector<std::filesystem::path> files;
-        for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-            if (entry.is_regular_file() && has_image_extension(entry.path())) {
+        for (const auto& entry : list_folder(folder)) {
+            if (has_image_extension(entry.path()) && is_kind(entry, std::filesystem::file_type::regular)) {
                 files.push_back(entry.path());
             }
         }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../detail/file_util.hpp"
 #include "../errors.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
@@ -290,16 +291,9 @@ PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path&
 /// parse_csv_points on a file; `split` as there.
 template <class Scalar>
 PointSet<Scalar> load_csv_points(const std::filesystem::path& path, const std::string& split = "") {
-    std::error_code ec;
-    const auto status = std::filesystem::status(path, ec);
-    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
-        // a folder, a device (/dev/zero: one endless line) or a pipe (waits forever)
-        throw FileError(detail::concat("load_csv_points: '", path.string(), "' is not a regular file"));
-    }
-    std::ifstream in(path);
-    if (!in) {
-        throw FileError(detail::concat("load_csv_points: cannot open '", path.string(), "'"));
-    }
+    // Whole, bounded, and refusing devices and pipes (/dev/zero would be one endless line).
+    const std::vector<unsigned char> bytes = read_file_bytes(path, "load_csv_points");
+    std::istringstream in(std::string(bytes.begin(), bytes.end()));
     return parse_csv_points<Scalar>(in, path, split);
 }
 

@@ -14,6 +14,7 @@
 #include <system_error>
 #include <vector>
 
+#include <fcntl.h>   // open
 #include <stdlib.h>  // mkstemp
 #include <sys/stat.h>  // fchmod, umask
 #include <unistd.h>    // close, unlink
@@ -43,22 +44,49 @@ inline std::vector<unsigned char> read_regular_file(const std::filesystem::path&
         throw FileError(detail::concat(where, ": '", path.string(),
                                        "' is not a regular file (a device or a pipe), expected a file"));
     }
-    const std::uintmax_t size = std::filesystem::file_size(path, ec);
-    if (ec || size > max_bytes) {
-        throw FileError(detail::concat(where, ": '", path.string(), "' has ",
-                                       ec ? std::string("an unknown number of") : std::to_string(size),
-                                       " bytes, more than the ", max_bytes, " accepted"));
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    // POSIX reads, not a stream: a stream reports a read error (EIO) as the end of the file.
+    // O_NONBLOCK: should the path become a pipe after the check above, open does not wait.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         throw FileError(detail::concat(where, ": cannot open '", path.string(), "': ", std::strerror(errno)));
     }
-    std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
-    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
-    if (static_cast<std::uintmax_t>(in.gcount()) != size || in.peek() != std::char_traits<char>::eof()) {
-        throw FileError(detail::concat(where, ": error reading '", path.string(), "' (it changed while read?)"));
+    struct stat info {};
+    if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+        ::close(fd);
+        throw FileError(detail::concat(where, ": '", path.string(), "' is not a regular file, expected a file"));
     }
-    return bytes;
+    const auto size = static_cast<std::uintmax_t>(info.st_size);
+    if (size > max_bytes) {
+        ::close(fd);
+        throw FileError(detail::concat(where, ": '", path.string(), "' has ", size, " bytes, more than the ",
+                                       max_bytes, " accepted"));
+    }
+    std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
+    std::size_t done = 0;
+    // One byte more than the size: a file that grows while read is noticed.
+    unsigned char extra = 0;
+    for (;;) {
+        unsigned char* to = done < bytes.size() ? bytes.data() + done : &extra;
+        const std::size_t want = done < bytes.size() ? bytes.size() - done : 1;
+        const ssize_t got = ::read(fd, to, want);
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got < 0) {
+            const int error = errno;
+            ::close(fd);
+            throw FileError(detail::concat(where, ": error reading '", path.string(), "': ", std::strerror(error)));
+        }
+        if (got == 0 || done >= bytes.size()) {
+            ::close(fd);
+            if (done != bytes.size() || got != 0) {
+                throw FileError(detail::concat(where, ": error reading '", path.string(),
+                                               "': it changed size while being read"));
+            }
+            return bytes;
+        }
+        done += static_cast<std::size_t>(got);
+    }
 }
 
 /// The bytes of a regular file of at most max_file_bytes (see read_regular_file).

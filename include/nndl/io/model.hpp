@@ -445,7 +445,7 @@ void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
                               " characters; a model file holds at most ", max_architecture_characters);
     }
     arrays.emplace_back("architecture", to_npy(text));
-    write_npz(path, arrays);
+    write_npz(path, arrays, "save_network");
 }
 
 /// Loads a network saved by save_network (format 2 or 1). Weights saved in the other

@@ -48,7 +48,8 @@ struct NpyArray {
 
 namespace detail {
 
-inline std::uint32_t crc32(const unsigned char* data, std::size_t size) {
+/// The zip CRC-32 of `data`; pass the previous result as `crc` to continue over more bytes.
+inline std::uint32_t crc32(const unsigned char* data, std::size_t size, std::uint32_t crc = 0) {
     static const auto table = [] {
         std::array<std::uint32_t, 256> t{};
         for (std::uint32_t i = 0; i < 256; ++i) {
@@ -60,7 +61,7 @@ inline std::uint32_t crc32(const unsigned char* data, std::size_t size) {
         }
         return t;
     }();
-    std::uint32_t crc = 0xFFFFFFFFU;
+    crc ^= 0xFFFFFFFFU;
     for (std::size_t i = 0; i < size; ++i) {
         crc = table[(crc ^ data[i]) & 0xFFU] ^ (crc >> 8);
     }
@@ -102,8 +103,9 @@ inline std::size_t dtype_size(const std::string& dtype, const char* where) {
     return dtype[1] == 'U' ? 4 * size : size;
 }
 
-/// The .npy file for one array (format version 1.0).
-inline std::vector<unsigned char> npy_bytes(const NpyArray& array) {
+/// The start of the .npy file for one array (format version 1.0): magic, version and header;
+/// the array's bytes follow it.
+inline std::vector<unsigned char> npy_prefix(const NpyArray& array) {
     std::string header = "{'descr': '" + array.dtype + "', 'fortran_order': " +
                          (array.fortran_order ? "True" : "False") + ", 'shape': (";
     for (std::size_t i = 0; i < array.shape.size(); ++i) {
@@ -117,7 +119,6 @@ inline std::vector<unsigned char> npy_bytes(const NpyArray& array) {
     std::vector<unsigned char> out = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
     put_le(out, header.size(), 2);
     out.insert(out.end(), header.begin(), header.end());
-    out.insert(out.end(), array.bytes.begin(), array.bytes.end());
     return out;
 }
 
@@ -340,51 +341,67 @@ inline std::string npy_to_string(const NpyArray& array, const std::string& name)
     return text;
 }
 
-/// Writes an .npz archive (like np.savez), atomically: a failed write leaves any previous file intact.
-inline void write_npz(const std::filesystem::path& path, const std::vector<std::pair<std::string, NpyArray>>& arrays) {
-    std::vector<unsigned char> out;
-    std::vector<unsigned char> directory;
-    for (const auto& [key, array] : arrays) {
-        const std::string name = key + ".npy";
-        const auto data = detail::npy_bytes(array);
-        if (data.size() >= 0xFFFFFFFFULL || out.size() >= 0xFFFFFFFFULL) {
-            throw FileError(detail::concat("write_npz: array '", key, "' is too large for this writer (4 GiB)"));
-        }
-        const std::uint32_t crc = detail::crc32(data.data(), data.size());
-        const auto offset = out.size();
-        // The fields a local header and its central directory record share:
-        // version 2.0, no flags, stored, DOS time 0 and date 1980-01-01, CRC, sizes, name length, no extra.
-        const auto common_fields = [&](std::vector<unsigned char>& to) {
-            for (const auto& [value, bytes] : {std::pair<std::uint64_t, int>{20, 2}, {0, 2}, {0, 2}, {0, 2}, {0x21, 2},
-                                               {crc, 4}, {data.size(), 4}, {data.size(), 4}, {name.size(), 2}, {0, 2}}) {
-                detail::put_le(to, value, bytes);
-            }
-        };
-        detail::put_le(out, 0x04034b50U, 4);
-        common_fields(out);
-        out.insert(out.end(), name.begin(), name.end());
-        out.insert(out.end(), data.begin(), data.end());
-        detail::put_le(directory, 0x02014b50U, 4);
-        detail::put_le(directory, 20, 2);  // made by version 2.0
-        common_fields(directory);
-        detail::put_le(directory, 0, 2);  // comment length
-        detail::put_le(directory, 0, 2);  // disk number
-        detail::put_le(directory, 0, 2);  // internal attributes
-        detail::put_le(directory, 0x81A4U << 16, 4);  // a regular file, rw-r--r--
-        detail::put_le(directory, offset, 4);
-        directory.insert(directory.end(), name.begin(), name.end());
+/// Writes an .npz archive (like np.savez), atomically: a failed write leaves any previous
+/// file intact. The arrays are streamed to the file, not gathered in memory first.
+/// `where` names the caller in messages.
+inline void write_npz(const std::filesystem::path& path, const std::vector<std::pair<std::string, NpyArray>>& arrays,
+                      const char* where = "write_npz") {
+    if (arrays.size() >= 0xFFFFU) {
+        throw FileError(detail::concat(where, ": ", arrays.size(), " arrays, more than this writer's 65534"));
     }
-    const auto directory_offset = out.size();
-    out.insert(out.end(), directory.begin(), directory.end());
-    detail::put_le(out, 0x06054b50U, 4);
-    detail::put_le(out, 0, 2);
-    detail::put_le(out, 0, 2);
-    detail::put_le(out, arrays.size(), 2);
-    detail::put_le(out, arrays.size(), 2);
-    detail::put_le(out, directory.size(), 4);
-    detail::put_le(out, directory_offset, 4);
-    detail::put_le(out, 0, 2);
-    write_bytes_atomically(path, "write_npz", out);
+    write_file_atomically(path, where, [&](std::ofstream& out) {
+        std::vector<unsigned char> directory;
+        std::uint64_t offset = 0;  // of the next local header
+        for (const auto& [key, array] : arrays) {
+            const std::string name = key + ".npy";
+            const auto prefix = detail::npy_prefix(array);
+            const std::uint64_t size = prefix.size() + array.bytes.size();
+            if (size >= 0xFFFFFFFFULL || offset >= 0xFFFFFFFFULL) {
+                throw FileError(detail::concat(where, ": array '", key, "' is too large for this writer (4 GiB)"));
+            }
+            std::uint32_t crc = detail::crc32(prefix.data(), prefix.size());
+            crc = detail::crc32(array.bytes.data(), array.bytes.size(), crc);
+            // The fields a local header and its central directory record share: version 2.0,
+            // no flags, stored, DOS time 0 and date 1980-01-01, CRC, sizes, name length, no extra.
+            const auto common_fields = [&](std::vector<unsigned char>& to) {
+                for (const auto& [value, bytes] : {std::pair<std::uint64_t, int>{20, 2}, {0, 2}, {0, 2}, {0, 2},
+                                                   {0x21, 2}, {crc, 4}, {size, 4}, {size, 4}, {name.size(), 2},
+                                                   {0, 2}}) {
+                    detail::put_le(to, value, bytes);
+                }
+            };
+            std::vector<unsigned char> local;
+            detail::put_le(local, 0x04034b50U, 4);
+            common_fields(local);
+            local.insert(local.end(), name.begin(), name.end());
+            local.insert(local.end(), prefix.begin(), prefix.end());
+            out.write(reinterpret_cast<const char*>(local.data()), static_cast<std::streamsize>(local.size()));
+            out.write(reinterpret_cast<const char*>(array.bytes.data()), static_cast<std::streamsize>(array.bytes.size()));
+            detail::put_le(directory, 0x02014b50U, 4);
+            detail::put_le(directory, 20, 2);  // made by version 2.0
+            common_fields(directory);
+            detail::put_le(directory, 0, 2);  // comment length
+            detail::put_le(directory, 0, 2);  // disk number
+            detail::put_le(directory, 0, 2);  // internal attributes
+            detail::put_le(directory, 0x81A4U << 16, 4);  // a regular file, rw-r--r--
+            detail::put_le(directory, offset, 4);
+            directory.insert(directory.end(), name.begin(), name.end());
+            offset += 30 + name.size() + size;
+        }
+        if (offset >= 0xFFFFFFFFULL) {
+            throw FileError(detail::concat(where, ": the arrays are too large for this writer (4 GiB)"));
+        }
+        std::vector<unsigned char> end = directory;
+        detail::put_le(end, 0x06054b50U, 4);
+        detail::put_le(end, 0, 2);
+        detail::put_le(end, 0, 2);
+        detail::put_le(end, arrays.size(), 2);
+        detail::put_le(end, arrays.size(), 2);
+        detail::put_le(end, directory.size(), 4);
+        detail::put_le(end, offset, 4);
+        detail::put_le(end, 0, 2);
+        out.write(reinterpret_cast<const char*>(end.data()), static_cast<std::streamsize>(end.size()));
+    });
 }
 
 /// The arrays of an .npz archive held in memory; `name` is used in messages.

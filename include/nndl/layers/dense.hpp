@@ -29,21 +29,15 @@ void linear_forward(const Matrix<Scalar>& a_prev, const Matrix<Scalar>& w, const
 /// Gradients of Z = W A_prev + b given dZ = dLoss/dZ: dW = dZ A_prev^T, db = row sums
 /// of dZ, and dA_prev = W^T dZ when `da_prev` is not null. The loss already holds
 /// the 1/m of the batch mean, so unlike the course's linear_backward nothing is
-/// divided by m here. `a_prev_transposed`, when given, must equal A_prev^T.
+/// divided by m here.
 template <class Scalar>
 void linear_backward(const Matrix<Scalar>& dz, const Matrix<Scalar>& a_prev, const Matrix<Scalar>& w,
-                     Matrix<Scalar>& dw, Matrix<Scalar>& db, Matrix<Scalar>* da_prev,
-                     const Matrix<Scalar>* a_prev_transposed = nullptr) {
+                     Matrix<Scalar>& dw, Matrix<Scalar>& db, Matrix<Scalar>* da_prev) {
     detail::require_rows("linear_backward", "dZ", dz.rows(), w.rows(), "W has");
     detail::require_rows("linear_backward", "A_prev", a_prev.rows(), w.cols(), "W expects");
     detail::require_cols("linear_backward", "A_prev", a_prev.cols(), dz.cols(), "dZ has");
     dw.resize(w.rows(), w.cols());
-    if (a_prev_transposed != nullptr && !detail::use_thin_kernels<Scalar>(dz.rows(), a_prev.rows(), a_prev.cols())) {
-        // For Eigen's product a stored A_prev^T streams through memory faster than A_prev.transpose().
-        dw.noalias() = dz * *a_prev_transposed;
-    } else {
-        detail::multiply_transposed(dz, a_prev, dw);
-    }
+    detail::multiply_transposed(dz, a_prev, dw);
     db = dz.rowwise().sum();
     if (da_prev != nullptr) {
         da_prev->resize(w.cols(), dz.cols());
@@ -52,7 +46,7 @@ void linear_backward(const Matrix<Scalar>& dz, const Matrix<Scalar>& a_prev, con
 }
 
 template <class Scalar, class ActivationPolicy>
-class Dense final : public Layer<Scalar>, public FusedOutput<Scalar>, public ReusableInput {
+class Dense final : public Layer<Scalar>, public FusedOutput<Scalar> {
 public:
     /// Weights start at zero; see initializers.hpp to fill them.
     Dense(Index input_size, Index output_size)
@@ -82,17 +76,7 @@ public:
         return {{"W", &weights_, &weights_gradient_, true}, {"b", &bias_, &bias_gradient_, false}};
     }
 
-    std::unique_ptr<Layer<Scalar>> clone() const override {
-        auto copy = std::make_unique<Dense>(*this);
-        copy->set_input_constant(false);
-        return copy;
-    }
-
-    void set_input_constant(bool constant) override {
-        constant_input_ = constant;
-        input_transposed_.resize(0, 0);
-        transposed_of_ = nullptr;
-    }
+    std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<Dense>(*this); }
 
     const Matrix<Scalar>& preactivation() const override {
         this->require_batch("Dense::preactivation");
@@ -125,11 +109,6 @@ protected:
             z_.colwise() += bias_.col(0);
             ActivationPolicy::forward(z_, a_);
         }
-        if (constant_input_ && transposed_of_ != &input &&
-            !detail::use_thin_kernels<Scalar>(weights_.rows(), input.rows(), input.cols())) {
-            input_transposed_ = input.transpose();
-            transposed_of_ = &input;
-        }
         return a_;
     }
 
@@ -156,11 +135,8 @@ private:
         if (!need_input_gradient) {
             input_gradient_.resize(0, 0);
         }
-        const Matrix<Scalar>& input = this->last_input();
-        const bool have_transpose = constant_input_ && transposed_of_ == &input;
-        linear_backward(dz_, input, weights_, weights_gradient_, bias_gradient_,
-                        need_input_gradient ? &input_gradient_ : nullptr,
-                        have_transpose ? &input_transposed_ : nullptr);
+        linear_backward(dz_, this->last_input(), weights_, weights_gradient_, bias_gradient_,
+                        need_input_gradient ? &input_gradient_ : nullptr);
         return input_gradient_;
     }
 
@@ -172,9 +148,6 @@ private:
     Matrix<Scalar> a_;
     Matrix<Scalar> dz_;
     Matrix<Scalar> input_gradient_;
-    bool constant_input_ = false;
-    const Matrix<Scalar>* transposed_of_ = nullptr;  // the input input_transposed_ was made from
-    Matrix<Scalar> input_transposed_;
 };
 
 /// A Dense layer whose activation is chosen at run time.
