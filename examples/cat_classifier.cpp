@@ -53,21 +53,23 @@ nndl::TrainHistory train_cnn(nndl::Network<Scalar>& network, const examples::Cat
     train_options.record_every = 1;
     train_options.epochs = epochs;
     train_options.batch_size = batch;
-    train_options.seed = static_cast<std::uint32_t>(options.integer("seed", 0));
+    train_options.seed = static_cast<std::uint32_t>(options.integer("seed", 0, examples::largest_seed));
     return nndl::train(network, x, y, optimizer, train_options);
 }
 
 template <class Scalar>
 int run(const examples::Options& options) {
     const bool cnn = options.has("cnn");
-    // Outputs never replace the images this run reads.
+    // Outputs never replace what this run reads, nor each other.
     const std::vector<std::string> photos = options.has("image") ? options.all("image") : examples::bundled_photos();
-    const std::vector<std::filesystem::path> inputs(photos.begin(), photos.end());
-    for (const char* output : {"save", "plot", "mislabeled"}) {
-        if (options.has(output)) {
-            examples::refuse_overwriting_input(options.text(output), inputs);
-        }
-    }
+    const std::string dir = options.has("data") ? options.text("data") : examples::data_path("data/catvnoncat");
+    examples::Files()
+        .reads(photos)
+        .reads_folder(dir)
+        .writes("--save", options.text("save"))
+        .writes_chart("--plot", options.text("plot"))
+        .writes("--mislabeled", options.text("mislabeled"))
+        .check();
     if (options.has("save")) {
         examples::check_model_output(options.text("save"), "--save");
     }
@@ -98,20 +100,12 @@ int run(const examples::Options& options) {
         }
         options.integer("epochs", 1);
         options.integer("batch-size", 1);
-        if (options.integer("seed", 0) > 4294967295L) {
-            throw examples::UsageError("--seed must be at most 4294967295, got " + options.text("seed"));
-        }
+        options.integer("seed", 0, examples::largest_seed);
     } else {
         examples::Options::parse_integer_list(options.text("layers"), "--layers", 1);
         options.integer("iterations", 1);
     }
 
-    const std::string dir = options.has("data") ? options.text("data") : examples::data_path("data/catvnoncat");
-    for (const char* output : {"save", "plot", "mislabeled"}) {
-        if (options.has(output)) {
-            examples::refuse_writing_inside(options.text(output), dir);
-        }
-    }
     const auto data = examples::load_cat_data<Scalar>(dir);
     if (data.train.x.rows() != 12288) {
         throw std::invalid_argument("cat_classifier: images have " + std::to_string(data.train.x.rows()) +
@@ -121,7 +115,7 @@ int run(const examples::Options& options) {
     std::string shape;
     std::optional<nndl::Network<Scalar>> built;
     if (cnn) {
-        built.emplace(cat_cnn<Scalar>(filters, static_cast<std::uint32_t>(options.integer("seed", 0))));
+        built.emplace(cat_cnn<Scalar>(filters, static_cast<std::uint32_t>(options.integer("seed", 0, examples::largest_seed))));
         shape = "CNN";
         for (const long f : filters) {
             shape += " conv3x3(" + std::to_string(f) + ")-pool";
@@ -150,7 +144,8 @@ int run(const examples::Options& options) {
     const auto started = std::chrono::steady_clock::now();
     nndl::TrainHistory history;
     if (cnn) {
-        history = train_cnn(network, data, options, progress);
+        history = examples::train_saving_on_failure(network, options.text("save"),
+                                                    [&] { return train_cnn(network, data, options, progress); });
     } else {
         nndl::GradientDescent<Scalar> optimizer(learning_rate(options));
         history = network.fit(data.train.x, data.train.y, optimizer, options.integer("iterations", 1),

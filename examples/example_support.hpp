@@ -5,6 +5,8 @@
 
 #include <nndl/nndl.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -16,6 +18,7 @@
 #include <functional>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <new>
 #include <sstream>
@@ -33,157 +36,129 @@ struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-/// A small option parser: --name VALUE, --name=VALUE, flags, positional arguments.
+/// NumPy's seeds (and nndl's) are 32-bit.
+inline constexpr long largest_seed = 4294967295L;
+
+/// The programs' command lines, parsed by CLI11: --name VALUE, --name=VALUE, flags,
+/// lists, positional arguments, conflicts and the help text are CLI11's. Values stay
+/// text until read, and are read (and range-checked) before any work starts, so a
+/// mistake is one line and exit code 2.
 class Options {
 public:
-    Options(std::string program, std::string summary) : program_(std::move(program)), summary_(std::move(summary)) {}
+    Options(std::string program, std::string summary) : program_(std::move(program)), app_(std::move(summary), program_) {
+        app_.set_help_flag("-h,--help", "show this help and exit");
+        app_.get_formatter()->column_width(34);
+    }
 
     Options& value(const std::string& name, const std::string& metavar, const std::string& help,
                    const std::string& fallback = "") {
-        specs_.push_back({name, metavar, help, fallback, true, false});
+        add(name, help + (fallback.empty() ? "" : " (default: " + fallback + ")"), fallback)
+            ->type_name(metavar)
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);  // the last one given counts
         return *this;
     }
     /// An option whose value may be left out (then `implicit` is used).
     Options& optional_value(const std::string& name, const std::string& metavar, const std::string& help,
                             const std::string& implicit) {
-        specs_.push_back({name, "[" + metavar + "]", help + " (alone: " + implicit + ")", "", true, false, implicit});
+        add(name, help + " (alone: " + implicit + ")", "")->type_name("[" + metavar + "]")->expected(0, 1);
+        implicit_[name] = implicit;
         return *this;
     }
     Options& list(const std::string& name, const std::string& metavar, const std::string& help) {
-        specs_.push_back({name, metavar, help, "", true, true});
+        add(name, help, "")->type_name(metavar)->expected(1, CLI::detail::expected_max_vector_size);
         return *this;
     }
     Options& flag(const std::string& name, const std::string& help) {
-        specs_.push_back({name, "", help, "", false, false});
+        options_[name] = app_.add_flag("--" + name, help);
         return *this;
     }
     Options& positional(const std::string& metavar, const std::string& help) {
-        positional_name_ = metavar;
-        positional_help_ = help;
+        app_.add_option(metavar, positionals_, help)->type_name("");
+        return *this;
+    }
+    /// `a` and `b` may not be given together.
+    Options& excludes(const std::string& a, const std::string& b) {
+        option(a)->excludes(option(b));
         return *this;
     }
 
     /// Parses argv; prints the help and exits 0 on --help; throws UsageError on mistakes.
     void parse(int argc, char** argv) {
-        for (int i = 1; i < argc; ++i) {
-            std::string arg = argv[i];
-            if (arg == "--help" || arg == "-h") {
-                std::cout << help();
-                std::exit(0);
-            }
-            if (arg.rfind("--", 0) != 0 || arg == "--") {
-                if (positional_name_.empty()) {
-                    throw UsageError("unexpected argument '" + arg + "'");
-                }
-                positionals_.push_back(arg);
-                continue;
-            }
-            std::string name = arg.substr(2);
-            std::string inline_value;
-            bool has_inline = false;
-            if (const auto eq = name.find('='); eq != std::string::npos) {
-                inline_value = name.substr(eq + 1);
-                name = name.substr(0, eq);
-                has_inline = true;
-            }
-            const Spec* spec = find(name);
-            if (spec == nullptr) {
-                throw UsageError("unknown option '--" + name + "'");
-            }
-            if (!spec->takes_value) {
-                if (has_inline) {
-                    throw UsageError("option '--" + name + "' takes no value");
-                }
-                values_[name].push_back("1");
-                continue;
-            }
-            if (has_inline) {
-                values_[name].push_back(inline_value);
-            } else if (i + 1 < argc && (std::string(argv[i + 1]).rfind("--", 0) != 0)) {
-                values_[name].push_back(argv[++i]);
-                // A list option takes every following plain argument.
-                while (spec->is_list && i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
-                    values_[name].push_back(argv[++i]);
-                }
-            } else if (!spec->implicit.empty()) {
-                values_[name].push_back(spec->implicit);
-            } else {
-                throw UsageError("option '--" + name + "' needs a value (" + spec->metavar + ")");
-            }
+        try {
+            app_.parse(argc, argv);
+        } catch (const CLI::CallForHelp&) {
+            std::cout << app_.help() << std::flush;
+            std::exit(std::cout ? 0 : 1);  // a help that could not be written is a failure too
+        } catch (const CLI::ExtrasError&) {
+            const std::string first = app_.remaining().empty() ? std::string("?") : app_.remaining().front();
+            throw UsageError((first.rfind("-", 0) == 0 ? "unknown option '" : "unexpected argument '") + first + "'");
+        } catch (const CLI::ParseError& e) {
+            throw UsageError(e.what());
         }
     }
 
-    bool has(const std::string& name) const { return values_.count(name) != 0; }
+    bool has(const std::string& name) const { return option(name)->count() > 0; }
 
     std::string text(const std::string& name) const {
-        const auto it = values_.find(name);
-        if (it != values_.end()) {
-            return it->second.back();
+        const CLI::Option* o = option(name);
+        if (o->count() == 0) {
+            return fallback_.count(name) != 0 ? fallback_.at(name) : std::string();
         }
-        return spec(name).fallback;
+        const auto& given = o->results();
+        if (given.empty() || given.back().empty()) {
+            const auto implicit = implicit_.find(name);
+            if (implicit != implicit_.end()) {
+                return implicit->second;
+            }
+        }
+        return given.empty() ? std::string() : given.back();
     }
 
-    std::vector<std::string> all(const std::string& name) const {
-        const auto it = values_.find(name);
-        return it == values_.end() ? std::vector<std::string>{} : it->second;
-    }
+    std::vector<std::string> all(const std::string& name) const { return option(name)->results(); }
 
     const std::vector<std::string>& positionals() const { return positionals_; }
 
-    long integer(const std::string& name, long minimum) const {
-        return parse_integer(text(name), "--" + name, minimum);
+    long integer(const std::string& name, long minimum, long maximum = std::numeric_limits<long>::max()) const {
+        return parse_integer(text(name), "--" + name, minimum, maximum);
     }
 
     double number(const std::string& name, bool must_be_positive = true) const {
         return parse_number(text(name), "--" + name, must_be_positive);
     }
 
-    std::string help() const {
-        std::ostringstream out;
-        out << "Usage: " << program_ << " [options]" << (positional_name_.empty() ? "" : " " + positional_name_ + "...")
-            << "\n\n"
-            << summary_ << "\n\nOptions:\n";
-        for (const auto& s : specs_) {
-            std::string left = "  --" + s.name + (s.metavar.empty() ? "" : " " + s.metavar);
-            out << std::left << std::setw(34) << left << s.help;
-            if (!s.fallback.empty()) {
-                out << " (default: " << s.fallback << ")";
-            }
-            out << '\n';
-        }
-        out << std::left << std::setw(34) << "  --help" << "show this help and exit\n";
-        if (!positional_name_.empty()) {
-            out << std::left << std::setw(34) << ("  " + positional_name_ + "...") << positional_help_ << '\n';
-        }
-        return out.str();
-    }
+    std::string help() const { return app_.help(); }
 
-    static long parse_integer(const std::string& text, const std::string& what, long minimum) {
-        std::size_t used = 0;
+    static long parse_integer(const std::string& text, const std::string& what, long minimum,
+                              long maximum = std::numeric_limits<long>::max()) {
         long value = 0;
-        try {
-            value = std::stol(text, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used == 0 || used != text.size()) {
+        const char* end = text.data() + text.size();
+        const auto [stop, error] = std::from_chars(text.data(), end, value);
+        if (text.empty() || stop != end || error == std::errc::invalid_argument) {
             throw UsageError(what + " must be a whole number, got '" + text + "'");
         }
-        if (value < minimum) {
-            throw UsageError(what + " must be at least " + std::to_string(minimum) + ", got " + text);
+        if (error == std::errc::result_out_of_range) {
+            throw UsageError(what + " is out of range, got " + text);
+        }
+        if (value < minimum || value > maximum) {
+            throw UsageError(what + (maximum == std::numeric_limits<long>::max()
+                                         ? " must be at least " + std::to_string(minimum)
+                                         : " must be from " + std::to_string(minimum) + " to " + std::to_string(maximum)) +
+                             ", got " + text);
         }
         return value;
     }
 
     static double parse_number(const std::string& text, const std::string& what, bool must_be_positive) {
-        std::size_t used = 0;
         double value = 0;
-        try {
-            value = std::stod(text, &used);
-        } catch (const std::exception&) {
-            used = 0;
+        const char* begin = text.data() + (text.rfind('+', 0) == 0 ? 1 : 0);
+        const char* end = text.data() + text.size();
+        auto [stop, error] = std::from_chars(begin, end, value);
+        if (error == std::errc::result_out_of_range && stop == end) {
+            // A subnormal (1e-320) is a number, which from_chars calls out of range; 1e999 is not.
+            value = std::strtod(std::string(begin, end).c_str(), nullptr);
+            error = std::isfinite(value) ? std::errc() : error;
         }
-        if (used == 0 || used != text.size() || !std::isfinite(value)) {
+        if (begin == end || stop != end || error != std::errc() || !std::isfinite(value)) {
             throw UsageError(what + " must be a number, got '" + text + "'");
         }
         if (must_be_positive && !(value > 0)) {
@@ -199,46 +174,55 @@ public:
         return out.str();
     }
 
+    /// "a,b,c" -> {"a", "b", "c"}; an empty entry (",," or a trailing comma) is a mistake.
+    static std::vector<std::string> split_list(const std::string& text, const std::string& what,
+                                               const std::string& expected) {
+        std::vector<std::string> items;
+        std::size_t start = 0;
+        for (;;) {
+            const std::size_t comma = text.find(',', start);
+            items.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+            if (items.back().empty()) {
+                throw UsageError(what + " must be " + expected + ", got '" + text + "'");
+            }
+            if (comma == std::string::npos) {
+                return items;
+            }
+            start = comma + 1;
+        }
+    }
+
     /// "20,7,5" -> {20, 7, 5}; every entry at least `minimum`.
     static std::vector<long> parse_integer_list(const std::string& text, const std::string& what, long minimum) {
         std::vector<long> values;
-        std::stringstream stream(text);
-        std::string item;
-        while (std::getline(stream, item, ',')) {
+        for (const std::string& item : split_list(text, what, "a comma-separated list of whole numbers")) {
             values.push_back(parse_integer(item, what + " entry", minimum));
-        }
-        if (values.empty() || (!text.empty() && text.back() == ',')) {
-            throw UsageError(what + " must be a comma-separated list of whole numbers, got '" + text + "'");
         }
         return values;
     }
 
 private:
-    struct Spec {
-        std::string name, metavar, help, fallback;
-        bool takes_value;
-        bool is_list;
-        std::string implicit = "";
-    };
-    const Spec* find(const std::string& name) const {
-        for (const auto& s : specs_) {
-            if (s.name == name) {
-                return &s;
-            }
+    CLI::Option* add(const std::string& name, const std::string& help, const std::string& fallback) {
+        CLI::Option* o = app_.add_option("--" + name, help);
+        options_[name] = o;
+        if (!fallback.empty()) {
+            fallback_[name] = fallback;
         }
-        return nullptr;
+        return o;
     }
-    const Spec& spec(const std::string& name) const {
-        const Spec* s = find(name);
-        if (s == nullptr) {
+    CLI::Option* option(const std::string& name) const {
+        const auto it = options_.find(name);
+        if (it == options_.end()) {
             throw std::logic_error("undeclared option " + name);
         }
-        return *s;
+        return it->second;
     }
 
-    std::string program_, summary_, positional_name_, positional_help_;
-    std::vector<Spec> specs_;
-    std::map<std::string, std::vector<std::string>> values_;
+    std::string program_;
+    CLI::App app_;
+    std::map<std::string, CLI::Option*> options_;
+    std::map<std::string, std::string> fallback_;
+    std::map<std::string, std::string> implicit_;
     std::vector<std::string> positionals_;
 };
 
@@ -453,12 +437,18 @@ inline std::vector<unsigned char> run_gnuplot(const std::string& script) {
     return output;
 }
 
+/// The data file a chart's numbers go to: the chart's name with .csv.
+inline std::filesystem::path chart_data_path(const std::filesystem::path& png) {
+    auto csv = png;
+    csv.replace_extension(".csv");
+    return csv;
+}
+
 /// Writes the series as CSV next to `png` (same name, .csv) and, when gnuplot is
 /// installed, draws them into `png`. Says on stderr what it wrote.
 inline void plot_lines(const std::filesystem::path& png, const std::string& title, const std::string& xlabel,
                        const std::string& ylabel, const std::vector<Series>& series) {
-    auto csv = png;
-    csv.replace_extension(".csv");
+    const auto csv = chart_data_path(png);
     nndl::write_file_atomically(csv, "plot_lines", [&](std::ofstream& out) {
         out << "series,x,y\n" << std::setprecision(17);
         for (const auto& s : series) {
@@ -497,33 +487,100 @@ inline void plot_lines(const std::filesystem::path& png, const std::string& titl
     std::cerr << "wrote " << png.string() << " (data: " << csv.string() << ")\n";
 }
 
-/// Refuses to write an output over a file the program reads.
-inline void refuse_overwriting_input(const std::filesystem::path& output, const std::vector<std::filesystem::path>& inputs) {
-    std::error_code ec;
-    for (const auto& in : inputs) {
-        if (std::filesystem::exists(output, ec) && std::filesystem::equivalent(output, in, ec)) {
-            throw UsageError("output " + output.string() + " is also an input; choose another file name");
-        }
+/// What a program reads and writes, checked before any work starts: no output replaces
+/// a file the program reads, lands inside a folder it reads, or is written twice (a
+/// chart's .csv included). Paths are compared after resolving links, so another name
+/// for the same file is the same file.
+class Files {
+public:
+    Files& reads(const std::filesystem::path& file) {
+        files_.push_back(file);
+        return *this;
     }
-}
+    Files& reads(const std::vector<std::string>& files) {
+        files_.insert(files_.end(), files.begin(), files.end());
+        return *this;
+    }
+    Files& reads_folder(const std::filesystem::path& folder) {
+        folders_.push_back(folder);
+        return *this;
+    }
+    /// An output named by `option` ("--save", "OUT"); nothing when `path` is empty.
+    Files& writes(const std::string& option, const std::filesystem::path& path) {
+        if (!path.empty()) {
+            outputs_.push_back({option, path});
+        }
+        return *this;
+    }
+    /// A chart: the picture and its data file.
+    Files& writes_chart(const std::string& option, const std::filesystem::path& png) {
+        if (!png.empty()) {
+            writes(option, png);
+            writes(option + "'s data file", chart_data_path(png));
+        }
+        return *this;
+    }
 
-/// Refuses an output file inside `folder` (a data set this run reads).
-inline void refuse_writing_inside(const std::filesystem::path& output, const std::filesystem::path& folder) {
-    std::error_code ec;
-    const auto inside = std::filesystem::weakly_canonical(folder, ec);
-    if (ec) {
-        return;
-    }
-    auto at = std::filesystem::weakly_canonical(std::filesystem::absolute(output, ec), ec).parent_path();
-    for (; !ec && !at.empty(); at = at.parent_path()) {
-        if (at == inside) {
-            throw UsageError("output " + output.string() + " is inside the data folder " + folder.string() +
-                             "; choose another place");
+    /// Throws UsageError (exit code 2) naming the option and the file. Also: every file
+    /// read exists, and every output's folder exists, so nothing fails after training.
+    void check() const {
+        for (const auto& in : files_) {
+            std::error_code ec;
+            const auto status = std::filesystem::status(in, ec);
+            if (!std::filesystem::exists(status)) {
+                throw UsageError("cannot read " + in.string() + ": no such file");
+            }
+            if (std::filesystem::is_directory(status)) {
+                throw UsageError("cannot read " + in.string() + ": it is a folder, expected a file");
+            }
         }
-        if (at == at.root_path()) {
-            break;
+        for (std::size_t i = 0; i < outputs_.size(); ++i) {
+            const auto& [option, path] = outputs_[i];
+            const auto resolved = resolve(path);
+            const auto folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+            std::error_code ec;
+            if (!std::filesystem::is_directory(folder, ec)) {
+                throw UsageError(option + " " + path.string() + ": the folder " + folder.string() + " does not exist");
+            }
+            for (const auto& in : files_) {
+                std::error_code ec;
+                if (resolved == resolve(in) || std::filesystem::equivalent(path, in, ec)) {
+                    throw UsageError(option + " " + path.string() + " is a file this program reads; choose another "
+                                     "name");
+                }
+            }
+            for (const auto& folder : folders_) {
+                const auto inside = resolve(folder);
+                for (auto at = resolved.parent_path(); !at.empty(); at = at.parent_path()) {
+                    if (at == inside) {
+                        throw UsageError(option + " " + path.string() + " is inside the data folder " +
+                                         folder.string() + " this program reads; choose another place");
+                    }
+                    if (at == at.root_path()) {
+                        break;
+                    }
+                }
+            }
+            for (std::size_t j = 0; j < i; ++j) {
+                if (resolve(outputs_[j].second) == resolved) {
+                    throw UsageError(option + " " + path.string() + " is also " + outputs_[j].first + "; each output "
+                                     "needs its own file");
+                }
+            }
         }
     }
-}
+
+private:
+    static std::filesystem::path resolve(const std::filesystem::path& path) {
+        std::error_code ec;
+        auto absolute = std::filesystem::absolute(path, ec);
+        auto resolved = std::filesystem::weakly_canonical(absolute, ec);
+        return ec ? absolute.lexically_normal() : resolved;
+    }
+
+    std::vector<std::filesystem::path> files_;
+    std::vector<std::filesystem::path> folders_;
+    std::vector<std::pair<std::string, std::filesystem::path>> outputs_;
+};
 
 }  // namespace examples

@@ -16,7 +16,7 @@ int run(const examples::Options& options) {
     if (!(dropout >= 0.0 && dropout < 1.0)) {
         throw examples::UsageError("--dropout must be a probability in [0, 1), got " + options.text("dropout"));
     }
-    const auto seed = static_cast<std::uint32_t>(options.integer("seed", 0));
+    const auto seed = static_cast<std::uint32_t>(options.integer("seed", 0, examples::largest_seed));
     auto network = examples::fashion_cnn<Scalar>(filters[0], filters[1], dense, dropout, seed);
     const std::string describe = "CNN conv3x3(" + std::to_string(filters[0]) + ")-pool-conv3x3(" +
                                  std::to_string(filters[1]) + ")-pool-" + std::to_string(dense) + "-10";

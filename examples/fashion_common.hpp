@@ -64,7 +64,8 @@ inline void add_fashion_options(Options& options, const FashionDefaults& default
         .value("lr-decay", "F", "multiply the learning rate by F after every epoch", defaults.lr_decay)
         .value("optimizer", "NAME", "adam, sgd, momentum, nesterov, rmsprop or adagrad", "adam")
         .value("l2", "LAMBDA", "L2 regularization strength", "0")
-        .value("validation", "N", "training images held out for validation (the last N)", "5000")
+        .value("validation", "N", "training images held out for validation (the last N; 0: none)",
+               "a twelfth: 5000 of the 60000")
         .value("limit", "N", "use only the first N training images (0: all)", "0")
         .value("seed", "N", "seed of the weights, shuffling and dropout", "0")
         .flag("float", "train in single precision")
@@ -81,7 +82,8 @@ int train_on_fashion(const Options& options, nndl::Network<Scalar>& network, con
     const double rate = options.number("learning-rate");
     const double l2 = options.number("l2", false);
     const long limit = options.integer("limit", 0);
-    const long validation = options.integer("validation", 1);
+    const bool validation_given = options.has("validation");
+    const long validation_asked = validation_given ? options.integer("validation", 0) : 0;
     const double decay = options.number("lr-decay");
     if (decay > 1.0) {
         throw UsageError("--lr-decay must be in (0, 1], got " + options.text("lr-decay"));
@@ -90,15 +92,17 @@ int train_on_fashion(const Options& options, nndl::Network<Scalar>& network, con
         throw UsageError("--l2 must be >= 0, got " + options.text("l2"));
     }
     auto optimizer = make_optimizer<Scalar>(options.text("optimizer"), rate);
+    const std::filesystem::path dir = options.text("data");
+    Files().reads_folder(dir).writes("--save", options.text("save")).writes_chart("--plot", options.text("plot")).check();
     if (options.has("save")) {
         check_model_output(options.text("save"), "--save");
     }
 
-    const std::filesystem::path dir = options.text("data");
     const auto started_loading = std::chrono::steady_clock::now();
     const auto train_set = nndl::load_idx_dataset<Scalar>(dir / "train-images-idx3-ubyte.gz",
                                                           dir / "train-labels-idx1-ubyte.gz", limit);
     const auto test_set = nndl::load_idx_dataset<Scalar>(dir / "t10k-images-idx3-ubyte.gz", dir / "t10k-labels-idx1-ubyte.gz");
+    const long validation = validation_given ? validation_asked : static_cast<long>(train_set.x.cols() / 12);
     if (validation >= train_set.x.cols()) {
         throw UsageError("--validation " + std::to_string(validation) + " leaves no training examples (" +
                          std::to_string(train_set.x.cols()) + " in all)");
@@ -113,6 +117,7 @@ int train_on_fashion(const Options& options, nndl::Network<Scalar>& network, con
     const nndl::Matrix<Scalar> y = nndl::one_hot(nndl::Matrix<Scalar>(train_set.y.leftCols(m)), 10);
     const nndl::Matrix<Scalar> vx = train_set.x.rightCols(validation);
     const nndl::Matrix<Scalar> vy = nndl::one_hot(nndl::Matrix<Scalar>(train_set.y.rightCols(validation)), 10);
+    const bool validates = validation > 0;
     network.set_l2(l2);
 
     std::cout << describe << ", " << optimizer->name() << " (learning rate " << rate << "), batch " << batch << ", "
@@ -122,7 +127,7 @@ int train_on_fashion(const Options& options, nndl::Network<Scalar>& network, con
     nndl::TrainOptions train_options;
     train_options.epochs = epochs;
     train_options.batch_size = batch;
-    train_options.seed = static_cast<std::uint32_t>(options.integer("seed", 0));
+    train_options.seed = static_cast<std::uint32_t>(options.integer("seed", 0, largest_seed));
     train_options.schedule = {nndl::LearningRateSchedule::Kind::exponential, decay, 1.0};
     Progress progress("epoch");
     train_options.on_batch_end = [&](const nndl::Progress& p) {
@@ -132,13 +137,17 @@ int train_on_fashion(const Options& options, nndl::Network<Scalar>& network, con
     train_options.on_epoch_end = [&](const nndl::Progress& p) {
         const nndl::EpochRecord& r = *p.record;
         std::cout << "Epoch " << r.epoch + 1 << "/" << epochs << ": loss " << std::fixed << std::setprecision(4) << r.loss
-                  << ", train accuracy " << r.accuracy << ", validation accuracy " << r.validation_accuracy << ", "
-                  << std::setprecision(2) << r.seconds << " s\n"
-                  << std::defaultfloat << std::flush;
+                  << ", train accuracy " << r.accuracy;
+        if (r.has_validation) {
+            std::cout << ", validation accuracy " << r.validation_accuracy;
+        }
+        std::cout << ", " << std::setprecision(2) << r.seconds << " s\n" << std::defaultfloat << std::flush;
         return true;
     };
     const auto started = std::chrono::steady_clock::now();
-    const auto history = nndl::train(network, x, y, *optimizer, train_options, &vx, &vy);
+    const auto history = train_saving_on_failure(network, options.text("save"), [&] {
+        return nndl::train(network, x, y, *optimizer, train_options, validates ? &vx : nullptr, validates ? &vy : nullptr);
+    });
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::cout << "Trained " << history.epochs.size() << " epochs in " << std::setprecision(3) << seconds << " s\n";
 
@@ -164,8 +173,8 @@ int train_on_fashion(const Options& options, nndl::Network<Scalar>& network, con
             acc.points.emplace_back(e, r.accuracy);
             val_acc.points.emplace_back(e, r.validation_accuracy);
         }
-        plot_lines(options.text("plot"), "Fashion-MNIST " + describe + ": learning curves", "epoch",
-                   "loss / accuracy", {loss, val_loss, acc, val_acc});
+        plot_lines(options.text("plot"), "Fashion-MNIST " + describe + ": learning curves", "epoch", "loss / accuracy",
+                   validates ? std::vector<Series>{loss, val_loss, acc, val_acc} : std::vector<Series>{loss, acc});
     }
     if (options.has("save")) {
         save_model(network, options.text("save"));

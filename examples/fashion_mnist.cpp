@@ -11,7 +11,7 @@ int run(const examples::Options& options) {
     if (!(dropout >= 0.0 && dropout < 1.0)) {
         throw examples::UsageError("--dropout must be a probability in [0, 1), got " + options.text("dropout"));
     }
-    const auto seed = static_cast<std::uint32_t>(options.integer("seed", 0));
+    const auto seed = static_cast<std::uint32_t>(options.integer("seed", 0, examples::largest_seed));
     nndl::NumpyRandom random(seed);
     nndl::Network<Scalar> network(784);
     std::string shape = "784";

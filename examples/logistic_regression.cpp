@@ -30,18 +30,17 @@ int main(int argc, char** argv) {
         options.value("data", "DIR", "cat data: DIR/{train,test}/{cat,non-cat}/*.png", "data/catvnoncat")
             .value("iterations", "N", "gradient-descent iterations", "2000")
             .value("learning-rate", "R", "learning rate", "0.005")
-            .flag("compare-learning-rates", "train with 0.01, 0.001 and 0.0001 (1500 iterations each), one plot")
+            .flag("compare-learning-rates",
+                  "train with 0.01, 0.001 and 0.0001 (1500 iterations each; with --plot, one chart)")
             .value("plot", "FILE.png", "cost curve(s) as a chart (data also as FILE.csv)")
-            .list("image", "FILE...", "classify these images after training");
+            .list("image", "FILE...", "classify these images after training")
+            .excludes("compare-learning-rates", "learning-rate")
+            .excludes("compare-learning-rates", "image");
         options.parse(argc, argv);
         const long iterations = options.integer("iterations", 1);
         const double rate = options.number("learning-rate");
         const std::string dir = options.has("data") ? options.text("data") : examples::data_path("data/catvnoncat");
-        const auto images = options.all("image");
-        if (options.has("plot")) {
-            examples::refuse_overwriting_input(options.text("plot"),
-                                               std::vector<std::filesystem::path>(images.begin(), images.end()));
-        }
+        examples::Files().reads(options.all("image")).reads_folder(dir).writes_chart("--plot", options.text("plot")).check();
         const auto data = examples::load_cat_data<double>(dir);
 
         if (options.has("compare-learning-rates")) {
@@ -53,8 +52,10 @@ int main(int argc, char** argv) {
                 title << "learning rate " << r;
                 curves.push_back({title.str(), examples::cost_points(trained.history)});
             }
-            examples::plot_lines(options.has("plot") ? options.text("plot") : "learning_rates.png",
-                                 "Logistic regression: cost for three learning rates", "iteration", "cost", curves);
+            if (options.has("plot")) {
+                examples::plot_lines(options.text("plot"), "Logistic regression: cost for three learning rates",
+                                     "iteration", "cost", curves);
+            }
             return 0;
         }
 

@@ -65,6 +65,22 @@ void save_model(nndl::Network<Scalar>& network, const std::filesystem::path& pat
     std::cerr << "saved the model to " << path.string() << '\n';
 }
 
+/// Runs `train`; when it fails by diverging after train() put back an earlier epoch's
+/// parameters, saves those to `save_path` (when given) before passing the failure on.
+template <class Scalar, class Train>
+auto train_saving_on_failure(nndl::Network<Scalar>& network, const std::string& save_path, Train&& train) {
+    try {
+        return train();
+    } catch (const nndl::DivergenceError& failure) {
+        if (!save_path.empty() && failure.kept_epoch() >= 0) {
+            save_model(network, save_path);
+            std::cerr << "training failed; saved the parameters of epoch " << failure.kept_epoch() + 1 << " to "
+                      << save_path << '\n';
+        }
+        throw;
+    }
+}
+
 template <class Scalar>
 nndl::Network<Scalar> load_model(const std::filesystem::path& path) {
     require_onnx_support(path, "--model");

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
         }
         examples::require_onnx_support(in, "IN");
         examples::check_model_output(out, "OUT");
-        examples::refuse_overwriting_input(out, {in});
+        examples::Files().reads(in).writes("OUT", out).check();
         auto network = examples::load_model<double>(in);
 #ifdef NNDL_EXAMPLES_ONNX
         if (examples::is_onnx_path(out)) {

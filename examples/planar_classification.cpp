@@ -46,12 +46,16 @@ int main(int argc, char** argv) {
             .flag("logistic", "train the logistic-regression baseline instead (no hidden layer)")
             .optional_value("sweep", "N,N,...", "train one network per hidden size, 5000 iterations each",
                             "1,2,3,4,5,20,50")
-            .value("plot", "FILE.png", "decision boundary picture (with --sweep: one grid of pictures)");
+            .value("plot", "FILE.png", "decision boundary picture (with --sweep: one grid of pictures)")
+            .excludes("logistic", "hidden")
+            .excludes("sweep", "hidden")
+            .excludes("sweep", "logistic");
         options.parse(argc, argv);
         const long iterations = options.integer("iterations", 1);
         const double rate = options.number("learning-rate");
         const long hidden = options.integer("hidden", 1);
         const std::string dir = options.has("data") ? options.text("data") : examples::data_path("data/planar");
+        examples::Files().reads_folder(dir).writes("--plot", options.text("plot")).check();
         const auto points = load_points(options.text("dataset"), dir);
         std::cerr << "data set " << options.text("dataset") << ": " << points.x.cols() << " points\n";
 

@@ -23,28 +23,20 @@ int main(int argc, char** argv) {
         }
         std::vector<std::string> names;
         if (options.has("classes")) {
-            const std::string list = options.text("classes");
-            std::size_t start = 0;
-            while (true) {  // every name between commas, the empty ones too ("a,,b", "a,b,")
-                const std::size_t comma = list.find(',', start);
-                const std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-                const bool printable = std::all_of(name.begin(), name.end(), [](unsigned char c) { return c >= 0x20 && c != 0x7f; });
-                if (name.empty() || !printable) {
-                    throw examples::UsageError("--classes takes names separated by commas, each non-empty and "
-                                               "printable, got '" + list + "'");
+            for (const std::string& name : examples::Options::split_list(
+                     options.text("classes"), "--classes", "names separated by commas, each non-empty and printable")) {
+                if (!std::all_of(name.begin(), name.end(), [](unsigned char c) { return c >= 0x20 && c != 0x7f; })) {
+                    throw examples::UsageError("--classes must be names separated by commas, each non-empty and "
+                                               "printable, got '" + options.text("classes") + "'");
                 }
                 names.push_back(name);
-                if (comma == std::string::npos) {
-                    break;
-                }
-                start = comma + 1;
             }
         }
-        if (options.has("export")) {
-            std::vector<std::filesystem::path> inputs{options.text("model")};
-            inputs.insert(inputs.end(), options.positionals().begin(), options.positionals().end());
-            examples::refuse_overwriting_input(options.text("export"), inputs);
-        }
+        examples::Files()
+            .reads(options.text("model"))
+            .reads(options.positionals())
+            .writes("--export", options.text("export"))
+            .check();
         examples::require_onnx_support(options.text("model"), "--model");
         const auto network = examples::load_model<double>(options.text("model"));
         examples::classify_images(network, options.positionals(), names);

@@ -35,9 +35,7 @@ int main(int argc, char** argv) {
         const long iterations = options.integer("iterations", 1);
         const double rate = options.number("learning-rate");
         const std::string file = options.has("data") ? options.text("data") : examples::data_path("data/football/football.csv");
-        if (options.has("plot")) {
-            examples::refuse_overwriting_input(options.text("plot"), {file});
-        }
+        examples::Files().reads(file).writes("--plot", options.text("plot")).check();
         const auto train = nndl::load_csv_points<double>(file, "train");
         const auto test = nndl::load_csv_points<double>(file, "test");
 

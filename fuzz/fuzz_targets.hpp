@@ -47,6 +47,14 @@ inline void idx_file(const std::uint8_t* data, std::size_t size) {
         if (count != array.values.size()) {
             throw std::logic_error("parse_idx returned a wrong number of values");
         }
+        if (array.dims.size() == 3 && array.dims[0] <= (1u << 16)) {
+            // As an image set (with labels to match): the image size must not overflow.
+            nndl::IdxArray labels{{array.dims[0]}, std::vector<unsigned char>(array.dims[0], 1)};
+            const auto set = nndl::idx_dataset<float>(array, labels, "fuzz.idx", "labels.idx");
+            if (set.x.rows() != set.height * set.width || set.x.cols() != static_cast<nndl::Index>(array.dims[0])) {
+                throw std::logic_error("idx_dataset returned the wrong shape");
+            }
+        }
     });
 }
 

@@ -14,16 +14,21 @@ out=${NNDL_FUZZ_BUILD_DIR:-build-fuzz}
 mkdir -p "$out" fuzz/crashes
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
        -Iinclude -isystem /usr/include/eigen3 -isystem /usr/include/stb)
-declare -A runs=([npz]=300000 [idx]=600000 [csv]=200000 [image]=40000 [onnx]=200000)
-for target in npz idx csv image onnx; do
+declare -A runs=([npz]=300000 [idx]=600000 [csv]=200000 [image]=40000 [onnx]=200000 [hdf5]=RUNS_HDF5
+                 [image_folder]=RUNS_FOLDER)
+targets=(npz idx csv image onnx hdf5 image_folder)
+for target in "${targets[@]}"; do
     echo "== fuzz_$target: building"
     libraries=(-lstb -lz)
     if [[ $target == onnx ]]; then  # Debian's ONNX schema (libonnx-dev), as the nndl::onnx target
         libraries+=(-DONNX_ML=1 -DONNX_NAMESPACE=onnx -lonnx_proto -lprotobuf)
+    elif [[ $target == hdf5 ]]; then
+        read -r -a hdf5_flags <<<"$(pkg-config --cflags --libs hdf5)"
+        libraries+=("${hdf5_flags[@]}")
     fi
     "$clang" "${flags[@]}" "fuzz/fuzz_$target.cpp" -o "$out/fuzz_$target" "${libraries[@]}"
 done
-for target in npz idx csv image onnx; do
+for target in "${targets[@]}"; do
     work="$out/corpus_$target"
     if [[ -n "$seconds" ]]; then
         limit=(-max_total_time="$seconds")

@@ -154,7 +154,7 @@ TEST_CASE("bad inputs to networks, training and metrics") {
          [] { small_classifier().predict_proba(Matrix<double>::Ones(3, 2)); }},
         {"an input with no examples", Kind::shape, {"Network::predict_proba", "0"},
          [] { small_classifier().predict_proba(Matrix<double>(2, 0)); }},
-        {"NaN in the input of predict", Kind::invalid_argument, {"Network::predict_proba", "X", "non-finite"},
+        {"NaN in the input of predict", Kind::invalid_argument, {"Network::predict:", "X", "non-finite"},
          [&] { small_classifier().predict(with_nan(x)); }},
         {"NaN in the input of train_step", Kind::invalid_argument, {"Network::train_step", "X", "non-finite"},
          [&] {
@@ -171,9 +171,9 @@ TEST_CASE("bad inputs to networks, training and metrics") {
              bad(0, 1) = std::numeric_limits<double>::infinity();
              net.train_step(x, bad, gd);
          }},
-        {"a NaN label in accuracy", Kind::invalid_argument, {"Network::accuracy", "nan", "a label 0 or 1"},
+        {"a NaN label in accuracy", Kind::invalid_argument, {"Network::accuracy", "nan", "a label in [0, 1]"},
          [&] { small_classifier().accuracy(x, with_nan(y)); }},
-        {"label 7 for a sigmoid output", Kind::invalid_argument, {"Network::accuracy", "7", "0 or 1"},
+        {"label 7 for a sigmoid output", Kind::invalid_argument, {"Network::accuracy", "7", "a label in [0, 1]"},
          [&] {
              Matrix<double> bad = y;
              bad(0, 2) = 7;
@@ -199,6 +199,13 @@ TEST_CASE("bad inputs to networks, training and metrics") {
          [&] { nndl::evaluate(small_classifier(), x, y, -1); }},
         {"confusion_matrix with -1 classes", Kind::invalid_argument, {"confusion_matrix", "-1", "at least 1"},
          [&] { nndl::confusion_matrix(y, y, -1); }},
+        {"a NaN label in confusion_matrix", Kind::invalid_argument, {"confusion_matrix", "nan", "0..1"},
+         [&] { nndl::confusion_matrix(with_nan(y), y, 2); }},
+        {"an array whose bytes its shape does not describe", Kind::invalid_argument, {"write_npz", "'W'", "'<f8'"},
+         [] {
+             nndl::NpyArray bad{"<f8", {2, 2}, false, std::vector<unsigned char>(24)};
+             nndl::write_npz(scratch() / "bad.npz", {{"W", bad}});
+         }},
         {"one_hot of label 3 with 3 classes", Kind::invalid_argument, {"one_hot", "3"},
          [] { nndl::one_hot(nndl_test::rows<double>({{0, 3}}), 3); }},
         {"randn with -2 rows", Kind::invalid_argument, {"randn", "-2"},
@@ -263,6 +270,13 @@ TEST_CASE("bad files: models, CSV, IDX, images, HDF5") {
     write_bytes(dir / "idx_no_labels", idx_header({0}));
     write_bytes(dir / "idx_type", {0, 0, 0x0D, 1, 0, 0, 0, 1, 0, 0, 0, 0});
     write_bytes(dir / "idx_truncated", idx_header({10, 28, 28}));
+    write_bytes(dir / "idx_trailing", {0, 0, 0x08, 1, 0, 0, 0, 2, 7, 7, 7});
+    {
+        // A gzip bomb of another IDX type (0x0D, floats): refused from its first bytes.
+        std::vector<unsigned char> raw = {0, 0, 0x0D, 1, 0, 0, 0, 1};
+        raw.resize(std::size_t(64) << 20, 0);
+        write_bytes(dir / "idx_float_bomb.gz", gzip(raw));
+    }
     {
         // A gzip bomb: a header for one 28 x 28 image, then 64 MB of zeros (64 kB compressed).
         std::vector<unsigned char> raw = idx_header({1, 28, 28});
@@ -317,6 +331,12 @@ TEST_CASE("bad files: models, CSV, IDX, images, HDF5") {
         {"a stored architecture that disagrees with the activations given", Kind::file,
          {"load_network", "relu, sigmoid", "tanh, sigmoid"},
          [&] { nndl::load_network<double>(dir / "model.npz", {Activation::tanh, Activation::sigmoid}); }},
+        {"a course parameter file whose W1 has 0 rows", Kind::file, {"load_network", "w1_empty.npz", "W1 is 0x3"},
+         [&] {
+             nndl::write_npz(dir / "w1_empty.npz", {{"W1", nndl::to_npy(Matrix<double>(0, 3))},
+                                                    {"b1", nndl::to_npy(Matrix<double>(0, 1))}});
+             nndl::load_network<double>(dir / "w1_empty.npz", {Activation::sigmoid});
+         }},
         {"saving onto a folder", Kind::file, {"save_network", "not a regular file"},
          [&] { nndl::save_network(net, dir); }},
         {"saving onto /dev/null", Kind::file, {"save_network", "/dev/null", "not a regular file"},
@@ -341,6 +361,10 @@ TEST_CASE("bad files: models, CSV, IDX, images, HDF5") {
          [&] { nndl::read_idx(dir / "idx_type"); }},
         {"a truncated IDX file", Kind::file, {"read_idx", "idx_truncated", "truncated"},
          [&] { nndl::read_idx(dir / "idx_truncated"); }},
+        {"an IDX file with bytes after its data", Kind::file, {"read_idx", "idx_trailing", "1 bytes after the 2 values"},
+         [&] { nndl::read_idx(dir / "idx_trailing"); }},
+        {"a gzip IDX bomb of another data type", Kind::file, {"read_idx", "idx_float_bomb.gz", "0xd"},
+         [&] { nndl::read_idx(dir / "idx_float_bomb.gz"); }},
         {"a gzip IDX that inflates past its header's size", Kind::file, {"read_idx", "idx_bomb.gz", "800 bytes its header declares"},
          [&] { nndl::read_idx(dir / "idx_bomb.gz"); }},
         {"an IDX image set with a label file of another length", Kind::file, {"load_idx_dataset", "labels"},
@@ -373,7 +397,7 @@ TEST_CASE("bad files: models, CSV, IDX, images, HDF5") {
         {"a text file as HDF5", Kind::file, {"read_h5_array", "not an HDF5 file"},
          [&] { nndl::read_h5_array<double>(dir / "no_header.csv", "x"); }},
         {"an HDF5 dataset of 2^48 values in a small file", Kind::file,
-         {"read_h5_array", "train_set_x", "(65536, 65536, 65536, 1)", "more than the file stores"},
+         {"read_h5_array", "train_set_x", "(65536, 65536, 65536, 1)", "more than the 4294967296 bytes"},
          [&] { nndl::read_h5_array<unsigned char>(dir / "huge.h5", "train_set_x"); }},
         {"an HDF5 dataset that does not exist", Kind::file, {"read_h5_array", "nothing_here"},
          [] { nndl::read_h5_array<double>("data/catvnoncat/train_catvnoncat.h5", "nothing_here"); }},

@@ -3,6 +3,7 @@
 // sanitizer builds: each must be read or cleanly rejected.
 #include "test_support.hpp"
 
+#include "../fuzz/fuzz_file_targets.hpp"
 #include "../fuzz/fuzz_targets.hpp"
 
 #include <filesystem>
@@ -37,6 +38,10 @@ TEST_CASE("fuzz corpus and regressions: model files") { CHECK(replay("npz", nndl
 TEST_CASE("fuzz corpus and regressions: IDX files") { CHECK(replay("idx", nndl_fuzz::idx_file) >= 3); }
 TEST_CASE("fuzz corpus and regressions: CSV files") { CHECK(replay("csv", nndl_fuzz::csv_file) >= 3); }
 TEST_CASE("fuzz corpus and regressions: images") { CHECK(replay("image", nndl_fuzz::image_file) >= 4); }
+TEST_CASE("fuzz corpus and regressions: HDF5 files") { CHECK(replay("hdf5", nndl_fuzz::hdf5_file) >= 4); }
+TEST_CASE("fuzz corpus and regressions: image folders") {
+    CHECK(replay("image_folder", nndl_fuzz::image_folder) >= 2);
+}
 
 TEST_CASE("fuzz entry points reject garbage without crashing") {
     const std::vector<std::uint8_t> junk = {0x50, 0x4b, 0x03, 0x04, 0xff, 0xff, 0xff, 0xff, 0, 1, 2, 3, 4, 5, 6, 7,
@@ -46,4 +51,6 @@ TEST_CASE("fuzz entry points reject garbage without crashing") {
     CHECK_NOTHROW(nndl_fuzz::csv_file(junk.data(), junk.size()));
     CHECK_NOTHROW(nndl_fuzz::image_file(junk.data(), junk.size()));
     CHECK_NOTHROW(nndl_fuzz::image_file(junk.data(), 0));
+    CHECK_NOTHROW(nndl_fuzz::hdf5_file(junk.data(), junk.size()));
+    CHECK_NOTHROW(nndl_fuzz::image_folder(junk.data(), junk.size()));
 }

@@ -257,7 +257,35 @@ TEST_CASE("model files: broken files are refused with a message naming the probl
     CHECK(with_arch("l2.npz", "\"l2\":0.0", "\"l2\":-1.0").find("l2 is -1, expected a finite number >= 0") !=
           std::string::npos);
     CHECK(with_arch("no_layers.npz", "\"layers\":[", "\"layerz\":[").find("has no \"layers\"") != std::string::npos);
-    CHECK(rewrite("magic.npz", [](auto& a) { a["layer1.W"].bytes.resize(3); }).find("layer1.W") != std::string::npos);
+    // write_npz refuses an array whose bytes its shape does not describe, so such a file is
+    // made by hand: layer1.W's header says (2, 4) for the 2 x 3 values stored, CRC made to fit.
+    CHECK_THROWS_AS(rewrite("short.npz", [](auto& a) { a["layer1.W"].bytes.resize(3); }), nndl::InvalidArgument);
+    {
+        nndl::write_npz(dir / "shape.npz", {arrays.begin(), arrays.end()});
+        std::vector<unsigned char> file = bytes_of(dir / "shape.npz");
+        const std::string text(file.begin(), file.end());
+        const std::size_t name_at = text.find("layer1.W.npy");
+        REQUIRE(name_at != std::string::npos);
+        const std::size_t local = name_at - 30;
+        const auto le32 = [&](std::size_t at) {
+            return std::uint32_t(file[at]) | std::uint32_t(file[at + 1]) << 8 | std::uint32_t(file[at + 2]) << 16 |
+                   std::uint32_t(file[at + 3]) << 24;
+        };
+        const std::size_t data = name_at + 12;
+        const std::size_t size = le32(local + 18);
+        const std::size_t shape_at = text.find("'shape': (2, 3)", data);
+        REQUIRE(shape_at < data + size);
+        file[shape_at + 14] = '4';
+        const std::uint32_t crc = nndl::detail::crc32(file.data() + data, size);
+        const std::size_t central = text.find("layer1.W.npy", name_at + 1) - 46;
+        for (const std::size_t at : {local + 14, central + 16}) {
+            for (int k = 0; k < 4; ++k) {
+                file[at + static_cast<std::size_t>(k)] = static_cast<unsigned char>(crc >> (8 * k));
+            }
+        }
+        write_bytes(dir / "shape.npz", file);
+        CHECK(load_error(dir / "shape.npz").find("layer1.W") != std::string::npos);
+    }
 
     // A save that cannot create its file says so.
     fs::create_directories(dir / "locked");

@@ -240,7 +240,7 @@ TEST_CASE("Network: wrong shapes and bad sizes throw with clear messages") {
     CHECK(nndl_test::message_of<nndl::ShapeError>([&] { by_hand.add(nndl::make_dense<double>(5, 2, Activation::relu)); }) ==
           "Network::add: layer 1 ('dense') takes input 5, but the network outputs 4");
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { by_hand.predict(good_x); }) ==
-          "Network::predict_proba: the network has no layers, expected at least 1");
+          "Network::predict: the network has no layers, expected at least 1");
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([] { nndl::GradientDescent<double> bad(-1.0); }) ==
           "GradientDescent::GradientDescent: learning rate is -1, expected a finite number > 0");
 }

@@ -488,6 +488,26 @@ TEST_CASE("training: divergence late in training puts back the last finished (or
     CHECK(*net.layer(1).parameters()[0].value == kept_after_epoch_2);
     CHECK(net.predict_proba(data.x).allFinite());
 
+    // Parameters that are no longer finite at an epoch's end (an infinite loss allowed) are
+    // not kept: the epoch before is.
+    nndl::Network<double> inf_net({2, 8, 3}, {Activation::relu, Activation::softmax}, {nndl::Init::he}, 3);
+    nndl::TrainOptions inf_options = options;
+    inf_options.allow_infinite_loss = true;
+    inf_options.on_epoch_end = nullptr;
+    inf_options.on_batch_end = [&](const nndl::Progress& p) {
+        if (p.epoch == 2 && p.batch == 11) {
+            inf_net.layer(1).parameters()[1].value->setConstant(std::numeric_limits<double>::infinity());
+        }
+        return true;
+    };
+    try {
+        nndl::train(inf_net, data.x, y, gd, inf_options);
+        FAIL("expected a DivergenceError");
+    } catch (const nndl::DivergenceError& e) {
+        CHECK(e.kept_epoch() == 1);
+    }
+    CHECK(inf_net.predict_proba(data.x).allFinite());
+
     // Full batch: nothing is kept (a copy per step would cost too much), and it says so.
     nndl::Network<double> full({2, 3}, {Activation::softmax}, {nndl::Init::he}, 3);
     nndl::TrainOptions full_options;

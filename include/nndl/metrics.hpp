@@ -3,6 +3,7 @@
 // outputs, accuracy and the confusion matrix. The one place that turns outputs into
 // labels: the network, the training loop and the programs all use it.
 
+#include <cmath>
 #include <optional>
 
 #include <Eigen/Core>
@@ -117,14 +118,15 @@ Eigen::Matrix<long, Eigen::Dynamic, Eigen::Dynamic> confusion_matrix(const Matri
     }
     Eigen::Matrix<long, Eigen::Dynamic, Eigen::Dynamic> counts =
         Eigen::Matrix<long, Eigen::Dynamic, Eigen::Dynamic>::Zero(classes, classes);
+    const auto is_class = [classes](double v) {
+        return v >= 0.0 && v < static_cast<double>(classes) && v == std::floor(v);
+    };
     for (Index j = 0; j < actual.cols(); ++j) {
-        const auto a = static_cast<Index>(actual(0, j));
-        const auto p = static_cast<Index>(predicted(0, j));
-        if (a < 0 || a >= classes || p < 0 || p >= classes) {
+        if (!is_class(static_cast<double>(actual(0, j))) || !is_class(static_cast<double>(predicted(0, j)))) {
             detail::throw_invalid("confusion_matrix: column ", j, " has labels ", actual(0, j), " and ",
                                   predicted(0, j), ", expected class indices in 0..", classes - 1);
         }
-        ++counts(a, p);
+        ++counts(static_cast<Index>(actual(0, j)), static_cast<Index>(predicted(0, j)));
     }
     return counts;
 }

@@ -299,17 +299,7 @@ public:
 
     /// Output of the network for X (probabilities for sigmoid/softmax outputs).
     /// Uses no cached state, so several threads may call it on one network at once.
-    Matrix<Scalar> predict_proba(const Matrix<Scalar>& x) const {
-        check_input("Network::predict_proba", x);
-        detail::require_finite("Network::predict_proba", "X", x);  // NaN would become a class silently
-        Matrix<Scalar> current = x;
-        Matrix<Scalar> next;
-        for (const auto& layer : layers_) {
-            layer->infer(current, next);
-            current.swap(next);
-        }
-        return current;
-    }
+    Matrix<Scalar> predict_proba(const Matrix<Scalar>& x) const { return output_for(x, "Network::predict_proba"); }
 
     /// The threshold splitting a single output into classes (metrics.hpp's
     /// decision_threshold of the output activation); none for several outputs.
@@ -324,10 +314,10 @@ public:
     /// above the threshold (by default the output activation's: 0.5 for sigmoid, 0 for
     /// tanh, else 0.5); for several outputs, the index of the largest.
     Matrix<Scalar> predict(const Matrix<Scalar>& x) const {
-        return labels_from_output(predict_proba(x), decision_threshold().value_or(0.5));
+        return labels_from_output(output_for(x, "Network::predict"), decision_threshold().value_or(0.5));
     }
     Matrix<Scalar> predict(const Matrix<Scalar>& x, double threshold) const {
-        return labels_from_output(predict_proba(x), threshold);
+        return labels_from_output(output_for(x, "Network::predict"), threshold);
     }
 
     /// Fraction of examples predicted right. Y is 1 x m labels (0/1, or class indices),
@@ -348,12 +338,27 @@ public:
             detail::require_rows("Network::accuracy", "Y", y.rows(), output_size(), "the network outputs");
         }
         require_accuracy_labels(y, threshold);
-        return static_cast<double>(count_correct(predict_proba(x), y, threshold)) / static_cast<double>(x.cols());
+        return static_cast<double>(count_correct(output_for(x, "Network::accuracy"), y, threshold)) /
+               static_cast<double>(x.cols());
     }
 
 private:
-    /// Labels accuracy can compare with: 0 or 1 for one output (-1 too where the threshold
-    /// is at or below 0, as for tanh); class indices 0..K-1 or values in [0, 1] for K outputs.
+    /// The network's output for X (evaluation mode); `where` names the caller in messages.
+    Matrix<Scalar> output_for(const Matrix<Scalar>& x, const char* where) const {
+        check_input(where, x);
+        detail::require_finite(where, "X", x);  // NaN would become a class silently
+        Matrix<Scalar> current = x;
+        Matrix<Scalar> next;
+        for (const auto& layer : layers_) {
+            layer->infer(current, next);
+            current.swap(next);
+        }
+        return current;
+    }
+
+    /// Labels accuracy can compare with: for one output a label or probability in [0, 1]
+    /// (in [-1, 1] where the threshold is at or below 0, as for tanh), split at the
+    /// threshold; for K outputs class indices 0..K-1 or (one-hot) values in [0, 1].
     void require_accuracy_labels(const Matrix<Scalar>& y, double threshold) const {
         for (Index j = 0; j < y.cols(); ++j) {
             for (Index i = 0; i < y.rows(); ++i) {
@@ -361,8 +366,8 @@ private:
                 bool ok = false;
                 const char* expected = "";
                 if (output_size() == 1) {
-                    ok = v == 0.0 || v == 1.0 || (threshold <= 0.0 && v == -1.0);
-                    expected = threshold <= 0.0 ? "a label -1, 0 or 1" : "a label 0 or 1";
+                    ok = v >= (threshold <= 0.0 ? -1.0 : 0.0) && v <= 1.0;
+                    expected = threshold <= 0.0 ? "a label in [-1, 1]" : "a label in [0, 1]";
                 } else if (y.rows() == 1) {
                     ok = v >= 0.0 && v < static_cast<double>(output_size()) && v == std::floor(v);
                     expected = "a class index";

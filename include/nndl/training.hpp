@@ -133,6 +133,16 @@ private:
     Network<Scalar>& network_;
 };
 
+template <class Scalar>
+bool parameters_finite(Network<Scalar>& network) {
+    for (const auto& p : network.parameters()) {
+        if (!p.value->allFinite()) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /// Epochs of at least this many batches keep a copy of the parameters (see train).
 inline constexpr long batches_worth_a_snapshot = 8;
 
@@ -445,7 +455,7 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
             if (stop) {
                 break;
             }
-            if (keep_last_epoch) {
+            if (keep_last_epoch && detail::parameters_finite(network)) {  // an infinite loss may be allowed
                 last_snapshot.take(network);
                 last_snapshot_epoch = epoch;
             }

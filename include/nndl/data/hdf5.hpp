@@ -79,25 +79,19 @@ H5Array<T> read_h5_array(const std::filesystem::path& path, const std::string& n
     }
     H5Array<T> array;
     array.dims = detail::h5_dimensions(dataset.get());
-    // The size is checked before anything is allocated: at most 4 GiB in memory, and no
-    // more than 1024 times what the file stores for it (zlib's best ratio is about 1032:1),
-    // so a small file that declares a huge dataset is refused instead of filling memory.
+    // The size is checked before anything is allocated: at most 4 GiB in memory (an
+    // unwritten dataset is valid and reads as its fill value, so the file's size is no bound).
     long double values = 1;
     for (hsize_t d : array.dims) {
         values *= static_cast<long double>(d);
     }
-    detail::H5Handle file_type(H5Dget_type(dataset.get()), H5Tclose);
-    const long double stored_type_size = file_type.valid() ? static_cast<long double>(H5Tget_size(file_type.get())) : 8;
-    const long double stored = static_cast<long double>(H5Dget_storage_size(dataset.get()));
-    if (values * sizeof(T) > static_cast<long double>(max_file_bytes) ||
-        values * stored_type_size > 1024 * stored + (1 << 20)) {
+    if (values * sizeof(T) > static_cast<long double>(max_file_bytes)) {
         std::string shape;
         for (hsize_t d : array.dims) {
             shape += (shape.empty() ? "" : ", ") + std::to_string(d);
         }
         throw FileError(detail::concat("read_h5_array: dataset '", name, "' of '", path.string(), "' has shape (",
-                                       shape, "), more than the file stores (", H5Dget_storage_size(dataset.get()),
-                                       " bytes) or than 4 GiB; corrupt or not a data set nndl reads"));
+                                       shape, "), more than the ", max_file_bytes, " bytes nndl reads"));
     }
     const auto count = static_cast<std::size_t>(values);
     array.values.resize(count);

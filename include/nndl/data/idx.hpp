@@ -62,6 +62,10 @@ inline IdxArray parse_idx(const std::vector<unsigned char>& bytes, const std::st
     }
     const std::size_t data_start = 4 + 4 * static_cast<std::size_t>(rank);
     need(data_start, count, "the data");
+    if (bytes.size() > data_start + count) {
+        throw FileError(detail::concat("read_idx: '", name, "' has ", bytes.size() - data_start - count,
+                                       " bytes after the ", count, " values its header declares (corrupt)"));
+    }
     array.values.assign(bytes.begin() + static_cast<long>(data_start),
                         bytes.begin() + static_cast<long>(data_start + count));
     return array;
@@ -113,6 +117,9 @@ inline std::vector<unsigned char> gunzip_if_compressed(const std::vector<unsigne
                                            stream.msg ? stream.msg : "zlib error", ")"));
         }
         out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<long>(chunk.size() - stream.avail_out));
+        if (out.size() >= 4 && (out[0] != 0 || out[1] != 0 || out[2] != 0x08 || out[3] < 1 || out[3] > 4)) {
+            break;  // not an unsigned-byte IDX header: parse_idx says so, from the first bytes
+        }
         if (const auto declared = idx_declared_size(out); declared && out.size() > *declared) {
             inflateEnd(&stream);
             throw FileError(detail::concat("read_idx: '", name, "' decompresses to more than the ", *declared,
@@ -140,39 +147,49 @@ inline IdxArray read_idx(const std::filesystem::path& path) {
 template <class Scalar>
 using IdxDataset = LabelledImages<Scalar>;
 
+/// An image/label pair of parsed IDX arrays as (X, Y); the names are used in messages.
+/// `limit` > 0 keeps only the first `limit` examples.
 template <class Scalar>
-IdxDataset<Scalar> load_idx_dataset(const std::filesystem::path& images_path, const std::filesystem::path& labels_path,
-                                    Index limit = 0) {
-    const IdxArray images = read_idx(images_path);
-    const IdxArray labels = read_idx(labels_path);
+IdxDataset<Scalar> idx_dataset(const IdxArray& images, const IdxArray& labels, const std::string& images_name,
+                               const std::string& labels_name, Index limit = 0) {
     if (images.dims.size() != 3) {
-        throw FileError(detail::concat("load_idx_dataset: '", images_path.string(), "' has ", images.dims.size(),
+        throw FileError(detail::concat("load_idx_dataset: '", images_name, "' has ", images.dims.size(),
                                        " dimensions, expected 3 (images, rows, columns)"));
     }
     if (labels.dims.size() != 1) {
-        throw FileError(detail::concat("load_idx_dataset: '", labels_path.string(), "' has ", labels.dims.size(),
+        throw FileError(detail::concat("load_idx_dataset: '", labels_name, "' has ", labels.dims.size(),
                                        " dimensions, expected 1 (labels)"));
     }
     if (images.dims[0] != labels.dims[0]) {
-        throw FileError(detail::concat("load_idx_dataset: '", images_path.string(), "' has ", images.dims[0],
-                                       " images but '", labels_path.string(), "' has ", labels.dims[0], " labels"));
+        throw FileError(detail::concat("load_idx_dataset: '", images_name, "' has ", images.dims[0],
+                                       " images but '", labels_name, "' has ", labels.dims[0], " labels"));
     }
     const std::size_t height = images.dims[1];
     const std::size_t width = images.dims[2];
     if (height == 0 || width == 0 || height * width > (std::size_t(1) << 31)) {  // each < 2^32: no wrap
-        throw FileError(detail::concat("load_idx_dataset: '", images_path.string(), "' has images of ", height, "x",
-                                       width, " pixels, expected at least 1x1 and at most 2^31 pixels"));
+        throw FileError(detail::concat("load_idx_dataset: '", images_name, "' has images of ", height, "x", width,
+                                       " pixels, expected at least 1x1 and at most 2^31 pixels"));
+    }
+    if (limit < 0) {
+        detail::throw_invalid("load_idx_dataset: limit is ", limit, ", expected >= 0 (0: all)");
     }
     auto m = static_cast<Index>(images.dims[0]);
     if (limit > 0 && limit < m) {
         m = limit;
     }
     IdxDataset<Scalar> set;
-    set.height = static_cast<Index>(images.dims[1]);
-    set.width = static_cast<Index>(images.dims[2]);
-    const Index features = set.height * set.width;
-    images_to_columns(images.values.data(), labels.values.data(), features, m, set.x, set.y);
+    set.height = static_cast<Index>(height);
+    set.width = static_cast<Index>(width);
+    images_to_columns(images.values.data(), labels.values.data(), set.height * set.width, m, set.x, set.y);
     return set;
+}
+
+/// An image/label pair of IDX files as (X, Y); see idx_dataset.
+template <class Scalar>
+IdxDataset<Scalar> load_idx_dataset(const std::filesystem::path& images_path, const std::filesystem::path& labels_path,
+                                    Index limit = 0) {
+    const IdxArray images = read_idx(images_path);  // first: its errors come first
+    return idx_dataset<Scalar>(images, read_idx(labels_path), images_path.string(), labels_path.string(), limit);
 }
 
 }  // namespace nndl

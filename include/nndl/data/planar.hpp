@@ -292,8 +292,15 @@ PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path&
 template <class Scalar>
 PointSet<Scalar> load_csv_points(const std::filesystem::path& path, const std::string& split = "") {
     // Whole, bounded, and refusing devices and pipes (/dev/zero would be one endless line).
-    const std::vector<unsigned char> bytes = read_file_bytes(path, "load_csv_points");
-    std::istringstream in(std::string(bytes.begin(), bytes.end()));
+    std::vector<unsigned char> bytes = read_file_bytes(path, "load_csv_points");
+    // Parsed in place: a stream over the bytes read, not another copy of them.
+    struct BytesBuffer : std::streambuf {
+        explicit BytesBuffer(std::vector<unsigned char>& b) {
+            char* begin = reinterpret_cast<char*>(b.data());
+            setg(begin, begin, begin + b.size());
+        }
+    } buffer(bytes);
+    std::istream in(&buffer);
     return parse_csv_points<Scalar>(in, path, split);
 }
 

@@ -80,8 +80,10 @@ inline std::vector<unsigned char> read_regular_file(const std::filesystem::path&
         if (got == 0 || done >= bytes.size()) {
             ::close(fd);
             if (done != bytes.size() || got != 0) {
-                throw FileError(detail::concat(where, ": error reading '", path.string(),
-                                               "': it changed size while being read"));
+                throw FileError(detail::concat(where, ": error reading '", path.string(), "': it has ",
+                                               done + (got > 0 ? 1 : 0), got > 0 ? " or more" : "",
+                                               " bytes where its size said ", bytes.size(),
+                                               " (it changed while being read, or is not a plain file, as in /proc)"));
             }
             return bytes;
         }

@@ -354,6 +354,12 @@ inline void write_npz(const std::filesystem::path& path, const std::vector<std::
         std::uint64_t offset = 0;  // of the next local header
         for (const auto& [key, array] : arrays) {
             const std::string name = key + ".npy";
+            const std::size_t value_size = detail::dtype_size(array.dtype, where);
+            const std::size_t values = array.count();
+            if (values == SIZE_MAX || values > SIZE_MAX / value_size || array.bytes.size() != values * value_size) {
+                detail::throw_invalid(where, ": array '", key, "' holds ", array.bytes.size(), " bytes, which its "
+                                      "shape and dtype '", array.dtype, "' do not describe");
+            }
             const auto prefix = detail::npy_prefix(array);
             const std::uint64_t size = prefix.size() + array.bytes.size();
             if (size >= 0xFFFFFFFFULL || offset >= 0xFFFFFFFFULL) {
