@@ -1,10 +1,9 @@
 #pragma once
-// Fuzz targets that go through files, as users call them: HDF5 data sets (the HDF5 C
-// library parses the file) and folders of images (listing, decoding, resizing). Each
-// input is written to a scratch file or folder of this process first. Shared by the
-// libFuzzer harnesses (fuzz_hdf5.cpp, fuzz_image_folder.cpp) and tests/test_fuzz_replay.cpp.
+// Fuzz targets that go through files, as users call them: folders of images (listing,
+// decoding, resizing) here, HDF5 files in fuzz_hdf5_target.hpp. Each input is written to
+// a scratch file or folder of this process first. Shared by the libFuzzer harnesses
+// (fuzz_image_folder.cpp, fuzz_hdf5.cpp) and tests/test_fuzz_replay.cpp.
 
-#include <nndl/data/hdf5.hpp>
 #include <nndl/data/image.hpp>
 
 #include "fuzz_rules.hpp"
@@ -29,20 +28,6 @@ inline void write_scratch(const std::filesystem::path& path, const std::uint8_t*
     if (!out) {
         throw std::runtime_error("fuzz: cannot write the scratch file " + path.string());
     }
-}
-
-/// The bytes as an .h5 file, read as the cat data set is.
-inline void hdf5_file(const std::uint8_t* data, std::size_t size) {
-    const auto path = scratch_path("input.h5");
-    write_scratch(path, data, size);
-    expect_clean_rejection([&] {
-        const auto set = nndl::load_h5_image_set<float>(path, "train_set_x", "train_set_y");
-        if (set.x.cols() != set.y.cols() || !set.x.allFinite()) {
-            throw std::logic_error("load_h5_image_set returned mismatched or non-finite data");
-        }
-    });
-    expect_clean_rejection([&] { nndl::read_h5_array<double>(path, "train_set_y"); });
-    std::filesystem::remove(path);
 }
 
 /// The bytes as a folder of images: split at every "\xff\xfe\xfd\xfc" into files, the

@@ -14,9 +14,15 @@ out=${NNDL_FUZZ_BUILD_DIR:-build-fuzz}
 mkdir -p "$out" fuzz/crashes
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
        -Iinclude -isystem /usr/include/eigen3 -isystem /usr/include/stb)
-declare -A runs=([npz]=300000 [idx]=600000 [csv]=200000 [image]=40000 [onnx]=200000 [hdf5]=RUNS_HDF5
-                 [image_folder]=RUNS_FOLDER)
-targets=(npz idx csv image onnx hdf5 image_folder)
+declare -A runs=([npz]=300000 [idx]=600000 [csv]=200000 [image]=40000 [onnx]=200000 [image_folder]=10000)
+targets=(npz idx csv image onnx image_folder)
+if [[ -n "$seconds" ]]; then
+    # The HDF5 library itself crashes on some crafted files (fuzz/known_crashes/README.md),
+    # so fuzz_hdf5 explores but is not part of the fixed run.
+    targets+=(hdf5)
+else
+    echo "== fuzz_hdf5: not in the fixed run: libhdf5 crashes on crafted files (fuzz/known_crashes/README.md)"
+fi
 for target in "${targets[@]}"; do
     echo "== fuzz_$target: building"
     libraries=(-lstb -lz)
@@ -47,7 +53,13 @@ for target in "${targets[@]}"; do
     # New inputs go to the scratch corpus; the committed seeds are only read.
     # The whole output goes to a log; on a finding its report (with the stack) is printed in full.
     log="$out/fuzz_$target.log"
-    if ! "$out/fuzz_$target" "${limit[@]}" "${dict[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    extra=()
+    if [[ $target == hdf5 ]]; then
+        # libhdf5 leaks on malformed files and asks malloc for petabytes: not nndl's findings.
+        extra=(-detect_leaks=0)
+        export ASAN_OPTIONS=allocator_may_return_null=1
+    fi
+    if ! "$out/fuzz_$target" "${limit[@]}" "${dict[@]}" "${extra[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -artifact_prefix="fuzz/crashes/${target}-" -print_final_stats=1 \
         "$work" "fuzz/corpus/$target" "fuzz/regressions/$target" >"$log" 2>&1; then
         tail -n 100 "$log"

@@ -399,6 +399,12 @@ TEST_CASE("bad files: models, CSV, IDX, images, HDF5") {
         {"an HDF5 dataset of 2^48 values in a small file", Kind::file,
          {"read_h5_array", "train_set_x", "(65536, 65536, 65536, 1)", "more than the 4294967296 bytes"},
          [&] { nndl::read_h5_array<unsigned char>(dir / "huge.h5", "train_set_x"); }},
+        {"an HDF5 image set whose 1 GiB of pixels would take 4 GiB as float (the fuzzer's find)", Kind::file,
+         {"read_h5_array", "train_set_x", "(3, 67108864, 4, 3)", "more than the 1073741824 bytes accepted"},
+         [] {
+             nndl::load_h5_image_set<float>("fuzz/regressions/hdf5/image_set_larger_as_float.h5", "train_set_x",
+                                            "train_set_y");
+         }},
         {"an HDF5 dataset that does not exist", Kind::file, {"read_h5_array", "nothing_here"},
          [] { nndl::read_h5_array<double>("data/catvnoncat/train_catvnoncat.h5", "nothing_here"); }},
     };

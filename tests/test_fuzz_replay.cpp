@@ -4,6 +4,7 @@
 #include "test_support.hpp"
 
 #include "../fuzz/fuzz_file_targets.hpp"
+#include "../fuzz/fuzz_hdf5_target.hpp"
 #include "../fuzz/fuzz_targets.hpp"
 
 #include <filesystem>

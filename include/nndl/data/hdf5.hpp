@@ -56,9 +56,11 @@ struct H5Array {
     std::vector<T> values;
 };
 
-/// Reads one dataset of an .h5 file, converted by HDF5 to T (unsigned char, long long or double).
+/// Reads one dataset of an .h5 file, converted by HDF5 to T (unsigned char, long long or
+/// double). A dataset of more than `max_bytes` (as T) is refused before anything is allocated.
 template <class T>
-H5Array<T> read_h5_array(const std::filesystem::path& path, const std::string& name) {
+H5Array<T> read_h5_array(const std::filesystem::path& path, const std::string& name,
+                         std::uintmax_t max_bytes = max_file_bytes) {
     static_assert(std::is_same_v<T, unsigned char> || std::is_same_v<T, long long> || std::is_same_v<T, double>,
                   "read_h5_array: T must be unsigned char, long long or double");
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become exceptions, not prints
@@ -85,13 +87,13 @@ H5Array<T> read_h5_array(const std::filesystem::path& path, const std::string& n
     for (hsize_t d : array.dims) {
         values *= static_cast<long double>(d);
     }
-    if (values * sizeof(T) > static_cast<long double>(max_file_bytes)) {
+    if (values * sizeof(T) > static_cast<long double>(max_bytes)) {
         std::string shape;
         for (hsize_t d : array.dims) {
             shape += (shape.empty() ? "" : ", ") + std::to_string(d);
         }
         throw FileError(detail::concat("read_h5_array: dataset '", name, "' of '", path.string(), "' has shape (",
-                                       shape, "), more than the ", max_file_bytes, " bytes nndl reads"));
+                                       shape, "), more than the ", max_bytes, " bytes accepted"));
     }
     const auto count = static_cast<std::size_t>(values);
     array.values.resize(count);
@@ -114,11 +116,13 @@ H5Array<T> read_h5_array(const std::filesystem::path& path, const std::string& n
 template <class Scalar>
 using H5ImageSet = LabelledImages<Scalar>;
 
+/// X may take at most `max_bytes` as Scalar (it is refused before reading when larger).
 template <class Scalar>
 H5ImageSet<Scalar> load_h5_image_set(const std::filesystem::path& path, const std::string& images_name,
-                                     const std::string& labels_name) {
-    const auto images = read_h5_array<unsigned char>(path, images_name);
-    const auto labels = read_h5_array<long long>(path, labels_name);
+                                     const std::string& labels_name, std::uintmax_t max_bytes = max_file_bytes) {
+    // Each uint8 pixel becomes a Scalar: bound the dataset by what X will take.
+    const auto images = read_h5_array<unsigned char>(path, images_name, max_bytes / sizeof(Scalar));
+    const auto labels = read_h5_array<long long>(path, labels_name, max_bytes);
     if (images.dims.size() != 4) {
         throw FileError(detail::concat("load_h5_image_set: dataset '", images_name, "' has ", images.dims.size(),
                                        " dimensions, expected 4 (m, height, width, channels)"));
