@@ -14,7 +14,7 @@ out=${NNDL_FUZZ_BUILD_DIR:-build-fuzz}
 mkdir -p "$out" fuzz/crashes
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
        -Iinclude -isystem /usr/include/eigen3 -isystem /usr/include/stb)
-declare -A runs=([npz]=300000 [idx]=600000 [csv]=200000 [image]=40000 [onnx]=200000 [image_folder]=10000)
+declare -A runs=([npz]=300000 [idx]=200000 [csv]=200000 [image]=40000 [onnx]=200000 [image_folder]=10000)
 targets=(npz idx csv image onnx image_folder)
 if [[ -n "$seconds" ]]; then
     # The HDF5 library itself crashes on some crafted files (fuzz/known_crashes/README.md),
