@@ -68,7 +68,7 @@ int run(const examples::Options& options) {
         .reads_folder(dir)
         .writes("--save", options.text("save"))
         .writes_chart("--plot", options.text("plot"))
-        .writes("--mislabeled", options.text("mislabeled"))
+        .writes_png("--mislabeled", options.text("mislabeled"))
         .check();
     if (options.has("save")) {
         examples::check_model_output(options.text("save"), "--save");

@@ -16,6 +16,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <algorithm>
+#include <cctype>
 #include <iomanip>
 #include <iostream>
 #include <limits>
@@ -54,7 +56,8 @@ public:
                    const std::string& fallback = "") {
         add(name, help + (fallback.empty() ? "" : " (default: " + fallback + ")"), fallback)
             ->type_name(metavar)
-            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);  // the last one given counts
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)  // the last one given counts
+            ->check(plain_value());
         return *this;
     }
     /// An option whose value may be left out (then `implicit` is used).
@@ -65,11 +68,16 @@ public:
         return *this;
     }
     Options& list(const std::string& name, const std::string& metavar, const std::string& help) {
-        add(name, help, "")->type_name(metavar)->expected(1, CLI::detail::expected_max_vector_size);
+        // CLI11 adds the "..." of a list itself.
+        const std::string one = metavar.size() > 3 && metavar.compare(metavar.size() - 3, 3, "...") == 0
+                                    ? metavar.substr(0, metavar.size() - 3)
+                                    : metavar;
+        add(name, help, "")->type_name(one)->expected(1, CLI::detail::expected_max_vector_size)->check(plain_value());
         return *this;
     }
     Options& flag(const std::string& name, const std::string& help) {
         options_[name] = app_.add_flag("--" + name, help);
+        flags_.push_back("--" + name);
         return *this;
     }
     Options& positional(const std::string& metavar, const std::string& help) {
@@ -84,11 +92,30 @@ public:
 
     /// Parses argv; prints the help and exits 0 on --help; throws UsageError on mistakes.
     void parse(int argc, char** argv) {
+        for (int i = 1; i < argc; ++i) {
+            const std::string arg = argv[i];
+            if (arg == "--") {
+                break;
+            }
+            // CLI11 would read "-hidden" as -h -i -d ... and show the help; a flag's "=value" would set it.
+            if (arg.size() > 2 && arg[0] == '-' && arg[1] != '-' && !looks_like_number(arg)) {
+                throw UsageError("unknown option '" + arg + "' (options start with --)");
+            }
+            const std::size_t equals = arg.find('=');
+            if (arg.rfind("--", 0) == 0 && equals != std::string::npos &&
+                std::find(flags_.begin(), flags_.end(), arg.substr(0, equals)) != flags_.end()) {
+                throw UsageError("option '" + arg.substr(0, equals) + "' takes no value, got '" + arg + "'");
+            }
+        }
         try {
             app_.parse(argc, argv);
         } catch (const CLI::CallForHelp&) {
             std::cout << app_.help() << std::flush;
-            std::exit(std::cout ? 0 : 1);  // a help that could not be written is a failure too
+            if (!std::cout) {  // a help that could not be written is a failure too
+                std::cerr << program_ << ": cannot write the help to standard output\n";
+                std::exit(1);
+            }
+            std::exit(0);
         } catch (const CLI::ExtrasError&) {
             const std::string first = app_.remaining().empty() ? std::string("?") : app_.remaining().front();
             throw UsageError((first.rfind("-", 0) == 0 ? "unknown option '" : "unexpected argument '") + first + "'");
@@ -131,9 +158,10 @@ public:
     static long parse_integer(const std::string& text, const std::string& what, long minimum,
                               long maximum = std::numeric_limits<long>::max()) {
         long value = 0;
+        const char* begin = text.data() + (text.size() > 1 && text[0] == '+' ? 1 : 0);  // "+5", as for numbers
         const char* end = text.data() + text.size();
-        const auto [stop, error] = std::from_chars(text.data(), end, value);
-        if (text.empty() || stop != end || error == std::errc::invalid_argument) {
+        const auto [stop, error] = std::from_chars(begin, end, value);
+        if (begin == end || stop != end || error == std::errc::invalid_argument) {
             throw UsageError(what + " must be a whole number, got '" + text + "'");
         }
         if (error == std::errc::result_out_of_range) {
@@ -202,6 +230,25 @@ public:
     }
 
 private:
+    static bool looks_like_number(const std::string& text) {
+        return text.size() > 1 && (std::isdigit(static_cast<unsigned char>(text[1])) != 0 || text[1] == '.');
+    }
+    /// A value is not empty and not an option's name (a forgotten value would swallow the
+    /// next option: "--plot --logistic"); a name that starts with a dash can be given as ./-name.
+    static CLI::Validator plain_value() {
+        return CLI::Validator(
+            [](std::string& value) -> std::string {
+                if (value.empty()) {
+                    return "needs a value, got an empty one";
+                }
+                if (value[0] == '-' && !looks_like_number(value)) {
+                    return "needs a value, got the option '" + value + "' (a file named so: ./" + value + ")";
+                }
+                return "";
+            },
+            "");
+    }
+
     CLI::Option* add(const std::string& name, const std::string& help, const std::string& fallback) {
         CLI::Option* o = app_.add_option("--" + name, help);
         options_[name] = o;
@@ -223,6 +270,7 @@ private:
     std::map<std::string, CLI::Option*> options_;
     std::map<std::string, std::string> fallback_;
     std::map<std::string, std::string> implicit_;
+    std::vector<std::string> flags_;
     std::vector<std::string> positionals_;
 };
 
@@ -512,10 +560,23 @@ public:
         }
         return *this;
     }
+    /// A PNG picture: its name must end in .png.
+    Files& writes_png(const std::string& option, const std::filesystem::path& png) {
+        if (!png.empty()) {
+            std::string extension = png.extension().string();
+            std::transform(extension.begin(), extension.end(), extension.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            if (extension != ".png") {
+                throw UsageError(option + " " + png.string() + ": expected a file name ending in .png (a PNG is written)");
+            }
+            writes(option, png);
+        }
+        return *this;
+    }
     /// A chart: the picture and its data file.
     Files& writes_chart(const std::string& option, const std::filesystem::path& png) {
         if (!png.empty()) {
-            writes(option, png);
+            writes_png(option, png);
             writes(option + "'s data file", chart_data_path(png));
         }
         return *this;
@@ -536,11 +597,26 @@ public:
         }
         for (std::size_t i = 0; i < outputs_.size(); ++i) {
             const auto& [option, path] = outputs_[i];
-            const auto resolved = resolve(path);
+            const auto resolved = resolve(path);  // through links, a dangling one too: the file written
             const auto folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
             std::error_code ec;
             if (!std::filesystem::is_directory(folder, ec)) {
                 throw UsageError(option + " " + path.string() + ": the folder " + folder.string() + " does not exist");
+            }
+            const auto status = std::filesystem::status(resolved, ec);
+            if (path.filename().empty() || std::filesystem::is_directory(status)) {
+                throw UsageError(option + " " + path.string() + " is a folder; expected a file name");
+            }
+            if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+                throw UsageError(option + " " + path.string() + " is not a regular file (a device or a pipe)");
+            }
+            if (resolved.filename().string().size() > 255) {
+                throw UsageError(option + " " + path.string().substr(0, 60) + "...: the file name is longer than 255 "
+                                 "bytes");
+            }
+            if (::access(resolved.parent_path().c_str(), W_OK) != 0) {
+                throw UsageError(option + " " + path.string() + ": cannot write in the folder " +
+                                 resolved.parent_path().string() + ": " + std::strerror(errno));
             }
             for (const auto& in : files_) {
                 std::error_code ec;
@@ -573,9 +649,18 @@ public:
 private:
     static std::filesystem::path resolve(const std::filesystem::path& path) {
         std::error_code ec;
-        auto absolute = std::filesystem::absolute(path, ec);
-        auto resolved = std::filesystem::weakly_canonical(absolute, ec);
-        return ec ? absolute.lexically_normal() : resolved;
+        auto target = std::filesystem::absolute(path, ec);
+        // Follow links one at a time: weakly_canonical leaves a link to a file not made yet
+        // unresolved, and the save would follow it.
+        for (int hops = 0; hops < 40 && std::filesystem::is_symlink(std::filesystem::symlink_status(target, ec)); ++hops) {
+            const auto next = std::filesystem::read_symlink(target, ec);
+            if (ec) {
+                break;
+            }
+            target = next.is_absolute() ? next : target.parent_path() / next;
+        }
+        auto resolved = std::filesystem::weakly_canonical(target, ec);
+        return ec ? target.lexically_normal() : resolved;
     }
 
     std::vector<std::filesystem::path> files_;

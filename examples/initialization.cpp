@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
             .value("learning-rate", "R", "learning rate", "0.01")
             .value("plot", "FILE.png", "decision boundary over the training points");
         options.parse(argc, argv);
+        examples::Files().writes_png("--plot", options.text("plot")).check();
         const nndl::Initializer init = initializer(options.text("init"));
         const long iterations = options.integer("iterations", 1);
         const double rate = options.number("learning-rate");

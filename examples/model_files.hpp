@@ -76,6 +76,9 @@ auto train_saving_on_failure(nndl::Network<Scalar>& network, const std::string& 
             save_model(network, save_path);
             std::cerr << "training failed; saved the parameters of epoch " << failure.kept_epoch() + 1 << " to "
                       << save_path << '\n';
+        } else if (!save_path.empty()) {
+            std::cerr << "training failed before any epoch's parameters were kept; nothing saved to " << save_path
+                      << '\n';
         }
         throw;
     }

@@ -8,7 +8,7 @@ int main(int argc, char** argv) {
         examples::Options options("nndl_convert",
                                   "Converts a model between nndl's .npz and ONNX (.onnx), by the file extensions:\n"
                                   "  nndl_convert model.npz model.onnx    nndl_convert model.onnx model.npz");
-        options.value("precision", "float|double", "element type of an ONNX file written (default float, what "
+        options.value("precision", "float|double", "element type of an ONNX file written (float is what "
                                                    "serving engines run)", "float")
             .positional("IN OUT", "the model to read and the file to write");
         options.parse(argc, argv);

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
             .value("epsilon", "E", "Adam's epsilon", "1e-8")
             .value("plot", "FILE.png", "decision boundary over the points");
         options.parse(argc, argv);
+        examples::Files().writes_png("--plot", options.text("plot")).check();
         const std::string decay = options.text("decay");
         if (decay != "none" && decay != "inverse" && decay != "scheduled") {
             throw examples::UsageError("--decay must be none, inverse or scheduled, got '" + decay + "'");

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
         const double rate = options.number("learning-rate");
         const long hidden = options.integer("hidden", 1);
         const std::string dir = options.has("data") ? options.text("data") : examples::data_path("data/planar");
-        examples::Files().reads_folder(dir).writes("--plot", options.text("plot")).check();
+        examples::Files().reads_folder(dir).writes_png("--plot", options.text("plot")).check();
         const auto points = load_points(options.text("dataset"), dir);
         std::cerr << "data set " << options.text("dataset") << ": " << points.x.cols() << " points\n";
 

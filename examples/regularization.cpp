@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
         const long iterations = options.integer("iterations", 1);
         const double rate = options.number("learning-rate");
         const std::string file = options.has("data") ? options.text("data") : examples::data_path("data/football/football.csv");
-        examples::Files().reads(file).writes("--plot", options.text("plot")).check();
+        examples::Files().reads(file).writes_png("--plot", options.text("plot")).check();
         const auto train = nndl::load_csv_points<double>(file, "train");
         const auto test = nndl::load_csv_points<double>(file, "test");
 

@@ -10,7 +10,7 @@
 # create PATH) or "same PATH COPY" (PATH must still equal COPY afterwards).
 cmake_minimum_required(VERSION 3.16)  # policies of this century: @...@ is plain text
 file(REMOVE_RECURSE "${TMP}")
-file(MAKE_DIRECTORY "${TMP}/work")
+file(MAKE_DIRECTORY "${TMP}/work" "${TMP}/folder.png")
 file(COPY "${SRC}/data/planar/" DESTINATION "${TMP}/planar")
 file(COPY "${SRC}/data/catvnoncat/" DESTINATION "${TMP}/cat")
 file(COPY "${SRC}/data/football/football.csv" DESTINATION "${TMP}")
@@ -19,6 +19,7 @@ if(EXISTS /usr/share/datasets/fashion-mnist)
   file(COPY /usr/share/datasets/fashion-mnist/ DESTINATION "${TMP}/fashion")
 endif()
 file(CREATE_LINK "${TMP}/format1_model.npz" "${TMP}/model_link.onnx" SYMBOLIC)
+file(CREATE_LINK "${TMP}/planar/new.png" "${TMP}/dangling.png" SYMBOLIC)  # a link to a file not made yet
 
 file(STRINGS "${TABLE}" lines ENCODING UTF-8)
 set(failures "")
