@@ -63,7 +63,10 @@ public:
     /// An option whose value may be left out (then `implicit` is used).
     Options& optional_value(const std::string& name, const std::string& metavar, const std::string& help,
                             const std::string& implicit) {
-        add(name, help + " (alone: " + implicit + ")", "")->type_name("[" + metavar + "]")->expected(0, 1);
+        add(name, help + " (alone: " + implicit + ")", "")
+            ->type_name("[" + metavar + "]")
+            ->expected(0, 1)
+            ->check(plain_value());
         implicit_[name] = implicit;
         return *this;
     }
@@ -103,7 +106,8 @@ public:
             }
             const std::size_t equals = arg.find('=');
             if (arg.rfind("--", 0) == 0 && equals != std::string::npos &&
-                std::find(flags_.begin(), flags_.end(), arg.substr(0, equals)) != flags_.end()) {
+                (arg.substr(0, equals) == "--help" ||
+                 std::find(flags_.begin(), flags_.end(), arg.substr(0, equals)) != flags_.end())) {
                 throw UsageError("option '" + arg.substr(0, equals) + "' takes no value, got '" + arg + "'");
             }
         }
@@ -158,7 +162,9 @@ public:
     static long parse_integer(const std::string& text, const std::string& what, long minimum,
                               long maximum = std::numeric_limits<long>::max()) {
         long value = 0;
-        const char* begin = text.data() + (text.size() > 1 && text[0] == '+' ? 1 : 0);  // "+5", as for numbers
+        // "+5", as for numbers (but not "+-5")
+        const bool plus = text.size() > 1 && text[0] == '+' && std::isdigit(static_cast<unsigned char>(text[1])) != 0;
+        const char* begin = text.data() + (plus ? 1 : 0);
         const char* end = text.data() + text.size();
         const auto [stop, error] = std::from_chars(begin, end, value);
         if (begin == end || stop != end || error == std::errc::invalid_argument) {
@@ -602,6 +608,9 @@ public:
             std::error_code ec;
             if (!std::filesystem::is_directory(folder, ec)) {
                 throw UsageError(option + " " + path.string() + ": the folder " + folder.string() + " does not exist");
+            }
+            if (std::filesystem::is_symlink(std::filesystem::symlink_status(resolved, ec))) {
+                throw UsageError(option + " " + path.string() + " is a link that leads nowhere (a loop of links)");
             }
             const auto status = std::filesystem::status(resolved, ec);
             if (path.filename().empty() || std::filesystem::is_directory(status)) {

@@ -56,11 +56,13 @@ int main(int argc, char** argv) {
         const long hidden = options.integer("hidden", 1);
         const std::string dir = options.has("data") ? options.text("data") : examples::data_path("data/planar");
         examples::Files().reads_folder(dir).writes_png("--plot", options.text("plot")).check();
+        const std::vector<long> sizes = options.has("sweep")  // checked before the data is read
+                                            ? examples::Options::parse_integer_list(options.text("sweep"), "--sweep", 1)
+                                            : std::vector<long>{};
         const auto points = load_points(options.text("dataset"), dir);
         std::cerr << "data set " << options.text("dataset") << ": " << points.x.cols() << " points\n";
 
         if (options.has("sweep")) {
-            const auto sizes = examples::Options::parse_integer_list(options.text("sweep"), "--sweep", 1);
             const long sweep_iterations = options.has("iterations") ? iterations : 5000;
             std::vector<nndl::ImageArray<unsigned char>> pictures;
             for (long n_h : sizes) {

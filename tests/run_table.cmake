@@ -20,6 +20,8 @@ if(EXISTS /usr/share/datasets/fashion-mnist)
 endif()
 file(CREATE_LINK "${TMP}/format1_model.npz" "${TMP}/model_link.onnx" SYMBOLIC)
 file(CREATE_LINK "${TMP}/planar/new.png" "${TMP}/dangling.png" SYMBOLIC)  # a link to a file not made yet
+file(CREATE_LINK "${TMP}/loop_b.png" "${TMP}/loop_a.png" SYMBOLIC)  # a loop of links
+file(CREATE_LINK "${TMP}/loop_a.png" "${TMP}/loop_b.png" SYMBOLIC)
 
 file(STRINGS "${TABLE}" lines ENCODING UTF-8)
 set(failures "")
