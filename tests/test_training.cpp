@@ -4,6 +4,7 @@
 
 #include <nndl/nndl.hpp>
 
+#include <functional>
 #include <limits>
 
 using nndl::Activation;
@@ -454,6 +455,17 @@ TEST_CASE("training: a callback that changes X between full-batch steps trains o
     CHECK(replay.predict_proba(data.x) == net.predict_proba(data.x));
 }
 
+/// The DivergenceError that `run` throws (the test fails when it throws none).
+nndl::DivergenceError divergence_of(const std::function<void()>& run) {
+    try {
+        run();
+    } catch (const nndl::DivergenceError& e) {
+        return e;
+    }
+    FAIL("expected a DivergenceError");
+    return nndl::DivergenceError("");
+}
+
 TEST_CASE("training: divergence late in training puts back the last finished (or best) epoch") {
     const auto data = blobs(64, 5);
     const Matrix<double> y = nndl::one_hot(data.labels, 3);
@@ -475,13 +487,7 @@ TEST_CASE("training: divergence late in training puts back the last finished (or
         }
         return true;
     };
-    nndl::DivergenceError failure("");
-    try {
-        nndl::train(net, data.x, y, gd, options);
-        FAIL("expected a DivergenceError");
-    } catch (const nndl::DivergenceError& e) {
-        failure = e;
-    }
+    const nndl::DivergenceError failure = divergence_of([&] { nndl::train(net, data.x, y, gd, options); });
     CHECK(failure.kept_epoch() == 2);
     CHECK(std::string(failure.what()).find("epoch 3, batch 5") != std::string::npos);
     CHECK(std::string(failure.what()).find("holds the parameters of epoch 2 (the last finished)") != std::string::npos);
@@ -500,12 +506,7 @@ TEST_CASE("training: divergence late in training puts back the last finished (or
         }
         return true;
     };
-    try {
-        nndl::train(inf_net, data.x, y, gd, inf_options);
-        FAIL("expected a DivergenceError");
-    } catch (const nndl::DivergenceError& e) {
-        CHECK(e.kept_epoch() == 1);
-    }
+    CHECK(divergence_of([&] { nndl::train(inf_net, data.x, y, gd, inf_options); }).kept_epoch() == 1);
     CHECK(inf_net.predict_proba(data.x).allFinite());
 
     // Full batch: nothing is kept (a copy per step would cost too much), and it says so.
@@ -517,13 +518,9 @@ TEST_CASE("training: divergence late in training puts back the last finished (or
         }
         return true;
     };
-    try {
-        full.fit(data.x, y, gd, 5, full_options);
-        FAIL("expected a DivergenceError");
-    } catch (const nndl::DivergenceError& e) {
-        CHECK(e.kept_epoch() == -1);
-        CHECK(std::string(e.what()).find("holds") == std::string::npos);
-    }
+    const nndl::DivergenceError full_failure = divergence_of([&] { full.fit(data.x, y, gd, 5, full_options); });
+    CHECK(full_failure.kept_epoch() == -1);
+    CHECK(std::string(full_failure.what()).find("holds") == std::string::npos);
 
     // Early stopping that keeps the best epoch puts that one back.
     nndl::Network<double> stopping({2, 8, 3}, {Activation::relu, Activation::softmax}, {nndl::Init::he}, 3);
@@ -538,12 +535,8 @@ TEST_CASE("training: divergence late in training puts back the last finished (or
         }
         return true;
     };
-    try {
-        nndl::train(stopping, data.x, y, gd, es);
-        FAIL("expected a DivergenceError");
-    } catch (const nndl::DivergenceError& e) {
-        CHECK(e.kept_epoch() == 2);  // the loss falls every epoch here, so the best is the last finished
-        CHECK(std::string(e.what()).find("(the best so far)") != std::string::npos);
-    }
+    const nndl::DivergenceError best_failure = divergence_of([&] { nndl::train(stopping, data.x, y, gd, es); });
+    CHECK(best_failure.kept_epoch() == 2);  // the loss falls every epoch here, so the best is the last finished
+    CHECK(std::string(best_failure.what()).find("(the best so far)") != std::string::npos);
     CHECK(stopping.predict_proba(data.x).allFinite());
 }
