@@ -12,9 +12,10 @@
 
 namespace nndl {
 
-/// The sum of n values as NumPy's np.sum computes it for a contiguous run of float64:
-/// 0.0 + a pairwise sum with blocks of 8 accumulators (numpy/core/src/umath/loops).
-/// The last digits of the course's printed sums and means depend on that order.
+/// The sum of the `n` values at `a` in the order NumPy's np.sum uses for a contiguous run
+/// of float64: a pairwise sum with blocks of 8 accumulators (numpy/core/src/umath/loops),
+/// to which np.sum adds 0.0 (as numpy_sum does). The last digits of the course's printed
+/// sums and means depend on that order.
 template <class Scalar>
 Scalar pairwise_sum(const Scalar* a, Index n) {
     if (n < 8) {
@@ -67,6 +68,7 @@ Matrix<Scalar> sigmoid(const Matrix<Scalar>& x) {
     return result;
 }
 
+/// 1 / (1 + exp(-x)) of one value.
 template <class Scalar>
 Scalar sigmoid(Scalar x) {
     return Sigmoid::value(x);
@@ -79,7 +81,8 @@ Matrix<Scalar> sigmoid_derivative(const Matrix<Scalar>& x) {
     return (s.array() * (Scalar(1) - s.array())).matrix();
 }
 
-/// Each row divided by its Euclidean norm. A zero row is rejected (its direction is undefined).
+/// Each row divided by its Euclidean norm. A zero row is rejected with InvalidArgument
+/// (its direction is undefined).
 template <class Scalar>
 Matrix<Scalar> normalize_rows(const Matrix<Scalar>& x) {
     Matrix<Scalar> result = x;
@@ -101,14 +104,14 @@ Matrix<Scalar> softmax_rows(const Matrix<Scalar>& x) {
     return transposed_result.transpose();
 }
 
-/// sum |y - yhat|.
+/// sum |y - yhat| over all entries. Throws ShapeError when the shapes differ.
 template <class Scalar>
 Scalar l1_loss(const Matrix<Scalar>& yhat, const Matrix<Scalar>& y) {
     detail::require_same_shape("l1_loss", "yhat", yhat, "y", y);
     return (y - yhat).cwiseAbs().sum();
 }
 
-/// sum (y - yhat)^2.
+/// sum (y - yhat)^2 over all entries. Throws ShapeError when the shapes differ.
 template <class Scalar>
 Scalar l2_loss(const Matrix<Scalar>& yhat, const Matrix<Scalar>& y) {
     detail::require_same_shape("l2_loss", "yhat", yhat, "y", y);
@@ -116,7 +119,8 @@ Scalar l2_loss(const Matrix<Scalar>& yhat, const Matrix<Scalar>& y) {
 }
 
 /// The image as one column of height * width * channels values, in row-major
-/// (h, w, c) order: NumPy's image.reshape(-1, 1).
+/// (h, w, c) order: NumPy's image.reshape(-1, 1). Throws ShapeError when the image does
+/// not hold height * width * channels values.
 template <class Scalar>
 Vector<Scalar> image2vector(const ImageArray<Scalar>& image) {
     const auto expected = static_cast<std::size_t>(image.height * image.width * image.channels);

@@ -19,32 +19,42 @@ namespace nndl {
 /// std::exception base and `catch (const std::exception&)` keeps working.
 class Error {
 public:
+    /// Destroys the exception.
     virtual ~Error() = default;
+    /// The message: the function that rejected the input, what it expected and what it got.
     virtual const char* what() const noexcept = 0;
 
 protected:
+    /// Only the exceptions below make an Error.
     Error() = default;
+    /// Copies the (empty) base; the message lives in the std::exception base.
     Error(const Error&) = default;
+    /// Copy-assigns the (empty) base.
     Error& operator=(const Error&) = default;
 };
 
 /// A caller passed a value nndl cannot work with (bad option, bad label, ...).
 class InvalidArgument : public std::invalid_argument, public Error {
 public:
+    /// An exception carrying `message`.
     explicit InvalidArgument(const std::string& message) : std::invalid_argument(message) {}
+    /// The message given to the constructor.
     const char* what() const noexcept override { return std::invalid_argument::what(); }
 };
 
 /// Matrix sizes that do not fit together.
 class ShapeError : public InvalidArgument {
 public:
+    /// An exception carrying `message` (InvalidArgument's constructor).
     using InvalidArgument::InvalidArgument;
 };
 
 /// A file could not be read or written, or its contents are not what the reader expects.
 class FileError : public std::runtime_error, public Error {
 public:
+    /// An exception carrying `message`.
     explicit FileError(const std::string& message) : std::runtime_error(message) {}
+    /// The message given to the constructor.
     const char* what() const noexcept override { return std::runtime_error::what(); }
 };
 
@@ -53,9 +63,14 @@ public:
 /// holds the parameters of the failing step.
 class DivergenceError : public std::runtime_error, public Error {
 public:
+    /// An exception carrying `message`; `kept_epoch` is the epoch whose parameters the
+    /// network holds now (0-based), or -1 for those of the failing step.
     explicit DivergenceError(const std::string& message, long kept_epoch = -1)
         : std::runtime_error(message), kept_epoch_(kept_epoch) {}
+    /// The message given to the constructor.
     const char* what() const noexcept override { return std::runtime_error::what(); }
+    /// The 0-based epoch whose parameters train() put back, or -1 when the network holds
+    /// the parameters of the failing step.
     long kept_epoch() const noexcept { return kept_epoch_; }
 
 private:

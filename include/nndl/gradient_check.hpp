@@ -26,6 +26,7 @@
 
 namespace nndl {
 
+/// Settings of the gradient checks below.
 struct GradientCheckOptions {
     /// Central-difference step; 0 picks one for the scalar type (1e-6 for double, 1e-3 for float).
     double step = 0.0;
@@ -37,6 +38,7 @@ struct GradientCheckOptions {
     std::uint32_t seed = 1;
 };
 
+/// What a gradient check found: the worst matrix and the worst entry; passed() decides.
 struct GradientCheckResult {
     /// Largest over the checked matrices of ||analytic - numeric|| / (||analytic|| + ||numeric||).
     double max_relative_error = 0.0;
@@ -44,17 +46,20 @@ struct GradientCheckResult {
     std::string where;
     /// Worst single entry over all matrices: |a - n| / max(1, |a|, |n|).
     double max_entry_error = 0.0;
-    std::string worst_entry_matrix;
-    Index worst_row = 0;
-    Index worst_col = 0;
-    double worst_analytic = 0.0;
-    double worst_numeric = 0.0;
-    std::size_t entries_checked = 0;
+    std::string worst_entry_matrix;  ///< the matrix holding that entry
+    Index worst_row = 0;             ///< the entry's row
+    Index worst_col = 0;             ///< the entry's column
+    double worst_analytic = 0.0;     ///< the entry's gradient from backward
+    double worst_numeric = 0.0;      ///< the entry's central difference
+    std::size_t entries_checked = 0;  ///< entries compared, over all matrices
 
+    /// True when some entry was checked and both errors are at most `tolerance`. A NaN
+    /// gradient counts as an infinite error, so it never passes.
     bool passed(double tolerance) const {
         return entries_checked > 0 && max_relative_error <= tolerance && max_entry_error <= tolerance;
     }
 
+    /// Both errors and where they were found, on one line (for messages and logs).
     std::string summary() const {
         std::ostringstream out;
         out << "relative error " << max_relative_error << " in " << (where.empty() ? "-" : where)
@@ -180,6 +185,9 @@ inline void compare_gradients(const std::string& name, const Matrix<double>& ana
 /// Checks a layer's backward against central differences of
 /// f(input) = sum(R .* layer.forward(input)), with R a fixed random matrix:
 /// the gradient of every parameter, and of the input when options.check_input.
+/// `input` has the layer's input_size() rows (else ShapeError). Forward passes run in
+/// options.mode; each parameter entry is moved and put back, and the layer's state
+/// (running statistics) is restored and its batch released when the check ends.
 template <class Scalar>
 GradientCheckResult check_layer_gradients(Layer<Scalar>& layer, const Matrix<Scalar>& input,
                                           const GradientCheckOptions& options = {}) {
@@ -218,6 +226,7 @@ GradientCheckResult check_layer_gradients(Layer<Scalar>& layer, const Matrix<Sca
 }
 
 /// Checks loss.gradient against central differences of loss.value with respect to the output.
+/// Of the options only `step` is used.
 template <class Scalar>
 GradientCheckResult check_loss_gradient(const Loss<Scalar>& loss, const Matrix<Scalar>& output,
                                         const Matrix<Scalar>& target, const GradientCheckOptions& options = {}) {
@@ -234,7 +243,9 @@ GradientCheckResult check_loss_gradient(const Loss<Scalar>& loss, const Matrix<S
 }
 
 /// Checks a fused loss: preactivation_gradient against central differences of
-/// value_from_preactivation, with the output computed by `Policy` from Z.
+/// value_from_preactivation, with the output computed by `Policy` from Z. Throws
+/// InvalidArgument when the loss does not fuse with Policy's activation. Of the options
+/// only `step` is used.
 template <class Policy, class Scalar>
 GradientCheckResult check_fused_loss_gradient(const Loss<Scalar>& loss, const Matrix<Scalar>& preactivation,
                                               const Matrix<Scalar>& target, const GradientCheckOptions& options = {}) {
@@ -257,7 +268,9 @@ GradientCheckResult check_fused_loss_gradient(const Loss<Scalar>& loss, const Ma
 }
 
 /// Checks a whole network: gradients of its cost on (X, Y) with respect to every
-/// parameter, and to X when options.check_input.
+/// parameter, and to X when options.check_input. Y holds the targets, as for
+/// Network::cost (the L2 term included). Matrices are named "W of layer 1" and so on,
+/// layers counted from 1. State is restored and the batch released when the check ends.
 template <class Scalar>
 GradientCheckResult check_network_gradients(Network<Scalar>& network, const Matrix<Scalar>& x_in,
                                             const Matrix<Scalar>& y, const GradientCheckOptions& options = {}) {

@@ -21,8 +21,14 @@ enum class Init {
     xavier,         ///< randn * sqrt(2 / (n_in + n_out)) (Glorot normal), for tanh/sigmoid layers
 };
 
+/// How to draw a layer's first weights: an Init kind and, for Init::scaled_normal, its
+/// scale. A plain Init converts to one, so Init::he may be passed where an Initializer is
+/// expected.
 struct Initializer {
-    Init kind = Init::inv_sqrt_fan_in;
+    /// An initializer of `kind` (scale used by Init::scaled_normal only).
+    Initializer(Init kind_ = Init::inv_sqrt_fan_in, double scale_ = 0.01)  // NOLINT: implicit on purpose
+        : kind(kind_), scale(scale_) {}
+    Init kind = Init::inv_sqrt_fan_in;  ///< the distribution
     double scale = 0.01;  ///< used by Init::scaled_normal only
 };
 

@@ -60,17 +60,23 @@ namespace nndl {
 /// That is the order of NumPy's (m, H, W, C) arrays read row-major, and of nndl's image,
 /// HDF5 and IDX loaders, so a flat layer can follow an image layer without a reshape.
 struct Shape {
-    Index channels = 1;
-    Index height = 1;
-    Index width = 1;
+    Index channels = 1;  ///< values per pixel (features of a flat vector)
+    Index height = 1;    ///< rows of an image; 1 for a flat vector
+    Index width = 1;     ///< columns of an image; 1 for a flat vector
 
+    /// The shape of a single value, {1, 1, 1}.
     Shape() = default;
+    /// A shape in channels, height, width order; not checked (see valid()). Implicit, so
+    /// a size n converts to the flat shape {n, 1, 1}.
     Shape(Index channels_, Index height_ = 1, Index width_ = 1) : channels(channels_), height(height_), width(width_) {}
     /// An image shape in the memory order's words.
     static Shape image(Index height, Index width, Index channels) { return Shape(channels, height, width); }
 
+    /// Values per example: the rows of a batch of this shape.
     Index size() const { return channels * height * width; }
+    /// Whether height and width are both 1 (a plain vector of `channels` values).
     bool is_flat() const { return height == 1 && width == 1; }
+    /// The row of entry (h, w, c) in an example's column; no bounds check.
     Index offset(Index h, Index w, Index c) const { return (h * width + w) * channels + c; }
     /// Every dimension at least 1 and at most max_values values in all.
     bool valid() const {
@@ -79,9 +85,11 @@ struct Shape {
     }
     static constexpr Index max_values = Index(1) << 40;  ///< values per example that nndl accepts
 
+    /// Equal channels, height and width (an image and a flat vector of its size differ).
     friend bool operator==(const Shape& a, const Shape& b) {
         return a.channels == b.channels && a.height == b.height && a.width == b.width;
     }
+    /// True when the shapes differ in any dimension.
     friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
 
     /// "12" for a flat shape, "28x28x1 (height x width x channels)" for an image.
@@ -99,7 +107,8 @@ using Setting = std::variant<long long, double, std::string, std::vector<long lo
 /// A layer's settings by name, in the order the layer gives them.
 class Settings {
 public:
-    /// Any whole number (int, std::size_t, ...) is stored as a long long.
+    /// Sets a whole number (int, std::size_t, ...), stored as a long long; returns `*this`.
+    /// Throws InvalidArgument for an unsigned value above the long long range.
     template <class Integer, std::enable_if_t<std::is_integral_v<Integer> && !std::is_same_v<Integer, bool> &&
                                                   !std::is_same_v<Integer, long long>,
                                               int> = 0>
@@ -111,7 +120,10 @@ public:
         }
         return set(name, Setting(static_cast<long long>(value)));
     }
+    /// Sets a word (stored as a std::string); returns `*this`.
     Settings& set(const std::string& name, const char* value) { return set(name, Setting(std::string(value))); }
+    /// Sets any Setting; returns `*this`. An existing name keeps its place and takes the new
+    /// value; a new name is appended.
     Settings& set(const std::string& name, Setting value) {
         for (auto& item : items_) {
             if (item.first == name) {
@@ -122,10 +134,15 @@ public:
         items_.emplace_back(name, std::move(value));
         return *this;
     }
+    /// Whether a setting of this name exists.
     bool has(const std::string& name) const { return find(name) != nullptr; }
+    /// Every (name, value) pair, in the order the names were first set.
     const std::vector<std::pair<std::string, Setting>>& items() const { return items_; }
 
+    /// The whole number `name`. Throws InvalidArgument when it is missing or not a whole number.
     long long integer(const std::string& name) const { return get<long long>(name, "a whole number"); }
+    /// The number `name`, a whole number converted to double. Throws InvalidArgument when
+    /// it is missing or not a number.
     double real(const std::string& name) const {
         const Setting& s = require(name);
         if (const auto* i = std::get_if<long long>(&s)) {
@@ -133,11 +150,14 @@ public:
         }
         return get<double>(name, "a number");
     }
+    /// The word `name`. Throws InvalidArgument when it is missing or not a word.
     const std::string& text(const std::string& name) const { return get<std::string>(name, "a word"); }
+    /// The list of whole numbers `name`. Throws InvalidArgument when it is missing or not such a list.
     const std::vector<long long>& integers(const std::string& name) const {
         return get<std::vector<long long>>(name, "a list of whole numbers");
     }
 
+    /// The same names with equal values in the same order (the order counts).
     friend bool operator==(const Settings& a, const Settings& b) { return a.items_ == b.items_; }
 
 private:
@@ -171,24 +191,33 @@ private:
 /// One trained matrix of a layer and the gradient backward fills for it.
 template <class Scalar>
 struct Parameter {
-    std::string name;  ///< unique within the layer ("W", "b", "gamma")
-    Matrix<Scalar>* value;
-    Matrix<Scalar>* gradient;
-    bool decay = false;  ///< L2 regularization (weight decay) applies to it
+    std::string name;          ///< unique within the layer ("W", "b", "gamma")
+    Matrix<Scalar>* value;     ///< the matrix itself, owned by the layer
+    Matrix<Scalar>* gradient;  ///< dLoss/dvalue, value's shape, owned by the layer; backward overwrites it
+    bool decay = false;        ///< L2 regularization (weight decay) applies to it
 };
 
 /// One matrix of non-trained state (running mean, running variance).
 template <class Scalar>
 struct StateBuffer {
-    std::string name;
-    Matrix<Scalar>* value;
+    std::string name;       ///< unique within the layer ("running_mean", "running_var")
+    Matrix<Scalar>* value;  ///< the matrix itself, owned by the layer
 };
 
+/// The base class of every layer: maps a batch (one example per column) to a batch.
+/// The contract, in brief: forward caches what backward needs, backward overwrites the
+/// parameter gradients and returns dLoss/dInput, infer predicts without touching the
+/// layer, and type() with settings() rebuild the layer from a model file. Subclasses
+/// override the protected do_forward, do_backward and do_infer; the public methods check
+/// shapes first. Scalar is the element type, float or double.
 template <class Scalar>
 class Layer {
 public:
+    /// A layer that has seen no batch.
     Layer() = default;
-    Layer(const Layer&) noexcept {}  // a copy has seen no batch
+    /// Copies nothing of the base: a copy has seen no batch.
+    Layer(const Layer&) noexcept {}
+    /// Forgets this layer's batch: after an assignment it has seen no batch.
     Layer& operator=(const Layer&) noexcept {
         input_ = nullptr;
         return *this;
@@ -197,29 +226,48 @@ public:
 
     /// The registered type name ("dense", "dropout"), used in messages and model files.
     virtual std::string type() const = 0;
+    /// The shape of one input example (one column of forward's input).
     virtual Shape input_shape() const = 0;
+    /// The shape of one output example (one column of forward's output).
     virtual Shape output_shape() const = 0;
     /// What rebuilds this layer (with the input shape) before its parameters and state are loaded.
     virtual Settings settings() const { return {}; }
+    /// The trained matrices and their gradients, always in the same order (optimizers key
+    /// their state by position); none by default. The pointers are into this layer.
     virtual std::vector<Parameter<Scalar>> parameters() { return {}; }
+    /// Matrices saved and loaded with the model but not trained (running statistics);
+    /// none by default. The pointers are into this layer.
     virtual std::vector<StateBuffer<Scalar>> state() { return {}; }
     /// Refuses loaded parameter and state values the layer cannot use (see the contract).
     virtual void check_loaded() const {}
     /// A deep copy (parameters and state included) that has seen no batch.
     virtual std::unique_ptr<Layer> clone() const = 0;
 
+    /// Rows of forward's input: input_shape().size().
     Index input_size() const { return input_shape().size(); }
+    /// Rows of forward's output: output_shape().size().
     Index output_size() const { return output_shape().size(); }
 
+    /// The output of a batch (output_size() x input.cols()), caching what backward needs.
+    /// Keeps a pointer to `input`, which must stay alive and unchanged until backward; the
+    /// returned reference is valid until the next forward. Mode::training may update state
+    /// (batch statistics) and draw masks. Throws ShapeError unless input has input_size()
+    /// rows and at least one column.
     const Matrix<Scalar>& forward(const Matrix<Scalar>& input, Mode mode) {
         check_input("Layer::forward", input);
         input_ = &input;
         return do_forward(input, mode);
     }
-    // A temporary would leave the layer holding a dead batch.
+    /// Deleted: a temporary would leave the layer holding a dead batch.
     const Matrix<Scalar>& forward(Matrix<Scalar>&&, Mode) = delete;
+    /// Deleted, as the overload above: no temporaries.
     const Matrix<Scalar>& forward(const Matrix<Scalar>&&, Mode) = delete;
 
+    /// Backpropagates dLoss/dOutput (output_size() x the last forward's columns):
+    /// overwrites, never adds to, every parameter's gradient and returns dLoss/dInput
+    /// (input_size() x columns). With need_input_gradient false (the first layer) it may
+    /// return an empty matrix instead. Throws InvalidArgument when has_batch() is false,
+    /// ShapeError when output_gradient's shape differs.
     const Matrix<Scalar>& backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) {
         if (input_ == nullptr || output_gradient.rows() != output_size() || output_gradient.cols() != input_->cols()) {
             const std::string where = "Layer::backward ('" + type() + "')";  // built only on failure: no allocation
@@ -232,6 +280,9 @@ public:
         return do_backward(output_gradient, need_input_gradient);
     }
 
+    /// Prediction only: writes the output of `input` into `output` (resized as needed),
+    /// with no cache and no state change, so several threads may share one layer.
+    /// Throws ShapeError as forward does.
     void infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const {
         check_input("Layer::infer", input);
         do_infer(input, output);
@@ -239,16 +290,22 @@ public:
 
     /// Forgets the batch of the last forward (backward needs a new forward first).
     void release_batch() { input_ = nullptr; }
+    /// Whether the layer holds a forward's batch, which backward needs (none after
+    /// construction, copying, assignment or release_batch()).
     bool has_batch() const { return input_ != nullptr; }
 
 protected:
+    /// forward's work; `input` is already checked and kept as last_input().
     virtual const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode mode) = 0;
+    /// backward's work; a batch was seen and output_gradient's shape is already checked.
     virtual const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) = 0;
+    /// infer's work; `input` is already checked. Must not change the layer.
     virtual void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const = 0;
 
     /// The input of the last forward. Pre: has_batch().
     const Matrix<Scalar>& last_input() const { return *input_; }
 
+    /// Throws InvalidArgument, naming `where`, unless has_batch().
     void require_batch(const char* where) const {
         if (input_ == nullptr) {
             detail::throw_invalid(where, ": called before forward; expected forward on a batch first");
@@ -276,6 +333,7 @@ template <class Scalar>
 class FusedOutput {
 public:
     virtual ~FusedOutput() = default;
+    /// The activation f the layer ends with (output = f(Z)).
     virtual Activation activation() const = 0;
     /// Z of the last forward. Pre: the layer has a batch.
     virtual const Matrix<Scalar>& preactivation() const = 0;
@@ -286,8 +344,11 @@ public:
                                                               bool need_input_gradient) = 0;
 
 protected:
+    /// Only a layer implementing the capability constructs one.
     FusedOutput() = default;
+    /// Protected, so that only the implementing layer copies it (no slicing).
     FusedOutput(const FusedOutput&) = default;
+    /// Protected, so that only the implementing layer assigns it (no slicing).
     FusedOutput& operator=(const FusedOutput&) = default;
 };
 

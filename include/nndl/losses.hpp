@@ -35,26 +35,44 @@ void require_labels(const char* where, const Matrix<Scalar>& y, const char* expe
 
 }  // namespace detail
 
+/// The base of the losses: a cost of the network's output and its targets, both
+/// outputs x m (one example per column). The losses below throw ShapeError when output
+/// and target differ in shape or have no columns.
 template <class Scalar>
 class Loss {
 public:
+    /// An empty base.
     Loss() = default;
+    /// Copies the loss.
     Loss(const Loss&) = default;
+    /// Copy-assigns the loss.
     Loss& operator=(const Loss&) = default;
+    /// Destroys the loss.
     virtual ~Loss() = default;
 
+    /// The class name, e.g. "BinaryCrossEntropy": saved model files name the loss by it.
     virtual std::string name() const = 0;
+    /// The loss of `output` for `target`, averaged over the examples (columns).
     virtual Scalar value(const Matrix<Scalar>& output, const Matrix<Scalar>& target) const = 0;
+    /// d value / d output, written to `output_gradient` (resized to the shape of `output`).
     virtual void gradient(const Matrix<Scalar>& output, const Matrix<Scalar>& target,
                           Matrix<Scalar>& output_gradient) const = 0;
 
+    /// True when the targets are classes (the cross-entropies): training then reports
+    /// accuracy. False (the default, and mean squared error) for a regression, which
+    /// training reports by its root mean squared error.
+    virtual bool compares_classes() const { return false; }
     /// True when value_from_preactivation / preactivation_gradient are available for this output activation.
     virtual bool fuses_with(Activation) const { return false; }
+    /// The loss computed from the output layer's pre-activation `z` (output = activation(z)),
+    /// for an activation fuses_with accepts. The base class throws InvalidArgument.
     virtual Scalar value_from_preactivation(const Matrix<Scalar>& z, const Matrix<Scalar>& target) const {
         (void)z;
         (void)target;
         detail::throw_invalid(name(), "::value_from_preactivation: this loss has no fused path");
     }
+    /// d value / d z, the pre-activation's gradient, computed from `output` (the activation
+    /// of z) and written to `z_gradient`. The base class throws InvalidArgument.
     virtual void preactivation_gradient(const Matrix<Scalar>& output, const Matrix<Scalar>& target,
                                         Matrix<Scalar>& z_gradient) const {
         (void)output;
@@ -63,9 +81,12 @@ public:
         detail::throw_invalid(name(), "::preactivation_gradient: this loss has no fused path");
     }
 
+    /// A copy of this loss.
     virtual std::unique_ptr<Loss> clone() const = 0;
 
 protected:
+    /// Throws ShapeError, its message starting with `where`, unless `output` and `target`
+    /// have the same shape and at least one column.
     void check(const char* where, const Matrix<Scalar>& output, const Matrix<Scalar>& target) const {
         detail::require_same_shape(where, "output", output, "target", target);
         detail::require_examples(where, output.cols());
@@ -77,8 +98,14 @@ protected:
 template <class Scalar>
 class BinaryCrossEntropy final : public Loss<Scalar> {
 public:
+    /// "BinaryCrossEntropy".
     std::string name() const override { return "BinaryCrossEntropy"; }
+    /// True: the targets are classes.
+    bool compares_classes() const override { return true; }
 
+    /// The cost, with a and 1 - a raised to the smallest normal Scalar inside the log so that
+    /// an output rounded to 0 or 1 gives a large finite cost. Throws InvalidArgument for a
+    /// target outside [0, 1].
     Scalar value(const Matrix<Scalar>& a, const Matrix<Scalar>& y) const override {
         this->check("BinaryCrossEntropy::value", a, y);
         detail::require_labels("BinaryCrossEntropy::value", y);
@@ -90,6 +117,7 @@ public:
         return -total / static_cast<Scalar>(a.cols());
     }
 
+    /// (-y / a + (1 - y) / (1 - a)) / m, the denominators raised as in value().
     void gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y, Matrix<Scalar>& da) const override {
         this->check("BinaryCrossEntropy::gradient", a, y);
         const Scalar tiny = std::numeric_limits<Scalar>::min();
@@ -100,9 +128,12 @@ public:
                  .matrix();
     }
 
+    /// True for a sigmoid output.
     bool fuses_with(Activation a) const override { return a == Activation::sigmoid; }
 
-    /// y softplus(-z) + (1 - y) softplus(z), with softplus(x) = max(x, 0) + log1p(exp(-|x|)).
+    /// The mean over examples of the sum of y softplus(-z) + (1 - y) softplus(z), with
+    /// softplus(x) = max(x, 0) + log1p(exp(-|x|)): finite for any finite z. Throws
+    /// InvalidArgument for a target outside [0, 1].
     Scalar value_from_preactivation(const Matrix<Scalar>& z, const Matrix<Scalar>& y) const override {
         this->check("BinaryCrossEntropy::value_from_preactivation", z, y);
         detail::require_labels("BinaryCrossEntropy::value_from_preactivation", y);
@@ -117,12 +148,14 @@ public:
         return total / static_cast<Scalar>(z.cols());
     }
 
+    /// dZ = (A - Y) / m, for A = sigmoid(Z).
     void preactivation_gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y,
                                 Matrix<Scalar>& dz) const override {
         this->check("BinaryCrossEntropy::preactivation_gradient", a, y);
         dz = (a - y) / static_cast<Scalar>(a.cols());
     }
 
+    /// A copy of this loss.
     std::unique_ptr<Loss<Scalar>> clone() const override { return std::make_unique<BinaryCrossEntropy>(*this); }
 };
 
@@ -137,8 +170,13 @@ public:
 template <class Scalar>
 class CourseBinaryCrossEntropy final : public Loss<Scalar> {
 public:
+    /// "CourseBinaryCrossEntropy".
     std::string name() const override { return "CourseBinaryCrossEntropy"; }
+    /// True: the targets are classes.
+    bool compares_classes() const override { return true; }
 
+    /// The course's cost (see the class): may be infinite, NaN for an output outside [0, 1].
+    /// Throws InvalidArgument for a target outside [0, 1].
     Scalar value(const Matrix<Scalar>& a, const Matrix<Scalar>& y) const override {
         this->check("CourseBinaryCrossEntropy::value", a, y);
         detail::require_labels("CourseBinaryCrossEntropy::value", y);
@@ -158,12 +196,14 @@ public:
         return (Scalar(1) / static_cast<Scalar>(a.cols())) * (Scalar(0) + pairwise_sum(terms.data(), terms.size()));
     }
 
+    /// (-y / a + (1 - y) / (1 - a)) / m, unclamped (infinite where a is exactly 0 or 1).
     void gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y, Matrix<Scalar>& da) const override {
         this->check("CourseBinaryCrossEntropy::gradient", a, y);
         const Scalar m = static_cast<Scalar>(a.cols());
         da = ((-(y.array() / a.array()) + (Scalar(1) - y.array()) / (Scalar(1) - a.array())) / m).matrix();
     }
 
+    /// True for a sigmoid output.
     bool fuses_with(Activation a) const override { return a == Activation::sigmoid; }
 
     /// The course computes the cost from A = sigmoid(Z), not from Z: the same here.
@@ -174,11 +214,13 @@ public:
         return value(a, y);
     }
 
+    /// dZ = (1.0 / m) * (A - Y), for A = sigmoid(Z).
     void preactivation_gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y, Matrix<Scalar>& dz) const override {
         this->check("CourseBinaryCrossEntropy::preactivation_gradient", a, y);
         dz = (Scalar(1) / static_cast<Scalar>(a.cols())) * (a - y);
     }
 
+    /// A copy of this loss.
     std::unique_ptr<Loss<Scalar>> clone() const override { return std::make_unique<CourseBinaryCrossEntropy>(); }
 };
 
@@ -187,8 +229,13 @@ public:
 template <class Scalar>
 class CategoricalCrossEntropy final : public Loss<Scalar> {
 public:
+    /// "CategoricalCrossEntropy".
     std::string name() const override { return "CategoricalCrossEntropy"; }
+    /// True: the targets are classes.
+    bool compares_classes() const override { return true; }
 
+    /// The cost, with a raised to the smallest normal Scalar inside the log (no log(0)).
+    /// Throws InvalidArgument for a target outside [0, 1].
     Scalar value(const Matrix<Scalar>& a, const Matrix<Scalar>& y) const override {
         this->check("CategoricalCrossEntropy::value", a, y);
         detail::require_labels("CategoricalCrossEntropy::value", y, "a probability in [0, 1] (one-hot targets)");
@@ -196,15 +243,18 @@ public:
         return -(y.array() * a.array().max(tiny).log()).sum() / static_cast<Scalar>(a.cols());
     }
 
+    /// -y / a / m, the denominator raised as in value().
     void gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y, Matrix<Scalar>& da) const override {
         this->check("CategoricalCrossEntropy::gradient", a, y);
         const Scalar tiny = std::numeric_limits<Scalar>::min();
         da = (-(y.array() / a.array().max(tiny)) / static_cast<Scalar>(a.cols())).matrix();
     }
 
+    /// True for a softmax output.
     bool fuses_with(Activation a) const override { return a == Activation::softmax; }
 
-    /// Uses log-softmax: z_k - max(z) - log(sum exp(z - max(z))).
+    /// The cost of softmax(z), from log-softmax per column: z_k - max(z) - log(sum exp(z - max(z))).
+    /// Throws InvalidArgument for a target outside [0, 1].
     Scalar value_from_preactivation(const Matrix<Scalar>& z, const Matrix<Scalar>& y) const override {
         this->check("CategoricalCrossEntropy::value_from_preactivation", z, y);
         detail::require_labels("CategoricalCrossEntropy::value_from_preactivation", y,
@@ -218,6 +268,7 @@ public:
         return total / static_cast<Scalar>(z.cols());
     }
 
+    /// dZ = (A - Y) / m, for A = softmax(Z) and target columns that each sum to 1.
     void preactivation_gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y,
                                 Matrix<Scalar>& dz) const override {
         this->check("CategoricalCrossEntropy::preactivation_gradient", a, y);
@@ -225,6 +276,7 @@ public:
         dz = (a - y) / static_cast<Scalar>(a.cols());
     }
 
+    /// A copy of this loss.
     std::unique_ptr<Loss<Scalar>> clone() const override {
         return std::make_unique<CategoricalCrossEntropy>(*this);
     }
@@ -234,18 +286,22 @@ public:
 template <class Scalar>
 class MeanSquaredError final : public Loss<Scalar> {
 public:
+    /// "MeanSquaredError".
     std::string name() const override { return "MeanSquaredError"; }
 
+    /// The squared distance between output and target, divided by the number of examples.
     Scalar value(const Matrix<Scalar>& a, const Matrix<Scalar>& y) const override {
         this->check("MeanSquaredError::value", a, y);
         return (a - y).squaredNorm() / static_cast<Scalar>(a.cols());
     }
 
+    /// 2 (a - y) / m.
     void gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y, Matrix<Scalar>& da) const override {
         this->check("MeanSquaredError::gradient", a, y);
         da = (a - y) * (Scalar(2) / static_cast<Scalar>(a.cols()));
     }
 
+    /// A copy of this loss.
     std::unique_ptr<Loss<Scalar>> clone() const override { return std::make_unique<MeanSquaredError>(*this); }
 };
 

@@ -1,10 +1,12 @@
 #pragma once
-// Labels and metrics for classification: one-hot encoding, labels from a network's
-// outputs, accuracy and the confusion matrix. The one place that turns outputs into
-// labels: the network, the training loop and the programs all use it.
+// Labels and metrics: one-hot encoding, labels from a network's outputs, accuracy,
+// the confusion matrix, precision / recall / F1 for classifiers, and MAE / RMSE / R^2
+// for regressions. The one place that turns outputs into labels: the network, the
+// training loop and the programs all use it.
 
 #include <cmath>
 #include <optional>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -129,6 +131,129 @@ Eigen::Matrix<long, Eigen::Dynamic, Eigen::Dynamic> confusion_matrix(const Matri
         ++counts(static_cast<Index>(actual(0, j)), static_cast<Index>(predicted(0, j)));
     }
     return counts;
+}
+
+/// Precision, recall and F1 of one class, and how many examples truly belong to it.
+struct ClassScores {
+    double precision = 0.0;  ///< right predictions of the class / all predictions of it (0 when never predicted)
+    double recall = 0.0;     ///< right predictions of the class / its examples (0 when it has none)
+    double f1 = 0.0;         ///< harmonic mean of precision and recall (0 when both are 0)
+    long support = 0;        ///< examples whose actual class this is
+};
+
+/// Per-class scores and their unweighted (macro) means, as scikit-learn's
+/// classification_report computes them (an undefined ratio counts as 0).
+struct ClassificationReport {
+    std::vector<ClassScores> classes;  ///< one entry per class, in class order
+    double macro_precision = 0.0;      ///< mean of the classes' precision
+    double macro_recall = 0.0;         ///< mean of the classes' recall
+    double macro_f1 = 0.0;             ///< mean of the classes' F1 (not the F1 of the means)
+    double accuracy = 0.0;             ///< right predictions / examples
+};
+
+/// Precision, recall and F1 per class and their macro means, from a confusion matrix
+/// counts(actual, predicted) (confusion_matrix's). Throws InvalidArgument when it is not
+/// square, is empty, or holds a negative count.
+inline ClassificationReport classification_report(const Eigen::Matrix<long, Eigen::Dynamic, Eigen::Dynamic>& counts) {
+    if (counts.rows() != counts.cols() || counts.rows() < 1) {
+        detail::throw_invalid("classification_report: the confusion matrix is ", counts.rows(), "x", counts.cols(),
+                              ", expected square with at least one class");
+    }
+    if (counts.size() > 0 && counts.minCoeff() < 0) {
+        detail::throw_invalid("classification_report: the confusion matrix holds a negative count (",
+                              counts.minCoeff(), "), expected counts >= 0");
+    }
+    const auto ratio = [](long part, long whole) {
+        return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+    };
+    ClassificationReport report;
+    long right = 0;
+    long total = 0;
+    for (Index k = 0; k < counts.rows(); ++k) {
+        ClassScores scores;
+        const long hits = counts(k, k);
+        scores.support = counts.row(k).sum();
+        scores.precision = ratio(hits, counts.col(k).sum());
+        scores.recall = ratio(hits, scores.support);
+        const double both = scores.precision + scores.recall;
+        scores.f1 = both > 0.0 ? 2.0 * scores.precision * scores.recall / both : 0.0;
+        report.macro_precision += scores.precision;
+        report.macro_recall += scores.recall;
+        report.macro_f1 += scores.f1;
+        report.classes.push_back(scores);
+        right += hits;
+        total += scores.support;
+    }
+    const auto k = static_cast<double>(counts.rows());
+    report.macro_precision /= k;
+    report.macro_recall /= k;
+    report.macro_f1 /= k;
+    report.accuracy = ratio(right, total);
+    return report;
+}
+
+/// classification_report of labels (1 x m class indices 0..classes-1 each); errors as
+/// confusion_matrix's.
+template <class Scalar>
+ClassificationReport classification_report(const Matrix<Scalar>& actual, const Matrix<Scalar>& predicted,
+                                           Index classes) {
+    return classification_report(confusion_matrix(actual, predicted, classes));
+}
+
+namespace detail {
+
+/// Checks that a regression metric's two matrices can be compared: the same shape, at
+/// least one value, and every value finite.
+template <class Scalar>
+void require_regression_pair(const char* where, const Matrix<Scalar>& predicted, const Matrix<Scalar>& target) {
+    require_same_shape(where, "predicted", predicted, "target", target);
+    if (predicted.size() == 0) {
+        throw_invalid(where, ": no values, expected at least one prediction");
+    }
+    require_finite(where, "predicted", predicted);
+    require_finite(where, "target", target);
+}
+
+}  // namespace detail
+
+/// Mean absolute error over every value of `predicted` against `target` (same shape,
+/// one example per column, several outputs allowed), in the targets' units. Throws
+/// ShapeError on different shapes and InvalidArgument on an empty or non-finite input.
+template <class Scalar>
+double mean_absolute_error(const Matrix<Scalar>& predicted, const Matrix<Scalar>& target) {
+    detail::require_regression_pair("mean_absolute_error", predicted, target);
+    return (predicted.template cast<double>() - target.template cast<double>()).cwiseAbs().mean();
+}
+
+/// Root of the mean squared error over every value, in the targets' units; shapes and
+/// errors as mean_absolute_error.
+template <class Scalar>
+double root_mean_squared_error(const Matrix<Scalar>& predicted, const Matrix<Scalar>& target) {
+    detail::require_regression_pair("root_mean_squared_error", predicted, target);
+    return std::sqrt((predicted.template cast<double>() - target.template cast<double>()).array().square().mean());
+}
+
+/// Coefficient of determination R^2 = 1 - SS_res / SS_tot per output row, averaged
+/// over the rows (scikit-learn's r2_score with its default uniform average). A row whose
+/// target is constant scores 1 when predicted exactly, else 0, as scikit-learn does.
+/// 1 is perfect, 0 is no better than predicting the mean, and it can be negative.
+/// Shapes and errors as mean_absolute_error.
+template <class Scalar>
+double r2_score(const Matrix<Scalar>& predicted, const Matrix<Scalar>& target) {
+    detail::require_regression_pair("r2_score", predicted, target);
+    const Matrix<double> p = predicted.template cast<double>();
+    const Matrix<double> t = target.template cast<double>();
+    double sum = 0.0;
+    for (Index i = 0; i < t.rows(); ++i) {
+        const double residual = (t.row(i) - p.row(i)).squaredNorm();
+        const double total = (t.row(i).array() - t.row(i).mean()).square().sum();
+        if (total > 0.0) {
+            sum += 1.0 - residual / total;
+        } else {
+            sum += residual == 0.0 ? 1.0 : 0.0;
+        }
+    }
+    return sum / static_cast<double>(t.rows());
 }
 
 }  // namespace nndl

@@ -5,9 +5,15 @@
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
+#include <iomanip>
+#include <iterator>
+#include <limits>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -26,6 +32,62 @@
 #include "types.hpp"
 
 namespace nndl {
+
+namespace detail {
+
+/// True for a container (anything with begin/end) of whole numbers other than bool.
+template <class Range, class = void>
+struct is_integer_range : std::false_type {};
+template <class Range>
+struct is_integer_range<Range, std::void_t<decltype(std::begin(std::declval<const Range&>())),
+                                           decltype(std::end(std::declval<const Range&>()))>>
+    : std::bool_constant<std::is_integral_v<std::decay_t<decltype(*std::begin(std::declval<const Range&>()))>> &&
+                         !std::is_same_v<std::decay_t<decltype(*std::begin(std::declval<const Range&>()))>, bool>> {};
+
+/// Stops a call that hands a network a matrix of another scalar type with one readable
+/// message (instead of a static assertion deep inside Eigen).
+template <class Expected, class Given>
+constexpr void require_same_scalar() {
+    static_assert(std::is_same_v<Expected, Given>,
+                  "nndl: this network's scalar type differs from the matrix's (Network<float> given a "
+                  "Matrix<double>, or the reverse); convert the matrix with .cast<float>() or .cast<double>(), "
+                  "or build the network with the matrix's scalar type");
+}
+
+/// True when the types are not all Scalar: selects the overloads that report a mix.
+template <class Scalar, class... Others>
+inline constexpr bool mixes_scalars = !(std::is_same_v<Scalar, Others> && ...);
+
+}  // namespace detail
+
+/// Layer sizes for a network of dense layers (input first), from a braced list
+/// ({12288, 20, 7, 5, 1}) or any container of whole numbers (std::vector<int>,
+/// std::array<std::size_t, 4>, ...). Throws InvalidArgument when a size does not fit
+/// an Index; sizes below 1 are refused by the network.
+class LayerSizes {
+public:
+    /// Sizes from a braced list.
+    LayerSizes(std::initializer_list<Index> sizes) : sizes_(sizes) {}
+    /// Sizes from any container of whole numbers.
+    template <class Range, std::enable_if_t<detail::is_integer_range<Range>::value, int> = 0>
+    LayerSizes(const Range& sizes) {  // NOLINT: implicit on purpose, so a std::vector<int> is accepted as is
+        for (const auto size : sizes) {
+            using Value = std::decay_t<decltype(size)>;
+            if constexpr (std::is_unsigned_v<Value>) {
+                if (static_cast<unsigned long long>(size) >
+                    static_cast<unsigned long long>(std::numeric_limits<Index>::max())) {
+                    detail::throw_invalid("LayerSizes: size ", sizes_.size(), " is ", size, ", more than an Index holds");
+                }
+            }
+            sizes_.push_back(static_cast<Index>(size));
+        }
+    }
+    /// The sizes, input first.
+    const std::vector<Index>& values() const { return sizes_; }
+
+private:
+    std::vector<Index> sizes_;
+};
 
 /// Builds the hidden/output activation list of a "sizes" network: every layer but
 /// the last uses `hidden`, the last uses `output`.
@@ -52,18 +114,28 @@ public:
         }
     }
 
-    /// Dense layers of the given sizes (sizes[0] is the input), weights drawn in layer
-    /// order from `random`, as the course's initialize_parameters functions do.
-    Network(const std::vector<Index>& sizes, const std::vector<Activation>& activations, Initializer init,
+    /// Dense layers of the given sizes (sizes[0] is the input), one activation per layer,
+    /// weights drawn in layer order from `random`, as the course's initialize_parameters
+    /// functions do. `init` may be a plain Init value (Init::he). Throws InvalidArgument
+    /// for fewer than 2 sizes, a size below 1 or another number of activations.
+    Network(const LayerSizes& sizes, const std::vector<Activation>& activations, Initializer init,
             NumpyRandom& random) {
-        build(sizes, activations, init, random);
+        build(sizes.values(), activations, init, random);
     }
 
     /// As above, seeding a fresh stream like np.random.seed(seed) first.
-    Network(const std::vector<Index>& sizes, const std::vector<Activation>& activations, Initializer init,
+    Network(const LayerSizes& sizes, const std::vector<Activation>& activations, Initializer init,
             std::uint32_t seed) {
         NumpyRandom random(seed);
-        build(sizes, activations, init, random);
+        build(sizes.values(), activations, init, random);
+    }
+
+    /// Dense layers with `hidden` on every layer but the last, which uses `output`:
+    /// Network<double>({2, 4, 1}, Activation::tanh, Activation::sigmoid, Init::xavier, 1).
+    Network(const LayerSizes& sizes, Activation hidden, Activation output, Initializer init, std::uint32_t seed) {
+        NumpyRandom random(seed);
+        const std::size_t layers = sizes.values().empty() ? 0 : sizes.values().size() - 1;
+        build(sizes.values(), standard_activations(layers, hidden, output), init, random);
     }
 
     Network(const Network& other)
@@ -310,12 +382,16 @@ public:
         return nndl::decision_threshold(output_activation(*layers_.back()));
     }
 
-    /// Labels, 1 x m (metrics.hpp's labels_from_output): for one output, 1 where it is
-    /// above the threshold (by default the output activation's: 0.5 for sigmoid, 0 for
-    /// tanh, else 0.5); for several outputs, the index of the largest.
+    /// What the network predicts for X. A classifier (is_classifier(): a single sigmoid or
+    /// a softmax output) gives labels, 1 x m (metrics.hpp's labels_from_output): 1 where the
+    /// sigmoid is above 0.5, or the index of the largest softmax output. Any other network
+    /// is a regression and gives its outputs as they are (output size x m).
     Matrix<Scalar> predict(const Matrix<Scalar>& x) const {
-        return labels_from_output(output_for(x, "Network::predict"), decision_threshold().value_or(0.5));
+        Matrix<Scalar> output = output_for(x, "Network::predict");
+        return is_classifier() ? labels_from_output(output, decision_threshold().value_or(0.5)) : output;
     }
+    /// Labels, 1 x m, whatever the output: for one output 1 where it is above `threshold`
+    /// (0 for a tanh output's -1 / 1 labels), for several the index of the largest.
     Matrix<Scalar> predict(const Matrix<Scalar>& x, double threshold) const {
         return labels_from_output(output_for(x, "Network::predict"), threshold);
     }
@@ -342,7 +418,142 @@ public:
                static_cast<double>(x.cols());
     }
 
+    /// True when predict returns class labels: the output is a single sigmoid (a
+    /// probability) or a softmax (a distribution). Any other output is a value (a
+    /// regression), and predict returns it as it is.
+    bool is_classifier() const {
+        if (layers_.empty()) {
+            return false;
+        }
+        const Activation out = output_activation(*layers_.back());
+        return out == Activation::softmax || (out == Activation::sigmoid && output_size() == 1);
+    }
+
+    /// A table of the network, one row per layer: its number, type and settings, output
+    /// shape and trained parameter count; then the totals, the non-trained state values
+    /// (running statistics, scalers) and the loss. Like Keras's summary().
+    std::string summary() const {
+        std::vector<std::vector<std::string>> rows{{"#", "layer", "output shape", "parameters"}};
+        rows.push_back({"", "input", input_shape_.to_string(), ""});
+        Index trained = 0;
+        Index kept = 0;
+        for (std::size_t i = 0; i < layers_.size(); ++i) {
+            // parameters() and state() only hand out pointers; nothing is changed through them here.
+            auto& layer = const_cast<Layer<Scalar>&>(*layers_[i]);
+            Index count = 0;
+            for (const auto& p : layer.parameters()) {
+                count += p.value->size();
+            }
+            for (const auto& b : layer.state()) {
+                kept += b.value->size();
+            }
+            trained += count;
+            rows.push_back({std::to_string(i + 1), describe_layer(layer), layer.output_shape().to_string(),
+                            std::to_string(count)});
+        }
+        std::vector<std::size_t> widths(4, 0);
+        for (const auto& row : rows) {
+            for (std::size_t c = 0; c < row.size(); ++c) {
+                widths[c] = std::max(widths[c], row[c].size());
+            }
+        }
+        std::ostringstream out;
+        out << "Network<" << (std::is_same_v<Scalar, float> ? "float" : std::is_same_v<Scalar, double> ? "double" : "?")
+            << ">, " << layers_.size() << " layer" << (layers_.size() == 1 ? "" : "s") << "\n";
+        for (const auto& row : rows) {
+            out << std::right << std::setw(static_cast<int>(widths[0])) << row[0];
+            for (std::size_t c = 1; c < row.size(); ++c) {
+                out << "  " << (c == 3 ? std::right : std::left) << std::setw(static_cast<int>(widths[c])) << row[c];
+            }
+            out << "\n";
+        }
+        out << "trained parameters: " << trained << "\n";
+        if (kept > 0) {
+            out << "state values (not trained): " << kept << "\n";
+        }
+        if (loss_) {
+            out << "loss: " << loss_->name() << (l2_ > 0.0 ? detail::concat(", L2 lambda ", l2_) : std::string()) << "\n";
+        }
+        return out.str();
+    }
+
+    /// @{
+    /// Refused at compile time with one readable message: a matrix whose scalar type is
+    /// not the network's (convert it with .cast<Scalar>()).
+    template <class Other, std::enable_if_t<detail::mixes_scalars<Scalar, Other>, int> = 0>
+    Matrix<Scalar> predict(const Matrix<Other>&) const {
+        detail::require_same_scalar<Scalar, Other>();
+        return {};
+    }
+    template <class Other, std::enable_if_t<detail::mixes_scalars<Scalar, Other>, int> = 0>
+    Matrix<Scalar> predict(const Matrix<Other>&, double) const {
+        detail::require_same_scalar<Scalar, Other>();
+        return {};
+    }
+    template <class Other, std::enable_if_t<detail::mixes_scalars<Scalar, Other>, int> = 0>
+    Matrix<Scalar> predict_proba(const Matrix<Other>&) const {
+        detail::require_same_scalar<Scalar, Other>();
+        return {};
+    }
+    template <class X, class Y, std::enable_if_t<detail::mixes_scalars<Scalar, X, Y>, int> = 0>
+    double accuracy(const Matrix<X>&, const Matrix<Y>&) const {
+        detail::require_same_scalar<Scalar, std::conditional_t<std::is_same_v<Scalar, X>, Y, X>>();
+        return 0.0;
+    }
+    template <class X, class Y, std::enable_if_t<detail::mixes_scalars<Scalar, X, Y>, int> = 0>
+    double accuracy(const Matrix<X>&, const Matrix<Y>&, double) const {
+        detail::require_same_scalar<Scalar, std::conditional_t<std::is_same_v<Scalar, X>, Y, X>>();
+        return 0.0;
+    }
+    template <class Other, std::enable_if_t<detail::mixes_scalars<Scalar, Other>, int> = 0>
+    const Matrix<Scalar>& forward(const Matrix<Other>&, Mode = Mode::training) {
+        detail::require_same_scalar<Scalar, Other>();
+        return *last_output_;
+    }
+    template <class X, class Y, class O, std::enable_if_t<detail::mixes_scalars<Scalar, X, Y, O>, int> = 0>
+    Scalar train_step(const Matrix<X>&, const Matrix<Y>&, Optimizer<O>&) {
+        detail::require_same_scalar<Scalar, std::conditional_t<std::is_same_v<Scalar, X>,
+                                                               std::conditional_t<std::is_same_v<Scalar, Y>, O, Y>, X>>();
+        return Scalar(0);
+    }
+    template <class X, class Y, class O, std::enable_if_t<detail::mixes_scalars<Scalar, X, Y, O>, int> = 0>
+    TrainHistory fit(const Matrix<X>&, const Matrix<Y>&, Optimizer<O>&, long, TrainOptions = {}) {
+        detail::require_same_scalar<Scalar, std::conditional_t<std::is_same_v<Scalar, X>,
+                                                               std::conditional_t<std::is_same_v<Scalar, Y>, O, Y>, X>>();
+        return {};
+    }
+    /// @}
+
 private:
+    /// "dense(units=20, activation=relu)": the type and its settings, for summary().
+    static std::string describe_layer(const Layer<Scalar>& layer) {
+        std::ostringstream out;
+        out << layer.type();
+        const Settings settings = layer.settings();
+        if (!settings.items().empty()) {
+            out << "(";
+            bool first = true;
+            for (const auto& [name, value] : settings.items()) {
+                out << (first ? "" : ", ") << name << "=";
+                first = false;
+                std::visit(
+                    [&out](const auto& v) {
+                        using V = std::decay_t<decltype(v)>;
+                        if constexpr (std::is_same_v<V, std::vector<long long>>) {
+                            for (std::size_t k = 0; k < v.size(); ++k) {
+                                out << (k == 0 ? "" : "x") << v[k];
+                            }
+                        } else {
+                            out << v;
+                        }
+                    },
+                    value);
+            }
+            out << ")";
+        }
+        return out.str();
+    }
+
     /// The network's output for X (evaluation mode); `where` names the caller in messages.
     Matrix<Scalar> output_for(const Matrix<Scalar>& x, const char* where) const {
         check_input(where, x);

@@ -10,8 +10,11 @@
 
 #include "basics.hpp"
 #include "data/augment.hpp"
+#include "data/csv.hpp"
 #include "data/image_array.hpp"
 #include "data/planar.hpp"
+#include "data/scalers.hpp"
+#include "data/split.hpp"
 #include "errors.hpp"
 #include "gradient_check.hpp"
 #include "initializers.hpp"
@@ -24,6 +27,7 @@
 #include "layers/conv2d.hpp"
 #include "layers/dense.hpp"
 #include "layers/dropout.hpp"
+#include "layers/normalization.hpp"
 #include "layers/pooling.hpp"
 #include "layers/registry.hpp"
 #include "layers/window.hpp"
@@ -37,3 +41,7 @@
 #include "training.hpp"
 #include "types.hpp"
 #include "version.hpp"
+
+/// nndl: small neural networks on Eigen, assembled at run time. Every matrix holds one
+/// example per column; the scalar type (float or double) is each template's parameter.
+namespace nndl {}

@@ -25,6 +25,8 @@ inline double rounded_product(double a, double b) {
 }
 }  // namespace detail
 
+/// NumPy's legacy random stream (MT19937 plus its conversions), draw for draw: the same
+/// seed gives the same numbers as np.random in the same order of calls.
 class NumpyRandom {
 public:
     /// Same state as np.random.seed(seed).
@@ -36,14 +38,15 @@ public:
         cached_gaussian_.reset();
     }
 
-    /// np.random.rand(): a double in [0, 1) with 53 random bits.
+    /// np.random.rand(): a double in [0, 1) with 53 random bits (two raw 32-bit words).
     double uniform() {
         const auto high = static_cast<std::uint32_t>(engine_()) >> 5;
         const auto low = static_cast<std::uint32_t>(engine_()) >> 6;
         return (high * 67108864.0 + low) / 9007199254740992.0;
     }
 
-    /// Skips `count` uniform() draws (two raw words each) without computing them.
+    /// Skips `count` uniform() draws (two raw words each) without computing them. Throws
+    /// InvalidArgument when `count` is negative.
     void skip_uniform(Index count) {
         if (count < 0) {
             detail::throw_invalid("NumpyRandom::skip_uniform: count ", count, ", expected at least 0");
@@ -72,7 +75,8 @@ public:
         return factor * x2;
     }
 
-    /// np.random.randint(0, bound) for bound <= 2^32 (legacy masked rejection sampling).
+    /// np.random.randint(0, bound) (legacy masked rejection sampling): a value in
+    /// [0, bound). Throws InvalidArgument when `bound` is 0.
     std::uint32_t below(std::uint32_t bound) {
         if (bound == 0) {
             detail::throw_invalid("NumpyRandom::below: bound is 0, expected at least 1");
@@ -91,7 +95,8 @@ public:
         return value;
     }
 
-    /// np.random.randn(rows, cols): drawn in row-major (C) order, as NumPy fills arrays.
+    /// np.random.randn(rows, cols): drawn in row-major (C) order, as NumPy fills arrays,
+    /// then converted to Scalar. Throws InvalidArgument for a negative size.
     template <class Scalar = double>
     Matrix<Scalar> randn(Index rows, Index cols) {
         require_size("NumpyRandom::randn", rows, cols);
@@ -104,7 +109,8 @@ public:
         return m;
     }
 
-    /// np.random.rand(rows, cols), row-major draw order.
+    /// np.random.rand(rows, cols), row-major draw order, converted to Scalar. Throws
+    /// InvalidArgument for a negative size.
     template <class Scalar = double>
     Matrix<Scalar> rand(Index rows, Index cols) {
         require_size("NumpyRandom::rand", rows, cols);
@@ -117,7 +123,8 @@ public:
         return m;
     }
 
-    /// np.random.permutation(n): the legacy Fisher-Yates shuffle of 0..n-1.
+    /// np.random.permutation(n): the legacy Fisher-Yates shuffle of 0..n-1. Throws
+    /// InvalidArgument when `n` is negative.
     std::vector<Index> permutation(Index n) {
         if (n < 0) {
             detail::throw_invalid("NumpyRandom::permutation: n is ", n, ", expected >= 0");

@@ -9,7 +9,11 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <iomanip>
+#include <iostream>
 #include <optional>
+#include <ostream>
+#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -29,14 +33,17 @@ class Network;
 struct EpochRecord {
     long epoch = 0;                 ///< 0-based
     double loss = 0.0;              ///< mean training loss over the examples seen (training mode, before each update)
-    bool has_accuracy = false;      ///< false for a single output with no decision threshold (a regression)
+    bool has_accuracy = false;      ///< accuracy is reported (see TrainOptions::metric)
     double accuracy = 0.0;          ///< on the training batches, as they were seen
+    bool has_rmse = false;          ///< rmse is reported (a regression; see TrainOptions::metric)
+    double rmse = 0.0;              ///< root mean squared error of the training batches' outputs, as they were seen
     Index examples = 0;             ///< training examples seen this epoch (fewer when stopped mid-epoch)
     bool has_validation = false;
     double validation_loss = 0.0;   ///< evaluation mode
-    double validation_accuracy = 0.0;
-    double learning_rate = 0.0;
-    double seconds = 0.0;
+    double validation_accuracy = 0.0;  ///< evaluation mode; where has_accuracy
+    double validation_rmse = 0.0;      ///< evaluation mode; where has_rmse
+    double learning_rate = 0.0;        ///< the optimizer's rate during this epoch
+    double seconds = 0.0;              ///< wall-clock time of the epoch, validation included
 };
 
 /// What the callbacks get: after each batch (record == nullptr) and after each epoch.
@@ -50,7 +57,23 @@ struct Progress {
     bool recorded = false;  ///< at the epoch's end: the record is kept in the history (so is one a callback stops)
 };
 
-enum class Monitor { validation_loss, validation_accuracy, loss, accuracy };
+/// The value early stopping watches. Losses and RMSE must fall, accuracies rise.
+enum class Monitor {
+    validation_loss,      ///< the validation set's loss (evaluation mode)
+    validation_accuracy,  ///< the validation set's accuracy (needs an accuracy, see TrainOptions::metric)
+    loss,                 ///< the training loss
+    accuracy,             ///< the training accuracy
+    validation_rmse,      ///< the validation set's root mean squared error (needs an RMSE)
+    rmse,                 ///< the training root mean squared error
+};
+
+/// What the training history reports besides the loss.
+enum class TrainMetric {
+    automatic,  ///< accuracy for a loss over classes (cross-entropies) with a classifying output, else RMSE
+    accuracy,   ///< accuracy, also for a mean squared error (the output must name classes)
+    rmse,       ///< root mean squared error of the outputs against the targets
+    none,       ///< the loss only
+};
 
 struct EarlyStopping {
     bool enabled = false;
@@ -79,8 +102,12 @@ struct TrainOptions {
     /// initialisation prints at iteration 0) is recorded and training goes on; a NaN loss
     /// still stops it. Off: any loss that is not finite throws DivergenceError.
     bool allow_infinite_loss = false;
-    /// Return false to stop training (the history then says stopped_early).
+    /// What the history reports besides the loss; by default what fits the loss.
+    TrainMetric metric = TrainMetric::automatic;
+    /// Called after each batch; return false to stop training (the history then says
+    /// stopped_early).
     std::function<bool(const Progress&)> on_batch_end;
+    /// Called after each epoch, as on_batch_end; print_progress() gives one that prints a line.
     std::function<bool(const Progress&)> on_epoch_end;
 };
 
@@ -99,9 +126,18 @@ inline double monitored(const EpochRecord& r, Monitor m) {
         case Monitor::validation_accuracy: return r.validation_accuracy;
         case Monitor::loss: return r.loss;
         case Monitor::accuracy: return r.accuracy;
+        case Monitor::validation_rmse: return r.validation_rmse;
+        case Monitor::rmse: return r.rmse;
     }
     return r.loss;
 }
+
+/// A network's loss, right answers and squared error over a set, in evaluation mode.
+struct SetScores {
+    double loss = 0.0;           ///< with the L2 term
+    Index right = 0;             ///< examples whose class the output names (where it names one)
+    double squared_error = 0.0;  ///< the sum over every output value
+};
 
 /// Puts the optimizer's learning rate back when training ends, however it ends.
 template <class Scalar>
@@ -178,34 +214,83 @@ struct Snapshot {
 
 }  // namespace detail
 
+namespace detail {
+
+/// evaluate's work: the loss, right answers and squared error of (X, Y) in chunks of
+/// `batch` columns, through Network::predict_proba only (nothing in the network changes).
+template <class Scalar>
+SetScores score_set(const Network<Scalar>& network, const Matrix<Scalar>& x, const Matrix<Scalar>& y, Index batch,
+                    const char* where) {
+    require_cols(where, "Y", y.cols(), x.cols(), "X has");
+    require_rows(where, "Y", y.rows(), network.output_size(), "the network outputs");
+    require_examples(where, x.cols());
+    if (batch < 1) {
+        throw_invalid(where, ": batch is ", batch, ", expected at least 1");
+    }
+    const std::optional<double> threshold = network.decision_threshold();
+    SetScores scores;
+    for (Index start = 0; start < x.cols(); start += batch) {
+        const Index n = std::min(batch, x.cols() - start);
+        const Matrix<Scalar> xb = x.middleCols(start, n);
+        const Matrix<Scalar> yb = y.middleCols(start, n);
+        const Matrix<Scalar> out = network.predict_proba(xb);
+        scores.loss += static_cast<double>(network.loss().value(out, yb)) * static_cast<double>(n);  // L2 once, below
+        if (threshold || out.rows() > 1) {
+            scores.right += count_correct(out, yb, threshold.value_or(0.5));
+        }
+        scores.squared_error += (out.template cast<double>() - yb.template cast<double>()).squaredNorm();
+    }
+    scores.loss = scores.loss / static_cast<double>(x.cols()) + static_cast<double>(network.l2_penalty(x.cols()));
+    return scores;
+}
+
+}  // namespace detail
+
 /// Loss and accuracy of the network on (X, Y), in evaluation mode and in chunks of
 /// `batch` columns. Uses only Network::predict_proba, so it changes nothing in the
 /// network. The accuracy is NaN where the network's output has no classes.
 template <class Scalar>
 std::pair<double, double> evaluate(const Network<Scalar>& network, const Matrix<Scalar>& x, const Matrix<Scalar>& y,
                                    Index batch = 1024) {
-    detail::require_cols("evaluate", "Y", y.cols(), x.cols(), "X has");
-    detail::require_rows("evaluate", "Y", y.rows(), network.output_size(), "the network outputs");
-    detail::require_examples("evaluate", x.cols());
-    if (batch < 1) {
-        detail::throw_invalid("evaluate: batch is ", batch, ", expected at least 1");
+    const detail::SetScores scores = detail::score_set(network, x, y, batch, "evaluate");
+    const bool classes = network.decision_threshold().has_value() || network.output_size() > 1;
+    return {scores.loss, classes ? static_cast<double>(scores.right) / static_cast<double>(x.cols()) : std::nan("")};
+}
+
+/// A callback for TrainOptions::on_epoch_end that writes one line per `every` epochs
+/// (and the last) to `out`: the epoch, the loss, the reported metric, the validation
+/// set's, the learning rate and the time. `out` must outlive training. Off unless set:
+/// options.on_epoch_end = nndl::print_progress();
+inline std::function<bool(const Progress&)> print_progress(std::ostream& out = std::cerr, long every = 1) {
+    if (every < 1) {
+        detail::throw_invalid("print_progress: every is ", every, ", expected at least 1");
     }
-    const std::optional<double> threshold = network.decision_threshold();
-    double loss = 0.0;
-    Index right = 0;
-    for (Index start = 0; start < x.cols(); start += batch) {
-        const Index n = std::min(batch, x.cols() - start);
-        const Matrix<Scalar> xb = x.middleCols(start, n);
-        const Matrix<Scalar> yb = y.middleCols(start, n);
-        const Matrix<Scalar> out = network.predict_proba(xb);
-        loss += static_cast<double>(network.loss().value(out, yb)) * static_cast<double>(n);  // L2 once, below
-        if (threshold || out.rows() > 1) {
-            right += count_correct(out, yb, threshold.value_or(0.5));
+    return [&out, every](const Progress& progress) {
+        const EpochRecord* r = progress.record;
+        if (r == nullptr || (r->epoch % every != 0 && r->epoch + 1 != progress.epochs)) {
+            return true;
         }
-    }
-    const auto m = static_cast<double>(x.cols());
-    const double accuracy = threshold || network.output_size() > 1 ? static_cast<double>(right) / m : std::nan("");
-    return {loss / m + static_cast<double>(network.l2_penalty(x.cols())), accuracy};
+        std::ostringstream line;
+        line << "epoch " << r->epoch + 1 << "/" << progress.epochs << "  loss " << r->loss;
+        if (r->has_accuracy) {
+            line << "  accuracy " << r->accuracy;
+        }
+        if (r->has_rmse) {
+            line << "  rmse " << r->rmse;
+        }
+        if (r->has_validation) {
+            line << "  validation loss " << r->validation_loss;
+            if (r->has_accuracy) {
+                line << "  validation accuracy " << r->validation_accuracy;
+            }
+            if (r->has_rmse) {
+                line << "  validation rmse " << r->validation_rmse;
+            }
+        }
+        line << "  rate " << r->learning_rate << "  " << std::fixed << std::setprecision(3) << r->seconds << " s\n";
+        out << line.str() << std::flush;
+        return true;
+    };
 }
 
 /// Trains `network` on (X, Y), one example per column; Y holds the targets in the
@@ -285,26 +370,38 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
         detail::require_finite(where, "validation Y", *validation_y);
     }
     const bool monitors_validation = options.early_stopping.monitor == Monitor::validation_loss ||
-                                     options.early_stopping.monitor == Monitor::validation_accuracy;
+                                     options.early_stopping.monitor == Monitor::validation_accuracy ||
+                                     options.early_stopping.monitor == Monitor::validation_rmse;
     if (options.early_stopping.enabled && validation_x == nullptr && monitors_validation) {
         detail::throw_invalid(where, ": early stopping monitors a validation metric but there is no validation data");
     }
 
+    const std::optional<double> threshold = network.decision_threshold();
+    const bool output_has_classes = threshold.has_value() || network.output_size() > 1;
+    if (options.metric == TrainMetric::accuracy && !output_has_classes) {
+        detail::throw_invalid(where, ": the metric is accuracy, but the network's single output ends with ",
+                              to_string(output_activation(network.layer(network.depth() - 1))),
+                              ", which has no classes; use TrainMetric::rmse");
+    }
+    const bool has_accuracy = options.metric == TrainMetric::accuracy ||
+                              (options.metric == TrainMetric::automatic && network.loss().compares_classes() &&
+                               output_has_classes);
+    const bool has_rmse = options.metric == TrainMetric::rmse ||
+                          (options.metric == TrainMetric::automatic && !network.loss().compares_classes());
     const bool monitors_accuracy = options.early_stopping.monitor == Monitor::validation_accuracy ||
                                    options.early_stopping.monitor == Monitor::accuracy;
-    if (options.early_stopping.enabled && monitors_accuracy && !network.decision_threshold() &&
-        network.output_size() == 1) {
-        detail::throw_invalid(where, ": early stopping monitors an accuracy, but the network's single output ends "
-                                     "with ", to_string(output_activation(network.layer(network.depth() - 1))),
-                              ", which has no classes; monitor a loss");
+    const bool monitors_rmse = options.early_stopping.monitor == Monitor::validation_rmse ||
+                               options.early_stopping.monitor == Monitor::rmse;
+    if (options.early_stopping.enabled && ((monitors_accuracy && !has_accuracy) || (monitors_rmse && !has_rmse))) {
+        detail::throw_invalid(where, ": early stopping monitors ", monitors_accuracy ? "an accuracy" : "an RMSE",
+                              ", which this training does not report (the loss is ", network.loss().name(),
+                              "); monitor a loss or set TrainOptions::metric");
     }
     const Index batch = options.batch_size == 0 ? m : std::min(options.batch_size, m);
     const long batches = static_cast<long>((m + batch - 1) / batch);
     // One unshuffled batch of everything: train on X itself (no copy). A callback may
     // change X between steps: nothing is derived from X across steps.
     const bool whole_x = batches == 1 && !options.shuffle && m == x_all.cols();
-    const std::optional<double> threshold = network.decision_threshold();
-    const bool has_accuracy = threshold.has_value() || network.output_size() > 1;
 
     if (options.seed_every_epoch && options.shuffle &&
         static_cast<std::uint64_t>(options.seed) + static_cast<std::uint64_t>(options.epochs) > 0xFFFFFFFFULL) {
@@ -346,8 +443,7 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
                                               use_best ? " (the best so far)" : " (the last finished)"),
                                kept);
     };
-    const bool maximize = options.early_stopping.monitor == Monitor::validation_accuracy ||
-                          options.early_stopping.monitor == Monitor::accuracy;
+    const bool maximize = monitors_accuracy;
 
     try {
         for (long epoch = 0; epoch < options.epochs; ++epoch) {
@@ -363,6 +459,8 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
             record.epoch = epoch;
             record.learning_rate = optimizer.learning_rate();
             record.has_accuracy = has_accuracy;
+            record.has_rmse = has_rmse;
+            double squared_error = 0.0;
             double loss_sum = 0.0;
             double last_loss = 0.0;
             Index right = 0;
@@ -394,6 +492,9 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
                 if (has_accuracy) {
                     right += count_correct(out, *yp, threshold.value_or(0.5));
                 }
+                if (has_rmse) {
+                    squared_error += (out - *yp).squaredNorm();
+                }
                 network.backward(*yp);
                 network.apply(optimizer);
                 loss_sum += value * static_cast<double>(n);
@@ -409,11 +510,16 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
             // One batch: its loss itself, so full-batch training reports the cost the course prints.
             record.loss = batches_run == 1 ? last_loss : loss_sum / seen;
             record.accuracy = has_accuracy ? static_cast<double>(right) / seen : std::nan("");
+            const auto outputs = static_cast<double>(network.output_size());
+            record.rmse = has_rmse ? std::sqrt(squared_error / (seen * outputs)) : std::nan("");
             if (validation_x != nullptr) {
-                const auto [loss, accuracy] = evaluate(network, *validation_x, *validation_y);
+                const detail::SetScores scores = detail::score_set(network, *validation_x, *validation_y, 1024, where);
+                const double loss = scores.loss;
+                const auto held = static_cast<double>(validation_x->cols());
                 record.has_validation = true;
                 record.validation_loss = loss;
-                record.validation_accuracy = accuracy;
+                record.validation_accuracy = has_accuracy ? static_cast<double>(scores.right) / held : std::nan("");
+                record.validation_rmse = has_rmse ? std::sqrt(scores.squared_error / (held * outputs)) : std::nan("");
                 if (!std::isfinite(loss)) {
                     throw DivergenceError(detail::concat(where, ": the validation loss became ", loss, " in epoch ",
                                                          epoch, "; training diverged, try a smaller learning rate"));

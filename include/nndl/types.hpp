@@ -14,9 +14,14 @@ using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 template <class Scalar>
 using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
 
+/// Sizes and indices of matrices (Eigen's signed index type, std::ptrdiff_t by default).
 using Index = Eigen::Index;
 
-/// Training enables what only training needs (caches for backward, dropout masks).
-enum class Mode { training, evaluation };
+/// Whether a forward pass trains or infers. Training enables what only training needs
+/// (caches for backward, dropout masks).
+enum class Mode {
+    training,   ///< a training step: dropout drops units, batch norm uses the batch's statistics
+    evaluation  ///< inference: dropout passes its input through, batch norm uses its running averages
+};
 
 }  // namespace nndl

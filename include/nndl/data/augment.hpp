@@ -8,7 +8,8 @@
 
 namespace nndl {
 
-/// Each column of `x` (an image of `shape`) mirrored left to right.
+/// Each column of `x` (an image of `shape`) mirrored left to right. Throws InvalidArgument
+/// for an invalid shape or when `x` does not have shape.size() rows.
 template <class Scalar>
 Matrix<Scalar> flip_horizontally(const Matrix<Scalar>& x, const Shape& shape) {
     if (!shape.valid()) {
@@ -32,8 +33,10 @@ Matrix<Scalar> flip_horizontally(const Matrix<Scalar>& x, const Shape& shape) {
     return flipped;
 }
 
-/// The examples followed by their mirror images: 2m columns, labels repeated. On an
-/// error (also running out of memory) x and y are left as they were.
+/// Replaces `x` (images of `shape`, one per column) by the examples followed by their mirror
+/// images: 2m columns, with the labels `y` repeated to match. Throws InvalidArgument when
+/// `x` and `y` are the same matrix, their column counts differ, or flip_horizontally refuses
+/// `x`. On an error (also running out of memory) x and y are left as they were.
 template <class Scalar>
 void append_horizontal_flips(Matrix<Scalar>& x, Matrix<Scalar>& y, const Shape& shape) {
     if (&x == &y) {

@@ -52,12 +52,14 @@ inline std::vector<hsize_t> h5_dimensions(hid_t dataset) {
 /// An HDF5 data set read as a flat array of T (row-major), with its dimensions.
 template <class T>
 struct H5Array {
-    std::vector<hsize_t> dims;
-    std::vector<T> values;
+    std::vector<hsize_t> dims;  ///< the data set's dimensions, outermost first
+    std::vector<T> values;      ///< the product of dims values, the last dimension fastest
 };
 
-/// Reads one dataset of an .h5 file, converted by HDF5 to T (unsigned char, long long or
-/// double). A dataset of more than `max_bytes` (as T) is refused before anything is allocated.
+/// Reads the dataset `name` of the .h5 file at `path`, converted by HDF5 to T (unsigned char,
+/// long long or double). A dataset of more than `max_bytes` (as T) is refused before anything
+/// is allocated. Throws FileError when the file is missing or not HDF5, has no such dataset,
+/// the dataset is too large, or it cannot be read as T.
 template <class T>
 H5Array<T> read_h5_array(const std::filesystem::path& path, const std::string& name,
                          std::uintmax_t max_bytes = max_file_bytes) {
@@ -116,7 +118,11 @@ H5Array<T> read_h5_array(const std::filesystem::path& path, const std::string& n
 template <class Scalar>
 using H5ImageSet = LabelledImages<Scalar>;
 
-/// X may take at most `max_bytes` as Scalar (it is refused before reading when larger).
+/// Loads an image set from two datasets of the .h5 file at `path`: `images_name`, of shape
+/// (m, height, width, channels), read as uint8, and `labels_name`, of shape (m,), read as
+/// integers (see H5ImageSet). X may take at most `max_bytes` as Scalar (it is refused before
+/// reading when larger). Throws FileError as read_h5_array does, and when the datasets do not
+/// have those shapes.
 template <class Scalar>
 H5ImageSet<Scalar> load_h5_image_set(const std::filesystem::path& path, const std::string& images_name,
                                      const std::string& labels_name, std::uintmax_t max_bytes = max_file_bytes) {

@@ -23,11 +23,13 @@ namespace nndl {
 
 /// The raw contents of an unsigned-byte IDX file: its dimensions and values.
 struct IdxArray {
-    std::vector<std::size_t> dims;
-    std::vector<unsigned char> values;
+    std::vector<std::size_t> dims;      ///< the dimensions from the header, outermost first (1 to 4)
+    std::vector<unsigned char> values;  ///< the product of dims bytes, the last dimension fastest
 };
 
 /// Parses IDX data held in memory (already decompressed); `name` is used in messages.
+/// Throws FileError unless `bytes` are exactly an unsigned-byte IDX header and the values
+/// it declares.
 inline IdxArray parse_idx(const std::vector<unsigned char>& bytes, const std::string& name) {
     const auto need = [&](std::size_t at, std::size_t size, const char* what) {
         if (at + size > bytes.size()) {
@@ -92,7 +94,8 @@ inline std::optional<std::uint64_t> idx_declared_size(const std::vector<unsigned
 
 /// Gunzips `bytes` when they start with the gzip magic; returns them as they are otherwise.
 /// Stops as soon as the output passes `max_bytes` or the size its IDX header declares, so a
-/// small file cannot make it allocate gigabytes.
+/// small file cannot make it allocate gigabytes. `name` is used in messages. Throws FileError
+/// for damaged gzip data or output beyond either limit.
 inline std::vector<unsigned char> gunzip_if_compressed(const std::vector<unsigned char>& bytes, const std::string& name,
                                                        std::size_t max_bytes = std::size_t(1) << 31) {
     if (bytes.size() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b) {
@@ -134,7 +137,8 @@ inline std::vector<unsigned char> gunzip_if_compressed(const std::vector<unsigne
     return out;
 }
 
-/// Reads an IDX file of unsigned bytes (type 0x08), gzip-compressed or not.
+/// Reads an IDX file of unsigned bytes (type 0x08), gzip-compressed or not. Throws FileError
+/// when the file cannot be read, does not decompress, or is not such an IDX file.
 inline IdxArray read_idx(const std::filesystem::path& path) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) {
@@ -148,7 +152,9 @@ template <class Scalar>
 using IdxDataset = LabelledImages<Scalar>;
 
 /// An image/label pair of parsed IDX arrays as (X, Y); the names are used in messages.
-/// `limit` > 0 keeps only the first `limit` examples.
+/// `images` must be (m, rows, cols) and `labels` (m). `limit` > 0 keeps only the first `limit`
+/// examples. Throws FileError when the arrays do not have those shapes, InvalidArgument for
+/// a negative `limit`.
 template <class Scalar>
 IdxDataset<Scalar> idx_dataset(const IdxArray& images, const IdxArray& labels, const std::string& images_name,
                                const std::string& labels_name, Index limit = 0) {
@@ -184,7 +190,8 @@ IdxDataset<Scalar> idx_dataset(const IdxArray& images, const IdxArray& labels, c
     return set;
 }
 
-/// An image/label pair of IDX files as (X, Y); see idx_dataset.
+/// An image/label pair of IDX files as (X, Y); see idx_dataset. Throws as read_idx and
+/// idx_dataset do.
 template <class Scalar>
 IdxDataset<Scalar> load_idx_dataset(const std::filesystem::path& images_path, const std::filesystem::path& labels_path,
                                     Index limit = 0) {

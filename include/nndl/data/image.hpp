@@ -33,6 +33,8 @@ inline constexpr long long max_image_pixels = 1LL << 27;
 
 /// Decodes an image held in memory to 8-bit pixels with `channels` channels (1 gray,
 /// 2 gray + alpha, 3 RGB, 4 RGBA; stb converts); `path` and `function` name it in messages.
+/// Throws InvalidArgument for `channels` outside 1 to 4, FileError for bytes that are empty,
+/// larger than 2 GiB, not a decodable image, or an image of more than max_image_pixels pixels.
 inline ImageArray<unsigned char> decode_image(const std::vector<unsigned char>& bytes, const std::filesystem::path& path,
                                               Index channels, const char* function = "load_image") {
     if (channels < 1 || channels > 4) {
@@ -89,23 +91,28 @@ inline ImageArray<unsigned char> decode_image(const std::vector<unsigned char>& 
     return image;
 }
 
-/// Decodes an image held in memory to 8-bit RGB; `path` is used in messages.
+/// Decodes an image held in memory to 8-bit RGB; `path` is used in messages. Throws
+/// FileError as decode_image does.
 inline ImageArray<unsigned char> decode_image_rgb(const std::vector<unsigned char>& bytes,
                                                   const std::filesystem::path& path) {
     return decode_image(bytes, path, 3, "load_image_rgb");
 }
 
 /// Decodes an image file to 8-bit pixels with `channels` channels (see decode_image).
+/// Throws FileError also when the file cannot be read.
 inline ImageArray<unsigned char> load_image(const std::filesystem::path& path, Index channels) {
     return decode_image(read_file_bytes(path, "load_image"), path, channels, "load_image");
 }
 
-/// Decodes an image file to 8-bit RGB (grayscale and RGBA are converted).
+/// Decodes an image file to 8-bit RGB (grayscale and RGBA are converted). Throws FileError
+/// when the file cannot be read or decoded.
 inline ImageArray<unsigned char> load_image_rgb(const std::filesystem::path& path) {
     return decode_image_rgb(read_file_bytes(path, "load_image_rgb"), path);
 }
 
-/// Resizes an 8-bit image (stb_image_resize's default filter).
+/// The image resized to `height` x `width` pixels, channels kept (stb_image_resize's default
+/// filter); a copy when it already has that size. Throws InvalidArgument for a size below
+/// 1 x 1 or above max_image_pixels.
 inline ImageArray<unsigned char> resize_image(const ImageArray<unsigned char>& image, Index height, Index width) {
     if (height <= 0 || width <= 0 || height > max_image_pixels / width) {
         detail::throw_invalid("resize_image: target size ", height, "x", width, ", expected at least 1x1 and at most ",
@@ -126,7 +133,8 @@ inline ImageArray<unsigned char> resize_image(const ImageArray<unsigned char>& i
     return resized;
 }
 
-/// The image as a network input: resized to height x width, flattened (h, w, c), / 255.
+/// The image as a network input: resized to height x width, flattened (h, w, c), / 255,
+/// so a column of height * width * image.channels values in [0, 1].
 template <class Scalar>
 Vector<Scalar> image_to_column(const ImageArray<unsigned char>& image, Index height, Index width) {
     const ImageArray<unsigned char> sized = resize_image(image, height, width);
@@ -137,14 +145,16 @@ Vector<Scalar> image_to_column(const ImageArray<unsigned char>& image, Index hei
     return column;
 }
 
-/// load_image_rgb + image_to_column.
+/// load_image_rgb + image_to_column: a column of height * width * 3 values in [0, 1].
 template <class Scalar>
 Vector<Scalar> load_image_column(const std::filesystem::path& path, Index height = 64, Index width = 64) {
     return image_to_column<Scalar>(load_image_rgb(path), height, width);
 }
 
 /// An image file as the input of a network taking `shape` (height x width x channels):
-/// decoded with the shape's channels, resized, flattened (h, w, c), / 255.
+/// decoded with the shape's channels, resized, flattened (h, w, c), / 255. Throws
+/// InvalidArgument for a shape that is not an image of 1 to 4 channels and at most
+/// max_image_pixels pixels, FileError when the file cannot be read or decoded.
 template <class Scalar>
 Vector<Scalar> load_image_column(const std::filesystem::path& path, const Shape& shape) {
     if (!shape.valid() || shape.channels > 4 || shape.height > max_image_pixels / shape.width) {
@@ -155,7 +165,8 @@ Vector<Scalar> load_image_column(const std::filesystem::path& path, const Shape&
     return image_to_column<Scalar>(load_image(path, shape.channels), shape.height, shape.width);
 }
 
-/// A column back to an 8-bit image (values clamped to [0, 1] and scaled by 255).
+/// A column of height * width * 3 values back to an 8-bit RGB image (values clamped to
+/// [0, 1], scaled by 255 and rounded). Throws ShapeError for a column of another size.
 template <class Derived>
 ImageArray<unsigned char> column_to_image(const Eigen::MatrixBase<Derived>& column, Index height, Index width) {
     if (column.size() != height * width * 3) {
@@ -170,7 +181,8 @@ ImageArray<unsigned char> column_to_image(const Eigen::MatrixBase<Derived>& colu
     return image;
 }
 
-/// Writes an 8-bit RGB (or gray/RGBA) image as PNG, atomically (see file_util.hpp).
+/// Writes an 8-bit RGB (or gray/RGBA) image as PNG, atomically (see file_util.hpp). Throws
+/// FileError when encoding or writing fails.
 inline void write_png(const std::filesystem::path& path, const ImageArray<unsigned char>& image) {
     std::vector<unsigned char> bytes;
     const auto append = [](void* context, void* data, int size) {
@@ -195,19 +207,23 @@ struct ImageDataset {
     std::vector<std::filesystem::path> files;  ///< column -> source file
 };
 
+/// The order of the examples load_image_folder returns.
 enum class FolderOrder {
     by_class,      ///< class by class, files sorted by name within each (torchvision's ImageFolder)
     by_file_name,  ///< all files sorted by file name across classes
 };
 
+/// How load_image_folder reads a folder.
 struct ImageFolderOptions {
-    Index height = 64;
-    Index width = 64;
+    Index height = 64;  ///< every image is resized to this height, in pixels
+    Index width = 64;   ///< every image is resized to this width, in pixels
     /// Class names in label order; empty: the sub-folder names, sorted.
     std::vector<std::string> classes;
-    FolderOrder order = FolderOrder::by_class;
+    FolderOrder order = FolderOrder::by_class;  ///< the order of the examples (columns)
 };
 
+/// True when the extension of `path`, in any case, is one load_image_folder reads: .png, .jpg,
+/// .jpeg, .bmp, .gif, .tga, .pnm, .ppm or .pgm.
 inline bool has_image_extension(const std::filesystem::path& path) {
     std::string ext = path.extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -219,7 +235,10 @@ inline bool has_image_extension(const std::filesystem::path& path) {
     return false;
 }
 
-/// Loads a folder with one sub-folder of images per class (ImageFolder layout).
+/// Loads a folder with one sub-folder of images per class (ImageFolder layout): each image
+/// becomes an RGB column of options.height x options.width (see load_image_column), labelled
+/// with its class's index. Throws FileError when `root`, a class folder or an image cannot be
+/// read, or a class folder holds no images.
 template <class Scalar>
 ImageDataset<Scalar> load_image_folder(const std::filesystem::path& root, const ImageFolderOptions& options = {}) {
     std::error_code ec;

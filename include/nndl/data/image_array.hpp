@@ -10,14 +10,18 @@
 
 namespace nndl {
 
+/// One image as a height x width x channels array, row-major with the channel fastest
+/// (NumPy's (H, W, C) layout).
 template <class Scalar>
 struct ImageArray {
-    Index height = 0;
-    Index width = 0;
-    Index channels = 0;
+    Index height = 0;    ///< rows of pixels
+    Index width = 0;     ///< pixels per row
+    Index channels = 0;  ///< values per pixel (1 gray, 3 RGB, ...)
     std::vector<Scalar> values;  ///< height * width * channels entries
 
+    /// An empty 0 x 0 x 0 image.
     ImageArray() = default;
+    /// An h x w x c image of zeros. Throws InvalidArgument unless every size is at least 1.
     ImageArray(Index h, Index w, Index c) : height(h), width(w), channels(c) {
         if (h <= 0 || w <= 0 || c <= 0) {
             detail::throw_invalid("ImageArray::ImageArray: shape ", h, "x", w, "x", c,
@@ -26,7 +30,9 @@ struct ImageArray {
         values.assign(static_cast<std::size_t>(h * w * c), Scalar(0));
     }
 
+    /// The value of channel `c` of the pixel at row `h`, column `w` (not bounds-checked).
     Scalar& operator()(Index h, Index w, Index c) { return values[offset(h, w, c)]; }
+    /// The value of channel `c` of the pixel at row `h`, column `w` (not bounds-checked).
     const Scalar& operator()(Index h, Index w, Index c) const { return values[offset(h, w, c)]; }
 
 private:
@@ -40,12 +46,13 @@ template <class Scalar>
 struct LabelledImages {
     Matrix<Scalar> x;  ///< (height * width * channels) x m, values in [0, 1]
     Matrix<Scalar> y;  ///< 1 x m labels
-    Index height = 0;
-    Index width = 0;
+    Index height = 0;  ///< height of each image, in pixels
+    Index width = 0;   ///< width of each image, in pixels
 };
 
 /// Packed 8-bit images (m images of `features` bytes each, one after the other) and
 /// their labels as a data set: X is features x m with values / 255, Y is 1 x m.
+/// `pixels` must hold features * m bytes and `labels` m values; nothing is checked.
 template <class Scalar, class Label>
 void images_to_columns(const unsigned char* pixels, const Label* labels, Index features, Index m, Matrix<Scalar>& x,
                        Matrix<Scalar>& y) {

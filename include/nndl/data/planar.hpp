@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../detail/file_util.hpp"
+#include "csv.hpp"
 #include "../errors.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
@@ -158,148 +159,26 @@ PointSet<Scalar> make_moons(Index n, double noise, NumpyRandom& random) {
     return detail::shuffled_noisy_points<Scalar>(x, y, outer, noise, random);
 }
 
-namespace detail {
-
-/// A CSV cell as a finite number (surrounding spaces allowed; subnormals such as 1e-320
-/// kept), or nothing when it is not one.
-inline std::optional<double> csv_number(const std::string& cell) {
-    const char* begin = cell.c_str();
-    char* end = nullptr;
-    const double value = std::strtod(begin, &end);  // sets ERANGE for subnormals: they are still numbers
-    if (end == begin) {
-        return std::nullopt;
-    }
-    while (*end != '\0' && std::isspace(static_cast<unsigned char>(*end))) {
-        ++end;
-    }
-    if (end != begin + cell.size() || !std::isfinite(value)) {
-        return std::nullopt;
-    }
-    return value;
-}
-
-/// At most 40 characters of a cell or line, for a message that stays one line.
-inline std::string shortened(const std::string& text) {
-    return text.size() <= 40 ? text : text.substr(0, 40) + "...";
-}
-
-}  // namespace detail
-
 /// Reads CSV text with a header line; every column but the last is a feature,
 /// the last is the label. Errors name the file, the line and what was wrong.
 /// With `split` (say "train"), the header's first column must be "split" and only the
 /// rows whose first cell is `split` are read (files holding a training and a test set).
+/// parse_csv (csv.hpp) reads other layouts: other delimiters, no header, several targets.
 template <class Scalar>
 PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path& path, const std::string& split = "") {
-    std::string line;
-    if (!std::getline(in, line)) {
-        throw FileError(detail::concat("load_csv_points: '", path.string(), "' is empty, expected a header line"));
-    }
-    const auto cells_of = [](const std::string& text) {
-        std::vector<std::string> cells;
-        std::stringstream stream(text);
-        std::string cell;
-        while (std::getline(stream, cell, ',')) {
-            cells.push_back(cell);
-        }
-        if (!text.empty() && text.back() == ',') {
-            cells.emplace_back();
-        }
-        return cells;
-    };
-    if (!line.empty() && line.back() == '\r') {
-        line.pop_back();
-    }
-    if (line.rfind("\xef\xbb\xbf", 0) == 0) {  // a UTF-8 byte order mark
-        line.erase(0, 3);
-    }
-    const std::vector<std::string> header = cells_of(line);
-    const std::size_t columns = header.size();
-    const std::size_t first = split.empty() ? 0 : 1;  // the first value column
-    if (!split.empty() && (header.empty() || header[0] != "split")) {
-        throw FileError(detail::concat("load_csv_points: ", path.string(), ":1: the header starts with '",
-                                       header.empty() ? "" : header[0], "', expected a 'split' column to select '",
-                                       split, "' rows"));
-    }
-    // A first line of numbers is data, not a header: reading it as one would lose an example.
-    if (std::all_of(header.begin(), header.end(), [](const std::string& cell) {
-            if (cell.find_first_not_of(" \t") == std::string::npos) {
-                return true;  // an empty cell is no column name
-            }
-            char* end = nullptr;
-            std::strtod(cell.c_str(), &end);  // nan and inf count as numbers here
-            return end != cell.c_str() && cell.find_first_not_of(" \t", static_cast<std::size_t>(end - cell.c_str())) ==
-                                              std::string::npos;
-        })) {
-        throw FileError(detail::concat("load_csv_points: ", path.string(), ":1: '", detail::shortened(line),
-                                       "' is numbers, expected a header line naming the columns"));
-    }
-    if (columns < first + 2) {
-        throw FileError(detail::concat("load_csv_points: ", path.string(), ":1: header has ", columns,
-                                       " column(s), expected at least ", first + 2,
-                                       split.empty() ? " (features..., label)" : " (split, features..., label)"));
-    }
-    std::vector<std::vector<double>> rows;
-    long line_number = 1;
-    while (std::getline(in, line)) {
-        ++line_number;
-        if (!line.empty() && line.back() == '\r') {
-            line.pop_back();
-        }
-        if (line.empty()) {
-            continue;
-        }
-        const auto cells = cells_of(line);
-        if (cells.size() != columns) {
-            throw FileError(detail::concat("load_csv_points: ", path.string(), ":", line_number, ": ", cells.size(),
-                                           " values, expected ", columns));
-        }
-        if (!split.empty() && cells[0] != split) {
-            continue;
-        }
-        std::vector<double> row;
-        for (std::size_t c = first; c < cells.size(); ++c) {
-            const std::optional<double> value = detail::csv_number(cells[c]);
-            if (!value) {
-                throw FileError(detail::concat("load_csv_points: ", path.string(), ":", line_number, ": column ",
-                                               c + 1, " is '", detail::shortened(cells[c]),
-                                               "', expected a finite number"));
-            }
-            row.push_back(*value);
-        }
-        rows.push_back(std::move(row));
-    }
-    if (rows.empty()) {
-        throw FileError(split.empty()
-                            ? detail::concat("load_csv_points: '", path.string(), "' has no data lines after the header")
-                            : detail::concat("load_csv_points: '", path.string(), "' has no '", split, "' rows"));
-    }
-    PointSet<Scalar> set;
-    const auto m = static_cast<Index>(rows.size());
-    const auto features = static_cast<Index>(columns - first - 1);
-    set.x.resize(features, m);
-    set.y.resize(1, m);
-    for (Index j = 0; j < m; ++j) {
-        for (Index i = 0; i < features; ++i) {
-            set.x(i, j) = static_cast<Scalar>(rows[static_cast<std::size_t>(j)][static_cast<std::size_t>(i)]);
-        }
-        set.y(0, j) = static_cast<Scalar>(rows[static_cast<std::size_t>(j)].back());
-    }
-    return set;
+    CsvOptions options;
+    options.header = CsvHeader::present;
+    options.select_column = split.empty() ? "" : "split";
+    options.select_value = split;
+    CsvTable<Scalar> table = parse_csv<Scalar>(in, path, options, "load_csv_points");
+    return {std::move(table.x), std::move(table.y)};
 }
 
 /// parse_csv_points on a file; `split` as there.
 template <class Scalar>
 PointSet<Scalar> load_csv_points(const std::filesystem::path& path, const std::string& split = "") {
-    // Whole, bounded, and refusing devices and pipes (/dev/zero would be one endless line).
     std::vector<unsigned char> bytes = read_file_bytes(path, "load_csv_points");
-    // Parsed in place: a stream over the bytes read, not another copy of them.
-    struct BytesBuffer : std::streambuf {
-        explicit BytesBuffer(std::vector<unsigned char>& b) {
-            char* begin = reinterpret_cast<char*>(b.data());
-            setg(begin, begin, begin + b.size());
-        }
-    } buffer(bytes);
+    detail::BytesBuffer buffer(bytes);
     std::istream in(&buffer);
     return parse_csv_points<Scalar>(in, path, split);
 }

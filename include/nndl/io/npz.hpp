@@ -22,10 +22,10 @@ namespace nndl {
 
 /// One array: its dtype ('<f8', '<f4', '<i8', '<U12', ...), its shape and its raw bytes.
 struct NpyArray {
-    std::string dtype;
-    std::vector<std::size_t> shape;
-    bool fortran_order = false;
-    std::vector<unsigned char> bytes;
+    std::string dtype;                 ///< NumPy's type string: byte order, kind and size in bytes, e.g. '<f8'
+    std::vector<std::size_t> shape;    ///< the dimensions, outermost first; empty for a 0-d array
+    bool fortran_order = false;        ///< true when `bytes` are column-major (Fortran order)
+    std::vector<unsigned char> bytes;  ///< the raw values: count() times the dtype's item size
 
     /// The number of values; SIZE_MAX when the shape's product does not fit in size_t.
     std::size_t count() const {
@@ -209,7 +209,8 @@ inline NpyArray parse_npy(const std::vector<unsigned char>& file, const std::str
 
 }  // namespace detail
 
-/// A matrix as a 2-D float64/float32 .npy array (C order, as NumPy writes).
+/// A matrix as a 2-D float64/float32 .npy array of shape (rows, cols) (C order, as NumPy
+/// writes).
 template <class Scalar>
 NpyArray to_npy(const Matrix<Scalar>& m) {
     static_assert(std::is_same_v<Scalar, double> || std::is_same_v<Scalar, float>, "to_npy: float or double");
@@ -230,6 +231,7 @@ NpyArray to_npy(const Matrix<Scalar>& m) {
 
 /// A 0-d unicode string array (dtype '<U n'), which np.load reads without pickle.
 /// `text` is UTF-8; the array holds its code points (UTF-32), as NumPy's str arrays do.
+/// Throws InvalidArgument when `text` is not valid UTF-8.
 inline NpyArray to_npy(const std::string& text) {
     std::vector<std::uint32_t> codes;
     for (std::size_t i = 0; i < text.size();) {
@@ -261,7 +263,9 @@ inline NpyArray to_npy(const std::string& text) {
     return array;
 }
 
-/// A 1-D or 2-D float/int .npy array as a matrix (a 1-D array becomes a column).
+/// A 1-D or 2-D float/int .npy array as a matrix (a 1-D array becomes a column), values
+/// converted to Scalar; `name` is used in messages. Throws FileError for another rank, a dtype
+/// other than float64, float32, int64 or int32, or bytes that do not match the shape.
 template <class Scalar>
 Matrix<Scalar> npy_to_matrix(const NpyArray& array, const std::string& name) {
     if (array.shape.empty() || array.shape.size() > 2) {
@@ -307,7 +311,8 @@ Matrix<Scalar> npy_to_matrix(const NpyArray& array, const std::string& name) {
     return m;
 }
 
-/// The text of a unicode string array, as UTF-8.
+/// The text of a unicode string array holding one string, as UTF-8; `name` is used in
+/// messages. Throws FileError for another dtype or count, or a value that is not a character.
 inline std::string npy_to_string(const NpyArray& array, const std::string& name) {
     if (array.dtype.size() < 3 || array.dtype[1] != 'U' || array.count() != 1) {
         throw FileError(detail::concat("npy_to_string: '", name, "' has dtype '", array.dtype,
@@ -343,7 +348,9 @@ inline std::string npy_to_string(const NpyArray& array, const std::string& name)
 
 /// Writes an .npz archive (like np.savez), atomically: a failed write leaves any previous
 /// file intact. The arrays are streamed to the file, not gathered in memory first.
-/// `where` names the caller in messages.
+/// `where` names the caller in messages. Throws InvalidArgument for an array whose bytes its
+/// shape and dtype do not describe, FileError for an unreadable dtype, 65535 arrays or more,
+/// an array or archive of 4 GiB or more, or a failed write.
 inline void write_npz(const std::filesystem::path& path, const std::vector<std::pair<std::string, NpyArray>>& arrays,
                       const char* where = "write_npz") {
     if (arrays.size() >= 0xFFFFU) {
@@ -410,7 +417,9 @@ inline void write_npz(const std::filesystem::path& path, const std::vector<std::
     });
 }
 
-/// The arrays of an .npz archive held in memory; `name` is used in messages.
+/// The arrays of an .npz archive held in memory, by name (without ".npy");
+/// `name_for_messages` is used in messages. Throws FileError for a damaged or compressed
+/// archive, or an entry that is not a .npy array.
 inline std::map<std::string, NpyArray> parse_npz(const std::vector<unsigned char>& file, const std::string& name_for_messages) {
     const char* where = "read_npz";
     const auto fail = [&](const std::string& what) -> FileError {
@@ -533,7 +542,8 @@ inline std::map<std::string, NpyArray> parse_npz(const std::vector<unsigned char
 }
 
 /// Reads every array of an .npz archive written by np.savez (or write_npz).
-/// Compressed archives (np.savez_compressed) are refused with a clear message.
+/// Compressed archives (np.savez_compressed) are refused with a clear message. Throws
+/// FileError as parse_npz does, and when the file cannot be read.
 inline std::map<std::string, NpyArray> read_npz(const std::filesystem::path& path) {
     return parse_npz(read_file_bytes(path, "read_npz"), path.string());
 }

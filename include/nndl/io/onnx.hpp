@@ -68,16 +68,20 @@ namespace nndl {
 
 /// The element type of the tensors save_onnx writes. float32 is what serving engines
 /// (ONNX Runtime, OpenCV's DNN module, TensorRT) run; float64 keeps a double network exact.
-enum class OnnxPrecision { float32, float64 };
-
-struct OnnxExportOptions {
-    OnnxPrecision precision = OnnxPrecision::float32;
+enum class OnnxPrecision {
+    float32,  ///< 32-bit floats (ONNX's FLOAT): weights are rounded
+    float64   ///< 64-bit floats (ONNX's DOUBLE)
 };
 
-/// Limits of load_onnx: the largest model file, and the most values in one tensor, in
-/// the input and in any layer's output per example (the registry's largest dense layer,
-/// 2^26 weights).
+/// How save_onnx and to_onnx_model write a network.
+struct OnnxExportOptions {
+    OnnxPrecision precision = OnnxPrecision::float32;  ///< the element type of the model's input, output and weights
+};
+
+/// The largest model file load_onnx reads, in bytes (protobuf's 2 GiB limit).
 inline constexpr std::uintmax_t max_onnx_file_bytes = (std::uintmax_t(1) << 31) - 1;
+/// The most values load_onnx accepts in one tensor, in the input and in any layer's output
+/// per example (the registry's largest dense layer, 2^26 weights).
 inline constexpr long long max_onnx_tensor_values = 1LL << 26;
 /// The most weights load_onnx builds in all (1 GiB in double), so a small file that uses
 /// one large initializer many times cannot ask for unbounded memory.
@@ -1481,6 +1485,7 @@ void save_onnx(Network<Scalar>& network, const std::filesystem::path& path, cons
 
 /// A network from a parsed ONNX model. `folder` is where tensors stored outside the
 /// model (external data) are read from; empty refuses them. `name` is used in messages.
+/// Throws as load_onnx does.
 template <class Scalar>
 Network<Scalar> network_from_onnx_model(const ::onnx::ModelProto& model, const std::filesystem::path& folder = {},
                                         const std::string& name = "model") {
@@ -1488,7 +1493,9 @@ Network<Scalar> network_from_onnx_model(const ::onnx::ModelProto& model, const s
     return reader.read();
 }
 
-/// A network from ONNX bytes in memory (no external data).
+/// A network from `size` bytes of ONNX model at `data` (no external data); `name` is used in
+/// messages. Throws InvalidArgument for more than max_onnx_file_bytes, FileError for bytes
+/// that are not a model, and as load_onnx does otherwise.
 template <class Scalar>
 Network<Scalar> network_from_onnx_bytes(const void* data, std::size_t size, const std::string& name = "model") {
     if (size > max_onnx_file_bytes) {

@@ -12,30 +12,47 @@
 
 namespace nndl {
 
+/// A parameter-free layer computing A = f(Z) for an activation policy (Identity, Sigmoid,
+/// Tanh, ReLU, LeakyReLU, Softmax). Its output shape is its input shape; Softmax acts on
+/// each whole column. Registered as "activation" with the setting "activation".
 template <class Scalar, class ActivationPolicy>
 class ActivationLayer final : public Layer<Scalar>, public FusedOutput<Scalar> {
 public:
+    /// A layer for examples of `shape`. Throws InvalidArgument when !shape.valid().
     explicit ActivationLayer(Shape shape) : shape_(shape) {
         if (!shape.valid()) {
             detail::throw_invalid("ActivationLayer::ActivationLayer: shape is ", shape.channels, "x", shape.height,
                                   "x", shape.width, ", expected at least 1 in each dimension");
         }
     }
+    /// A layer for flat examples of `size` values. Throws InvalidArgument when size is
+    /// outside 1..Shape::max_values.
     explicit ActivationLayer(Index size) : ActivationLayer(Shape(size)) {}
 
+    /// "activation".
     std::string type() const override { return "activation"; }
+    /// The shape given to the constructor.
     Shape input_shape() const override { return shape_; }
+    /// The input shape: the activation keeps it.
     Shape output_shape() const override { return shape_; }
+    /// One setting, "activation": the policy's name ("relu", "softmax", ...).
     Settings settings() const override {
         return Settings().set("activation", std::string(to_string(ActivationPolicy::kind)));
     }
+    /// The policy's Activation tag.
     Activation activation() const override { return ActivationPolicy::kind; }
+    /// A copy of this layer that has seen no batch.
     std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<ActivationLayer>(*this); }
 
+    /// Z is this layer's input: the last forward's input. Throws InvalidArgument when
+    /// has_batch() is false.
     const Matrix<Scalar>& preactivation() const override {
         this->require_batch("ActivationLayer::preactivation");
         return this->last_input();
     }
+    /// dLoss/dInput is dz itself (Z is the input), so this returns a copy of dz, or an empty
+    /// matrix when need_input_gradient is false. Throws InvalidArgument when has_batch() is
+    /// false, ShapeError when dz's shape differs from the last input's.
     const Matrix<Scalar>& backward_from_preactivation(const Matrix<Scalar>& dz, bool need_input_gradient) override {
         this->require_batch("ActivationLayer::backward_from_preactivation");
         detail::require_same_shape("ActivationLayer::backward_from_preactivation", "pre-activation gradient", dz,
@@ -49,10 +66,13 @@ public:
     }
 
 protected:
+    /// A = f(input), kept for backward; the mode makes no difference.
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
         ActivationPolicy::forward(input, output_);
         return output_;
     }
+    /// dZ = dA * f'(Z) from the cached input and output; an empty matrix when
+    /// need_input_gradient is false (there are no parameters).
     const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
         if (need_input_gradient) {
             ActivationPolicy::backward(this->last_input(), output_, output_gradient, input_gradient_);
@@ -61,6 +81,7 @@ protected:
         }
         return input_gradient_;
     }
+    /// output = f(input).
     void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
         ActivationPolicy::forward(input, output);
     }
@@ -71,7 +92,8 @@ private:
     Matrix<Scalar> input_gradient_;
 };
 
-/// An ActivationLayer whose activation is chosen at run time.
+/// An ActivationLayer for examples of `shape` whose activation is chosen at run time.
+/// Throws InvalidArgument when !shape.valid() or the tag is not an Activation.
 template <class Scalar>
 std::unique_ptr<Layer<Scalar>> make_activation_layer(Shape shape, Activation activation) {
     return with_activation(activation, [&](auto policy) -> std::unique_ptr<Layer<Scalar>> {

@@ -18,8 +18,18 @@
 
 namespace nndl {
 
-enum class Activation { identity, sigmoid, tanh, relu, leaky_relu, softmax };
+/// An activation function by tag, for run-time choice and model files.
+enum class Activation {
+    identity,    ///< f(z) = z
+    sigmoid,     ///< f(z) = 1 / (1 + exp(-z))
+    tanh,        ///< f(z) = tanh(z)
+    relu,        ///< f(z) = max(z, 0)
+    leaky_relu,  ///< f(z) = z for z > 0, else 0.01 z
+    softmax      ///< per column: exp(z_i - max) / sum_k exp(z_k - max)
+};
 
+/// The tag's name as model files store it ("identity", "leaky_relu", ...); "unknown" for
+/// a value outside the enumeration.
 inline std::string_view to_string(Activation a) {
     switch (a) {
         case Activation::identity: return "identity";
@@ -32,6 +42,8 @@ inline std::string_view to_string(Activation a) {
     return "unknown";
 }
 
+/// The tag of a name to_string gives (exact, lower case). Throws InvalidArgument for any
+/// other name.
 inline Activation activation_from_string(std::string_view name) {
     for (Activation a : {Activation::identity, Activation::sigmoid, Activation::tanh, Activation::relu,
                          Activation::leaky_relu, Activation::softmax}) {
@@ -43,17 +55,21 @@ inline Activation activation_from_string(std::string_view name) {
                           "', expected identity, sigmoid, tanh, relu, leaky_relu or softmax");
 }
 
+/// f(z) = z: no activation (a linear output, as for regression).
 struct Identity {
-    static constexpr Activation kind = Activation::identity;
-    static constexpr bool elementwise = true;
+    static constexpr Activation kind = Activation::identity;  ///< this policy's Activation tag
+    static constexpr bool elementwise = true;  ///< f acts on each entry alone (value() exists)
+    /// f of one entry: z.
     template <class Scalar>
     static Scalar value(Scalar z) {
         return z;
     }
+    /// a = z.
     template <class Scalar>
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a = z;
     }
+    /// dz = da (f' = 1; z and a are unused).
     template <class Scalar>
     static void backward(const Matrix<Scalar>&, const Matrix<Scalar>&, const Matrix<Scalar>& da,
                          Matrix<Scalar>& dz) {
@@ -61,17 +77,21 @@ struct Identity {
     }
 };
 
+/// f(z) = 1 / (1 + exp(-z)), in (0, 1): the output for binary classification.
 struct Sigmoid {
-    static constexpr Activation kind = Activation::sigmoid;
-    static constexpr bool elementwise = true;
+    static constexpr Activation kind = Activation::sigmoid;  ///< this policy's Activation tag
+    static constexpr bool elementwise = true;  ///< f acts on each entry alone (value() exists)
+    /// f of one entry: 1 / (1 + exp(-z)).
     template <class Scalar>
     static Scalar value(Scalar z) {
         return Scalar(1) / (Scalar(1) + std::exp(-z));
     }
+    /// a = f(z), entry by entry.
     template <class Scalar>
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a = z.unaryExpr([](Scalar v) { return value(v); });
     }
+    /// dz = da * a * (1 - a), from the cached output a (z is unused).
     template <class Scalar>
     static void backward(const Matrix<Scalar>&, const Matrix<Scalar>& a, const Matrix<Scalar>& da,
                          Matrix<Scalar>& dz) {
@@ -79,17 +99,21 @@ struct Sigmoid {
     }
 };
 
+/// f(z) = tanh(z), in (-1, 1).
 struct Tanh {
-    static constexpr Activation kind = Activation::tanh;
-    static constexpr bool elementwise = true;
+    static constexpr Activation kind = Activation::tanh;  ///< this policy's Activation tag
+    static constexpr bool elementwise = true;  ///< f acts on each entry alone (value() exists)
+    /// f of one entry: std::tanh(z).
     template <class Scalar>
     static Scalar value(Scalar z) {
         return std::tanh(z);
     }
+    /// a = tanh(z), entry by entry.
     template <class Scalar>
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a = z.unaryExpr([](Scalar v) { return std::tanh(v); });
     }
+    /// dz = da * (1 - a^2), from the cached output a (z is unused).
     template <class Scalar>
     static void backward(const Matrix<Scalar>&, const Matrix<Scalar>& a, const Matrix<Scalar>& da,
                          Matrix<Scalar>& dz) {
@@ -97,17 +121,21 @@ struct Tanh {
     }
 };
 
+/// f(z) = max(z, 0).
 struct ReLU {
-    static constexpr Activation kind = Activation::relu;
-    static constexpr bool elementwise = true;
+    static constexpr Activation kind = Activation::relu;  ///< this policy's Activation tag
+    static constexpr bool elementwise = true;  ///< f acts on each entry alone (value() exists)
+    /// f of one entry: z if z > 0, else 0.
     template <class Scalar>
     static Scalar value(Scalar z) {
         return z > Scalar(0) ? z : Scalar(0);
     }
+    /// a = max(z, 0), entry by entry.
     template <class Scalar>
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a = z.cwiseMax(Scalar(0));
     }
+    /// dz = da where z > 0, else 0 (f'(0) is taken as 0; a is unused).
     template <class Scalar>
     static void backward(const Matrix<Scalar>& z, const Matrix<Scalar>&, const Matrix<Scalar>& da,
                          Matrix<Scalar>& dz) {
@@ -115,18 +143,22 @@ struct ReLU {
     }
 };
 
+/// f(z) = z for z > 0, else slope * z: a ReLU whose negative side keeps a small gradient.
 struct LeakyReLU {
-    static constexpr Activation kind = Activation::leaky_relu;
+    static constexpr Activation kind = Activation::leaky_relu;  ///< this policy's Activation tag
     static constexpr double slope = 0.01;  ///< f(z) = slope * z for z <= 0
-    static constexpr bool elementwise = true;
+    static constexpr bool elementwise = true;  ///< f acts on each entry alone (value() exists)
+    /// f of one entry: z if z > 0, else slope * z.
     template <class Scalar>
     static Scalar value(Scalar z) {
         return z > Scalar(0) ? z : Scalar(slope) * z;
     }
+    /// a = f(z), entry by entry.
     template <class Scalar>
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a = (z.array() > Scalar(0)).select(z, Scalar(slope) * z);
     }
+    /// dz = da where z > 0, else slope * da (a is unused).
     template <class Scalar>
     static void backward(const Matrix<Scalar>& z, const Matrix<Scalar>&, const Matrix<Scalar>& da,
                          Matrix<Scalar>& dz) {
@@ -137,8 +169,9 @@ struct LeakyReLU {
 /// Softmax over each column (one example per column). The column maximum is
 /// subtracted first, so large logits cannot overflow exp.
 struct Softmax {
-    static constexpr Activation kind = Activation::softmax;
-    static constexpr bool elementwise = false;
+    static constexpr Activation kind = Activation::softmax;  ///< this policy's Activation tag
+    static constexpr bool elementwise = false;  ///< f acts on whole columns (no value())
+    /// a = softmax of each column of z; a is resized to z's shape.
     template <class Scalar>
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a.resize(z.rows(), z.cols());
@@ -148,16 +181,18 @@ struct Softmax {
             a.col(j) /= a.col(j).sum();
         }
     }
+    /// dz_i = a_i (da_i - sum_k da_k a_k), per column (z is unused).
     template <class Scalar>
     static void backward(const Matrix<Scalar>&, const Matrix<Scalar>& a, const Matrix<Scalar>& da,
                          Matrix<Scalar>& dz) {
-        // dz_i = a_i (da_i - sum_k da_k a_k), per column.
         const auto weighted = (da.array() * a.array()).colwise().sum().eval();
         dz = (a.array() * (da.array().rowwise() - weighted)).matrix();
     }
 };
 
-/// Calls f(Policy{}) with the policy that matches a run-time Activation tag.
+/// Calls f(Policy{}) with the policy that matches a run-time Activation tag and returns
+/// its result (f must return the same type for every policy). Throws InvalidArgument for
+/// a value outside the enumeration.
 template <class F>
 decltype(auto) with_activation(Activation a, F&& f) {
     switch (a) {

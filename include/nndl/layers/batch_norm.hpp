@@ -22,9 +22,17 @@
 
 namespace nndl {
 
+/// Batch normalization per feature (flat input) or per channel (image input), see the
+/// top of batch_norm.hpp. Parameters: "gamma" and "beta" (channels x 1, no weight
+/// decay); state: "running_mean" and "running_var" (channels x 1).
 template <class Scalar>
 class BatchNorm final : public Layer<Scalar> {
 public:
+    /// Normalizes examples of `shape`; gamma starts at 1, beta at 0, the running mean at 0
+    /// and the running variance at 1. `momentum` is the batch statistics' weight in the
+    /// running ones (PyTorch's convention, not Keras's); `epsilon` is added to the variance.
+    /// Throws InvalidArgument for a dimension below 1, a momentum outside [0, 1], or an
+    /// epsilon that is not finite or below the scalar type's smallest normal value.
     explicit BatchNorm(Shape shape, double momentum = 0.1, double epsilon = 1e-5)
         : shape_(shape), momentum_(momentum), epsilon_(epsilon) {
         if (!shape.valid()) {
@@ -46,18 +54,26 @@ public:
         running_var_ = Matrix<Scalar>::Ones(c, 1);
     }
 
+    /// "batch_norm".
     std::string type() const override { return "batch_norm"; }
+    /// The shape given to the constructor.
     Shape input_shape() const override { return shape_; }
+    /// The input shape: normalization keeps it.
     Shape output_shape() const override { return shape_; }
+    /// "momentum" and "epsilon"; the shape comes from the input.
     Settings settings() const override { return Settings().set("momentum", momentum_).set("epsilon", epsilon_); }
+    /// "gamma" and "beta", in that order, neither with weight decay.
     std::vector<Parameter<Scalar>> parameters() override {
         return {{"gamma", &gamma_, &gamma_gradient_, false}, {"beta", &beta_, &beta_gradient_, false}};
     }
+    /// "running_mean" and "running_var", in that order.
     std::vector<StateBuffer<Scalar>> state() override {
         return {{"running_mean", &running_mean_}, {"running_var", &running_var_}};
     }
+    /// Contract: see Layer::clone. The copy keeps the running statistics.
     std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<BatchNorm>(*this); }
-    /// A variance below zero would make inference take the square root of a negative number.
+    /// Throws InvalidArgument when a running variance is below zero: inference would take
+    /// the square root of a negative number.
     void check_loaded() const override {
         Index channel = 0;
         if (running_var_.size() > 0 && running_var_.col(0).minCoeff(&channel) < Scalar(0)) {
@@ -66,12 +82,19 @@ public:
         }
     }
 
+    /// The scale gamma, channels x 1. Pre: what is assigned keeps that shape.
     Matrix<Scalar>& gamma() { return gamma_; }
+    /// The shift beta, channels x 1. Pre: what is assigned keeps that shape.
     Matrix<Scalar>& beta() { return beta_; }
+    /// The running mean used in evaluation, channels x 1.
     const Matrix<Scalar>& running_mean() const { return running_mean_; }
+    /// The running (unbiased) variance used in evaluation, channels x 1.
     const Matrix<Scalar>& running_var() const { return running_var_; }
 
 protected:
+    /// Contract: see Layer::forward. Mode::training normalizes with the batch's statistics
+    /// and updates the running ones; it throws InvalidArgument when a channel has a single
+    /// value (one flat example). Mode::evaluation uses the running statistics.
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode mode) override {
         training_ = mode == Mode::training;
         if (!training_) {
@@ -105,6 +128,8 @@ protected:
         return output_;
     }
 
+    /// Contract: see Layer::backward. After a training forward the gradient runs through the
+    /// batch statistics; after an evaluation forward they are constants.
     const Matrix<Scalar>& do_backward(const Matrix<Scalar>& dy_in, bool need_input_gradient) override {
         const Index c = shape_.channels;
         const Index count = dy_in.size() / c;
@@ -148,6 +173,7 @@ protected:
         return input_gradient_;
     }
 
+    /// Contract: see Layer::infer. Uses the running statistics.
     void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
         normalize(input, running_mean_, running_var_, output);
     }

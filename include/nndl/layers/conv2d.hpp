@@ -99,11 +99,17 @@ void patches_to_image(const WindowGeometry& g, const Matrix<Scalar>& patches, In
 
 }  // namespace detail
 
+/// 2-D convolution of image columns: filters slid over the (padded) images, plus a bias
+/// and an optional activation (see the top of conv2d.hpp). Parameters: "W"
+/// (filters x kernel_height * kernel_width * in_channels, weight decay) and "b" (filters x 1).
 template <class Scalar>
 class Conv2D final : public Layer<Scalar>, public FusedOutput<Scalar> {
 public:
     /// `filters` output channels over images of `input` shape. Weights start at zero:
-    /// fill them with initial_weights(filters, fan_in(), init, random) or set them.
+    /// fill them with initial_weights(filters, fan_in(), init, random) or set them. The bias
+    /// starts at zero. Throws as WindowGeometry::resolve, and InvalidArgument when
+    /// `filters` is below 1 or one example's output or patches would hold more than
+    /// Shape::max_values values.
     Conv2D(Shape input, Index filters, Window kernel, Stride stride = Stride(1), Padding padding = Padding::valid(),
            Activation activation = Activation::identity)
         : geometry_(WindowGeometry::resolve("Conv2D::Conv2D", input, kernel, stride, padding)),
@@ -121,9 +127,14 @@ public:
         }
     }
 
+    /// "conv2d".
     std::string type() const override { return "conv2d"; }
+    /// The image shape given to the constructor.
     Shape input_shape() const override { return Shape(geometry_.channels, geometry_.in_height, geometry_.in_width); }
+    /// out_height x out_width x filters.
     Shape output_shape() const override { return Shape(filters_, geometry_.out_height, geometry_.out_width); }
+    /// "filters", "kernel", "stride", "padding" (explicit amounts, see WindowGeometry::describe)
+    /// and "activation".
     Settings settings() const override {
         Settings s;
         s.set("filters", static_cast<long long>(filters_));
@@ -131,7 +142,9 @@ public:
         s.set("activation", std::string(to_string(activation_)));
         return s;
     }
+    /// The activation applied after the bias (Activation::identity for none).
     Activation activation() const override { return activation_; }
+    /// The kernel, stride, resolved padding and output size.
     const WindowGeometry& geometry() const { return geometry_; }
     /// Inputs per output value (kernel height * width * input channels): the fan-in for initialisation.
     Index fan_in() const { return weights_.cols(); }
@@ -141,22 +154,34 @@ public:
     /// position, filter by filter. Reproduces NumPy-computed values to the last bit;
     /// much slower than the default single product. Not a setting: the maths is the same.
     void set_numpy_order(bool on) { numpy_order_ = on; }
+    /// Whether the NumPy summation order (set_numpy_order) is on; off by default.
     bool numpy_order() const { return numpy_order_; }
 
+    /// W, filters x (kernel_height * kernel_width * in_channels), row c filter c in (row,
+    /// column, channel) order. Pre: what is assigned keeps that shape.
     Matrix<Scalar>& weights() { return weights_; }
+    /// W, filters x (kernel_height * kernel_width * in_channels).
     const Matrix<Scalar>& weights() const { return weights_; }
+    /// b, filters x 1. Pre: what is assigned keeps that shape.
     Matrix<Scalar>& bias() { return bias_; }
+    /// b, filters x 1.
     const Matrix<Scalar>& bias() const { return bias_; }
 
+    /// "W" (weight decay applies) and "b" (no decay), in that order.
     std::vector<Parameter<Scalar>> parameters() override {
         return {{"W", &weights_, &weights_gradient_, true}, {"b", &bias_, &bias_gradient_, false}};
     }
+    /// Contract: see Layer::clone. The copy keeps the numpy_order() choice.
     std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<Conv2D>(*this); }
 
+    /// Z = W * patches + b of the last forward, laid out as the output (filters fastest).
+    /// Throws InvalidArgument before any forward.
     const Matrix<Scalar>& preactivation() const override {
         this->require_batch("Conv2D::preactivation");
         return z_;
     }
+    /// Contract: see FusedOutput::backward_from_preactivation. Throws InvalidArgument before
+    /// any forward, ShapeError when `dz` does not have Z's shape.
     const Matrix<Scalar>& backward_from_preactivation(const Matrix<Scalar>& dz, bool need_input_gradient) override {
         this->require_batch("Conv2D::backward_from_preactivation");
         detail::require_same_shape("Conv2D::backward_from_preactivation", "pre-activation gradient", dz,
@@ -166,18 +191,22 @@ public:
     }
 
 protected:
+    /// Contract: see Layer::forward. The same in both modes; keeps the patches, Z and A for backward.
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
         linear(input, patches_, z_);
         with_activation(activation_, [&](auto policy) { decltype(policy)::forward(z_, a_); });
         return a_;
     }
 
+    /// Contract: see Layer::backward. The weight gradients are summed over chunks of the
+    /// batch in a fixed order, so they do not depend on the thread count.
     const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
         with_activation(activation_,
                         [&](auto policy) { decltype(policy)::backward(z_, a_, output_gradient, dz_); });
         return backward_linear(need_input_gradient);
     }
 
+    /// Contract: see Layer::infer.
     void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
         Matrix<Scalar> patches;
         Matrix<Scalar> z;

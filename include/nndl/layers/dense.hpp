@@ -14,7 +14,9 @@
 
 namespace nndl {
 
-/// Z = W A_prev + b (the course's linear_forward). Z is resized as needed.
+/// Z = W A_prev + b (the course's linear_forward). Z is resized as needed. Shapes:
+/// W n_out x n_in, b n_out x 1, A_prev n_in x m, Z n_out x m. Throws ShapeError when
+/// they do not fit together.
 template <class Scalar>
 void linear_forward(const Matrix<Scalar>& a_prev, const Matrix<Scalar>& w, const Matrix<Scalar>& b,
                     Matrix<Scalar>& z) {
@@ -29,7 +31,8 @@ void linear_forward(const Matrix<Scalar>& a_prev, const Matrix<Scalar>& w, const
 /// Gradients of Z = W A_prev + b given dZ = dLoss/dZ: dW = dZ A_prev^T, db = row sums
 /// of dZ, and dA_prev = W^T dZ when `da_prev` is not null. The loss already holds
 /// the 1/m of the batch mean, so unlike the course's linear_backward nothing is
-/// divided by m here.
+/// divided by m here. `dw` and `db` are overwritten with W's and b's shapes; throws
+/// ShapeError when dZ (n_out x m), A_prev (n_in x m) and W (n_out x n_in) do not fit.
 template <class Scalar>
 void linear_backward(const Matrix<Scalar>& dz, const Matrix<Scalar>& a_prev, const Matrix<Scalar>& w,
                      Matrix<Scalar>& dw, Matrix<Scalar>& db, Matrix<Scalar>* da_prev) {
@@ -45,44 +48,65 @@ void linear_backward(const Matrix<Scalar>& dz, const Matrix<Scalar>& a_prev, con
     }
 }
 
+/// Fully connected layer A = f(W X + b) on flat columns: n_in inputs to n_out outputs,
+/// `ActivationPolicy` f (an activation policy of activations.hpp, fixed at compile time;
+/// make_dense picks one at run time). Parameters: "W" (n_out x n_in, weight decay) and
+/// "b" (n_out x 1).
 template <class Scalar, class ActivationPolicy>
 class Dense final : public Layer<Scalar>, public FusedOutput<Scalar> {
 public:
-    /// Weights start at zero; see initializers.hpp to fill them.
+    /// Weights start at zero; see initializers.hpp to fill them. The bias starts at zero.
+    /// Throws InvalidArgument when a size is below 1.
     Dense(Index input_size, Index output_size)
         : weights_(Matrix<Scalar>::Zero(checked_size(output_size, "output"), checked_size(input_size, "input"))),
           bias_(Matrix<Scalar>::Zero(output_size, 1)),
           weights_gradient_(Matrix<Scalar>::Zero(output_size, input_size)),
           bias_gradient_(Matrix<Scalar>::Zero(output_size, 1)) {}
 
+    /// "dense".
     std::string type() const override { return "dense"; }
+    /// n_in, flat.
     Shape input_shape() const override { return Shape(weights_.cols()); }
+    /// n_out, flat.
     Shape output_shape() const override { return Shape(weights_.rows()); }
+    /// "units" (n_out) and "activation" (its name); n_in comes from the input shape.
     Settings settings() const override {
         return Settings()
             .set("units", static_cast<long long>(weights_.rows()))
             .set("activation", std::string(to_string(ActivationPolicy::kind)));
     }
+    /// The activation f, ActivationPolicy::kind.
     Activation activation() const override { return ActivationPolicy::kind; }
 
+    /// W, n_out x n_in. Pre: what is assigned keeps that shape.
     Matrix<Scalar>& weights() { return weights_; }
+    /// W, n_out x n_in.
     const Matrix<Scalar>& weights() const { return weights_; }
+    /// b, n_out x 1. Pre: what is assigned keeps that shape.
     Matrix<Scalar>& bias() { return bias_; }
+    /// b, n_out x 1.
     const Matrix<Scalar>& bias() const { return bias_; }
+    /// W's gradient as the last backward left it (a network adds its L2 term); zero before any.
     const Matrix<Scalar>& weights_gradient() const { return weights_gradient_; }
+    /// b's gradient as the last backward left it; zero before any.
     const Matrix<Scalar>& bias_gradient() const { return bias_gradient_; }
 
+    /// "W" (weight decay applies) and "b" (no decay), in that order.
     std::vector<Parameter<Scalar>> parameters() override {
         return {{"W", &weights_, &weights_gradient_, true}, {"b", &bias_, &bias_gradient_, false}};
     }
 
+    /// Contract: see Layer::clone.
     std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<Dense>(*this); }
 
+    /// Z = W X + b of the last forward, n_out x m. Throws InvalidArgument before any forward.
     const Matrix<Scalar>& preactivation() const override {
         this->require_batch("Dense::preactivation");
         return z_;
     }
 
+    /// Contract: see FusedOutput::backward_from_preactivation. Throws InvalidArgument before
+    /// any forward, ShapeError when `dz` does not have Z's shape.
     const Matrix<Scalar>& backward_from_preactivation(const Matrix<Scalar>& dz, bool need_input_gradient) override {
         this->require_batch("Dense::backward_from_preactivation");
         detail::require_same_shape("Dense::backward_from_preactivation", "pre-activation gradient", dz,
@@ -92,6 +116,7 @@ public:
     }
 
 protected:
+    /// Contract: see Layer::forward. The same in both modes; keeps Z and A for backward.
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
         z_.resize(weights_.rows(), input.cols());
         detail::multiply(weights_, input, z_);
@@ -112,11 +137,13 @@ protected:
         return a_;
     }
 
+    /// Contract: see Layer::backward. dZ from the activation, then linear_backward.
     const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
         ActivationPolicy::backward(z_, a_, output_gradient, dz_);
         return backward_linear(need_input_gradient);
     }
 
+    /// Contract: see Layer::infer.
     void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
         Matrix<Scalar> z;
         linear_forward(input, weights_, bias_, z);
@@ -150,7 +177,8 @@ private:
     Matrix<Scalar> input_gradient_;
 };
 
-/// A Dense layer whose activation is chosen at run time.
+/// A Dense layer whose activation is chosen at run time. Throws InvalidArgument when a
+/// size is below 1.
 template <class Scalar>
 std::unique_ptr<Layer<Scalar>> make_dense(Index input_size, Index output_size, Activation activation) {
     return with_activation(activation, [&](auto policy) -> std::unique_ptr<Layer<Scalar>> {

@@ -18,9 +18,14 @@
 
 namespace nndl {
 
+/// Inverted dropout (see the top of dropout.hpp). No parameters, no state; the mask is
+/// drawn only by forward in Mode::training with keep_prob below 1.
 template <class Scalar>
 class Dropout final : public Layer<Scalar> {
 public:
+    /// Keeps each value of examples of `shape` with probability `keep_prob`; masks are drawn
+    /// from NumpyRandom(seed). Throws InvalidArgument for a dimension below 1 or a keep_prob
+    /// outside (0, 1] (1 passes everything through).
     Dropout(Shape shape, double keep_prob, std::uint32_t seed = 1)
         : shape_(shape), keep_prob_(keep_prob), seed_(seed), random_(seed) {
         if (!shape.valid()) {
@@ -31,18 +36,27 @@ public:
             detail::throw_invalid("Dropout::Dropout: keep_prob is ", keep_prob, ", expected a number in (0, 1]");
         }
     }
+    /// The same over flat columns of `size` values.
     Dropout(Index size, double keep_prob, std::uint32_t seed = 1) : Dropout(Shape(size), keep_prob, seed) {}
 
+    /// "dropout".
     std::string type() const override { return "dropout"; }
+    /// The shape given to the constructor.
     Shape input_shape() const override { return shape_; }
+    /// The input shape: dropout keeps it.
     Shape output_shape() const override { return shape_; }
+    /// "keep_prob", "seed" and "restart_rows" (restart_every_pass; -1 when off). A frozen
+    /// or set mask is not a setting.
     Settings settings() const override {
         return Settings()
             .set("keep_prob", keep_prob_)
             .set("seed", static_cast<long long>(seed_))
             .set("restart_rows", static_cast<long long>(restart_rows_));
     }
+    /// Contract: see Layer::clone. The copy has this layer's random state (it draws the same
+    /// next masks), mask and frozen flag.
     std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<Dropout>(*this); }
+    /// The probability of keeping a value, in (0, 1].
     double keep_prob() const { return keep_prob_; }
 
     /// Reuse the last mask on the following training passes (for gradient checks).
@@ -55,6 +69,7 @@ public:
     /// pass restarts this layer's stream from its seed and first skips the draws of the
     /// `rows_before` mask rows that earlier dropout layers drew for the same batch (0 for
     /// the first dropout layer). -1 turns it off (a fresh mask from the running stream).
+    /// Throws InvalidArgument for a value below -1 or above max_rows_before.
     void restart_every_pass(Index rows_before) {
         if (rows_before < -1 || rows_before > max_rows_before) {
             detail::throw_invalid("Dropout::restart_every_pass: ", rows_before, " rows before, expected -1 (off) or 0 to ",
@@ -62,6 +77,7 @@ public:
         }
         restart_rows_ = rows_before;
     }
+    /// The `rows_before` of restart_every_pass, or -1 when it is off (the default).
     Index restart_rows() const { return restart_rows_; }
     /// Each skipped row costs a pass batch-size draws: the bound keeps a model file from
     /// asking for hours of skipping.
@@ -69,6 +85,8 @@ public:
 
     /// Uses `mask` (0/1 values, the batch's shape) on the following training passes, as
     /// freeze_mask(true) with a mask of the caller's (to replay someone else's masks).
+    /// Throws InvalidArgument unless the mask has input_size() rows, at least one column
+    /// and only 0 and 1 values. A batch of another column count draws a fresh mask.
     void set_mask(const Matrix<Scalar>& mask) {
         if (mask.rows() != shape_.size() || mask.cols() < 1) {
             detail::throw_invalid("Dropout::set_mask: mask is ", mask.rows(), "x", mask.cols(), ", expected ",
@@ -82,6 +100,9 @@ public:
     }
 
 protected:
+    /// Contract: see Layer::forward. Mode::training (with keep_prob below 1) draws a mask,
+    /// unless a frozen one fits the batch, and returns (A * D) / keep_prob; otherwise it
+    /// returns a copy of the input.
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode mode) override {
         training_ = mode == Mode::training && keep_prob_ < 1.0;
         if (!training_) {
@@ -105,6 +126,7 @@ protected:
         return output_;
     }
 
+    /// Contract: see Layer::backward. (dA * D) / keep_prob after a masked forward, else dA.
     const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
         if (!need_input_gradient) {
             input_gradient_.resize(0, 0);
@@ -116,6 +138,7 @@ protected:
         return input_gradient_;
     }
 
+    /// Contract: see Layer::infer. A copy of the input.
     void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override { output = input; }
 
 private:

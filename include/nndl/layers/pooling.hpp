@@ -22,11 +22,21 @@
 
 namespace nndl {
 
-enum class PoolMode { max, average };
+/// Which value a Pool2D takes of each window.
+enum class PoolMode {
+    max,     ///< the largest value (NaN if the window holds one), gradient to the first maximum
+    average  ///< the mean, padded zeros counted in the window's size
+};
 
+/// Max or average pooling of each channel of image columns over sliding windows (see the
+/// top of pooling.hpp). Output: out_height x out_width x channels (WindowGeometry); no
+/// parameters, no state.
 template <class Scalar>
 class Pool2D final : public Layer<Scalar> {
 public:
+    /// Pools `window`-sized windows, `stride` apart, of images of `input` shape. Throws as
+    /// WindowGeometry::resolve, and InvalidArgument when the resolved padding on one side
+    /// reaches the window's size (a window could then cover padding only).
     Pool2D(PoolMode mode, Shape input, Window window, Stride stride, Padding padding = Padding::valid())
         : mode_(mode), geometry_(WindowGeometry::resolve(name(mode), input, window, stride, padding)) {
         const WindowGeometry& g = geometry_;
@@ -37,24 +47,35 @@ public:
         }
     }
 
+    /// "max_pool2d" or "avg_pool2d".
     std::string type() const override { return mode_ == PoolMode::max ? "max_pool2d" : "avg_pool2d"; }
+    /// The image shape given to the constructor.
     Shape input_shape() const override { return Shape(geometry_.channels, geometry_.in_height, geometry_.in_width); }
+    /// out_height x out_width x the input's channels.
     Shape output_shape() const override { return Shape(geometry_.channels, geometry_.out_height, geometry_.out_width); }
+    /// "window", "stride" and "padding" (WindowGeometry::describe); the mode is in type().
     Settings settings() const override {
         Settings s;
         geometry_.describe(s, "window");
         return s;
     }
+    /// Contract: see Layer::clone.
     std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<Pool2D>(*this); }
+    /// Max or average pooling.
     PoolMode mode() const { return mode_; }
+    /// The window, stride, resolved padding and output size.
     const WindowGeometry& geometry() const { return geometry_; }
 
 protected:
+    /// Contract: see Layer::forward. The same in both modes; max pooling records where each
+    /// maximum came from for backward.
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
         pool(input, output_, mode_ == PoolMode::max ? &argmax_ : nullptr);
         return output_;
     }
 
+    /// Contract: see Layer::backward. Max: each output's gradient goes to the first maximum
+    /// of its window. Average: it is spread evenly over the window; the share of padding is dropped.
     const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
         if (!need_input_gradient) {
             input_gradient_.resize(0, 0);
@@ -86,6 +107,7 @@ protected:
         return input_gradient_;
     }
 
+    /// Contract: see Layer::infer.
     void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
         pool(input, output, nullptr);
     }
@@ -168,13 +190,13 @@ private:
     IndexMatrix argmax_;
 };
 
-/// The maximum of each window, channel by channel.
+/// The maximum of each window, channel by channel: a Pool2D with PoolMode::max (throws as its constructor).
 template <class Scalar>
 std::unique_ptr<Layer<Scalar>> make_max_pool(Shape input, Window window, Stride stride, Padding padding = Padding::valid()) {
     return std::make_unique<Pool2D<Scalar>>(PoolMode::max, input, window, stride, padding);
 }
 
-/// The mean of each window, channel by channel.
+/// The mean of each window, channel by channel: a Pool2D with PoolMode::average (throws as its constructor).
 template <class Scalar>
 std::unique_ptr<Layer<Scalar>> make_avg_pool(Shape input, Window window, Stride stride, Padding padding = Padding::valid()) {
     return std::make_unique<Pool2D<Scalar>>(PoolMode::average, input, window, stride, padding);
@@ -184,21 +206,28 @@ std::unique_ptr<Layer<Scalar>> make_avg_pool(Shape input, Window window, Stride 
 template <class Scalar>
 class GlobalAvgPool final : public Layer<Scalar> {
 public:
+    /// Averages images of `input` shape. Throws InvalidArgument when a dimension is below 1.
     explicit GlobalAvgPool(Shape input) : input_shape_(input) {
         if (!input.valid()) {
             detail::throw_invalid("GlobalAvgPool::GlobalAvgPool: input shape has a dimension below 1");
         }
     }
+    /// "global_avg_pool".
     std::string type() const override { return "global_avg_pool"; }
+    /// The image shape given to the constructor.
     Shape input_shape() const override { return input_shape_; }
+    /// A flat shape of the input's channels.
     Shape output_shape() const override { return Shape(input_shape_.channels); }
+    /// Contract: see Layer::clone.
     std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<GlobalAvgPool>(*this); }
 
 protected:
+    /// Contract: see Layer::forward. The same in both modes.
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
         do_infer(input, output_);
         return output_;
     }
+    /// Contract: see Layer::backward. Each channel's gradient is shared evenly by its pixels.
     const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
         if (!need_input_gradient) {
             input_gradient_.resize(0, 0);
@@ -215,6 +244,7 @@ protected:
         }
         return input_gradient_;
     }
+    /// Contract: see Layer::infer.
     void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
         const Index channels = input_shape_.channels;
         const Index pixels = input_shape_.height * input_shape_.width;

@@ -25,18 +25,25 @@
 #include "conv2d.hpp"
 #include "dense.hpp"
 #include "dropout.hpp"
+#include "normalization.hpp"
 #include "pooling.hpp"
 #include "window.hpp"
 
 namespace nndl {
 
+/// Builds a layer from its input shape (the previous layer's output) and the settings
+/// its settings() gave.
 template <class Scalar>
 using LayerFactory = std::function<std::unique_ptr<Layer<Scalar>>(const Shape& input, const Settings& settings)>;
 
+/// The layer types of one Scalar by name, with their factories: what a model loader uses
+/// to rebuild layers. One instance per Scalar, holding nndl's own layer types from the
+/// start; safe to use from several threads (a mutex guards the table).
 template <class Scalar>
 class LayerRegistry {
 public:
-    /// The largest dense layer the registry builds (2^26 weights: 512 MiB in double).
+    /// The largest dense or conv2d layer the registry builds from settings (2^26 weights:
+    /// 512 MiB in double), so a corrupt model file cannot make it allocate more.
     static constexpr long long max_dense_weights = 1LL << 26;
 
     /// The registry of this scalar type, with nndl's layers in it.
@@ -45,7 +52,7 @@ public:
         return registry;
     }
 
-    /// Adds a type. Throws InvalidArgument when the name is empty or taken.
+    /// Adds a type. Throws InvalidArgument when the name is empty or taken, or the factory is empty.
     void add(const std::string& type, LayerFactory<Scalar> factory) {
         if (type.empty() || !factory) {
             detail::throw_invalid("register_layer: expected a type name and a factory, got '", type, "'",
@@ -57,11 +64,13 @@ public:
         }
     }
 
+    /// Whether a layer type of this name is registered.
     bool contains(const std::string& type) const {
         const std::lock_guard<std::mutex> lock(mutex_);
         return factories_.count(type) != 0;
     }
 
+    /// The registered type names, sorted.
     std::vector<std::string> types() const {
         const std::lock_guard<std::mutex> lock(mutex_);
         std::vector<std::string> names;
@@ -71,8 +80,11 @@ public:
         return names;
     }
 
-    /// A new layer of `type`. Throws InvalidArgument for an unknown type, a factory that
-    /// returns nothing or a layer whose input shape is not `input`.
+    /// A new layer of `type` built by its factory from `input` and `settings`. Throws
+    /// InvalidArgument for an unknown type or a factory that returns nothing, ShapeError
+    /// when the layer takes a different number of values per example than `input` has
+    /// (only the size must match: a dense layer may follow an image). The factory runs
+    /// outside the lock, and whatever it throws (bad settings) passes through.
     std::unique_ptr<Layer<Scalar>> create(const std::string& type, const Shape& input, const Settings& settings) const {
         LayerFactory<Scalar> factory;
         {
@@ -147,6 +159,20 @@ private:
         factories_["activation"] = [](const Shape& input, const Settings& s) {
             return make_activation_layer<Scalar>(input, activation_from_string(s.text("activation")));
         };
+        factories_["normalization"] = [](const Shape& input, const Settings& s) -> std::unique_ptr<Layer<Scalar>> {
+            const long long invert = s.integer("invert");
+            if (invert != 0 && invert != 1) {
+                detail::throw_invalid("Normalization: invert is ", invert, ", expected 0 or 1");
+            }
+            if (input.size() > max_dense_weights) {  // two columns of this size are allocated before loading
+                detail::throw_invalid("Normalization: ", input.size(), " values per example is outside 1..",
+                                      max_dense_weights);
+            }
+            // Placeholders: the loader fills center and spread, then check_loaded checks them.
+            return std::make_unique<Normalization<Scalar>>(input, Matrix<Scalar>::Zero(input.size(), 1),
+                                                           Matrix<Scalar>::Ones(input.size(), 1), invert == 1,
+                                                           s.text("method"));
+        };
         factories_["dropout"] = [](const Shape& input, const Settings& s) -> std::unique_ptr<Layer<Scalar>> {
             const long long seed = s.integer("seed");
             if (seed < 0 || seed > 0xFFFFFFFFLL) {
@@ -165,12 +191,14 @@ private:
 };
 
 /// Registers a layer type for Scalar (call it for float and double if you use both).
+/// Throws InvalidArgument when the name is empty or taken, or the factory is empty.
 template <class Scalar>
 void register_layer(const std::string& type, LayerFactory<Scalar> factory) {
     LayerRegistry<Scalar>::instance().add(type, std::move(factory));
 }
 
-/// A layer of a registered type, built from its input shape and settings.
+/// A layer of a registered type, built from its input shape and settings; throws as
+/// LayerRegistry::create does.
 template <class Scalar>
 std::unique_ptr<Layer<Scalar>> create_layer(const std::string& type, const Shape& input, const Settings& settings) {
     return LayerRegistry<Scalar>::instance().create(type, input, settings);

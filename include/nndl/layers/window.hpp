@@ -21,30 +21,41 @@ namespace nndl {
 
 /// A window's height and width (a kernel, a pooling window).
 struct Window {
-    Index height = 1;
-    Index width = 1;
-    Window(Index size) : height(size), width(size) {}  // implicit on purpose: Window(3) is 3x3
+    Index height = 1;  ///< rows the window covers
+    Index width = 1;   ///< columns the window covers
+    /// A square `size` x `size` window; implicit on purpose: Window(3) is 3x3.
+    Window(Index size) : height(size), width(size) {}
+    /// A `height_` x `width_` window. Sizes are checked (at least 1) where the window is used.
     Window(Index height_, Index width_) : height(height_), width(width_) {}
 };
 
 /// Steps between windows, vertically and horizontally.
 struct Stride {
-    Index vertical = 1;
-    Index horizontal = 1;
-    Stride(Index step) : vertical(step), horizontal(step) {}  // implicit on purpose: the same step both ways
+    Index vertical = 1;    ///< rows from one window to the next below it
+    Index horizontal = 1;  ///< columns from one window to the next to its right
+    /// The same step both ways; implicit on purpose.
+    Stride(Index step) : vertical(step), horizontal(step) {}
+    /// Different vertical and horizontal steps. Checked (at least 1) where the stride is used.
     Stride(Index vertical_, Index horizontal_) : vertical(vertical_), horizontal(horizontal_) {}
 };
 
 /// Zero padding around each image: explicit amounts, none ("valid") or "same".
 struct Padding {
-    enum class Mode { amounts, valid, same };
-    Mode mode = Mode::valid;
-    Index top = 0;
-    Index bottom = 0;
-    Index left = 0;
-    Index right = 0;
+    /// How the padding is given.
+    enum class Mode {
+        amounts,  ///< the explicit top, bottom, left and right below
+        valid,    ///< no padding: windows stay inside the image
+        same      ///< ceil(in / stride) outputs per dimension, the padding split with the smaller half before
+    };
+    Mode mode = Mode::valid;  ///< which kind of padding; the amounts count only for Mode::amounts
+    Index top = 0;     ///< rows of zeros above each image (Mode::amounts)
+    Index bottom = 0;  ///< rows of zeros below each image (Mode::amounts)
+    Index left = 0;    ///< columns of zeros left of each image (Mode::amounts)
+    Index right = 0;   ///< columns of zeros right of each image (Mode::amounts)
 
+    /// No padding (the default).
     static Padding valid() { return {}; }
+    /// "same" padding, resolved per layer by WindowGeometry::resolve (see the top of window.hpp).
     static Padding same() {
         Padding p;
         p.mode = Mode::same;
@@ -52,6 +63,8 @@ struct Padding {
     }
     /// `p` rows above and below, `p` columns left and right (the course's "pad").
     static Padding uniform(Index p) { return amounts(p, p, p, p); }
+    /// Explicit amounts, in rows (top, bottom) and columns (left, right); a negative
+    /// amount is refused (InvalidArgument) where the padding is used.
     static Padding amounts(Index top, Index bottom, Index left, Index right) {
         Padding p;
         p.mode = Mode::amounts;
@@ -65,15 +78,28 @@ struct Padding {
 
 /// Where every window of a layer lies: resolved padding and the output size.
 struct WindowGeometry {
-    Index in_height = 0, in_width = 0, channels = 0;
-    Index window_height = 0, window_width = 0;
-    Index stride_vertical = 1, stride_horizontal = 1;
-    Index top = 0, bottom = 0, left = 0, right = 0;
-    Index out_height = 0, out_width = 0;
+    Index in_height = 0,          ///< input image height
+        in_width = 0,             ///< input image width
+        channels = 0;             ///< input channels (the output keeps them in pooling)
+    Index window_height = 0,      ///< window (kernel) height
+        window_width = 0;         ///< window (kernel) width
+    Index stride_vertical = 1,    ///< rows between vertically neighbouring windows
+        stride_horizontal = 1;    ///< columns between horizontally neighbouring windows
+    Index top = 0,                ///< rows of zeros above each image, resolved ("same" included)
+        bottom = 0,               ///< rows of zeros below, resolved
+        left = 0,                 ///< columns of zeros on the left, resolved
+        right = 0;                ///< columns of zeros on the right, resolved
+    Index out_height = 0,         ///< output height: floor((in_height + top + bottom - window_height) / stride_vertical) + 1
+        out_width = 0;            ///< output width, likewise across
 
+    /// Windows per image (out_height * out_width).
     Index positions() const { return out_height * out_width; }
 
     /// Checks everything and resolves "same"; `where` names the layer in messages.
+    /// Throws InvalidArgument for an invalid input shape, a window or stride below 1, a
+    /// negative padding amount, a window, stride, padding or image side above 2^20, or
+    /// an output of more than Shape::max_values values; ShapeError when the window does
+    /// not fit in the padded input.
     static WindowGeometry resolve(const std::string& where, const Shape& input, const Window& window,
                                   const Stride& stride, const Padding& padding) {
         if (!input.valid()) {
@@ -137,7 +163,8 @@ struct WindowGeometry {
         return g;
     }
 
-    /// The settings that rebuild this geometry (window, stride, explicit padding).
+    /// The settings that rebuild this geometry: the window under `window_name` ("kernel",
+    /// "window"), "stride", and "padding" as explicit amounts (so "same" reloads as its amounts).
     void describe(Settings& settings, const char* window_name) const {
         settings.set(window_name, std::vector<long long>{window_height, window_width});
         settings.set("stride", std::vector<long long>{stride_vertical, stride_horizontal});
@@ -147,6 +174,8 @@ struct WindowGeometry {
 
 /// The course's zero_pad: each image of `x` (examples in columns, of `shape`) with
 /// `padding` rows and columns of zeros around it. `padded` receives the new shape.
+/// Throws ShapeError when `x` does not have shape.size() rows, InvalidArgument unless
+/// `padding` holds explicit, non-negative amounts (Padding::amounts, Padding::uniform).
 template <class Scalar>
 Matrix<Scalar> zero_pad(const Matrix<Scalar>& x, const Shape& shape, const Padding& padding, Shape& padded) {
     detail::require_rows("zero_pad", "x", x.rows(), shape.size(), "the shape holds");

@@ -64,15 +64,21 @@ inline double checked_epsilon(const char* where, double eps) {
 
 }  // namespace detail
 
+/// Gradient descent with momentum: v = beta v + (1 - beta) g, p -= lr v (the course's
+/// exponentially weighted average, not v = beta v + g); Nesterov's form when `nesterov`.
 template <class Scalar>
 class Momentum final : public Optimizer<Scalar> {
 public:
+    /// Velocities start at zero. Throws InvalidArgument unless the rate is a finite number
+    /// > 0 and beta is in [0, 1).
     explicit Momentum(double learning_rate = 0.01, double beta = 0.9, bool nesterov = false)
         : Optimizer<Scalar>(learning_rate, "Momentum::Momentum"),
           beta_(detail::checked_beta("Momentum::Momentum", "beta", beta)),
           nesterov_(nesterov) {}
 
+    /// "momentum", or "nesterov" when built with `nesterov`.
     std::string name() const override { return nesterov_ ? "nesterov" : "momentum"; }
+    /// Contract: see Optimizer::update. The table at the top of optimizers.hpp gives the step.
     void update(std::size_t slot, Matrix<Scalar>& p, const Matrix<Scalar>& g) override {
         detail::require_same_shape("Momentum::update", "parameter", p, "gradient", g);
         auto& v = velocity_.at(slot, p, "Momentum::update");
@@ -85,6 +91,7 @@ public:
             p.noalias() -= rate * v;
         }
     }
+    /// Forgets the velocities.
     void reset() override { velocity_.clear(); }
 
 private:
@@ -97,28 +104,37 @@ private:
 template <class Scalar>
 class Nesterov final : public Optimizer<Scalar> {
 public:
+    /// The same as Momentum(learning_rate, beta, true), and the same checks.
     explicit Nesterov(double learning_rate = 0.01, double beta = 0.9)
         : Optimizer<Scalar>(learning_rate, "Nesterov::Nesterov"), inner_(learning_rate, beta, true) {}
+    /// "nesterov".
     std::string name() const override { return inner_.name(); }
+    /// Contract: see Optimizer::update. Uses this optimizer's current learning rate.
     void update(std::size_t slot, Matrix<Scalar>& p, const Matrix<Scalar>& g) override {
         inner_.set_learning_rate(this->learning_rate());  // follows schedules applied to this optimizer
         inner_.update(slot, p, g);
     }
+    /// Forgets the velocities.
     void reset() override { inner_.reset(); }
 
 private:
     Momentum<Scalar> inner_;
 };
 
+/// RMSProp: s = beta s + (1 - beta) g^2, p -= lr g / (sqrt(s) + eps), eps outside the root.
 template <class Scalar>
 class RMSProp final : public Optimizer<Scalar> {
 public:
+    /// Averages start at zero. Throws InvalidArgument unless the rate and epsilon are finite
+    /// numbers > 0 and beta is in [0, 1).
     explicit RMSProp(double learning_rate = 0.001, double beta = 0.9, double epsilon = 1e-8)
         : Optimizer<Scalar>(learning_rate, "RMSProp::RMSProp"),
           beta_(detail::checked_beta("RMSProp::RMSProp", "beta", beta)),
           epsilon_(detail::checked_epsilon("RMSProp::RMSProp", epsilon)) {}
 
+    /// "rmsprop".
     std::string name() const override { return "rmsprop"; }
+    /// Contract: see Optimizer::update.
     void update(std::size_t slot, Matrix<Scalar>& p, const Matrix<Scalar>& g) override {
         detail::require_same_shape("RMSProp::update", "parameter", p, "gradient", g);
         auto& s = squares_.at(slot, p, "RMSProp::update");
@@ -126,6 +142,7 @@ public:
         s = beta * s + (Scalar(1) - beta) * g.cwiseProduct(g);
         p.array() -= static_cast<Scalar>(this->learning_rate()) * g.array() / (s.array().sqrt() + static_cast<Scalar>(epsilon_));
     }
+    /// Forgets the averages of squared gradients.
     void reset() override { squares_.clear(); }
 
 private:
@@ -134,17 +151,24 @@ private:
     detail::SlotState<Scalar> squares_;
 };
 
+/// Adam with bias correction (see the table at the top); t counts the steps from 1.
 template <class Scalar>
 class Adam final : public Optimizer<Scalar> {
 public:
+    /// Both averages start at zero, t at 0. Throws InvalidArgument unless the rate and
+    /// epsilon are finite numbers > 0 and beta1 and beta2 are in [0, 1).
     explicit Adam(double learning_rate = 0.001, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
         : Optimizer<Scalar>(learning_rate, "Adam::Adam"),
           beta1_(detail::checked_beta("Adam::Adam", "beta1", beta1)),
           beta2_(detail::checked_beta("Adam::Adam", "beta2", beta2)),
           epsilon_(detail::checked_epsilon("Adam::Adam", epsilon)) {}
 
+    /// "adam".
     std::string name() const override { return "adam"; }
+    /// Advances t; the updates of this step use it in the bias correction.
     void begin_step() override { ++step_; }
+    /// Contract: see Optimizer::update. Without any begin_step() since the last reset, t is
+    /// taken as 1.
     void update(std::size_t slot, Matrix<Scalar>& p, const Matrix<Scalar>& g) override {
         detail::require_same_shape("Adam::update", "parameter", p, "gradient", g);
         if (step_ == 0) {
@@ -173,11 +197,13 @@ public:
             pp -= rate * (vp / c1) / ((sp / c2).sqrt() + epsilon);
         });
     }
+    /// Forgets both averages and sets t back to 0.
     void reset() override {
         first_.clear();
         second_.clear();
         step_ = 0;
     }
+    /// t: the steps so far (begin_step() calls since the last reset).
     long step() const { return step_; }
 
 private:
@@ -189,20 +215,26 @@ private:
     detail::SlotState<Scalar> second_;
 };
 
+/// AdaGrad: s = s + g^2, p -= lr g / (sqrt(s) + eps).
 template <class Scalar>
 class AdaGrad final : public Optimizer<Scalar> {
 public:
+    /// Sums start at zero. Throws InvalidArgument unless the rate and epsilon are finite
+    /// numbers > 0.
     explicit AdaGrad(double learning_rate = 0.01, double epsilon = 1e-8)
         : Optimizer<Scalar>(learning_rate, "AdaGrad::AdaGrad"),
           epsilon_(detail::checked_epsilon("AdaGrad::AdaGrad", epsilon)) {}
 
+    /// "adagrad".
     std::string name() const override { return "adagrad"; }
+    /// Contract: see Optimizer::update.
     void update(std::size_t slot, Matrix<Scalar>& p, const Matrix<Scalar>& g) override {
         detail::require_same_shape("AdaGrad::update", "parameter", p, "gradient", g);
         auto& s = squares_.at(slot, p, "AdaGrad::update");
         s += g.cwiseProduct(g);
         p.array() -= static_cast<Scalar>(this->learning_rate()) * g.array() / (s.array().sqrt() + static_cast<Scalar>(epsilon_));
     }
+    /// Forgets the sums of squared gradients.
     void reset() override { squares_.clear(); }
 
 private:

@@ -11,6 +11,7 @@ namespace nndl {
 
 /// The learning rate as a function of the epoch (0-based), from the initial rate.
 struct LearningRateSchedule {
+    /// The formula, where `epoch` stands for max(epoch - lag, 0) (see lag).
     enum class Kind {
         constant,     ///< rate0
         exponential,  ///< rate0 * decay_rate ^ (epoch / decay_epochs)
@@ -18,9 +19,9 @@ struct LearningRateSchedule {
         scheduled,    ///< the course's schedule_lr_decay: rate0 / (1 + decay_rate * floor(epoch / decay_epochs))
         inverse_time,  ///< the course's update_lr: rate0 / (1 + decay_rate * epoch / decay_epochs)
     };
-    Kind kind = Kind::constant;
-    double decay_rate = 1.0;
-    double decay_epochs = 1.0;
+    Kind kind = Kind::constant;  ///< which formula
+    double decay_rate = 1.0;     ///< the factor (exponential, step) or the rate of decay (scheduled, inverse_time); >= 0
+    double decay_epochs = 1.0;   ///< epochs per decay interval (the course's time_interval); > 0
     /// Epochs before a rate takes effect: epoch e trains at the rate of epoch e - lag (the
     /// first ones at rate0). The course computes the rate after epoch i for epoch i + 1: lag 1.
     long lag = 0;
@@ -38,6 +39,8 @@ struct LearningRateSchedule {
         }
     }
 
+    /// The rate of `epoch` (0-based) for the initial rate `rate0`. Throws InvalidArgument
+    /// for settings validate() refuses.
     double at(double rate0, long epoch) const {
         validate("LearningRateSchedule::at");
         const double e = epoch <= lag ? 0.0 : static_cast<double>(epoch - lag);

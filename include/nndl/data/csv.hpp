@@ -1,0 +1,307 @@
+#pragma once
+// Tables of numbers from CSV files: any delimiter, a header line or none (or detected),
+// any columns as targets (several for several outputs), and an optional column that
+// selects rows (a "split" column holding train/test). Examples become columns: X is
+// features x m, Y is targets x m. Errors name the file, the line and what was wrong.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <istream>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../detail/file_util.hpp"
+#include "../errors.hpp"
+#include "../types.hpp"
+
+namespace nndl {
+
+/// Whether a CSV file's first line names the columns.
+enum class CsvHeader {
+    automatic,  ///< a header unless every cell of the first line is a number
+    present,    ///< the first line is a header; a first line of numbers is refused (it would lose an example)
+    absent,     ///< every line is data; columns are named "column 1", "column 2", ...
+};
+
+/// How read_csv reads a file.
+struct CsvOptions {
+    char delimiter = ',';                    ///< the cell separator (',' ';' '\\t' ...), not a quote or line break
+    CsvHeader header = CsvHeader::automatic;  ///< whether the first line names the columns
+    /// The target columns by 0-based position; a negative position counts from the end
+    /// (-1 is the last column). Empty, with no target_names: no targets (Y is 0 x m).
+    std::vector<long> target_columns{-1};
+    /// The target columns by header name, in the order given; when not empty it is used
+    /// instead of target_columns. Needs a header.
+    std::vector<std::string> target_names;
+    /// With a header: the name of a column of words that selects rows; only rows whose
+    /// cell there equals select_value are read, and the column is neither feature nor target.
+    std::string select_column;
+    std::string select_value;  ///< the word select_column must hold for a row to be read
+};
+
+/// A table read by read_csv: every column not a target (nor the select column) is a feature.
+template <class Scalar>
+struct CsvTable {
+    Matrix<Scalar> x;                       ///< features x m, in the file's column order
+    Matrix<Scalar> y;                       ///< targets x m, in the order the targets were named
+    std::vector<std::string> feature_names;  ///< one per row of x
+    std::vector<std::string> target_names;   ///< one per row of y
+};
+
+namespace detail {
+
+/// A CSV cell as a finite number (surrounding spaces allowed; subnormals such as 1e-320
+/// kept), or nothing when it is not one.
+inline std::optional<double> csv_number(const std::string& cell) {
+    const char* begin = cell.c_str();
+    char* end = nullptr;
+    const double value = std::strtod(begin, &end);  // sets ERANGE for subnormals: they are still numbers
+    if (end == begin) {
+        return std::nullopt;
+    }
+    while (*end != '\0' && std::isspace(static_cast<unsigned char>(*end))) {
+        ++end;
+    }
+    if (end != begin + cell.size() || !std::isfinite(value)) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+/// At most 40 characters of a cell or line, for a message that stays one line.
+inline std::string shortened(const std::string& text) {
+    return text.size() <= 40 ? text : text.substr(0, 40) + "...";
+}
+
+/// The cells of one line split at `delimiter`; a trailing delimiter ends with an empty cell.
+inline std::vector<std::string> csv_cells(const std::string& text, char delimiter) {
+    std::vector<std::string> cells;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t end = text.find(delimiter, start);
+        cells.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        if (end == std::string::npos) {
+            return cells;
+        }
+        start = end + 1;
+    }
+}
+
+/// True when every cell reads as a number (nan and inf included) or is blank: such a
+/// line is data, not column names.
+inline bool csv_all_numbers(const std::vector<std::string>& cells) {
+    return std::all_of(cells.begin(), cells.end(), [](const std::string& cell) {
+        if (cell.find_first_not_of(" \t") == std::string::npos) {
+            return true;  // an empty cell is no column name
+        }
+        char* end = nullptr;
+        std::strtod(cell.c_str(), &end);
+        return end != cell.c_str() &&
+               cell.find_first_not_of(" \t", static_cast<std::size_t>(end - cell.c_str())) == std::string::npos;
+    });
+}
+
+/// Reads one line without its line break (and a Windows '\\r'); false at the end.
+inline bool csv_line(std::istream& in, std::string& line) {
+    if (!std::getline(in, line)) {
+        return false;
+    }
+    if (!line.empty() && line.back() == '\r') {
+        line.pop_back();
+    }
+    return true;
+}
+
+/// An istream over bytes already read, parsed in place instead of copied again.
+class BytesBuffer : public std::streambuf {
+public:
+    explicit BytesBuffer(std::vector<unsigned char>& bytes) {
+        char* begin = reinterpret_cast<char*>(bytes.data());
+        setg(begin, begin, begin + bytes.size());
+    }
+};
+
+}  // namespace detail
+
+/// Reads CSV text from `in` (`name` is the file named in messages, `where` the function).
+/// Throws FileError naming the line for a malformed table (a row with another number of
+/// cells, a cell that is not a finite number, no data rows, a missing header) and
+/// InvalidArgument for options the table cannot satisfy (an unknown target name, a
+/// position past the last column, a target named twice, no feature column left).
+template <class Scalar>
+CsvTable<Scalar> parse_csv(std::istream& in, const std::filesystem::path& name, const CsvOptions& options = {},
+                           const char* where = "read_csv") {
+    if (options.delimiter == '"' || options.delimiter == '\n' || options.delimiter == '\r' ||
+        options.delimiter == '\0') {
+        detail::throw_invalid(where, ": the delimiter is character ", static_cast<int>(options.delimiter),
+                              ", expected a separator such as ',' ';' or '\\t'");
+    }
+    const bool selects = !options.select_column.empty();
+    if (selects && options.header == CsvHeader::absent) {
+        detail::throw_invalid(where, ": select_column '", options.select_column, "' needs a header line naming it");
+    }
+    if (!options.target_names.empty() && options.header == CsvHeader::absent) {
+        detail::throw_invalid(where, ": target_names need a header line naming the columns");
+    }
+    const std::string file = name.string();
+    std::string line;
+    if (!detail::csv_line(in, line)) {
+        throw FileError(detail::concat(where, ": '", file, "' is empty, expected ",
+                                       options.header == CsvHeader::absent ? "a data line" : "a header line"));
+    }
+    if (line.rfind("\xef\xbb\xbf", 0) == 0) {  // a UTF-8 byte order mark
+        line.erase(0, 3);
+    }
+    const std::vector<std::string> first = detail::csv_cells(line, options.delimiter);
+    const std::size_t columns = first.size();
+    const bool numbers = detail::csv_all_numbers(first);
+    const bool needs_header = options.header == CsvHeader::present || selects || !options.target_names.empty();
+    if (needs_header && numbers) {
+        throw FileError(detail::concat(where, ": ", file, ":1: '", detail::shortened(line),
+                                       "' is numbers, expected a header line naming the columns"));
+    }
+    const bool has_header = options.header == CsvHeader::present ||
+                            (options.header == CsvHeader::automatic && !numbers);
+    std::vector<std::string> names(columns);
+    for (std::size_t c = 0; c < columns; ++c) {
+        names[c] = has_header ? first[c] : detail::concat("column ", c + 1);
+    }
+
+    // Which column is what: the select column, then the targets, the rest features.
+    std::vector<int> role(columns, 0);  // 0 feature, 1 target, 2 select
+    std::size_t select = columns;
+    if (selects) {
+        select = static_cast<std::size_t>(std::find(names.begin(), names.end(), options.select_column) - names.begin());
+        if (select == columns) {
+            throw FileError(detail::concat(where, ": ", file, ":1: the header starts with '",
+                                           names.empty() ? "" : names[0], "' and has no '", options.select_column,
+                                           "' column, expected one to select '", options.select_value, "' rows"));
+        }
+        role[select] = 2;
+    }
+    std::vector<std::size_t> targets;
+    if (!options.target_names.empty()) {
+        for (const std::string& target : options.target_names) {
+            const auto at = static_cast<std::size_t>(std::find(names.begin(), names.end(), target) - names.begin());
+            if (at == columns) {
+                detail::throw_invalid(where, ": ", file, " has no column named '", detail::shortened(target), "'");
+            }
+            targets.push_back(at);
+        }
+    } else {
+        for (const long position : options.target_columns) {
+            const long count = static_cast<long>(columns);
+            const long at = position < 0 ? count + position : position;
+            if (at < 0 || at >= count) {
+                detail::throw_invalid(where, ": target column ", position, " of ", file, ", which has ", count,
+                                      " column(s); expected 0..", count - 1, " or -1..-", count);
+            }
+            targets.push_back(static_cast<std::size_t>(at));
+        }
+    }
+    for (const std::size_t t : targets) {
+        if (role[t] != 0) {
+            detail::throw_invalid(where, ": column '", detail::shortened(names[t]), "' of ", file, " is named ",
+                                  role[t] == 1 ? "twice as a target" : "both as the select column and a target");
+        }
+        role[t] = 1;
+    }
+    std::vector<std::size_t> features;
+    for (std::size_t c = 0; c < columns; ++c) {
+        if (role[c] == 0) {
+            features.push_back(c);
+        }
+    }
+    if (features.empty()) {
+        throw FileError(detail::concat(where, ": ", file, ":1: ", has_header ? "header has " : "", columns,
+                                       " column(s), expected at least ", columns + 1, " (features..., ",
+                                       targets.size() == 1 ? "label" : "targets", ")"));
+    }
+
+    std::vector<std::vector<double>> rows;
+    long line_number = 1;
+    const auto read_row = [&](const std::string& text) {
+        const std::vector<std::string> cells = detail::csv_cells(text, options.delimiter);
+        if (cells.size() != columns) {
+            throw FileError(detail::concat(where, ": ", file, ":", line_number, ": ", cells.size(), " values, expected ",
+                                           columns));
+        }
+        if (selects && cells[select] != options.select_value) {
+            return;
+        }
+        std::vector<double> values(columns, 0.0);
+        for (std::size_t c = 0; c < columns; ++c) {  // in column order: the first bad cell is named
+            if (role[c] == 2) {
+                continue;
+            }
+            const std::optional<double> value = detail::csv_number(cells[c]);
+            if (!value) {
+                throw FileError(detail::concat(where, ": ", file, ":", line_number, ": column ", c + 1, " is '",
+                                               detail::shortened(cells[c]), "', expected a finite number"));
+            }
+            values[c] = *value;
+        }
+        std::vector<double> row;
+        row.reserve(features.size() + targets.size());
+        for (const std::size_t c : features) {
+            row.push_back(values[c]);
+        }
+        for (const std::size_t c : targets) {
+            row.push_back(values[c]);
+        }
+        rows.push_back(std::move(row));
+    };
+    if (!has_header) {
+        read_row(line);
+    }
+    while (detail::csv_line(in, line)) {
+        ++line_number;
+        if (!line.empty()) {
+            read_row(line);
+        }
+    }
+    if (rows.empty()) {
+        throw FileError(selects ? detail::concat(where, ": '", file, "' has no '", options.select_value, "' rows")
+                                : detail::concat(where, ": '", file, "' has no data lines",
+                                                 has_header ? " after the header" : ""));
+    }
+    CsvTable<Scalar> table;
+    const auto m = static_cast<Index>(rows.size());
+    const auto f = static_cast<Index>(features.size());
+    const auto t = static_cast<Index>(targets.size());
+    table.x.resize(f, m);
+    table.y.resize(t, m);
+    for (Index j = 0; j < m; ++j) {
+        const std::vector<double>& row = rows[static_cast<std::size_t>(j)];
+        for (Index i = 0; i < f; ++i) {
+            table.x(i, j) = static_cast<Scalar>(row[static_cast<std::size_t>(i)]);
+        }
+        for (Index i = 0; i < t; ++i) {
+            table.y(i, j) = static_cast<Scalar>(row[static_cast<std::size_t>(f + i)]);
+        }
+    }
+    for (const std::size_t c : features) {
+        table.feature_names.push_back(names[c]);
+    }
+    for (const std::size_t c : targets) {
+        table.target_names.push_back(names[c]);
+    }
+    return table;
+}
+
+/// parse_csv on a file: whole, at most max_file_bytes, and refusing devices, pipes and
+/// folders (FileError), so /dev/zero is not one endless line.
+template <class Scalar>
+CsvTable<Scalar> read_csv(const std::filesystem::path& path, const CsvOptions& options = {},
+                          const char* where = "read_csv") {
+    std::vector<unsigned char> bytes = read_file_bytes(path, where);
+    detail::BytesBuffer buffer(bytes);
+    std::istream in(&buffer);
+    return parse_csv<Scalar>(in, path, options, where);
+}
+
+}  // namespace nndl

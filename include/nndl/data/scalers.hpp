@@ -1,0 +1,125 @@
+#pragma once
+// Feature scaling fitted on training data: a standardizer (zero mean, unit variance per
+// feature, as scikit-learn's StandardScaler) and a min-max scaler (each feature mapped
+// onto [low, high], as its MinMaxScaler). A scaler becomes a Normalization layer at the
+// front of a network, so the model file keeps its statistics and predict applies them;
+// an inverse layer at the end returns outputs in the targets' own units.
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "../errors.hpp"
+#include "../layers/normalization.hpp"
+#include "../types.hpp"
+
+namespace nndl {
+
+/// A per-feature affine map y = (x - center) / spread, fitted on the rows (features)
+/// of a training matrix: fit it once on training data and apply the same map to
+/// validation, test and new data.
+template <class Scalar>
+class Scaler {
+public:
+    /// A scaler with given statistics (columns of one value per feature; `method` names
+    /// them in summaries). Throws InvalidArgument as the Normalization layer does.
+    Scaler(Matrix<Scalar> center, Matrix<Scalar> spread, std::string method = "custom")
+        : center_(std::move(center)), spread_(std::move(spread)), method_(std::move(method)) {
+        detail::require_normalization("Scaler::Scaler", center_.rows(), center_, spread_);
+        if (center_.rows() < 1) {
+            detail::throw_invalid("Scaler::Scaler: no features, expected at least one");
+        }
+    }
+
+    /// Each feature scaled by its mean and population standard deviation over the
+    /// columns of x (ddof 0). A constant feature keeps spread 1, so it maps to 0.
+    /// Throws InvalidArgument when x has no columns or holds a value that is not finite.
+    static Scaler standardize(const Matrix<Scalar>& x) {
+        require_training_data("Scaler::standardize", x);
+        const Matrix<double> values = x.template cast<double>();
+        const Eigen::VectorXd mean = values.rowwise().mean();
+        const Eigen::VectorXd std_dev =
+            ((values.colwise() - mean).array().square().rowwise().mean()).sqrt().matrix();
+        Matrix<Scalar> spread(x.rows(), 1);
+        for (Index i = 0; i < x.rows(); ++i) {
+            spread(i, 0) = static_cast<Scalar>(std_dev(i) > 0.0 ? std_dev(i) : 1.0);
+        }
+        return Scaler(mean.cast<Scalar>(), spread, "standardize");
+    }
+
+    /// Each feature mapped linearly from its [min, max] over the columns of x onto
+    /// [low, high]. A constant feature maps to low. Throws InvalidArgument when x has no
+    /// columns or a value that is not finite, or unless low < high (both finite).
+    static Scaler min_max(const Matrix<Scalar>& x, double low = 0.0, double high = 1.0) {
+        require_training_data("Scaler::min_max", x);
+        if (!(low < high) || !std::isfinite(low) || !std::isfinite(high)) {
+            detail::throw_invalid("Scaler::min_max: the range is [", low, ", ", high,
+                                  "], expected finite low < high");
+        }
+        const Matrix<double> values = x.template cast<double>();
+        Matrix<Scalar> center(x.rows(), 1);
+        Matrix<Scalar> spread(x.rows(), 1);
+        for (Index i = 0; i < x.rows(); ++i) {
+            const double smallest = values.row(i).minCoeff();
+            const double range = values.row(i).maxCoeff() - smallest;
+            // (x - min) / range * (high - low) + low, written as (x - center) / spread.
+            const double s = (range > 0.0 ? range : 1.0) / (high - low);
+            spread(i, 0) = static_cast<Scalar>(s);
+            center(i, 0) = static_cast<Scalar>(smallest - low * s);
+        }
+        return Scaler(center, spread, "min_max");
+    }
+
+    /// How many features (rows) the scaler maps.
+    Index features() const { return center_.rows(); }
+    /// The value subtracted from each feature, features() x 1.
+    const Matrix<Scalar>& center() const { return center_; }
+    /// The divisor of each feature, features() x 1, all above 0.
+    const Matrix<Scalar>& spread() const { return spread_; }
+    /// "standardize", "min_max" or the name given to the constructor.
+    const std::string& method() const { return method_; }
+
+    /// (x - center) / spread for every column of x (features() rows). Throws ShapeError
+    /// on another row count.
+    Matrix<Scalar> transform(const Matrix<Scalar>& x) const {
+        detail::require_rows("Scaler::transform", "X", x.rows(), features(), "the scaler was fitted on");
+        Matrix<Scalar> out;
+        detail::normalize(x, center_, spread_, false, out);
+        return out;
+    }
+    /// The inverse map, x * spread + center: scaled values back in the data's units.
+    /// Throws ShapeError on another row count.
+    Matrix<Scalar> inverse_transform(const Matrix<Scalar>& x) const {
+        detail::require_rows("Scaler::inverse_transform", "X", x.rows(), features(), "the scaler was fitted on");
+        Matrix<Scalar> out;
+        detail::normalize(x, center_, spread_, true, out);
+        return out;
+    }
+
+    /// The map as the first layer of a network over flat inputs of features() values:
+    /// `Network<double> net(scaler.features()); net.add(scaler.layer());`.
+    std::unique_ptr<Normalization<Scalar>> layer() const {
+        return std::make_unique<Normalization<Scalar>>(Shape(features()), center_, spread_, false, method_);
+    }
+    /// The inverse map as a last layer, for a scaler fitted on the targets: a network
+    /// trained on scaled targets then predicts in the targets' own units.
+    std::unique_ptr<Normalization<Scalar>> inverse_layer() const {
+        return std::make_unique<Normalization<Scalar>>(Shape(features()), center_, spread_, true, method_);
+    }
+
+private:
+    static void require_training_data(const char* where, const Matrix<Scalar>& x) {
+        if (x.rows() < 1 || x.cols() < 1) {
+            detail::throw_invalid(where, ": X is ", x.rows(), "x", x.cols(),
+                                  ", expected at least one feature and one example to fit on");
+        }
+        detail::require_finite(where, "X", x);
+    }
+
+    Matrix<Scalar> center_;
+    Matrix<Scalar> spread_;
+    std::string method_;
+};
+
+}  // namespace nndl
