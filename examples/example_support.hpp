@@ -434,10 +434,11 @@ inline nndl::TrainOptions course_fit_options(Progress& progress, bool print = tr
     return options;
 }
 
-/// One line on a chart: a title and (x, y) points.
+/// One line (or cloud of points) on a chart: a title and (x, y) points.
 struct Series {
     std::string title;
     std::vector<std::pair<double, double>> points;
+    bool dots = false;  ///< draw each point as a dot instead of joining them by a line
 };
 
 inline std::vector<std::pair<double, double>> cost_points(const nndl::TrainHistory& history) {
@@ -524,7 +525,9 @@ inline void plot_lines(const std::filesystem::path& png, const std::string& titl
            << "set grid\nset key outside right top\nset datafile separator ','\n"
            << "plot ";
     for (std::size_t i = 0; i < series.size(); ++i) {
-        script << (i ? ", " : "") << "'-' using 1:2 with lines linewidth 2 title \"" << series[i].title << "\"";
+        script << (i ? ", " : "") << "'-' using 1:2 with "
+               << (series[i].dots ? "points pointtype 7 pointsize 0.8" : "lines linewidth 2") << " title \""
+               << series[i].title << "\"";
     }
     script << '\n' << std::setprecision(17);
     for (const auto& s : series) {

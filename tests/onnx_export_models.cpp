@@ -92,5 +92,14 @@ int main(int argc, char** argv) {
     set_trained_statistics(flat.layer(1), random);
     flat.add_activation(Activation::sigmoid);
     write(flat, folder, "flat_after_image", random);
+
+    // A regression with its scalers: Sub and Div first, Mul and Add last.
+    const nndl::Matrix<double> data = random.randn(5, 40) * 20.0;
+    nndl::Network<double> regression(Shape(5));
+    regression.add(nndl::Scaler<double>::standardize(data).layer());
+    regression.add_dense(8, Activation::relu, nndl::Init::he, random);
+    regression.add_dense(1, Activation::identity, nndl::Init::xavier, random);
+    regression.add(nndl::Scaler<double>::standardize(data.topRows(1)).inverse_layer());
+    write(regression, folder, "regression_with_scalers", random);
     return 0;
 }

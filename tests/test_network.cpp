@@ -1,5 +1,9 @@
 // Network: the course's W4A1 cases, whole-network gradient checks, training loop,
 // errors.
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
 #include "test_support.hpp"
 
 #include <nndl/nndl.hpp>
@@ -254,6 +258,53 @@ TEST_CASE("Network: built layer by layer equals built from sizes") {
     const Matrix<double> x = NumpyRandom(8).randn(6, 3);
     CHECK(by_hand.predict_proba(x) == from_sizes.predict_proba(x));
     CHECK(by_hand.loss().name() == "BinaryCrossEntropy");
+}
+
+TEST_CASE("Network: sizes from any integer container, plain Init and Activation values") {
+    const std::vector<int> int_sizes{6, 4, 1};
+    const std::array<std::size_t, 3> unsigned_sizes{6, 4, 1};
+    nndl::Network<double> reference({6, 4, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 1);
+    nndl::Network<double> from_ints(int_sizes, {Activation::relu, Activation::sigmoid}, nndl::Init::he, 1);
+    nndl::Network<double> from_pair(unsigned_sizes, Activation::relu, Activation::sigmoid, nndl::Init::he, 1);
+    const Matrix<double> x = NumpyRandom(8).randn(6, 3);
+    CHECK(from_ints.predict_proba(x) == reference.predict_proba(x));
+    CHECK(from_pair.predict_proba(x) == reference.predict_proba(x));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] {
+              nndl::Network<double>(std::vector<int>{6, -4, 1}, Activation::relu, Activation::sigmoid, nndl::Init::he, 1);
+          }) == "Network::Network: size 1 is -4, expected at least 1");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] {
+              nndl::LayerSizes(std::vector<unsigned long long>{6, ~0ULL});
+          }).find("LayerSizes: size 1 is 18446744073709551615, expected at most 9223372036854775807") !=
+          std::string::npos);
+    static_assert(!std::is_convertible_v<std::string, nndl::LayerSizes>, "a string is not a list of sizes");
+    static_assert(std::is_convertible_v<std::vector<long>, nndl::LayerSizes>);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] {
+              nndl::Network<double>(std::vector<int>{6}, Activation::relu, Activation::sigmoid, nndl::Init::he, 1);
+          }).find("expected at least 2") != std::string::npos);
+}
+
+TEST_CASE("Network: summary lists layers, output shapes and parameter counts") {
+    NumpyRandom random(1);
+    nndl::Network<float> net(nndl::Shape::image(8, 8, 1));
+    net.add(std::make_unique<nndl::Conv2D<float>>(net.output_shape(), 4, nndl::Window(3), nndl::Stride(1),
+                                                  nndl::Padding::same(), Activation::relu));
+    net.add(std::make_unique<nndl::BatchNorm<float>>(net.output_shape()));
+    net.add_dense(10, Activation::softmax, nndl::Init::xavier, random);
+    const std::string text = net.summary();
+    INFO(text);
+    CHECK(text.rfind("Network<float>, 3 layers\n", 0) == 0);
+    // conv: 4 filters of 3x3x1 plus 4 biases = 40; batch norm: gamma and beta, 4 each;
+    // dense: 256 x 10 + 10 = 2570. Batch norm keeps 8 running values.
+    CHECK(text.find("conv2d(") != std::string::npos);
+    CHECK(text.find("8x8x4 (height x width x channels)") != std::string::npos);
+    CHECK(text.find("  40\n") != std::string::npos);
+    CHECK(text.find("   8\n") != std::string::npos);
+    CHECK(text.find("dense(units=10, activation=softmax)") != std::string::npos);
+    CHECK(text.find("2570\n") != std::string::npos);
+    CHECK(text.find("trained parameters: 2618\n") != std::string::npos);
+    CHECK(text.find("state values (not trained): 8\n") != std::string::npos);
+    CHECK(text.find("loss: CategoricalCrossEntropy") != std::string::npos);
+    CHECK(nndl::Network<double>(nndl::Shape(3)).summary().find("0 layers") != std::string::npos);
 }
 
 TEST_CASE("Network: predicting from several threads at once gives the single-thread results") {

@@ -265,6 +265,23 @@ TEST_CASE_TEMPLATE("round trip: save_onnx then load_onnx rebuilds the same layer
         CHECK(loaded.depth() == net.depth() - 1);
         CHECK(loaded.predict_proba(x) == net.predict_proba(x));
     }
+    SUBCASE("scalers: a normalization layer first and an inverted one last") {
+        const Matrix<Scalar> data = random.randn<Scalar>(4, 30) * Scalar(5);
+        nndl::Network<Scalar> net(Shape(4));
+        net.add(nndl::Scaler<Scalar>::standardize(data).layer());
+        net.add_dense(3, Activation::relu, nndl::Init::he, random);
+        net.add_dense(2, Activation::identity, nndl::Init::xavier, random);
+        net.add(nndl::Scaler<Scalar>::min_max(random.randn<Scalar>(2, 10), -1.0, 1.0).inverse_layer());
+        const Matrix<Scalar> x = random.randn<Scalar>(4, 5);
+        const fs::path path = temporary("scalers.onnx");
+        nndl::save_onnx(net, path, exact_options<Scalar>());
+        auto loaded = nndl::load_onnx<Scalar>(path);
+        fs::remove(path);
+        REQUIRE(loaded.depth() == 4);
+        CHECK(loaded.layer(0).type() == "normalization");
+        CHECK(dynamic_cast<const nndl::Normalization<Scalar>&>(loaded.layer(3)).inverted());
+        CHECK(loaded.predict(x) == net.predict(x));
+    }
     SUBCASE("flat layers after an image: batch norm per feature in nndl's order") {
         nndl::Network<Scalar> net(Shape::image(3, 4, 2));
         net.add(nndl::make_max_pool<Scalar>(net.output_shape(), Window(1), Stride(1)));
@@ -391,6 +408,12 @@ TEST_CASE("save_onnx refuses what ONNX or nndl cannot express, naming the layer"
     custom.add(std::make_unique<Scale<double>>(Shape(3), 0.5));
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_onnx(custom, temporary("c.onnx")); })
               .find("layer 1 ('scale') has no ONNX operator") != std::string::npos);
+    nndl::Network<double> image_scaler(Shape::image(2, 2, 1));
+    image_scaler.add(std::make_unique<nndl::Normalization<double>>(Shape::image(2, 2, 1), Matrix<double>::Zero(4, 1),
+                                                                 Matrix<double>::Ones(4, 1)));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_onnx(image_scaler, temporary("n.onnx")); })
+              .find("layer 1 ('normalization') maps an image of 2x2x1 (height x width x channels); nndl exports it "
+                    "for flat input only") != std::string::npos);
     nndl::Network<double> image_softmax(Shape::image(2, 2, 1));
     image_softmax.add_activation(Activation::softmax);
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_onnx(image_softmax, temporary("s.onnx")); })
@@ -424,6 +447,27 @@ TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its op
         b.node("Concat", {"x", "x"}, "y");
         b.output("y");
         contains(refusal(b), "node 0 ('Concat_1', Concat) has an operator nndl has no layer for; supported: Gemm");
+    }
+    {
+        ModelBuilder b({3});
+        b.initializer("s", {3}, std::vector<float>{1.0f, -2.0f, 1.0f});
+        b.node("Div", {"x", "s"}, "y");
+        b.output("y");
+        contains(refusal(b), "Div) has -2 at feature 1; nndl's normalization needs finite factors above 0");
+    }
+    {
+        ModelBuilder b({3});
+        b.initializer("c", {4}, std::vector<float>(4, 1.0f));
+        b.node("Sub", {"x", "c"}, "y");
+        b.output("y");
+        contains(refusal(b), "Sub) takes a constant that is not 3 values, one per feature");
+    }
+    {
+        ModelBuilder b({1, 2, 2});
+        b.initializer("c", {4}, std::vector<float>(4, 1.0f));
+        b.node("Sub", {"x", "c"}, "y");
+        b.output("y");
+        contains(refusal(b), "Sub) acts on an image");
     }
     {
         ModelBuilder b({3});

@@ -5,6 +5,9 @@
 #include <nndl/nndl.hpp>
 
 #include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
 #include <limits>
 
 using nndl::Activation;
@@ -294,8 +297,9 @@ TEST_CASE("training: an epoch callback cannot undo early stopping's verdict") {
     CHECK(history.stopped_early);
 }
 
-TEST_CASE("training: accuracy uses the output activation's threshold; a regression has none") {
-    // tanh output, labels -1 / 1, outputs that are right in sign but below 0.5.
+TEST_CASE("training: the history reports what fits the loss; accuracy for MSE only when asked") {
+    // tanh output, labels -1 / 1, outputs that are right in sign but below 0.5. The loss
+    // is mean squared error, so training reports an RMSE unless accuracy is asked for.
     const Matrix<double> x = rows<double>({{-3, -2, -1, 1, 2, 3}});
     const Matrix<double> y = rows<double>({{-1, -1, -1, 1, 1, 1}});
     nndl::Network<double> net(1);
@@ -303,10 +307,22 @@ TEST_CASE("training: accuracy uses the output activation's threshold; a regressi
     net.parameters()[0].value->setConstant(0.1);
     CHECK(net.decision_threshold() == 0.0);
     CHECK(net.accuracy(x, y) == 1.0);
-    CHECK(net.predict(x) == rows<double>({{0, 0, 0, 1, 1, 1}}));
+    CHECK_FALSE(net.is_classifier());
+    CHECK(net.predict(x) == net.predict_proba(x));  // a tanh output is a value
+    CHECK(net.predict(x, 0.0) == rows<double>({{0, 0, 0, 1, 1, 1}}));
     nndl::GradientDescent<double> gd(1e-6);
-    const auto history = net.fit(x, y, gd, 1);
+    nndl::Network<double> copy = net;
+    const auto automatic = copy.fit(x, y, gd, 1);
+    CHECK_FALSE(automatic.epochs[0].has_accuracy);
+    CHECK(automatic.epochs[0].has_rmse);
+    // RMSE of the outputs before the update: sqrt(mean((tanh(0.1 x + 0.1) - y)^2)).
+    const Matrix<double> before = net.predict_proba(x);
+    CHECK(automatic.epochs[0].rmse == doctest::Approx(std::sqrt((before - y).squaredNorm() / 6.0)));
+    nndl::TrainOptions asked;
+    asked.metric = nndl::TrainMetric::accuracy;
+    const auto history = net.fit(x, y, gd, 1, asked);
     CHECK(history.epochs[0].has_accuracy);
+    CHECK_FALSE(history.epochs[0].has_rmse);
     CHECK(history.epochs[0].accuracy == 1.0);  // thresholding at 0.5 gave 0.5
 
     nndl::Network<double> regression(1);
@@ -314,10 +330,78 @@ TEST_CASE("training: accuracy uses the output activation's threshold; a regressi
     const auto fitted = regression.fit(x, y, gd, 1);
     CHECK_FALSE(fitted.epochs[0].has_accuracy);
     CHECK(std::isnan(fitted.epochs[0].accuracy));
+    CHECK(fitted.epochs[0].has_rmse);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { (void)regression.fit(x, y, gd, 1, asked); }) ==
+          "train: the metric is accuracy, but the network's single output ends with identity, which has no "
+          "classes; use TrainMetric::rmse");
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { (void)regression.accuracy(x, y); }) ==
           "Network::accuracy: the single output ends with identity, which has no classes; pass a threshold: "
           "accuracy(x, y, threshold)");
     CHECK(regression.accuracy(x, y, 0.0) >= 0.0);
+    nndl::TrainOptions none;
+    none.metric = nndl::TrainMetric::none;
+    const auto bare = regression.fit(x, y, gd, 1, none);
+    CHECK_FALSE(bare.epochs[0].has_rmse);
+    CHECK_FALSE(bare.epochs[0].has_accuracy);
+
+    // A sigmoid output trained with cross-entropy reports accuracy.
+    nndl::Network<double> classifier(1);
+    classifier.add(nndl::make_dense<double>(1, 1, Activation::sigmoid));
+    const Matrix<double> labels = rows<double>({{0, 0, 0, 1, 1, 1}});
+    const auto classified = classifier.fit(x, labels, gd, 1);
+    CHECK(classified.epochs[0].has_accuracy);
+    CHECK_FALSE(classified.epochs[0].has_rmse);
+    CHECK(classifier.is_classifier());
+    CHECK(((classifier.predict(x).array() == 0.0) || (classifier.predict(x).array() == 1.0)).all());
+}
+
+TEST_CASE("training: early stopping on an RMSE, and a metric the run does not report is refused") {
+    const Matrix<double> x = rows<double>({{-3, -2, -1, 0, 1, 2, 3, 4}});
+    const Matrix<double> y = (x * 0.5).array() + 1.0;
+    nndl::Network<double> net(1);
+    net.add(nndl::make_dense<double>(1, 1, Activation::identity));
+    nndl::GradientDescent<double> gd(0.05);
+    nndl::TrainOptions options;
+    options.epochs = 30;
+    options.batch_size = 0;
+    options.shuffle = false;
+    options.early_stopping.enabled = true;
+    options.early_stopping.monitor = nndl::Monitor::rmse;
+    const auto history = nndl::train(net, x, y, gd, options);
+    REQUIRE(!history.epochs.empty());
+    CHECK(history.epochs.back().rmse < history.epochs.front().rmse);
+    options.early_stopping.monitor = nndl::Monitor::accuracy;
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::train(net, x, y, gd, options); })
+              .find("early stopping monitors an accuracy, which this training does not report") != std::string::npos);
+}
+
+TEST_CASE("training: print_progress writes one line per epoch with the reported metrics") {
+    const Blobs data = blobs(40, 2);
+    nndl::Network<double> net({2, 8, 3}, {Activation::relu, Activation::softmax}, nndl::Init::he, 1);
+    nndl::Adam<double> adam(0.01);
+    nndl::TrainOptions options;
+    options.epochs = 4;
+    options.validation_split = 0.25;
+    std::ostringstream out;
+    options.on_epoch_end = nndl::print_progress(out, 2);
+    nndl::train(net, data.x, nndl::one_hot(data.labels, 3), adam, options);
+    std::istringstream lines(out.str());
+    std::string line;
+    std::vector<std::string> printed;
+    while (std::getline(lines, line)) {
+        printed.push_back(line);
+    }
+    REQUIRE(printed.size() == 3);  // epochs 1 and 3 (every 2nd), and the last
+    CHECK(printed[0].rfind("epoch 1/4  loss ", 0) == 0);
+    CHECK(printed[1].rfind("epoch 3/4  loss ", 0) == 0);
+    CHECK(printed[2].rfind("epoch 4/4  loss ", 0) == 0);
+    for (const auto& text : printed) {
+        CHECK(text.find("  accuracy ") != std::string::npos);
+        CHECK(text.find("  validation accuracy ") != std::string::npos);
+        CHECK(text.find("rmse") == std::string::npos);
+        CHECK(text.find(" s") != std::string::npos);
+    }
+    CHECK_THROWS_AS(nndl::print_progress(out, 0), nndl::InvalidArgument);
 }
 
 TEST_CASE("training: early stopping restores the best epoch's parameters and state") {
@@ -391,7 +475,8 @@ TEST_CASE("training: option edges the review found") {
     options.early_stopping.monitor = nndl::Monitor::validation_accuracy;
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] {
               nndl::train(regression, data.x, Matrix<double>(data.x.row(0)), gd, options);
-          }).find("monitors an accuracy, but the network's single output ends with identity") != std::string::npos);
+          }).find("early stopping monitors an accuracy, which this training does not report (the loss is "
+                  "MeanSquaredError)") != std::string::npos);
 
     // The L2 term counts once, whatever the chunk size of evaluate.
     nndl::Network<double> net({2, 4, 3}, {Activation::tanh, Activation::softmax}, {nndl::Init::xavier}, 2);

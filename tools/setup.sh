@@ -8,7 +8,8 @@ set -euo pipefail
 
 packages=(cmake g++ make pkg-config libeigen3-dev doctest-dev libstb-dev libhdf5-dev zlib1g-dev
           gnuplot-nox python3-numpy dataset-fashion-mnist
-          libonnx-dev libprotobuf-dev python3-onnx python3-opencv python3-torch libcli11-dev)
+          libonnx-dev libprotobuf-dev python3-onnx python3-opencv python3-torch libcli11-dev
+          doxygen)
 for option in "$@"; do
     case "$option" in
         --bench)

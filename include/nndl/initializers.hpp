@@ -13,6 +13,7 @@
 
 namespace nndl {
 
+/// The distribution a layer's first weights are drawn from (biases start at zero).
 enum class Init {
     zeros,          ///< all zero (the course's logistic regression)
     scaled_normal,  ///< randn * scale, scale 0.01 by default (the course's shallow networks)
@@ -32,6 +33,7 @@ struct Initializer {
     double scale = 0.01;  ///< used by Init::scaled_normal only
 };
 
+/// The initializer's name in snake case ("he", "scaled_normal").
 inline std::string_view to_string(Init init) {
     switch (init) {
         case Init::zeros: return "zeros";

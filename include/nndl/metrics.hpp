@@ -4,6 +4,7 @@
 // for regressions. The one place that turns outputs into labels: the network, the
 // training loop and the programs all use it.
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <vector>
@@ -141,8 +142,10 @@ struct ClassScores {
     long support = 0;        ///< examples whose actual class this is
 };
 
-/// Per-class scores and their unweighted (macro) means, as scikit-learn's
-/// classification_report computes them (an undefined ratio counts as 0).
+/// Per-class scores and their unweighted (macro) means over every class 0..classes-1, as
+/// scikit-learn's classification_report computes them with labels=range(classes): a class
+/// absent from both the actual and the predicted labels counts with scores 0, and an
+/// undefined ratio counts as 0.
 struct ClassificationReport {
     std::vector<ClassScores> classes;  ///< one entry per class, in class order
     double macro_precision = 0.0;      ///< mean of the classes' precision
@@ -237,16 +240,24 @@ double root_mean_squared_error(const Matrix<Scalar>& predicted, const Matrix<Sca
 /// over the rows (scikit-learn's r2_score with its default uniform average). A row whose
 /// target is constant scores 1 when predicted exactly, else 0, as scikit-learn does.
 /// 1 is perfect, 0 is no better than predicting the mean, and it can be negative.
-/// Shapes and errors as mean_absolute_error.
+/// Shapes and errors as mean_absolute_error; it also needs at least 2 examples (columns).
 template <class Scalar>
 double r2_score(const Matrix<Scalar>& predicted, const Matrix<Scalar>& target) {
     detail::require_regression_pair("r2_score", predicted, target);
+    if (target.cols() < 2) {
+        detail::throw_invalid("r2_score: ", target.cols(),
+                              " example, expected at least 2 (R^2 compares with the targets' spread)");
+    }
     const Matrix<double> p = predicted.template cast<double>();
     const Matrix<double> t = target.template cast<double>();
     double sum = 0.0;
     for (Index i = 0; i < t.rows(); ++i) {
-        const double residual = (t.row(i) - p.row(i)).squaredNorm();
-        const double total = (t.row(i).array() - t.row(i).mean()).square().sum();
+        // R^2 is a ratio: dividing the row by its largest value keeps squares of large finite values finite.
+        const double scale = std::max(t.row(i).cwiseAbs().maxCoeff(), p.row(i).cwiseAbs().maxCoeff());
+        const Eigen::RowVectorXd tr = scale > 0.0 ? (t.row(i) / scale).eval() : t.row(i).eval();
+        const Eigen::RowVectorXd pr = scale > 0.0 ? (p.row(i) / scale).eval() : p.row(i).eval();
+        const double residual = (tr - pr).squaredNorm();
+        const double total = (tr.array() - tr.mean()).square().sum();
         if (total > 0.0) {
             sum += 1.0 - residual / total;
         } else {

@@ -35,28 +35,20 @@ namespace nndl {
 
 namespace detail {
 
-/// True for a container (anything with begin/end) of whole numbers other than bool.
+/// True for a whole-number type that is a number, not a truth value or a character.
+template <class T>
+inline constexpr bool is_size_number = std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> &&
+                                       !std::is_same_v<T, signed char> && !std::is_same_v<T, unsigned char> &&
+                                       !std::is_same_v<T, wchar_t> && !std::is_same_v<T, char16_t> &&
+                                       !std::is_same_v<T, char32_t>;
+
+/// True for a container (anything with begin/end) of whole numbers (not a string).
 template <class Range, class = void>
 struct is_integer_range : std::false_type {};
 template <class Range>
 struct is_integer_range<Range, std::void_t<decltype(std::begin(std::declval<const Range&>())),
                                            decltype(std::end(std::declval<const Range&>()))>>
-    : std::bool_constant<std::is_integral_v<std::decay_t<decltype(*std::begin(std::declval<const Range&>()))>> &&
-                         !std::is_same_v<std::decay_t<decltype(*std::begin(std::declval<const Range&>()))>, bool>> {};
-
-/// Stops a call that hands a network a matrix of another scalar type with one readable
-/// message (instead of a static assertion deep inside Eigen).
-template <class Expected, class Given>
-constexpr void require_same_scalar() {
-    static_assert(std::is_same_v<Expected, Given>,
-                  "nndl: this network's scalar type differs from the matrix's (Network<float> given a "
-                  "Matrix<double>, or the reverse); convert the matrix with .cast<float>() or .cast<double>(), "
-                  "or build the network with the matrix's scalar type");
-}
-
-/// True when the types are not all Scalar: selects the overloads that report a mix.
-template <class Scalar, class... Others>
-inline constexpr bool mixes_scalars = !(std::is_same_v<Scalar, Others> && ...);
+    : std::bool_constant<is_size_number<std::decay_t<decltype(*std::begin(std::declval<const Range&>()))>>> {};
 
 }  // namespace detail
 
@@ -76,7 +68,8 @@ public:
             if constexpr (std::is_unsigned_v<Value>) {
                 if (static_cast<unsigned long long>(size) >
                     static_cast<unsigned long long>(std::numeric_limits<Index>::max())) {
-                    detail::throw_invalid("LayerSizes: size ", sizes_.size(), " is ", size, ", more than an Index holds");
+                    detail::throw_invalid("LayerSizes: size ", sizes_.size(), " is ", size, ", expected at most ",
+                                          std::numeric_limits<Index>::max(), " (what an Index holds)");
                 }
             }
             sizes_.push_back(static_cast<Index>(size));
@@ -99,9 +92,13 @@ inline std::vector<Activation> standard_activations(std::size_t layers, Activati
     return result;
 }
 
+/// Layers assembled at run time, checked shape by shape as they are added, with a loss
+/// (chosen from the output activation unless set) and an optional L2 strength. Copies
+/// are deep; one network may serve predictions from several threads at once.
 template <class Scalar>
 class Network {
 public:
+    /// A network with no input shape and no layers (assign one to it before use).
     Network() = default;
 
     /// An empty network taking examples of `input` shape (a number n means n flat
@@ -138,6 +135,7 @@ public:
         build(sizes.values(), standard_activations(layers, hidden, output), init, random);
     }
 
+    /// A deep copy: layers, parameters, state and loss (no batch of the original).
     Network(const Network& other)
         : input_shape_(other.input_shape_),
           l2_(other.l2_),
@@ -148,6 +146,7 @@ public:
         }
         gather_parameters();
     }
+    /// Replaces this network with a deep copy of `other`.
     Network& operator=(const Network& other) {
         if (this != &other) {
             Network copy(other);
@@ -155,8 +154,11 @@ public:
         }
         return *this;
     }
+    /// Takes over the layers of `other`, which is left empty.
     Network(Network&&) noexcept = default;
+    /// Takes over the layers of `other`.
     Network& operator=(Network&&) noexcept = default;
+    /// Frees the layers.
     ~Network() = default;
 
     /// Appends a layer. Its input shape must be the network's output shape, or, for a
@@ -200,12 +202,19 @@ public:
         return add(std::make_unique<Dropout<Scalar>>(output_shape(), keep_prob, seed));
     }
 
+    /// The shape of one example the network takes.
     Shape input_shape() const { return input_shape_; }
+    /// The shape of one example's output: the last layer's (the input's with no layers).
     Shape output_shape() const { return layers_.empty() ? input_shape_ : layers_.back()->output_shape(); }
+    /// Rows of the X the network takes: input_shape().size().
     Index input_size() const { return input_shape_.size(); }
+    /// Rows of the output (and of Y): output_shape().size().
     Index output_size() const { return output_shape().size(); }
+    /// The number of layers.
     std::size_t depth() const { return layers_.size(); }
+    /// Layer i, 0-based. Throws InvalidArgument when i >= depth().
     Layer<Scalar>& layer(std::size_t i) { return *layers_[checked_layer(i)]; }
+    /// Layer i, 0-based. Throws InvalidArgument when i >= depth().
     const Layer<Scalar>& layer(std::size_t i) const { return *layers_[checked_layer(i)]; }
 
     /// The sizes of the network: input, then each layer's output.
@@ -225,6 +234,7 @@ public:
         }
         return *loss_;
     }
+    /// Sets the loss, which then stays whatever layers are added. Throws InvalidArgument on null.
     void set_loss(std::unique_ptr<Loss<Scalar>> loss) {
         if (!loss) {
             detail::throw_invalid("Network::set_loss: loss is null, expected a loss");
@@ -277,6 +287,7 @@ public:
         }
         l2_ = lambda;
     }
+    /// The L2 strength lambda (0: none).
     double l2() const { return l2_; }
 
     /// The cost of the last forward pass against targets Y (the stable fused form when
@@ -407,6 +418,7 @@ public:
         }
         return accuracy(x, y, threshold.value_or(0.5));
     }
+    /// As accuracy(x, y), with a single output split at `threshold`.
     double accuracy(const Matrix<Scalar>& x, const Matrix<Scalar>& y, double threshold) const {
         check_input("Network::accuracy", x);
         detail::require_cols("Network::accuracy", "Y", y.cols(), x.cols(), "X has");

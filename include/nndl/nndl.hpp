@@ -42,6 +42,10 @@
 #include "types.hpp"
 #include "version.hpp"
 
+#ifdef NNDL_COMPILED  // defined by the CMake target nndl::compiled: use its instantiations
+#include "compiled.hpp"
+#endif
+
 /// nndl: small neural networks on Eigen, assembled at run time. Every matrix holds one
 /// example per column; the scalar type (float or double) is each template's parameter.
 namespace nndl {}

@@ -28,8 +28,9 @@
 namespace nndl {
 
 template <class Scalar>
-class Network;
+class Network;  // network.hpp
 
+/// What one epoch of training measured.
 struct EpochRecord {
     long epoch = 0;                 ///< 0-based
     double loss = 0.0;              ///< mean training loss over the examples seen (training mode, before each update)
@@ -38,7 +39,7 @@ struct EpochRecord {
     bool has_rmse = false;          ///< rmse is reported (a regression; see TrainOptions::metric)
     double rmse = 0.0;              ///< root mean squared error of the training batches' outputs, as they were seen
     Index examples = 0;             ///< training examples seen this epoch (fewer when stopped mid-epoch)
-    bool has_validation = false;
+    bool has_validation = false;  ///< a validation set was scored after the epoch
     double validation_loss = 0.0;   ///< evaluation mode
     double validation_accuracy = 0.0;  ///< evaluation mode; where has_accuracy
     double validation_rmse = 0.0;      ///< evaluation mode; where has_rmse
@@ -55,6 +56,7 @@ struct Progress {
     double loss = 0.0;     ///< this batch's loss, or at the epoch's end the epoch's mean loss
     const EpochRecord* record = nullptr;  ///< the epoch's record, at the epoch's end
     bool recorded = false;  ///< at the epoch's end: the record is kept in the history (so is one a callback stops)
+    bool last = false;      ///< at the epoch's end: no epoch follows (the last asked for, or training stops here)
 };
 
 /// The value early stopping watches. Losses and RMSE must fall, accuracies rise.
@@ -69,20 +71,24 @@ enum class Monitor {
 
 /// What the training history reports besides the loss.
 enum class TrainMetric {
-    automatic,  ///< accuracy for a loss over classes (cross-entropies) with a classifying output, else RMSE
+    automatic,  ///< accuracy for a loss over classes (cross-entropies) with a classifying output; RMSE for
+                ///< other losses (mean squared error); neither for a loss over classes without classes
     accuracy,   ///< accuracy, also for a mean squared error (the output must name classes)
     rmse,       ///< root mean squared error of the outputs against the targets
     none,       ///< the loss only
 };
 
+/// Stops training when the monitored value has not improved for `patience` epochs.
 struct EarlyStopping {
-    bool enabled = false;
-    Monitor monitor = Monitor::validation_loss;
+    bool enabled = false;                        ///< off by default
+    Monitor monitor = Monitor::validation_loss;  ///< the value watched
     long patience = 3;          ///< epochs without improvement before stopping
     double min_delta = 0.0;     ///< smaller changes do not count as improvement
     bool restore_best = true;   ///< at the end of training, put back the parameters and state of the best epoch
 };
 
+/// How train() trains: epochs, batches, shuffling, validation, schedule, early stopping,
+/// what it records and reports, and callbacks. Every option is checked before the first epoch.
 struct TrainOptions {
     long epochs = 10;            ///< with fit: iterations
     Index batch_size = 64;       ///< 0: the whole set as one batch
@@ -91,11 +97,11 @@ struct TrainOptions {
     /// random_mini_batches (np.random.seed(seed); permutation(m)) with its counter that
     /// starts at seed and grows before each epoch. Off: one stream from seed for all epochs.
     bool seed_every_epoch = false;
-    std::uint32_t seed = 0;
+    std::uint32_t seed = 0;  ///< the shuffling stream's seed (NumPy's np.random.seed)
     /// Hold out this fraction of the examples (the last columns, before shuffling) for validation.
     double validation_split = 0.0;
-    LearningRateSchedule schedule;
-    EarlyStopping early_stopping;
+    LearningRateSchedule schedule;  ///< the learning rate of each epoch (constant by default)
+    EarlyStopping early_stopping;   ///< off by default
     /// Keep every k-th epoch's record (and the last one's) in the history; 0 keeps none.
     long record_every = 1;
     /// An infinite loss (the log of an output that rounded to 0 or 1, as the course's x10
@@ -111,6 +117,7 @@ struct TrainOptions {
     std::function<bool(const Progress&)> on_epoch_end;
 };
 
+/// What train() returns: the recorded epochs and how the run ended.
 struct TrainHistory {
     std::vector<EpochRecord> epochs;  ///< the recorded epochs
     long epochs_run = 0;              ///< including a partly run last epoch
@@ -267,7 +274,7 @@ inline std::function<bool(const Progress&)> print_progress(std::ostream& out = s
     }
     return [&out, every](const Progress& progress) {
         const EpochRecord* r = progress.record;
-        if (r == nullptr || (r->epoch % every != 0 && r->epoch + 1 != progress.epochs)) {
+        if (r == nullptr || (r->epoch % every != 0 && !progress.last)) {
             return true;
         }
         std::ostringstream line;
@@ -550,7 +557,7 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
             }
             const bool last = stop || epoch + 1 == options.epochs;
             const bool recorded = options.record_every > 0 && (epoch % options.record_every == 0 || last);
-            Progress progress{epoch, options.epochs, batches_run, batches, record.loss, &record, recorded};
+            Progress progress{epoch, options.epochs, batches_run, batches, record.loss, &record, recorded, last};
             if (options.on_epoch_end && !options.on_epoch_end(progress)) {
                 stop = true;
                 history.stopped_early = true;  // only ever set: early stopping's verdict stays
@@ -574,6 +581,24 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
         best_snapshot.restore(network);
     }
     return history;
+}
+
+/// Refused at compile time with one readable message: train() given matrices or an
+/// optimizer of another scalar type than the network's.
+template <class Scalar, class X, class Y, class O, std::enable_if_t<detail::mixes_scalars<Scalar, X, Y, O>, int> = 0>
+TrainHistory train(Network<Scalar>&, const Matrix<X>&, const Matrix<Y>&, Optimizer<O>&, const TrainOptions&,
+                   const Matrix<X>* = nullptr, const Matrix<Y>* = nullptr) {
+    detail::require_same_scalar<Scalar, std::conditional_t<std::is_same_v<Scalar, X>,
+                                                           std::conditional_t<std::is_same_v<Scalar, Y>, O, Y>, X>>();
+    return {};
+}
+
+/// Refused at compile time with one readable message: evaluate() given matrices of
+/// another scalar type than the network's.
+template <class Scalar, class X, class Y, std::enable_if_t<detail::mixes_scalars<Scalar, X, Y>, int> = 0>
+std::pair<double, double> evaluate(const Network<Scalar>&, const Matrix<X>&, const Matrix<Y>&, Index = 1024) {
+    detail::require_same_scalar<Scalar, std::conditional_t<std::is_same_v<Scalar, X>, Y, X>>();
+    return {};
 }
 
 }  // namespace nndl

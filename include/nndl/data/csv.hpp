@@ -127,22 +127,61 @@ public:
 
 }  // namespace detail
 
+namespace detail {
+
+/// `text` without leading and trailing spaces and tabs.
+inline std::string csv_trimmed(const std::string& text) {
+    const std::size_t first = text.find_first_not_of(" \t");
+    if (first == std::string::npos) {
+        return {};
+    }
+    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+/// The column named `wanted`: refuses a name the header lacks (listing the names it has)
+/// or holds twice (which one would be ambiguous).
+inline std::size_t csv_column_named(const char* where, const std::string& file, const std::vector<std::string>& names,
+                                    const std::string& wanted) {
+    const auto found = std::find(names.begin(), names.end(), wanted);
+    if (found == names.end()) {
+        std::string known;
+        for (std::size_t c = 0; c < names.size() && c < 12; ++c) {
+            known += (c == 0 ? "'" : ", '") + shortened(names[c]) + "'";
+        }
+        throw_invalid(where, ": ", file, " has no column named '", shortened(wanted), "'; its columns are ", known,
+                      names.size() > 12 ? ", ..." : "");
+    }
+    if (std::find(found + 1, names.end(), wanted) != names.end()) {
+        throw_invalid(where, ": ", file, " has two columns named '", shortened(wanted), "', expected one");
+    }
+    return static_cast<std::size_t>(found - names.begin());
+}
+
+}  // namespace detail
+
 /// Reads CSV text from `in` (`name` is the file named in messages, `where` the function).
+/// Header names and the select column's words are compared without surrounding spaces.
 /// Throws FileError naming the line for a malformed table (a row with another number of
-/// cells, a cell that is not a finite number, no data rows, a missing header) and
-/// InvalidArgument for options the table cannot satisfy (an unknown target name, a
-/// position past the last column, a target named twice, no feature column left).
+/// cells, a cell that is not a finite number of Scalar, no data rows, a missing header,
+/// fewer columns than the options leave a feature in) and InvalidArgument for options
+/// the table cannot satisfy (a delimiter that can be part of a number, an unknown or
+/// repeated target name, a position past the last column, a target named twice).
 template <class Scalar>
 CsvTable<Scalar> parse_csv(std::istream& in, const std::filesystem::path& name, const CsvOptions& options = {},
                            const char* where = "read_csv") {
-    if (options.delimiter == '"' || options.delimiter == '\n' || options.delimiter == '\r' ||
-        options.delimiter == '\0') {
-        detail::throw_invalid(where, ": the delimiter is character ", static_cast<int>(options.delimiter),
-                              ", expected a separator such as ',' ';' or '\\t'");
+    const char delimiter = options.delimiter;
+    if (delimiter == '"' || delimiter == '\n' || delimiter == '\r' || delimiter == '\0' ||
+        std::string("0123456789.+-eE").find(delimiter) != std::string::npos) {
+        detail::throw_invalid(where, ": the delimiter is character ", static_cast<int>(delimiter),
+                              ", expected a separator that is not part of a number, such as ',' ';' or '\\t'");
     }
     const bool selects = !options.select_column.empty();
     if (selects && options.header == CsvHeader::absent) {
         detail::throw_invalid(where, ": select_column '", options.select_column, "' needs a header line naming it");
+    }
+    if (selects && detail::csv_trimmed(options.select_value).empty()) {
+        detail::throw_invalid(where, ": select_column '", options.select_column,
+                              "' is given with an empty select_value, expected the word of the rows to read");
     }
     if (!options.target_names.empty() && options.header == CsvHeader::absent) {
         detail::throw_invalid(where, ": target_names need a header line naming the columns");
@@ -156,7 +195,7 @@ CsvTable<Scalar> parse_csv(std::istream& in, const std::filesystem::path& name, 
     if (line.rfind("\xef\xbb\xbf", 0) == 0) {  // a UTF-8 byte order mark
         line.erase(0, 3);
     }
-    const std::vector<std::string> first = detail::csv_cells(line, options.delimiter);
+    const std::vector<std::string> first = detail::csv_cells(line, delimiter);
     const std::size_t columns = first.size();
     const bool numbers = detail::csv_all_numbers(first);
     const bool needs_header = options.header == CsvHeader::present || selects || !options.target_names.empty();
@@ -168,29 +207,26 @@ CsvTable<Scalar> parse_csv(std::istream& in, const std::filesystem::path& name, 
                             (options.header == CsvHeader::automatic && !numbers);
     std::vector<std::string> names(columns);
     for (std::size_t c = 0; c < columns; ++c) {
-        names[c] = has_header ? first[c] : detail::concat("column ", c + 1);
+        names[c] = has_header ? detail::csv_trimmed(first[c]) : detail::concat("column ", c + 1);
     }
 
     // Which column is what: the select column, then the targets, the rest features.
     std::vector<int> role(columns, 0);  // 0 feature, 1 target, 2 select
     std::size_t select = columns;
     if (selects) {
-        select = static_cast<std::size_t>(std::find(names.begin(), names.end(), options.select_column) - names.begin());
-        if (select == columns) {
+        if (std::find(names.begin(), names.end(), options.select_column) == names.end()) {
             throw FileError(detail::concat(where, ": ", file, ":1: the header starts with '",
-                                           names.empty() ? "" : names[0], "' and has no '", options.select_column,
-                                           "' column, expected one to select '", options.select_value, "' rows"));
+                                           names.empty() ? "" : detail::shortened(names[0]), "' and has no '",
+                                           options.select_column, "' column, expected one to select '",
+                                           options.select_value, "' rows"));
         }
+        select = detail::csv_column_named(where, file, names, options.select_column);
         role[select] = 2;
     }
     std::vector<std::size_t> targets;
     if (!options.target_names.empty()) {
         for (const std::string& target : options.target_names) {
-            const auto at = static_cast<std::size_t>(std::find(names.begin(), names.end(), target) - names.begin());
-            if (at == columns) {
-                detail::throw_invalid(where, ": ", file, " has no column named '", detail::shortened(target), "'");
-            }
-            targets.push_back(at);
+            targets.push_back(detail::csv_column_named(where, file, names, target));
         }
     } else {
         for (const long position : options.target_columns) {
@@ -222,38 +258,49 @@ CsvTable<Scalar> parse_csv(std::istream& in, const std::filesystem::path& name, 
                                        targets.size() == 1 ? "label" : "targets", ")"));
     }
 
-    std::vector<std::vector<double>> rows;
+    // Rows are kept in one flat array (features then targets per row): no object per row.
+    const std::size_t width = features.size() + targets.size();
+    std::vector<double> values;
+    std::vector<std::string> skipped;  // a few select words that were not select_value, for the message
     long line_number = 1;
+    const std::string wanted = detail::csv_trimmed(options.select_value);
+    std::vector<double> row(columns, 0.0);
     const auto read_row = [&](const std::string& text) {
-        const std::vector<std::string> cells = detail::csv_cells(text, options.delimiter);
-        if (cells.size() != columns) {
-            throw FileError(detail::concat(where, ": ", file, ":", line_number, ": ", cells.size(), " values, expected ",
+        // Counted before splitting: a huge line of delimiters is refused without a cell each.
+        const auto cells_here = static_cast<std::size_t>(std::count(text.begin(), text.end(), delimiter)) + 1;
+        if (cells_here != columns) {
+            throw FileError(detail::concat(where, ": ", file, ":", line_number, ": ", cells_here, " values, expected ",
                                            columns));
         }
-        if (selects && cells[select] != options.select_value) {
-            return;
+        const std::vector<std::string> cells = detail::csv_cells(text, delimiter);
+        if (selects) {
+            const std::string word = detail::csv_trimmed(cells[select]);
+            if (word != wanted) {
+                if (skipped.size() < 5 && std::find(skipped.begin(), skipped.end(), word) == skipped.end()) {
+                    skipped.push_back(word);
+                }
+                return;
+            }
         }
-        std::vector<double> values(columns, 0.0);
         for (std::size_t c = 0; c < columns; ++c) {  // in column order: the first bad cell is named
             if (role[c] == 2) {
                 continue;
             }
             const std::optional<double> value = detail::csv_number(cells[c]);
-            if (!value) {
+            const bool fits = value && std::isfinite(static_cast<double>(static_cast<Scalar>(*value)));
+            if (!fits) {
                 throw FileError(detail::concat(where, ": ", file, ":", line_number, ": column ", c + 1, " is '",
-                                               detail::shortened(cells[c]), "', expected a finite number"));
+                                               detail::shortened(cells[c]), "', expected a finite number",
+                                               value ? " within the range of float" : ""));
             }
-            values[c] = *value;
+            row[c] = *value;
         }
-        std::vector<double> row;
-        row.reserve(features.size() + targets.size());
         for (const std::size_t c : features) {
-            row.push_back(values[c]);
+            values.push_back(row[c]);
         }
         for (const std::size_t c : targets) {
-            row.push_back(values[c]);
+            values.push_back(row[c]);
         }
-        rows.push_back(std::move(row));
     };
     if (!has_header) {
         read_row(line);
@@ -264,24 +311,31 @@ CsvTable<Scalar> parse_csv(std::istream& in, const std::filesystem::path& name, 
             read_row(line);
         }
     }
-    if (rows.empty()) {
-        throw FileError(selects ? detail::concat(where, ": '", file, "' has no '", options.select_value, "' rows")
-                                : detail::concat(where, ": '", file, "' has no data lines",
-                                                 has_header ? " after the header" : ""));
+    if (values.empty()) {
+        if (selects) {
+            std::string seen;
+            for (const auto& word : skipped) {
+                seen += (seen.empty() ? "'" : ", '") + detail::shortened(word) + "'";
+            }
+            throw FileError(detail::concat(where, ": '", file, "' has no '", options.select_value, "' rows",
+                                           seen.empty() ? std::string() : "; its '" + options.select_column +
+                                                                             "' column holds " + seen));
+        }
+        throw FileError(detail::concat(where, ": '", file, "' has no data lines", has_header ? " after the header" : ""));
     }
     CsvTable<Scalar> table;
-    const auto m = static_cast<Index>(rows.size());
+    const auto m = static_cast<Index>(values.size() / width);
     const auto f = static_cast<Index>(features.size());
     const auto t = static_cast<Index>(targets.size());
     table.x.resize(f, m);
     table.y.resize(t, m);
     for (Index j = 0; j < m; ++j) {
-        const std::vector<double>& row = rows[static_cast<std::size_t>(j)];
+        const double* at = values.data() + static_cast<std::size_t>(j) * width;
         for (Index i = 0; i < f; ++i) {
-            table.x(i, j) = static_cast<Scalar>(row[static_cast<std::size_t>(i)]);
+            table.x(i, j) = static_cast<Scalar>(at[i]);
         }
         for (Index i = 0; i < t; ++i) {
-            table.y(i, j) = static_cast<Scalar>(row[static_cast<std::size_t>(f + i)]);
+            table.y(i, j) = static_cast<Scalar>(at[f + i]);
         }
     }
     for (const std::size_t c : features) {

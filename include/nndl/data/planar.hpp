@@ -21,6 +21,7 @@
 
 namespace nndl {
 
+/// Points and their labels, one example per column.
 template <class Scalar>
 struct PointSet {
     Matrix<Scalar> x;  ///< features x m
@@ -161,8 +162,8 @@ PointSet<Scalar> make_moons(Index n, double noise, NumpyRandom& random) {
 
 /// Reads CSV text with a header line; every column but the last is a feature,
 /// the last is the label. Errors name the file, the line and what was wrong.
-/// With `split` (say "train"), the header's first column must be "split" and only the
-/// rows whose first cell is `split` are read (files holding a training and a test set).
+/// With `split` (say "train"), the header must have a "split" column, and only the rows
+/// whose cell there is `split` are read (files holding a training and a test set).
 /// parse_csv (csv.hpp) reads other layouts: other delimiters, no header, several targets.
 template <class Scalar>
 PointSet<Scalar> parse_csv_points(std::istream& in, const std::filesystem::path& path, const std::string& split = "") {

@@ -6,6 +6,7 @@
 // an inverse layer at the end returns outputs in the targets' own units.
 
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -25,37 +26,50 @@ public:
     /// A scaler with given statistics (columns of one value per feature; `method` names
     /// them in summaries). Throws InvalidArgument as the Normalization layer does.
     Scaler(Matrix<Scalar> center, Matrix<Scalar> spread, std::string method = "custom")
-        : center_(std::move(center)), spread_(std::move(spread)), method_(std::move(method)) {
-        detail::require_normalization("Scaler::Scaler", center_.rows(), center_, spread_);
-        if (center_.rows() < 1) {
-            detail::throw_invalid("Scaler::Scaler: no features, expected at least one");
-        }
-    }
+        : Scaler("Scaler::Scaler", std::move(center), std::move(spread), std::move(method)) {}
 
     /// Each feature scaled by its mean and population standard deviation over the
-    /// columns of x (ddof 0). A constant feature keeps spread 1, so it maps to 0.
-    /// Throws InvalidArgument when x has no columns or holds a value that is not finite.
+    /// columns of x (ddof 0). A constant feature keeps spread 1 and maps to 0; so does one
+    /// whose variance is within rounding of 0 (scikit-learn's rule), which would otherwise
+    /// be divided by a rounding error. Throws InvalidArgument when x has no columns, holds
+    /// a value that is not finite, or a feature's statistics overflow.
     static Scaler standardize(const Matrix<Scalar>& x) {
-        require_training_data("Scaler::standardize", x);
+        const char* where = "Scaler::standardize";
+        require_training_data(where, x);
         const Matrix<double> values = x.template cast<double>();
-        const Eigen::VectorXd mean = values.rowwise().mean();
-        const Eigen::VectorXd std_dev =
-            ((values.colwise() - mean).array().square().rowwise().mean()).sqrt().matrix();
+        const auto m = static_cast<double>(x.cols());
+        const double eps = std::numeric_limits<double>::epsilon();
+        Matrix<Scalar> center(x.rows(), 1);
         Matrix<Scalar> spread(x.rows(), 1);
         for (Index i = 0; i < x.rows(); ++i) {
-            spread(i, 0) = static_cast<Scalar>(std_dev(i) > 0.0 ? std_dev(i) : 1.0);
+            const double low = values.row(i).minCoeff();
+            if (low == values.row(i).maxCoeff()) {  // exactly constant: maps to exactly 0
+                center(i, 0) = static_cast<Scalar>(low);
+                spread(i, 0) = Scalar(1);
+                continue;
+            }
+            const double mean = values.row(i).mean();
+            const double variance = (values.row(i).array() - mean).square().mean();
+            if (!std::isfinite(mean) || !std::isfinite(variance)) {
+                detail::throw_invalid(where, ": feature ", i, "'s mean or variance overflows (values up to ",
+                                      values.row(i).cwiseAbs().maxCoeff(), "), expected values whose squares fit a double");
+            }
+            const bool rounding_only = variance <= m * eps * variance + (m * mean * eps) * (m * mean * eps);
+            center(i, 0) = static_cast<Scalar>(mean);
+            spread(i, 0) = static_cast<Scalar>(rounding_only ? 1.0 : std::sqrt(variance));
         }
-        return Scaler(mean.cast<Scalar>(), spread, "standardize");
+        return Scaler(where, center, spread, "standardize");
     }
 
     /// Each feature mapped linearly from its [min, max] over the columns of x onto
     /// [low, high]. A constant feature maps to low. Throws InvalidArgument when x has no
     /// columns or a value that is not finite, or unless low < high (both finite).
     static Scaler min_max(const Matrix<Scalar>& x, double low = 0.0, double high = 1.0) {
-        require_training_data("Scaler::min_max", x);
-        if (!(low < high) || !std::isfinite(low) || !std::isfinite(high)) {
-            detail::throw_invalid("Scaler::min_max: the range is [", low, ", ", high,
-                                  "], expected finite low < high");
+        const char* where = "Scaler::min_max";
+        require_training_data(where, x);
+        if (!(low < high) || !std::isfinite(low) || !std::isfinite(high) || !std::isfinite(high - low)) {
+            detail::throw_invalid(where, ": the range is [", low, ", ", high,
+                                  "], expected finite low < high whose difference is finite");
         }
         const Matrix<double> values = x.template cast<double>();
         Matrix<Scalar> center(x.rows(), 1);
@@ -63,12 +77,16 @@ public:
         for (Index i = 0; i < x.rows(); ++i) {
             const double smallest = values.row(i).minCoeff();
             const double range = values.row(i).maxCoeff() - smallest;
+            if (!std::isfinite(range)) {
+                detail::throw_invalid(where, ": feature ", i, " spans [", smallest, ", ", values.row(i).maxCoeff(),
+                                      "], a range that overflows a double; expected a finite range");
+            }
             // (x - min) / range * (high - low) + low, written as (x - center) / spread.
             const double s = (range > 0.0 ? range : 1.0) / (high - low);
             spread(i, 0) = static_cast<Scalar>(s);
             center(i, 0) = static_cast<Scalar>(smallest - low * s);
         }
-        return Scaler(center, spread, "min_max");
+        return Scaler(where, center, spread, "min_max");
     }
 
     /// How many features (rows) the scaler maps.
@@ -109,6 +127,18 @@ public:
     }
 
 private:
+    /// As the public constructor; `where` names the caller in messages (a factory whose
+    /// statistics do not fit Scalar, say).
+    Scaler(const char* where, Matrix<Scalar> center, Matrix<Scalar> spread, std::string method)
+        : center_(std::move(center)), spread_(std::move(spread)), method_(std::move(method)) {
+        if (center_.cols() != 1 || spread_.cols() != 1 || center_.rows() < 1) {
+            detail::throw_invalid(where, ": center is ", center_.rows(), "x", center_.cols(), " and spread ",
+                                  spread_.rows(), "x", spread_.cols(),
+                                  ", expected two columns of one value per feature (n x 1, n >= 1)");
+        }
+        detail::require_normalization(where, center_.rows(), center_, spread_);
+    }
+
     static void require_training_data(const char* where, const Matrix<Scalar>& x) {
         if (x.rows() < 1 || x.cols() < 1) {
             detail::throw_invalid(where, ": X is ", x.rows(), "x", x.cols(),

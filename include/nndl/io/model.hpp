@@ -37,6 +37,7 @@
 
 namespace nndl {
 
+/// The version of the model files save_network writes (load_network reads 1 and 2).
 inline constexpr int model_format_version = 2;
 /// The longest architecture description a model file holds (a '<U' array of at most 2^20 characters).
 inline constexpr std::size_t max_architecture_characters = std::size_t(1) << 20;

@@ -9,13 +9,15 @@
 //                                  GlobalAveragePool, BatchNormalization (inference form),
 //                                  Relu, Sigmoid, Tanh, LeakyRelu, Softmax, Flatten, and
 //                                  Pad before a padded AveragePool (some engines ignore
-//                                  count_include_pad). Dropout is left out (inference).
+//                                  count_include_pad), Sub and Div (a normalization; Mul
+//                                  and Add inverted). Dropout is left out (inference).
 //   load_onnx<Scalar>(path)        builds a Network from a chain of those operators, as
 //                                  torch.onnx.export writes them for nn.Sequential MLPs and
 //                                  small CNNs (also MatMul + Add, Reshape to flat, a
 //                                  Transpose to NHWC before Flatten, a zero Pad before Conv
-//                                  or AveragePool, Identity, Dropout, Constant, external or
-//                                  raw data).
+//                                  or AveragePool, Sub / Div / Mul / Add of per-feature
+//                                  constants, Identity, Dropout, Constant, external or raw
+//                                  data).
 //
 // Layout. nndl keeps one example per column, an image as height x width x channels.
 // ONNX tensors are batch first, images NCHW. The graph's input, named "input", is a
@@ -43,6 +45,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -60,6 +63,7 @@
 #include "../layers/batch_norm.hpp"
 #include "../layers/conv2d.hpp"
 #include "../layers/dense.hpp"
+#include "../layers/normalization.hpp"
 #include "../layers/pooling.hpp"
 #include "../network.hpp"
 #include "../version.hpp"
@@ -119,6 +123,9 @@ public:
     int element_type() const {
         return precision_ == OnnxPrecision::float32 ? TensorProto::FLOAT : TensorProto::DOUBLE;
     }
+
+    /// True when tensors are written as float32.
+    bool writes_float32() const { return precision_ == OnnxPrecision::float32; }
 
     std::string fresh(const std::string& stem) { return stem + "_" + std::to_string(++counter_); }
 
@@ -381,9 +388,38 @@ void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::
     if (type == "dropout") {
         return;  // inference: the identity
     }
+    if (type == "normalization") {
+        // (x - center) / spread as Sub and Div; the inverse as Mul and Add. Flat input only:
+        // a per-value map of an image would need nndl's order in an NCHW tensor.
+        const Shape shape = layer.input_shape();
+        if (!shape.is_flat()) {
+            throw_invalid("save_onnx: layer ", index, " ('normalization') maps an image of ", shape.to_string(),
+                          "; nndl exports it for flat input only");
+        }
+        if (out.image) {
+            flatten_in_nndl_order(out, in);
+        }
+        const Matrix<Scalar>& center = layer_matrix(layer, "center");
+        const Matrix<Scalar>& spread = layer_matrix(layer, "spread");
+        Index tiny = 0;
+        if (out.writes_float32() && !(static_cast<float>(spread.col(0).minCoeff(&tiny)) > 0.0f)) {
+            throw_invalid("save_onnx: layer ", index, " ('normalization') has spread ", spread(tiny, 0), " at value ",
+                          tiny, ", which is 0 as float32; save with OnnxPrecision::float64");
+        }
+        const std::string c = out.add_tensor("center", {shape.size()}, [&](Index k) { return center(k, 0); });
+        const std::string s = out.add_tensor("spread", {shape.size()}, [&](Index k) { return spread(k, 0); });
+        if (settings.integer("invert") == 1) {
+            out.add_node("Mul", {out.current, s});
+            out.add_node("Add", {out.current, c});
+        } else {
+            out.add_node("Sub", {out.current, c});
+            out.add_node("Div", {out.current, s});
+        }
+        return;
+    }
     throw_invalid("save_onnx: layer ", index, " ('", type,
                   "') has no ONNX operator in nndl; supported: dense, conv2d, max_pool2d, avg_pool2d, "
-                  "global_avg_pool, batch_norm, activation, dropout");
+                  "global_avg_pool, batch_norm, activation, dropout, normalization (flat)");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -636,6 +672,7 @@ public:
         check_total_weights();
         for (int i = 0; i < graph_.node_size(); ++i) {
             with_context(graph_.node(i), i, [&] { read_node(graph_.node(i), i); });
+            previous_op_ = graph_.node(i).op_type();
         }
         flush();
         if (graph_.output_size() != 1 || graph_.output(0).name() != current_) {
@@ -745,7 +782,7 @@ private:
             {"AveragePool", {1, 1}}, {"GlobalAveragePool", {1, 1}}, {"BatchNormalization", {5, 3}},
             {"Relu", {1, 1}}, {"Sigmoid", {1, 1}}, {"Tanh", {1, 1}}, {"LeakyRelu", {1, 1}}, {"Softmax", {1, 1}},
             {"Flatten", {1, 1}}, {"Reshape", {2, 1}}, {"Transpose", {1, 1}}, {"Pad", {4, 1}}, {"Identity", {1, 1}},
-            {"Dropout", {3, 2}}};
+            {"Dropout", {3, 2}}, {"Sub", {2, 1}}, {"Div", {2, 1}}, {"Mul", {2, 1}}};
         const auto found = limits.find(node.op_type());
         if (found != limits.end() &&
             (node.input_size() > found->second.first || node.output_size() > found->second.second)) {
@@ -914,6 +951,11 @@ private:
             return;
         }
         flush();
+        if (op == "Sub" || op == "Div" || op == "Mul" || op == "Add") {
+            read_normalization(node, index);
+            current_ = output;
+            return;
+        }
         if (op == "Identity" || op == "Dropout") {
             if (op == "Dropout" && node.input_size() > 2 && !node.input(2).empty()) {
                 const TensorProto* mode = constant(node, index, 2, true);
@@ -984,7 +1026,55 @@ private:
                   "has an operator nndl has no layer for; supported: Gemm, MatMul (+ Add), Conv, MaxPool, AveragePool, "
                   "GlobalAveragePool, BatchNormalization, Relu, LeakyRelu (alpha 0.01), Sigmoid, Tanh, Softmax, "
                   "Flatten, Reshape (to [batch, features]), Transpose (to NHWC before a Flatten), Pad (zeros, before "
-                  "Conv or AveragePool), Identity, Dropout, Constant");
+                  "Conv or AveragePool), Sub, Div, Mul, Add (a constant per feature of flat input), Identity, "
+                  "Dropout, Constant");
+    }
+
+    /// Sub, Div, Mul or Add of a constant per feature of flat input: a Normalization layer,
+    /// (x - c) / s for Sub then Div, x * s + c (inverted) for Mul then Add. A Div right after
+    /// a Sub (an Add right after a Mul) completes the layer the first one began.
+    void read_normalization(const NodeProto& node, int index) {
+        const std::string& op = node.op_type();
+        if (image_) {
+            fail_node(node, index, "acts on an image; nndl reads Sub, Div, Mul and Add of per-feature constants on "
+                                   "flat [batch, n] input only");
+        }
+        const Index n = network_.output_size();
+        const TensorProto* t = constant(node, index, 1, true);
+        const std::vector<std::int64_t> dims = tensors_.dims(*t, describe(node, index) + ": operand");
+        if (dims != std::vector<std::int64_t>{n} && dims != std::vector<std::int64_t>{1, n}) {
+            std::string shape;
+            for (const auto d : dims) {
+                shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+            }
+            fail_node(node, index, concat("takes a constant of shape [", shape, "], expected [", n, "] or [1, ", n,
+                                          "]: one value per feature"));
+        }
+        const std::vector<double> v = tensors_.values(*t, describe(node, index) + ": operand");
+        Matrix<Scalar> operand(n, 1);
+        for (Index i = 0; i < n; ++i) {
+            // After a channel-major Flatten, nndl's feature i is at another ONNX position.
+            const double value = v[static_cast<std::size_t>(onnx_position(i))];
+            const auto scalar = static_cast<double>(static_cast<Scalar>(value));  // what the layer will hold
+            const bool divisor = op == "Div" || op == "Mul";
+            if (!std::isfinite(scalar) || (divisor && !(scalar > 0.0))) {
+                fail_node(node, index, concat("has ", value, " at feature ", i, "; nndl's normalization needs ",
+                                              divisor ? "finite factors above 0" : "finite values",
+                                              std::is_same_v<Scalar, float> ? " as float" : ""));
+            }
+            operand(i, 0) = static_cast<Scalar>(value);
+        }
+        const bool inverted = op == "Mul" || op == "Add";
+        const bool completes = (op == "Div" && previous_op_ == "Sub") || (op == "Add" && previous_op_ == "Mul");
+        if (completes && network_.depth() > 0) {
+            const auto buffers = network_.layer(network_.depth() - 1).state();  // center, spread
+            *buffers[op == "Div" ? 1 : 0].value = operand;
+            return;
+        }
+        Matrix<Scalar> center = Matrix<Scalar>::Zero(n, 1);
+        Matrix<Scalar> spread = Matrix<Scalar>::Ones(n, 1);
+        (op == "Sub" || op == "Add" ? center : spread) = operand;
+        add_layer(std::make_unique<Normalization<Scalar>>(Shape(n), center, spread, inverted, "onnx"));
     }
 
     std::optional<Activation> activation_of(const NodeProto& node, int index) const {
@@ -1360,7 +1450,9 @@ private:
             } else if (op == "Identity" && node.input_size() == 1 && node.output_size() == 1 &&
                        known.count(node.input(0)) != 0) {
                 known.emplace(node.output(0), known.at(node.input(0)));
-            } else if ((op == "Gemm" || op == "MatMul" || op == "Conv") && node.input_size() > 1 &&
+            } else if ((op == "Gemm" || op == "MatMul" || op == "Conv" || op == "Sub" || op == "Div" || op == "Mul" ||
+                        op == "Add") &&
+                       node.input_size() > 1 &&
                        known.count(node.input(1)) != 0) {
                 long long count = 1;
                 for (const auto d : tensors_.dims(*known.at(node.input(1)), describe(node, i) + ": weights")) {
@@ -1384,6 +1476,9 @@ private:
         }
         for (const auto& p : layer->parameters()) {
             weights_ += p.value->size();
+        }
+        for (const auto& b : layer->state()) {  // running statistics, a normalization's center and spread
+            weights_ += b.value->size();
         }
         if (weights_ > max_onnx_weights) {
             fail(concat("has more than ", max_onnx_weights, " weights in all (shared initializers count once per use)"));
@@ -1426,6 +1521,7 @@ private:
     Pending pending_;
     long long weights_ = 0;
     std::int64_t input_batch_ = 0;  // the input's fixed batch size, 0 when free
+    std::string previous_op_;       // the last node's operator (a Div completes a Sub's normalization)
 };
 
 }  // namespace detail::onnx_format

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Compile time and peak memory of three translation units, each built as a user builds
+# it (g++ -O2) and then against nndl::compiled (the same file with NNDL_COMPILED, whose
+# templates come from the library instead):
+#   user_program.cpp           a typical program (CSV, scaler, training, save, load, predict)
+#   user_program.cpp (+float)  the same, also training a float network
+#   examples/cat_classifier.cpp
+# Usage: benchmarks/compile_time/run.sh   (run it on a quiet machine; takes a few minutes)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+tools/setup.sh
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+flags=(-std=c++17 -O2 -Iinclude -isystem /usr/include/eigen3 -isystem /usr/include/stb "-DNNDL_SOURCE_DIR=\"$PWD\"")
+
+measure() {  # label, extra flags..., file
+    local label=$1
+    shift
+    /usr/bin/time -f "%e %M" -o "$out/time" g++ "${flags[@]}" "$@" -c -o "$out/unit.o"
+    read -r seconds kilobytes < "$out/time"
+    printf '%s\t%s\t%d\n' "$label" "$seconds" "$((kilobytes / 1024))"
+}
+
+echo "the library itself (once):"
+measure "src/compiled.cpp" src/compiled.cpp
+printf '\n%-32s %14s %14s %16s %16s\n' "translation unit" "headers (s)" "compiled (s)" "headers (MiB)" "compiled (MiB)"
+for unit in "user_program" "user_program +float" "cat_classifier"; do
+    case "$unit" in
+        "user_program") args=(benchmarks/compile_time/user_program.cpp) ;;
+        "user_program +float") args=(-DNNDL_TWO_SCALARS benchmarks/compile_time/user_program.cpp) ;;
+        "cat_classifier") args=(examples/cat_classifier.cpp) ;;
+    esac
+    read -r _ plain_s plain_m < <(measure x "${args[@]}" | tr '\t' ' ')
+    read -r _ lib_s lib_m < <(measure x -DNNDL_COMPILED "${args[@]}" | tr '\t' ' ')
+    printf '%-32s %14s %14s %16s %16s\n' "$unit" "$plain_s" "$lib_s" "$plain_m" "$lib_m"
+done

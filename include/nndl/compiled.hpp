@@ -1,0 +1,108 @@
+#pragma once
+// Optional part: the CMake target nndl::compiled (a static library, src/compiled.cpp).
+// It compiles nndl's layers, losses, optimizers, network, training loop and model files
+// once, for float and double; a program linking it includes <nndl/nndl.hpp> as usual (the
+// target defines NNDL_COMPILED, which includes this header) and compiles only its own
+// code, not those templates again. The headers are unchanged without it.
+//
+// The list below is written once: as explicit instantiation declarations ("extern
+// template", here) and, in the library's source file, as their definitions.
+//
+// The library and the program must agree on Eigen's vector alignment (set by -march
+// flags) and on OpenMP: each build defines one symbol named after both, and a program
+// built otherwise fails to link on nndl::detail::compiled_for_align<N>_openmp<0|1>
+// instead of crashing at run time. Build nndl::compiled with your program's flags
+// (add_subdirectory does), or build your program without -march flags.
+
+#include "io/model.hpp"
+#include "layers/activation_layer.hpp"
+#include "layers/batch_norm.hpp"
+#include "layers/conv2d.hpp"
+#include "layers/dense.hpp"
+#include "layers/dropout.hpp"
+#include "layers/normalization.hpp"
+#include "layers/pooling.hpp"
+#include "layers/registry.hpp"
+#include "losses.hpp"
+#include "network.hpp"
+#include "optim/optimizer.hpp"
+#include "optim/optimizers.hpp"
+#include "training.hpp"
+
+#ifdef _OPENMP
+#define NNDL_COMPILED_OPENMP 1
+#else
+#define NNDL_COMPILED_OPENMP 0
+#endif
+#define NNDL_COMPILED_ABI_NAME_(align, openmp) compiled_for_align##align##_openmp##openmp
+#define NNDL_COMPILED_ABI_NAME(align, openmp) NNDL_COMPILED_ABI_NAME_(align, openmp)
+
+/// \cond (the build's fingerprint, see above)
+namespace nndl::detail {
+extern const int NNDL_COMPILED_ABI_NAME(EIGEN_MAX_ALIGN_BYTES, NNDL_COMPILED_OPENMP);
+#ifdef NNDL_COMPILED_DEFINITIONS
+const int NNDL_COMPILED_ABI_NAME(EIGEN_MAX_ALIGN_BYTES, NNDL_COMPILED_OPENMP) = 1;
+#else
+// Every program using the library refers to the fingerprint of its own flags.
+inline const int compiled_library_matches = NNDL_COMPILED_ABI_NAME(EIGEN_MAX_ALIGN_BYTES, NNDL_COMPILED_OPENMP);
+#endif
+}  // namespace nndl::detail
+/// \endcond
+
+#ifdef NNDL_COMPILED_DEFINITIONS
+#define NNDL_EXPLICIT_INSTANTIATION
+#else
+#define NNDL_EXPLICIT_INSTANTIATION extern
+#endif
+
+#define NNDL_INSTANTIATE_FOR(S)                                                                                     \
+    NNDL_EXPLICIT_INSTANTIATION template class Network<S>;                                                         \
+    NNDL_EXPLICIT_INSTANTIATION template class Dense<S, Identity>;                                                 \
+    NNDL_EXPLICIT_INSTANTIATION template class Dense<S, Sigmoid>;                                                  \
+    NNDL_EXPLICIT_INSTANTIATION template class Dense<S, Tanh>;                                                     \
+    NNDL_EXPLICIT_INSTANTIATION template class Dense<S, ReLU>;                                                     \
+    NNDL_EXPLICIT_INSTANTIATION template class Dense<S, LeakyReLU>;                                                \
+    NNDL_EXPLICIT_INSTANTIATION template class Dense<S, Softmax>;                                                  \
+    NNDL_EXPLICIT_INSTANTIATION template class ActivationLayer<S, Identity>;                                       \
+    NNDL_EXPLICIT_INSTANTIATION template class ActivationLayer<S, Sigmoid>;                                        \
+    NNDL_EXPLICIT_INSTANTIATION template class ActivationLayer<S, Tanh>;                                           \
+    NNDL_EXPLICIT_INSTANTIATION template class ActivationLayer<S, ReLU>;                                           \
+    NNDL_EXPLICIT_INSTANTIATION template class ActivationLayer<S, LeakyReLU>;                                      \
+    NNDL_EXPLICIT_INSTANTIATION template class ActivationLayer<S, Softmax>;                                        \
+    NNDL_EXPLICIT_INSTANTIATION template class Dropout<S>;                                                         \
+    NNDL_EXPLICIT_INSTANTIATION template class Conv2D<S>;                                                          \
+    NNDL_EXPLICIT_INSTANTIATION template class Pool2D<S>;                                                          \
+    NNDL_EXPLICIT_INSTANTIATION template class GlobalAvgPool<S>;                                                   \
+    NNDL_EXPLICIT_INSTANTIATION template class BatchNorm<S>;                                                       \
+    NNDL_EXPLICIT_INSTANTIATION template class Normalization<S>;                                                   \
+    NNDL_EXPLICIT_INSTANTIATION template class LayerRegistry<S>;                                                   \
+    NNDL_EXPLICIT_INSTANTIATION template class BinaryCrossEntropy<S>;                                              \
+    NNDL_EXPLICIT_INSTANTIATION template class CourseBinaryCrossEntropy<S>;                                        \
+    NNDL_EXPLICIT_INSTANTIATION template class CategoricalCrossEntropy<S>;                                         \
+    NNDL_EXPLICIT_INSTANTIATION template class MeanSquaredError<S>;                                                \
+    NNDL_EXPLICIT_INSTANTIATION template class GradientDescent<S>;                                                 \
+    NNDL_EXPLICIT_INSTANTIATION template class Momentum<S>;                                                        \
+    NNDL_EXPLICIT_INSTANTIATION template class Nesterov<S>;                                                        \
+    NNDL_EXPLICIT_INSTANTIATION template class RMSProp<S>;                                                         \
+    NNDL_EXPLICIT_INSTANTIATION template class Adam<S>;                                                            \
+    NNDL_EXPLICIT_INSTANTIATION template class AdaGrad<S>;                                                         \
+    NNDL_EXPLICIT_INSTANTIATION template TrainHistory train<S>(Network<S>&, const Matrix<S>&, const Matrix<S>&,    \
+                                                               Optimizer<S>&, const TrainOptions&,                 \
+                                                               const Matrix<S>*, const Matrix<S>*);                \
+    NNDL_EXPLICIT_INSTANTIATION template std::pair<double, double> evaluate<S>(const Network<S>&, const Matrix<S>&, \
+                                                                               const Matrix<S>&, Index);           \
+    NNDL_EXPLICIT_INSTANTIATION template void save_network<S>(Network<S>&, const std::filesystem::path&);          \
+    NNDL_EXPLICIT_INSTANTIATION template Network<S> load_network<S>(const std::filesystem::path&);
+
+/// \cond (explicit instantiations: nothing new for the API reference)
+namespace nndl {
+NNDL_INSTANTIATE_FOR(float)
+NNDL_INSTANTIATE_FOR(double)
+}  // namespace nndl
+/// \endcond
+
+#undef NNDL_INSTANTIATE_FOR
+#undef NNDL_EXPLICIT_INSTANTIATION
+#undef NNDL_COMPILED_ABI_NAME
+#undef NNDL_COMPILED_ABI_NAME_
+#undef NNDL_COMPILED_OPENMP
