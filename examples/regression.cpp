@@ -16,9 +16,16 @@ nndl::Scaler<double> fit_scaler(const std::string& kind, const nndl::Matrix<doub
     return kind == "min_max" ? nndl::Scaler<double>::min_max(x) : nndl::Scaler<double>::standardize(x);
 }
 
-void print_scores(const std::string& label, const nndl::Matrix<double>& predicted, const nndl::Matrix<double>& target) {
-    std::cout << label << ": RMSE " << nndl::root_mean_squared_error(predicted, target) << "  MAE "
-              << nndl::mean_absolute_error(predicted, target) << "  R^2 " << nndl::r2_score(predicted, target) << '\n';
+/// One line per target: each target keeps its own units.
+void print_scores(const std::string& label, const nndl::Matrix<double>& predicted, const nndl::Matrix<double>& target,
+                  const std::vector<std::string>& names) {
+    for (nndl::Index t = 0; t < target.rows(); ++t) {
+        const nndl::Matrix<double> p = predicted.row(t);
+        const nndl::Matrix<double> y = target.row(t);
+        std::cout << label << (target.rows() > 1 ? " " + names[static_cast<std::size_t>(t)] : std::string())
+                  << ": RMSE " << nndl::root_mean_squared_error(p, y) << "  MAE " << nndl::mean_absolute_error(p, y)
+                  << "  R^2 " << nndl::r2_score(p, y) << '\n';
+    }
 }
 
 }  // namespace
@@ -43,7 +50,7 @@ int main(int argc, char** argv) {
             .value("seed", "N", "seed of the split, the weights and the shuffling", "1")
             .value("plot", "FILE.png", "predicted against actual values of the test rows")
             .value("save", "FILE", "the trained network with its scalers, .npz or .onnx (it predicts in the target's units)")
-            .flag("progress", "print the losses every 25 epochs");
+            .flag("progress", "print the losses every 25 epochs (of the scaled targets)");
         options.parse(argc, argv);
         const std::string scaler = options.text("scaler");
         if (scaler != "standardize" && scaler != "min_max") {
@@ -125,10 +132,10 @@ int main(int argc, char** argv) {
 
         const nndl::Matrix<double> predicted = network.predict(split.x_test);
         std::cout << std::setprecision(4);
-        print_scores("test", predicted, split.y_test);
-        print_scores("training", network.predict(split.x_train), split.y_train);
+        print_scores("test", predicted, split.y_test, table.target_names);
+        print_scores("training", network.predict(split.x_train), split.y_train, table.target_names);
         const nndl::Matrix<double> mean = split.y_train.rowwise().mean().replicate(1, split.y_test.cols());
-        print_scores("baseline (the training mean)", mean, split.y_test);
+        print_scores("baseline (the training mean)", mean, split.y_test, table.target_names);
 
         if (options.has("plot")) {
             std::vector<examples::Series> series;

@@ -66,6 +66,32 @@ inline void csv_file(const std::uint8_t* data, std::size_t size) {
             throw std::logic_error("parse_csv_points returned non-finite or mismatched data");
         }
     });
+    // The general reader: the first byte picks the options (delimiter, header, targets,
+    // a select column) and the rest is the table, read as float (range checks included).
+    if (size == 0) {
+        return;
+    }
+    nndl::CsvOptions options;
+    const std::uint8_t pick = data[0];
+    options.delimiter = "\t;, "[pick & 3];
+    options.header = static_cast<nndl::CsvHeader>((pick >> 2) % 3);
+    options.target_columns = (pick & 0x20) != 0 ? std::vector<long>{0, -1} : std::vector<long>{-1};
+    if ((pick & 0x40) != 0) {
+        options.select_column = "split";
+        options.select_value = "train";
+    }
+    if ((pick & 0x80) != 0) {
+        options.target_names = {"y"};
+    }
+    std::istringstream table(std::string(reinterpret_cast<const char*>(data) + 1, size - 1));
+    expect_clean_rejection([&] {
+        const auto read = nndl::parse_csv<float>(table, "fuzz.csv", options);
+        if (!read.x.allFinite() || !read.y.allFinite() || read.x.cols() != read.y.cols() ||
+            read.feature_names.size() != static_cast<std::size_t>(read.x.rows()) ||
+            read.target_names.size() != static_cast<std::size_t>(read.y.rows())) {
+            throw std::logic_error("parse_csv returned non-finite or mismatched data");
+        }
+    });
 }
 
 inline void image_file(const std::uint8_t* data, std::size_t size) {

@@ -194,7 +194,31 @@ TEST_CASE_TEMPLATE("scalers: standardize and min-max fit known statistics", Scal
     NNDL_CHECK_CLOSE(symmetric, rows<double>({{-1, -1.0 / 3, 1.0 / 3, 1}, {-1, -1, -1, -1}}), 1e-6);
 }
 
+TEST_CASE("scalers: a feature constant up to rounding keeps spread 1 instead of a rounding error") {
+    // Ten 0.1s: their mean is not exactly 0.1, so the variance is rounding noise (1e-34).
+    const nndl::Matrix<double> tenths = nndl::Matrix<double>::Constant(1, 10, 0.1);
+    const auto exact = nndl::Scaler<double>::standardize(tenths);
+    CHECK(exact.spread()(0, 0) == 1.0);
+    CHECK(exact.transform(tenths).isZero());
+    nndl::Matrix<double> nearly = tenths;
+    nearly(0, 3) = std::nextafter(0.1, 1.0);  // one ulp apart: still constant for scaling
+    const auto near = nndl::Scaler<double>::standardize(nearly);
+    CHECK(near.spread()(0, 0) == 1.0);
+    CHECK(std::abs(near.transform(rows<double>({{0.101}}))(0, 0)) < 0.01);
+}
+
 TEST_CASE("scalers: bad training data and bad statistics are refused") {
+    CHECK_THROWS_WITH_AS(nndl::Scaler<double>::standardize(rows<double>({{1e300, -1e300}})),
+                         doctest::Contains("Scaler::standardize: feature 0's mean or variance overflows"),
+                         nndl::InvalidArgument);
+    CHECK_THROWS_WITH_AS(nndl::Scaler<double>::min_max(rows<double>({{-1e308, 1e308}})),
+                         doctest::Contains("a range that overflows"), nndl::InvalidArgument);
+    // A spread float rounds to 0 (1e-44 / 1e38) is named by the factory that made it.
+    CHECK_THROWS_WITH_AS(nndl::Scaler<float>::min_max(rows<float>({{0, 1e-44f}}), 0.0, 1e38),
+                         doctest::Contains("Scaler::min_max: spread of value 0 is 0"), nndl::InvalidArgument);
+    CHECK_THROWS_WITH_AS(nndl::Scaler<double>(rows<double>({{1, 2}}), rows<double>({{1, 2}})),
+                         doctest::Contains("center is 1x2 and spread 1x2, expected two columns"),
+                         nndl::InvalidArgument);
     CHECK_THROWS_WITH_AS(nndl::Scaler<double>::standardize(nndl::Matrix<double>(2, 0)),
                          doctest::Contains("expected at least one feature and one example"), nndl::InvalidArgument);
     CHECK_THROWS_WITH_AS(nndl::Scaler<double>::standardize(rows<double>({{1, NAN}})),

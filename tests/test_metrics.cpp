@@ -42,6 +42,10 @@ TEST_CASE("metrics: regression metrics refuse what they cannot compare") {
                          doctest::Contains("r2_score: predicted is 1x2 but target is 1x3"), nndl::ShapeError);
     CHECK_THROWS_WITH_AS(nndl::mean_absolute_error(two, rows<double>({{1, NAN}})),
                          doctest::Contains("mean_absolute_error: target"), nndl::InvalidArgument);
+    CHECK_THROWS_WITH_AS(nndl::r2_score(rows<double>({{1}}), rows<double>({{2}})),
+                         doctest::Contains("r2_score: 1 example, expected at least 2"), nndl::InvalidArgument);
+    // Large finite values do not overflow: R^2 is a ratio.
+    CHECK(nndl::r2_score(rows<double>({{0, 0}}), rows<double>({{1e200, -1e200}})) == doctest::Approx(0.0));
     const nndl::Matrix<double> empty(1, 0);
     CHECK_THROWS_WITH_AS(nndl::root_mean_squared_error(empty, empty), doctest::Contains("no values"),
                          nndl::InvalidArgument);

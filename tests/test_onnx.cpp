@@ -238,6 +238,30 @@ TEST_CASE("known values: NCHW Conv weights and a channel-major Flatten are reord
     CHECK(net.predict_proba(x)(0, 0) == 190.0);
 }
 
+TEST_CASE("known values: Sub and Div after a channel-major Flatten act on the features ONNX names") {
+    // Input [C=2, H=1, W=2]. nndl's column (1, 2, 3, 4) holds (h, w, c) = (0,0,0), (0,0,1),
+    // (0,1,0), (0,1,1); ONNX's flattened tensor is channel-major: (1, 3, 2, 4). Then
+    // (f - (10, 20, 30, 40)) / (1, 2, 4, 8) = (-9, -8.5, -7, -4.5), and a Gemm with the
+    // identity keeps ONNX's order.
+    ModelBuilder b({2, 1, 2});
+    b.initializer("c", {4}, {10, 20, 30, 40});
+    b.initializer("s", {1, 4}, {1, 2, 4, 8});
+    b.initializer("w", {4, 4}, {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1});
+    ModelBuilder::attribute(b.node("Flatten", {"x"}, "f"), "axis", std::int64_t(1));
+    b.node("Sub", {"f", "c"}, "centered");
+    b.node("Div", {"centered", "s"}, "scaled");
+    ModelBuilder::attribute(b.node("Gemm", {"scaled", "w"}, "y"), "transB", std::int64_t(1));
+    b.output("y");
+    auto net = b.load<double>();
+    REQUIRE(net.depth() == 2);  // the Div completed the Sub's layer
+    CHECK(net.layer(0).type() == "normalization");
+    Matrix<double> x(4, 1);
+    x << 1, 2, 3, 4;
+    Matrix<double> expected(4, 1);
+    expected << -9, -8.5, -7, -4.5;
+    CHECK(net.predict_proba(x) == expected);
+}
+
 TEST_CASE_TEMPLATE("round trip: save_onnx then load_onnx rebuilds the same layers, bit for bit", Scalar, float, double) {
     nndl::NumpyRandom random(3);
     SUBCASE("a CNN with batch norm, both poolings and a dense softmax") {
@@ -460,7 +484,7 @@ TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its op
         b.initializer("c", {4}, std::vector<float>(4, 1.0f));
         b.node("Sub", {"x", "c"}, "y");
         b.output("y");
-        contains(refusal(b), "Sub) takes a constant that is not 3 values, one per feature");
+        contains(refusal(b), "Sub) takes a constant of shape [4], expected [3] or [1, 3]: one value per feature");
     }
     {
         ModelBuilder b({1, 2, 2});

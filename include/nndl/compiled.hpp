@@ -37,7 +37,8 @@
 #define NNDL_COMPILED_ABI_NAME_(align, openmp) compiled_for_align##align##_openmp##openmp
 #define NNDL_COMPILED_ABI_NAME(align, openmp) NNDL_COMPILED_ABI_NAME_(align, openmp)
 
-/// \cond (the build's fingerprint, see above)
+// The build's fingerprint (see above).
+/// \cond
 namespace nndl::detail {
 extern const int NNDL_COMPILED_ABI_NAME(EIGEN_MAX_ALIGN_BYTES, NNDL_COMPILED_OPENMP);
 #ifdef NNDL_COMPILED_DEFINITIONS
@@ -94,7 +95,8 @@ inline const int compiled_library_matches = NNDL_COMPILED_ABI_NAME(EIGEN_MAX_ALI
     NNDL_EXPLICIT_INSTANTIATION template void save_network<S>(Network<S>&, const std::filesystem::path&);          \
     NNDL_EXPLICIT_INSTANTIATION template Network<S> load_network<S>(const std::filesystem::path&);
 
-/// \cond (explicit instantiations: nothing new for the API reference)
+// Explicit instantiations: nothing new for the API reference.
+/// \cond
 namespace nndl {
 NNDL_INSTANTIATE_FOR(float)
 NNDL_INSTANTIATE_FOR(double)
