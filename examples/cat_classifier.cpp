@@ -102,7 +102,7 @@ int run(const examples::Options& options) {
         options.integer("batch-size", 1);
         options.integer("seed", 0, examples::largest_seed);
     } else {
-        examples::Options::parse_integer_list(options.text("layers"), "--layers", 1);
+        examples::Options::parse_layer_sizes(options.text("layers"), "--layers", 12288, 1);
         options.integer("iterations", 1);
     }
 
@@ -123,7 +123,7 @@ int run(const examples::Options& options) {
         shape += " gap-1";
     } else {
         std::vector<nndl::Index> sizes{12288};
-        for (const long h : examples::Options::parse_integer_list(options.text("layers"), "--layers", 1)) {
+        for (const long h : examples::Options::parse_layer_sizes(options.text("layers"), "--layers", 12288, 1)) {
             sizes.push_back(h);
         }
         sizes.push_back(1);

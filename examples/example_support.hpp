@@ -235,6 +235,25 @@ public:
         return values;
     }
 
+    /// Hidden layer sizes ("20,7,5") between `inputs` and `outputs` values: each layer at
+    /// most the weights a model file holds, so a typo is refused before memory is taken.
+    static std::vector<long> parse_layer_sizes(const std::string& text, const std::string& what, long inputs,
+                                               long outputs) {
+        const std::vector<long> hidden = parse_integer_list(text, what, 1);
+        constexpr long long most = nndl::LayerRegistry<double>::max_dense_weights;
+        long before = inputs;
+        for (std::size_t i = 0; i <= hidden.size(); ++i) {
+            const long units = i < hidden.size() ? hidden[i] : outputs;
+            if (units > most / before) {
+                throw UsageError(what + " " + text + ": a layer of " + std::to_string(before) + " x " +
+                                 std::to_string(units) + " weights, expected at most " + std::to_string(most) +
+                                 " per layer (what a model file holds)");
+            }
+            before = units;
+        }
+        return hidden;
+    }
+
 private:
     static bool looks_like_number(const std::string& text) {
         return text.size() > 1 && (std::isdigit(static_cast<unsigned char>(text[1])) != 0 || text[1] == '.');

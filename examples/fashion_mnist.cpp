@@ -6,7 +6,7 @@ namespace {
 
 template <class Scalar>
 int run(const examples::Options& options) {
-    const auto hidden = examples::Options::parse_integer_list(options.text("layers"), "--layers", 1);
+    const auto hidden = examples::Options::parse_layer_sizes(options.text("layers"), "--layers", 784, 10);
     const double dropout = options.number("dropout", false);
     if (!(dropout >= 0.0 && dropout < 1.0)) {
         throw examples::UsageError("--dropout must be a probability in [0, 1), got " + options.text("dropout"));

@@ -6,6 +6,10 @@
 #include "example_support.hpp"
 #include "model_files.hpp"
 
+#include <limits>
+#include <sstream>
+#include <string>
+
 #include <nndl/data/csv.hpp>
 #include <nndl/data/scalers.hpp>
 #include <nndl/data/split.hpp>
@@ -16,15 +20,29 @@ nndl::Scaler<double> fit_scaler(const std::string& kind, const nndl::Matrix<doub
     return kind == "min_max" ? nndl::Scaler<double>::min_max(x) : nndl::Scaler<double>::standardize(x);
 }
 
-/// One line per target: each target keeps its own units.
-void print_scores(const std::string& label, const nndl::Matrix<double>& predicted, const nndl::Matrix<double>& target,
-                  const std::vector<std::string>& names) {
+/// One line per target: each target keeps its own units. Written whole, after every
+/// score is computed.
+std::string scores(const std::string& label, const nndl::Matrix<double>& predicted, const nndl::Matrix<double>& target,
+                   const std::vector<std::string>& names) {
+    std::ostringstream out;
+    out << std::setprecision(4);
     for (nndl::Index t = 0; t < target.rows(); ++t) {
         const nndl::Matrix<double> p = predicted.row(t);
         const nndl::Matrix<double> y = target.row(t);
-        std::cout << label << (target.rows() > 1 ? " " + names[static_cast<std::size_t>(t)] : std::string())
-                  << ": RMSE " << nndl::root_mean_squared_error(p, y) << "  MAE " << nndl::mean_absolute_error(p, y)
-                  << "  R^2 " << nndl::r2_score(p, y) << '\n';
+        out << label << (target.rows() > 1 ? " " + names[static_cast<std::size_t>(t)] : std::string())
+            << ": RMSE " << nndl::root_mean_squared_error(p, y) << "  MAE " << nndl::mean_absolute_error(p, y)
+            << "  R^2 " << nndl::r2_score(p, y) << '\n';
+    }
+    return out.str();
+}
+
+/// The scaler's statistics as float32 (an ONNX file's weights): refused before training.
+void require_float32(const nndl::Scaler<double>& scaler, const char* what) {
+    const double largest = std::max(scaler.center().cwiseAbs().maxCoeff(), scaler.spread().maxCoeff());
+    if (largest > static_cast<double>(std::numeric_limits<float>::max()) ||
+        scaler.spread().minCoeff() < static_cast<double>(std::numeric_limits<float>::min())) {
+        throw examples::UsageError(std::string("--save as .onnx: the ") + what +
+                                   " scaler's statistics do not fit float32 (ONNX's weights); save a .npz");
     }
 }
 
@@ -38,7 +56,8 @@ int main(int argc, char** argv) {
             "reports RMSE, MAE and R^2 on held-out rows in the target's units.");
         options.value("csv", "FILE", "the table: a header line, feature columns and target columns",
                       "data/auto_mpg/auto_mpg.csv")
-            .list("target", "NAME...", "target column(s) by header name (default: the last column)")
+            .value("target", "NAME", "a target column by header name; repeat it for several (default: the last column)")
+            .flag("no-header", "the file has no header line: the last column is the target")
             .value("delimiter", "C", "the cell separator (one character, or 'tab')", ",")
             .value("test-fraction", "F", "share of the rows held out for testing", "0.2")
             .value("hidden", "N,N,...", "hidden layer sizes (ReLU)", "16,8")
@@ -50,7 +69,8 @@ int main(int argc, char** argv) {
             .value("seed", "N", "seed of the split, the weights and the shuffling", "1")
             .value("plot", "FILE.png", "predicted against actual values of the test rows")
             .value("save", "FILE", "the trained network with its scalers, .npz or .onnx (it predicts in the target's units)")
-            .flag("progress", "print the losses every 25 epochs (of the scaled targets)");
+            .flag("progress", "print the losses every 25 epochs (of the scaled targets)")
+            .excludes("no-header", "target");
         options.parse(argc, argv);
         const std::string scaler = options.text("scaler");
         if (scaler != "standardize" && scaler != "min_max") {
@@ -64,7 +84,9 @@ int main(int argc, char** argv) {
         if (test_fraction >= 1.0) {
             throw examples::UsageError("--test-fraction must be below 1, got " + options.text("test-fraction"));
         }
-        const std::vector<long> hidden = examples::Options::parse_integer_list(options.text("hidden"), "--hidden", 1);
+        // Inputs and outputs are known only from the file: checked against the largest a CSV line can give.
+        const std::vector<long> hidden =
+            examples::Options::parse_layer_sizes(options.text("hidden"), "--hidden", 1, 1);
         const long epochs = options.integer("epochs", 1);
         const long patience = options.integer("patience", 0);
         const long batch = options.integer("batch-size", 1);
@@ -83,7 +105,7 @@ int main(int argc, char** argv) {
 
         nndl::CsvOptions read;
         read.delimiter = delimiter == "tab" ? '\t' : delimiter[0];
-        read.header = nndl::CsvHeader::present;
+        read.header = options.has("no-header") ? nndl::CsvHeader::absent : nndl::CsvHeader::present;
         if (options.has("target")) {
             read.target_names = options.all("target");
         }
@@ -93,13 +115,27 @@ int main(int argc, char** argv) {
             std::cerr << ' ' << name;
         }
         std::cerr << '\n';
+        examples::Options::parse_layer_sizes(options.text("hidden"), "--hidden", static_cast<long>(table.x.rows()),
+                                             static_cast<long>(table.y.rows()));
         const auto split = nndl::train_test_split(table.x, table.y, test_fraction, seed);
         std::cerr << "split: " << split.x_train.cols() << " training rows, " << split.x_test.cols()
                   << " test rows (seed " << seed << ")\n";
+        // Checked now, not after training: R^2 needs 2 test rows, early stopping a tenth of the training rows.
+        if (split.x_test.cols() < 2 || split.x_train.cols() < 10) {
+            throw examples::UsageError("--test-fraction " + options.text("test-fraction") + " of " +
+                                       std::to_string(table.x.cols()) + " rows leaves " +
+                                       std::to_string(split.x_train.cols()) + " training and " +
+                                       std::to_string(split.x_test.cols()) +
+                                       " test rows, expected at least 10 and 2");
+        }
 
         // Statistics from the training rows only: the test rows stay unseen until the end.
         const nndl::Scaler<double> features = fit_scaler(scaler, split.x_train);
         const nndl::Scaler<double> targets = fit_scaler(scaler, split.y_train);
+        if (examples::lower_extension(options.text("save")) == ".onnx") {
+            require_float32(features, "features'");
+            require_float32(targets, "targets'");
+        }
         nndl::NumpyRandom random(seed);
         nndl::Network<double> network(nndl::Shape(table.x.rows()));
         network.add(features.layer());
@@ -131,11 +167,10 @@ int main(int argc, char** argv) {
         std::cerr << network.summary();
 
         const nndl::Matrix<double> predicted = network.predict(split.x_test);
-        std::cout << std::setprecision(4);
-        print_scores("test", predicted, split.y_test, table.target_names);
-        print_scores("training", network.predict(split.x_train), split.y_train, table.target_names);
         const nndl::Matrix<double> mean = split.y_train.rowwise().mean().replicate(1, split.y_test.cols());
-        print_scores("baseline (the training mean)", mean, split.y_test, table.target_names);
+        std::cout << scores("test", predicted, split.y_test, table.target_names)
+                  << scores("training", network.predict(split.x_train), split.y_train, table.target_names)
+                  << scores("baseline (the training mean)", mean, split.y_test, table.target_names);
 
         if (options.has("plot")) {
             std::vector<examples::Series> series;

@@ -133,6 +133,16 @@ TEST_CASE("csv: options a table cannot satisfy and malformed rows are named") {
     CHECK(nndl_test::message_of<nndl::FileError>([&] { nndl::parse_csv<float>(huge, "table.csv"); }) ==
           "read_csv: table.csv:2: column 1 is '1e39', expected a finite number within the range of float");
     CHECK(parse("a,b\n1e39,1\n").x(0, 0) == 1e39);
+    // Hexadecimal is not read as a number; blank lines are skipped; CR-only line ends are named.
+    CHECK(error_of<nndl::FileError>("a,b\n0x10,1\n") ==
+          "read_csv: table.csv:2: column 1 is '0x10', expected a finite number");
+    CHECK(parse("a,b\n1,2\n  \t \n3,4\n").x.cols() == 2);
+    CHECK(error_of<nndl::FileError>("a,b\r1,2\r3,4\r").find("carriage return") != std::string::npos);
+    CHECK(error_of<nndl::FileError>(std::string("a,b\n1,q\x01z\n")).find("'q\\x01z'") != std::string::npos);
+    nndl::CsvOptions semicolons;
+    semicolons.delimiter = ';';
+    CHECK(error_of<nndl::FileError>("a,b\n1,2\n", semicolons).find("is the delimiter ';' the file's?") !=
+          std::string::npos);
     // A long line of delimiters is refused by its count.
     CHECK(error_of<nndl::FileError>("a,b\n" + std::string(100000, ',') + "\n") ==
           "read_csv: table.csv:2: 100001 values, expected 2");
@@ -208,9 +218,10 @@ TEST_CASE("scalers: a feature constant up to rounding keeps spread 1 instead of 
 }
 
 TEST_CASE("scalers: bad training data and bad statistics are refused") {
-    CHECK_THROWS_WITH_AS(nndl::Scaler<double>::standardize(rows<double>({{1e300, -1e300}})),
-                         doctest::Contains("Scaler::standardize: feature 0's mean or variance overflows"),
-                         nndl::InvalidArgument);
+    // The largest doubles standardize too (statistics in scaled units never overflow).
+    const auto largest = nndl::Scaler<double>::standardize(rows<double>({{1.7e308, -1.7e308}}));
+    CHECK(largest.spread()(0, 0) == doctest::Approx(1.7e308));
+    CHECK(largest.center()(0, 0) == 0.0);
     CHECK_THROWS_WITH_AS(nndl::Scaler<double>::min_max(rows<double>({{-1e308, 1e308}})),
                          doctest::Contains("a range that overflows"), nndl::InvalidArgument);
     // A spread float rounds to 0 (1e-44 / 1e38) is named by the factory that made it.
@@ -225,6 +236,15 @@ TEST_CASE("scalers: bad training data and bad statistics are refused") {
                          doctest::Contains("Scaler::standardize"), nndl::InvalidArgument);
     CHECK_THROWS_WITH_AS(nndl::Scaler<double>::min_max(rows<double>({{1, 2}}), 1.0, 1.0),
                          doctest::Contains("expected finite low < high"), nndl::InvalidArgument);
+    CHECK_THROWS_WITH_AS(nndl::Scaler<double>(rows<double>({{0}}), rows<double>({{1e-320}})),
+                         doctest::Contains("spread of value 0 is 9.99989e-321, expected a finite number > 0 and not "
+                                           "subnormal"),
+                         nndl::InvalidArgument);
+    CHECK_THROWS_WITH_AS(nndl::Scaler<double>::standardize(rows<double>({{1}})).transform(rows<double>({{NAN}})),
+                         doctest::Contains("Scaler::transform: X"), nndl::InvalidArgument);
+    // Values near the largest double still standardize (squares are taken in scaled units).
+    const auto big = nndl::Scaler<double>::standardize(rows<double>({{1e154, -1e154}}));
+    CHECK(big.spread()(0, 0) == doctest::Approx(1e154));
     CHECK_THROWS_WITH_AS(nndl::Scaler<double>(rows<double>({{0}}), rows<double>({{0}})),
                          doctest::Contains("spread of value 0 is 0, expected a finite number > 0"),
                          nndl::InvalidArgument);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include <nndl/metrics.hpp>
+#include <nndl/random.hpp>
 
 #include "test_support.hpp"
 
@@ -44,8 +45,16 @@ TEST_CASE("metrics: regression metrics refuse what they cannot compare") {
                          doctest::Contains("mean_absolute_error: target"), nndl::InvalidArgument);
     CHECK_THROWS_WITH_AS(nndl::r2_score(rows<double>({{1}}), rows<double>({{2}})),
                          doctest::Contains("r2_score: 1 example, expected at least 2"), nndl::InvalidArgument);
-    // Large finite values do not overflow: R^2 is a ratio.
+    // Large finite values do not overflow: R^2 is a ratio, RMSE a scaled root.
     CHECK(nndl::r2_score(rows<double>({{0, 0}}), rows<double>({{1e200, -1e200}})) == doctest::Approx(0.0));
+    CHECK(nndl::root_mean_squared_error(rows<double>({{1.1e200, 2.1e200}}), rows<double>({{1e200, 2e200}})) ==
+          doctest::Approx(1e199));
+    CHECK(nndl::root_mean_squared_error(rows<double>({{2e-200}}), rows<double>({{1e-200}})) ==
+          doctest::Approx(1e-200));
+    // A constant target predicted with small errors scores 0 exactly (not a rounding artefact).
+    const nndl::Matrix<double> constant = nndl::Matrix<double>::Constant(1, 10, 3.0);
+    const nndl::Matrix<double> near = constant + nndl::NumpyRandom(1).randn(1, 10) * 0.01;
+    CHECK(nndl::r2_score(near, constant) == 0.0);
     const nndl::Matrix<double> empty(1, 0);
     CHECK_THROWS_WITH_AS(nndl::root_mean_squared_error(empty, empty), doctest::Contains("no values"),
                          nndl::InvalidArgument);

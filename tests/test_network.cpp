@@ -283,6 +283,25 @@ TEST_CASE("Network: sizes from any integer container, plain Init and Activation 
           }).find("expected at least 2") != std::string::npos);
 }
 
+TEST_CASE("Network: insert puts a layer in front of a network built from sizes") {
+    nndl::Network<double> net({2, 3, 1}, Activation::relu, Activation::sigmoid, nndl::Init::he, 1);
+    const Matrix<double> x = rows<double>({{1, 2, 3}, {4, 5, 6}});
+    const Matrix<double> before = net.predict_proba(x);
+    const auto scaler = nndl::Scaler<double>::standardize(x);
+    net.insert(0, scaler.layer());
+    REQUIRE(net.depth() == 3);
+    CHECK(net.layer(0).type() == "normalization");
+    CHECK(net.parameters().size() == 4);
+    nndl::Network<double> plain({2, 3, 1}, Activation::relu, Activation::sigmoid, nndl::Init::he, 1);
+    CHECK(net.predict_proba(x) == plain.predict_proba(scaler.transform(x)));
+    CHECK(net.predict_proba(x) != before);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { net.insert(9, scaler.layer()); }) ==
+          "Network::insert: position 9 but the network has 3 layers, expected 0..3");
+    CHECK(nndl_test::message_of<nndl::ShapeError>([&] {
+              net.insert(2, nndl::Scaler<double>::standardize(x).layer());
+          }).find("takes input 2, but at position 2 it gets 3") != std::string::npos);
+}
+
 TEST_CASE("Network: summary lists layers, output shapes and parameter counts") {
     NumpyRandom random(1);
     nndl::Network<float> net(nndl::Shape::image(8, 8, 1));

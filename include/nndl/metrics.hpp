@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -166,6 +167,11 @@ inline ClassificationReport classification_report(const Eigen::Matrix<long, Eige
         detail::throw_invalid("classification_report: the confusion matrix holds a negative count (",
                               counts.minCoeff(), "), expected counts >= 0");
     }
+    if (counts.maxCoeff() > std::numeric_limits<long>::max() / counts.size()) {  // sums must not overflow
+        detail::throw_invalid("classification_report: the confusion matrix holds a count of ", counts.maxCoeff(),
+                              ", expected at most ", std::numeric_limits<long>::max() / counts.size(),
+                              " so that its sums fit a long");
+    }
     const auto ratio = [](long part, long whole) {
         return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
     };
@@ -205,6 +211,19 @@ ClassificationReport classification_report(const Matrix<Scalar>& actual, const M
 
 namespace detail {
 
+/// A power of two near the largest |value| (1 when all are 0): dividing by it is exact,
+/// and keeps the squares of huge or tiny finite values finite and nonzero.
+template <class Derived>
+double power_of_two_scale(const Eigen::MatrixBase<Derived>& values) {
+    const double largest = values.cwiseAbs().maxCoeff();
+    if (!(largest > 0.0)) {
+        return 1.0;
+    }
+    int exponent = 0;
+    std::frexp(largest, &exponent);
+    return std::ldexp(1.0, exponent - 1);  // 2^1023 at most: finite
+}
+
 /// Checks that a regression metric's two matrices can be compared: the same shape, at
 /// least one value, and every value finite.
 template <class Scalar>
@@ -233,7 +252,12 @@ double mean_absolute_error(const Matrix<Scalar>& predicted, const Matrix<Scalar>
 template <class Scalar>
 double root_mean_squared_error(const Matrix<Scalar>& predicted, const Matrix<Scalar>& target) {
     detail::require_regression_pair("root_mean_squared_error", predicted, target);
-    return std::sqrt((predicted.template cast<double>() - target.template cast<double>()).array().square().mean());
+    const Matrix<double> error = predicted.template cast<double>() - target.template cast<double>();
+    if (!error.allFinite()) {  // finite values whose difference overflows
+        detail::throw_invalid("root_mean_squared_error: a difference of predicted and target overflows a double");
+    }
+    const double scale = detail::power_of_two_scale(error);  // no overflow or underflow in the squares
+    return scale * std::sqrt((error / scale).array().square().mean());
 }
 
 /// Coefficient of determination R^2 = 1 - SS_res / SS_tot per output row, averaged
@@ -252,17 +276,18 @@ double r2_score(const Matrix<Scalar>& predicted, const Matrix<Scalar>& target) {
     const Matrix<double> t = target.template cast<double>();
     double sum = 0.0;
     for (Index i = 0; i < t.rows(); ++i) {
-        // R^2 is a ratio: dividing the row by its largest value keeps squares of large finite values finite.
-        const double scale = std::max(t.row(i).cwiseAbs().maxCoeff(), p.row(i).cwiseAbs().maxCoeff());
-        const Eigen::RowVectorXd tr = scale > 0.0 ? (t.row(i) / scale).eval() : t.row(i).eval();
-        const Eigen::RowVectorXd pr = scale > 0.0 ? (p.row(i) / scale).eval() : p.row(i).eval();
+        if (t.row(i).minCoeff() == t.row(i).maxCoeff()) {  // a constant target: exact, as scikit-learn
+            sum += t.row(i) == p.row(i) ? 1.0 : 0.0;
+            continue;
+        }
+        // R^2 is a ratio: dividing the row by a power of two (exactly) keeps the squares of
+        // large or tiny finite values finite.
+        const double scale = std::max(detail::power_of_two_scale(t.row(i)), detail::power_of_two_scale(p.row(i)));
+        const Eigen::RowVectorXd tr = t.row(i) / scale;
+        const Eigen::RowVectorXd pr = p.row(i) / scale;
         const double residual = (tr - pr).squaredNorm();
         const double total = (tr.array() - tr.mean()).square().sum();
-        if (total > 0.0) {
-            sum += 1.0 - residual / total;
-        } else {
-            sum += residual == 0.0 ? 1.0 : 0.0;
-        }
+        sum += total > 0.0 ? 1.0 - residual / total : (residual == 0.0 ? 1.0 : 0.0);
     }
     return sum / static_cast<double>(t.rows());
 }

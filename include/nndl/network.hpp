@@ -187,6 +187,42 @@ public:
         return *this;
     }
 
+    /// Inserts a layer before layer `position` (0: in front; depth(): as add), say a
+    /// scaler's layer in front of a network built from sizes. It must take the output of
+    /// the layer before it (or the network's input) and give what the layer after it takes.
+    /// Parameters move to other slots: an optimizer that has already stepped needs reset().
+    /// Throws InvalidArgument for a null layer or a position past depth(), ShapeError for
+    /// shapes that do not chain.
+    Network& insert(std::size_t position, std::unique_ptr<Layer<Scalar>> layer) {
+        if (!layer) {
+            detail::throw_invalid("Network::insert: layer is null, expected a layer");
+        }
+        if (position > layers_.size()) {
+            detail::throw_invalid("Network::insert: position ", position, " but the network has ", layers_.size(),
+                                  " layers, expected 0..", layers_.size());
+        }
+        if (position == layers_.size()) {
+            return add(std::move(layer));
+        }
+        const Shape before = position == 0 ? input_shape_ : layers_[position - 1]->output_shape();
+        const Shape in = layer->input_shape();
+        if (in != before && !(in.is_flat() && in.size() == before.size())) {
+            detail::throw_shape("Network::insert: the '", layer->type(), "' layer takes input ", in.to_string(),
+                                ", but at position ", position, " it gets ", before.to_string());
+        }
+        const Shape after = layers_[position]->input_shape();
+        const Shape out = layer->output_shape();
+        if (after != out && !(after.is_flat() && after.size() == out.size())) {
+            detail::throw_shape("Network::insert: the '", layer->type(), "' layer outputs ", out.to_string(),
+                                ", but layer ", position + 1, " ('", layers_[position]->type(), "') takes ",
+                                after.to_string());
+        }
+        layers_.insert(layers_.begin() + static_cast<std::ptrdiff_t>(position), std::move(layer));
+        gather_parameters();
+        last_output_ = nullptr;
+        return *this;
+    }
+
     /// Appends a Dense layer of `units` with weights drawn from `random`.
     Network& add_dense(Index units, Activation activation, Initializer init, NumpyRandom& random) {
         auto layer = make_dense<Scalar>(output_size(), units, activation);
@@ -402,7 +438,8 @@ public:
         return is_classifier() ? labels_from_output(output, decision_threshold().value_or(0.5)) : output;
     }
     /// Labels, 1 x m, whatever the output: for one output 1 where it is above `threshold`
-    /// (0 for a tanh output's -1 / 1 labels), for several the index of the largest.
+    /// else 0 (also for a tanh output split at 0: compare with 0/1 labels, or use
+    /// accuracy(x, y, 0) for -1/1 labels), for several the index of the largest.
     Matrix<Scalar> predict(const Matrix<Scalar>& x, double threshold) const {
         return labels_from_output(output_for(x, "Network::predict"), threshold);
     }

@@ -122,7 +122,7 @@ struct TrainHistory {
     std::vector<EpochRecord> epochs;  ///< the recorded epochs
     long epochs_run = 0;              ///< including a partly run last epoch
     bool stopped_early = false;       ///< early stopping or a callback ended the run (even in its last epoch)
-    long best_epoch = -1;             ///< with early stopping: the epoch whose parameters the network holds
+    long best_epoch = -1;             ///< with early stopping: the epoch (0-based) whose parameters the network holds
 };
 
 namespace detail {

@@ -3,6 +3,8 @@
 // any columns as targets (several for several outputs), and an optional column that
 // selects rows (a "split" column holding train/test). Examples become columns: X is
 // features x m, Y is targets x m. Errors name the file, the line and what was wrong.
+// Cells are plain decimal numbers: quoted cells and hexadecimal numbers are not read;
+// lines end in LF or CRLF, and blank lines are skipped.
 
 #include <algorithm>
 #include <cmath>
@@ -54,9 +56,12 @@ struct CsvTable {
 
 namespace detail {
 
-/// A CSV cell as a finite number (surrounding spaces allowed; subnormals such as 1e-320
-/// kept), or nothing when it is not one.
+/// A CSV cell as a finite decimal number (surrounding spaces allowed; subnormals such as
+/// 1e-320 kept), or nothing when it is not one (hexadecimal "0x10" included).
 inline std::optional<double> csv_number(const std::string& cell) {
+    if (cell.find_first_of("xX") != std::string::npos) {  // strtod would read hexadecimal
+        return std::nullopt;
+    }
     const char* begin = cell.c_str();
     char* end = nullptr;
     const double value = std::strtod(begin, &end);  // sets ERANGE for subnormals: they are still numbers
@@ -72,9 +77,22 @@ inline std::optional<double> csv_number(const std::string& cell) {
     return value;
 }
 
-/// At most 40 characters of a cell or line, for a message that stays one line.
+/// At most 40 characters of a cell or line, control characters written as \xNN, for a
+/// message that stays one readable line.
 inline std::string shortened(const std::string& text) {
-    return text.size() <= 40 ? text : text.substr(0, 40) + "...";
+    static const char digits[] = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < text.size() && i < 40; ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        if (byte < 0x20 || byte == 0x7f) {
+            out += "\\x";
+            out += digits[byte >> 4];
+            out += digits[byte & 15];
+        } else {
+            out += text[i];
+        }
+    }
+    return text.size() <= 40 ? out : out + "...";
 }
 
 /// The cells of one line split at `delimiter`; a trailing delimiter ends with an empty cell.
@@ -195,6 +213,10 @@ CsvTable<Scalar> parse_csv(std::istream& in, const std::filesystem::path& name, 
     if (line.rfind("\xef\xbb\xbf", 0) == 0) {  // a UTF-8 byte order mark
         line.erase(0, 3);
     }
+    if (line.find('\r') != std::string::npos) {
+        throw FileError(detail::concat(where, ": ", file, ":1: the line holds a carriage return (CR) inside it; ",
+                                       "expected lines ending in LF or CRLF (a file with CR line ends only?)"));
+    }
     const std::vector<std::string> first = detail::csv_cells(line, delimiter);
     const std::size_t columns = first.size();
     const bool numbers = detail::csv_all_numbers(first);
@@ -255,7 +277,11 @@ CsvTable<Scalar> parse_csv(std::istream& in, const std::filesystem::path& name, 
     if (features.empty()) {
         throw FileError(detail::concat(where, ": ", file, ":1: ", has_header ? "header has " : "", columns,
                                        " column(s), expected at least ", columns + 1, " (features..., ",
-                                       targets.size() == 1 ? "label" : "targets", ")"));
+                                       targets.size() == 1 ? "label" : "targets", ")",
+                                       columns == 1 ? detail::concat("; is the delimiter '", delimiter == '\t' ?
+                                                                     std::string("\\t") : std::string(1, delimiter),
+                                                                     "' the file's?")
+                                                    : std::string()));
     }
 
     // Rows are kept in one flat array (features then targets per row): no object per row.
@@ -307,7 +333,7 @@ CsvTable<Scalar> parse_csv(std::istream& in, const std::filesystem::path& name, 
     }
     while (detail::csv_line(in, line)) {
         ++line_number;
-        if (!line.empty()) {
+        if (line.find_first_not_of(" \t") != std::string::npos) {  // blank lines are skipped
             read_row(line);
         }
     }

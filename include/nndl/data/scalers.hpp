@@ -48,15 +48,23 @@ public:
                 spread(i, 0) = Scalar(1);
                 continue;
             }
-            const double mean = values.row(i).mean();
-            const double variance = (values.row(i).array() - mean).square().mean();
-            if (!std::isfinite(mean) || !std::isfinite(variance)) {
-                detail::throw_invalid(where, ": feature ", i, "'s mean or variance overflows (values up to ",
-                                      values.row(i).cwiseAbs().maxCoeff(), "), expected values whose squares fit a double");
-            }
+            // In units of a power of two near the largest value (exact): no square overflows, and
+            // neither can the mean or the deviation, which are at most the largest value.
+            int exponent = 0;
+            std::frexp(values.row(i).cwiseAbs().maxCoeff(), &exponent);
+            const double unit = std::ldexp(1.0, exponent - 1);  // 2^1023 at most: finite
+            const Eigen::RowVectorXd scaled = values.row(i) / unit;
+            const double mean = scaled.mean();
+            const double variance = (scaled.array() - mean).square().mean();
             const bool rounding_only = variance <= m * eps * variance + (m * mean * eps) * (m * mean * eps);
-            center(i, 0) = static_cast<Scalar>(mean);
-            spread(i, 0) = static_cast<Scalar>(rounding_only ? 1.0 : std::sqrt(variance));
+            const double center_value = mean * unit;
+            const double spread_value = rounding_only ? 1.0 : std::sqrt(variance) * unit;
+            if (!std::isfinite(center_value) || !std::isfinite(spread_value)) {
+                detail::throw_invalid(where, ": feature ", i, "'s mean or standard deviation overflows a double ",
+                                      "(values from ", values.row(i).minCoeff(), " to ", values.row(i).maxCoeff(), ")");
+            }
+            center(i, 0) = static_cast<Scalar>(center_value);
+            spread(i, 0) = static_cast<Scalar>(spread_value);
         }
         return Scaler(where, center, spread, "standardize");
     }
@@ -83,6 +91,10 @@ public:
             }
             // (x - min) / range * (high - low) + low, written as (x - center) / spread.
             const double s = (range > 0.0 ? range : 1.0) / (high - low);
+            if (!std::isfinite(s) || !std::isfinite(smallest - low * s)) {
+                detail::throw_invalid(where, ": feature ", i, " spans ", range, ", which the range [", low, ", ",
+                                      high, "] is too narrow to map (the factor overflows)");
+            }
             spread(i, 0) = static_cast<Scalar>(s);
             center(i, 0) = static_cast<Scalar>(smallest - low * s);
         }
@@ -99,17 +111,19 @@ public:
     const std::string& method() const { return method_; }
 
     /// (x - center) / spread for every column of x (features() rows). Throws ShapeError
-    /// on another row count.
+    /// on another row count and InvalidArgument on a value that is not finite.
     Matrix<Scalar> transform(const Matrix<Scalar>& x) const {
         detail::require_rows("Scaler::transform", "X", x.rows(), features(), "the scaler was fitted on");
+        detail::require_finite("Scaler::transform", "X", x);
         Matrix<Scalar> out;
         detail::normalize(x, center_, spread_, false, out);
         return out;
     }
     /// The inverse map, x * spread + center: scaled values back in the data's units.
-    /// Throws ShapeError on another row count.
+    /// Throws as transform.
     Matrix<Scalar> inverse_transform(const Matrix<Scalar>& x) const {
         detail::require_rows("Scaler::inverse_transform", "X", x.rows(), features(), "the scaler was fitted on");
+        detail::require_finite("Scaler::inverse_transform", "X", x);
         Matrix<Scalar> out;
         detail::normalize(x, center_, spread_, true, out);
         return out;

@@ -1057,9 +1057,10 @@ private:
             const double value = v[static_cast<std::size_t>(onnx_position(i))];
             const auto scalar = static_cast<double>(static_cast<Scalar>(value));  // what the layer will hold
             const bool divisor = op == "Div" || op == "Mul";
-            if (!std::isfinite(scalar) || (divisor && !(scalar > 0.0))) {
+            if (!std::isfinite(scalar) ||
+                (divisor && !(scalar >= static_cast<double>(std::numeric_limits<Scalar>::min())))) {
                 fail_node(node, index, concat("has ", value, " at feature ", i, "; nndl's normalization needs ",
-                                              divisor ? "finite factors above 0" : "finite values",
+                                              divisor ? "finite factors above 0, not subnormal" : "finite values",
                                               std::is_same_v<Scalar, float> ? " as float" : ""));
             }
             operand(i, 0) = static_cast<Scalar>(value);

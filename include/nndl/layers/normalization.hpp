@@ -5,6 +5,7 @@
 // outputs trained on scaled targets back into the targets' units.
 
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -31,7 +32,8 @@ void normalize(const Matrix<Scalar>& x, const Matrix<Scalar>& center, const Matr
 }
 
 /// Throws InvalidArgument unless center and spread are columns of `size` finite values
-/// and every spread is above 0.
+/// and every spread is a normal number above 0 (a subnormal divisor turns finite inputs
+/// into infinities).
 template <class Scalar>
 void require_normalization(const char* where, Index size, const Matrix<Scalar>& center, const Matrix<Scalar>& spread) {
     if (center.rows() != size || center.cols() != 1 || spread.rows() != size || spread.cols() != 1) {
@@ -42,8 +44,9 @@ void require_normalization(const char* where, Index size, const Matrix<Scalar>& 
         if (!std::isfinite(static_cast<double>(center(i, 0)))) {
             throw_invalid(where, ": center of value ", i, " is ", center(i, 0), ", expected a finite number");
         }
-        if (!(spread(i, 0) > Scalar(0)) || !std::isfinite(static_cast<double>(spread(i, 0)))) {
-            throw_invalid(where, ": spread of value ", i, " is ", spread(i, 0), ", expected a finite number > 0");
+        if (!(spread(i, 0) >= std::numeric_limits<Scalar>::min()) || !std::isfinite(static_cast<double>(spread(i, 0)))) {
+            throw_invalid(where, ": spread of value ", i, " is ", spread(i, 0), ", expected a finite number > 0",
+                          spread(i, 0) > Scalar(0) ? " and not subnormal" : "");
         }
     }
 }
