@@ -175,6 +175,23 @@ TEST_CASE("image: bad files give FileError naming the file") {
     fs::remove_all(dir);
 }
 
+TEST_CASE("image: binary PNM files are screened before stb reads them") {
+    // Debian's stb reads past the end of 16-bit or truncated P5/P6 data (found by fuzzing).
+    const auto decode = [](const std::string& text) {
+        const std::vector<unsigned char> bytes(text.begin(), text.end());
+        return nndl_test::message_of<nndl::FileError>([&] { nndl::decode_image_rgb(bytes, "x.pgm"); });
+    };
+    CHECK(decode("P5 2 2 5555\n\x01\x02") ==
+          "load_image_rgb: 'x.pgm' is a 16-bit PNM (maximum value 5555), expected 8-bit (at most 255)");
+    CHECK(decode("P6 # comment\n2 2 255\nabc") ==
+          "load_image_rgb: 'x.pgm' is a PNM of 2x2 pixels but holds 3 bytes of them, expected 12 (truncated?)");
+    CHECK(decode("P5 4 4 255").find("holds 0 bytes of them, expected 16") != std::string::npos);
+    const std::string whole = "P5 2 1 255\n\x10\x20";
+    const auto image = nndl::decode_image_rgb(std::vector<unsigned char>(whole.begin(), whole.end()), "ok.pgm");
+    CHECK(image.width == 2);
+    CHECK(image.values[3] == 0x20);
+}
+
 TEST_CASE("image: write_png round-trips and replaces the target atomically") {
     const fs::path dir = scratch_dir();
     nndl::ImageArray<unsigned char> image(2, 2, 3);

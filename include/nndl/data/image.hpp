@@ -31,6 +31,59 @@ namespace nndl {
 /// Images larger than this many pixels are refused instead of exhausting memory.
 inline constexpr long long max_image_pixels = 1LL << 27;
 
+namespace detail {
+
+/// Screens a binary PNM file (P5 gray, P6 RGB) before stb reads it: Debian's stb reads
+/// past the end of a 16-bit or truncated one (found by fuzzing). Returns without a word
+/// for other formats; throws FileError for a PNM whose maximum value is above 255 or
+/// whose pixels are not all there.
+inline void screen_pnm(const std::vector<unsigned char>& bytes, const std::filesystem::path& path,
+                       const char* function) {
+    if (bytes.size() < 2 || bytes[0] != 'P' || (bytes[1] != '5' && bytes[1] != '6')) {
+        return;
+    }
+    std::size_t at = 2;
+    const auto is_space = [](unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+    const auto number = [&]() -> long long {
+        while (at < bytes.size() && (is_space(bytes[at]) || bytes[at] == '#')) {
+            if (bytes[at] == '#') {  // a comment runs to the end of the line
+                while (at < bytes.size() && bytes[at] != '\n' && bytes[at] != '\r') {
+                    ++at;
+                }
+            } else {
+                ++at;
+            }
+        }
+        long long value = 0;
+        bool digits = false;
+        while (at < bytes.size() && bytes[at] >= '0' && bytes[at] <= '9') {
+            value = std::min(value * 10 + (bytes[at] - '0'), 1LL << 40);  // large stays large, never overflows
+            digits = true;
+            ++at;
+        }
+        return digits ? value : -1;
+    };
+    const long long width = number();
+    const long long height = number();
+    const long long largest = number();
+    if (width < 0 || height < 0 || largest < 0) {
+        return;  // not a complete header: stb refuses it itself
+    }
+    if (largest > 255) {
+        throw FileError(concat(function, ": '", path.string(), "' is a 16-bit PNM (maximum value ", largest,
+                               "), expected 8-bit (at most 255)"));
+    }
+    const long long channels = bytes[1] == '5' ? 1 : 3;
+    const auto data = at < bytes.size() ? static_cast<long long>(bytes.size() - at - 1) : 0LL;  // after one space
+    const bool in_bounds = width > 0 && height > 0 && width <= max_image_pixels && height <= max_image_pixels / width;
+    if (in_bounds && data < width * height * channels) {  // larger sizes: refused by decode_image's own check
+        throw FileError(concat(function, ": '", path.string(), "' is a PNM of ", width, "x", height, " pixels but holds ",
+                               data, " bytes of them, expected ", width * height * channels, " (truncated?)"));
+    }
+}
+
+}  // namespace detail
+
 /// Decodes an image held in memory to 8-bit pixels with `channels` channels (1 gray,
 /// 2 gray + alpha, 3 RGB, 4 RGBA; stb converts); `path` and `function` name it in messages.
 /// Throws InvalidArgument for `channels` outside 1 to 4, FileError for bytes that are empty,
@@ -47,6 +100,7 @@ inline ImageArray<unsigned char> decode_image(const std::vector<unsigned char>& 
     if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
         throw FileError(detail::concat(function, ": '", path.string(), "' is larger than 2 GiB"));
     }
+    detail::screen_pnm(bytes, path, function);
     const int length = static_cast<int>(bytes.size());
     int width = 0;
     int height = 0;
