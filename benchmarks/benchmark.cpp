@@ -1,7 +1,9 @@
-// nndl's benchmark: the course's L-layer cat model and a Fashion-MNIST MLP epoch,
-// against the same work in NumPy and PyTorch (benchmarks/reference_*.py) run from
-// this process, plus the GEMM rate of this build as the machine's practical peak.
-// Prints one table. Not part of ctest: timings belong here, not in tests.
+// nndl's benchmark: the course's L-layer cat model, a Fashion-MNIST MLP epoch and a CNN
+// epoch, against the same work in NumPy and PyTorch (benchmarks/reference_*.py) run
+// from this process, plus the GEMM rate of this build as the machine's practical peak.
+// Each row runs at each thread count of --threads; --load keeps one core busy with
+// another process meanwhile. Prints the best of each row and the thread sweep. Not part
+// of ctest: timings belong here, not in tests.
 
 #include "../examples/example_images.hpp"
 #include "../examples/fashion_common.hpp"
@@ -10,10 +12,19 @@
 
 #include <Eigen/Core>
 
+#include <nndl/threads.hpp>
+
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <optional>
+
+#include <sys/wait.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 namespace {
 
@@ -163,8 +174,58 @@ std::map<std::string, double> run_reference(const std::string& command, std::str
     return results;
 }
 
-bool python_module_available(const std::string& module) {
-    return std::system(("/usr/bin/python3 -c 'import " + module + "' >/dev/null 2>&1").c_str()) == 0;
+bool python_module_available(const std::string& python, const std::string& module) {
+    return std::system((python + " -c 'import " + module + "' >/dev/null 2>&1").c_str()) == 0;
+}
+
+/// Another process that keeps one core busy while it lives (--load): what a user's
+/// machine looks like with a build or a browser running beside the training.
+class BusyProcess {
+public:
+    BusyProcess() {
+        pid_ = ::fork();
+        if (pid_ == 0) {
+#if defined(__linux__)
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives the benchmark
+#endif
+            volatile unsigned long spins = 0;
+            for (;;) {
+                spins = spins + 1;
+            }
+        }
+        if (pid_ < 0) {
+            throw std::runtime_error("nndl_benchmark: --load could not start a busy process");
+        }
+    }
+    ~BusyProcess() {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    BusyProcess(const BusyProcess&) = delete;
+    BusyProcess& operator=(const BusyProcess&) = delete;
+
+private:
+    pid_t pid_ = -1;
+};
+
+/// --threads: "1,2,default" -> {1, 2, nndl's default}, each once, in the given order.
+std::vector<int> parse_thread_list(std::string text) {
+    const std::string name = "default";
+    const std::string fallback = std::to_string(nndl::default_threads());
+    for (std::size_t at = text.find(name); at != std::string::npos; at = text.find(name, at)) {
+        text.replace(at, name.size(), fallback);
+    }
+    std::vector<int> counts;
+    for (const long count : examples::Options::parse_integer_list(text, "--threads", 1)) {
+        if (count > nndl::max_threads) {
+            throw examples::UsageError("--threads entry must be at most " + std::to_string(nndl::max_threads) +
+                                       ", got " + std::to_string(count));
+        }
+        if (std::find(counts.begin(), counts.end(), static_cast<int>(count)) == counts.end()) {
+            counts.push_back(static_cast<int>(count));
+        }
+    }
+    return counts;
 }
 
 }  // namespace
@@ -175,27 +236,37 @@ int main(int argc, char** argv) {
                                   "Times nndl against NumPy and PyTorch on the same work and prints one table.");
         options.value("iterations", "N", "iterations of the cat model", "2500")
             .value("fashion", "DIR", "Fashion-MNIST IDX files", "/usr/share/datasets/fashion-mnist")
-            .value("epoch-limit", "N", "examples in the Fashion-MNIST epoch (0: all 60000)", "0")
+            .value("epoch-limit", "N", "examples in the Fashion-MNIST epochs (0: all 60000)", "0")
             .value("data", "DIR", "cat data", "data/catvnoncat")
             .value("rounds", "N", "times every measurement is repeated; the table keeps each one's best", "3")
+            .value("threads", "LIST",
+                   "thread counts every row runs at (nndl::set_threads; NumPy's and PyTorch's own settings), "
+                   "'default' for nndl's default (all cores)",
+                   "1,default")
+            .value("python", "PATH", "the Python whose NumPy and PyTorch are measured", "/usr/bin/python3")
+            .flag("load", "keep one core busy with another process while measuring (a loaded machine)")
+            .flag("skip-cnn", "leave out the CNN epoch (the longest row)")
             .flag("skip-references", "do not run NumPy and PyTorch");
         options.parse(argc, argv);
         const long iterations = options.integer("iterations", 1);
         const long limit = options.integer("epoch-limit", 0);
         const long rounds = options.integer("rounds", 1);
+        const std::vector<int> thread_counts = parse_thread_list(options.text("threads"));
+        const std::string python = options.text("python");
         const std::string dir = options.has("data") ? options.text("data") : examples::data_path("data/catvnoncat");
         const std::string fashion_dir = options.text("fashion");
         const bool have_fashion = std::filesystem::exists(fashion_dir + "/train-images-idx3-ubyte.gz");
-        const int threads = Eigen::nbThreads();
+        const bool with_cnn = !options.has("skip-cnn");
+        const int default_threads = nndl::default_threads();
 
         const auto cat64 = examples::load_cat_data<double>(dir);
         const nndl::Matrix<float> x32 = cat64.train.x.cast<float>();
         const nndl::Matrix<float> y32 = cat64.train.y.cast<float>();
         std::vector<Row> rows;  // every round's measurements
-        const std::string nndl_threads = std::to_string(threads) + " (OpenMP)";
+        const auto thread_label = [&](int count) {
+            return std::to_string(count) + (count == default_threads ? " (default)" : "");
+        };
 
-        // Rounds interleave all libraries, so that a busy moment of the machine does not
-        // favour one of them; each row keeps its best round.
         double peak64 = 0, peak32 = 0, first64 = 0, first32 = 0;
         std::vector<std::string> infos;
         nndl::IdxDataset<float> fashion;
@@ -213,48 +284,63 @@ int main(int argc, char** argv) {
             std::filesystem::create_directories(temp);
             nndl::write_npz(cat_npz, {{"X", nndl::to_npy(cat64.train.x)}, {"Y", nndl::to_npy(cat64.train.y)}});
         }
+        std::optional<BusyProcess> load;
+        if (options.has("load")) {
+            std::cerr << "--load: one busy process runs beside every measurement\n";
+            load.emplace();
+        }
+        const auto stats_before = nndl::detail::ThreadPool::instance().statistics();
         for (long round = 1; round <= rounds; ++round) {
             std::cerr << "round " << round << " of " << rounds << '\n';
-            std::cerr << "measuring the GEMM rate...\n";
+            std::cerr << "measuring the GEMM rate (nndl's default threads)...\n";
+            nndl::set_threads(default_threads);
             peak64 = std::max(peak64, gemm_gflops<double>(2048, 5));
             peak32 = std::max(peak32, gemm_gflops<float>(2048, 10));
             first64 = std::max(first64, first_layer_gflops<double>(cat64.train.x, 50));
             first32 = std::max(first32, first_layer_gflops<float>(x32, 50));
 
-            double cost = 0;
-            std::cerr << "nndl: cat model, float64...\n";
-            Row r = nndl_cat(cat64.train.x, cat64.train.y, iterations, cost);
-            r.work = "cat L-layer float64";
-            r.library = "nndl";
-            r.threads = nndl_threads;
-            r.note = "cost " + std::to_string(cost);
-            rows.push_back(r);
-            std::cerr << "nndl: cat model, float32...\n";
-            r = nndl_cat(x32, y32, iterations, cost);
-            r.work = "cat L-layer float32";
-            r.library = "nndl";
-            r.threads = nndl_threads;
-            r.note = "cost " + std::to_string(cost);
-            rows.push_back(r);
-            if (have_fashion) {
-                std::cerr << "nndl: Fashion-MNIST epoch, float32...\n";
-                r = nndl_fashion_epoch(fashion.x, fashion_targets);
-                r.work = "fashion epoch float32";
+            for (const int threads : thread_counts) {
+                nndl::set_threads(threads);
+                const std::string label = thread_label(threads);
+                double cost = 0;
+                std::cerr << "nndl, " << threads << " threads: cat model, float64...\n";
+                Row r = nndl_cat(cat64.train.x, cat64.train.y, iterations, cost);
+                r.work = "cat L-layer float64";
                 r.library = "nndl";
-                r.threads = nndl_threads;
+                r.threads = label;
+                r.note = "cost " + std::to_string(cost);
                 rows.push_back(r);
-                std::cerr << "nndl: Fashion-MNIST CNN epoch, float32...\n";
-                r = nndl_fashion_cnn_epoch(fashion.x, fashion_targets);
-                r.work = "fashion CNN epoch float32";
+                std::cerr << "nndl, " << threads << " threads: cat model, float32...\n";
+                r = nndl_cat(x32, y32, iterations, cost);
+                r.work = "cat L-layer float32";
                 r.library = "nndl";
-                r.threads = nndl_threads;
+                r.threads = label;
+                r.note = "cost " + std::to_string(cost);
                 rows.push_back(r);
+                if (have_fashion) {
+                    std::cerr << "nndl, " << threads << " threads: Fashion-MNIST epoch, float32...\n";
+                    r = nndl_fashion_epoch(fashion.x, fashion_targets);
+                    r.work = "fashion epoch float32";
+                    r.library = "nndl";
+                    r.threads = label;
+                    rows.push_back(r);
+                    if (with_cnn) {
+                        std::cerr << "nndl, " << threads << " threads: Fashion-MNIST CNN epoch, float32...\n";
+                        r = nndl_fashion_cnn_epoch(fashion.x, fashion_targets);
+                        r.work = "fashion CNN epoch float32";
+                        r.library = "nndl";
+                        r.threads = label;
+                        rows.push_back(r);
+                    }
+                }
             }
+            nndl::set_threads(default_threads);
 
             if (references) {
                 const std::string script_dir = examples::data_path("benchmarks");
                 const std::string common = " --cat " + cat_npz + " --iterations " + std::to_string(iterations) +
-                                           (have_fashion ? " --fashion " + fashion_dir + " --epoch-limit " + std::to_string(limit) : "");
+                                           (have_fashion ? " --fashion " + fashion_dir + " --epoch-limit " + std::to_string(limit) : "") +
+                                           (with_cnn ? "" : " --skip-cnn");
                 const std::map<std::string, std::string> work_names = {{"cat_float64", "cat L-layer float64"},
                                                                        {"cat_float32", "cat L-layer float32"},
                                                                        {"fashion_epoch_float32", "fashion epoch float32"},
@@ -281,59 +367,80 @@ int main(int argc, char** argv) {
                         rows.push_back(ref);
                     }
                 };
-                if (python_module_available("numpy")) {
+                if (python_module_available(python, "numpy")) {
                     // As users run NumPy: without the OpenBLAS overrides this machine sets.
-                    for (int t : {1, 2}) {
+                    for (const int t : thread_counts) {
                         std::string info;
                         auto results = run_reference("env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=" +
-                                                         std::to_string(t) + " /usr/bin/python3 " + script_dir +
+                                                         std::to_string(t) + " " + python + " " + script_dir +
                                                          "/reference_numpy.py" + common,
                                                      info);
-                        if (round == 1) {
+                        if (round == 1 && t == thread_counts.front()) {
                             infos.push_back("NumPy: " + info);
                         }
                         add_rows("NumPy", std::to_string(t), results);
                     }
                 } else {
-                    std::cerr << "NumPy is not installed (apt-get install python3-numpy): its rows are skipped\n";
+                    std::cerr << python << " has no NumPy (apt-get install python3-numpy): its rows are skipped\n";
                 }
-                if (python_module_available("torch")) {
-                    for (int t : {1, 2}) {
+                if (python_module_available(python, "torch")) {
+                    for (const int t : thread_counts) {
                         std::string info;
-                        auto results = run_reference("cd " + script_dir + " && /usr/bin/python3 reference_torch.py --threads " +
-                                                         std::to_string(t) + common,
+                        auto results = run_reference("cd " + script_dir + " && " + python +
+                                                         " reference_torch.py --threads " + std::to_string(t) + common,
                                                      info);
-                        if (round == 1) {
+                        if (round == 1 && t == thread_counts.front()) {
                             infos.push_back("PyTorch: " + info);
                         }
                         add_rows("PyTorch", std::to_string(t), results);
                     }
                 } else {
-                    std::cerr << "PyTorch is not installed (apt-get install python3-torch, or tools/setup.sh --bench): its "
-                                 "rows are skipped\n";
+                    std::cerr << python << " has no PyTorch (apt-get install python3-torch, or tools/setup.sh --bench): "
+                                 "its rows are skipped\n";
                 }
             }
         }
+        load.reset();
         if (references) {
             std::filesystem::remove_all(temp);
         }
+        const auto stats = nndl::detail::ThreadPool::instance().statistics();
 
-        // Keep each library's best round and thread count per work.
+        // Keep each library's best round and thread count per work, and each thread
+        // count's best round for the sweep.
         std::map<std::pair<std::string, std::string>, Row> best;
+        std::map<std::tuple<std::string, std::string, std::string>, double> sweep;
         for (const auto& row : rows) {
             const auto key = std::make_pair(row.work, row.library);
             if (best.count(key) == 0 || row.seconds < best[key].seconds) {
                 best[key] = row;
             }
+            const auto sweep_key = std::make_tuple(row.work, row.library, row.threads);
+            if (sweep.count(sweep_key) == 0 || row.seconds < sweep[sweep_key]) {
+                sweep[sweep_key] = row.seconds;
+            }
         }
         std::cout << "\nnndl " << nndl::version_string << " benchmark, " << iterations << " cat iterations"
                   << ", best of " << rounds << (rounds == 1 ? " round" : " rounds")
-                  << (limit ? ", Fashion-MNIST epoch of " + std::to_string(limit) + " examples" : "") << '\n';
-        std::cout << "GEMM 2048x2048 (this build, " << threads << " threads): " << std::fixed << std::setprecision(1)
-                  << peak64 << " GFLOP/s float64, " << peak32 << " GFLOP/s float32\n";
-        std::cout << "cat first layer products (Z1 = W1 X, dW1 = dZ1 X^T): " << first64 << " GFLOP/s float64 ("
-                  << std::setprecision(0) << 100 * first64 / peak64 << "% of GEMM), " << std::setprecision(1) << first32
-                  << " GFLOP/s float32 (" << std::setprecision(0) << 100 * first32 / peak32 << "% of GEMM)\n";
+                  << (limit ? ", Fashion-MNIST epochs of " + std::to_string(limit) + " examples" : "")
+                  << (options.has("load") ? ", one core kept busy by another process (--load)" : ", no load") << '\n';
+        std::cout << "nndl's kernels: " << nndl::detail::to_string(nndl::detail::kernel_isa()) << "; " << default_threads
+                  << " threads by default of " << nndl::available_cores() << " cores; pool: "
+                  << stats.parallel - stats_before.parallel << " pieces shared, "
+                  << stats.serial - stats_before.serial << " run alone after "
+                  << stats.stragglers - stats_before.stragglers << " held-up workers\n";
+        std::cout << "GEMM 2048x2048 (Eigen, OpenMP " <<
+#ifdef _OPENMP
+            "on, " << Eigen::nbThreads() << " threads"
+#else
+            "off: one thread"
+#endif
+                  << "): " << std::fixed << std::setprecision(1) << peak64 << " GFLOP/s float64, " << peak32
+                  << " GFLOP/s float32\n";
+        std::cout << "cat first layer products (Z1 = W1 X, dW1 = dZ1 X^T, " << default_threads
+                  << " threads): " << first64 << " GFLOP/s float64 (" << std::setprecision(0) << 100 * first64 / peak64
+                  << "% of GEMM), " << std::setprecision(1) << first32 << " GFLOP/s float32 (" << std::setprecision(0)
+                  << 100 * first32 / peak32 << "% of GEMM)\n";
         for (const auto& info : infos) {
             std::cout << info << '\n';
         }
@@ -367,6 +474,42 @@ int main(int argc, char** argv) {
         }
         std::cout << "\nvs X: how many times faster than X on the same work (X's seconds / this row's seconds); "
                      "cat float32 rows are compared with NumPy float64.\n";
+        if (thread_counts.size() > 1) {
+            std::cout << "\nThread sweep (seconds, best of " << rounds << "; the last column: nndl's default against "
+                      << "its one-thread time, where both ran)\n\n| work | library |";
+            for (const int t : thread_counts) {
+                std::cout << ' ' << t << (t == default_threads ? " (default)" : "") << " |";
+            }
+            std::cout << " default / 1 |\n|---|---|";
+            for (std::size_t i = 0; i <= thread_counts.size(); ++i) {
+                std::cout << "---|";
+            }
+            std::cout << '\n';
+            for (const auto& work : works) {
+                for (const std::string library : {"nndl", "NumPy", "PyTorch"}) {
+                    const auto label_for = [&](int t) { return library == "nndl" ? thread_label(t) : std::to_string(t); };
+                    if (sweep.count({work, library, label_for(thread_counts.front())}) == 0) {
+                        continue;
+                    }
+                    std::cout << "| " << work << " | " << library << " |";
+                    for (const int t : thread_counts) {
+                        const auto it = sweep.find({work, library, label_for(t)});
+                        std::cout << ' ' << std::setprecision(2)
+                                  << (it == sweep.end() ? std::string("-") : std::to_string(it->second).substr(0, 5))
+                                  << " |";
+                    }
+                    const auto one = sweep.find({work, library, label_for(1)});
+                    const auto all = sweep.find({work, library, label_for(default_threads)});
+                    if (one != sweep.end() && all != sweep.end()) {
+                        std::ostringstream ratio;
+                        ratio << std::fixed << std::setprecision(2) << all->second / one->second << "x";
+                        std::cout << ' ' << ratio.str() << " |\n";
+                    } else {
+                        std::cout << " - |\n";
+                    }
+                }
+            }
+        }
         return 0;
     });
 }

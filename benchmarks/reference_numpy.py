@@ -114,6 +114,7 @@ def argument_parser():
     p.add_argument("--iterations", type=int, default=2500)
     p.add_argument("--fashion")
     p.add_argument("--epoch-limit", type=int, default=0)
+    p.add_argument("--skip-cnn", action="store_true", help="leave out the CNN epoch (PyTorch's script only has one)")
     return p
 
 

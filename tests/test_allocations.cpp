@@ -3,9 +3,9 @@
 // Eigen allocation fail while it is forbidden).
 //
 // Eigen's matrix products take their packing buffers from the stack up to
-// EIGEN_STACK_ALLOCATION_LIMIT and from the heap above it, and from the heap when
-// they run on several threads; so the step runs on one thread, with a network whose
-// products stay under that limit.
+// EIGEN_STACK_ALLOCATION_LIMIT and from the heap above it, so the networks here have
+// products under that limit. They run with two threads: nndl's pool hands out work
+// without allocating once its workers have started.
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -38,7 +38,7 @@ using nndl::Activation;
 using nndl::Matrix;
 
 TEST_CASE_TEMPLATE("a full-batch training step allocates nothing once warmed up", Scalar, float, double) {
-    Eigen::setNbThreads(1);
+    nndl::set_threads(2);
     nndl::Network<Scalar> net({30, 16, 8, 1}, {Activation::relu, Activation::tanh, Activation::sigmoid},
                               {nndl::Init::he}, 1);
     const Matrix<Scalar> x = nndl::NumpyRandom(2).randn<Scalar>(30, 64);
@@ -78,7 +78,7 @@ TEST_CASE_TEMPLATE("a full-batch training step allocates nothing once warmed up"
 }
 
 TEST_CASE_TEMPLATE("a CNN training step allocates nothing once warmed up", Scalar, float, double) {
-    Eigen::setNbThreads(1);
+    nndl::set_threads(2);
     nndl::NumpyRandom random(3);
     nndl::Network<Scalar> net(nndl::Shape::image(6, 6, 2));
     auto conv = std::make_unique<nndl::Conv2D<Scalar>>(net.output_shape(), 4, nndl::Window(3), nndl::Stride(1),
@@ -108,4 +108,26 @@ TEST_CASE_TEMPLATE("a CNN training step allocates nothing once warmed up", Scala
     }
     Eigen::internal::set_is_malloc_allowed(true);
     CHECK(allocations.load() - before == 0);
+}
+
+TEST_CASE("handing work to the pool's threads allocates nothing once the workers run") {
+    nndl::set_threads(2);
+    std::vector<double> values(1 << 20, 1.0);
+    const auto double_all = [&] {
+        nndl::detail::parallel_ranges(static_cast<nndl::Index>(values.size()), 1 << 14, 64,
+                                      [&](nndl::Index begin, nndl::Index end) {
+                                          for (nndl::Index i = begin; i < end; ++i) {
+                                              values[static_cast<std::size_t>(i)] *= 2;
+                                          }
+                                      });
+    };
+    double_all();  // starts the worker
+    const long before = allocations.load();
+    for (int i = 0; i < 20; ++i) {
+        double_all();
+    }
+    CHECK(allocations.load() - before == 0);
+    CHECK(values.front() == 2097152.0);  // 2^21: every element doubled 21 times
+    CHECK(values.back() == 2097152.0);
+    nndl::set_threads(0);
 }

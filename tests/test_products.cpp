@@ -5,7 +5,9 @@
 #include <nndl/layers/dense.hpp>
 #include <nndl/gradient_check.hpp>
 #include <nndl/detail/products.hpp>
+#include <nndl/threads.hpp>
 
+#include <array>
 #include <vector>
 
 using nndl::Index;
@@ -19,25 +21,26 @@ double tolerance(Index k) {
     return (std::is_same_v<Scalar, float> ? 2e-6 : 1e-14) * static_cast<double>(k);
 }
 
-template <class Scalar, bool Half>
-void check_thin_product(Index m, Index n, Index k) {
+template <class Scalar>
+void check_thin_product(nndl::detail::KernelIsa isa, bool half, Index m, Index n, Index k) {
     const Matrix<Scalar> a = Matrix<Scalar>::Random(m, k);
     const Matrix<Scalar> b = Matrix<Scalar>::Random(k, n);
     Matrix<Scalar> c = Matrix<Scalar>::Constant(m, n, Scalar(7));  // stale values must not survive
-    nndl::detail::thin_product<Scalar, Half>(a.data(), m, b.data(), k, c.data(), m, m, n, k);
+    const int bytes = nndl::detail::vector_bytes(isa, half);
+    nndl::detail::thin_product<Scalar>(isa, bytes, a.data(), m, b.data(), k, c.data(), m, m, n, k);
     const Matrix<Scalar> expected = a * b;
-    INFO("m=" << m << " n=" << n << " k=" << k << " lanes=" << (nndl::detail::packet_lanes<Scalar, Half>));
+    INFO("m=" << m << " n=" << n << " k=" << k << " " << nndl::detail::to_string(isa) << " bytes=" << bytes);
     CHECK(nndl_test::max_abs_difference(c, expected) <= tolerance<Scalar>(k));
 }
 
 template <class Scalar>
-void check_outer_product_sum(Index m, Index n, Index k) {
+void check_outer_product_sum(nndl::detail::KernelIsa isa, Index m, Index n, Index k) {
     const Matrix<Scalar> d = Matrix<Scalar>::Random(m, n);
     const Matrix<Scalar> x = Matrix<Scalar>::Random(k, n);
     Matrix<Scalar> c = Matrix<Scalar>::Constant(m, k, Scalar(7));
-    nndl::detail::outer_product_sum(d.data(), m, x.data(), k, c.data(), m, m, n, k);
+    nndl::detail::outer_product_sum(isa, d.data(), m, x.data(), k, c.data(), m, m, n, k);
     const Matrix<Scalar> expected = d * x.transpose();
-    INFO("m=" << m << " n=" << n << " k=" << k);
+    INFO("m=" << m << " n=" << n << " k=" << k << " " << nndl::detail::to_string(isa));
     CHECK(nndl_test::max_abs_difference(c, expected) <= tolerance<Scalar>(n));
 }
 
@@ -45,29 +48,89 @@ const std::vector<Index> row_counts{1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 16, 17, 20, 2
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("thin_product: every row count, full and half packets, short and long inputs", Scalar, float,
-                   double) {
-    for (Index m : row_counts) {
-        for (Index k : {1, 2, 7, 64, 301, 4099 + 4096}) {
-            for (Index n : {1, 3, 8, 9, 37}) {
-                check_thin_product<Scalar, false>(m, n, k);
-                check_thin_product<Scalar, true>(m, n, k);
+// Every instruction set this processor runs (the kernels are picked at run time, so a
+// test on an AVX-512 machine checks the AVX2 and SSE2 kernels too).
+TEST_CASE_TEMPLATE("thin_product: every instruction set, row count, full and half vectors, short and long inputs",
+                   Scalar, float, double) {
+    REQUIRE(!nndl::detail::runnable_kernel_isas().empty());
+    for (const auto isa : nndl::detail::runnable_kernel_isas()) {
+        for (Index m : row_counts) {
+            for (Index k : {1, 2, 7, 64, 301, 4099 + 4096}) {
+                for (Index n : {1, 3, 8, 9, 37}) {
+                    check_thin_product<Scalar>(isa, false, m, n, k);
+                    check_thin_product<Scalar>(isa, true, m, n, k);
+                }
             }
         }
     }
 }
 
-TEST_CASE_TEMPLATE("outer_product_sum: every row count and remainder of the input length", Scalar, float, double) {
-    for (Index m : row_counts) {
-        for (Index k : {1, 3, 8, 17, 64, 65, 129, 1000, 2051}) {
-            for (Index n : {1, 2, 13, 209}) {
-                check_outer_product_sum<Scalar>(m, n, k);
+TEST_CASE_TEMPLATE("outer_product_sum: every instruction set, row count and remainder of the input length", Scalar,
+                   float, double) {
+    for (const auto isa : nndl::detail::runnable_kernel_isas()) {
+        for (Index m : row_counts) {
+            for (Index k : {1, 3, 8, 17, 64, 65, 129, 1000, 2051}) {
+                for (Index n : {1, 2, 13, 209}) {
+                    check_outer_product_sum<Scalar>(isa, m, n, k);
+                }
             }
         }
     }
 }
 
-TEST_CASE_TEMPLATE("multiply and multiply_transposed agree with Eigen on both sides of the dispatch", Scalar, float,
+TEST_CASE("the kernels' instruction set is the best the processor has") {
+    const auto isas = nndl::detail::runnable_kernel_isas();
+    CHECK(nndl::detail::kernel_isa() == isas.back());
+    CHECK(nndl::detail::detected_kernel_isa() == isas.back());
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+    CHECK(nndl::detail::kernel_isa() == nndl::detail::KernelIsa::avx512);
+#elif defined(__AVX2__) && defined(__FMA__)
+    CHECK(nndl::detail::kernel_isa() >= nndl::detail::KernelIsa::avx2);
+#endif
+}
+
+TEST_CASE_TEMPLATE("product: all four transpositions, panels and thread counts agree with Eigen bit for bit across "
+                   "thread counts", Scalar, float, double) {
+    for (const auto [rows, cols, depth] : std::vector<std::array<Index, 3>>{
+             {1, 1, 1}, {3, 500, 40}, {700, 5, 33}, {129, 130, 300}, {256, 784, 128}, {784, 128, 256}, {2, 2, 9000}}) {
+        for (const bool ta : {false, true}) {
+            for (const bool tb : {false, true}) {
+                const Matrix<Scalar> a = ta ? Matrix<Scalar>(Matrix<Scalar>::Random(depth, rows))
+                                            : Matrix<Scalar>(Matrix<Scalar>::Random(rows, depth));
+                const Matrix<Scalar> b = tb ? Matrix<Scalar>(Matrix<Scalar>::Random(cols, depth))
+                                            : Matrix<Scalar>(Matrix<Scalar>::Random(depth, cols));
+                const auto oa = ta ? nndl::detail::transposed(a) : nndl::detail::plain(a);
+                const auto ob = tb ? nndl::detail::transposed(b) : nndl::detail::plain(b);
+                Matrix<Scalar> expected(rows, cols);
+                if (ta && tb) {
+                    expected = a.transpose() * b.transpose();
+                } else if (ta) {
+                    expected = a.transpose() * b;
+                } else if (tb) {
+                    expected = a * b.transpose();
+                } else {
+                    expected = a * b;
+                }
+                Matrix<Scalar> first;
+                for (int threads : {1, 2, 5, 16}) {
+                    nndl::set_threads(threads);
+                    Matrix<Scalar> c = Matrix<Scalar>::Constant(rows, cols, Scalar(7));
+                    nndl::detail::product(oa, ob, c.data(), c.rows());
+                    INFO(rows << "x" << cols << "x" << depth << " ta=" << ta << " tb=" << tb << " threads=" << threads);
+                    CHECK(nndl_test::max_abs_difference(c, expected) <= tolerance<Scalar>(depth));
+                    if (threads == 1) {
+                        first = c;
+                    } else {
+                        CHECK(c == first);
+                    }
+                }
+            }
+        }
+    }
+    nndl::set_threads(0);
+}
+
+TEST_CASE_TEMPLATE("multiply, multiply_transposed and multiply_transposed_left agree with Eigen on both sides of the dispatch", Scalar, float,
                    double) {
     for (Index m : {1, 3, 20, 100}) {
         for (Index k : {10, 300, 2000}) {
@@ -77,8 +140,11 @@ TEST_CASE_TEMPLATE("multiply and multiply_transposed agree with Eigen on both si
             const Matrix<Scalar> dz = Matrix<Scalar>::Random(m, n);
             Matrix<Scalar> z(m, n);
             Matrix<Scalar> dw(m, k);
+            Matrix<Scalar> da(k, n);
             nndl::detail::multiply(w, x, z);
             nndl::detail::multiply_transposed(dz, x, dw);
+            nndl::detail::multiply_transposed_left(w, dz, da);
+            CHECK(nndl_test::max_abs_difference(da, Matrix<Scalar>(w.transpose() * dz)) <= tolerance<Scalar>(m));
             INFO("m=" << m << " k=" << k << " thin=" << nndl::detail::use_thin_kernels<Scalar>(m, k, n));
             CHECK(nndl_test::max_abs_difference(z, Matrix<Scalar>(w * x)) <= tolerance<Scalar>(k));
             CHECK(nndl_test::max_abs_difference(dw, Matrix<Scalar>(dz * x.transpose())) <= tolerance<Scalar>(n));

@@ -38,6 +38,7 @@
 #include "optim/optimizers.hpp"
 #include "optim/schedules.hpp"
 #include "random.hpp"
+#include "threads.hpp"
 #include "training.hpp"
 #include "types.hpp"
 #include "version.hpp"

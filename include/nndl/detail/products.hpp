@@ -1,85 +1,286 @@
 #pragma once
-// The two products of a dense layer's training step, Z = W X and dW = dZ X^T, with
-// kernels for layers with few units and a long input (the course's cat model: 20
-// units, 12288 inputs, 209 examples). Eigen's general product first copies ("packs")
-// both operands into blocks; when one of them is the large input X and the other a
-// thin matrix, that copy of X costs as much as the arithmetic. The kernels here read
-// X in place along its contiguous columns, once per product, and keep a small block
-// of results in registers. Other shapes go to Eigen.
+// The matrix products of nndl's layers, run under nndl's thread policy (parallel.hpp).
+//
+// General shapes go to Eigen's GEMM kernel, called single-threaded on panels of the
+// result that the policy hands out, so Eigen's own OpenMP threading (where a program
+// enables it) never runs under or beside nndl's threads.
+//
+// Layers with few units and a long input (the course's cat model: 20 units, 12288
+// inputs, 209 examples) have kernels of their own: Eigen's general product first copies
+// ("packs") both operands into blocks, and when one is the large input X and the other a
+// thin matrix, that copy costs as much as the arithmetic. These kernels read X in place
+// along its contiguous columns and keep a small block of results in registers. They are
+// compiled for AVX-512, AVX2 with FMA and SSE2 alike (GCC/Clang vector types and target
+// attributes) and the best one the processor has is picked at run time, so a program
+// built without -march flags gets them too.
 
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include <Eigen/Core>
 
 #include "parallel.hpp"
 #include "../types.hpp"
 
-// Eigen's packet types are vector types; GCC notes that their alignment attributes do
-// not carry into template arguments, which these kernels do not rely on (unaligned loads).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wignored-attributes"
-#endif
-
 namespace nndl::detail {
 
+// ---- operands and Eigen's single-threaded GEMM ----------------------------------------
+
+/// A column-major matrix M or its transpose, by address: op(M) is rows x cols, M's
+/// leading dimension is `stride`.
 template <class Scalar>
-using FullPacket = typename Eigen::internal::packet_traits<Scalar>::type;
+struct Operand {
+    const Scalar* data = nullptr;  ///< M's first element
+    Index rows = 0;                ///< rows of op(M)
+    Index cols = 0;                ///< columns of op(M)
+    Index stride = 0;              ///< M's leading dimension
+    bool transposed = false;       ///< op(M) = M^T
 
-template <class P>
-constexpr Index lanes_of = Eigen::internal::unpacket_traits<P>::size;
-
-/// The full-width packet of Scalar, or the half-width one (on AVX-512: 8 doubles or 4).
-template <class Scalar, bool Half>
-struct PacketChoice {
-    using type = std::conditional_t<Half, typename Eigen::internal::unpacket_traits<FullPacket<Scalar>>::half,
-                                    FullPacket<Scalar>>;
+    /// Rows [first, first + count) of op(M).
+    Operand row_block(Index first, Index count) const {
+        return {transposed ? data + first * stride : data + first, count, cols, stride, transposed};
+    }
+    /// Columns [first, first + count) of op(M).
+    Operand col_block(Index first, Index count) const {
+        return {transposed ? data + first : data + first * stride, rows, count, stride, transposed};
+    }
 };
 
-template <class Scalar, bool Half>
-constexpr Index packet_lanes = lanes_of<typename PacketChoice<Scalar, Half>::type>;
+/// M itself (column-major, contiguous columns).
+template <class Derived>
+Operand<typename Derived::Scalar> plain(const Eigen::MatrixBase<Derived>& m) {
+    static_assert(!(Derived::Flags & Eigen::RowMajorBit), "nndl products take column-major operands");
+    return {m.derived().data(), m.rows(), m.cols(), m.derived().outerStride(), false};
+}
 
+/// M^T, read from M (column-major, contiguous columns).
+template <class Derived>
+Operand<typename Derived::Scalar> transposed(const Eigen::MatrixBase<Derived>& m) {
+    static_assert(!(Derived::Flags & Eigen::RowMajorBit), "nndl products take column-major operands");
+    return {m.derived().data(), m.cols(), m.rows(), m.derived().outerStride(), true};
+}
+
+/// Products below this many multiply-adds go to Eigen's coefficient-based paths, which
+/// Eigen never splits between threads either.
+constexpr Index small_product = 50'000;
+
+static_assert(EIGEN_VERSION_AT_LEAST(3, 4, 0), "nndl calls Eigen 3.4's GEMM kernel");
+
+template <class Scalar, int LhsOrder, int RhsOrder>
+void eigen_gemm_kernel(const Operand<Scalar>& a, const Operand<Scalar>& b, Scalar* c, Index ldc) {
+    using Blocking = Eigen::internal::gemm_blocking_space<Eigen::ColMajor, Scalar, Scalar, Eigen::Dynamic,
+                                                          Eigen::Dynamic, Eigen::Dynamic>;
+    Blocking blocking(a.rows, b.cols, a.cols, 1, true);
+    Eigen::internal::general_matrix_matrix_product<Index, Scalar, LhsOrder, false, Scalar, RhsOrder, false,
+                                                   Eigen::ColMajor, 1>::run(a.rows, b.cols, a.cols, a.data, a.stride,
+                                                                            b.data, b.stride, c, 1, ldc, Scalar(1),
+                                                                            blocking, nullptr);
+}
+
+/// C = op(A) op(B) on the calling thread (C: a.rows x b.cols, leading dimension ldc).
+/// `always_gemm` takes Eigen's GEMM kernel even for a small product (the panels of a
+/// large one): its sums run in the same order on every panel, whatever the panel's size.
 template <class Scalar>
-void prefetch_to_l2(const Scalar* address) {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(address, 0, 2);
+void sequential_product(const Operand<Scalar>& a, const Operand<Scalar>& b, Scalar* c, Index ldc,
+                        bool always_gemm = false) {
+    using Strided = Eigen::Map<Matrix<Scalar>, 0, Eigen::OuterStride<>>;
+    using ConstStrided = Eigen::Map<const Matrix<Scalar>, 0, Eigen::OuterStride<>>;
+    Strided result(c, a.rows, b.cols, Eigen::OuterStride<>(ldc));
+    if (a.rows == 0 || b.cols == 0) {
+        return;
+    }
+    if (!always_gemm && (a.rows * b.cols * a.cols < small_product || a.rows == 1 || b.cols == 1)) {
+        const auto operand = [](const Operand<Scalar>& o) {
+            return ConstStrided(o.data, o.transposed ? o.cols : o.rows, o.transposed ? o.rows : o.cols,
+                                Eigen::OuterStride<>(o.stride));
+        };
+        const ConstStrided ma = operand(a);
+        const ConstStrided mb = operand(b);
+        if (a.transposed && b.transposed) {
+            result.noalias() = ma.transpose() * mb.transpose();
+        } else if (a.transposed) {
+            result.noalias() = ma.transpose() * mb;
+        } else if (b.transposed) {
+            result.noalias() = ma * mb.transpose();
+        } else {
+            result.noalias() = ma * mb;
+        }
+        return;
+    }
+    result.setZero();
+    if (a.transposed && b.transposed) {
+        eigen_gemm_kernel<Scalar, Eigen::RowMajor, Eigen::RowMajor>(a, b, c, ldc);
+    } else if (a.transposed) {
+        eigen_gemm_kernel<Scalar, Eigen::RowMajor, Eigen::ColMajor>(a, b, c, ldc);
+    } else if (b.transposed) {
+        eigen_gemm_kernel<Scalar, Eigen::ColMajor, Eigen::RowMajor>(a, b, c, ldc);
+    } else {
+        eigen_gemm_kernel<Scalar, Eigen::ColMajor, Eigen::ColMajor>(a, b, c, ldc);
+    }
+}
+
+/// The narrowest panel of a product's result worth a thread: Eigen packs the other
+/// operand again for every panel, which costs little against 64 columns (or rows) of work.
+constexpr Index min_panel = 64;
+
+/// C = op(A) op(B) under the thread policy: the longer side of C is cut into two panels
+/// per thread (so that a thread held up elsewhere leaves one to the others), each one a
+/// single-threaded GEMM. Eigen's kernel sums every entry in the same order whatever the
+/// panel as long as panels start on its register blocks (its depth blocking follows the
+/// depth alone; a row's path through the micro-kernel follows its place in a block of
+/// mr rows), so the result is the same on any number of threads.
+template <class Scalar>
+void product(const Operand<Scalar>& a, const Operand<Scalar>& b, Scalar* c, Index ldc) {
+    const Index rows = a.rows;
+    const Index cols = b.cols;
+    const bool by_columns = cols >= rows;
+    const Index length = by_columns ? cols : rows;
+    const Index grains = static_cast<Index>(std::min(
+        1e9, static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(a.cols) / grain_operations));
+    const int thread_count = threads_for(length / min_panel, grains);
+    if (thread_count <= 1 || rows == 1 || cols == 1 || rows * cols * a.cols < small_product) {
+        sequential_product(a, b, c, ldc);
+        return;
+    }
+    // Panel edges on multiples of Eigen's register blocks: mr rows, or 16 columns (nr
+    // divides 16).
+    const Index block = by_columns ? Index{16} : Index{Eigen::internal::gebp_traits<Scalar, Scalar>::mr};
+    const Index units = (length + block - 1) / block;
+    const Index panels = std::min<Index>({length / min_panel, 2 * thread_count, units});
+    if (panels <= 1) {
+        sequential_product(a, b, c, ldc);
+        return;
+    }
+    run_chunks(panels, thread_count, [&](Index panel) {
+        const Index first = units * panel / panels * block;
+        const Index last = panel + 1 == panels ? length : std::min(length, units * (panel + 1) / panels * block);
+        if (by_columns) {
+            sequential_product(a, b.col_block(first, last - first), c + first * ldc, ldc, true);
+        } else {
+            sequential_product(a.row_block(first, last - first), b, c + first, ldc, true);
+        }
+    });
+}
+
+// ---- thin-layer kernels, compiled for several instruction sets -------------------------
+
+/// The instruction sets nndl's own kernels are compiled for.
+enum class KernelIsa { generic, sse2, avx2, avx512 };
+
+/// The processor's best instruction set among those the kernels have.
+inline KernelIsa detected_kernel_isa() {
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
+        return KernelIsa::avx512;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        return KernelIsa::avx2;
+    }
+    return KernelIsa::sse2;
 #else
-    Eigen::internal::prefetch(address);
+    return KernelIsa::generic;
 #endif
 }
 
-// ---- C += A B, A thin (M x K, M small), B long (K x N): rows of C in packets ---------
+/// The instruction set the kernels use: detected once; tests set others to check each.
+inline KernelIsa& kernel_isa() {
+    static KernelIsa isa = detected_kernel_isa();
+    return isa;
+}
 
-/// C(0:valid, 0:RN) += A(0:NP*lanes, 0:k) B(0:k, 0:RN). Loads NP full packets of each
+/// The name of an instruction set, for the benchmark's report.
+inline const char* to_string(KernelIsa isa) {
+    switch (isa) {
+        case KernelIsa::avx512: return "AVX-512";
+        case KernelIsa::avx2: return "AVX2+FMA";
+        case KernelIsa::sse2: return "SSE2";
+        default: return "generic";
+    }
+}
+
+/// The instruction sets this processor runs (the detected one and those below it).
+inline std::vector<KernelIsa> runnable_kernel_isas() {
+    std::vector<KernelIsa> isas;
+    for (KernelIsa isa : {KernelIsa::generic, KernelIsa::sse2, KernelIsa::avx2, KernelIsa::avx512}) {
+        if (isa <= detected_kernel_isa() && (isa != KernelIsa::generic || detected_kernel_isa() == KernelIsa::generic)) {
+            isas.push_back(isa);
+        }
+    }
+    return isas;
+}
+
+/// Vector width in bytes of an instruction set (`half`: half of it, where that exists).
+inline int vector_bytes(KernelIsa isa, bool half) {
+    const int full = isa == KernelIsa::avx512 ? 64 : isa == KernelIsa::avx2 ? 32 : 16;
+    return half && full > 16 ? full / 2 : full;
+}
+
+/// Arguments of one thin-kernel call, passed by address (no vector type crosses a call).
+template <class Scalar>
+struct ThinArgs {
+    const Scalar* a;  ///< thin_product: A (m x k); outer_product_sum: D (m x n)
+    Index lda;
+    const Scalar* b;  ///< thin_product: B (k x n); outer_product_sum: X (k x n)
+    Index ldb;
+    Scalar* c;        ///< thin_product: C (m x n); outer_product_sum: C (m x k)
+    Index ldc;
+    Index m, n, k;
+};
+
+#if defined(__GNUC__) || defined(__clang__)
+
+template <class Scalar, int Bytes>
+struct VectorType {
+    typedef Scalar type __attribute__((vector_size(Bytes)));
+};
+
+// The kernels are templates inlined into one entry point per instruction set; the
+// vector types then compile to that set's registers and multiply-adds.
+#define NNDL_DETAIL_INLINE inline __attribute__((always_inline))
+
+/// C(0:valid, 0:RN) += A(0:NP*lanes, 0:k) B(0:k, 0:RN). Loads NP full vectors of each
 /// column of A, so may read rows past `valid` (the caller keeps them inside A's
 /// storage); those lanes are never stored.
-template <class Scalar, class P, int NP, int RN>
-void broadcast_tile(const Scalar* a, Index lda, const Scalar* b, Index ldb, Index k, Scalar* c, Index ldc,
-                    Index valid) {
-    constexpr Index lanes = lanes_of<P>;
-    P acc[NP][RN];
+template <class Scalar, int Bytes, int NP, int RN>
+NNDL_DETAIL_INLINE void broadcast_tile(const Scalar* a, Index lda, const Scalar* b, Index ldb, Index k, Scalar* c,
+                                       Index ldc, Index valid) {
+    using V = typename VectorType<Scalar, Bytes>::type;
+    constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
+    V acc[NP][RN];
+    #pragma GCC unroll 8
     for (int p = 0; p < NP; ++p) {
+        #pragma GCC unroll 8
         for (int s = 0; s < RN; ++s) {
-            acc[p][s] = Eigen::internal::pset1<P>(Scalar(0));
+            acc[p][s] = V{};
         }
     }
     for (Index t = 0; t < k; ++t) {
-        P column[NP];
+        V column[NP];
+        #pragma GCC unroll 8
         for (int p = 0; p < NP; ++p) {
-            column[p] = Eigen::internal::ploadu<P>(a + t * lda + p * lanes);
+            V loaded;
+            std::memcpy(&loaded, a + t * lda + p * lanes, sizeof(V));
+            column[p] = loaded;
         }
+        #pragma GCC unroll 8
         for (int s = 0; s < RN; ++s) {
-            const P factor = Eigen::internal::pset1<P>(b[t + s * ldb]);
+            const V factor = b[t + s * ldb] - V{};  // s - 0 is s for every s (s + 0 is not, for -0), so it folds to a broadcast
+            #pragma GCC unroll 8
             for (int p = 0; p < NP; ++p) {
-                acc[p][s] = Eigen::internal::pmadd(column[p], factor, acc[p][s]);
+                acc[p][s] += column[p] * factor;
             }
         }
     }
-    alignas(64) Scalar result[NP * lanes];
+    Scalar result[NP * lanes];
+    #pragma GCC unroll 8
     for (int s = 0; s < RN; ++s) {
+        #pragma GCC unroll 8
         for (int p = 0; p < NP; ++p) {
-            Eigen::internal::pstoreu(result + p * lanes, acc[p][s]);
+            const V value = acc[p][s];
+            std::memcpy(result + p * lanes, &value, sizeof(V));
         }
         Scalar* out = c + s * ldc;
         for (Index i = 0; i < valid; ++i) {
@@ -88,74 +289,61 @@ void broadcast_tile(const Scalar* a, Index lda, const Scalar* b, Index ldb, Inde
     }
 }
 
-template <class Scalar, class P, int NP>
-void broadcast_tiles(const Scalar* a, Index lda, const Scalar* b, Index ldb, Index k, Scalar* c, Index ldc,
-                     Index valid, Index n) {
+template <class Scalar, int Bytes, int NP>
+NNDL_DETAIL_INLINE void broadcast_tiles(const Scalar* a, Index lda, const Scalar* b, Index ldb, Index k, Scalar* c,
+                                        Index ldc, Index valid, Index n) {
     constexpr int columns = 8;
     Index s = 0;
     for (; s + columns <= n; s += columns) {
-        broadcast_tile<Scalar, P, NP, columns>(a, lda, b + s * ldb, ldb, k, c + s * ldc, ldc, valid);
+        broadcast_tile<Scalar, Bytes, NP, columns>(a, lda, b + s * ldb, ldb, k, c + s * ldc, ldc, valid);
     }
     for (; s < n; ++s) {
-        broadcast_tile<Scalar, P, NP, 1>(a, lda, b + s * ldb, ldb, k, c + s * ldc, ldc, valid);
+        broadcast_tile<Scalar, Bytes, NP, 1>(a, lda, b + s * ldb, ldb, k, c + s * ldc, ldc, valid);
     }
 }
 
-/// Tiles of up to three packets of rows: the unit of thin_product's work.
-template <class P>
-constexpr Index tile_rows = 3 * lanes_of<P>;
-
-template <class P>
-Index tile_count(Index m) {
-    return (m + tile_rows<P> - 1) / tile_rows<P>;
-}
-
-/// C = A B (A: M x K thin, B: K x N, C: M x N; column-major with leading dimensions),
-/// in packets of full or half width.
-template <class Scalar, bool Half>
-void thin_product(const Scalar* a, Index lda, const Scalar* b, Index ldb, Scalar* c, Index ldc, Index m, Index n,
-                  Index k) {
-    using P = typename PacketChoice<Scalar, Half>::type;
-    constexpr Index lanes = lanes_of<P>;
+/// Columns [begin, end) of C = A B, in tiles of up to three vectors of rows.
+template <class Scalar, int Bytes>
+NNDL_DETAIL_INLINE void thin_columns(const ThinArgs<Scalar>& p, Index begin, Index end) {
+    constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
+    constexpr Index tile = 3 * lanes;
     // Columns of A in chunks that stay in the second-level cache for every column of B.
     constexpr Index chunk = 4096;
-    parallel_ranges(n, 16, 1, [&](Index begin, Index end) {
+    const Index m = p.m;
+    const Index k = p.k;
+    for (Index j = begin; j < end; ++j) {
+        std::fill(p.c + j * p.ldc, p.c + j * p.ldc + m, Scalar(0));
+    }
+    for (Index r = 0; r < m; r += tile) {
+        const Index valid = std::min(tile, m - r);
+        const Index packets = (valid + lanes - 1) / lanes;
+        // Vectors read up to `over` rows past the tile; the last columns of A where
+        // that would leave A's storage are added one by one below.
+        const Index over = r + packets * lanes - m;
+        const Index safe = over > 0 ? std::max<Index>(0, k - (over + p.lda - 1) / p.lda) : k;
+        for (Index k0 = 0; k0 < safe; k0 += chunk) {
+            const Index kc = std::min(chunk, safe - k0);
+            const Scalar* ap = p.a + r + k0 * p.lda;
+            const Scalar* bp = p.b + k0 + begin * p.ldb;
+            Scalar* cp = p.c + r + begin * p.ldc;
+            if (packets == 3) {
+                broadcast_tiles<Scalar, Bytes, 3>(ap, p.lda, bp, p.ldb, kc, cp, p.ldc, valid, end - begin);
+            } else if (packets == 2) {
+                broadcast_tiles<Scalar, Bytes, 2>(ap, p.lda, bp, p.ldb, kc, cp, p.ldc, valid, end - begin);
+            } else {
+                broadcast_tiles<Scalar, Bytes, 1>(ap, p.lda, bp, p.ldb, kc, cp, p.ldc, valid, end - begin);
+            }
+        }
         for (Index j = begin; j < end; ++j) {
-            std::fill(c + j * ldc, c + j * ldc + m, Scalar(0));
-        }
-        for (Index r = 0; r < m; r += tile_rows<P>) {
-            const Index valid = std::min(tile_rows<P>, m - r);
-            const Index packets = (valid + lanes - 1) / lanes;
-            // Packets read up to `over` rows past the tile; the last columns of A where
-            // that would leave A's storage are added one by one below.
-            const Index over = r + packets * lanes - m;
-            const Index safe = over > 0 ? std::max<Index>(0, k - (over + lda - 1) / lda) : k;
-            for (Index k0 = 0; k0 < safe; k0 += chunk) {
-                const Index kc = std::min(chunk, safe - k0);
-                const Scalar* ap = a + r + k0 * lda;
-                const Scalar* bp = b + k0 + begin * ldb;
-                Scalar* cp = c + r + begin * ldc;
-                if (packets == 3) {
-                    broadcast_tiles<Scalar, P, 3>(ap, lda, bp, ldb, kc, cp, ldc, valid, end - begin);
-                } else if (packets == 2) {
-                    broadcast_tiles<Scalar, P, 2>(ap, lda, bp, ldb, kc, cp, ldc, valid, end - begin);
-                } else {
-                    broadcast_tiles<Scalar, P, 1>(ap, lda, bp, ldb, kc, cp, ldc, valid, end - begin);
-                }
-            }
-            for (Index j = begin; j < end; ++j) {
-                for (Index t = safe; t < k; ++t) {
-                    const Scalar factor = b[t + j * ldb];
-                    for (Index i = r; i < r + valid; ++i) {
-                        c[i + j * ldc] += a[i + t * lda] * factor;
-                    }
+            for (Index t = safe; t < k; ++t) {
+                const Scalar factor = p.b[t + j * p.ldb];
+                for (Index i = r; i < r + valid; ++i) {
+                    p.c[i + j * p.ldc] += p.a[i + t * p.lda] * factor;
                 }
             }
         }
-    });
+    }
 }
-
-// ---- C = D X^T, D thin (M x N), X long (K x N): C is M x K ---------------------------
 
 /// Distance, in blocks of rows of X, at which outer_tile asks for X's rows ahead.
 constexpr Index outer_prefetch_blocks = 3;
@@ -163,37 +351,49 @@ constexpr Index outer_prefetch_blocks = 3;
 /// C(0:RI, 0:RK*lanes) = D(0:RI, 0:n) X(0:RK*lanes, 0:n)^T. With Prefetch, asks the
 /// cache for the same columns' rows outer_prefetch_blocks blocks further on: each column
 /// is a separate stream, more than the hardware prefetcher follows.
-template <class Scalar, int RI, int RK, bool Prefetch>
-void outer_tile(const Scalar* d, Index ldd, const Scalar* x, Index ldx, Index n, Scalar* c, Index ldc) {
-    using P = FullPacket<Scalar>;
-    constexpr Index lanes = lanes_of<P>;
-    P acc[RK][RI];
+template <class Scalar, int Bytes, int RI, int RK, bool Prefetch>
+NNDL_DETAIL_INLINE void outer_tile(const Scalar* d, Index ldd, const Scalar* x, Index ldx, Index n, Scalar* c,
+                                   Index ldc) {
+    using V = typename VectorType<Scalar, Bytes>::type;
+    constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
+    V acc[RK][RI];
+    #pragma GCC unroll 8
     for (int p = 0; p < RK; ++p) {
+        #pragma GCC unroll 8
         for (int i = 0; i < RI; ++i) {
-            acc[p][i] = Eigen::internal::pset1<P>(Scalar(0));
+            acc[p][i] = V{};
         }
     }
     for (Index j = 0; j < n; ++j) {
-        P rows[RK];
+        V rows[RK];
+        #pragma GCC unroll 8
         for (int p = 0; p < RK; ++p) {
-            rows[p] = Eigen::internal::ploadu<P>(x + j * ldx + p * lanes);
+            V loaded;
+            std::memcpy(&loaded, x + j * ldx + p * lanes, sizeof(V));
+            rows[p] = loaded;
         }
         if constexpr (Prefetch) {
+            #pragma GCC unroll 8
             for (int p = 0; p < RK; ++p) {
-                prefetch_to_l2(x + j * ldx + (outer_prefetch_blocks * RK + p) * lanes);
+                __builtin_prefetch(x + j * ldx + (outer_prefetch_blocks * RK + p) * lanes, 0, 2);
             }
         }
+        #pragma GCC unroll 8
         for (int i = 0; i < RI; ++i) {
-            const P factor = Eigen::internal::pset1<P>(d[i + j * ldd]);
+            const V factor = d[i + j * ldd] - V{};  // s - 0 is s for every s (s + 0 is not, for -0), so it folds to a broadcast
+            #pragma GCC unroll 8
             for (int p = 0; p < RK; ++p) {
-                acc[p][i] = Eigen::internal::pmadd(rows[p], factor, acc[p][i]);
+                acc[p][i] += rows[p] * factor;
             }
         }
     }
-    alignas(64) Scalar result[lanes];
+    Scalar result[lanes];
+    #pragma GCC unroll 8
     for (int p = 0; p < RK; ++p) {
+        #pragma GCC unroll 8
         for (int i = 0; i < RI; ++i) {
-            Eigen::internal::pstoreu(result, acc[p][i]);
+            const V value = acc[p][i];
+            std::memcpy(result, &value, sizeof(V));
             for (Index l = 0; l < lanes; ++l) {
                 c[i + (p * lanes + l) * ldc] = result[l];
             }
@@ -203,62 +403,196 @@ void outer_tile(const Scalar* d, Index ldd, const Scalar* x, Index ldx, Index n,
 
 /// All M rows of C for one block of X's rows, five rows of D at a time; the first
 /// tile prefetches when `prefetch` (X has the rows ahead).
-template <class Scalar, int RK>
-void outer_tiles(const Scalar* d, Index ldd, const Scalar* x, Index ldx, Index n, Scalar* c, Index ldc, Index m,
-                 bool prefetch) {
+template <class Scalar, int Bytes, int RK>
+NNDL_DETAIL_INLINE void outer_tiles(const Scalar* d, Index ldd, const Scalar* x, Index ldx, Index n, Scalar* c,
+                                    Index ldc, Index m, bool prefetch) {
     constexpr int rows = 5;
     Index i = 0;
     if (prefetch && m >= rows) {
-        outer_tile<Scalar, rows, RK, true>(d, ldd, x, ldx, n, c, ldc);
+        outer_tile<Scalar, Bytes, rows, RK, true>(d, ldd, x, ldx, n, c, ldc);
         i = rows;
     }
     for (; i + rows <= m; i += rows) {
-        outer_tile<Scalar, rows, RK, false>(d + i, ldd, x, ldx, n, c + i, ldc);
+        outer_tile<Scalar, Bytes, rows, RK, false>(d + i, ldd, x, ldx, n, c + i, ldc);
     }
     switch (m - i) {
-        case 4: outer_tile<Scalar, 4, RK, false>(d + i, ldd, x, ldx, n, c + i, ldc); break;
-        case 3: outer_tile<Scalar, 3, RK, false>(d + i, ldd, x, ldx, n, c + i, ldc); break;
-        case 2: outer_tile<Scalar, 2, RK, false>(d + i, ldd, x, ldx, n, c + i, ldc); break;
-        case 1: outer_tile<Scalar, 1, RK, false>(d + i, ldd, x, ldx, n, c + i, ldc); break;
+        case 4: outer_tile<Scalar, Bytes, 4, RK, false>(d + i, ldd, x, ldx, n, c + i, ldc); break;
+        case 3: outer_tile<Scalar, Bytes, 3, RK, false>(d + i, ldd, x, ldx, n, c + i, ldc); break;
+        case 2: outer_tile<Scalar, Bytes, 2, RK, false>(d + i, ldd, x, ldx, n, c + i, ldc); break;
+        case 1: outer_tile<Scalar, Bytes, 1, RK, false>(d + i, ldd, x, ldx, n, c + i, ldc); break;
         default: break;
     }
 }
 
-/// C = D X^T (D: M x N, X: K x N, C: M x K; column-major with leading dimensions).
-template <class Scalar>
-void outer_product_sum(const Scalar* d, Index ldd, const Scalar* x, Index ldx, Scalar* c, Index ldc, Index m,
-                       Index n, Index k) {
-    constexpr Index lanes = lanes_of<FullPacket<Scalar>>;
+/// Rows [begin, end) of X, that is columns [begin, end) of C = D X^T.
+template <class Scalar, int Bytes>
+NNDL_DETAIL_INLINE void outer_rows(const ThinArgs<Scalar>& p, Index begin, Index end) {
+    constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
     constexpr int packets = 4;
     constexpr Index block = packets * lanes;
-    parallel_ranges(k, 8 * block, block, [&](Index begin, Index end) {
-        Index r = begin;
-        for (; r + block <= end; r += block) {
-            const bool ahead = r + (outer_prefetch_blocks + 1) * block <= k;
-            outer_tiles<Scalar, packets>(d, ldd, x + r, ldx, n, c + r * ldc, ldc, m, ahead);
-        }
-        for (; r + lanes <= end; r += lanes) {
-            outer_tiles<Scalar, 1>(d, ldd, x + r, ldx, n, c + r * ldc, ldc, m, false);
-        }
-        for (; r < end; ++r) {
-            for (Index i = 0; i < m; ++i) {
-                Scalar sum(0);
-                for (Index j = 0; j < n; ++j) {
-                    sum += d[i + j * ldd] * x[r + j * ldx];
-                }
-                c[i + r * ldc] = sum;
+    Index r = begin;
+    for (; r + block <= end; r += block) {
+        const bool ahead = r + (outer_prefetch_blocks + 1) * block <= p.k;
+        outer_tiles<Scalar, Bytes, packets>(p.a, p.lda, p.b + r, p.ldb, p.n, p.c + r * p.ldc, p.ldc, p.m, ahead);
+    }
+    for (; r + lanes <= end; r += lanes) {
+        outer_tiles<Scalar, Bytes, 1>(p.a, p.lda, p.b + r, p.ldb, p.n, p.c + r * p.ldc, p.ldc, p.m, false);
+    }
+    for (; r < end; ++r) {
+        for (Index i = 0; i < p.m; ++i) {
+            Scalar sum(0);
+            for (Index j = 0; j < p.n; ++j) {
+                sum += p.a[i + j * p.lda] * p.b[r + j * p.ldb];
             }
+            p.c[i + r * p.ldc] = sum;
         }
+    }
+}
+
+// One entry point per instruction set and width (bytes): the only functions with
+// target attributes; everything above is inlined into them.
+#if defined(__x86_64__) || defined(__i386__)
+template <class Scalar, int Bytes>
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) void thin_columns_avx512(const ThinArgs<Scalar>& p, Index begin, Index end) {
+    thin_columns<Scalar, Bytes>(p, begin, end);
+}
+template <class Scalar>
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) void outer_rows_avx512(const ThinArgs<Scalar>& p, Index begin, Index end) {
+    outer_rows<Scalar, 64>(p, begin, end);
+}
+template <class Scalar>
+__attribute__((target("avx2,fma"))) void thin_columns_avx2(const ThinArgs<Scalar>& p, Index begin, Index end) {
+    thin_columns<Scalar, 32>(p, begin, end);
+}
+template <class Scalar>
+__attribute__((target("avx2,fma"))) void outer_rows_avx2(const ThinArgs<Scalar>& p, Index begin, Index end) {
+    outer_rows<Scalar, 32>(p, begin, end);
+}
+#endif
+template <class Scalar>
+void thin_columns_baseline(const ThinArgs<Scalar>& p, Index begin, Index end) {
+    thin_columns<Scalar, 16>(p, begin, end);
+}
+template <class Scalar>
+void outer_rows_baseline(const ThinArgs<Scalar>& p, Index begin, Index end) {
+    outer_rows<Scalar, 16>(p, begin, end);
+}
+
+#undef NNDL_DETAIL_INLINE
+
+/// Columns [begin, end) of C = A B with the kernel of `isa`, `bytes` wide.
+template <class Scalar>
+void thin_columns_for(KernelIsa isa, int bytes, const ThinArgs<Scalar>& p, Index begin, Index end) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (isa == KernelIsa::avx512) {
+        bytes == 64 ? thin_columns_avx512<Scalar, 64>(p, begin, end) : thin_columns_avx512<Scalar, 32>(p, begin, end);
+        return;
+    }
+    if (isa == KernelIsa::avx2) {
+        thin_columns_avx2<Scalar>(p, begin, end);
+        return;
+    }
+#endif
+    (void)isa;
+    (void)bytes;
+    thin_columns_baseline<Scalar>(p, begin, end);
+}
+
+/// Columns [begin, end) of C = D X^T with the kernel of `isa`.
+template <class Scalar>
+void outer_rows_for(KernelIsa isa, const ThinArgs<Scalar>& p, Index begin, Index end) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (isa == KernelIsa::avx512) {
+        outer_rows_avx512<Scalar>(p, begin, end);
+        return;
+    }
+    if (isa == KernelIsa::avx2) {
+        outer_rows_avx2<Scalar>(p, begin, end);
+        return;
+    }
+#endif
+    (void)isa;
+    outer_rows_baseline<Scalar>(p, begin, end);
+}
+
+/// Whether nndl has its own thin kernels with this compiler.
+constexpr bool have_thin_kernels = true;
+
+#else
+
+constexpr bool have_thin_kernels = false;
+
+#endif
+
+/// Rows in one tile of the thin kernels with vectors of `bytes` bytes.
+template <class Scalar>
+constexpr Index tile_rows_for(int bytes) {
+    return 3 * bytes / static_cast<Index>(sizeof(Scalar));
+}
+
+/// The vector width (bytes) for a thin product with m rows: half width where that needs
+/// no more tiles and wastes fewer lanes.
+template <class Scalar>
+int thin_width(KernelIsa isa, Index m) {
+    const int full = vector_bytes(isa, false);
+    const int half = vector_bytes(isa, true);
+    const auto tiles = [m](int bytes) { return (m + tile_rows_for<Scalar>(bytes) - 1) / tile_rows_for<Scalar>(bytes); };
+    const auto padded = [m](int bytes) {
+        const Index lanes = bytes / static_cast<Index>(sizeof(Scalar));
+        return (m + lanes - 1) / lanes * lanes;
+    };
+    return half < full && tiles(half) == tiles(full) && padded(half) < padded(full) ? half : full;
+}
+
+/// C = A B (A: M x K thin, B: K x N, C: M x N; column-major with leading dimensions),
+/// columns of C split between threads, with the kernel of `isa` and `bytes` wide vectors.
+template <class Scalar>
+void thin_product(KernelIsa isa, int bytes, const Scalar* a, Index lda, const Scalar* b, Index ldb, Scalar* c,
+                  Index ldc, Index m, Index n, Index k) {
+    const ThinArgs<Scalar> args{a, lda, b, ldb, c, ldc, m, n, k};
+    // A thread's columns are worth a grain: m k multiply-adds each.
+    const Index grain = std::max<Index>(1, grain_operations / std::max<Index>(1, m * k));
+    // One part per thread: each part streams all of A through the cache once more.
+    parallel_ranges(n, std::max<Index>(grain, n / usable_threads()), 1, [&](Index begin, Index end) {
+#if defined(__GNUC__) || defined(__clang__)
+        thin_columns_for<Scalar>(isa, bytes, args, begin, end);
+#else
+        (void)isa;
+        (void)bytes;
+        sequential_product(Operand<Scalar>{a, m, k, lda, false}, Operand<Scalar>{b + begin * ldb, k, end - begin, ldb, false},
+                           c + begin * ldc, ldc);
+#endif
+    });
+}
+
+/// C = D X^T (D: M x N, X: K x N, C: M x K; column-major with leading dimensions), rows
+/// of X split between threads, with the kernel of `isa`.
+template <class Scalar>
+void outer_product_sum(KernelIsa isa, const Scalar* d, Index ldd, const Scalar* x, Index ldx, Scalar* c, Index ldc,
+                       Index m, Index n, Index k) {
+    const ThinArgs<Scalar> args{d, ldd, x, ldx, c, ldc, m, n, k};
+    // Blocks of 4 vectors of the widest set (AVX-512), so every set's blocks stay whole.
+    const Index block = 4 * 64 / static_cast<Index>(sizeof(Scalar));
+    const Index grain = std::max<Index>(block, grain_operations / std::max<Index>(1, m * n));
+    parallel_ranges(k, grain, block, [&](Index begin, Index end) {
+#if defined(__GNUC__) || defined(__clang__)
+        outer_rows_for<Scalar>(isa, args, begin, end);
+#else
+        (void)isa;
+        sequential_product(Operand<Scalar>{d, m, n, ldd, false}, Operand<Scalar>{x + begin, n, end - begin, ldx, true},
+                           c + begin * ldc, ldc);
+#endif
     });
 }
 
 // ---- dispatch ------------------------------------------------------------------------
 
-/// Whether a product with `rows` thin rows over a K x N input goes to the kernels
-/// above: few rows (one tile of packets) and enough work to matter.
+/// Whether a product with `rows` thin rows over a K x N input goes to the thin kernels:
+/// few rows (one tile of the widest vectors) and enough work to matter.
 template <class Scalar>
 bool use_thin_kernels(Index rows, Index k, Index n) {
-    return rows <= tile_rows<FullPacket<Scalar>> && k >= 256 && k * n >= (Index{1} << 16);
+    return have_thin_kernels && rows <= tile_rows_for<Scalar>(vector_bytes(kernel_isa(), false)) && k >= 256 &&
+           k * n >= (Index{1} << 16);
 }
 
 /// Z = W X. Z must already have W.rows() x X.cols().
@@ -266,33 +600,29 @@ template <class Scalar>
 void multiply(const Matrix<Scalar>& w, const Matrix<Scalar>& x, Matrix<Scalar>& z) {
     const Index m = w.rows();
     if (!use_thin_kernels<Scalar>(m, x.rows(), x.cols())) {
-        z.noalias() = w * x;
+        product(plain(w), plain(x), z.data(), z.rows());
         return;
     }
-    // Packets of the width that wastes the fewest lanes on M rows without adding a tile.
-    using Full = typename PacketChoice<Scalar, false>::type;
-    using Half = typename PacketChoice<Scalar, true>::type;
-    const auto padded = [m](Index lanes) { return (m + lanes - 1) / lanes * lanes; };
-    if (tile_count<Half>(m) == tile_count<Full>(m) && padded(lanes_of<Half>) < padded(lanes_of<Full>)) {
-        thin_product<Scalar, true>(w.data(), m, x.data(), x.rows(), z.data(), m, m, x.cols(), x.rows());
-    } else {
-        thin_product<Scalar, false>(w.data(), m, x.data(), x.rows(), z.data(), m, m, x.cols(), x.rows());
-    }
+    const KernelIsa isa = kernel_isa();
+    thin_product<Scalar>(isa, thin_width<Scalar>(isa, m), w.data(), m, x.data(), x.rows(), z.data(), m, m, x.cols(),
+                         x.rows());
 }
 
 /// dW = dZ X^T. dW must already have dZ.rows() x X.rows().
 template <class Scalar>
 void multiply_transposed(const Matrix<Scalar>& dz, const Matrix<Scalar>& x, Matrix<Scalar>& dw) {
     if (!use_thin_kernels<Scalar>(dz.rows(), x.rows(), x.cols())) {
-        dw.noalias() = dz * x.transpose();
+        product(plain(dz), transposed(x), dw.data(), dw.rows());
         return;
     }
-    outer_product_sum(dz.data(), dz.rows(), x.data(), x.rows(), dw.data(), dw.rows(), dz.rows(), x.cols(),
-                      x.rows());
+    outer_product_sum(kernel_isa(), dz.data(), dz.rows(), x.data(), x.rows(), dw.data(), dw.rows(), dz.rows(),
+                      x.cols(), x.rows());
+}
+
+/// dA = W^T dZ. dA must already have W.cols() x dZ.cols().
+template <class Scalar>
+void multiply_transposed_left(const Matrix<Scalar>& w, const Matrix<Scalar>& dz, Matrix<Scalar>& da) {
+    product(transposed(w), plain(dz), da.data(), da.rows());
 }
 
 }  // namespace nndl::detail
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif

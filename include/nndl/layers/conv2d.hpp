@@ -25,6 +25,7 @@
 
 #include "../basics.hpp"
 #include "../detail/parallel.hpp"
+#include "../detail/products.hpp"
 #include "../errors.hpp"
 #include "../layer.hpp"
 #include "../types.hpp"
@@ -234,7 +235,9 @@ private:
         z.resize(filters_ * positions, m);
         Eigen::Map<Matrix<Scalar>> zmap(z.data(), filters_, positions * m);
         const Index per = chunk_examples();
-        detail::parallel_chunks(chunks(m), [&](Index chunk) {
+        // A chunk's product: filters x patch length x its patch columns.
+        const Index chunk_operations = filters_ * weights_.cols() * per * positions;
+        detail::parallel_chunks(chunks(m), chunk_operations, [&](Index chunk) {
             const Index first = chunk * per;
             const Index count = std::min(per, m - first);
             detail::image_to_patches(geometry_, input, first, count, patches);
@@ -243,7 +246,8 @@ private:
             if (numpy_order_) {
                 numpy_order_product(patches, zmap, from, columns);
             } else {
-                zmap.middleCols(from, columns).noalias() = weights_ * patches.middleCols(from, columns);
+                detail::sequential_product(detail::plain(weights_), detail::plain(patches.middleCols(from, columns)),
+                                           zmap.data() + from * filters_, filters_);
             }
             zmap.middleCols(from, columns).colwise() += bias_.col(0);
         });
@@ -330,7 +334,8 @@ private:
         } else {
             input_gradient_.resize(0, 0);
         }
-        detail::parallel_chunks(count_chunks, [&](Index chunk) {
+        const Index chunk_operations = 2 * filters_ * weights_.cols() * per * positions;
+        detail::parallel_chunks(count_chunks, chunk_operations, [&](Index chunk) {
             const Index first = chunk * per;
             const Index count = std::min(per, m - first);
             const Index from = first * positions;
@@ -338,10 +343,13 @@ private:
             const auto dz_chunk = dz.middleCols(from, columns);
             auto& dw = partial_weights_[static_cast<std::size_t>(chunk)];
             dw.resize(weights_.rows(), weights_.cols());
-            dw.noalias() = dz_chunk * patches_.middleCols(from, columns).transpose();
+            detail::sequential_product(detail::plain(dz_chunk), detail::transposed(patches_.middleCols(from, columns)),
+                                       dw.data(), dw.rows());
             partial_bias_[static_cast<std::size_t>(chunk)] = dz_chunk.rowwise().sum();
             if (need_input_gradient) {
-                patches_gradient_.middleCols(from, columns).noalias() = weights_.transpose() * dz_chunk;
+                detail::sequential_product(detail::transposed(weights_), detail::plain(dz_chunk),
+                                           patches_gradient_.data() + from * patches_gradient_.rows(),
+                                           patches_gradient_.rows());
                 detail::patches_to_image(geometry_, patches_gradient_, first, count, input_gradient_);
             }
         });

@@ -44,7 +44,7 @@ void linear_backward(const Matrix<Scalar>& dz, const Matrix<Scalar>& a_prev, con
     db = dz.rowwise().sum();
     if (da_prev != nullptr) {
         da_prev->resize(w.cols(), dz.cols());
-        da_prev->noalias() = w.transpose() * dz;
+        detail::multiply_transposed_left(w, dz, *da_prev);
     }
 }
 

@@ -86,7 +86,8 @@ protected:
         const Index channels = g.channels;
         input_gradient_.setZero(g.in_height * g.in_width * channels, m);
         const Scalar share = Scalar(1) / static_cast<Scalar>(g.window_height * g.window_width);
-        detail::parallel_chunks(m, [&](Index i) {
+        const Index window = g.window_height * g.window_width;
+        detail::parallel_chunks(m, output_gradient.rows() * window, [&](Index i) {
             const Scalar* dy = output_gradient.col(i).data();
             Scalar* dx = input_gradient_.col(i).data();
             if (mode_ == PoolMode::max) {
@@ -152,7 +153,7 @@ private:
             argmax->resize(rows, m);
         }
         const Scalar share = Scalar(1) / static_cast<Scalar>(g.window_height * g.window_width);
-        detail::parallel_chunks(m, [&](Index i) {
+        detail::parallel_chunks(m, rows * g.window_height * g.window_width, [&](Index i) {
             const Scalar* x = input.col(i).data();
             Scalar* y = output.col(i).data();
             Index* at = argmax != nullptr ? argmax->col(i).data() : nullptr;

@@ -1,0 +1,132 @@
+#pragma once
+// How many threads nndl's parallel work may use. By default every core this process may
+// run on; the environment variable NNDL_NUM_THREADS (else OMP_NUM_THREADS) read once, or
+// nndl::set_threads(n) at any time, says otherwise. Each piece of work then takes only as
+// many threads as its size keeps busy (detail/parallel.hpp), so a small product runs on
+// one thread even with 64 cores, and a loaded machine falls back to fewer threads.
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
+#include "errors.hpp"
+
+namespace nndl {
+
+/// The largest thread count set_threads and NNDL_NUM_THREADS accept.
+inline constexpr int max_threads = 1024;
+
+/// The cores this process may run on (its CPU affinity on Linux, so `taskset -c 0`
+/// gives 1), at least 1.
+inline int available_cores() {
+#if defined(__linux__)
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        const int count = CPU_COUNT(&set);
+        if (count > 0) {
+            return count;
+        }
+    }
+#endif
+    const unsigned cores = std::thread::hardware_concurrency();
+    return cores == 0 ? 1 : static_cast<int>(std::min<unsigned>(cores, max_threads));
+}
+
+namespace detail {
+
+/// A thread count from an environment variable: a whole number from 1 to max_threads
+/// (for OMP_NUM_THREADS, the first entry of its comma-separated list), or 0 when unset.
+/// Throws InvalidArgument for anything else when `strict`; returns 0 otherwise.
+inline int thread_count_from_environment(const char* variable, bool strict) {
+    const char* value = std::getenv(variable);
+    if (value == nullptr || *value == '\0') {
+        return 0;
+    }
+    std::string text(value);
+    if (!strict) {
+        text = text.substr(0, text.find(','));
+    }
+    const auto first = text.find_first_not_of(" \t");
+    const auto last = text.find_last_not_of(" \t");
+    text = first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
+    long count = 0;
+    bool valid = !text.empty() && text.size() <= 5;
+    for (const char c : text) {
+        valid = valid && c >= '0' && c <= '9';
+        count = valid ? count * 10 + (c - '0') : count;
+    }
+    if (valid && count >= 1 && count <= max_threads) {
+        return static_cast<int>(count);
+    }
+    if (strict) {
+        throw InvalidArgument(concat("nndl threads: environment variable ", variable,
+                                     " must be a whole number from 1 to ", max_threads, ", got '", value, "'"));
+    }
+    return 0;
+}
+
+/// nndl's thread setting; 0 until it is first read or set.
+inline std::atomic<int>& thread_setting() {
+    static std::atomic<int> setting{0};
+    return setting;
+}
+
+}  // namespace detail
+
+/// The thread count nndl starts with: NNDL_NUM_THREADS when set, else the first number
+/// of OMP_NUM_THREADS when that is a valid count (an invalid one is ignored, as OpenMP
+/// runtimes do), else available_cores(). Throws InvalidArgument naming the variable when
+/// NNDL_NUM_THREADS is set to anything but a whole number from 1 to max_threads.
+inline int default_threads() {
+    if (const int count = detail::thread_count_from_environment("NNDL_NUM_THREADS", true)) {
+        return count;
+    }
+    if (const int count = detail::thread_count_from_environment("OMP_NUM_THREADS", false)) {
+        return count;
+    }
+    return available_cores();
+}
+
+/// The most threads nndl's parallel work uses from now on: 1 (everything on the calling
+/// thread) to max_threads, or 0 to return to default_threads(). Throws InvalidArgument
+/// for other values. Takes effect at the next parallel piece of work; safe to call from
+/// any thread. A count above available_cores() is kept (threads() returns it) but work
+/// runs on at most that many cores' worth of threads: more would only wait for each other.
+inline void set_threads(int count) {
+    if (count < 0 || count > max_threads) {
+        throw InvalidArgument(detail::concat("nndl::set_threads: expected 0 (the default) or a thread count from 1 to ",
+                                             max_threads, ", got ", count));
+    }
+    detail::thread_setting().store(count == 0 ? default_threads() : count, std::memory_order_relaxed);
+}
+
+/// The most threads nndl's parallel work uses now (see set_threads). The first call
+/// reads the environment (default_threads(), which may throw).
+inline int threads() {
+    int count = detail::thread_setting().load(std::memory_order_relaxed);
+    if (count == 0) {
+        count = default_threads();
+        detail::thread_setting().store(count, std::memory_order_relaxed);
+    }
+    return count;
+}
+
+namespace detail {
+
+/// The threads a piece of work may take: threads(), but never more than the cores the
+/// process had when it first asked (more threads than cores only wait for each other).
+inline int usable_threads() {
+    static const int cores = available_cores();
+    return std::min(threads(), cores);
+}
+
+}  // namespace detail
+
+}  // namespace nndl
