@@ -60,10 +60,12 @@ double gemm_gflops(nndl::Index n, int repeats) {
     const nndl::Matrix<Scalar> a = nndl::Matrix<Scalar>::Random(n, n);
     const nndl::Matrix<Scalar> b = nndl::Matrix<Scalar>::Random(n, n);
     nndl::Matrix<Scalar> c(n, n);
-    c.noalias() = a * b;  // warm-up
+    // Through nndl's products, so on the threads nndl's layers use.
+    const auto multiply = [&] { nndl::detail::product(nndl::detail::plain(a), nndl::detail::plain(b), c.data(), n); };
+    multiply();  // warm-up
     const auto start = Clock::now();
     for (int r = 0; r < repeats; ++r) {
-        c.noalias() = a * b;
+        multiply();
     }
     const double s = seconds_since(start);
     return 2.0 * std::pow(static_cast<double>(n), 3) * repeats / s / 1e9 + 0 * static_cast<double>(c(0, 0));
@@ -174,8 +176,17 @@ std::map<std::string, double> run_reference(const std::string& command, std::str
     return results;
 }
 
+/// `text` as one word for the shell, whatever it holds.
+std::string shell_quoted(const std::string& text) {
+    std::string quoted = "'";
+    for (const char c : text) {
+        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    return quoted + "'";
+}
+
 bool python_module_available(const std::string& python, const std::string& module) {
-    return std::system((python + " -c 'import " + module + "' >/dev/null 2>&1").c_str()) == 0;
+    return std::system((shell_quoted(python) + " -c 'import " + module + "' >/dev/null 2>&1").c_str()) == 0;
 }
 
 /// Another process that keeps one core busy while it lives (--load): what a user's
@@ -209,14 +220,22 @@ private:
 };
 
 /// --threads: "1,2,default" -> {1, 2, nndl's default}, each once, in the given order.
-std::vector<int> parse_thread_list(std::string text) {
-    const std::string name = "default";
-    const std::string fallback = std::to_string(nndl::default_threads());
-    for (std::size_t at = text.find(name); at != std::string::npos; at = text.find(name, at)) {
-        text.replace(at, name.size(), fallback);
+std::vector<int> parse_thread_list(const std::string& text) {
+    // Whole entries named "default" become the default count; the rest must be numbers.
+    std::string numbers;
+    std::size_t begin = 0;
+    for (;;) {
+        const std::size_t comma = text.find(',', begin);
+        const std::string entry = text.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin);
+        numbers += (numbers.empty() && begin == 0 ? "" : ",") +
+                   (entry == "default" ? std::to_string(nndl::default_threads()) : entry);
+        if (comma == std::string::npos) {
+            break;
+        }
+        begin = comma + 1;
     }
     std::vector<int> counts;
-    for (const long count : examples::Options::parse_integer_list(text, "--threads", 1)) {
+    for (const long count : examples::Options::parse_integer_list(numbers, "--threads", 1)) {
         if (count > nndl::max_threads) {
             throw examples::UsageError("--threads entry must be at most " + std::to_string(nndl::max_threads) +
                                        ", got " + std::to_string(count));
@@ -252,7 +271,12 @@ int main(int argc, char** argv) {
         const long limit = options.integer("epoch-limit", 0);
         const long rounds = options.integer("rounds", 1);
         const std::vector<int> thread_counts = parse_thread_list(options.text("threads"));
-        const std::string python = options.text("python");
+        // A path with a folder in it is made absolute (the scripts run from their folder);
+        // a bare name is looked up on PATH.
+        std::string python = options.text("python");
+        if (python.find('/') != std::string::npos) {
+            python = std::filesystem::absolute(python).string();
+        }
         const std::string dir = options.has("data") ? options.text("data") : examples::data_path("data/catvnoncat");
         const std::string fashion_dir = options.text("fashion");
         const bool have_fashion = std::filesystem::exists(fashion_dir + "/train-images-idx3-ubyte.gz");
@@ -263,8 +287,11 @@ int main(int argc, char** argv) {
         const nndl::Matrix<float> x32 = cat64.train.x.cast<float>();
         const nndl::Matrix<float> y32 = cat64.train.y.cast<float>();
         std::vector<Row> rows;  // every round's measurements
+        // nndl never runs more threads than cores: say so where a count asks for more.
         const auto thread_label = [&](int count) {
-            return std::to_string(count) + (count == default_threads ? " (default)" : "");
+            const int cores = nndl::available_cores();
+            return std::to_string(count) + (count == default_threads ? " (default)" : "") +
+                   (count > cores ? " (runs " + std::to_string(cores) + ")" : "");
         };
 
         double peak64 = 0, peak32 = 0, first64 = 0, first32 = 0;
@@ -292,7 +319,7 @@ int main(int argc, char** argv) {
         const auto stats_before = nndl::detail::ThreadPool::instance().statistics();
         for (long round = 1; round <= rounds; ++round) {
             std::cerr << "round " << round << " of " << rounds << '\n';
-            std::cerr << "measuring the GEMM rate (nndl's default threads)...\n";
+            std::cerr << "measuring the GEMM rate (nndl's products, default threads)...\n";
             nndl::set_threads(default_threads);
             peak64 = std::max(peak64, gemm_gflops<double>(2048, 5));
             peak32 = std::max(peak32, gemm_gflops<float>(2048, 10));
@@ -338,8 +365,8 @@ int main(int argc, char** argv) {
 
             if (references) {
                 const std::string script_dir = examples::data_path("benchmarks");
-                const std::string common = " --cat " + cat_npz + " --iterations " + std::to_string(iterations) +
-                                           (have_fashion ? " --fashion " + fashion_dir + " --epoch-limit " + std::to_string(limit) : "") +
+                const std::string common = " --cat " + shell_quoted(cat_npz) + " --iterations " + std::to_string(iterations) +
+                                           (have_fashion ? " --fashion " + shell_quoted(fashion_dir) + " --epoch-limit " + std::to_string(limit) : "") +
                                            (with_cnn ? "" : " --skip-cnn");
                 const std::map<std::string, std::string> work_names = {{"cat_float64", "cat L-layer float64"},
                                                                        {"cat_float32", "cat L-layer float32"},
@@ -372,8 +399,8 @@ int main(int argc, char** argv) {
                     for (const int t : thread_counts) {
                         std::string info;
                         auto results = run_reference("env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=" +
-                                                         std::to_string(t) + " " + python + " " + script_dir +
-                                                         "/reference_numpy.py" + common,
+                                                         std::to_string(t) + " " + shell_quoted(python) + " " +
+                                                         shell_quoted(script_dir + "/reference_numpy.py") + common,
                                                      info);
                         if (round == 1 && t == thread_counts.front()) {
                             infos.push_back("NumPy: " + info);
@@ -386,7 +413,7 @@ int main(int argc, char** argv) {
                 if (python_module_available(python, "torch")) {
                     for (const int t : thread_counts) {
                         std::string info;
-                        auto results = run_reference("cd " + script_dir + " && " + python +
+                        auto results = run_reference("cd " + shell_quoted(script_dir) + " && " + shell_quoted(python) +
                                                          " reference_torch.py --threads " + std::to_string(t) + common,
                                                      info);
                         if (round == 1 && t == thread_counts.front()) {
@@ -429,13 +456,8 @@ int main(int argc, char** argv) {
                   << stats.parallel - stats_before.parallel << " pieces shared, "
                   << stats.serial - stats_before.serial << " run alone after "
                   << stats.stragglers - stats_before.stragglers << " held-up workers\n";
-        std::cout << "GEMM 2048x2048 (Eigen, OpenMP " <<
-#ifdef _OPENMP
-            "on, " << Eigen::nbThreads() << " threads"
-#else
-            "off: one thread"
-#endif
-                  << "): " << std::fixed << std::setprecision(1) << peak64 << " GFLOP/s float64, " << peak32
+        std::cout << "GEMM 2048x2048 (nndl's products on Eigen's kernel, " << default_threads
+                  << " threads): " << std::fixed << std::setprecision(1) << peak64 << " GFLOP/s float64, " << peak32
                   << " GFLOP/s float32\n";
         std::cout << "cat first layer products (Z1 = W1 X, dW1 = dZ1 X^T, " << default_threads
                   << " threads): " << first64 << " GFLOP/s float64 (" << std::setprecision(0) << 100 * first64 / peak64

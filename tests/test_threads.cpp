@@ -91,12 +91,18 @@ TEST_CASE("NNDL_NUM_THREADS, then OMP_NUM_THREADS, then the cores give the defau
         const ScopedEnvironment omp("OMP_NUM_THREADS", "9");
         CHECK(nndl::default_threads() == 4);  // nndl's own variable comes first
     }
-    for (const char* bad : {"abc", "0", "-2", "1025", "4,2", "3x", "99999999999"}) {
+    {
+        const ScopedEnvironment variable("NNDL_NUM_THREADS", "0");  // 0: the default, as set_threads(0)
+        CHECK(nndl::default_threads() == nndl::available_cores());
+        const ScopedEnvironment newline("NNDL_NUM_THREADS", "3\n");
+        CHECK(nndl::default_threads() == 3);
+    }
+    for (const char* bad : {"abc", "-2", "1025", "4,2", "3x", "99999999999", "+3"}) {
         const ScopedEnvironment variable("NNDL_NUM_THREADS", bad);
         INFO("NNDL_NUM_THREADS=" << bad);
         CHECK_THROWS_WITH_AS(nndl::default_threads(),
                              (std::string("nndl threads: environment variable NNDL_NUM_THREADS must be a whole number "
-                                          "from 1 to 1024, got '") +
+                                          "from 0 (the default) to 1024, got '") +
                               bad + "'")
                                  .c_str(),
                              nndl::InvalidArgument);
@@ -220,10 +226,12 @@ TEST_CASE("two threads using nndl at once both get every chunk") {
 TEST_CASE("a worker that is held up makes the pool run the next pieces on the caller alone") {
     auto& pool = nndl::detail::ThreadPool::instance();
     const auto caller = std::this_thread::get_id();
-    // Warm the worker up, then hold it: every chunk a worker takes waits 30 ms (as if the
-    // system gave its core to another process), while the caller's take 1 ms.
+    // Hold the worker: a chunk a worker takes waits 200 ms (as if the system gave its core
+    // to another process), while the caller's take 1 ms, so the caller finishes the other
+    // chunks long before and then waits.
     // run_chunks takes two threads as given, so this holds on a machine of one core too.
-    nndl::detail::run_chunks(4, 2, [](Index) {});
+    // First let any back-off left by earlier tests run out (it lasts half a second at most).
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
     const auto before = pool.statistics();
     std::atomic<int> on_worker{0};
     nndl::detail::run_chunks(64, 2, [&](Index) {
@@ -231,11 +239,11 @@ TEST_CASE("a worker that is held up makes the pool run the next pieces on the ca
             spin_for(1000);
         } else {
             ++on_worker;
-            std::this_thread::sleep_for(std::chrono::milliseconds(30));
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
     });
     const auto held = pool.statistics();
-    REQUIRE(on_worker >= 1);  // the worker took a chunk (it had 64 ms to wake)
+    REQUIRE(on_worker >= 1);  // the worker took a chunk (it had about 60 ms to wake)
     CHECK(held.stragglers == before.stragglers + 1);
     // The next piece, right after, runs on the caller alone.
     std::atomic<int> off_caller{0};

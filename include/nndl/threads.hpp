@@ -1,9 +1,10 @@
 #pragma once
 // How many threads nndl's parallel work may use. By default every core this process may
-// run on; the environment variable NNDL_NUM_THREADS (else OMP_NUM_THREADS) read once, or
-// nndl::set_threads(n) at any time, says otherwise. Each piece of work then takes only as
-// many threads as its size keeps busy (detail/parallel.hpp), so a small product runs on
-// one thread even with 64 cores, and a loaded machine falls back to fewer threads.
+// run on; the environment variable NNDL_NUM_THREADS (else OMP_NUM_THREADS), read when
+// nndl first needs the count, or nndl::set_threads(n) at any time, says otherwise. Each
+// piece of work then takes only as many threads as its size keeps busy
+// (detail/parallel.hpp), so a small product runs on one thread even with 64 cores, and on
+// a loaded machine work falls back to the calling thread alone for a while.
 
 #include <algorithm>
 #include <atomic>
@@ -42,8 +43,9 @@ inline int available_cores() {
 namespace detail {
 
 /// A thread count from an environment variable: a whole number from 1 to max_threads
-/// (for OMP_NUM_THREADS, the first entry of its comma-separated list), or 0 when unset.
-/// Throws InvalidArgument for anything else when `strict`; returns 0 otherwise.
+/// (for OMP_NUM_THREADS, the first entry of its comma-separated list), or 0 when unset,
+/// empty or 0 (the default). Throws InvalidArgument for anything else when `strict`;
+/// returns 0 otherwise.
 inline int thread_count_from_environment(const char* variable, bool strict) {
     const char* value = std::getenv(variable);
     if (value == nullptr || *value == '\0') {
@@ -53,8 +55,8 @@ inline int thread_count_from_environment(const char* variable, bool strict) {
     if (!strict) {
         text = text.substr(0, text.find(','));
     }
-    const auto first = text.find_first_not_of(" \t");
-    const auto last = text.find_last_not_of(" \t");
+    const auto first = text.find_first_not_of(" \t\n\r\f\v");
+    const auto last = text.find_last_not_of(" \t\n\r\f\v");
     text = first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
     long count = 0;
     bool valid = !text.empty() && text.size() <= 5;
@@ -62,12 +64,13 @@ inline int thread_count_from_environment(const char* variable, bool strict) {
         valid = valid && c >= '0' && c <= '9';
         count = valid ? count * 10 + (c - '0') : count;
     }
-    if (valid && count >= 1 && count <= max_threads) {
-        return static_cast<int>(count);
+    if (valid && count <= max_threads) {
+        return static_cast<int>(count);  // 0: the default, as set_threads(0)
     }
     if (strict) {
         throw InvalidArgument(concat("nndl threads: environment variable ", variable,
-                                     " must be a whole number from 1 to ", max_threads, ", got '", value, "'"));
+                                     " must be a whole number from 0 (the default) to ", max_threads, ", got '", value,
+                                     "'"));
     }
     return 0;
 }
@@ -80,10 +83,11 @@ inline std::atomic<int>& thread_setting() {
 
 }  // namespace detail
 
-/// The thread count nndl starts with: NNDL_NUM_THREADS when set, else the first number
-/// of OMP_NUM_THREADS when that is a valid count (an invalid one is ignored, as OpenMP
-/// runtimes do), else available_cores(). Throws InvalidArgument naming the variable when
-/// NNDL_NUM_THREADS is set to anything but a whole number from 1 to max_threads.
+/// The thread count nndl starts with: NNDL_NUM_THREADS when set (and not 0), else the
+/// first number of OMP_NUM_THREADS when that is a valid count (an invalid one is ignored,
+/// as OpenMP runtimes do; an inherited OMP_NUM_THREADS=1 makes nndl single-threaded too),
+/// else available_cores(). Throws InvalidArgument naming the variable when
+/// NNDL_NUM_THREADS is anything but a whole number from 0 to max_threads.
 inline int default_threads() {
     if (const int count = detail::thread_count_from_environment("NNDL_NUM_THREADS", true)) {
         return count;
@@ -108,12 +112,17 @@ inline void set_threads(int count) {
 }
 
 /// The most threads nndl's parallel work uses now (see set_threads). The first call
-/// reads the environment (default_threads(), which may throw).
+/// reads the environment (default_threads(), which may throw: a bad NNDL_NUM_THREADS is
+/// reported by the first product, training step or call to threads()).
 inline int threads() {
     int count = detail::thread_setting().load(std::memory_order_relaxed);
     if (count == 0) {
-        count = default_threads();
-        detail::thread_setting().store(count, std::memory_order_relaxed);
+        int expected = 0;
+        const int fallback = default_threads();
+        // A set_threads() that came meanwhile wins over the environment.
+        count = detail::thread_setting().compare_exchange_strong(expected, fallback, std::memory_order_relaxed)
+                    ? fallback
+                    : expected;
     }
     return count;
 }

@@ -17,12 +17,13 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <new>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #if defined(__unix__)
-#include <unistd.h>
+#include <pthread.h>
 #endif
 
 #include "../threads.hpp"
@@ -49,35 +50,18 @@ public:
     /// One chunk of a piece of work: function(context, chunk).
     using ChunkFunction = void (*)(const void* context, Index chunk);
 
-    /// The program's pool; its workers start when work first needs them.
+    /// The program's pool; its workers start when work first needs them. It is never
+    /// destroyed: at exit its idle workers end with the process, so nothing waits for a
+    /// thread (a chunk that calls exit, a forked child whose copies of the workers'
+    /// condition variables count sleepers that do not exist there).
     static ThreadPool& instance() {
-        static ThreadPool pool;
-        return pool;
+        alignas(ThreadPool) static unsigned char storage[sizeof(ThreadPool)];
+        static ThreadPool* const pool = ::new (static_cast<void*>(storage)) ThreadPool();
+        return *pool;
     }
 
     ThreadPool(const ThreadPool&) = delete;
     ThreadPool& operator=(const ThreadPool&) = delete;
-
-    ~ThreadPool() {
-        if (process_id() != creator_) {
-            // A forked child has the objects but not the threads (and perhaps a mutex a
-            // parent's thread held): leave them alone, the process is ending.
-            for (auto& worker : owned_) {
-                static_cast<void>(worker.release());
-            }
-            return;
-        }
-        stopping_.store(true);
-        for (auto& worker : owned_) {
-            { std::lock_guard<std::mutex> lock(worker->mutex); }
-            worker->wake.notify_one();
-        }
-        for (auto& worker : owned_) {
-            if (worker->thread.joinable()) {
-                worker->thread.join();
-            }
-        }
-    }
 
     /// Runs function(context, chunk) for every chunk in [0, chunks), on the calling thread
     /// and up to `helpers` workers, and returns when every chunk has run. The first
@@ -90,7 +74,7 @@ public:
         }
         // A forked child has the pool's objects but not its threads: it works alone.
         const bool can_share = helpers > 0 && chunks > 1 && chunks < (Index{1} << 31) && !inside_parallel_work() &&
-                               !stopping_.load(std::memory_order_relaxed) && process_id() == creator_;
+                               !forked_child().load(std::memory_order_relaxed);
         if (!can_share || busy_.exchange(true, std::memory_order_acquire)) {
             run_alone(chunks, function, context);
             return;
@@ -163,7 +147,10 @@ private:
     static constexpr std::int64_t min_backoff_ns = 2'000'000;
     static constexpr std::int64_t max_backoff_ns = 500'000'000;
 
-    ThreadPool() : slots_(std::make_unique<std::atomic<Worker*>[]>(max_threads)), creator_(process_id()) {
+    ThreadPool() : slots_(std::make_unique<std::atomic<Worker*>[]>(max_threads)) {
+#if defined(__unix__)
+        ::pthread_atfork(nullptr, nullptr, [] { forked_child().store(true); });
+#endif
         for (int i = 0; i < max_threads; ++i) {
             slots_[i].store(nullptr, std::memory_order_relaxed);
         }
@@ -176,12 +163,10 @@ private:
             .count();
     }
 
-    static long process_id() {
-#if defined(__unix__)
-        return static_cast<long>(::getpid());
-#else
-        return 0;
-#endif
+    /// Set in a child process that fork() made after the pool existed.
+    static std::atomic<bool>& forked_child() {
+        static std::atomic<bool> forked{false};
+        return forked;
     }
 
     static void pause() {
@@ -321,9 +306,7 @@ private:
     void work_loop(Worker& self, int index, std::uint32_t seen) {
         inside_parallel_work() = true;
         for (;;) {
-            if (!wait_for_work(self, seen)) {
-                return;
-            }
+            wait_for_work(self, seen);
             // Read the piece; a sequence that is odd or changed meanwhile means it is
             // being replaced: read again.
             const std::uint32_t sequence = sequence_.load(std::memory_order_acquire);
@@ -352,15 +335,12 @@ private:
         }
     }
 
-    /// Waits until the sequence moves past `seen`; false when the pool stops.
-    bool wait_for_work(Worker& self, std::uint32_t seen) {
+    /// Waits until the sequence moves past `seen`.
+    void wait_for_work(Worker& self, std::uint32_t seen) {
         const std::int64_t until = now() + spin_ns_.load(std::memory_order_relaxed);
         for (int spins = 0;; ++spins) {
-            if (stopping_.load(std::memory_order_relaxed)) {
-                return false;
-            }
             if (sequence_.load(std::memory_order_acquire) != seen) {
-                return true;
+                return;
             }
             if ((spins & 63) == 63 && now() > until) {
                 break;
@@ -368,18 +348,13 @@ private:
             pause();
         }
         std::unique_lock<std::mutex> lock(self.mutex);
-        self.wake.wait(lock, [&] {
-            return stopping_.load(std::memory_order_relaxed) || sequence_.load(std::memory_order_acquire) != seen;
-        });
-        return !stopping_.load(std::memory_order_relaxed);
+        self.wake.wait(lock, [&] { return sequence_.load(std::memory_order_acquire) != seen; });
     }
 
     std::unique_ptr<std::atomic<Worker*>[]> slots_;  // worker i, for threads waking each other
     std::vector<std::unique_ptr<Worker>> owned_;     // changed only by the caller holding busy_
-    long creator_;
 
     std::atomic<bool> busy_{false};
-    std::atomic<bool> stopping_{false};
     std::atomic<std::uint32_t> sequence_{0};
     std::atomic<ChunkFunction> function_{nullptr};
     std::atomic<const void*> context_{nullptr};
