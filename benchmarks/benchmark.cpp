@@ -221,6 +221,10 @@ private:
 
 /// --threads: "1,2,default" -> {1, 2, nndl's default}, each once, in the given order.
 std::vector<int> parse_thread_list(const std::string& text) {
+    if (text.empty() || text.front() == ',' || text.back() == ',' || text.find(",,") != std::string::npos) {
+        throw examples::UsageError("--threads must be a comma-separated list of whole numbers or 'default', got '" +
+                                   text + "'");
+    }
     // Whole entries named "default" become the default count; the rest must be numbers.
     std::string numbers;
     std::size_t begin = 0;
@@ -305,6 +309,9 @@ int main(int argc, char** argv) {
         }
         // The reference scripts read the cat data from a .npz written once.
         const bool references = !options.has("skip-references");
+        if (references && std::system((shell_quoted(python) + " -c pass >/dev/null 2>&1").c_str()) != 0) {
+            throw examples::UsageError("--python: cannot run '" + python + "'");
+        }
         const auto temp = std::filesystem::temp_directory_path() / ("nndl_bench_" + std::to_string(::getpid()));
         const std::string cat_npz = (temp / "cat.npz").string();
         if (references) {

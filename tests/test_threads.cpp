@@ -96,6 +96,8 @@ TEST_CASE("NNDL_NUM_THREADS, then OMP_NUM_THREADS, then the cores give the defau
         CHECK(nndl::default_threads() == nndl::available_cores());
         const ScopedEnvironment newline("NNDL_NUM_THREADS", "3\n");
         CHECK(nndl::default_threads() == 3);
+        const ScopedEnvironment blank("NNDL_NUM_THREADS", "  ");  // blank, as empty: the default
+        CHECK(nndl::default_threads() == nndl::available_cores());
     }
     for (const char* bad : {"abc", "-2", "1025", "4,2", "3x", "99999999999", "+3"}) {
         const ScopedEnvironment variable("NNDL_NUM_THREADS", bad);
@@ -263,7 +265,7 @@ TEST_CASE("a forked child runs nndl's work on its own thread and exits cleanly")
     if (child == 0) {
         std::atomic<int> count{0};
         nndl::detail::run_chunks(100, 2, [&](Index) { ++count; });
-        std::exit(count == 100 ? 0 : 1);  // runs the pool's destructor in the child
+        std::exit(count == 100 ? 0 : 1);  // a normal exit: nothing may wait for the parent's workers
     }
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);

@@ -44,7 +44,7 @@ namespace detail {
 
 /// A thread count from an environment variable: a whole number from 1 to max_threads
 /// (for OMP_NUM_THREADS, the first entry of its comma-separated list), or 0 when unset,
-/// empty or 0 (the default). Throws InvalidArgument for anything else when `strict`;
+/// empty or blank, or 0 (the default). Throws InvalidArgument for anything else when `strict`;
 /// returns 0 otherwise.
 inline int thread_count_from_environment(const char* variable, bool strict) {
     const char* value = std::getenv(variable);
@@ -58,8 +58,11 @@ inline int thread_count_from_environment(const char* variable, bool strict) {
     const auto first = text.find_first_not_of(" \t\n\r\f\v");
     const auto last = text.find_last_not_of(" \t\n\r\f\v");
     text = first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
+    if (text.empty()) {
+        return 0;  // only spaces: unset, as an empty value
+    }
     long count = 0;
-    bool valid = !text.empty() && text.size() <= 5;
+    bool valid = text.size() <= 5;
     for (const char c : text) {
         valid = valid && c >= '0' && c <= '9';
         count = valid ? count * 10 + (c - '0') : count;
