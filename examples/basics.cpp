@@ -1,6 +1,8 @@
 // The first assignment ("Python basics with NumPy") with nndl's helpers.
 #include "example_support.hpp"
 
+#include <nndl/basics.hpp>
+
 int main(int argc, char** argv) {
     return examples::run_main("basics", [&] {
         examples::Options options("basics", "Prints the outputs of the course's first assignment, computed with nndl.");

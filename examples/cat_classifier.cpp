@@ -5,6 +5,7 @@
 #include "model_files.hpp"
 
 #include <nndl/data/augment.hpp>
+#include <nndl/cnn.hpp>
 
 #include <optional>
 

@@ -5,6 +5,9 @@
 // in NumPy's order (Conv2D::set_numpy_order), so the 16-digit means are the course's.
 #include "example_support.hpp"
 
+#include <nndl/cnn.hpp>
+#include <nndl/numpy_sum.hpp>
+
 #include <charconv>
 #include <cstdio>
 

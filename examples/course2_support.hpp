@@ -3,6 +3,8 @@
 // the course prints it, the accuracy lines, and the decision-boundary picture.
 #include "example_images.hpp"
 
+#include <nndl/data/planar.hpp>
+
 namespace examples {
 
 /// Full-batch gradient descent printing `Cost after iteration i: C` where i % every == 0

@@ -3,6 +3,8 @@
 // with the course's deliberately buggy backward pass and with nndl's, which is right.
 #include "example_support.hpp"
 
+#include <nndl/gradient_check.hpp>
+
 namespace {
 
 constexpr double threshold = 2e-7;  // the course's verdict: a larger difference is a mistake

@@ -9,6 +9,9 @@
 
 #include "example_support.hpp"
 
+// predict and nndl_convert read any model, convolutional ones too.
+#include <nndl/cnn.hpp>
+
 #ifdef NNDL_EXAMPLES_ONNX
 #include <nndl/io/onnx.hpp>
 #endif

@@ -2,6 +2,8 @@
 // sigmoid output, on the "flower" or one of the extra point sets.
 #include "example_images.hpp"
 
+#include <nndl/data/planar.hpp>
+
 namespace {
 
 const char* const dataset_names[] = {"flower", "noisy_circles", "noisy_moons", "blobs", "gaussian_quantiles"};

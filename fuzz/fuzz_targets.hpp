@@ -7,7 +7,7 @@
 
 #include <nndl/data/idx.hpp>
 #include <nndl/data/image.hpp>
-#include <nndl/nndl.hpp>
+#include <nndl/all.hpp>
 
 #include "fuzz_rules.hpp"
 

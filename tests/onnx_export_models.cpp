@@ -7,7 +7,7 @@
 #include <iostream>
 #include <string>
 
-#include <nndl/nndl.hpp>
+#include <nndl/all.hpp>
 #include <nndl/io/onnx.hpp>
 
 namespace fs = std::filesystem;

@@ -2,10 +2,11 @@
 // operator new (counted here) nor inside Eigen (EIGEN_RUNTIME_NO_MALLOC makes any
 // Eigen allocation fail while it is forbidden).
 //
-// Eigen's matrix products take their packing buffers from the stack up to
-// EIGEN_STACK_ALLOCATION_LIMIT and from the heap above it, so the networks here have
-// products under that limit. They run with two threads: nndl's pool hands out work
-// without allocating once its workers have started.
+// Eigen's general matrix products take their packing buffers from the heap above
+// EIGEN_STACK_ALLOCATION_LIMIT, so the dense network's first layer is one that nndl's
+// thin kernels take (8 units over 1200 inputs: no packing), large enough that the pool
+// splits it between two threads; the test checks that the pool did. The pool hands out
+// work without allocating once its workers have started.
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -18,7 +19,7 @@
 
 #include "test_support.hpp"
 
-#include <nndl/nndl.hpp>
+#include <nndl/all.hpp>
 
 namespace {
 std::atomic<long> allocations{0};
@@ -39,9 +40,10 @@ using nndl::Matrix;
 
 TEST_CASE_TEMPLATE("a full-batch training step allocates nothing once warmed up", Scalar, float, double) {
     nndl::set_threads(2);
-    nndl::Network<Scalar> net({30, 16, 8, 1}, {Activation::relu, Activation::tanh, Activation::sigmoid},
+    nndl::detail::set_core_limit(2);  // two threads even on a machine of one core
+    nndl::Network<Scalar> net({1200, 8, 16, 1}, {Activation::relu, Activation::tanh, Activation::sigmoid},
                               {nndl::Init::he}, 1);
-    const Matrix<Scalar> x = nndl::NumpyRandom(2).randn<Scalar>(30, 64);
+    const Matrix<Scalar> x = nndl::NumpyRandom(2).randn<Scalar>(1200, 64);
     const Matrix<Scalar> y = (x.row(0).array() > Scalar(0)).template cast<Scalar>();
     nndl::GradientDescent<Scalar> gd(0.1);
     nndl::Adam<Scalar> adam(0.01);
@@ -51,6 +53,7 @@ TEST_CASE_TEMPLATE("a full-batch training step allocates nothing once warmed up"
     net.train_step(x, y, adam);
 
     const long before = allocations.load();
+    const auto pool_before = nndl::detail::ThreadPool::instance().statistics();
     Eigen::internal::set_is_malloc_allowed(false);
     try {
         for (int i = 0; i < 5; ++i) {
@@ -63,6 +66,9 @@ TEST_CASE_TEMPLATE("a full-batch training step allocates nothing once warmed up"
     }
     Eigen::internal::set_is_malloc_allowed(true);
     CHECK(allocations.load() - before == 0);
+    // The steps handed work to the pool's worker (each step has several parallel pieces).
+    CHECK(nndl::detail::ThreadPool::instance().statistics().parallel > pool_before.parallel);
+    nndl::detail::set_core_limit(0);
 
     // The check can fail: a step that builds a new matrix is caught.
     Eigen::internal::set_is_malloc_allowed(false);

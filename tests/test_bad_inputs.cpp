@@ -7,7 +7,7 @@
 #include <nndl/data/hdf5.hpp>
 #include <nndl/data/idx.hpp>
 #include <nndl/data/image.hpp>
-#include <nndl/nndl.hpp>
+#include <nndl/all.hpp>
 
 #include <cstdint>
 #include <filesystem>

@@ -3,7 +3,7 @@
 // bit-exact save/load round trips, shape errors, and a whole CNN's gradient check.
 #include "test_support.hpp"
 
-#include <nndl/nndl.hpp>
+#include <nndl/all.hpp>
 
 #include <filesystem>
 #include <map>

@@ -2,7 +2,7 @@
 // the values its notebooks print, from ../shared/reference/course2.md.
 #include "test_support.hpp"
 
-#include <nndl/nndl.hpp>
+#include <nndl/all.hpp>
 
 using nndl::Activation;
 using nndl::Matrix;

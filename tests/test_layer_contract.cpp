@@ -4,7 +4,7 @@
 #include "scale_layer.hpp"
 #include "test_support.hpp"
 
-#include <nndl/nndl.hpp>
+#include <nndl/all.hpp>
 
 using nndl::Activation;
 using nndl::Matrix;

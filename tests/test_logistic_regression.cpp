@@ -2,7 +2,7 @@
 // with zero initial weights. The course's w is a column; nndl's W is its transpose.
 #include "test_support.hpp"
 
-#include <nndl/nndl.hpp>
+#include <nndl/all.hpp>
 
 using nndl::Matrix;
 using nndl_test::rows;

@@ -6,7 +6,7 @@
 #include <vector>
 #include "test_support.hpp"
 
-#include <nndl/nndl.hpp>
+#include <nndl/all.hpp>
 
 #include <thread>
 

@@ -16,7 +16,7 @@
 
 #include <doctest/doctest.h>
 
-#include <nndl/nndl.hpp>
+#include <nndl/all.hpp>
 #include <nndl/io/onnx.hpp>
 
 #include "../fuzz/fuzz_onnx_target.hpp"

@@ -2,7 +2,7 @@
 // keyed by slot, learning-rate schedules.
 #include "test_support.hpp"
 
-#include <nndl/nndl.hpp>
+#include <nndl/all.hpp>
 
 using nndl::Matrix;
 using nndl_test::rows;

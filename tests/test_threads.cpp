@@ -5,7 +5,7 @@
 #include "test_support.hpp"
 
 #include <nndl/detail/parallel.hpp>
-#include <nndl/nndl.hpp>
+#include <nndl/all.hpp>
 #include <nndl/threads.hpp>
 
 #include <algorithm>
@@ -53,13 +53,6 @@ private:
     std::string old_;
     bool had_ = false;
 };
-
-/// Busy work of about `microseconds` (not a sleep: it keeps its thread on the core).
-void spin_for(int microseconds) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(microseconds);
-    while (std::chrono::steady_clock::now() < until) {
-    }
-}
 
 }  // namespace
 
@@ -228,26 +221,44 @@ TEST_CASE("two threads using nndl at once both get every chunk") {
 TEST_CASE("a worker that is held up makes the pool run the next pieces on the caller alone") {
     auto& pool = nndl::detail::ThreadPool::instance();
     const auto caller = std::this_thread::get_id();
-    // Hold the worker: a chunk a worker takes waits 200 ms (as if the system gave its core
-    // to another process), while the caller's take 1 ms, so the caller finishes the other
-    // chunks long before and then waits.
-    // run_chunks takes two threads as given, so this holds on a machine of one core too.
-    // First let any back-off left by earlier tests run out (it lasts half a second at most).
-    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    // No back-off left by earlier tests, and the next one lasts a minute: nothing here
+    // depends on how fast this machine gets to the next line.
+    pool.restart_back_off(std::int64_t{60'000'000'000});
     const auto before = pool.statistics();
+    // Hold the worker, as if the system gave its core to another process: the chunk a
+    // worker takes waits until the caller has run all the others and then waited 20 ms
+    // (the pool calls a wait of 0.2 ms and of twice the caller's longest chunk held up).
+    // The caller's first chunk waits for the worker to take one, so one surely does.
+    // run_chunks takes two threads as given, so this holds on a machine of one core too.
+    constexpr Index chunks = 64;
+    using Clock = std::chrono::steady_clock;
     std::atomic<int> on_worker{0};
-    nndl::detail::run_chunks(64, 2, [&](Index) {
+    std::atomic<int> on_caller{0};
+    std::atomic<Clock::rep> caller_longest{0};  // the caller's longest chunk (its first: it waits for the worker)
+    nndl::detail::run_chunks(chunks, 2, [&](Index) {
         if (std::this_thread::get_id() == caller) {
-            spin_for(1000);
-        } else {
-            ++on_worker;
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            const auto begin = Clock::now();
+            while (on_worker.load() == 0) {
+                std::this_thread::yield();
+            }
+            caller_longest = std::max(caller_longest.load(), (Clock::now() - begin).count());
+            ++on_caller;
+            return;
+        }
+        ++on_worker;
+        while (on_caller.load() + on_worker.load() < chunks) {  // the caller has not finished its chunks
+            std::this_thread::yield();
+        }
+        // Held for 20 ms and three times the caller's longest chunk, however slow the machine.
+        const auto release = Clock::now() + std::chrono::milliseconds(20) + 3 * Clock::duration(caller_longest.load());
+        while (Clock::now() < release) {
+            std::this_thread::yield();
         }
     });
     const auto held = pool.statistics();
-    REQUIRE(on_worker >= 1);  // the worker took a chunk (it had about 60 ms to wake)
+    CHECK(on_worker == 1);  // the worker held its chunk; the caller ran the other 63
     CHECK(held.stragglers == before.stragglers + 1);
-    // The next piece, right after, runs on the caller alone.
+    // The next piece runs on the caller alone (the back-off lasts a minute here).
     std::atomic<int> off_caller{0};
     nndl::detail::run_chunks(8, 2, [&](Index) {
         if (std::this_thread::get_id() != caller) {
@@ -256,6 +267,7 @@ TEST_CASE("a worker that is held up makes the pool run the next pieces on the ca
     });
     CHECK(off_caller == 0);
     CHECK(pool.statistics().serial == held.serial + 1);
+    pool.restart_back_off();  // the default again, and no back-off for the tests after this one
 }
 
 TEST_CASE("a forked child runs nndl's work on its own thread and exits cleanly") {
@@ -274,6 +286,7 @@ TEST_CASE("a forked child runs nndl's work on its own thread and exits cleanly")
 }
 
 TEST_CASE_TEMPLATE("training gives the same numbers on 1, 2 and 16 threads", Scalar, float, double) {
+    nndl::detail::set_core_limit(16);  // sixteen threads, whatever this machine's cores
     // Sizes that take every parallel path: thin kernels (8 units over 3000 inputs), panel
     // products (256 and 96 units), Adam's parallel update, a convolution and pooling.
     const Matrix<Scalar> x = nndl::NumpyRandom(4).randn<Scalar>(3000, 160);
@@ -281,6 +294,7 @@ TEST_CASE_TEMPLATE("training gives the same numbers on 1, 2 and 16 threads", Sca
     std::vector<Matrix<Scalar>> first;
     for (int threads : {1, 2, 16}) {
         nndl::set_threads(threads);
+        REQUIRE(nndl::detail::usable_threads() == threads);
         nndl::Network<Scalar> net({3000, 8, 256, 96, 1},
                                   {nndl::Activation::relu, nndl::Activation::relu, nndl::Activation::tanh,
                                    nndl::Activation::sigmoid},
@@ -305,4 +319,5 @@ TEST_CASE_TEMPLATE("training gives the same numbers on 1, 2 and 16 threads", Sca
         }
     }
     nndl::set_threads(0);
+    nndl::detail::set_core_limit(0);
 }

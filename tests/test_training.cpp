@@ -2,7 +2,7 @@
 #include "scale_layer.hpp"
 #include "test_support.hpp"
 
-#include <nndl/nndl.hpp>
+#include <nndl/all.hpp>
 
 #include <functional>
 #include <sstream>

@@ -1,12 +1,12 @@
 #pragma once
-// Optional part: the CMake target nndl::compiled (a static library, src/compiled.cpp).
+// Optional part: the CMake target nndl::compiled (a static library, src/compiled_float.cpp and src/compiled_double.cpp).
 // It compiles nndl's layers, losses, optimizers, network, training loop and model files
-// once, for float and double; a program linking it includes <nndl/nndl.hpp> as usual (the
+// once, for float and double (compiled_cnn.hpp: the convolution family, for nndl/cnn.hpp); a program linking it includes <nndl/nndl.hpp> as usual (the
 // target defines NNDL_COMPILED, which includes this header) and compiles only its own
 // code, not those templates again. The headers are unchanged without it.
 //
 // The list below is written once: as explicit instantiation declarations ("extern
-// template", here) and, in the library's source file, as their definitions.
+// template", here) and, in the library's source files, as their definitions.
 //
 // The library and the program must agree on Eigen's vector alignment (set by -march
 // flags) and on OpenMP: each build defines one symbol named after both, and a program
@@ -16,12 +16,9 @@
 
 #include "io/model.hpp"
 #include "layers/activation_layer.hpp"
-#include "layers/batch_norm.hpp"
-#include "layers/conv2d.hpp"
 #include "layers/dense.hpp"
 #include "layers/dropout.hpp"
 #include "layers/normalization.hpp"
-#include "layers/pooling.hpp"
 #include "layers/registry.hpp"
 #include "losses.hpp"
 #include "network.hpp"
@@ -41,22 +38,29 @@
 /// \cond
 namespace nndl::detail {
 extern const int NNDL_COMPILED_ABI_NAME(EIGEN_MAX_ALIGN_BYTES, NNDL_COMPILED_OPENMP);
-#ifdef NNDL_COMPILED_DEFINITIONS
+#if defined(NNDL_COMPILED_DEFINITIONS_DOUBLE)
 const int NNDL_COMPILED_ABI_NAME(EIGEN_MAX_ALIGN_BYTES, NNDL_COMPILED_OPENMP) = 1;
-#else
+#elif !defined(NNDL_COMPILED_DEFINITIONS_FLOAT)
 // Every program using the library refers to the fingerprint of its own flags.
 inline const int compiled_library_matches = NNDL_COMPILED_ABI_NAME(EIGEN_MAX_ALIGN_BYTES, NNDL_COMPILED_OPENMP);
 #endif
 }  // namespace nndl::detail
 /// \endcond
 
-#ifdef NNDL_COMPILED_DEFINITIONS
-#define NNDL_EXPLICIT_INSTANTIATION
+// The library's two source files each define one scalar's instantiations (so they build
+// in parallel) and declare the other's; a program declares both.
+#if defined(NNDL_COMPILED_DEFINITIONS_FLOAT)
+#define NNDL_COMPILED_FLOAT_KIND
 #else
-#define NNDL_EXPLICIT_INSTANTIATION extern
+#define NNDL_COMPILED_FLOAT_KIND extern
+#endif
+#if defined(NNDL_COMPILED_DEFINITIONS_DOUBLE)
+#define NNDL_COMPILED_DOUBLE_KIND
+#else
+#define NNDL_COMPILED_DOUBLE_KIND extern
 #endif
 
-#define NNDL_INSTANTIATE_FOR(S)                                                                                     \
+#define NNDL_INSTANTIATE_FOR(S, NNDL_EXPLICIT_INSTANTIATION)                                                                                   \
     NNDL_EXPLICIT_INSTANTIATION template class Network<S>;                                                         \
     NNDL_EXPLICIT_INSTANTIATION template class Dense<S, Identity>;                                                 \
     NNDL_EXPLICIT_INSTANTIATION template class Dense<S, Sigmoid>;                                                  \
@@ -71,10 +75,6 @@ inline const int compiled_library_matches = NNDL_COMPILED_ABI_NAME(EIGEN_MAX_ALI
     NNDL_EXPLICIT_INSTANTIATION template class ActivationLayer<S, LeakyReLU>;                                      \
     NNDL_EXPLICIT_INSTANTIATION template class ActivationLayer<S, Softmax>;                                        \
     NNDL_EXPLICIT_INSTANTIATION template class Dropout<S>;                                                         \
-    NNDL_EXPLICIT_INSTANTIATION template class Conv2D<S>;                                                          \
-    NNDL_EXPLICIT_INSTANTIATION template class Pool2D<S>;                                                          \
-    NNDL_EXPLICIT_INSTANTIATION template class GlobalAvgPool<S>;                                                   \
-    NNDL_EXPLICIT_INSTANTIATION template class BatchNorm<S>;                                                       \
     NNDL_EXPLICIT_INSTANTIATION template class Normalization<S>;                                                   \
     NNDL_EXPLICIT_INSTANTIATION template class LayerRegistry<S>;                                                   \
     NNDL_EXPLICIT_INSTANTIATION template class BinaryCrossEntropy<S>;                                              \
@@ -98,13 +98,14 @@ inline const int compiled_library_matches = NNDL_COMPILED_ABI_NAME(EIGEN_MAX_ALI
 // Explicit instantiations: nothing new for the API reference.
 /// \cond
 namespace nndl {
-NNDL_INSTANTIATE_FOR(float)
-NNDL_INSTANTIATE_FOR(double)
+NNDL_INSTANTIATE_FOR(float, NNDL_COMPILED_FLOAT_KIND)
+NNDL_INSTANTIATE_FOR(double, NNDL_COMPILED_DOUBLE_KIND)
 }  // namespace nndl
 /// \endcond
 
 #undef NNDL_INSTANTIATE_FOR
-#undef NNDL_EXPLICIT_INSTANTIATION
+#undef NNDL_COMPILED_FLOAT_KIND
+#undef NNDL_COMPILED_DOUBLE_KIND
 #undef NNDL_COMPILED_ABI_NAME
 #undef NNDL_COMPILED_ABI_NAME_
 #undef NNDL_COMPILED_OPENMP

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "basics.hpp"
+#include "numpy_sum.hpp"
 #include "layers/activations.hpp"
 #include "errors.hpp"
 #include "types.hpp"

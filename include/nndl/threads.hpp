@@ -132,11 +132,27 @@ inline int threads() {
 
 namespace detail {
 
-/// The threads a piece of work may take: threads(), but never more than the cores the
-/// process had when it first asked (more threads than cores only wait for each other).
+/// The most threads a piece of work takes whatever threads() says: the cores the process
+/// had when it first asked (more threads than cores only wait for each other).
+inline std::atomic<int>& core_limit() {
+    static std::atomic<int> limit{available_cores()};
+    return limit;
+}
+
+/// Lets work run on up to `cores` threads (1 to max_threads) whatever the machine has, or
+/// with 0 on the cores again. For tests: they check results on more threads than the
+/// machine they run on has cores.
+inline void set_core_limit(int cores) {
+    if (cores < 0 || cores > max_threads) {
+        throw InvalidArgument(concat("nndl::detail::set_core_limit: expected 0 (the cores) or 1 to ", max_threads,
+                                     ", got ", cores));
+    }
+    core_limit().store(cores == 0 ? available_cores() : cores, std::memory_order_relaxed);
+}
+
+/// The threads a piece of work may take: threads(), but never more than core_limit().
 inline int usable_threads() {
-    static const int cores = available_cores();
-    return std::min(threads(), cores);
+    return std::min(threads(), core_limit().load(std::memory_order_relaxed));
 }
 
 }  // namespace detail

@@ -126,6 +126,15 @@ public:
     /// What the pool did so far (read while no work runs).
     ThreadPoolStatistics statistics() const { return statistics_; }
 
+    /// Ends any back-off and sets how long the next one lasts at first (2 ms by default),
+    /// so a test checks the back-off without waiting for an earlier one to run out and
+    /// without racing a short one. Call it while no work runs.
+    void restart_back_off(std::int64_t first_back_off_ns = default_first_backoff_ns) {
+        serial_until_ = 0;
+        first_backoff_ns_ = std::max<std::int64_t>(first_back_off_ns, 1);
+        backoff_ns_ = first_backoff_ns_;
+    }
+
 private:
     struct Worker {
         std::thread thread;
@@ -144,7 +153,7 @@ private:
     /// than twice its own longest chunk (the most a worker's last chunk takes when it
     /// keeps its core), met a descheduled worker.
     static constexpr std::int64_t straggler_ns = 200'000;
-    static constexpr std::int64_t min_backoff_ns = 2'000'000;
+    static constexpr std::int64_t default_first_backoff_ns = 2'000'000;
     static constexpr std::int64_t max_backoff_ns = 500'000'000;
 
     ThreadPool() : slots_(std::make_unique<std::atomic<Worker*>[]>(max_threads)) {
@@ -287,8 +296,9 @@ private:
         }
         ++statistics_.stragglers;
         last_straggler_ = finished;
-        backoff_ns_ = finished - serial_until_ < 4 * backoff_ns_ ? std::min(2 * backoff_ns_, max_backoff_ns)
-                                                                 : min_backoff_ns;
+        backoff_ns_ = finished - serial_until_ < 4 * backoff_ns_
+                          ? std::min(2 * backoff_ns_, std::max(max_backoff_ns, first_backoff_ns_))
+                          : first_backoff_ns_;
         serial_until_ = finished + backoff_ns_;
     }
 
@@ -374,7 +384,8 @@ private:
 
     // Touched only by the caller holding busy_.
     std::int64_t serial_until_ = 0;
-    std::int64_t backoff_ns_ = min_backoff_ns;
+    std::int64_t first_backoff_ns_ = default_first_backoff_ns;
+    std::int64_t backoff_ns_ = default_first_backoff_ns;
     std::int64_t last_straggler_ = -calm_ns;
     ThreadPoolStatistics statistics_;
 };

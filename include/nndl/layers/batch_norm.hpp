@@ -19,6 +19,7 @@
 #include "../errors.hpp"
 #include "../layer.hpp"
 #include "../types.hpp"
+#include "registry.hpp"
 
 namespace nndl {
 
@@ -201,5 +202,22 @@ private:
     Matrix<Scalar> mean_, var_, inverse_std_, normalized_, output_, input_gradient_;
     Eigen::Array<Scalar, Eigen::Dynamic, 1> scale_;
 };
+
+// ---- model files --------------------------------------------------------------------
+
+namespace detail {
+
+/// A BatchNorm from a model file's settings: momentum and epsilon (the loader fills its
+/// parameters and running statistics).
+template <class Scalar>
+std::unique_ptr<Layer<Scalar>> batch_norm_from_settings(const Shape& input, const Settings& s) {
+    return std::make_unique<BatchNorm<Scalar>>(input, s.real("momentum"), s.real("epsilon"));
+}
+
+/// "batch_norm" in the registries of a program that includes this header.
+inline const bool batch_norm_registered =
+    register_builtin_layer({"batch_norm", batch_norm_from_settings<float>, batch_norm_from_settings<double>});
+
+}  // namespace detail
 
 }  // namespace nndl

@@ -23,12 +23,13 @@
 #include <string>
 #include <vector>
 
-#include "../basics.hpp"
+#include "../numpy_sum.hpp"
 #include "../detail/parallel.hpp"
 #include "../detail/products.hpp"
 #include "../errors.hpp"
 #include "../layer.hpp"
 #include "../types.hpp"
+#include "registry.hpp"
 #include "activations.hpp"
 #include "window.hpp"
 
@@ -380,5 +381,37 @@ private:
     std::vector<Matrix<Scalar>> partial_weights_;  // one per chunk of the batch
     std::vector<Matrix<Scalar>> partial_bias_;
 };
+
+// ---- model files --------------------------------------------------------------------
+
+namespace detail {
+
+/// A Conv2D from a model file's settings: filters, kernel, stride, padding, activation.
+template <class Scalar>
+std::unique_ptr<Layer<Scalar>> conv2d_from_settings(const Shape& input, const Settings& s) {
+    constexpr long long max_weights = LayerRegistry<Scalar>::max_dense_weights;
+    Window kernel(1);
+    Stride stride(1);
+    Padding padding;
+    window_from_settings(s, "kernel", kernel, stride, padding);
+    const long long filters = s.integer("filters");
+    // Settings come from files: refuse sizes no file of this library holds before allocating them
+    // (divisions, not products, so nothing overflows).
+    const bool fits = filters >= 1 && filters <= max_weights && kernel.height >= 1 && kernel.width >= 1 &&
+                      kernel.height <= max_weights / filters && kernel.width <= max_weights / (filters * kernel.height) &&
+                      input.channels <= max_weights / (filters * kernel.height * kernel.width);
+    if (!fits) {
+        throw_invalid("Conv2D: ", filters, " filters of ", kernel.height, "x", kernel.width, "x", input.channels,
+                      " is outside 1..", max_weights, " weights");
+    }
+    return std::make_unique<Conv2D<Scalar>>(input, static_cast<Index>(filters), kernel, stride, padding,
+                                            activation_from_string(s.text("activation")));
+}
+
+/// "conv2d" in the registries of a program that includes this header.
+inline const bool conv2d_registered =
+    register_builtin_layer({"conv2d", conv2d_from_settings<float>, conv2d_from_settings<double>});
+
+}  // namespace detail
 
 }  // namespace nndl

@@ -18,6 +18,7 @@
 #include "../errors.hpp"
 #include "../layer.hpp"
 #include "../types.hpp"
+#include "registry.hpp"
 #include "window.hpp"
 
 namespace nndl {
@@ -261,5 +262,36 @@ private:
     Matrix<Scalar> output_;
     Matrix<Scalar> input_gradient_;
 };
+
+// ---- model files --------------------------------------------------------------------
+
+namespace detail {
+
+/// A Pool2D of `mode` from a model file's settings: window, stride, padding.
+template <class Scalar, PoolMode mode>
+std::unique_ptr<Layer<Scalar>> pool2d_from_settings(const Shape& input, const Settings& s) {
+    Window window(1);
+    Stride stride(1);
+    Padding padding;
+    window_from_settings(s, "window", window, stride, padding);
+    return std::make_unique<Pool2D<Scalar>>(mode, input, window, stride, padding);
+}
+
+/// A GlobalAvgPool (it has no settings).
+template <class Scalar>
+std::unique_ptr<Layer<Scalar>> global_avg_pool_from_settings(const Shape& input, const Settings&) {
+    return std::make_unique<GlobalAvgPool<Scalar>>(input);
+}
+
+/// The pooling layers in the registries of a program that includes this header.
+inline const bool pooling_registered =
+    register_builtin_layer({"max_pool2d", pool2d_from_settings<float, PoolMode::max>,
+                            pool2d_from_settings<double, PoolMode::max>}) &&
+    register_builtin_layer({"avg_pool2d", pool2d_from_settings<float, PoolMode::average>,
+                            pool2d_from_settings<double, PoolMode::average>}) &&
+    register_builtin_layer({"global_avg_pool", global_avg_pool_from_settings<float>,
+                            global_avg_pool_from_settings<double>});
+
+}  // namespace detail
 
 }  // namespace nndl

@@ -9,27 +9,97 @@
 //
 // The factory gets the layer's input shape (the previous layer's output) and the
 // settings its settings() gave; the loader then fills its parameters and state by name.
+//
+// The dense network's layers (dense, activation, dropout, normalization) are in every
+// registry. The convolution family registers itself, for float and double, in a program
+// that includes its header (layers/conv2d.hpp, pooling.hpp, batch_norm.hpp, or
+// nndl/cnn.hpp for all three), so a program that never includes them compiles none of
+// their code; loading a model that has such a layer without them says which to include.
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../errors.hpp"
 #include "../layer.hpp"
 #include "activation_layer.hpp"
 #include "activations.hpp"
-#include "batch_norm.hpp"
-#include "conv2d.hpp"
 #include "dense.hpp"
 #include "dropout.hpp"
 #include "normalization.hpp"
-#include "pooling.hpp"
-#include "window.hpp"
 
 namespace nndl {
+
+namespace detail {
+
+/// One of nndl's layer types that its own header registers (the convolution family), with
+/// its factories for float and double.
+struct BuiltinLayer {
+    std::string type;  ///< its name in model files
+    std::function<std::unique_ptr<Layer<float>>(const Shape&, const Settings&)> for_float;     ///< for float
+    std::function<std::unique_ptr<Layer<double>>(const Shape&, const Settings&)> for_double;  ///< for double
+};
+
+/// The layer types registered by their own headers, in the order the program registered them.
+inline std::vector<BuiltinLayer>& builtin_layers() {
+    static std::vector<BuiltinLayer> layers;
+    return layers;
+}
+
+/// Guards builtin_layers().
+inline std::mutex& builtin_layers_mutex() {
+    static std::mutex mutex;
+    return mutex;
+}
+
+/// Adds one of nndl's layer types to every registry, for float and double: the headers of
+/// the convolution family call it to initialize an inline variable, so a program knows
+/// the types whose headers it includes, and compiles nothing of the others. A registry
+/// looks here after its own table.
+inline bool register_builtin_layer(BuiltinLayer layer) {
+    const std::lock_guard<std::mutex> lock(builtin_layers_mutex());
+    builtin_layers().push_back(std::move(layer));
+    return true;
+}
+
+/// The factory of a type registered by its own header, or an empty one.
+template <class Scalar>
+std::function<std::unique_ptr<Layer<Scalar>>(const Shape&, const Settings&)> builtin_layer_factory(
+    const std::string& type) {
+    const std::lock_guard<std::mutex> lock(builtin_layers_mutex());
+    for (const BuiltinLayer& layer : builtin_layers()) {
+        if (layer.type == type) {
+            if constexpr (std::is_same_v<Scalar, float>) {
+                return layer.for_float;
+            } else if constexpr (std::is_same_v<Scalar, double>) {
+                return layer.for_double;
+            }
+        }
+    }
+    return {};
+}
+
+/// The header that registers one of nndl's layer types registered by its own header
+/// (the convolution family), or nullptr.
+inline const char* builtin_layer_header(const std::string& type) {
+    if (type == "conv2d") {
+        return "nndl/layers/conv2d.hpp";
+    }
+    if (type == "max_pool2d" || type == "avg_pool2d" || type == "global_avg_pool") {
+        return "nndl/layers/pooling.hpp";
+    }
+    if (type == "batch_norm") {
+        return "nndl/layers/batch_norm.hpp";
+    }
+    return nullptr;
+}
+
+}  // namespace detail
 
 /// Builds a layer from its input shape (the previous layer's output) and the settings
 /// its settings() gave.
@@ -58,16 +128,22 @@ public:
             detail::throw_invalid("register_layer: expected a type name and a factory, got '", type, "'",
                                   factory ? "" : " and no factory");
         }
+        const bool builtin = static_cast<bool>(detail::builtin_layer_factory<Scalar>(type));
         const std::lock_guard<std::mutex> lock(mutex_);
-        if (!factories_.emplace(type, std::move(factory)).second) {
+        if (builtin || !factories_.emplace(type, std::move(factory)).second) {
             detail::throw_invalid("register_layer: a layer type '", type, "' is already registered");
         }
     }
 
     /// Whether a layer type of this name is registered.
     bool contains(const std::string& type) const {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        return factories_.count(type) != 0;
+        {
+            const std::lock_guard<std::mutex> lock(mutex_);
+            if (factories_.count(type) != 0) {
+                return true;
+            }
+        }
+        return static_cast<bool>(detail::builtin_layer_factory<Scalar>(type));
     }
 
     /// The registered type names, sorted.
@@ -77,6 +153,16 @@ public:
         for (const auto& entry : factories_) {
             names.push_back(entry.first);
         }
+        {
+            const std::lock_guard<std::mutex> builtin_lock(detail::builtin_layers_mutex());
+            for (const auto& layer : detail::builtin_layers()) {
+                if (factories_.count(layer.type) == 0) {
+                    names.push_back(layer.type);
+                }
+            }
+        }
+        std::sort(names.begin(), names.end());
+        names.erase(std::unique(names.begin(), names.end()), names.end());
         return names;
     }
 
@@ -90,15 +176,26 @@ public:
         {
             const std::lock_guard<std::mutex> lock(mutex_);
             const auto found = factories_.find(type);
-            if (found == factories_.end()) {
-                std::string known;
-                for (const auto& entry : factories_) {
-                    known += (known.empty() ? "" : ", ") + entry.first;
-                }
-                detail::throw_invalid("create_layer: unknown layer type '", type, "'; registered: ", known,
-                                      " (register your own with register_layer)");
+            if (found != factories_.end()) {
+                factory = found->second;
             }
-            factory = found->second;
+        }
+        if (!factory) {
+            factory = detail::builtin_layer_factory<Scalar>(type);
+        }
+        if (!factory) {
+            {
+                if (const char* header = detail::builtin_layer_header(type)) {
+                    detail::throw_invalid("create_layer: the layer type '", type, "' is nndl's but this program does not ",
+                                          "include it: #include <", header, ">");
+                }
+                std::string known;
+                for (const auto& name : types()) {
+                    known += (known.empty() ? "" : ", ") + name;
+                }
+                detail::throw_invalid("create_layer: unknown layer type '", type, "'; registered: ",
+                                      known, " (register your own with register_layer)");
+            }
         }
         auto layer = factory(input, settings);
         if (!layer) {
@@ -122,39 +219,6 @@ private:
                                       max_dense_weights, " weights");
             }
             return make_dense<Scalar>(input.size(), static_cast<Index>(units), activation_from_string(s.text("activation")));
-        };
-        factories_["conv2d"] = [](const Shape& input, const Settings& s) -> std::unique_ptr<Layer<Scalar>> {
-            Window kernel(1);
-            Stride stride(1);
-            Padding padding;
-            detail::window_from_settings(s, "kernel", kernel, stride, padding);
-            const long long filters = s.integer("filters");
-            const bool fits = filters >= 1 && filters <= max_dense_weights && kernel.height >= 1 && kernel.width >= 1 &&
-                              kernel.height <= max_dense_weights / filters &&
-                              kernel.width <= max_dense_weights / (filters * kernel.height) &&
-                              input.channels <= max_dense_weights / (filters * kernel.height * kernel.width);
-            if (!fits) {
-                detail::throw_invalid("Conv2D: ", filters, " filters of ", kernel.height, "x", kernel.width, "x",
-                                      input.channels, " is outside 1..", max_dense_weights, " weights");
-            }
-            return std::make_unique<Conv2D<Scalar>>(input, static_cast<Index>(filters), kernel, stride, padding,
-                                                    activation_from_string(s.text("activation")));
-        };
-        for (const PoolMode mode : {PoolMode::max, PoolMode::average}) {
-            factories_[mode == PoolMode::max ? "max_pool2d" : "avg_pool2d"] =
-                [mode](const Shape& input, const Settings& s) -> std::unique_ptr<Layer<Scalar>> {
-                Window window(1);
-                Stride stride(1);
-                Padding padding;
-                detail::window_from_settings(s, "window", window, stride, padding);
-                return std::make_unique<Pool2D<Scalar>>(mode, input, window, stride, padding);
-            };
-        }
-        factories_["global_avg_pool"] = [](const Shape& input, const Settings&) -> std::unique_ptr<Layer<Scalar>> {
-            return std::make_unique<GlobalAvgPool<Scalar>>(input);
-        };
-        factories_["batch_norm"] = [](const Shape& input, const Settings& s) -> std::unique_ptr<Layer<Scalar>> {
-            return std::make_unique<BatchNorm<Scalar>>(input, s.real("momentum"), s.real("epsilon"));
         };
         factories_["activation"] = [](const Shape& input, const Settings& s) {
             return make_activation_layer<Scalar>(input, activation_from_string(s.text("activation")));
@@ -205,5 +269,6 @@ template <class Scalar>
 std::unique_ptr<Layer<Scalar>> create_layer(const std::string& type, const Shape& input, const Settings& settings) {
     return LayerRegistry<Scalar>::instance().create(type, input, settings);
 }
+
 
 }  // namespace nndl
