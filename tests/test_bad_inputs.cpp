@@ -90,12 +90,6 @@ fs::path scratch() {
     return dir;
 }
 
-void write_bytes(const fs::path& path, const std::vector<unsigned char>& bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    REQUIRE(out.good());
-}
-
 void write_text(const fs::path& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);
     out << text;
@@ -266,31 +260,31 @@ TEST_CASE("bad files: models, CSV, IDX, images, HDF5") {
     write_text(dir / "no_header.csv", "1,2,0\n3,4,1\n");
     write_text(dir / "bad_cell.csv", "x1,x2,y\n1," + std::string(5000, 'q') + ",0\n");
     write_text(dir / "ragged.csv", "x1,x2,y\n1,2,0\n3,4\n");
-    write_bytes(dir / "idx_overflow_images", idx_header({0, 0xFFFFFFFFu, 0xFFFFFFFFu}));
-    write_bytes(dir / "idx_no_labels", idx_header({0}));
-    write_bytes(dir / "idx_type", {0, 0, 0x0D, 1, 0, 0, 0, 1, 0, 0, 0, 0});
-    write_bytes(dir / "idx_truncated", idx_header({10, 28, 28}));
-    write_bytes(dir / "idx_trailing", {0, 0, 0x08, 1, 0, 0, 0, 2, 7, 7, 7});
+    nndl_test::write_bytes(dir / "idx_overflow_images", idx_header({0, 0xFFFFFFFFu, 0xFFFFFFFFu}));
+    nndl_test::write_bytes(dir / "idx_no_labels", idx_header({0}));
+    nndl_test::write_bytes(dir / "idx_type", {0, 0, 0x0D, 1, 0, 0, 0, 1, 0, 0, 0, 0});
+    nndl_test::write_bytes(dir / "idx_truncated", idx_header({10, 28, 28}));
+    nndl_test::write_bytes(dir / "idx_trailing", {0, 0, 0x08, 1, 0, 0, 0, 2, 7, 7, 7});
     {
         // A gzip bomb of another IDX type (0x0D, floats): refused from its first bytes.
         std::vector<unsigned char> raw = {0, 0, 0x0D, 1, 0, 0, 0, 1};
         raw.resize(std::size_t(64) << 20, 0);
-        write_bytes(dir / "idx_float_bomb.gz", gzip(raw));
+        nndl_test::write_bytes(dir / "idx_float_bomb.gz", gzip(raw));
     }
     {
         // A gzip bomb: a header for one 28 x 28 image, then 64 MB of zeros (64 kB compressed).
         std::vector<unsigned char> raw = idx_header({1, 28, 28});
         raw.resize(raw.size() + (std::size_t(64) << 20), 0);
-        write_bytes(dir / "idx_bomb.gz", gzip(raw));
+        nndl_test::write_bytes(dir / "idx_bomb.gz", gzip(raw));
     }
     {
         // A PNG whose header claims 100000 x 100000 pixels.
         std::vector<unsigned char> png = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 'I', 'H', 'D', 'R',
                                           0, 1, 0x86, 0xA0, 0, 1, 0x86, 0xA0, 8, 2, 0, 0, 0, 0, 0, 0, 0};
-        write_bytes(dir / "huge.png", png);
+        nndl_test::write_bytes(dir / "huge.png", png);
     }
     write_text(dir / "not_an_image.png", "hello");
-    write_bytes(dir / "empty.png", {});
+    nndl_test::write_bytes(dir / "empty.png", {});
     fs::create_directories(dir / "loop" / "cats");
     fs::create_symlink("loop_b", dir / "loop" / "cats" / "loop_a.png");
     fs::create_symlink("loop_a.png", dir / "loop" / "cats" / "loop_b");
@@ -369,7 +363,7 @@ TEST_CASE("bad files: models, CSV, IDX, images, HDF5") {
          [&] { nndl::read_idx(dir / "idx_bomb.gz"); }},
         {"an IDX image set with a label file of another length", Kind::file, {"load_idx_dataset", "labels"},
          [&] {
-             write_bytes(dir / "idx_one_image", [] {
+             nndl_test::write_bytes(dir / "idx_one_image", [] {
                  auto b = idx_header({1, 2, 2});
                  b.resize(b.size() + 4, 0);
                  return b;

@@ -35,12 +35,6 @@ std::string error_of(const std::string& text, const nndl::CsvOptions& options = 
     return nndl_test::message_of<Exception>([&] { parse(text, options); });
 }
 
-fs::path scratch_dir() {
-    const fs::path dir = fs::temp_directory_path() / ("nndl_test_data_tools_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    return dir;
-}
-
 }  // namespace
 
 TEST_CASE("csv: a header is detected; the last column is the target by default") {
@@ -279,7 +273,7 @@ TEST_CASE_TEMPLATE("normalization layer: known forward, gradient check, inverse"
 
 TEST_CASE_TEMPLATE("normalization layer: a model with scalers round-trips bit-exactly and predicts in the "
                    "targets' units", Scalar, float, double) {
-    const fs::path dir = scratch_dir();
+    const fs::path dir = nndl_test::scratch_dir("test_data_tools");
     nndl::NumpyRandom random(7);
     const nndl::Matrix<Scalar> x = random.randn<Scalar>(3, 40) * Scalar(10) + nndl::Matrix<Scalar>::Constant(3, 40, 50);
     const nndl::Matrix<Scalar> y = (x.colwise().sum() * Scalar(3)).eval();

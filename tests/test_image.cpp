@@ -14,12 +14,6 @@ using nndl::Index;
 
 namespace {
 
-fs::path scratch_dir() {
-    const fs::path dir = fs::temp_directory_path() / ("nndl_test_image_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    return dir;
-}
-
 long long pixel_sum(const nndl::Matrix<double>& x) {
     long long sum = 0;
     for (Index j = 0; j < x.cols(); ++j) {
@@ -58,7 +52,7 @@ TEST_CASE("image folder: the cat data set has the documented counts and pixel su
 }
 
 TEST_CASE("image: grayscale and RGBA become RGB; photos are resized and flattened (h, w, c)") {
-    const fs::path dir = scratch_dir();
+    const fs::path dir = nndl_test::scratch_dir("test_image");
     // A 2x3 grayscale and a 2x3 RGBA image, written with stb_image_write.
     const unsigned char gray[6] = {0, 50, 100, 150, 200, 255};
     REQUIRE(stbi_write_png((dir / "gray.png").string().c_str(), 3, 2, 1, gray, 3));
@@ -101,7 +95,7 @@ TEST_CASE("image: grayscale and RGBA become RGB; photos are resized and flattene
 }
 
 TEST_CASE("image: loaded with the channels a model's input shape has") {
-    const fs::path dir = scratch_dir();
+    const fs::path dir = nndl_test::scratch_dir("test_image");
     const unsigned char gray[6] = {0, 50, 100, 150, 200, 255};
     REQUIRE(stbi_write_png((dir / "gray.png").string().c_str(), 3, 2, 1, gray, 3));
     const unsigned char red[3] = {255, 0, 0};
@@ -135,7 +129,7 @@ TEST_CASE("image: loaded with the channels a model's input shape has") {
 }
 
 TEST_CASE("image: bad files give FileError naming the file") {
-    const fs::path dir = scratch_dir();
+    const fs::path dir = nndl_test::scratch_dir("test_image");
     { std::ofstream(dir / "text.png") << "this is not an image"; }
     { std::ofstream(dir / "empty.png"); }
     // The first 100 bytes of a real PNG: a truncated file.
@@ -193,7 +187,7 @@ TEST_CASE("image: binary PNM files are screened before stb reads them") {
 }
 
 TEST_CASE("image: write_png round-trips and replaces the target atomically") {
-    const fs::path dir = scratch_dir();
+    const fs::path dir = nndl_test::scratch_dir("test_image");
     nndl::ImageArray<unsigned char> image(2, 2, 3);
     for (std::size_t i = 0; i < image.values.size(); ++i) {
         image.values[i] = static_cast<unsigned char>(20 * i);

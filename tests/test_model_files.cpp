@@ -23,18 +23,7 @@ using nndl::Shape;
 
 namespace {
 
-fs::path scratch_dir() {
-    const fs::path dir = fs::temp_directory_path() / ("nndl_test_model_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    return dir;
-}
-
 std::vector<unsigned char> bytes_of(const fs::path& p) { return nndl::read_file_bytes(p, "test"); }
-
-void write_bytes(const fs::path& p, const std::vector<unsigned char>& bytes) {
-    std::ofstream out(p, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
 
 std::string load_error(const fs::path& p) {
     return nndl_test::message_of<nndl::FileError>([&] { nndl::load_network<double>(p); });
@@ -81,7 +70,7 @@ void randomize_biases(nndl::Network<Scalar>& net) {
 }  // namespace
 
 TEST_CASE_TEMPLATE("model files: every built-in layer round-trips bit-exactly", Scalar, float, double) {
-    const fs::path dir = scratch_dir();
+    const fs::path dir = nndl_test::scratch_dir("test_model");
     nndl::NumpyRandom random(3);
     nndl::Network<Scalar> net(Shape::image(2, 3, 1));
     net.add_activation(Activation::tanh);
@@ -122,7 +111,7 @@ TEST_CASE_TEMPLATE("model files: every built-in layer round-trips bit-exactly", 
 }
 
 TEST_CASE_TEMPLATE("model files: a user's layer type saves and loads once registered", Scalar, float, double) {
-    const fs::path dir = scratch_dir();
+    const fs::path dir = nndl_test::scratch_dir("test_model");
     nndl::NumpyRandom random(4);
     nndl::Network<Scalar> net(Shape(3));
     net.add(std::make_unique<Scale<Scalar>>(Shape(3), 0.25));
@@ -190,12 +179,12 @@ TEST_CASE("model files: an empty network is not saved") {
 }
 
 TEST_CASE("model files: broken files are refused with a message naming the problem") {
-    const fs::path dir = scratch_dir();
+    const fs::path dir = nndl_test::scratch_dir("test_model");
     nndl::Network<double> net({3, 2, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 1);
     nndl::save_network(net, dir / "good.npz");
     const auto good = bytes_of(dir / "good.npz");
 
-    write_bytes(dir / "truncated.npz", std::vector<unsigned char>(good.begin(), good.begin() + static_cast<long>(good.size() / 2)));
+    nndl_test::write_bytes(dir / "truncated.npz", std::vector<unsigned char>(good.begin(), good.begin() + static_cast<long>(good.size() / 2)));
     CHECK(load_error(dir / "truncated.npz").find("truncated") != std::string::npos);
 
     // A zip archive (written by Python's zipfile) whose entries are not .npy arrays.
@@ -206,7 +195,7 @@ TEST_CASE("model files: broken files are refused with a message naming the probl
 
     auto corrupt = good;
     corrupt[200] ^= 0xFF;  // inside layer1.W's data
-    write_bytes(dir / "corrupt.npz", corrupt);
+    nndl_test::write_bytes(dir / "corrupt.npz", corrupt);
     CHECK(load_error(dir / "corrupt.npz").find("checksum") != std::string::npos);
 
     const auto arrays = nndl::read_npz(dir / "good.npz");
@@ -283,7 +272,7 @@ TEST_CASE("model files: broken files are refused with a message naming the probl
                 file[at + static_cast<std::size_t>(k)] = static_cast<unsigned char>(crc >> (8 * k));
             }
         }
-        write_bytes(dir / "shape.npz", file);
+        nndl_test::write_bytes(dir / "shape.npz", file);
         CHECK(load_error(dir / "shape.npz").find("layer1.W") != std::string::npos);
     }
 
@@ -305,7 +294,7 @@ TEST_CASE("model files: broken files are refused with a message naming the probl
 }
 
 TEST_CASE("model files: a negative running variance is refused on load, not turned into NaN later") {
-    const fs::path dir = scratch_dir();
+    const fs::path dir = nndl_test::scratch_dir("test_model");
     nndl::Network<double> net(nndl::Shape(3));
     net.add(std::make_unique<nndl::BatchNorm<double>>(nndl::Shape(3)));
     nndl::save_network(net, dir / "bn.npz");
@@ -340,7 +329,7 @@ TEST_CASE("model files: crafted archives are refused before anything large is re
 }
 
 TEST_CASE("model files: text settings round-trip as UTF-8; save refuses what load would refuse") {
-    const fs::path dir = scratch_dir();
+    const fs::path dir = nndl_test::scratch_dir("test_model");
     const std::string text = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x90\x88";  // "café € 🐈"
     const auto array = nndl::to_npy(text);
     CHECK(array.dtype == "<U8");  // 8 characters, 13 bytes
@@ -385,7 +374,7 @@ std::vector<std::string> files_in(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("atomic writes: links stay links, permissions stay, no temporary is left, a user's .tmp is not touched") {
-    const fs::path dir = scratch_dir();
+    const fs::path dir = nndl_test::scratch_dir("test_model");
     nndl::Network<double> net({3, 2, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 1);
     nndl::Network<double> other({3, 2, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 2);
     // A symbolic link is followed: the file it names is replaced and the link stays.
@@ -430,7 +419,7 @@ TEST_CASE("atomic writes: links stay links, permissions stay, no temporary is le
 }
 
 TEST_CASE("atomic writes: two writers of one file both succeed, and the file is one of theirs") {
-    const fs::path dir = scratch_dir();
+    const fs::path dir = nndl_test::scratch_dir("test_model");
     nndl::Network<double> a({3, 2, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 1);
     nndl::Network<double> b({3, 2, 1}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 2);
     std::atomic<int> failures{0};
@@ -471,7 +460,7 @@ TEST_CASE("atomic writes: a SIGINT the shell ignores (a background job) stays ig
 }
 
 TEST_CASE("atomic writes: SIGINT during a save removes the temporary (with the programs' handler)") {
-    const fs::path dir = scratch_dir();
+    const fs::path dir = nndl_test::scratch_dir("test_model");
     { std::ofstream(dir / "model.npz") << "previous"; }
     const pid_t child = ::fork();
     REQUIRE(child >= 0);

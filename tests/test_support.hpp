@@ -4,14 +4,34 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <initializer_list>
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <vector>
+
+#include <unistd.h>
 
 #include <nndl/types.hpp>
 
 namespace nndl_test {
+
+/// A folder of this test process's own under the system's temporary folder, made if needed.
+inline std::filesystem::path scratch_dir(const std::string& test_name) {
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("nndl_" + test_name + "_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
+/// Writes `bytes` to `path`, replacing what was there.
+inline void write_bytes(const std::filesystem::path& path, const std::vector<unsigned char>& bytes) {
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    REQUIRE(out.good());
+}
 
 /// A matrix written row by row, as NumPy prints it.
 template <class Scalar>
