@@ -6,10 +6,10 @@ namespace nndl {
 /// The major version number.
 inline constexpr int version_major = 0;
 /// The minor version number.
-inline constexpr int version_minor = 5;
+inline constexpr int version_minor = 6;
 /// The patch version number.
 inline constexpr int version_patch = 0;
 /// The version as text, `major.minor.patch`; CMakeLists.txt takes the project version from it.
-inline constexpr const char* version_string = "0.5.0";
+inline constexpr const char* version_string = "0.6.0";
 
 }  // namespace nndl
