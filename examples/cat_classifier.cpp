@@ -158,6 +158,11 @@ int run(const examples::Options& options) {
     examples::print_accuracy("Train", network.accuracy(data.train.x, data.train.y));
     examples::print_accuracy("Test", network.accuracy(data.test.x, data.test.y));
 
+    // The trained model first: a chart or a picture that fails (full disk, no gnuplot)
+    // must not cost the training.
+    if (options.has("save")) {
+        examples::save_model(network, options.text("save"));
+    }
     if (options.has("plot")) {
         examples::plot_lines(options.text("plot"), "Cat classifier " + shape + ", learning rate " + examples::Options::format_number(learning_rate(options)),
                              cnn ? "epoch" : "iteration", "cost", {{"training cost", examples::cost_points(history)}});
@@ -183,9 +188,6 @@ int run(const examples::Options& options) {
             std::cerr << "wrote " << options.text("mislabeled") << ": " << images.size()
                       << " mislabeled test images (red frame: predicted cat, blue frame: missed cat)\n";
         }
-    }
-    if (options.has("save")) {
-        examples::save_model(network, options.text("save"));
     }
     examples::classify_images(network, photos);
     return 0;

@@ -58,7 +58,8 @@ std::string numpy_vector(const double* values, Index n) {
 
 /// A (m, H, W, C) shape as NumPy prints it.
 std::string shape_of(Index m, const Shape& s) {
-    return nndl::detail::concat("(", m, ", ", s.height, ", ", s.width, ", ", s.channels, ")");
+    return "(" + std::to_string(m) + ", " + std::to_string(s.height) + ", " + std::to_string(s.width) + ", " +
+           std::to_string(s.channels) + ")";
 }
 
 /// randn(m, H, W, C) after the stream's current state: one example per column, HWC.

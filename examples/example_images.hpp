@@ -20,6 +20,11 @@ template <class Scalar>
 nndl::ImageArray<unsigned char> decision_boundary(const nndl::Matrix<Scalar>& x, const nndl::Matrix<Scalar>& y,
                                                   const std::function<nndl::Matrix<Scalar>(const nndl::Matrix<Scalar>&)>& predict,
                                                   int size = 480, double pad = 1.0) {
+    if (x.rows() != 2 || y.rows() < 1 || y.cols() != x.cols() || x.cols() == 0) {
+        throw nndl::ShapeError("decision_boundary: expected 2 x n points with 1 x n labels (n >= 1), got " +
+                               std::to_string(x.rows()) + " x " + std::to_string(x.cols()) + " points and " +
+                               std::to_string(y.rows()) + " x " + std::to_string(y.cols()) + " labels");
+    }
     const double x0 = static_cast<double>(x.row(0).minCoeff()) - pad;
     const double x1 = static_cast<double>(x.row(0).maxCoeff()) + pad;
     const double y0 = static_cast<double>(x.row(1).minCoeff()) - pad;

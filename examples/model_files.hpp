@@ -87,6 +87,23 @@ auto train_saving_on_failure(nndl::Network<Scalar>& network, const std::string& 
     }
 }
 
+/// What loading `path` reads: the file, and for ONNX the files its weights are stored in
+/// (external data), so no output of the program replaces them.
+inline std::vector<std::filesystem::path> model_inputs(const std::filesystem::path& path) {
+    std::vector<std::filesystem::path> files{path};
+#ifdef NNDL_EXAMPLES_ONNX
+    std::error_code ec;
+    if (is_onnx_path(path) && std::filesystem::is_regular_file(path, ec)) {
+        for (const auto& file : nndl::onnx_external_files(path)) {
+            if (std::filesystem::exists(file, ec)) {  // a missing one is load_onnx's to name
+                files.push_back(file);
+            }
+        }
+    }
+#endif
+    return files;
+}
+
 template <class Scalar>
 nndl::Network<Scalar> load_model(const std::filesystem::path& path) {
     require_onnx_support(path, "--model");

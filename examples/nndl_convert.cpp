@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
         }
         examples::require_onnx_support(in, "IN");
         examples::check_model_output(out, "OUT");
-        examples::Files().reads(in).writes("OUT", out).check();
+        examples::Files().reads(examples::model_inputs(in)).writes("OUT", out).check();
         auto network = examples::load_model<double>(in);
 #ifdef NNDL_EXAMPLES_ONNX
         if (examples::is_onnx_path(out)) {

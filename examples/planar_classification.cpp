@@ -63,6 +63,11 @@ int main(int argc, char** argv) {
                                             : std::vector<long>{};
         const auto points = load_points(options.text("dataset"), dir);
         std::cerr << "data set " << options.text("dataset") << ": " << points.x.cols() << " points\n";
+        if (options.has("plot") && points.x.rows() != 2) {  // before training, not after
+            throw examples::UsageError("--plot draws points in the plane, but " + options.text("dataset") + " has " +
+                                       std::to_string(points.x.rows()) + (points.x.rows() == 1 ? " feature" : " features") +
+                                       " per point, expected 2");
+        }
 
         if (options.has("sweep")) {
             const long sweep_iterations = options.has("iterations") ? iterations : 5000;

@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
             }
         }
         examples::Files()
-            .reads(options.text("model"))
+            .reads(examples::model_inputs(options.text("model")))
             .reads(options.positionals())
             .writes("--export", options.text("export"))
             .check();

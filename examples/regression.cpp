@@ -172,6 +172,10 @@ int main(int argc, char** argv) {
                   << scores("training", network.predict(split.x_train), split.y_train, table.target_names)
                   << scores("baseline (the training mean)", mean, split.y_test, table.target_names);
 
+        // The trained model first: a chart that fails must not cost the training.
+        if (options.has("save")) {
+            examples::save_model(network, options.text("save"));
+        }
         if (options.has("plot")) {
             std::vector<examples::Series> series;
             double low = split.y_test.minCoeff();
@@ -188,9 +192,6 @@ int main(int argc, char** argv) {
             series.push_back({"perfect prediction", {{low, low}, {high, high}}, false});
             examples::plot_lines(options.text("plot"), "Predicted against actual values", "actual", "predicted",
                                  series);
-        }
-        if (options.has("save")) {
-            examples::save_model(network, options.text("save"));
         }
         return 0;
     });

@@ -5,7 +5,7 @@
 # A line:  program | arguments | exit code | regular expression the output must match [| check]
 # Arguments are split as a shell would (quotes group). @SRC@ is the source tree, @TMP@ the
 # scratch folder, which holds copies of the data sets the table's programs may be asked to
-# damage (planar/, cat/, fashion/) and is the working directory. A last argument ">FILE"
+# damage (planar/, cat/, fashion/, external/) and is the working directory. A last argument ">FILE"
 # sends standard output to FILE. The optional check is "absent PATH" (the run must not
 # create PATH) or "same PATH COPY" (PATH must still equal COPY afterwards).
 cmake_minimum_required(VERSION 3.16)  # policies of this century: @...@ is plain text
@@ -16,6 +16,7 @@ file(COPY "${SRC}/data/catvnoncat/" DESTINATION "${TMP}/cat")
 file(COPY "${SRC}/data/football/football.csv" DESTINATION "${TMP}")
 file(COPY "${SRC}/data/auto_mpg/auto_mpg.csv" DESTINATION "${TMP}")
 file(COPY "${SRC}/tests/fixtures/format1_model.npz" DESTINATION "${TMP}")
+file(COPY "${SRC}/tests/fixtures/external" DESTINATION "${TMP}")  # an ONNX model with its weights beside it
 if(EXISTS /usr/share/datasets/fashion-mnist)
   file(COPY /usr/share/datasets/fashion-mnist/ DESTINATION "${TMP}/fashion")
 endif()

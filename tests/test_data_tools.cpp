@@ -49,6 +49,17 @@ TEST_CASE("csv: a header is detected; the last column is the target by default")
     CHECK(bare.feature_names == std::vector<std::string>{"column 1", "column 2"});
 }
 
+TEST_CASE("csv: a header written with quotes (spreadsheets, pandas) names the columns without them") {
+    nndl::CsvOptions named;
+    named.target_names = {"miles \"per\" gallon"};
+    const auto table = parse("\"weight\", \"x\"\"; y\",\"miles \"\"per\"\" gallon\"\n1,2,3\n", named);
+    CHECK(table.feature_names == std::vector<std::string>{"weight", "x\"; y"});
+    CHECK(table.target_names == std::vector<std::string>{"miles \"per\" gallon"});
+    CHECK(table.y == rows<double>({{3}}));
+    // Only a name enclosed in quotes loses them; a quote inside a bare name stays.
+    CHECK(parse("a\"b,\"c,y\n1,2,3\n").feature_names == std::vector<std::string>{"a\"b", "\"c"});
+}
+
 TEST_CASE("csv: delimiter, header yes/no, several targets by position or by name, no targets") {
     nndl::CsvOptions semicolons;
     semicolons.delimiter = ';';

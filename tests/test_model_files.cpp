@@ -246,6 +246,19 @@ TEST_CASE("model files: broken files are refused with a message naming the probl
     CHECK(with_arch("l2.npz", "\"l2\":0.0", "\"l2\":-1.0").find("l2 is -1, expected a finite number >= 0") !=
           std::string::npos);
     CHECK(with_arch("no_layers.npz", "\"layers\":[", "\"layerz\":[").find("has no \"layers\"") != std::string::npos);
+    // The file's words reach a message escaped: a terminal escape sequence, a NUL (JSON's
+    // \u0000) and a long name come out as \xNN text, cut at 200 characters.
+    const std::string escaped_type =
+        with_arch("escape.npz", "\"type\":\"dense\"", "\"type\":\"\\u001b[2J\\u0000dense" + std::string(300, 'x') + "\"");
+    CHECK(escaped_type.find("('\\x1b[2J\\x00dense") != std::string::npos);
+    CHECK(escaped_type.find('\x1b') == std::string::npos);
+    CHECK(escaped_type.find(std::string(1, '\0')) == std::string::npos);
+    CHECK(escaped_type.find(std::string(190, 'x') + "...") != std::string::npos);  // 200 characters of the name
+    CHECK(escaped_type.find(std::string(201, 'x')) == std::string::npos);
+    CHECK(with_arch("escape_activation.npz", "\"relu\"", "\"\\u001b]0;owned\\u0007\"")
+              .find("unknown activation '\\x1b]0;owned\\x07'") != std::string::npos);
+    CHECK(with_arch("escape_loss.npz", "\"BinaryCrossEntropy\"", "\"\\u001b[31mHinge\"")
+              .find("unknown loss '\\x1b[31mHinge'") != std::string::npos);
     // write_npz refuses an array whose bytes its shape does not describe, so such a file is
     // made by hand: layer1.W's header says (2, 4) for the 2 x 3 values stored, CRC made to fit.
     CHECK_THROWS_AS(rewrite("short.npz", [](auto& a) { a["layer1.W"].bytes.resize(3); }), nndl::InvalidArgument);
@@ -480,4 +493,28 @@ TEST_CASE("atomic writes: SIGINT during a save removes the temporary (with the p
     CHECK(files_in(dir) == std::vector<std::string>{"model.npz"});
     CHECK(bytes_of(dir / "model.npz") == std::vector<unsigned char>{'p', 'r', 'e', 'v', 'i', 'o', 'u', 's'});
     fs::remove_all(dir);
+}
+
+TEST_CASE("model files: a model whose layers would output more than max_model_values() per example is refused") {
+    // A 1x1 convolution with padding 8000: a few bytes of weights, 16001 x 16001 outputs
+    // per image (2 GiB in double) that loading refuses before anything of that size exists.
+    const fs::path dir = nndl_test::scratch_dir("test_model_files_limits");
+    nndl::Network<double> padded(Shape::image(1, 1, 1));
+    padded.add(std::make_unique<nndl::Conv2D<double>>(padded.output_shape(), 1, nndl::Window(1), nndl::Stride(1),
+                                                      nndl::Padding::uniform(8000), Activation::identity));
+    nndl::save_network(padded, dir / "padded.npz");
+    CHECK(nndl::max_model_values() == nndl::default_max_model_values);
+    const std::string message = load_error(dir / "padded.npz");
+    CHECK(message.find("layer1 ('conv2d'): the layers up to here output 256032001 values per example (this one "
+                       "16001x16001x1 (height x width x channels)), more than the 33554432 a loaded model may use; "
+                       "nndl::set_max_model_values raises the bound") != std::string::npos);
+    // The bound is the user's to raise (here: to lower, on an ordinary model).
+    nndl::Network<double> small({3, 4, 2}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 1);
+    nndl::save_network(small, dir / "small.npz");
+    nndl::set_max_model_values(5);
+    const std::string lowered = load_error(dir / "small.npz");
+    nndl::set_max_model_values(nndl::default_max_model_values);
+    CHECK(lowered.find("layer2 ('dense'): the layers up to here output 6 values per example") != std::string::npos);
+    CHECK(nndl::load_network<double>(dir / "small.npz").depth() == 2);
+    CHECK_THROWS_AS(nndl::set_max_model_values(0), nndl::InvalidArgument);
 }

@@ -449,6 +449,20 @@ TEST_CASE("save_onnx refuses what ONNX or nndl cannot express, naming the layer"
               .find("which float32 cannot hold") != std::string::npos);
     CHECK_NOTHROW(nndl::save_onnx(huge, temporary("h.onnx"), exact_options<double>()));
     fs::remove(temporary("h.onnx"));
+    // Numbers float32 would turn into 0 (or a subnormal consumers flush to 0): a batch
+    // normalization's epsilon (always a float attribute) and a normalization's spread.
+    nndl::Network<double> tiny_epsilon(Shape::image(2, 2, 1));
+    tiny_epsilon.add(std::make_unique<nndl::BatchNorm<double>>(Shape::image(2, 2, 1), 0.1, 1e-50));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_onnx(tiny_epsilon, temporary("t.onnx"), exact_options<double>()); })
+              .find("layer 1 ('batch_norm') has epsilon 1e-50, which ONNX's float32 attribute cannot hold") !=
+          std::string::npos);
+    nndl::Network<double> tiny_spread(Shape(2));
+    tiny_spread.add(std::make_unique<nndl::Normalization<double>>(Shape(2), Matrix<double>::Zero(2, 1),
+                                                                nndl_test::rows<double>({{1.0}, {1e-40}})));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_onnx(tiny_spread, temporary("t.onnx")); })
+              .find("layer 1 ('normalization') has spread 1e-40 at value 1, below float32's smallest normal number") !=
+          std::string::npos);
+    CHECK(!fs::exists(temporary("t.onnx")));
     CHECK(!fs::exists(temporary("e.onnx")));
     CHECK(!fs::exists(temporary("c.onnx")));
     // A failed write leaves the previous file as it was.
@@ -456,6 +470,42 @@ TEST_CASE("save_onnx refuses what ONNX or nndl cannot express, naming the layer"
     net.add_dense(1, Activation::sigmoid, {nndl::Init::he}, random);
     CHECK(nndl_test::message_of<nndl::FileError>([&] { nndl::save_onnx(net, "/dev/null"); })
               .find("not a regular file") != std::string::npos);
+}
+
+TEST_CASE("load_onnx: a float64 weight beyond float's range is refused for a float network; empty bytes are no model") {
+    ModelBuilder b({1}, 13, onnx::TensorProto::DOUBLE);
+    for (const auto& [name, value] : {std::pair<std::string, double>{"w", 1e300}, {"bias", 0.5}}) {
+        auto& t = *b.graph.add_initializer();
+        t.set_name(name);
+        t.set_data_type(onnx::TensorProto::DOUBLE);
+        t.add_dims(1);
+        if (name == "w") {
+            t.add_dims(1);
+        }
+        t.add_double_data(value);
+    }
+    b.node("Gemm", {"x", "w", "bias"}, "y");
+    b.output("y");
+    CHECK(b.load<double>().predict_proba(nndl_test::rows<double>({{1e-300}}))(0, 0) == doctest::Approx(1.5));
+    const std::string message = nndl_test::message_of<nndl::Error>([&] { b.load<float>(); });
+    CHECK(message.find("holds 1e+300, beyond the largest value the network's scalar type holds (3.40282e+38)") !=
+          std::string::npos);
+    CHECK(nndl_test::message_of<nndl::FileError>([] { nndl::network_from_onnx_bytes<float>("", 0, "empty.onnx"); }) ==
+          "load_onnx: 'empty.onnx' is not an ONNX model (the file is empty)");
+    // What all layers output per example is bounded (max_model_values), and the bound can be moved.
+    ModelBuilder two({3});
+    two.initializer("w1", {3, 4}, std::vector<float>(12, 0.5f));
+    two.initializer("w2", {4, 2}, std::vector<float>(8, 0.25f));
+    two.node("MatMul", {"x", "w1"}, "h");
+    two.node("Relu", {"h"}, "a");
+    two.node("MatMul", {"a", "w2"}, "y");
+    two.output("y");
+    REQUIRE(two.load<double>().depth() == 2);
+    nndl::set_max_model_values(5);
+    const std::string bounded = nndl_test::message_of<nndl::FileError>([&] { two.load<double>(); });
+    nndl::set_max_model_values(nndl::default_max_model_values);
+    CHECK(bounded == "load_onnx: 'built': layer 2 ('dense'): the layers up to here output 6 values per example "
+                     "(this one 2), more than the 5 a loaded model may use; nndl::set_max_model_values raises the bound");
 }
 
 TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its operator and what is supported") {
@@ -798,6 +848,101 @@ TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its op
               .find("is not a regular file") != std::string::npos);
     CHECK(nndl_test::message_of<nndl::FileError>([] { nndl::load_onnx<double>(temporary("absent.onnx")); })
               .find("No such file or directory") != std::string::npos);
+}
+
+TEST_CASE("what an attack on 0.5 found: valid models that crashed or gave wrong numbers are read right or refused") {
+    const auto message_of = [](const ModelBuilder& b) {
+        return nndl_test::message_of<nndl::InvalidArgument>([&] { b.load<double>(); });
+    };
+    const auto pads = [](ModelBuilder& b) {  // zero padding of one pixel on every side of H and W
+        auto& t = *b.graph.add_initializer();
+        t.set_name("p");
+        t.set_data_type(onnx::TensorProto::INT64);
+        t.add_dims(8);
+        for (const std::int64_t v : {0, 0, 1, 1, 0, 0, 1, 1}) {
+            t.add_int64_data(v);
+        }
+    };
+    // Flatten -> BatchNormalization -> Reshape [-1, 8, 1, 1] -> 1x1 Conv -> Flatten. With one
+    // channel ONNX's flat order is nndl's: x = 1..8, a batch normalization that divides by
+    // sqrt(1 + 1e-5), conv weights f0 = (1..8) and f1 = (1 .. 1): y = (204, 36) / sqrt(1 + 1e-5).
+    const auto reshaped = [](const std::vector<std::int64_t>& input, int filters) {
+        ModelBuilder b(input);
+        auto& shape = *b.graph.add_initializer();
+        shape.set_name("shape");
+        shape.set_data_type(onnx::TensorProto::INT64);
+        shape.add_dims(4);
+        for (const std::int64_t v : {-1, 8, 1, 1}) {
+            shape.add_int64_data(v);
+        }
+        std::vector<float> k;
+        for (int f = 0; f < filters; ++f) {
+            for (int c = 0; c < 8; ++c) {
+                k.push_back(f == 0 ? static_cast<float>(c + 1) : 1.0f);
+            }
+        }
+        b.initializer("k", {filters, 8, 1, 1}, k);
+        b.initializer("ones", {8}, std::vector<float>(8, 1.0f));
+        b.initializer("zeros", {8}, std::vector<float>(8, 0.0f));
+        b.node("Flatten", {"x"}, "f");
+        b.node("BatchNormalization", {"f", "ones", "zeros", "zeros", "ones"}, "n");
+        b.node("Reshape", {"n", "shape"}, "r");
+        b.node("Conv", {"r", "k"}, "c");
+        b.node("Flatten", {"c"}, "y");
+        b.output("y");
+        return b;
+    };
+    const Matrix<double> x = nndl_test::rows<double>({{1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}});
+    const Matrix<double> y = reshaped({1, 2, 4}, 2).load<double>().predict_proba(x);
+    CHECK(y(0, 0) == doctest::Approx(204 / std::sqrt(1 + 1e-5)).epsilon(1e-6));  // float32 epsilon attribute
+    CHECK(y(1, 0) == doctest::Approx(36 / std::sqrt(1 + 1e-5)).epsilon(1e-6));
+    // With two channels the flat order is channel-major, not nndl's (h, w, c): once an
+    // out-of-bounds read (16 filters) or wrong numbers (8); now a refusal naming the node.
+    for (const int filters : {16, 8}) {
+        CHECK(message_of(reshaped({2, 2, 2}, filters))
+                  .find("node 2 ('Reshape_3', Reshape) reshapes features that were an image flattened in ONNX's "
+                        "channel-major order back to an image") != std::string::npos);
+    }
+    // Pad -> Sigmoid -> Conv: ONNX's border is sigmoid(0) = 0.5, which a padding after the
+    // sigmoid would make 0: refused. Pad -> Relu -> Conv keeps 0 at 0: read, and a 3x3
+    // sum over a 1x1 image padded by one is the pixel itself.
+    for (const char* activation : {"Sigmoid", "Relu"}) {
+        ModelBuilder b({1, 1, 1});
+        pads(b);
+        b.initializer("k", {1, 1, 3, 3}, std::vector<float>(9, 1.0f));
+        b.node("Pad", {"x", "p"}, "padded");
+        b.node(activation, {"padded"}, "a");
+        b.node("Conv", {"a", "k"}, "c");
+        b.node("Flatten", {"c"}, "y");
+        b.output("y");
+        if (std::string(activation) == "Sigmoid") {
+            CHECK(message_of(b).find("node 1 ('Sigmoid_2', Sigmoid) applies sigmoid between a Pad and the Conv") !=
+                  std::string::npos);
+        } else {
+            CHECK(b.load<double>().predict_proba(nndl_test::rows<double>({{-3, 2}})) ==
+                  nndl_test::rows<double>({{0, 2}}));
+        }
+    }
+    // Add(bias, h), the bias first, is Add(h, bias).
+    {
+        ModelBuilder b({2});
+        b.initializer("w", {2, 1}, {1.0f, 2.0f});
+        b.initializer("bias", {1}, {0.5f});
+        b.node("MatMul", {"x", "w"}, "h");
+        b.node("Add", {"bias", "h"}, "y");
+        b.output("y");
+        CHECK(b.load<double>().predict_proba(nndl_test::rows<double>({{1}, {1}}))(0, 0) == 3.5);
+    }
+    // A graph that writes one name twice is not valid ONNX: refused.
+    {
+        ModelBuilder b({2});
+        b.node("Relu", {"x"}, "a");
+        b.node("Sigmoid", {"a"}, "b");
+        b.node("Tanh", {"b"}, "a");
+        b.output("a");
+        CHECK(message_of(b).find("node 2 ('Tanh_3', Tanh) writes 'a', a name the graph already has") !=
+              std::string::npos);
+    }
 }
 
 TEST_CASE("PyTorch's small exports load: Identity of weights, MatMul, Gemm, BatchNormalization, Pad + AveragePool") {

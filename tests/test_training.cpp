@@ -540,6 +540,30 @@ TEST_CASE("training: a callback that changes X between full-batch steps trains o
     CHECK(replay.predict_proba(data.x) == net.predict_proba(data.x));
 }
 
+TEST_CASE("training: a callback that resizes X or Y is refused before the next batch reads past them") {
+    const auto data = blobs(40, 4);
+    const nndl::Network<double> start({2, 5, 3}, {Activation::relu, Activation::softmax}, {nndl::Init::he}, 6);
+    nndl::GradientDescent<double> gd(0.05);
+    for (const bool shrink_y : {false, true}) {
+        Matrix<double> x = data.x;
+        Matrix<double> y = nndl::one_hot(data.labels, 3);
+        nndl::Network<double> net = start;
+        nndl::TrainOptions options;
+        options.epochs = 3;
+        options.batch_size = 8;  // shuffled batches: copies of columns by the epoch's order
+        options.on_batch_end = [&](const nndl::Progress& p) {
+            if (p.batch == 1) {
+                (shrink_y ? y : x).conservativeResize(Eigen::NoChange, 5);
+            }
+            return true;
+        };
+        const std::string message = nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::train(net, x, y, gd, options); });
+        const std::string m = std::to_string(data.x.cols());
+        CHECK(message.find("during training, expected 2 x " + m + " and 3 x " + m + " as at the start") !=
+              std::string::npos);
+    }
+}
+
 /// The DivergenceError that `run` throws (the test fails when it throws none).
 nndl::DivergenceError divergence_of(const std::function<void()>& run) {
     try {

@@ -86,6 +86,28 @@ std::string concat(Parts&&... parts) {
     return out.str();
 }
 
+/// Text from a file or a user as it may appear in a message: control characters and
+/// bytes above 126 as \\xNN, at most `limit` characters then "...", so a message stays one
+/// readable line that cannot drive the terminal.
+inline std::string printable(const std::string& text, std::size_t limit = 200) {
+    static const char digits[] = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (i == limit) {
+            return out + "...";
+        }
+        const auto byte = static_cast<unsigned char>(text[i]);
+        if (byte < 0x20 || byte > 0x7e) {
+            out += "\\x";
+            out += digits[byte >> 4];
+            out += digits[byte & 15];
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
 template <class... Parts>
 [[noreturn]] void throw_invalid(Parts&&... parts) {
     throw InvalidArgument(concat(std::forward<Parts>(parts)...));

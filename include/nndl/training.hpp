@@ -409,6 +409,20 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
     // One unshuffled batch of everything: train on X itself (no copy). A callback may
     // change X between steps: nothing is derived from X across steps.
     const bool whole_x = batches == 1 && !options.shuffle && m == x_all.cols();
+    // A callback may change X's and Y's values between steps, not their shapes: the batch
+    // order indexes their columns, so a resized X is refused before the next copy.
+    const Index x_rows = x_all.rows();
+    const Index all_columns = x_all.cols();
+    const Index y_rows = y_all.rows();
+    const auto require_same_shapes = [&] {
+        if (x_all.rows() != x_rows || x_all.cols() != all_columns || y_all.rows() != y_rows ||
+            y_all.cols() != all_columns) {
+            detail::throw_invalid(where, ": X and Y became ", x_all.rows(), " x ", x_all.cols(), " and ", y_all.rows(),
+                                  " x ", y_all.cols(), " during training, expected ", x_rows, " x ", all_columns,
+                                  " and ", y_rows, " x ", all_columns,
+                                  " as at the start (a callback may change their values, not their shapes)");
+        }
+    };
 
     if (options.seed_every_epoch && options.shuffle &&
         static_cast<std::uint64_t>(options.seed) + static_cast<std::uint64_t>(options.epochs) > 0xFFFFFFFFULL) {
@@ -476,6 +490,7 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
             for (long b = 0; b < batches; ++b) {
                 const Index start = static_cast<Index>(b) * batch;
                 const Index n = std::min(batch, m - start);
+                require_same_shapes();
                 const Matrix<Scalar>* xp = &x_all;
                 const Matrix<Scalar>* yp = &y_all;
                 if (!whole_x) {

@@ -3,7 +3,8 @@
 // any columns as targets (several for several outputs), and an optional column that
 // selects rows (a "split" column holding train/test). Examples become columns: X is
 // features x m, Y is targets x m. Errors name the file, the line and what was wrong.
-// Cells are plain decimal numbers: quoted cells and hexadecimal numbers are not read;
+// Cells are plain decimal numbers: quoted cells and hexadecimal numbers are not read
+// (a header's names may be quoted; a delimiter inside quotes is not supported);
 // lines end in LF or CRLF, and blank lines are skipped.
 
 #include <algorithm>
@@ -77,23 +78,9 @@ inline std::optional<double> csv_number(const std::string& cell) {
     return value;
 }
 
-/// At most 40 characters of a cell or line, control characters written as \xNN, for a
-/// message that stays one readable line.
-inline std::string shortened(const std::string& text) {
-    static const char digits[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < text.size() && i < 40; ++i) {
-        const auto byte = static_cast<unsigned char>(text[i]);
-        if (byte < 0x20 || byte == 0x7f) {
-            out += "\\x";
-            out += digits[byte >> 4];
-            out += digits[byte & 15];
-        } else {
-            out += text[i];
-        }
-    }
-    return text.size() <= 40 ? out : out + "...";
-}
+/// At most 40 characters of a cell or line, escaped (printable), for a message that
+/// stays one readable line.
+inline std::string shortened(const std::string& text) { return printable(text, 40); }
 
 /// The cells of one line split at `delimiter`; a trailing delimiter ends with an empty cell.
 inline std::vector<std::string> csv_cells(const std::string& text, char delimiter) {
@@ -154,6 +141,23 @@ inline std::string csv_trimmed(const std::string& text) {
         return {};
     }
     return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+/// A header cell as a column name: trimmed, and a name written in double quotes (as
+/// spreadsheets and pandas write headers) without them, a doubled quote inside as one.
+inline std::string csv_header_name(const std::string& cell) {
+    const std::string text = csv_trimmed(cell);
+    if (text.size() < 2 || text.front() != '"' || text.back() != '"') {
+        return text;
+    }
+    std::string name;
+    for (std::size_t i = 1; i + 1 < text.size(); ++i) {
+        name += text[i];
+        if (text[i] == '"' && text[i + 1] == '"' && i + 2 < text.size()) {
+            ++i;  // "" inside quotes is one quote
+        }
+    }
+    return name;
 }
 
 /// The column named `wanted`: refuses a name the header lacks (listing the names it has)
@@ -229,7 +233,7 @@ CsvTable<Scalar> parse_csv(std::istream& in, const std::filesystem::path& name, 
                             (options.header == CsvHeader::automatic && !numbers);
     std::vector<std::string> names(columns);
     for (std::size_t c = 0; c < columns; ++c) {
-        names[c] = has_header ? detail::csv_trimmed(first[c]) : detail::concat("column ", c + 1);
+        names[c] = has_header ? detail::csv_header_name(first[c]) : detail::concat("column ", c + 1);
     }
 
     // Which column is what: the select column, then the targets, the rest features.

@@ -136,6 +136,12 @@ public:
 
 }  // namespace detail
 
+/// While it lives, `path` (a temporary file of the program's own, at most 4095 characters)
+/// is removed when a signal that remove_temporary_files_on_signals() handles ends the
+/// program. One file at a time: a later scope replaces an earlier one. save_network,
+/// save_onnx and the PNG writers keep their temporary files this way.
+using TemporaryFileScope = detail::PendingTemporaryScope;
+
 /// For programs: on SIGINT, SIGTERM and SIGHUP, removes the temporary file of a save in progress,
 /// then ends the program as the signal would have. A library installs no handler by
 /// itself; nndl's example programs call this first.

@@ -33,6 +33,7 @@
 #include "../layers/registry.hpp"
 #include "../losses.hpp"
 #include "../network.hpp"
+#include "model_limits.hpp"
 #include "npz.hpp"
 
 namespace nndl {
@@ -73,7 +74,7 @@ inline Setting setting_from_json(const json::Value& value, const std::string& na
             }
             return list;
         }
-        default: throw FileError(concat("setting \"", name, "\" is not a number, a word or a list of whole numbers"));
+        default: throw FileError(concat("setting \"", printable(name), "\" is not a number, a word or a list of whole numbers"));
     }
 }
 
@@ -91,7 +92,7 @@ std::unique_ptr<Loss<Scalar>> loss_from_name(const std::string& name, const std:
     if (name == "MeanSquaredError") {
         return std::make_unique<MeanSquaredError<Scalar>>();
     }
-    throw FileError(concat(where, ": unknown loss '", name,
+    throw FileError(concat(where, ": unknown loss '", printable(name),
                            "', expected BinaryCrossEntropy, CourseBinaryCrossEntropy, CategoricalCrossEntropy or MeanSquaredError"));
 }
 
@@ -168,11 +169,12 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
     if (layers.empty()) {
         throw FileError(concat(where, ": the architecture has no layers, expected at least 1"));
     }
+    long long outputs = 0;  // per example, all layers: bounded by max_model_values()
     for (std::size_t k = 0; k < layers.size(); ++k) {
         const json::Value& entry = layers[k];
         const std::string prefix = "layer" + std::to_string(k + 1);
         const std::string type = entry.at("type", prefix).as_string(prefix + " type");
-        const std::string here = concat(where, ": ", prefix, " ('", type, "')");
+        const std::string here = concat(where, ": ", prefix, " ('", printable(type), "')");
         Settings settings;
         for (const auto& [name, value] : entry.at("settings", prefix).items(prefix + " settings")) {
             settings.set(name, setting_from_json(value, name));
@@ -192,19 +194,20 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
         } catch (const std::bad_alloc&) {
             throw FileError(concat(here, ": the layer's settings ask for more memory than there is"));
         } catch (const std::exception& e) {  // nndl's own, or whatever a user's factory throws
-            throw FileError(concat(here, ": ", e.what()));
+            throw FileError(concat(here, ": ", printable(e.what(), 1000)));  // may quote the file's words
         }
         if (layer->output_size() > (1LL << 31)) {
             throw FileError(concat(here, ": its output of ", layer->output_shape().to_string(),
                                    " is more than 2^31 values"));
         }
+        count_model_values(outputs, layer->output_shape(), here);
         auto parameters = layer->parameters();
         auto state = layer->state();
         const auto listed_parameters = string_list(entry.at("parameters", prefix), prefix + " parameters");
         const auto listed_state = string_list(entry.at("state", prefix), prefix + " state");
         if (listed_parameters != names_of(parameters) || listed_state != names_of(state)) {
-            throw FileError(concat(here, ": the file lists parameters [", joined(listed_parameters), "] and state [",
-                                   joined(listed_state), "], the layer has [", joined(names_of(parameters)),
+            throw FileError(concat(here, ": the file lists parameters [", printable(joined(listed_parameters)), "] and state [",
+                                   printable(joined(listed_state)), "], the layer has [", joined(names_of(parameters)),
                                    "] and [", joined(names_of(state)), "]"));
         }
         for (auto& p : parameters) {
@@ -309,7 +312,7 @@ inline void format1_architecture(const json::Value& arch, std::vector<Index>& si
         try {
             activations.push_back(activation_from_string(name));
         } catch (const InvalidArgument&) {
-            throw FileError(concat(where, ": the architecture names an unknown activation '", name, "'"));
+            throw FileError(concat(where, ": the architecture names an unknown activation '", printable(name), "'"));
         }
     }
     if (sizes.size() < 2 || activations.size() != sizes.size() - 1) {
@@ -366,7 +369,7 @@ Network<Scalar> network_from_npz(const std::map<std::string, NpyArray>& arrays, 
         if (message.rfind(where, 0) == 0) {
             throw;
         }
-        throw FileError(detail::concat(where, ": ", message));  // a typed-access error of the JSON reader
+        throw FileError(detail::concat(where, ": ", detail::printable(message, 1000)));  // a typed-access error of the JSON reader (it may quote the file)
     }
 }
 

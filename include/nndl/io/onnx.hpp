@@ -33,6 +33,7 @@
 // InvalidArgument naming the node, its operator and what is supported; a file that is
 // not a model, FileError. Nothing is half-built: a refused file leaves no network.
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -42,6 +43,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +68,7 @@
 #include "../layers/normalization.hpp"
 #include "../layers/pooling.hpp"
 #include "../network.hpp"
+#include "model_limits.hpp"
 #include "../version.hpp"
 
 namespace nndl {
@@ -376,8 +379,16 @@ void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::
         };
         const std::vector<std::string> inputs{out.current, vector("gamma"), vector("beta"), vector("running_mean"),
                                               vector("running_var")};
+        const double epsilon = settings.real("epsilon");
+        if (!(std::abs(static_cast<float>(epsilon)) >= std::numeric_limits<float>::min())) {
+            // ONNX keeps epsilon as a float attribute: a smaller one would be written as 0
+            // (or a subnormal that consumers flush to 0), dividing by a zero variance.
+            throw_invalid("save_onnx: layer ", index, " ('batch_norm') has epsilon ", epsilon,
+                          ", which ONNX's float32 attribute cannot hold; expected at least ",
+                          std::numeric_limits<float>::min());
+        }
         NodeProto& node = out.add_node("BatchNormalization", inputs);
-        GraphWriter::set_float(node, "epsilon", settings.real("epsilon"));
+        GraphWriter::set_float(node, "epsilon", epsilon);
         GraphWriter::set_float(node, "momentum", 1.0 - settings.real("momentum"));  // ONNX's share kept
         return;
     }
@@ -402,9 +413,13 @@ void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::
         const Matrix<Scalar>& center = layer_matrix(layer, "center");
         const Matrix<Scalar>& spread = layer_matrix(layer, "spread");
         Index tiny = 0;
-        if (out.writes_float32() && !(static_cast<float>(spread.col(0).minCoeff(&tiny)) > 0.0f)) {
+        // Below float32's smallest normal number a spread is 0 or a subnormal that consumers
+        // flush to 0 (OpenCV then divides by zero).
+        if (out.writes_float32() && !(std::abs(static_cast<float>(spread.cwiseAbs().col(0).minCoeff(&tiny))) >=
+                                      std::numeric_limits<float>::min())) {
             throw_invalid("save_onnx: layer ", index, " ('normalization') has spread ", spread(tiny, 0), " at value ",
-                          tiny, ", which is 0 as float32; save with OnnxPrecision::float64");
+                          tiny, ", below float32's smallest normal number ", std::numeric_limits<float>::min(),
+                          "; save with OnnxPrecision::float64");
         }
         const std::string c = out.add_tensor("center", {shape.size()}, [&](Index k) { return center(k, 0); });
         const std::string s = out.add_tensor("spread", {shape.size()}, [&](Index k) { return spread(k, 0); });
@@ -428,28 +443,6 @@ void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::
 /// The graph's tensors that are constants: initializers and Constant nodes' values.
 using Constants = std::map<std::string, const TensorProto*>;
 
-/// A name from the file as it may appear in a message: control characters and bytes
-/// above 126 as \xNN, at most 200 characters, so a message stays one readable line.
-inline std::string printable(const std::string& name) {
-    static const char digits[] = "0123456789abcdef";
-    std::string out;
-    for (const char c : name) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (out.size() >= 200) {
-            out += "...";
-            break;
-        }
-        if (byte < 0x20 || byte > 0x7e) {
-            out += "\\x";
-            out += digits[byte >> 4];
-            out += digits[byte & 15];
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
 inline std::string describe(const NodeProto& node, int index) {
     return concat("node ", index, " ('", printable(node.name()), "', ", printable(node.op_type()), ")");
 }
@@ -457,7 +450,10 @@ inline std::string describe(const NodeProto& node, int index) {
 /// Reads the values of one constant tensor as doubles, in row-major order.
 class TensorReader {
 public:
-    TensorReader(std::filesystem::path folder, std::string file) : folder_(std::move(folder)), file_(std::move(file)) {}
+    /// `largest`: the largest magnitude the network's scalar holds (a weight beyond it, a
+    /// float64 1e300 read into float, would turn into infinity).
+    TensorReader(std::filesystem::path folder, std::string file, double largest)
+        : folder_(std::move(folder)), file_(std::move(file)), largest_(largest) {}
 
     std::vector<std::int64_t> dims(const TensorProto& t, const std::string& what) const {
         std::vector<std::int64_t> d;
@@ -491,6 +487,10 @@ public:
             for (const double v : result) {
                 if (!std::isfinite(v)) {
                     fail(what, "holds a NaN or infinite value");
+                }
+                if (std::abs(v) > largest_) {
+                    fail(what, concat("holds ", v, ", beyond the largest value the network's scalar type holds (",
+                                      largest_, ")"));
                 }
             }
         }
@@ -632,6 +632,7 @@ private:
 
     std::filesystem::path folder_;
     std::string file_;
+    double largest_;
 };
 
 /// The double a float attribute was most likely written from: the shortest decimal that
@@ -771,6 +772,7 @@ private:
         const auto& batch = tensor.shape().dim(0);
         input_batch_ = batch.has_dim_value() && batch.dim_value() >= 1 ? batch.dim_value() : 0;
         current_ = data->name();
+        written_.insert(current_);
     }
 
     /// A constant input of a node, by position; nullptr when the node has fewer inputs.
@@ -905,6 +907,14 @@ private:
             define(node, index, node.output(0), constants_.at(node.input(0)));  // PyTorch names shared weights so
             return;
         }
+        if ((op == "Add" || op == "Mul") && node.input_size() == 2 && node.input(1) == current_ &&
+            node.input(0) != current_ && constants_.count(node.input(0)) != 0) {
+            NodeProto swapped = node;  // Add(bias, h) is Add(h, bias): the chain's tensor first
+            swapped.set_input(0, node.input(1));
+            swapped.set_input(1, node.input(0));
+            read_node(swapped, index);
+            return;
+        }
         if (node.input_size() == 0 || node.input(0) != current_) {
             fail_node(node, index, concat("reads '", printable(node.input_size() > 0 ? node.input(0) : std::string()),
                                           "', but nndl builds a chain and the previous output is '",
@@ -915,7 +925,7 @@ private:
         }
         check_arity(node, index);
         for (const auto& name : node.output()) {
-            if (constants_.count(name) != 0 || name == current_) {
+            if (constants_.count(name) != 0 || !written_.insert(name).second) {  // ONNX: each name is written once
                 fail_node(node, index, concat("writes '", printable(name), "', a name the graph already has"));
             }
         }
@@ -936,6 +946,13 @@ private:
             return;
         }
         if (const std::optional<Activation> activation = activation_of(node, index)) {
+            if (zero_padding_ && (*activation == Activation::sigmoid || *activation == Activation::softmax)) {
+                // ONNX pads with 0, then applies it (sigmoid(0) = 0.5 at the border); nndl's
+                // Conv would pad after it. Activations that keep 0 at 0 commute with the Pad.
+                fail_node(node, index, concat("applies ", to_string(*activation), " between a Pad and the Conv or "
+                                              "AveragePool it pads, which changes the padded zeros; nndl reads "
+                                              "only activations that keep 0 at 0 there"));
+            }
             if (pending_.kind != Pending::Kind::none && !pending_.has_activation) {
                 pending_.activation = *activation;
                 pending_.has_activation = true;
@@ -1129,6 +1146,17 @@ private:
             const bool to_image = dims.size() == 4 && shape.is_flat() && !image_ && dims[1] == features &&
                                   dims[2] == 1 && dims[3] == 1 && (dims[0] == -1 || dims[0] == 0);
             if (to_image) {
+                // [batch, n] as n channels of 1 x 1. nndl's entry j is ONNX's feature
+                // onnx_position(j); an image needs them in ONNX's order, which holds only
+                // where the flattening kept the order (one channel, or 1 x 1 pixels).
+                for (Index j = 0; j < static_cast<Index>(flat_order_.size()); ++j) {
+                    if (flat_order_[static_cast<std::size_t>(j)] != j) {
+                        fail_node(node, index, "reshapes features that were an image flattened in ONNX's channel-major "
+                                               "order back to an image; nndl reads that only where the two orders "
+                                               "agree (one channel, or 1 x 1 pixels)");
+                    }
+                }
+                flat_order_.clear();
                 image_ = true;
                 return;
             }
@@ -1148,6 +1176,8 @@ private:
                                               max_onnx_tensor_values));
             }
             flat_order_ = channel_major_positions(shape);
+        } else if (image_) {
+            flat_order_.clear();  // n channels of 1 x 1 (or after a Transpose to NHWC): nndl's order is ONNX's
         }
         image_ = false;
         channels_last_ = false;
@@ -1475,6 +1505,9 @@ private:
             fail(concat("has a '", layer->type(), "' layer (layer ", network_.depth() + 1, ") whose output holds ",
                         layer->output_size(), " values per example; nndl reads at most ", max_onnx_tensor_values));
         }
+        count_model_values(outputs_, layer->output_shape(),
+                           concat("load_onnx: '", printable(file_), "': layer ", network_.depth() + 1, " ('",
+                                  layer->type(), "')"));
         for (const auto& p : layer->parameters()) {
             weights_ += p.value->size();
         }
@@ -1521,8 +1554,10 @@ private:
     std::vector<Index> flat_order_;  // non-empty after flattening an image: ONNX position of each nndl entry
     Pending pending_;
     long long weights_ = 0;
+    long long outputs_ = 0;  // what all layers output per example: bounded by max_model_values()
     std::int64_t input_batch_ = 0;  // the input's fixed batch size, 0 when free
     std::string previous_op_;       // the last node's operator (a Div completes a Sub's normalization)
+    std::set<std::string> written_;  // every tensor name the graph has defined: the input, node outputs
 };
 
 }  // namespace detail::onnx_format
@@ -1580,13 +1615,30 @@ void save_onnx(Network<Scalar>& network, const std::filesystem::path& path, cons
     });
 }
 
+namespace detail::onnx_format {
+/// The model in `size` bytes at `data`; FileError when they are not one (an empty file
+/// parses as a protobuf with nothing in it: no graph).
+inline ::onnx::ModelProto parse_model(const void* data, std::size_t size, const std::string& name) {
+    ::onnx::ModelProto model;
+    if (!model.ParseFromArray(data, static_cast<int>(size))) {
+        throw FileError(concat("load_onnx: '", name, "' is not an ONNX model (the protobuf does not parse)"));
+    }
+    if (!model.has_graph()) {
+        throw FileError(concat("load_onnx: '", name, "' is not an ONNX model (",
+                               size == 0 ? "the file is empty" : "it holds no graph", ")"));
+    }
+    return model;
+}
+}  // namespace detail::onnx_format
+
 /// A network from a parsed ONNX model. `folder` is where tensors stored outside the
 /// model (external data) are read from; empty refuses them. `name` is used in messages.
 /// Throws as load_onnx does.
 template <class Scalar>
 Network<Scalar> network_from_onnx_model(const ::onnx::ModelProto& model, const std::filesystem::path& folder = {},
                                         const std::string& name = "model") {
-    detail::onnx_format::GraphReader<Scalar> reader(model, detail::onnx_format::TensorReader(folder, name), name);
+    detail::onnx_format::TensorReader tensors(folder, name, static_cast<double>(std::numeric_limits<Scalar>::max()));
+    detail::onnx_format::GraphReader<Scalar> reader(model, std::move(tensors), name);
     return reader.read();
 }
 
@@ -1599,11 +1651,43 @@ Network<Scalar> network_from_onnx_bytes(const void* data, std::size_t size, cons
         detail::throw_invalid("load_onnx: '", name, "' has ", size, " bytes, more than the ", max_onnx_file_bytes,
                               " accepted");
     }
-    ::onnx::ModelProto model;
-    if (!model.ParseFromArray(data, static_cast<int>(size))) {
-        throw FileError(detail::concat("load_onnx: '", name, "' is not an ONNX model (the protobuf does not parse)"));
+    return network_from_onnx_model<Scalar>(detail::onnx_format::parse_model(data, size, name), {}, name);
+}
+
+/// The files beside `path` that its tensors are stored in (external data), as the
+/// model names them, each once, in the model's order. A program that writes files
+/// checks its outputs against these, so a conversion never overwrites the weights it
+/// reads. Throws FileError when the file cannot be read or is not a model.
+inline std::vector<std::filesystem::path> onnx_external_files(const std::filesystem::path& path) {
+    const std::vector<unsigned char> bytes = read_regular_file(path, "onnx_external_files", max_onnx_file_bytes);
+    const ::onnx::ModelProto model = detail::onnx_format::parse_model(bytes.data(), bytes.size(), path.string());
+    const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    std::vector<std::filesystem::path> files;
+    const auto add = [&](const ::onnx::TensorProto& t) {
+        if (t.data_location() != ::onnx::TensorProto::EXTERNAL) {
+            return;
+        }
+        for (const auto& entry : t.external_data()) {
+            const std::filesystem::path file = folder / entry.value();
+            if (entry.key() == "location" && std::find(files.begin(), files.end(), file) == files.end()) {
+                files.push_back(file);
+            }
+        }
+    };
+    for (const auto& t : model.graph().initializer()) {
+        add(t);
     }
-    return network_from_onnx_model<Scalar>(model, {}, name);
+    for (const auto& node : model.graph().node()) {
+        for (const auto& attribute : node.attribute()) {
+            if (attribute.has_t()) {
+                add(attribute.t());
+            }
+            for (const auto& t : attribute.tensors()) {
+                add(t);
+            }
+        }
+    }
+    return files;
 }
 
 /// Loads an ONNX model file written by save_onnx or by torch.onnx.export (see the top of
@@ -1613,11 +1697,7 @@ Network<Scalar> network_from_onnx_bytes(const void* data, std::size_t size, cons
 template <class Scalar>
 Network<Scalar> load_onnx(const std::filesystem::path& path) {
     const std::vector<unsigned char> bytes = read_regular_file(path, "load_onnx", max_onnx_file_bytes);
-    ::onnx::ModelProto model;
-    if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-        throw FileError(
-            detail::concat("load_onnx: '", path.string(), "' is not an ONNX model (the protobuf does not parse)"));
-    }
+    const ::onnx::ModelProto model = detail::onnx_format::parse_model(bytes.data(), bytes.size(), path.string());
     const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
     return network_from_onnx_model<Scalar>(model, folder, path.string());
 }

@@ -1,0 +1,56 @@
+#pragma once
+// How much a model read from a file may make a program allocate. A model file is small,
+// but its numbers (a padding of 8000, a dense layer of a million units) can ask for
+// gigabytes per example; the loaders (load_network, load_onnx) add up what every layer
+// outputs per example from the model's own numbers, before any of it is allocated, and
+// refuse a model above the bound with a message naming the layer. Programs that load
+// larger models raise the bound.
+
+#include <atomic>
+#include <string>
+
+#include "../errors.hpp"
+#include "../layer.hpp"
+
+namespace nndl {
+
+/// The default bound on the values all layers of a loaded model output per example: 2^25
+/// (256 MiB in double). ResNet-50 on 224x224 images needs about a third of it.
+inline constexpr long long default_max_model_values = 1LL << 25;
+
+namespace detail {
+inline std::atomic<long long>& max_model_values_setting() {
+    static std::atomic<long long> bound{default_max_model_values};
+    return bound;
+}
+}  // namespace detail
+
+/// The bound the model loaders apply: the values all layers of a model output per example.
+inline long long max_model_values() { return detail::max_model_values_setting().load(std::memory_order_relaxed); }
+
+/// Sets the bound (at least 1) that max_model_values() returns; it applies to the loads
+/// that start afterwards. Throws InvalidArgument for a bound below 1.
+inline void set_max_model_values(long long values) {
+    if (values < 1) {
+        detail::throw_invalid("set_max_model_values: expected a bound of at least 1 value, got ", values);
+    }
+    detail::max_model_values_setting().store(values, std::memory_order_relaxed);
+}
+
+namespace detail {
+
+/// Adds what `layer` outputs per example to `total` and throws FileError (starting with
+/// `where`, naming the layer) when the sum passes max_model_values().
+inline void count_model_values(long long& total, const Shape& output, const std::string& where) {
+    const long long bound = max_model_values();
+    const long long values = static_cast<long long>(output.size());
+    if (values > bound || total > bound - values) {
+        throw FileError(concat(where, ": the layers up to here output ", total + values,
+                               " values per example (this one ", output.to_string(), "), more than the ", bound,
+                               " a loaded model may use; nndl::set_max_model_values raises the bound"));
+    }
+    total += values;
+}
+
+}  // namespace detail
+}  // namespace nndl
