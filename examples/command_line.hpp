@@ -46,6 +46,7 @@ class Options {
 public:
     Options(std::string program, std::string summary) : program_(std::move(program)), app_(std::move(summary), program_) {
         app_.set_help_flag("-h,--help", "show this help and exit");
+        app_.set_version_flag("--version", std::string("nndl ") + nndl::version_string, "show nndl's version and exit");
         app_.get_formatter()->column_width(34);
     }
 
@@ -53,8 +54,14 @@ public:
                    const std::string& fallback = "") {
         add(name, help + (fallback.empty() ? "" : " (default: " + fallback + ")"), fallback)
             ->type_name(metavar)
-            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)  // the last one given counts
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)  // given twice: refused after parsing
             ->check(plain_value());
+        once_.push_back(name);
+        return *this;
+    }
+    /// A value that may be given several times; all() reads every one.
+    Options& repeatable_value(const std::string& name, const std::string& metavar, const std::string& help) {
+        add(name, help, "")->type_name(metavar)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->check(plain_value());
         return *this;
     }
     /// An option whose value may be left out (then `implicit` is used).
@@ -78,6 +85,7 @@ public:
     Options& flag(const std::string& name, const std::string& help) {
         options_[name] = app_.add_flag("--" + name, help);
         flags_.push_back("--" + name);
+        once_.push_back(name);
         return *this;
     }
     Options& positional(const std::string& metavar, const std::string& help) {
@@ -110,6 +118,9 @@ public:
         }
         try {
             app_.parse(argc, argv);
+        } catch (const CLI::CallForVersion& e) {
+            std::cout << program_ << " (" << e.what() << ")\n" << std::flush;
+            std::exit(std::cout ? 0 : 1);
         } catch (const CLI::CallForHelp&) {
             std::cout << app_.help() << std::flush;
             if (!std::cout) {  // a help that could not be written is a failure too
@@ -122,6 +133,13 @@ public:
             throw UsageError((first.rfind("-", 0) == 0 ? "unknown option '" : "unexpected argument '") + first + "'");
         } catch (const CLI::ParseError& e) {
             throw UsageError(e.what());
+        }
+        // The same option twice is a mistake to point out, not a silent "the last one wins".
+        for (const std::string& name : once_) {
+            if (option(name)->count() > 1) {
+                throw UsageError("--" + name + " was given " + std::to_string(option(name)->count()) +
+                                 " times; give it once");
+            }
         }
     }
 
@@ -293,6 +311,7 @@ private:
     std::map<std::string, std::string> fallback_;
     std::map<std::string, std::string> implicit_;
     std::vector<std::string> flags_;
+    std::vector<std::string> once_;  // options that may be given once (values and flags; lists may repeat)
     std::vector<std::string> positionals_;
 };
 

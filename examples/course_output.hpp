@@ -81,8 +81,10 @@ inline void print_accuracy(const std::string& label, double fraction) {
     std::cout << (label.empty() ? "Accuracy" : label + " accuracy") << ": " << python_float(fraction) << '\n';
 }
 
+/// "PATH: LABEL (p=0.8062)"; a file name with control characters is escaped, so it cannot
+/// forge another line or drive the terminal.
 inline void print_classification(const std::string& path, const std::string& label, double probability) {
-    std::cout << path << ": " << label << " (p=" << std::fixed << std::setprecision(4)
+    std::cout << nndl::printable(path, 4096) << ": " << label << " (p=" << std::fixed << std::setprecision(4)
               << probability << ")\n"
               << std::defaultfloat;
 }

@@ -163,6 +163,10 @@ int train_on_fashion(const Options& options, nndl::Network<Scalar>& network, con
         std::cout << '\n';
     }
 
+    // The trained model first: a chart that fails must not cost the training.
+    if (options.has("save")) {
+        save_model(network, options.text("save"));
+    }
     if (options.has("plot")) {
         Series loss{"training loss", {}}, val_loss{"validation loss", {}}, acc{"training accuracy", {}},
             val_acc{"validation accuracy", {}};
@@ -175,9 +179,6 @@ int train_on_fashion(const Options& options, nndl::Network<Scalar>& network, con
         }
         plot_lines(options.text("plot"), "Fashion-MNIST " + describe + ": learning curves", "epoch", "loss / accuracy",
                    validates ? std::vector<Series>{loss, val_loss, acc, val_acc} : std::vector<Series>{loss, acc});
-    }
-    if (options.has("save")) {
-        save_model(network, options.text("save"));
     }
     return 0;
 }

@@ -44,6 +44,11 @@ inline void require_onnx_support(const std::filesystem::path& path, const char* 
 
 /// Checks a --save path before any work: a format this build writes, in a folder that exists.
 inline void check_model_output(const std::filesystem::path& path, const char* option) {
+    const std::string extension = lower_extension(path);
+    if (extension != ".npz" && extension != ".onnx") {  // the name says what the file holds
+        throw UsageError(std::string(option) + " " + path.string() +
+                         ": expected a file name ending in .npz (nndl's model file) or .onnx");
+    }
     require_onnx_support(path, option);
     const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
     std::error_code ec;

@@ -29,7 +29,7 @@ std::string scores(const std::string& label, const nndl::Matrix<double>& predict
     for (nndl::Index t = 0; t < target.rows(); ++t) {
         const nndl::Matrix<double> p = predicted.row(t);
         const nndl::Matrix<double> y = target.row(t);
-        out << label << (target.rows() > 1 ? " " + names[static_cast<std::size_t>(t)] : std::string())
+        out << label << (target.rows() > 1 ? " " + nndl::printable(names[static_cast<std::size_t>(t)]) : std::string())
             << ": RMSE " << nndl::root_mean_squared_error(p, y) << "  MAE " << nndl::mean_absolute_error(p, y)
             << "  R^2 " << nndl::r2_score(p, y) << '\n';
     }
@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
             "reports RMSE, MAE and R^2 on held-out rows in the target's units.");
         options.value("csv", "FILE", "the table: a header line, feature columns and target columns",
                       "data/auto_mpg/auto_mpg.csv")
-            .value("target", "NAME", "a target column by header name; repeat it for several (default: the last column)")
+            .repeatable_value("target", "NAME", "a target column by header name; repeat it for several (default: the last column)")
             .flag("no-header", "the file has no header line: the last column is the target")
             .value("delimiter", "C", "the cell separator (one character, or 'tab')", ",")
             .value("test-fraction", "F", "share of the rows held out for testing", "0.2")
@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
         const nndl::CsvTable<double> table = nndl::read_csv<double>(csv, read);
         std::cerr << "data: " << table.x.cols() << " rows, " << table.x.rows() << " features, target";
         for (const auto& name : table.target_names) {
-            std::cerr << ' ' << name;
+            std::cerr << ' ' << nndl::printable(name);  // the file's words, escaped
         }
         std::cerr << '\n';
         examples::Options::parse_layer_sizes(options.text("hidden"), "--hidden", static_cast<long>(table.x.rows()),

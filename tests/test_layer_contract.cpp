@@ -80,6 +80,50 @@ TEST_CASE("Layer: the base class checks every call the same way, for any layer")
                 "width x channels))");
 }
 
+namespace {
+/// A user's layer that breaks the contract: its output has one row too few (and so has
+/// its input gradient), as a slip in one's own do_forward would make it.
+class ShortLayer final : public nndl::Layer<double> {
+public:
+    std::string type() const override { return "short"; }
+    Shape input_shape() const override { return Shape(3); }
+    Shape output_shape() const override { return Shape(3); }
+    nndl::Settings settings() const override { return {}; }
+    std::vector<nndl::Parameter<double>> parameters() override { return {}; }
+    std::vector<nndl::StateBuffer<double>> state() override { return {}; }
+    std::unique_ptr<nndl::Layer<double>> clone() const override { return std::make_unique<ShortLayer>(*this); }
+
+protected:
+    const Matrix<double>& do_forward(const Matrix<double>& input, nndl::Mode) override {
+        output_ = input.topRows(2);
+        return output_;
+    }
+    const Matrix<double>& do_backward(const Matrix<double>& dy, bool) override {
+        gradient_ = dy.topRows(2);
+        return gradient_;
+    }
+    void do_infer(const Matrix<double>& input, Matrix<double>& output) const override { output = input.topRows(2); }
+
+private:
+    Matrix<double> output_;
+    Matrix<double> gradient_;
+};
+}  // namespace
+
+TEST_CASE("Layer: a layer whose own code returns the wrong shape is named, not met as wrong numbers later") {
+    ShortLayer layer;
+    const Matrix<double> x = Matrix<double>::Ones(3, 4);
+    CHECK(message_of<nndl::ShapeError>([&] { layer.forward(x, nndl::Mode::training); }) ==
+          "Layer::forward ('short'): the layer returned 2 x 4, expected 3 x 4 (output_size() x the input's columns)");
+    Matrix<double> out;
+    CHECK(message_of<nndl::ShapeError>([&] { layer.infer(x, out); }) ==
+          "Layer::infer ('short'): the layer returned 2 x 4, expected 3 x 4 (output_size() x the input's columns)");
+    // The gradient checker reports the shape error instead of a relative error.
+    CHECK(message_of<nndl::ShapeError>([&] { nndl::check_layer_gradients(layer, x); })
+              .find("Layer::forward ('short'): the layer returned 2 x 4") != std::string::npos);
+    CHECK_FALSE(layer.has_batch());  // the failed check let go of its batch
+}
+
 TEST_CASE("Layer: self-description of nndl's layers") {
     const auto dense = nndl::make_dense<float>(3, 2, Activation::leaky_relu);
     CHECK(dense->type() == "dense");

@@ -505,16 +505,21 @@ TEST_CASE("model files: a model whose layers would output more than max_model_va
     nndl::save_network(padded, dir / "padded.npz");
     CHECK(nndl::max_model_values() == nndl::default_max_model_values);
     const std::string message = load_error(dir / "padded.npz");
-    CHECK(message.find("layer1 ('conv2d'): the layers up to here output 256032001 values per example (this one "
+    CHECK(message.find("layer1 ('conv2d'): the input and layers up to here hold 256032002 values per example (this one "
                        "16001x16001x1 (height x width x channels)), more than the 33554432 a loaded model may use; "
                        "nndl::set_max_model_values raises the bound") != std::string::npos);
     // The bound is the user's to raise (here: to lower, on an ordinary model).
     nndl::Network<double> small({3, 4, 2}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 1);
     nndl::save_network(small, dir / "small.npz");
-    nndl::set_max_model_values(5);
+    nndl::set_max_model_values(8);  // the input's 3 values, then 4 and 2
     const std::string lowered = load_error(dir / "small.npz");
+    nndl::set_max_model_values(2);  // the input alone is above it: no layer is built
+    const std::string input = load_error(dir / "small.npz");
     nndl::set_max_model_values(nndl::default_max_model_values);
-    CHECK(lowered.find("layer2 ('dense'): the layers up to here output 6 values per example") != std::string::npos);
+    CHECK(lowered.find("layer2 ('dense'): the input and layers up to here hold 9 values per example") !=
+          std::string::npos);
+    CHECK(input.find("small.npz': the input: the input and layers up to here hold 3 values per example (this one 3)") !=
+          std::string::npos);
     CHECK(nndl::load_network<double>(dir / "small.npz").depth() == 2);
     CHECK_THROWS_AS(nndl::set_max_model_values(0), nndl::InvalidArgument);
 }

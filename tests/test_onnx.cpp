@@ -4,13 +4,16 @@
 // (Real consumers, onnx's checker, OpenCV and PyTorch, are the tests onnx_export_* and
 // onnx_pytorch_*, driven by tools/onnx_check_exports.py and tools/onnx_pytorch_models.py.)
 
+#include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <string>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <vector>
 
@@ -456,6 +459,11 @@ TEST_CASE("save_onnx refuses what ONNX or nndl cannot express, naming the layer"
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_onnx(tiny_epsilon, temporary("t.onnx"), exact_options<double>()); })
               .find("layer 1 ('batch_norm') has epsilon 1e-50, which ONNX's float32 attribute cannot hold") !=
           std::string::npos);
+    nndl::Network<double> huge_epsilon(Shape::image(2, 2, 1));
+    huge_epsilon.add(std::make_unique<nndl::BatchNorm<double>>(Shape::image(2, 2, 1), 0.1, 1e39));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_onnx(huge_epsilon, temporary("t.onnx"), exact_options<double>()); })
+              .find("layer 1 ('batch_norm') has epsilon 1e+39, which ONNX's float32 attribute cannot hold") !=
+          std::string::npos);
     nndl::Network<double> tiny_spread(Shape(2));
     tiny_spread.add(std::make_unique<nndl::Normalization<double>>(Shape(2), Matrix<double>::Zero(2, 1),
                                                                 nndl_test::rows<double>({{1.0}, {1e-40}})));
@@ -465,6 +473,23 @@ TEST_CASE("save_onnx refuses what ONNX or nndl cannot express, naming the layer"
     CHECK(!fs::exists(temporary("t.onnx")));
     CHECK(!fs::exists(temporary("e.onnx")));
     CHECK(!fs::exists(temporary("c.onnx")));
+    // A full disk (here: a file size limit) is an error with its reason; no file is left.
+    {
+        nndl::Network<double> big(Shape(64));
+        big.add_dense(64, Activation::relu, {nndl::Init::he}, random);
+        rlimit old_limit{};
+        REQUIRE(::getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+        rlimit small = old_limit;
+        small.rlim_cur = 4096;
+        const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // the write fails with EFBIG instead
+        REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+        const std::string message =
+            nndl_test::message_of<nndl::FileError>([&] { nndl::save_onnx(big, temporary("full.onnx")); });
+        ::setrlimit(RLIMIT_FSIZE, &old_limit);
+        std::signal(SIGXFSZ, old_handler);
+        CHECK(message == "save_onnx: writing '" + temporary("full.onnx").string() + "' failed: " + std::strerror(EFBIG));
+        CHECK(!fs::exists(temporary("full.onnx")));
+    }
     // A failed write leaves the previous file as it was.
     nndl::Network<double> net(Shape(2));
     net.add_dense(1, Activation::sigmoid, {nndl::Init::he}, random);
@@ -501,11 +526,12 @@ TEST_CASE("load_onnx: a float64 weight beyond float's range is refused for a flo
     two.node("MatMul", {"a", "w2"}, "y");
     two.output("y");
     REQUIRE(two.load<double>().depth() == 2);
-    nndl::set_max_model_values(5);
+    nndl::set_max_model_values(8);  // the input's 3 values, then 4 and 2
     const std::string bounded = nndl_test::message_of<nndl::FileError>([&] { two.load<double>(); });
     nndl::set_max_model_values(nndl::default_max_model_values);
-    CHECK(bounded == "load_onnx: 'built': layer 2 ('dense'): the layers up to here output 6 values per example "
-                     "(this one 2), more than the 5 a loaded model may use; nndl::set_max_model_values raises the bound");
+    CHECK(bounded == "load_onnx: 'built': layer 2 ('dense'): the input and layers up to here hold 9 values per "
+                     "example (this one 2), more than the 8 a loaded model may use; nndl::set_max_model_values raises "
+                     "the bound");
 }
 
 TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its operator and what is supported") {
@@ -932,6 +958,41 @@ TEST_CASE("what an attack on 0.5 found: valid models that crashed or gave wrong 
         b.node("Add", {"bias", "h"}, "y");
         b.output("y");
         CHECK(b.load<double>().predict_proba(nndl_test::rows<double>({{1}, {1}}))(0, 0) == 3.5);
+    }
+    // A layer that cannot be built from the last node names the file and that node.
+    {
+        ModelBuilder b({1, 1, 1});
+        b.initializer("k", {1, 1, 3, 3}, std::vector<float>(9, 1.0f));
+        b.node("Conv", {"x", "k"}, "y");
+        b.output("y");
+        const std::string message = message_of(b);
+        INFO(message);
+        CHECK(message.rfind("load_onnx: 'built': node 0 ('Conv_1', Conv) cannot be built: ", 0) == 0);
+    }
+    // A Pad at the end (or before what keeps 0 at 0, then the end) has no Conv to become: refused.
+    for (const bool relu : {false, true}) {
+        ModelBuilder b({1, 2, 2});
+        pads(b);
+        b.node("Pad", {"x", "p"}, relu ? "padded" : "y");
+        if (relu) {
+            b.node("Relu", {"padded"}, "y");
+        }
+        b.output("y");
+        CHECK(message_of(b).find("ends with a Pad") != std::string::npos);
+    }
+    // A Constant that writes the name of an earlier node's output: refused as any other writer.
+    {
+        ModelBuilder b({2});
+        b.node("Relu", {"x"}, "a");
+        auto& constant = b.node("Constant", {}, "a");
+        auto& value = *constant.add_attribute();
+        value.set_name("value");
+        value.set_type(onnx::AttributeProto::TENSOR);
+        ModelBuilder::fill(*value.mutable_t(), "a", {2}, {1, 2});
+        b.node("Sigmoid", {"a"}, "y");
+        b.output("y");
+        CHECK(message_of(b).find("node 1 ('Constant_2', Constant) writes 'a', a name the graph already has") !=
+              std::string::npos);
     }
     // A graph that writes one name twice is not valid ONNX: refused.
     {

@@ -101,6 +101,10 @@ def main():
         image = True
         features = 0
         layers, steps = [], []
+
+        def add(module, step):
+            layers.append(module)
+            steps.append(step)
         for _ in range(rng_py.randint(2, 9)):
             if image:
                 choice = rng_py.choice(["conv", "conv", "pad_conv", "batch_norm", "activation", "max_pool",
@@ -117,9 +121,7 @@ def main():
                         layers.append(nn.ZeroPad2d(pad))
                         steps.append(f"Pad {pad}")
                         if rng_py.random() < 0.3:
-                            module, name = activation(rng_py)
-                            layers.append(module)
-                            steps.append(name)
+                            add(*activation(rng_py))
                     layers.append(nn.Conv2d(channels, filters, kernel, stride=stride, padding=padding))
                     steps.append(f"Conv {kernel}x{kernel}/{stride} pad {padding} -> {filters}")
                     height = (height + 2 * (padding + pad) - kernel) // stride + 1
@@ -129,9 +131,7 @@ def main():
                     layers.append(batch_norm(nn.BatchNorm2d(channels), channels, rng))
                     steps.append("BatchNormalization (image)")
                 elif choice == "activation":
-                    module, name = activation(rng_py)
-                    layers.append(module)
-                    steps.append(name)
+                    add(*activation(rng_py))
                 elif choice == "max_pool" and min(height, width) >= 2:
                     layers.append(nn.MaxPool2d(2))
                     steps.append("MaxPool 2")
@@ -161,9 +161,7 @@ def main():
                     layers.append(batch_norm(nn.BatchNorm1d(features), features, rng))
                     steps.append("BatchNormalization (features)")
                 elif choice == "activation":
-                    module, name = activation(rng_py)
-                    layers.append(module)
-                    steps.append(name)
+                    add(*activation(rng_py))
                 elif choice == "normalize":
                     layers.append(Normalize(features, rng))
                     steps.append("Sub + Div")

@@ -47,18 +47,7 @@ inline const int compiled_library_matches = NNDL_COMPILED_ABI_NAME(EIGEN_MAX_ALI
 }  // namespace nndl::detail
 /// \endcond
 
-// The library's two source files each define one scalar's instantiations (so they build
-// in parallel) and declare the other's; a program declares both.
-#if defined(NNDL_COMPILED_DEFINITIONS_FLOAT)
-#define NNDL_COMPILED_FLOAT_KIND
-#else
-#define NNDL_COMPILED_FLOAT_KIND extern
-#endif
-#if defined(NNDL_COMPILED_DEFINITIONS_DOUBLE)
-#define NNDL_COMPILED_DOUBLE_KIND
-#else
-#define NNDL_COMPILED_DOUBLE_KIND extern
-#endif
+#include "detail/compiled_kind.hpp"  // NNDL_COMPILED_FLOAT_KIND, NNDL_COMPILED_DOUBLE_KIND
 
 #define NNDL_INSTANTIATE_FOR(S, NNDL_EXPLICIT_INSTANTIATION)                                                                                   \
     NNDL_EXPLICIT_INSTANTIATION template class Network<S>;                                                         \

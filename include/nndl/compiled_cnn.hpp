@@ -7,16 +7,7 @@
 #include "layers/conv2d.hpp"
 #include "layers/pooling.hpp"
 
-#if defined(NNDL_COMPILED_DEFINITIONS_FLOAT)
-#define NNDL_COMPILED_FLOAT_KIND
-#else
-#define NNDL_COMPILED_FLOAT_KIND extern
-#endif
-#if defined(NNDL_COMPILED_DEFINITIONS_DOUBLE)
-#define NNDL_COMPILED_DOUBLE_KIND
-#else
-#define NNDL_COMPILED_DOUBLE_KIND extern
-#endif
+#include "detail/compiled_kind.hpp"  // NNDL_COMPILED_FLOAT_KIND, NNDL_COMPILED_DOUBLE_KIND
 
 // Explicit instantiations: nothing new for the API reference.
 /// \cond

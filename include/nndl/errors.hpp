@@ -77,18 +77,10 @@ private:
     long kept_epoch_;
 };
 
-namespace detail {
-
-template <class... Parts>
-std::string concat(Parts&&... parts) {
-    std::ostringstream out;
-    (out << ... << std::forward<Parts>(parts));
-    return out.str();
-}
-
-/// Text from a file or a user as it may appear in a message: control characters and
-/// bytes above 126 as \\xNN, at most `limit` characters then "...", so a message stays one
-/// readable line that cannot drive the terminal.
+/// Text from a file or a user as it may appear in a message or an output line: control
+/// characters and bytes above 126 as \\xNN, at most `limit` characters then "...", so the
+/// line stays one readable line that cannot drive the terminal. nndl's own messages pass
+/// file text through it; programs use it for names they print (CSV columns, file names).
 inline std::string printable(const std::string& text, std::size_t limit = 200) {
     static const char digits[] = "0123456789abcdef";
     std::string out;
@@ -107,6 +99,16 @@ inline std::string printable(const std::string& text, std::size_t limit = 200) {
     }
     return out;
 }
+
+namespace detail {
+
+template <class... Parts>
+std::string concat(Parts&&... parts) {
+    std::ostringstream out;
+    (out << ... << std::forward<Parts>(parts));
+    return out.str();
+}
+
 
 template <class... Parts>
 [[noreturn]] void throw_invalid(Parts&&... parts) {

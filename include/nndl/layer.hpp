@@ -256,7 +256,12 @@ public:
     const Matrix<Scalar>& forward(const Matrix<Scalar>& input, Mode mode) {
         check_input("Layer::forward", input);
         input_ = &input;
-        return do_forward(input, mode);
+        const Matrix<Scalar>& output = do_forward(input, mode);
+        if (output.rows() != output_size() || output.cols() != input.cols()) {
+            input_ = nullptr;  // no backward after a failed forward
+            check_output("Layer::forward", output, input.cols());
+        }
+        return output;
     }
     /// Deleted: a temporary would leave the layer holding a dead batch.
     const Matrix<Scalar>& forward(Matrix<Scalar>&&, Mode) = delete;
@@ -277,7 +282,14 @@ public:
             detail::require_cols(where.c_str(), "output gradient", output_gradient.cols(), input_->cols(),
                                  "the last forward's batch has");
         }
-        return do_backward(output_gradient, need_input_gradient);
+        const Matrix<Scalar>& input_gradient = do_backward(output_gradient, need_input_gradient);
+        // A layer's own code that returns another shape is named here, not met as wrong
+        // numbers later (the input gradient may be empty when it is not needed).
+        if (need_input_gradient && (input_gradient.rows() != input_size() || input_gradient.cols() != input_->cols())) {
+            detail::throw_shape("Layer::backward ('", type(), "'): do_backward returned a ", input_gradient.rows(), " x ",
+                                input_gradient.cols(), " input gradient, expected ", input_size(), " x ", input_->cols());
+        }
+        return input_gradient;
     }
 
     /// Prediction only: writes the output of `input` into `output` (resized as needed),
@@ -286,6 +298,7 @@ public:
     void infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const {
         check_input("Layer::infer", input);
         do_infer(input, output);
+        check_output("Layer::infer", output, input.cols());
     }
 
     /// Forgets the batch of the last forward (backward needs a new forward first).
@@ -301,6 +314,15 @@ protected:
     virtual const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) = 0;
     /// infer's work; `input` is already checked. Must not change the layer.
     virtual void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const = 0;
+
+    /// Throws ShapeError when a do_forward or do_infer returned another shape than
+    /// output_size() x `columns` (a layer's own code breaking the contract).
+    void check_output(const char* where, const Matrix<Scalar>& output, Index columns) const {
+        if (output.rows() != output_size() || output.cols() != columns) {
+            detail::throw_shape(where, " ('", type(), "'): the layer returned ", output.rows(), " x ", output.cols(),
+                                ", expected ", output_size(), " x ", columns, " (output_size() x the input's columns)");
+        }
+    }
 
     /// The input of the last forward. Pre: has_batch().
     const Matrix<Scalar>& last_input() const { return *input_; }

@@ -233,6 +233,13 @@ CsvTable<Scalar> parse_csv(std::istream& in, const std::filesystem::path& name, 
                             (options.header == CsvHeader::automatic && !numbers);
     std::vector<std::string> names(columns);
     for (std::size_t c = 0; c < columns; ++c) {
+        const std::string cell = detail::csv_trimmed(first[c]);
+        if (has_header && !cell.empty() && cell.front() == '"' && (cell.size() < 2 || cell.back() != '"')) {
+            // "price, USD" was split at its delimiter: say so here, not as a short data line.
+            throw FileError(detail::concat(where, ": ", file, ":1: the header's cell '", detail::shortened(cell),
+                                           "' opens a quoted name that holds the delimiter '", options.delimiter,
+                                           "'; read_csv does not split inside quotes: rename the column"));
+        }
         names[c] = has_header ? detail::csv_header_name(first[c]) : detail::concat("column ", c + 1);
     }
 

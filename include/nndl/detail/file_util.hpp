@@ -208,6 +208,7 @@ inline void write_file_atomically(const std::filesystem::path& path, const char*
         if (!out) {
             fail(detail::concat(where, ": cannot write '", path.string(), "': ", std::strerror(errno)));
         }
+        errno = 0;  // what a failing write sets is the reason given below
         try {
             write(out);
         } catch (...) {
@@ -218,8 +219,10 @@ inline void write_file_atomically(const std::filesystem::path& path, const char*
         }
         out.flush();
         if (!out) {
+            const int error = errno;
             out.close();
-            fail(detail::concat(where, ": writing '", path.string(), "' failed (disk full?)"));
+            fail(detail::concat(where, ": writing '", path.string(), "' failed: ",
+                                error != 0 ? std::strerror(error) : "the stream failed (disk full?)"));
         }
     }
     std::filesystem::rename(temporary, target, ec);

@@ -169,7 +169,8 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
     if (layers.empty()) {
         throw FileError(concat(where, ": the architecture has no layers, expected at least 1"));
     }
-    long long outputs = 0;  // per example, all layers: bounded by max_model_values()
+    long long outputs = 0;  // per example, the input and all layers: bounded by max_model_values()
+    count_model_values(outputs, network.input_shape(), concat(where, ": the input"));
     for (std::size_t k = 0; k < layers.size(); ++k) {
         const json::Value& entry = layers[k];
         const std::string prefix = "layer" + std::to_string(k + 1);
@@ -369,7 +370,7 @@ Network<Scalar> network_from_npz(const std::map<std::string, NpyArray>& arrays, 
         if (message.rfind(where, 0) == 0) {
             throw;
         }
-        throw FileError(detail::concat(where, ": ", detail::printable(message, 1000)));  // a typed-access error of the JSON reader (it may quote the file)
+        throw FileError(detail::concat(where, ": ", printable(message, 1000)));  // a typed-access error of the JSON reader (it may quote the file)
     }
 }
 

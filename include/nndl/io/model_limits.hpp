@@ -1,8 +1,8 @@
 #pragma once
 // How much a model read from a file may make a program allocate. A model file is small,
 // but its numbers (a padding of 8000, a dense layer of a million units) can ask for
-// gigabytes per example; the loaders (load_network, load_onnx) add up what every layer
-// outputs per example from the model's own numbers, before any of it is allocated, and
+// gigabytes per example; the loaders (load_network, load_onnx) add up the input and what
+// every layer outputs per example from the model's own numbers, before any of it is allocated, and
 // refuse a model above the bound with a message naming the layer. Programs that load
 // larger models raise the bound.
 
@@ -14,7 +14,7 @@
 
 namespace nndl {
 
-/// The default bound on the values all layers of a loaded model output per example: 2^25
+/// The default bound on the values a loaded model's input and layers hold per example: 2^25
 /// (256 MiB in double). ResNet-50 on 224x224 images needs about a third of it.
 inline constexpr long long default_max_model_values = 1LL << 25;
 
@@ -39,13 +39,15 @@ inline void set_max_model_values(long long values) {
 
 namespace detail {
 
-/// Adds what `layer` outputs per example to `total` and throws FileError (starting with
-/// `where`, naming the layer) when the sum passes max_model_values().
+/// Adds the values of `output` (a layer's output per example, or the model's input) to
+/// `total` and throws FileError (starting with `where`) when the sum passes
+/// max_model_values(). The input is counted first, so no layer is built on an input
+/// above the bound.
 inline void count_model_values(long long& total, const Shape& output, const std::string& where) {
     const long long bound = max_model_values();
     const long long values = static_cast<long long>(output.size());
     if (values > bound || total > bound - values) {
-        throw FileError(concat(where, ": the layers up to here output ", total + values,
+        throw FileError(concat(where, ": the input and layers up to here hold ", total + values,
                                " values per example (this one ", output.to_string(), "), more than the ", bound,
                                " a loaded model may use; nndl::set_max_model_values raises the bound"));
     }

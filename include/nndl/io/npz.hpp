@@ -88,7 +88,7 @@ inline std::uint64_t get_le(const std::vector<unsigned char>& in, std::size_t at
 
 inline std::size_t dtype_size(const std::string& dtype, const char* where) {
     if (dtype.size() < 3 || (dtype[0] != '<' && dtype[0] != '|' && dtype[0] != '=')) {
-        throw FileError(concat(where, ": dtype '", dtype, "' is not little-endian; expected e.g. '<f8'"));
+        throw FileError(concat(where, ": dtype '", printable(dtype), "' is not little-endian; expected e.g. '<f8'"));
     }
     std::size_t digits = 0;
     std::size_t size = 0;
@@ -98,7 +98,7 @@ inline std::size_t dtype_size(const std::string& dtype, const char* where) {
         digits = 0;
     }
     if (digits == 0 || digits != dtype.size() - 2 || size == 0 || size > (1U << 20)) {
-        throw FileError(concat(where, ": cannot read dtype '", dtype, "'"));
+        throw FileError(concat(where, ": cannot read dtype '", printable(dtype), "'"));
     }
     return dtype[1] == 'U' ? 4 * size : size;
 }
@@ -186,10 +186,10 @@ inline NpyArray parse_npy(const std::vector<unsigned char>& file, const std::str
         try {
             d = std::stoull(dims.substr(pos), &used);
         } catch (const std::exception&) {
-            throw FileError(concat(where, ": entry '", name, "' has an unreadable shape '(", dims, ")'"));
+            throw FileError(concat(where, ": entry '", name, "' has an unreadable shape '(", printable(dims), ")'"));
         }
         if (dims[pos] == '-' || d > static_cast<unsigned long long>(PTRDIFF_MAX)) {
-            throw FileError(concat(where, ": entry '", name, "' has a dimension out of range in its shape '(", dims,
+            throw FileError(concat(where, ": entry '", name, "' has a dimension out of range in its shape '(", printable(dims),
                                    ")'"));
         }
         array.shape.push_back(static_cast<std::size_t>(d));
@@ -200,7 +200,7 @@ inline NpyArray parse_npy(const std::vector<unsigned char>& file, const std::str
     const std::size_t data_bytes = file.size() - data_start;
     const std::size_t count = array.count();
     if (count > data_bytes / item || count * item != data_bytes) {  // no product that wraps
-        throw FileError(concat(where, ": entry '", name, "' holds ", data_bytes, " data bytes, its shape (", dims,
+        throw FileError(concat(where, ": entry '", name, "' holds ", data_bytes, " data bytes, its shape (", printable(dims),
                                ") needs more or fewer"));
     }
     array.bytes.assign(file.begin() + static_cast<long>(data_start), file.end());
@@ -269,19 +269,19 @@ inline NpyArray to_npy(const std::string& text) {
 template <class Scalar>
 Matrix<Scalar> npy_to_matrix(const NpyArray& array, const std::string& name) {
     if (array.shape.empty() || array.shape.size() > 2) {
-        throw FileError(detail::concat("npy_to_matrix: '", name, "' has ", array.shape.size(),
+        throw FileError(detail::concat("npy_to_matrix: '", printable(name), "' has ", array.shape.size(),
                                        " dimensions, expected 1 or 2"));
     }
     const auto rows = static_cast<Index>(array.shape[0]);
     const auto cols = array.shape.size() == 2 ? static_cast<Index>(array.shape[1]) : Index(1);
     const std::size_t item = detail::dtype_size(array.dtype, "npy_to_matrix");
     if (array.count() > array.bytes.size() / item || array.count() * item != array.bytes.size()) {
-        throw FileError(detail::concat("npy_to_matrix: '", name, "' has ", array.bytes.size(),
+        throw FileError(detail::concat("npy_to_matrix: '", printable(name), "' has ", array.bytes.size(),
                                        " data bytes, which its shape does not match"));
     }
     const char kind = array.dtype[1];
     if (!((kind == 'f' && (item == 4 || item == 8)) || (kind == 'i' && (item == 4 || item == 8)))) {
-        throw FileError(detail::concat("npy_to_matrix: '", name, "' has dtype '", array.dtype,
+        throw FileError(detail::concat("npy_to_matrix: '", printable(name), "' has dtype '", printable(array.dtype),
                                        "', expected float64, float32, int64 or int32"));
     }
     Matrix<Scalar> m(rows, cols);
@@ -315,7 +315,7 @@ Matrix<Scalar> npy_to_matrix(const NpyArray& array, const std::string& name) {
 /// messages. Throws FileError for another dtype or count, or a value that is not a character.
 inline std::string npy_to_string(const NpyArray& array, const std::string& name) {
     if (array.dtype.size() < 3 || array.dtype[1] != 'U' || array.count() != 1) {
-        throw FileError(detail::concat("npy_to_string: '", name, "' has dtype '", array.dtype,
+        throw FileError(detail::concat("npy_to_string: '", printable(name), "' has dtype '", printable(array.dtype),
                                        "', expected a single string ('<U...')"));
     }
     std::string text;
@@ -325,7 +325,7 @@ inline std::string npy_to_string(const NpyArray& array, const std::string& name)
             break;
         }
         if (code > 0x10FFFFU || (code >= 0xD800U && code <= 0xDFFFU)) {
-            throw FileError(detail::concat("npy_to_string: '", name, "' holds ", code, ", which is not a character"));
+            throw FileError(detail::concat("npy_to_string: '", printable(name), "' holds ", code, ", which is not a character"));
         }
         if (code < 0x80U) {
             text += static_cast<char>(code);
@@ -500,38 +500,38 @@ inline std::map<std::string, NpyArray> parse_npz(const std::vector<unsigned char
         }
         at = extra_end + comment_length;
         if (method != 0) {
-            throw fail(detail::concat("entry '", name, "' is compressed (method ", method,
+            throw fail(detail::concat("entry '", printable(name), "' is compressed (method ", method,
                                       "); save with np.savez, not np.savez_compressed"));
         }
         if (local > file.size()) {
-            throw fail(detail::concat("entry '", name, "' has a damaged header"));
+            throw fail(detail::concat("entry '", printable(name), "' has a damaged header"));
         }
         const auto l = static_cast<std::size_t>(local);
         if (detail::get_le(file, l, 4, where) != 0x04034b50U) {
-            throw fail(detail::concat("entry '", name, "' has a damaged header"));
+            throw fail(detail::concat("entry '", printable(name), "' has a damaged header"));
         }
         const auto data_start = l + 30 + static_cast<std::size_t>(detail::get_le(file, l + 26, 2, where)) +
                                 static_cast<std::size_t>(detail::get_le(file, l + 28, 2, where));
         if (data_start > file.size() || size > file.size() - data_start || compressed != size) {
-            throw fail(detail::concat("is truncated (entry '", name, "' needs ", size, " bytes)"));
+            throw fail(detail::concat("is truncated (entry '", printable(name), "' needs ", size, " bytes)"));
         }
         // Entries that share bytes would let a small file stand for many large arrays.
         const std::size_t entry_end = data_start + static_cast<std::size_t>(size);
         const auto next = extents.lower_bound(l);
         if ((next != extents.end() && next->first < entry_end) ||
             (next != extents.begin() && std::prev(next)->second > l)) {
-            throw fail(detail::concat("has entries that overlap (entry '", name, "'); not a valid archive"));
+            throw fail(detail::concat("has entries that overlap (entry '", printable(name), "'); not a valid archive"));
         }
         extents.emplace(l, entry_end);
         if (arrays.count(name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0
                              ? name.substr(0, name.size() - 4)
                              : name) != 0) {
-            throw fail(detail::concat("has two entries named '", name, "'"));
+            throw fail(detail::concat("has two entries named '", printable(name), "'"));
         }
         const std::vector<unsigned char> data(file.begin() + static_cast<long>(data_start),
                                               file.begin() + static_cast<long>(data_start + size));
         if (detail::crc32(data.data(), data.size()) != checksum) {
-            throw fail(detail::concat("entry '", name, "' fails its checksum (corrupt file)"));
+            throw fail(detail::concat("entry '", printable(name), "' fails its checksum (corrupt file)"));
         }
         if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0) {
             name.resize(name.size() - 4);

@@ -380,12 +380,13 @@ void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::
         const std::vector<std::string> inputs{out.current, vector("gamma"), vector("beta"), vector("running_mean"),
                                               vector("running_var")};
         const double epsilon = settings.real("epsilon");
-        if (!(std::abs(static_cast<float>(epsilon)) >= std::numeric_limits<float>::min())) {
+        if (!(std::abs(epsilon) >= static_cast<double>(std::numeric_limits<float>::min()) &&
+              std::abs(epsilon) <= static_cast<double>(std::numeric_limits<float>::max()))) {
             // ONNX keeps epsilon as a float attribute: a smaller one would be written as 0
             // (or a subnormal that consumers flush to 0), dividing by a zero variance.
             throw_invalid("save_onnx: layer ", index, " ('batch_norm') has epsilon ", epsilon,
-                          ", which ONNX's float32 attribute cannot hold; expected at least ",
-                          std::numeric_limits<float>::min());
+                          ", which ONNX's float32 attribute cannot hold; expected ", std::numeric_limits<float>::min(),
+                          " to ", std::numeric_limits<float>::max());
         }
         NodeProto& node = out.add_node("BatchNormalization", inputs);
         GraphWriter::set_float(node, "epsilon", epsilon);
@@ -574,7 +575,7 @@ private:
         for (const auto& entry : t.external_data()) {
             const auto number = [&](const std::string& text) {
                 if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
-                    fail(what, concat("has external ", entry.key(), " '", text, "'; expected a whole number"));
+                    fail(what, concat("has external ", printable(entry.key()), " '", printable(text), "'; expected a whole number"));
                 }
                 return static_cast<std::uintmax_t>(std::stoull(text));
             };
@@ -676,6 +677,10 @@ public:
             previous_op_ = graph_.node(i).op_type();
         }
         flush();
+        if (zero_padding_) {  // its padding would be lost, not applied
+            fail("ends with a Pad (or a Pad and what keeps 0 at 0); nndl reads a Pad only before a Conv or an "
+                 "AveragePool, whose padding it becomes");
+        }
         if (graph_.output_size() != 1 || graph_.output(0).name() != current_) {
             fail(concat("expected one graph output, the last node's; got ", graph_.output_size(), " output(s)",
                         graph_.output_size() > 0 ? concat(", the first '", printable(graph_.output(0).name()), "'")
@@ -740,24 +745,24 @@ private:
             fail("has no graph input");
         }
         if (!data->type().has_tensor_type()) {
-            fail(concat("input '", data->name(), "' is not a tensor"));
+            fail(concat("input '", printable(data->name()), "' is not a tensor"));
         }
         const auto& tensor = data->type().tensor_type();
         if (tensor.elem_type() != TensorProto::FLOAT && tensor.elem_type() != TensorProto::DOUBLE) {
-            fail(concat("input '", data->name(), "' has element type ", tensor.elem_type(),
+            fail(concat("input '", printable(data->name()), "' has element type ", tensor.elem_type(),
                         "; expected float or double"));
         }
         const int rank = tensor.shape().dim_size();
         if (rank != 2 && rank != 4) {
-            fail(concat("input '", data->name(), "' has ", rank,
+            fail(concat("input '", printable(data->name()), "' has ", rank,
                         " dimensions; expected [batch, features] or [batch, channels, height, width]"));
         }
         std::vector<Index> dims;
         for (int i = 1; i < rank; ++i) {
             const auto& dim = tensor.shape().dim(i);
             if (!dim.has_dim_value() || dim.dim_value() < 1 || dim.dim_value() > Shape::max_values) {
-                fail(concat("input '", data->name(), "' has dimension ", i, " = ",
-                            dim.has_dim_value() ? std::to_string(dim.dim_value()) : "'" + dim.dim_param() + "'",
+                fail(concat("input '", printable(data->name()), "' has dimension ", i, " = ",
+                            dim.has_dim_value() ? std::to_string(dim.dim_value()) : "'" + printable(dim.dim_param()) + "'",
                             "; expected a fixed size of at least 1"));
             }
             dims.push_back(static_cast<Index>(dim.dim_value()));
@@ -767,6 +772,7 @@ private:
             fail(concat("input '", printable(data->name()), "' holds more than ", max_onnx_tensor_values,
                         " values per example"));
         }
+        count_model_values(outputs_, shape, concat("load_onnx: '", printable(file_), "': input '", printable(data->name()), "'"));
         network_ = Network<Scalar>(shape);
         image_ = rank == 4;
         const auto& batch = tensor.shape().dim(0);
@@ -796,7 +802,7 @@ private:
 
     /// A constant by a new name (Constant, Identity of a constant).
     void define(const NodeProto& node, int index, const std::string& name, const TensorProto* tensor) {
-        if (name.empty() || name == current_ || !constants_.emplace(name, tensor).second) {
+        if (name.empty() || written_.count(name) != 0 || !constants_.emplace(name, tensor).second) {
             fail_node(node, index, concat("writes '", printable(name), "', a name the graph already has"));
         }
     }
@@ -884,6 +890,7 @@ private:
         Stride stride{1};
         Padding padding;
         std::string output;       // the tensor the layer's output is known by
+        std::string node;         // the node that began the layer, for messages
         bool bias_allowed = false;  // a MatMul without bias: the next Add may bring it
         bool has_activation = false;
         Activation activation = Activation::identity;
@@ -1210,6 +1217,7 @@ private:
         const std::vector<double> w = values(node, index, *b, "weights", dims);
         pending_ = Pending{};
         pending_.kind = Pending::Kind::dense;
+        pending_.node = describe(node, index);
         pending_.weights.resize(units, inputs);
         for (Index u = 0; u < units; ++u) {
             for (Index j = 0; j < inputs; ++j) {
@@ -1368,6 +1376,7 @@ private:
         }
         pending_ = Pending{};
         pending_.kind = Pending::Kind::conv;
+        pending_.node = describe(node, index);
         read_window(node, index, kernel, pending_.kernel, pending_.stride, pending_.padding);
         const Index filters = static_cast<Index>(dims[0]);
         const Index kh = pending_.kernel.height;
@@ -1527,11 +1536,15 @@ private:
         }
         const Activation activation = pending_.activation;
         std::unique_ptr<Layer<Scalar>> layer;
-        if (pending_.kind == Pending::Kind::dense) {
-            layer = make_dense<Scalar>(pending_.weights.cols(), pending_.weights.rows(), activation);
-        } else {
-            layer = std::make_unique<Conv2D<Scalar>>(network_.output_shape(), pending_.weights.rows(), pending_.kernel,
-                                                     pending_.stride, pending_.padding, activation);
+        try {
+            if (pending_.kind == Pending::Kind::dense) {
+                layer = make_dense<Scalar>(pending_.weights.cols(), pending_.weights.rows(), activation);
+            } else {
+                layer = std::make_unique<Conv2D<Scalar>>(network_.output_shape(), pending_.weights.rows(),
+                                                         pending_.kernel, pending_.stride, pending_.padding, activation);
+            }
+        } catch (const std::invalid_argument& e) {  // the layer's own check: name the file and the node
+            throw_invalid("load_onnx: '", file_, "': ", pending_.node, " cannot be built: ", e.what());
         }
         const auto parameters = layer->parameters();
         *parameters[0].value = pending_.weights.template cast<Scalar>();
@@ -1609,8 +1622,9 @@ template <class Scalar>
 void save_onnx(Network<Scalar>& network, const std::filesystem::path& path, const OnnxExportOptions& options = {}) {
     const ::onnx::ModelProto model = to_onnx_model(network, options);
     write_file_atomically(path, "save_onnx", [&](std::ofstream& out) {
-        if (!model.SerializeToOstream(&out)) {
-            throw FileError(detail::concat("save_onnx: cannot write '", path.string(), "'"));
+        // A stream that fails (a full disk) is reported with its reason when the write ends.
+        if (!model.SerializeToOstream(&out) && out.good()) {
+            throw FileError(detail::concat("save_onnx: cannot serialize the model for '", path.string(), "'"));
         }
     });
 }

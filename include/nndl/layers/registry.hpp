@@ -193,7 +193,7 @@ public:
                 for (const auto& name : types()) {
                     known += (known.empty() ? "" : ", ") + name;
                 }
-                detail::throw_invalid("create_layer: unknown layer type '", detail::printable(type), "'; registered: ",
+                detail::throw_invalid("create_layer: unknown layer type '", printable(type), "'; registered: ",
                                       known, " (register your own with register_layer)");
             }
         }
