@@ -13,8 +13,12 @@ Some chains are ones nndl must refuse (an activation that changes the padded zer
 of a channel-major Flatten reshaped back to an image); the test accepts a clear refusal and
 nothing else: a model that loads must match.
 
+OpenCV's DNN module (python3-opencv) runs each model too, as a consumer independent of
+PyTorch: where it reads the model its output is stored beside PyTorch's and the test
+compares nndl with both; where it refuses or disagrees with PyTorch, models.txt says so.
+
 Writes into OUT_DIR: model_K.onnx and model_K.npz (x: the input, one example per column in
-nndl's height x width x channels order; expected: PyTorch's output, the same layout; float32)
+nndl's height x width x channels order; expected: PyTorch's output, the same layout; opencv: OpenCV's, where it read the model; float32)
 for K = 0 .. COUNT-1, and a list models.txt (one line per model: its file and its steps).
 
 Usage: tools/onnx_random_models.py OUT_DIR [COUNT] [SEED]   (defaults 80 and 1)
@@ -44,6 +48,11 @@ def main():
         from torch import nn
     except ImportError as e:
         print(f"onnx_random_models: skipped, {e.name} is not installed (apt-get install python3-torch)")
+        return SKIP
+    try:
+        import cv2
+    except ImportError:
+        print("onnx_random_models: skipped, cv2 is not installed (apt-get install python3-opencv)")
         return SKIP
 
     class Normalize(nn.Module):  # (x - center) / spread: Sub and Div by constants
@@ -195,13 +204,36 @@ def main():
                           dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
         # nndl's layout: one example per column, an image in height x width x channels order.
         x_columns = x_nchw.numpy().transpose(0, 2, 3, 1).reshape(5, -1).T
-        np.savez(os.path.join(out, f"model_{k}.npz"), x=np.ascontiguousarray(x_columns, dtype=np.float32),
-                 expected=np.ascontiguousarray(y.T, dtype=np.float32))
-        listing.append(f"model_{k}.onnx: opset {opset}: " + ", ".join(steps))
+        arrays = {"x": np.ascontiguousarray(x_columns, dtype=np.float32),
+                  "expected": np.ascontiguousarray(y.T, dtype=np.float32)}
+        opencv = opencv_output(cv2, path, x_nchw.numpy())
+        if isinstance(opencv, str):
+            verdict = f"OpenCV cannot run it ({opencv})"
+        elif opencv.shape != y.shape:
+            verdict = f"OpenCV's output is {opencv.shape}, PyTorch's {y.shape}"
+        elif np.abs(opencv - y).max() > 1e-5 * max(1.0, np.abs(y).max()):
+            verdict = f"OpenCV differs from PyTorch by {np.abs(opencv - y).max():.3g}"
+        else:
+            verdict = "OpenCV agrees"
+            arrays["opencv"] = np.ascontiguousarray(opencv.T, dtype=np.float32)
+        np.savez(os.path.join(out, f"model_{k}.npz"), **arrays)
+        listing.append(f"model_{k}.onnx: opset {opset}: " + ", ".join(steps) + f"; {verdict}")
     with open(os.path.join(out, "models.txt"), "w") as f:
         f.write("\n".join(listing) + "\n")
     print(f"onnx_random_models: wrote {count} models to {out}")
     return 0
+
+
+def opencv_output(cv2, path, x):
+    """OpenCV's output for x, flattened to [batch, -1] as PyTorch's, or why it has none."""
+    try:
+        net = cv2.dnn.readNetFromONNX(path)
+        net.setInput(x)
+        y = net.forward()
+    except cv2.error as e:
+        lines = [line for line in str(e).splitlines() if line.strip()]
+        return lines[-1].strip() if lines else "cv2.error"
+    return y.reshape(y.shape[0], -1) if y.ndim > 2 else y
 
 
 if __name__ == "__main__":
