@@ -505,9 +505,18 @@ TEST_CASE("model files: a model whose layers would output more than max_model_va
     nndl::save_network(padded, dir / "padded.npz");
     CHECK(nndl::max_model_values() == nndl::default_max_model_values);
     const std::string message = load_error(dir / "padded.npz");
-    CHECK(message.find("layer1 ('conv2d'): the input and layers up to here hold 256032002 values per example (this one "
-                       "16001x16001x1 (height x width x channels)), more than the 33554432 a loaded model may use; "
+    CHECK(message.find("layer1 ('conv2d'): the input and layers up to here hold 512064003 values per example (this one "
+                       "16001x16001x1 (height x width x channels) and 256032001 working values), more than the 33554432 a loaded model may use; "
                        "nndl::set_max_model_values raises the bound") != std::string::npos);
+    // A 100x100 kernel over a 1000x1000 image: 80 KB of weights whose patches would take
+    // 10000 values at each of 901 x 901 positions (65 GB in double) when the model runs.
+    nndl::Network<double> wide(Shape::image(1000, 1000, 1));
+    wide.add(std::make_unique<nndl::Conv2D<double>>(wide.output_shape(), 1, nndl::Window(100)));
+    nndl::save_network(wide, dir / "wide.npz");
+    const std::string patches = load_error(dir / "wide.npz");
+    CHECK(patches.find("layer1 ('conv2d'): the input and layers up to here hold 8119821801 values per example (this "
+                       "one 901x901x1 (height x width x channels) and 8118010000 working values), more than the "
+                       "33554432") != std::string::npos);
     // The bound is the user's to raise (here: to lower, on an ordinary model).
     nndl::Network<double> small({3, 4, 2}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 1);
     nndl::save_network(small, dir / "small.npz");

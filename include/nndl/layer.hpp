@@ -240,6 +240,10 @@ public:
     virtual std::vector<StateBuffer<Scalar>> state() { return {}; }
     /// Refuses loaded parameter and state values the layer cannot use (see the contract).
     virtual void check_loaded() const {}
+    /// Values per example the layer holds besides its output while it runs (a convolution's
+    /// patches); 0 by default. Model loaders count them against max_model_values(), so a
+    /// small file cannot ask for a huge workspace.
+    virtual Index working_values() const { return 0; }
     /// A deep copy (parameters and state included) that has seen no batch.
     virtual std::unique_ptr<Layer> clone() const = 0;
 

@@ -201,7 +201,7 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
             throw FileError(concat(here, ": its output of ", layer->output_shape().to_string(),
                                    " is more than 2^31 values"));
         }
-        count_model_values(outputs, layer->output_shape(), here);
+        count_model_values(outputs, layer->output_shape(), here, layer->working_values());
         auto parameters = layer->parameters();
         auto state = layer->state();
         const auto listed_parameters = string_list(entry.at("parameters", prefix), prefix + " parameters");

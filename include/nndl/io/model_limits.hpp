@@ -39,16 +39,21 @@ inline void set_max_model_values(long long values) {
 
 namespace detail {
 
-/// Adds the values of `output` (a layer's output per example, or the model's input) to
-/// `total` and throws FileError (starting with `where`) when the sum passes
-/// max_model_values(). The input is counted first, so no layer is built on an input
-/// above the bound.
-inline void count_model_values(long long& total, const Shape& output, const std::string& where) {
+/// Adds the values of `output` (a layer's output per example, or the model's input) and
+/// the layer's `working` values (Layer::working_values) to `total`, and throws FileError
+/// (starting with `where`) when the sum passes max_model_values(). The input is counted
+/// first, so no layer is built on an input above the bound.
+inline void count_model_values(long long& total, const Shape& output, const std::string& where,
+                               long long working = 0) {
     const long long bound = max_model_values();
-    const long long values = static_cast<long long>(output.size());
+    const long long output_values = static_cast<long long>(output.size());
+    // Each is below 2^62 (Shape and the layers bound them), so the sum cannot overflow.
+    const long long values = output_values + working;
     if (values > bound || total > bound - values) {
         throw FileError(concat(where, ": the input and layers up to here hold ", total + values,
-                               " values per example (this one ", output.to_string(), "), more than the ", bound,
+                               " values per example (this one ", output.to_string(),
+                               working > 0 ? concat(" and ", working, " working values") : std::string(),
+                               "), more than the ", bound,
                                " a loaded model may use; nndl::set_max_model_values raises the bound"));
     }
     total += values;

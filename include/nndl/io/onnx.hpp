@@ -1516,7 +1516,8 @@ private:
         }
         count_model_values(outputs_, layer->output_shape(),
                            concat("load_onnx: '", printable(file_), "': layer ", network_.depth() + 1, " ('",
-                                  layer->type(), "')"));
+                                  layer->type(), "')"),
+                           layer->working_values());
         for (const auto& p : layer->parameters()) {
             weights_ += p.value->size();
         }

@@ -148,6 +148,8 @@ public:
     Activation activation() const override { return activation_; }
     /// The kernel, stride, resolved padding and output size.
     const WindowGeometry& geometry() const { return geometry_; }
+    /// The patches of one example (kernel height * width * input channels per output position).
+    Index working_values() const override { return weights_.cols() * geometry_.positions(); }
     /// Inputs per output value (kernel height * width * input channels): the fan-in for initialisation.
     Index fan_in() const { return weights_.cols(); }
 
