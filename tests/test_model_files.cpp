@@ -234,6 +234,9 @@ TEST_CASE("model files: broken files are refused with a message naming the probl
     CHECK(with_arch("activation.npz", "\"relu\"", "\"swish\"").find("unknown activation 'swish'") != std::string::npos);
     CHECK(with_arch("units_type.npz", "\"units\":2", "\"units\":\"two\"")
               .find("Settings: setting 'units' is not a whole number") != std::string::npos);
+    CHECK(with_arch("setting.npz", "\"units\":2", "\"units\":2,\"unit\":3")
+              .find("layer1 ('dense'): the setting 'unit' is not one the layer has (it has units, activation)") !=
+          std::string::npos);
     CHECK(with_arch("huge.npz", "\"units\":2", "\"units\":4000000000000")
               .find("4000000000000 units over 3 inputs is outside 1..67108864 weights") != std::string::npos);
     CHECK(with_arch("listing.npz", "\"parameters\":[\"W\",\"b\"]", "\"parameters\":[\"W\"]")
@@ -259,6 +262,10 @@ TEST_CASE("model files: broken files are refused with a message naming the probl
               .find("unknown activation '\\x1b]0;owned\\x07'") != std::string::npos);
     CHECK(with_arch("escape_loss.npz", "\"BinaryCrossEntropy\"", "\"\\u001b[31mHinge\"")
               .find("unknown loss '\\x1b[31mHinge'") != std::string::npos);
+    // A backslash in the file's text is doubled: the name "\x1b" (four characters) cannot
+    // pass for an escaped ESC.
+    CHECK(with_arch("escape_backslash.npz", "\"relu\"", "\"\\\\x1b\"")
+              .find("unknown activation '\\\\x1b'") != std::string::npos);
     // write_npz refuses an array whose bytes its shape does not describe, so such a file is
     // made by hand: layer1.W's header says (2, 4) for the 2 x 3 values stored, CRC made to fit.
     CHECK_THROWS_AS(rewrite("short.npz", [](auto& a) { a["layer1.W"].bytes.resize(3); }), nndl::InvalidArgument);
@@ -531,4 +538,20 @@ TEST_CASE("model files: a model whose layers would output more than max_model_va
           std::string::npos);
     CHECK(nndl::load_network<double>(dir / "small.npz").depth() == 2);
     CHECK_THROWS_AS(nndl::set_max_model_values(0), nndl::InvalidArgument);
+}
+
+TEST_CASE("model files: a word read from a file reaches summary() escaped") {
+    // A normalization's "method" is free text that a model file carries; a terminal escape
+    // in it is printed as text.
+    const fs::path dir = nndl_test::scratch_dir("test_model_files_summary");
+    nndl::Network<double> net(Shape(2));
+    net.add(std::make_unique<nndl::Normalization<double>>(Shape(2), nndl_test::rows<double>({{0}, {1}}),
+                                                          nndl_test::rows<double>({{1}, {2}}), false,
+                                                          "\x1b[2Jstandardize\\"));
+    nndl::save_network(net, dir / "normalized.npz");
+    const std::string summary = nndl::load_network<double>(dir / "normalized.npz").summary();
+    INFO(summary);
+    CHECK(summary.find("method=\\x1b[2Jstandardize\\\\)") != std::string::npos);
+    CHECK(summary.find('\x1b') == std::string::npos);
+    fs::remove_all(dir);
 }

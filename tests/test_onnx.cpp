@@ -959,6 +959,18 @@ TEST_CASE("what an attack on 0.5 found: valid models that crashed or gave wrong 
         b.output("y");
         CHECK(b.load<double>().predict_proba(nndl_test::rows<double>({{1}, {1}}))(0, 0) == 3.5);
     }
+    // Sub(c, h), the constant first, is c - h, not a normalization x - c: refused as what it is.
+    {
+        ModelBuilder b({2});
+        b.initializer("c", {2}, {1.0f, 2.0f});
+        b.node("Relu", {"x"}, "h");
+        b.node("Sub", {"c", "h"}, "y");
+        b.output("y");
+        const std::string message = message_of(b);
+        INFO(message);
+        CHECK(message.find("node 1 ('Sub_2', Sub) computes constant - 'h'; nndl reads Sub with the previous output "
+                           "first (x - c, x / c)") != std::string::npos);
+    }
     // A layer that cannot be built from the last node names the file and that node.
     {
         ModelBuilder b({1, 1, 1});

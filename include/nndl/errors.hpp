@@ -78,8 +78,9 @@ private:
 };
 
 /// Text from a file or a user as it may appear in a message or an output line: control
-/// characters and bytes above 126 as \\xNN, at most `limit` characters then "...", so the
-/// line stays one readable line that cannot drive the terminal. nndl's own messages pass
+/// characters and bytes above 126 as \\xNN and a backslash as two (so an escape is never
+/// ambiguous), at most `limit` characters then "...", so the line stays one readable line
+/// that cannot drive the terminal. nndl's own messages pass
 /// file text through it; programs use it for names they print (CSV columns, file names).
 inline std::string printable(const std::string& text, std::size_t limit = 200) {
     static const char digits[] = "0123456789abcdef";
@@ -93,6 +94,8 @@ inline std::string printable(const std::string& text, std::size_t limit = 200) {
             out += "\\x";
             out += digits[byte >> 4];
             out += digits[byte & 15];
+        } else if (byte == '\\') {
+            out += "\\\\";
         } else {
             out += text[i];
         }

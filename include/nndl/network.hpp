@@ -574,10 +574,11 @@ public:
     /// @}
 
 private:
-    /// "dense(units=20, activation=relu)": the type and its settings, for summary().
+    /// "dense(units=20, activation=relu)": the type and its settings, for summary(). A user's
+    /// layer type and words from a file are escaped (nndl::printable).
     static std::string describe_layer(const Layer<Scalar>& layer) {
         std::ostringstream out;
-        out << layer.type();
+        out << printable(layer.type(), 60);
         const Settings settings = layer.settings();
         if (!settings.items().empty()) {
             out << "(";
@@ -592,6 +593,8 @@ private:
                             for (std::size_t k = 0; k < v.size(); ++k) {
                                 out << (k == 0 ? "" : "x") << v[k];
                             }
+                        } else if constexpr (std::is_same_v<V, std::string>) {
+                            out << printable(v, 60);  // a word may come from a model file
                         } else {
                             out << v;
                         }

@@ -202,6 +202,18 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
                                    " is more than 2^31 values"));
         }
         count_model_values(outputs, layer->output_shape(), here, layer->working_values());
+        // A setting the layer does not have (a typo, a newer nndl's) would be ignored: refused.
+        const Settings own = layer->settings();
+        for (const auto& item : settings.items()) {
+            if (!own.has(item.first)) {
+                std::vector<std::string> names;
+                for (const auto& known : own.items()) {
+                    names.push_back(known.first);
+                }
+                throw FileError(concat(here, ": the setting '", printable(item.first), "' is not one the layer has (",
+                                       names.empty() ? std::string("it has none") : "it has " + joined(names), ")"));
+            }
+        }
         auto parameters = layer->parameters();
         auto state = layer->state();
         const auto listed_parameters = string_list(entry.at("parameters", prefix), prefix + " parameters");

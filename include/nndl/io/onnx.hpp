@@ -922,6 +922,11 @@ private:
             read_node(swapped, index);
             return;
         }
+        if ((op == "Sub" || op == "Div") && node.input_size() == 2 && node.input(1) == current_ &&
+            constants_.count(node.input(0)) != 0) {
+            fail_node(node, index, concat("computes constant ", op == "Sub" ? "- " : "/ ", "'", printable(current_),
+                                          "'; nndl reads ", op, " with the previous output first (x - c, x / c)"));
+        }
         if (node.input_size() == 0 || node.input(0) != current_) {
             fail_node(node, index, concat("reads '", printable(node.input_size() > 0 ? node.input(0) : std::string()),
                                           "', but nndl builds a chain and the previous output is '",
