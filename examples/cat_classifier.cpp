@@ -177,7 +177,8 @@ int run(const examples::Options& options) {
                 // red: called a cat but is not; blue: a cat that was missed
                 frames.push_back(predicted(0, j) > 0 ? std::array<unsigned char, 3>{220, 40, 40}
                                                      : std::array<unsigned char, 3>{40, 90, 220});
-                std::cerr << "mislabeled: " << data.test.files[static_cast<std::size_t>(j)].string() << " (predicted "
+                std::cerr << "mislabeled: " << nndl::printable(data.test.files[static_cast<std::size_t>(j)].string())
+                          << " (predicted "
                           << (predicted(0, j) > 0 ? "cat" : "non-cat") << ")\n";
             }
         }

@@ -112,9 +112,14 @@ inline std::string gnuplot_string(const std::string& text) {
     return quoted + "'";
 }
 
-/// `text` as one CSV field: quoted, with a quote inside doubled (RFC 4180).
+/// `text` as one CSV field: quoted, with a quote inside doubled (RFC 4180). Text starting
+/// with = + - @ or a tab or carriage return gets an apostrophe in front: a spreadsheet
+/// would otherwise run it as a formula (quoting does not stop that).
 inline std::string csv_field(const std::string& text) {
     std::string quoted = "\"";
+    if (!text.empty() && std::string("=+-@\t\r").find(text.front()) != std::string::npos) {
+        quoted += '\'';
+    }
     for (const char c : text) {
         quoted += c;
         if (c == '"') {

@@ -119,6 +119,18 @@ public:
         try {
             app_.parse(argc, argv);
         } catch (const CLI::CallForVersion& e) {
+            // The version is printed only for a command line that is otherwise right.
+            for (int i = 1; i < argc; ++i) {
+                const std::string arg = argv[i];
+                if (arg == "--") {
+                    break;
+                }
+                const std::string name = arg.substr(0, arg.find('='));
+                if (name.rfind("--", 0) == 0 && name != "--version" && name != "--help" &&
+                    options_.count(name.substr(2)) == 0) {
+                    throw UsageError("unknown option '" + name + "'");
+                }
+            }
             std::cout << program_ << " (" << e.what() << ")\n" << std::flush;
             std::exit(std::cout ? 0 : 1);
         } catch (const CLI::CallForHelp&) {
@@ -315,8 +327,28 @@ private:
     std::vector<std::string> positionals_;
 };
 
+/// `text` with its control characters written as \xNN, so a file name or a word from a
+/// file cannot move the terminal's cursor or clear it. Backslashes stay as they are: the
+/// library's messages have escaped what they quote already (nndl::printable).
+inline std::string terminal_safe(const std::string& text) {
+    std::string safe;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+            const char digits[] = "0123456789abcdef";
+            safe += "\\x";
+            safe += digits[byte >> 4];
+            safe += digits[byte & 15];
+        } else {
+            safe += c;
+        }
+    }
+    return safe;
+}
+
 /// Runs an example's body: usage mistakes and rejected input become one line on
-/// stderr and exit code 2; anything else unexpected, exit code 1.
+/// stderr and exit code 2; anything else unexpected, exit code 1. Every message goes
+/// through terminal_safe.
 inline int run_main(const char* program, const std::function<int()>& body) {
     nndl::remove_temporary_files_on_signals();  // Ctrl-C during a save leaves no temporary file
     try {
@@ -331,22 +363,22 @@ inline int run_main(const char* program, const std::function<int()>& body) {
         }
         return status;
     } catch (const UsageError& e) {
-        std::cerr << program << ": " << e.what() << " (see --help)\n";
+        std::cerr << program << ": " << terminal_safe(e.what()) << " (see --help)\n";
         return 2;
     } catch (const std::invalid_argument& e) {
-        std::cerr << program << ": " << e.what() << '\n';
+        std::cerr << program << ": " << terminal_safe(e.what()) << '\n';
         return 2;
     } catch (const nndl::FileError& e) {
-        std::cerr << program << ": " << e.what() << '\n';
+        std::cerr << program << ": " << terminal_safe(e.what()) << '\n';
         return 2;
     } catch (const nndl::DivergenceError& e) {
-        std::cerr << program << ": " << e.what() << '\n';
+        std::cerr << program << ": " << terminal_safe(e.what()) << '\n';
         return 2;
     } catch (const std::bad_alloc&) {
         std::cerr << program << ": out of memory: the input or the model needs more memory than this machine has\n";
         return 2;
     } catch (const std::exception& e) {
-        std::cerr << program << ": error: " << e.what() << '\n';
+        std::cerr << program << ": error: " << terminal_safe(e.what()) << '\n';
         return 1;
     }
 }

@@ -159,7 +159,7 @@ inline std::vector<std::string> class_names(nndl::Index outputs, const std::vect
         for (std::size_t k = 0; k < given.size(); ++k) {
             for (std::size_t other = 0; other < k; ++other) {
                 if (given[k] == given[other]) {
-                    throw UsageError("--classes names '" + given[k] + "' twice");
+                    throw UsageError("--classes names '" + nndl::printable(given[k]) + "' twice");
                 }
             }
         }
@@ -181,11 +181,13 @@ inline std::vector<std::string> class_names(nndl::Index outputs, const std::vect
 
 /// The image files as the network's input columns.
 template <class Scalar>
-nndl::Matrix<Scalar> load_image_inputs(const nndl::Network<Scalar>& network, const std::vector<std::string>& paths) {
+nndl::Matrix<Scalar> load_image_inputs(const nndl::Network<Scalar>& network, const std::vector<std::string>& paths,
+                                       std::size_t first = 0, std::size_t count = std::size_t(-1)) {
     const nndl::Shape shape = image_input_shape(network.input_shape());
-    nndl::Matrix<Scalar> x(shape.size(), static_cast<nndl::Index>(paths.size()));
-    for (std::size_t i = 0; i < paths.size(); ++i) {
-        x.col(static_cast<nndl::Index>(i)) = nndl::load_image_column<Scalar>(paths[i], shape);
+    const std::size_t end = first + std::min(count, paths.size() - std::min(first, paths.size()));
+    nndl::Matrix<Scalar> x(shape.size(), static_cast<nndl::Index>(end - first));
+    for (std::size_t i = first; i < end; ++i) {
+        x.col(static_cast<nndl::Index>(i - first)) = nndl::load_image_column<Scalar>(paths[i], shape);
     }
     return x;
 }
@@ -204,16 +206,20 @@ void classify_images(const nndl::Network<Scalar>& network, const std::vector<std
     if (paths.empty()) {
         return;
     }
-    const nndl::Matrix<Scalar> probabilities = network.predict_proba(load_image_inputs(network, paths));
-    for (std::size_t i = 0; i < paths.size(); ++i) {
-        const auto j = static_cast<nndl::Index>(i);
-        if (probabilities.rows() == 1) {
-            const double p = static_cast<double>(probabilities(0, j));
-            print_classification(paths[i], labels[p > 0.5 ? 1 : 0], p);
-        } else {
-            nndl::Index best = 0;
-            const double p = static_cast<double>(probabilities.col(j).maxCoeff(&best));
-            print_classification(paths[i], labels[static_cast<std::size_t>(best)], p);
+    // A few images at a time: memory stays that of one batch however many files are given.
+    const std::size_t batch = 32;
+    for (std::size_t first = 0; first < paths.size(); first += batch) {
+        const nndl::Matrix<Scalar> probabilities = network.predict_proba(load_image_inputs(network, paths, first, batch));
+        for (nndl::Index j = 0; j < probabilities.cols(); ++j) {
+            const std::string& path = paths[first + static_cast<std::size_t>(j)];
+            if (probabilities.rows() == 1) {
+                const double p = static_cast<double>(probabilities(0, j));
+                print_classification(path, labels[p > 0.5 ? 1 : 0], p);
+            } else {
+                nndl::Index best = 0;
+                const double p = static_cast<double>(probabilities.col(j).maxCoeff(&best));
+                print_classification(path, labels[static_cast<std::size_t>(best)], p);
+            }
         }
     }
 }

@@ -57,18 +57,25 @@ public:
         }
         return *this;
     }
-    /// A PNG picture: its name must end in .png.
-    Files& writes_png(const std::string& option, const std::filesystem::path& png) {
-        if (!png.empty()) {
-            std::string extension = png.extension().string();
-            std::transform(extension.begin(), extension.end(), extension.begin(),
+    /// A file whose name must end in `extension` (".png"), any case; `what` says what is
+    /// written ("a PNG").
+    Files& writes_as(const std::string& option, const std::filesystem::path& path, const std::string& extension,
+                     const std::string& what) {
+        if (!path.empty()) {
+            std::string given = path.extension().string();
+            std::transform(given.begin(), given.end(), given.begin(),
                            [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-            if (extension != ".png") {
-                throw UsageError(option + " " + png.string() + ": expected a file name ending in .png (a PNG is written)");
+            if (given != extension) {
+                throw UsageError(option + " " + path.string() + ": expected a file name ending in " + extension + " (" +
+                                 what + " is written)");
             }
-            writes(option, png);
+            writes(option, path);
         }
         return *this;
+    }
+    /// A PNG picture: its name must end in .png.
+    Files& writes_png(const std::string& option, const std::filesystem::path& png) {
+        return writes_as(option, png, ".png", "a PNG");
     }
     /// A chart: the picture and its data file.
     Files& writes_chart(const std::string& option, const std::filesystem::path& png) {

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
                      options.text("classes"), "--classes", "names separated by commas, each non-empty and printable")) {
                 if (!std::all_of(name.begin(), name.end(), [](unsigned char c) { return c >= 0x20 && c != 0x7f; })) {
                     throw examples::UsageError("--classes must be names separated by commas, each non-empty and "
-                                               "printable, got '" + options.text("classes") + "'");
+                                               "printable, got '" + nndl::printable(options.text("classes")) + "'");
                 }
                 names.push_back(name);
             }
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
         examples::Files()
             .reads(examples::model_inputs(options.text("model")))
             .reads(options.positionals())
-            .writes("--export", options.text("export"))
+            .writes_as("--export", options.text("export"), ".npz", "a NumPy archive")
             .check();
         examples::require_onnx_support(options.text("model"), "--model");
         const auto network = examples::load_model<double>(options.text("model"));

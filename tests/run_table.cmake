@@ -7,7 +7,8 @@
 # scratch folder, which holds copies of the data sets the table's programs may be asked to
 # damage (planar/, cat/, fashion/, external/) and is the working directory. A last argument ">FILE"
 # sends standard output to FILE. The optional check is "absent PATH" (the run must not
-# create PATH) or "same PATH COPY" (PATH must still equal COPY afterwards).
+# create PATH), "same PATH COPY" (PATH must still equal COPY afterwards) or "holds PATH TEXT"
+# (PATH must exist and hold TEXT, literally).
 cmake_minimum_required(VERSION 3.16)  # policies of this century: @...@ is plain text
 file(REMOVE_RECURSE "${TMP}")
 file(MAKE_DIRECTORY "${TMP}/work" "${TMP}/folder.png")
@@ -24,6 +25,7 @@ file(CREATE_LINK "${TMP}/format1_model.npz" "${TMP}/model_link.onnx" SYMBOLIC)
 file(CREATE_LINK "${TMP}/planar/new.png" "${TMP}/dangling.png" SYMBOLIC)  # a link to a file not made yet
 file(CREATE_LINK "${TMP}/loop_b.png" "${TMP}/loop_a.png" SYMBOLIC)  # a loop of links
 file(CREATE_LINK "${TMP}/loop_a.png" "${TMP}/loop_b.png" SYMBOLIC)
+file(CREATE_LINK "/dev/null" "${TMP}/device.npz" SYMBOLIC)  # a name ending .npz that is a device
 
 file(STRINGS "${TABLE}" lines ENCODING UTF-8)
 set(failures "")
@@ -93,6 +95,18 @@ foreach(line IN LISTS lines)
     list(GET check 1 absent)
     if(EXISTS "${TMP}/work/${absent}" OR EXISTS "${absent}")
       string(APPEND problem " created ${absent};")
+    endif()
+  elseif(check_kind STREQUAL "holds")
+    list(GET check 1 written)
+    list(GET check 2 text)
+    if(NOT EXISTS "${written}")
+      string(APPEND problem " did not write ${written};")
+    else()
+      file(READ "${written}" content)
+      string(FIND "${content}" "${text}" at)
+      if(at EQUAL -1)
+        string(APPEND problem " ${written} does not hold '${text}';")
+      endif()
     endif()
   elseif(check_kind STREQUAL "same")
     execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files "${guarded}" "${guard_copy}" RESULT_VARIABLE differs)

@@ -5,6 +5,7 @@
 #include "test_support.hpp"
 
 #include <nndl/all.hpp>
+#include <nndl/data/csv.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -538,6 +539,54 @@ TEST_CASE("model files: a model whose layers would output more than max_model_va
           std::string::npos);
     CHECK(nndl::load_network<double>(dir / "small.npz").depth() == 2);
     CHECK_THROWS_AS(nndl::set_max_model_values(0), nndl::InvalidArgument);
+}
+
+TEST_CASE("model files: a model whose example would cost more than max_model_operations() is refused") {
+    // A 1000x1000 max-pooling window at stride 1 over a 2000x2000 image: a few hundred bytes
+    // of file, 1001 x 1001 outputs of 10^6 comparisons each (about 10^12) for one example.
+    const fs::path dir = nndl_test::scratch_dir("test_model_files_operations");
+    nndl::Network<double> pooled(Shape::image(2000, 2000, 1));
+    pooled.add(nndl::make_max_pool<double>(pooled.output_shape(), nndl::Window(1000), nndl::Stride(1)));
+    nndl::save_network(pooled, dir / "pooled.npz");
+    CHECK(nndl::max_model_operations() == nndl::default_max_model_operations);
+    const std::string message = load_error(dir / "pooled.npz");
+    CHECK(message.find("layer1 ('max_pool2d'): one example costs 1002001000000 operations in this layer, more than the "
+                       "17179869184 a loaded model may use; nndl::set_max_model_operations raises the bound") !=
+          std::string::npos);
+    // Operations add up over the layers: a 3-4-2 dense network costs 12 + 8 multiply-adds.
+    nndl::Network<double> small({3, 4, 2}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 1);
+    nndl::save_network(small, dir / "small.npz");
+    nndl::set_max_model_operations(19);
+    const std::string lowered = load_error(dir / "small.npz");
+    nndl::set_max_model_operations(20);
+    CHECK(nndl::load_network<double>(dir / "small.npz").depth() == 2);
+    nndl::set_max_model_operations(nndl::default_max_model_operations);
+    CHECK(lowered.find("layer2 ('dense'): one example costs 8 operations in this layer and 12 before it, more than "
+                       "the 19") != std::string::npos);
+    CHECK_THROWS_AS(nndl::set_max_model_operations(0), nndl::InvalidArgument);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("model files: a file name reaches messages escaped") {
+    // A name from a command line may hold a terminal escape; messages print it as text.
+    const fs::path dir = nndl_test::scratch_dir("test_model_files_names");
+    const fs::path missing = dir / "no\x1b[2Jsuch.npz";
+    const fs::path junk = dir / "junk\x1b[2J.npz";
+    std::ofstream(junk) << "not an archive";
+    const fs::path csv = dir / "empty\x1b[2J.csv";
+    std::ofstream(csv).flush();
+    const std::vector<std::string> messages = {
+        nndl_test::message_of<nndl::FileError>([&] { nndl::read_npz(missing); }),
+        load_error(missing),
+        load_error(junk),
+        nndl_test::message_of<nndl::FileError>([&] { nndl::read_csv<double>(csv, nndl::CsvOptions{}); }),
+    };
+    for (const std::string& message : messages) {
+        INFO(message);
+        CHECK(message.find('\x1b') == std::string::npos);
+        CHECK(message.find("\\x1b[2J") != std::string::npos);
+    }
+    fs::remove_all(dir);
 }
 
 TEST_CASE("model files: a word read from a file reaches summary() escaped") {

@@ -532,6 +532,21 @@ TEST_CASE("load_onnx: a float64 weight beyond float's range is refused for a flo
     CHECK(bounded == "load_onnx: 'built': layer 2 ('dense'): the input and layers up to here hold 9 values per "
                      "example (this one 2), more than the 8 a loaded model may use; nndl::set_max_model_values raises "
                      "the bound");
+    // So is what one example costs (max_model_operations): 12 multiply-adds, then 8.
+    nndl::set_max_model_operations(19);
+    const std::string costly = nndl_test::message_of<nndl::FileError>([&] { two.load<double>(); });
+    nndl::set_max_model_operations(nndl::default_max_model_operations);
+    CHECK(costly == "load_onnx: 'built': layer 2 ('dense'): one example costs 8 operations in this layer and 12 "
+                    "before it, more than the 19 a loaded model may use; nndl::set_max_model_operations raises the "
+                    "bound");
+    // A 254-byte model of a 1000x1000 pooling window over 2000x2000 images: 10^12 comparisons
+    // per example, refused before it runs.
+    ModelBuilder pooled({1, 2000, 2000});
+    ModelBuilder::attribute(pooled.node("MaxPool", {"x"}, "y"), "kernel_shape", std::vector<std::int64_t>{1000, 1000});
+    pooled.output("y");
+    CHECK(nndl_test::message_of<nndl::FileError>([&] { pooled.load<float>(); }) ==
+          "load_onnx: 'built': layer 1 ('max_pool2d'): one example costs 1002001000000 operations in this layer, more "
+          "than the 17179869184 a loaded model may use; nndl::set_max_model_operations raises the bound");
 }
 
 TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its operator and what is supported") {

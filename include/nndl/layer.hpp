@@ -244,6 +244,11 @@ public:
     /// patches); 0 by default. Model loaders count them against max_model_values(), so a
     /// small file cannot ask for a huge workspace.
     virtual Index working_values() const { return 0; }
+    /// Operations (multiply-adds, comparisons) one example costs in forward; by default a
+    /// pass over the input and the output. Layers whose work grows faster (a product, a
+    /// window) say so; model loaders count it against max_model_operations(), so a small file
+    /// cannot ask for hours of work.
+    virtual Index operations() const { return input_size() + output_size(); }
     /// A deep copy (parameters and state included) that has seen no batch.
     virtual std::unique_ptr<Layer> clone() const = 0;
 
@@ -261,9 +266,11 @@ public:
         check_input("Layer::forward", input);
         input_ = &input;
         const Matrix<Scalar>& output = do_forward(input, mode);
-        if (output.rows() != output_size() || output.cols() != input.cols()) {
-            input_ = nullptr;  // no backward after a failed forward
+        try {
             check_output("Layer::forward", output, input.cols());
+        } catch (...) {
+            input_ = nullptr;  // no backward after a failed forward
+            throw;
         }
         return output;
     }

@@ -208,7 +208,7 @@ CsvTable<Scalar> parse_csv(std::istream& in, const std::filesystem::path& name, 
     if (!options.target_names.empty() && options.header == CsvHeader::absent) {
         detail::throw_invalid(where, ": target_names need a header line naming the columns");
     }
-    const std::string file = name.string();
+    const std::string file = printable(name.string());  // for messages
     std::string line;
     if (!detail::csv_line(in, line)) {
         throw FileError(detail::concat(where, ": '", file, "' is empty, expected ",
@@ -354,7 +354,7 @@ CsvTable<Scalar> parse_csv(std::istream& in, const std::filesystem::path& name, 
             for (const auto& word : skipped) {
                 seen += (seen.empty() ? "'" : ", '") + detail::shortened(word) + "'";
             }
-            throw FileError(detail::concat(where, ": '", file, "' has no '", options.select_value, "' rows",
+            throw FileError(detail::concat(where, ": '", file, "' has no '", printable(options.select_value), "' rows",
                                            seen.empty() ? std::string() : "; its '" + options.select_column +
                                                                              "' column holds " + seen));
         }

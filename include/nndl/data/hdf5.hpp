@@ -68,18 +68,18 @@ H5Array<T> read_h5_array(const std::filesystem::path& path, const std::string& n
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become exceptions, not prints
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) {
-        throw FileError(detail::concat("read_h5_array: '", path.string(), "' does not exist or is not a file"));
+        throw FileError(detail::concat("read_h5_array: '", printable(path.string()), "' does not exist or is not a file"));
     }
     detail::H5Handle file(H5Fopen(path.string().c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
     if (!file.valid()) {
-        throw FileError(detail::concat("read_h5_array: '", path.string(), "' is not an HDF5 file"));
+        throw FileError(detail::concat("read_h5_array: '", printable(path.string()), "' is not an HDF5 file"));
     }
     if (H5Lexists(file.get(), name.c_str(), H5P_DEFAULT) <= 0) {
-        throw FileError(detail::concat("read_h5_array: '", path.string(), "' has no dataset '", name, "'"));
+        throw FileError(detail::concat("read_h5_array: '", printable(path.string()), "' has no dataset '", name, "'"));
     }
     detail::H5Handle dataset(H5Dopen2(file.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
     if (!dataset.valid()) {
-        throw FileError(detail::concat("read_h5_array: cannot open dataset '", name, "' in '", path.string(), "'"));
+        throw FileError(detail::concat("read_h5_array: cannot open dataset '", name, "' in '", printable(path.string()), "'"));
     }
     H5Array<T> array;
     array.dims = detail::h5_dimensions(dataset.get());
@@ -94,7 +94,7 @@ H5Array<T> read_h5_array(const std::filesystem::path& path, const std::string& n
         for (hsize_t d : array.dims) {
             shape += (shape.empty() ? "" : ", ") + std::to_string(d);
         }
-        throw FileError(detail::concat("read_h5_array: dataset '", name, "' of '", path.string(), "' has shape (",
+        throw FileError(detail::concat("read_h5_array: dataset '", name, "' of '", printable(path.string()), "' has shape (",
                                        shape, "), more than the ", max_bytes, " bytes accepted"));
     }
     const auto count = static_cast<std::size_t>(values);
@@ -106,7 +106,7 @@ H5Array<T> read_h5_array(const std::filesystem::path& path, const std::string& n
         memory_type = H5T_NATIVE_LLONG;
     }
     if (count > 0 && H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, array.values.data()) < 0) {
-        throw FileError(detail::concat("read_h5_array: cannot read dataset '", name, "' of '", path.string(),
+        throw FileError(detail::concat("read_h5_array: cannot read dataset '", name, "' of '", printable(path.string()),
                                        "' as ", sizeof(T) == 1 ? "uint8" : "numbers"));
     }
     return array;

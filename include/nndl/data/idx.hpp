@@ -33,21 +33,21 @@ struct IdxArray {
 inline IdxArray parse_idx(const std::vector<unsigned char>& bytes, const std::string& name) {
     const auto need = [&](std::size_t at, std::size_t size, const char* what) {
         if (at + size > bytes.size()) {
-            throw FileError(detail::concat("read_idx: '", name, "' is truncated or corrupt: ", what, " needs ", size,
+            throw FileError(detail::concat("read_idx: '", printable(name), "' is truncated or corrupt: ", what, " needs ", size,
                                            " bytes, got ", bytes.size() > at ? bytes.size() - at : 0));
         }
     };
     need(0, 4, "the header");
     if (bytes[0] != 0 || bytes[1] != 0) {
-        throw FileError(detail::concat("read_idx: '", name, "' has the wrong magic number (not an IDX file)"));
+        throw FileError(detail::concat("read_idx: '", printable(name), "' has the wrong magic number (not an IDX file)"));
     }
     if (bytes[2] != 0x08) {
-        throw FileError(detail::concat("read_idx: '", name, "' holds data type 0x", std::hex, int(bytes[2]),
+        throw FileError(detail::concat("read_idx: '", printable(name), "' holds data type 0x", std::hex, int(bytes[2]),
                                        ", expected 0x08 (unsigned bytes)"));
     }
     const int rank = bytes[3];
     if (rank < 1 || rank > 4) {
-        throw FileError(detail::concat("read_idx: '", name, "' has ", rank, " dimensions, expected 1 to 4"));
+        throw FileError(detail::concat("read_idx: '", printable(name), "' has ", rank, " dimensions, expected 1 to 4"));
     }
     need(4, 4 * static_cast<std::size_t>(rank), "the dimensions");
     IdxArray array;
@@ -57,7 +57,7 @@ inline IdxArray parse_idx(const std::vector<unsigned char>& bytes, const std::st
         const std::size_t d = (std::size_t(b[0]) << 24) | (std::size_t(b[1]) << 16) | (std::size_t(b[2]) << 8) | b[3];
         array.dims.push_back(d);
         if (d != 0 && count > bytes.size() / d) {
-            throw FileError(detail::concat("read_idx: '", name, "' declares more values than its ", bytes.size(),
+            throw FileError(detail::concat("read_idx: '", printable(name), "' declares more values than its ", bytes.size(),
                                            " bytes hold (truncated or corrupt)"));
         }
         count *= d;
@@ -65,7 +65,7 @@ inline IdxArray parse_idx(const std::vector<unsigned char>& bytes, const std::st
     const std::size_t data_start = 4 + 4 * static_cast<std::size_t>(rank);
     need(data_start, count, "the data");
     if (bytes.size() > data_start + count) {
-        throw FileError(detail::concat("read_idx: '", name, "' has ", bytes.size() - data_start - count,
+        throw FileError(detail::concat("read_idx: '", printable(name), "' has ", bytes.size() - data_start - count,
                                        " bytes after the ", count, " values its header declares (corrupt)"));
     }
     array.values.assign(bytes.begin() + static_cast<long>(data_start),
@@ -103,7 +103,7 @@ inline std::vector<unsigned char> gunzip_if_compressed(const std::vector<unsigne
     }
     z_stream stream{};
     if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) {
-        throw FileError(detail::concat("read_idx: cannot start zlib for '", name, "'"));
+        throw FileError(detail::concat("read_idx: cannot start zlib for '", printable(name), "'"));
     }
     std::vector<unsigned char> out;
     std::vector<unsigned char> chunk(1 << 16);
@@ -116,7 +116,7 @@ inline std::vector<unsigned char> gunzip_if_compressed(const std::vector<unsigne
         status = inflate(&stream, Z_NO_FLUSH);
         if (status != Z_OK && status != Z_STREAM_END) {
             inflateEnd(&stream);
-            throw FileError(detail::concat("read_idx: '", name, "' is truncated or corrupt: gzip data ends early or is damaged (",
+            throw FileError(detail::concat("read_idx: '", printable(name), "' is truncated or corrupt: gzip data ends early or is damaged (",
                                            stream.msg ? stream.msg : "zlib error", ")"));
         }
         out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<long>(chunk.size() - stream.avail_out));
@@ -125,12 +125,12 @@ inline std::vector<unsigned char> gunzip_if_compressed(const std::vector<unsigne
         }
         if (const auto declared = idx_declared_size(out); declared && out.size() > *declared) {
             inflateEnd(&stream);
-            throw FileError(detail::concat("read_idx: '", name, "' decompresses to more than the ", *declared,
+            throw FileError(detail::concat("read_idx: '", printable(name), "' decompresses to more than the ", *declared,
                                            " bytes its header declares (corrupt)"));
         }
         if (out.size() > max_bytes) {
             inflateEnd(&stream);
-            throw FileError(detail::concat("read_idx: '", name, "' decompresses to more than ", max_bytes, " bytes"));
+            throw FileError(detail::concat("read_idx: '", printable(name), "' decompresses to more than ", max_bytes, " bytes"));
         }
     }
     inflateEnd(&stream);
@@ -142,7 +142,7 @@ inline std::vector<unsigned char> gunzip_if_compressed(const std::vector<unsigne
 inline IdxArray read_idx(const std::filesystem::path& path) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) {
-        throw FileError(detail::concat("read_idx: '", path.string(), "' does not exist or is not a file"));
+        throw FileError(detail::concat("read_idx: '", printable(path.string()), "' does not exist or is not a file"));
     }
     return parse_idx(gunzip_if_compressed(read_file_bytes(path, "read_idx"), path.string()), path.string());
 }
@@ -159,21 +159,21 @@ template <class Scalar>
 IdxDataset<Scalar> idx_dataset(const IdxArray& images, const IdxArray& labels, const std::string& images_name,
                                const std::string& labels_name, Index limit = 0) {
     if (images.dims.size() != 3) {
-        throw FileError(detail::concat("load_idx_dataset: '", images_name, "' has ", images.dims.size(),
+        throw FileError(detail::concat("load_idx_dataset: '", printable(images_name), "' has ", images.dims.size(),
                                        " dimensions, expected 3 (images, rows, columns)"));
     }
     if (labels.dims.size() != 1) {
-        throw FileError(detail::concat("load_idx_dataset: '", labels_name, "' has ", labels.dims.size(),
+        throw FileError(detail::concat("load_idx_dataset: '", printable(labels_name), "' has ", labels.dims.size(),
                                        " dimensions, expected 1 (labels)"));
     }
     if (images.dims[0] != labels.dims[0]) {
-        throw FileError(detail::concat("load_idx_dataset: '", images_name, "' has ", images.dims[0],
+        throw FileError(detail::concat("load_idx_dataset: '", printable(images_name), "' has ", images.dims[0],
                                        " images but '", labels_name, "' has ", labels.dims[0], " labels"));
     }
     const std::size_t height = images.dims[1];
     const std::size_t width = images.dims[2];
     if (height == 0 || width == 0 || height * width > (std::size_t(1) << 31)) {  // each < 2^32: no wrap
-        throw FileError(detail::concat("load_idx_dataset: '", images_name, "' has images of ", height, "x", width,
+        throw FileError(detail::concat("load_idx_dataset: '", printable(images_name), "' has images of ", height, "x", width,
                                        " pixels, expected at least 1x1 and at most 2^31 pixels"));
     }
     if (limit < 0) {

@@ -70,14 +70,14 @@ inline void screen_pnm(const std::vector<unsigned char>& bytes, const std::files
         return;  // not a complete header: stb refuses it itself
     }
     if (largest > 255) {
-        throw FileError(concat(function, ": '", path.string(), "' is a 16-bit PNM (maximum value ", largest,
+        throw FileError(concat(function, ": '", printable(path.string()), "' is a 16-bit PNM (maximum value ", largest,
                                "), expected 8-bit (at most 255)"));
     }
     const long long channels = bytes[1] == '5' ? 1 : 3;
     const auto data = at < bytes.size() ? static_cast<long long>(bytes.size() - at - 1) : 0LL;  // after one space
     const bool in_bounds = width > 0 && height > 0 && width <= max_image_pixels && height <= max_image_pixels / width;
     if (in_bounds && data < width * height * channels) {  // larger sizes: refused by decode_image's own check
-        throw FileError(concat(function, ": '", path.string(), "' is a PNM of ", width, "x", height, " pixels but holds ",
+        throw FileError(concat(function, ": '", printable(path.string()), "' is a PNM of ", width, "x", height, " pixels but holds ",
                                data, " bytes of them, expected ", width * height * channels, " (truncated?)"));
     }
 }
@@ -91,14 +91,14 @@ inline void screen_pnm(const std::vector<unsigned char>& bytes, const std::files
 inline ImageArray<unsigned char> decode_image(const std::vector<unsigned char>& bytes, const std::filesystem::path& path,
                                               Index channels, const char* function = "load_image") {
     if (channels < 1 || channels > 4) {
-        detail::throw_invalid(function, ": ", channels, " channels asked for '", path.string(),
+        detail::throw_invalid(function, ": ", channels, " channels asked for '", printable(path.string()),
                               "', expected 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA)");
     }
     if (bytes.empty()) {
-        throw FileError(detail::concat(function, ": '", path.string(), "' is empty, expected an image file"));
+        throw FileError(detail::concat(function, ": '", printable(path.string()), "' is empty, expected an image file"));
     }
     if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-        throw FileError(detail::concat(function, ": '", path.string(), "' is larger than 2 GiB"));
+        throw FileError(detail::concat(function, ": '", printable(path.string()), "' is larger than 2 GiB"));
     }
     detail::screen_pnm(bytes, path, function);
     const int length = static_cast<int>(bytes.size());
@@ -116,27 +116,27 @@ inline ImageArray<unsigned char> decode_image(const std::vector<unsigned char>& 
             const std::uint32_t png_width = big_endian(16);
             const std::uint32_t png_height = big_endian(20);
             if (static_cast<long double>(png_width) * png_height > max_image_pixels) {
-                throw FileError(detail::concat(function, ": '", path.string(), "' is a PNG of ", png_width, "x",
+                throw FileError(detail::concat(function, ": '", printable(path.string()), "' is a PNG of ", png_width, "x",
                                                png_height, " pixels, expected at most ", max_image_pixels, " pixels"));
             }
         }
-        throw FileError(detail::concat(function, ": '", path.string(),
+        throw FileError(detail::concat(function, ": '", printable(path.string()),
                                        "' is not an image nndl can read (PNG, JPEG, BMP, GIF, TGA, PNM): ",
                                        stbi_failure_reason()));
     }
     if (width <= 0 || height <= 0) {
         // Decoding such a header can leak inside stb (found by fuzzing): refuse it first.
-        throw FileError(detail::concat(function, ": '", path.string(), "' declares ", width, "x", height,
+        throw FileError(detail::concat(function, ": '", printable(path.string()), "' declares ", width, "x", height,
                                        " pixels, expected at least 1x1"));
     }
     if (static_cast<long long>(width) * height > max_image_pixels) {
-        throw FileError(detail::concat(function, ": '", path.string(), "' is ", width, "x", height,
+        throw FileError(detail::concat(function, ": '", printable(path.string()), "' is ", width, "x", height,
                                        " pixels, expected at most ", max_image_pixels, " pixels"));
     }
     unsigned char* pixels =
         stbi_load_from_memory(bytes.data(), length, &width, &height, &stored_channels, static_cast<int>(channels));
     if (pixels == nullptr) {
-        throw FileError(detail::concat(function, ": cannot decode '", path.string(),
+        throw FileError(detail::concat(function, ": cannot decode '", printable(path.string()),
                                        "' (truncated or corrupt?): ", stbi_failure_reason()));
     }
     ImageArray<unsigned char> image(height, width, channels);
@@ -247,7 +247,7 @@ inline void write_png(const std::filesystem::path& path, const ImageArray<unsign
     if (!stbi_write_png_to_func(append, &bytes, static_cast<int>(image.width), static_cast<int>(image.height),
                                 static_cast<int>(image.channels), image.values.data(),
                                 static_cast<int>(image.width * image.channels))) {
-        throw FileError(detail::concat("write_png: cannot encode '", path.string(), "'"));
+        throw FileError(detail::concat("write_png: cannot encode '", printable(path.string()), "'"));
     }
     write_bytes_atomically(path, "write_png", bytes);
 }
@@ -297,7 +297,7 @@ template <class Scalar>
 ImageDataset<Scalar> load_image_folder(const std::filesystem::path& root, const ImageFolderOptions& options = {}) {
     std::error_code ec;
     if (!std::filesystem::is_directory(root, ec)) {
-        throw FileError(detail::concat("load_image_folder: '", root.string(),
+        throw FileError(detail::concat("load_image_folder: '", printable(root.string()),
                                        "' is not a folder; expected a folder with one sub-folder per class"));
     }
     ImageDataset<Scalar> data;
@@ -311,7 +311,7 @@ ImageDataset<Scalar> load_image_folder(const std::filesystem::path& root, const 
             entries.push_back(*it);
         }
         if (error) {
-            throw FileError(detail::concat("load_image_folder: cannot list '", folder.string(), "': ",
+            throw FileError(detail::concat("load_image_folder: cannot list '", printable(folder.string()), "': ",
                                            error.message()));
         }
         return entries;
@@ -320,7 +320,7 @@ ImageDataset<Scalar> load_image_folder(const std::filesystem::path& root, const 
         std::error_code error;
         const auto status = entry.status(error);
         if (error && error != std::errc::no_such_file_or_directory) {
-            throw FileError(detail::concat("load_image_folder: cannot examine '", entry.path().string(), "': ",
+            throw FileError(detail::concat("load_image_folder: cannot examine '", printable(entry.path().string()), "': ",
                                            error.message()));
         }
         return !error && status.type() == kind;
@@ -334,7 +334,7 @@ ImageDataset<Scalar> load_image_folder(const std::filesystem::path& root, const 
         std::sort(data.class_names.begin(), data.class_names.end());
     }
     if (data.class_names.empty()) {
-        throw FileError(detail::concat("load_image_folder: '", root.string(),
+        throw FileError(detail::concat("load_image_folder: '", printable(root.string()),
                                        "' has no sub-folders; expected one sub-folder of images per class"));
     }
     struct Item {
@@ -345,7 +345,7 @@ ImageDataset<Scalar> load_image_folder(const std::filesystem::path& root, const 
     for (std::size_t label = 0; label < data.class_names.size(); ++label) {
         const auto folder = root / data.class_names[label];
         if (!std::filesystem::is_directory(folder, ec)) {
-            throw FileError(detail::concat("load_image_folder: class folder '", folder.string(), "' does not exist"));
+            throw FileError(detail::concat("load_image_folder: class folder '", printable(folder.string()), "' does not exist"));
         }
         std::vector<std::filesystem::path> files;
         for (const auto& entry : list_folder(folder)) {
@@ -354,7 +354,7 @@ ImageDataset<Scalar> load_image_folder(const std::filesystem::path& root, const 
             }
         }
         if (files.empty()) {
-            throw FileError(detail::concat("load_image_folder: class folder '", folder.string(),
+            throw FileError(detail::concat("load_image_folder: class folder '", printable(folder.string()),
                                            "' has no images (.png, .jpg, .jpeg, .bmp, .gif, .tga, .pnm)"));
         }
         std::sort(files.begin(), files.end());

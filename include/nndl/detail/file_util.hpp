@@ -35,30 +35,30 @@ inline std::vector<unsigned char> read_regular_file(const std::filesystem::path&
     std::error_code ec;
     const auto status = std::filesystem::status(path, ec);
     if (!std::filesystem::exists(status)) {
-        throw FileError(detail::concat(where, ": cannot open '", path.string(), "': ", std::strerror(ENOENT)));
+        throw FileError(detail::concat(where, ": cannot open '", printable(path.string()), "': ", std::strerror(ENOENT)));
     }
     if (std::filesystem::is_directory(status)) {
-        throw FileError(detail::concat(where, ": '", path.string(), "' is a folder, expected a file"));
+        throw FileError(detail::concat(where, ": '", printable(path.string()), "' is a folder, expected a file"));
     }
     if (!std::filesystem::is_regular_file(status)) {
-        throw FileError(detail::concat(where, ": '", path.string(),
+        throw FileError(detail::concat(where, ": '", printable(path.string()),
                                        "' is not a regular file (a device or a pipe), expected a file"));
     }
     // POSIX reads, not a stream: a stream reports a read error (EIO) as the end of the file.
     // O_NONBLOCK: should the path become a pipe after the check above, open does not wait.
     const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
-        throw FileError(detail::concat(where, ": cannot open '", path.string(), "': ", std::strerror(errno)));
+        throw FileError(detail::concat(where, ": cannot open '", printable(path.string()), "': ", std::strerror(errno)));
     }
     struct stat info {};
     if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
         ::close(fd);
-        throw FileError(detail::concat(where, ": '", path.string(), "' is not a regular file, expected a file"));
+        throw FileError(detail::concat(where, ": '", printable(path.string()), "' is not a regular file, expected a file"));
     }
     const auto size = static_cast<std::uintmax_t>(info.st_size);
     if (size > max_bytes) {
         ::close(fd);
-        throw FileError(detail::concat(where, ": '", path.string(), "' has ", size, " bytes, more than the ",
+        throw FileError(detail::concat(where, ": '", printable(path.string()), "' has ", size, " bytes, more than the ",
                                        max_bytes, " accepted"));
     }
     std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
@@ -75,12 +75,12 @@ inline std::vector<unsigned char> read_regular_file(const std::filesystem::path&
         if (got < 0) {
             const int error = errno;
             ::close(fd);
-            throw FileError(detail::concat(where, ": error reading '", path.string(), "': ", std::strerror(error)));
+            throw FileError(detail::concat(where, ": error reading '", printable(path.string()), "': ", std::strerror(error)));
         }
         if (got == 0 || done >= bytes.size()) {
             ::close(fd);
             if (done != bytes.size() || got != 0) {
-                throw FileError(detail::concat(where, ": error reading '", path.string(), "': it has ",
+                throw FileError(detail::concat(where, ": error reading '", printable(path.string()), "': it has ",
                                                done + (got > 0 ? 1 : 0), got > 0 ? " or more" : "",
                                                " bytes where its size said ", bytes.size(),
                                                " (it changed while being read, or is not a plain file, as in /proc)"));
@@ -168,7 +168,7 @@ inline void write_file_atomically(const std::filesystem::path& path, const char*
     for (int hops = 0; std::filesystem::is_symlink(std::filesystem::symlink_status(target, ec)); ++hops) {
         const std::filesystem::path next = std::filesystem::read_symlink(target, ec);
         if (ec || hops == 40) {
-            throw FileError(detail::concat(where, ": cannot follow the link '", path.string(), "'",
+            throw FileError(detail::concat(where, ": cannot follow the link '", printable(path.string()), "'",
                                            ec ? ": " + ec.message() : std::string(": too many levels of links")));
         }
         target = next.is_absolute() ? next : target.parent_path() / next;
@@ -177,14 +177,14 @@ inline void write_file_atomically(const std::filesystem::path& path, const char*
     const auto status = std::filesystem::status(target, ec);
     const bool exists = std::filesystem::exists(status);
     if (exists && !std::filesystem::is_regular_file(status)) {
-        throw FileError(detail::concat(where, ": '", path.string(),
+        throw FileError(detail::concat(where, ": '", printable(path.string()),
                                        "' exists and is not a regular file; expected a file to create or replace"));
     }
     const std::filesystem::path folder = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
     std::string name = (folder / ("." + target.filename().string() + ".XXXXXX")).string();
     const int fd = ::mkstemp(name.data());
     if (fd < 0) {
-        throw FileError(detail::concat(where, ": cannot write '", path.string(), "': ", std::strerror(errno)));
+        throw FileError(detail::concat(where, ": cannot write '", printable(path.string()), "': ", std::strerror(errno)));
     }
     mode_t mode = 0;
     if (exists) {
@@ -206,7 +206,7 @@ inline void write_file_atomically(const std::filesystem::path& path, const char*
     {
         std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
         if (!out) {
-            fail(detail::concat(where, ": cannot write '", path.string(), "': ", std::strerror(errno)));
+            fail(detail::concat(where, ": cannot write '", printable(path.string()), "': ", std::strerror(errno)));
         }
         errno = 0;  // what a failing write sets is the reason given below
         try {
@@ -221,13 +221,13 @@ inline void write_file_atomically(const std::filesystem::path& path, const char*
         if (!out) {
             const int error = errno;
             out.close();
-            fail(detail::concat(where, ": writing '", path.string(), "' failed: ",
+            fail(detail::concat(where, ": writing '", printable(path.string()), "' failed: ",
                                 error != 0 ? std::strerror(error) : "the stream failed (disk full?)"));
         }
     }
     std::filesystem::rename(temporary, target, ec);
     if (ec) {
-        fail(detail::concat(where, ": cannot replace '", path.string(), "': ", ec.message()));
+        fail(detail::concat(where, ": cannot replace '", printable(path.string()), "': ", ec.message()));
     }
 }
 

@@ -170,6 +170,7 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
         throw FileError(concat(where, ": the architecture has no layers, expected at least 1"));
     }
     long long outputs = 0;  // per example, the input and all layers: bounded by max_model_values()
+    long long operations = 0;  // per example, all layers: bounded by max_model_operations()
     count_model_values(outputs, network.input_shape(), concat(where, ": the input"));
     for (std::size_t k = 0; k < layers.size(); ++k) {
         const json::Value& entry = layers[k];
@@ -202,6 +203,7 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
                                    " is more than 2^31 values"));
         }
         count_model_values(outputs, layer->output_shape(), here, layer->working_values());
+        count_model_operations(operations, layer->operations(), here);
         // A setting the layer does not have (a typo, a newer nndl's) would be ignored: refused.
         const Settings own = layer->settings();
         for (const auto& item : settings.items()) {
@@ -358,7 +360,7 @@ inline json::Value read_architecture(const std::map<std::string, NpyArray>& arra
 /// A network from the arrays of a model file (see load_network); `name` is used in messages.
 template <class Scalar>
 Network<Scalar> network_from_npz(const std::map<std::string, NpyArray>& arrays, const std::string& name) {
-    const std::string where = "load_network: '" + name + "'";
+    const std::string where = "load_network: '" + printable(name) + "'";
     if (arrays.count("architecture") == 0) {
         throw FileError(where + ": no 'architecture' entry (a file from NumPy? pass the activations: "
                                 "load_network(path, activations))");
@@ -477,7 +479,7 @@ Network<Scalar> load_network(const std::filesystem::path& path) {
 /// that describes its own architecture must agree with them.
 template <class Scalar>
 Network<Scalar> load_network(const std::filesystem::path& path, const std::vector<Activation>& activations) {
-    const std::string where = "load_network: '" + path.string() + "'";
+    const std::string where = "load_network: '" + printable(path.string()) + "'";
     const auto arrays = read_npz(path);
     if (arrays.count("architecture") != 0) {
         Network<Scalar> network = network_from_npz<Scalar>(arrays, path.string());
@@ -515,7 +517,7 @@ Network<Scalar> load_network(const std::filesystem::path& path, const std::vecto
         for (auto s : expected_sizes) {
             want << (want.tellp() > 0 ? "-" : "") << s;
         }
-        throw FileError("load_network: '" + path.string() + "' holds a " + have.str() + " network, expected " +
+        throw FileError("load_network: '" + printable(path.string()) + "' holds a " + have.str() + " network, expected " +
                         want.str());
     }
     return network;

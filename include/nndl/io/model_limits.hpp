@@ -3,8 +3,10 @@
 // but its numbers (a padding of 8000, a dense layer of a million units) can ask for
 // gigabytes per example; the loaders (load_network, load_onnx) add up the input and what
 // every layer outputs per example from the model's own numbers, before any of it is allocated, and
-// refuse a model above the bound with a message naming the layer. Programs that load
-// larger models raise the bound.
+// refuse a model above the bound with a message naming the layer. A second bound does the
+// same for time: the operations one example costs (a 1000x1000 pooling window over a large
+// image is a few bytes in a file and hours of work). Programs that load larger models raise
+// the bounds.
 
 #include <atomic>
 #include <string>
@@ -15,12 +17,20 @@
 namespace nndl {
 
 /// The default bound on the values a loaded model's input and layers hold per example: 2^25
-/// (256 MiB in double). ResNet-50 on 224x224 images needs about a third of it.
+/// (256 MiB in double).
 inline constexpr long long default_max_model_values = 1LL << 25;
+
+/// The default bound on the operations (Layer::operations) one example costs in a loaded
+/// model: 2^34, about 1.7e10, room for VGG-16 on 224x224 images (1.5e10 multiply-adds).
+inline constexpr long long default_max_model_operations = 1LL << 34;
 
 namespace detail {
 inline std::atomic<long long>& max_model_values_setting() {
     static std::atomic<long long> bound{default_max_model_values};
+    return bound;
+}
+inline std::atomic<long long>& max_model_operations_setting() {
+    static std::atomic<long long> bound{default_max_model_operations};
     return bound;
 }
 }  // namespace detail
@@ -35,6 +45,21 @@ inline void set_max_model_values(long long values) {
         detail::throw_invalid("set_max_model_values: expected a bound of at least 1 value, got ", values);
     }
     detail::max_model_values_setting().store(values, std::memory_order_relaxed);
+}
+
+/// The bound the model loaders apply to the operations of one example's forward pass, all
+/// layers together.
+inline long long max_model_operations() {
+    return detail::max_model_operations_setting().load(std::memory_order_relaxed);
+}
+
+/// Sets the bound (at least 1) that max_model_operations() returns; it applies to the loads
+/// that start afterwards. Throws InvalidArgument for a bound below 1.
+inline void set_max_model_operations(long long operations) {
+    if (operations < 1) {
+        detail::throw_invalid("set_max_model_operations: expected a bound of at least 1 operation, got ", operations);
+    }
+    detail::max_model_operations_setting().store(operations, std::memory_order_relaxed);
 }
 
 namespace detail {
@@ -57,6 +82,19 @@ inline void count_model_values(long long& total, const Shape& output, const std:
                                " a loaded model may use; nndl::set_max_model_values raises the bound"));
     }
     total += values;
+}
+
+/// Adds a layer's operations per example (Layer::operations) to `total` and throws
+/// FileError (starting with `where`) when the sum passes max_model_operations().
+inline void count_model_operations(long long& total, long long operations, const std::string& where) {
+    const long long bound = max_model_operations();
+    if (operations > bound || total > bound - operations) {
+        throw FileError(concat(where, ": one example costs ", operations,
+                               " operations in this layer", total > 0 ? concat(" and ", total, " before it") : std::string(),
+                               ", more than the ", bound,
+                               " a loaded model may use; nndl::set_max_model_operations raises the bound"));
+    }
+    total += operations;
 }
 
 }  // namespace detail

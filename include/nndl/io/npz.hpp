@@ -423,7 +423,7 @@ inline void write_npz(const std::filesystem::path& path, const std::vector<std::
 inline std::map<std::string, NpyArray> parse_npz(const std::vector<unsigned char>& file, const std::string& name_for_messages) {
     const char* where = "read_npz";
     const auto fail = [&](const std::string& what) -> FileError {
-        return FileError(detail::concat(where, ": '", name_for_messages, "' ", what));
+        return FileError(detail::concat(where, ": '", printable(name_for_messages), "' ", what));
     };
     if (file.size() < 22 || detail::get_le(file, 0, 4, where) != 0x04034b50U) {
         throw fail("is not an .npz (zip) archive");

@@ -454,7 +454,7 @@ public:
     /// `largest`: the largest magnitude the network's scalar holds (a weight beyond it, a
     /// float64 1e300 read into float, would turn into infinity).
     TensorReader(std::filesystem::path folder, std::string file, double largest)
-        : folder_(std::move(folder)), file_(std::move(file)), largest_(largest) {}
+        : folder_(std::move(folder)), file_(printable(file)), largest_(largest) {}
 
     std::vector<std::int64_t> dims(const TensorProto& t, const std::string& what) const {
         std::vector<std::int64_t> d;
@@ -632,7 +632,7 @@ private:
     }
 
     std::filesystem::path folder_;
-    std::string file_;
+    std::string file_;  // escaped (printable), for messages
     double largest_;
 };
 
@@ -661,7 +661,7 @@ template <class Scalar>
 class GraphReader {
 public:
     GraphReader(const ModelProto& model, TensorReader tensors, std::string file)
-        : model_(model), graph_(model.graph()), tensors_(std::move(tensors)), file_(std::move(file)) {}
+        : model_(model), graph_(model.graph()), tensors_(std::move(tensors)), file_(printable(file)) {}
 
     Network<Scalar> read() {
         check_opset();
@@ -772,7 +772,7 @@ private:
             fail(concat("input '", printable(data->name()), "' holds more than ", max_onnx_tensor_values,
                         " values per example"));
         }
-        count_model_values(outputs_, shape, concat("load_onnx: '", printable(file_), "': input '", printable(data->name()), "'"));
+        count_model_values(outputs_, shape, concat("load_onnx: '", file_, "': input '", printable(data->name()), "'"));
         network_ = Network<Scalar>(shape);
         image_ = rank == 4;
         const auto& batch = tensor.shape().dim(0);
@@ -1519,10 +1519,10 @@ private:
             fail(concat("has a '", layer->type(), "' layer (layer ", network_.depth() + 1, ") whose output holds ",
                         layer->output_size(), " values per example; nndl reads at most ", max_onnx_tensor_values));
         }
-        count_model_values(outputs_, layer->output_shape(),
-                           concat("load_onnx: '", printable(file_), "': layer ", network_.depth() + 1, " ('",
-                                  layer->type(), "')"),
-                           layer->working_values());
+        const std::string here = concat("load_onnx: '", file_, "': layer ", network_.depth() + 1, " ('",
+                                        layer->type(), "')");
+        count_model_values(outputs_, layer->output_shape(), here, layer->working_values());
+        count_model_operations(operations_, layer->operations(), here);
         for (const auto& p : layer->parameters()) {
             weights_ += p.value->size();
         }
@@ -1562,7 +1562,7 @@ private:
     const ModelProto& model_;
     const GraphProto& graph_;
     TensorReader tensors_;
-    std::string file_;
+    std::string file_;  // escaped (printable), for messages
     std::int64_t opset_ = 0;
     Constants constants_;
     Network<Scalar> network_;
@@ -1574,6 +1574,7 @@ private:
     Pending pending_;
     long long weights_ = 0;
     long long outputs_ = 0;  // what all layers output per example: bounded by max_model_values()
+    long long operations_ = 0;  // what one example costs: bounded by max_model_operations()
     std::int64_t input_batch_ = 0;  // the input's fixed batch size, 0 when free
     std::string previous_op_;       // the last node's operator (a Div completes a Sub's normalization)
     std::set<std::string> written_;  // every tensor name the graph has defined: the input, node outputs
@@ -1630,7 +1631,7 @@ void save_onnx(Network<Scalar>& network, const std::filesystem::path& path, cons
     write_file_atomically(path, "save_onnx", [&](std::ofstream& out) {
         // A stream that fails (a full disk) is reported with its reason when the write ends.
         if (!model.SerializeToOstream(&out) && out.good()) {
-            throw FileError(detail::concat("save_onnx: cannot serialize the model for '", path.string(), "'"));
+            throw FileError(detail::concat("save_onnx: cannot serialize the model for '", printable(path.string()), "'"));
         }
     });
 }
@@ -1641,10 +1642,10 @@ namespace detail::onnx_format {
 inline ::onnx::ModelProto parse_model(const void* data, std::size_t size, const std::string& name) {
     ::onnx::ModelProto model;
     if (!model.ParseFromArray(data, static_cast<int>(size))) {
-        throw FileError(concat("load_onnx: '", name, "' is not an ONNX model (the protobuf does not parse)"));
+        throw FileError(concat("load_onnx: '", printable(name), "' is not an ONNX model (the protobuf does not parse)"));
     }
     if (!model.has_graph()) {
-        throw FileError(concat("load_onnx: '", name, "' is not an ONNX model (",
+        throw FileError(concat("load_onnx: '", printable(name), "' is not an ONNX model (",
                                size == 0 ? "the file is empty" : "it holds no graph", ")"));
     }
     return model;
@@ -1668,7 +1669,7 @@ Network<Scalar> network_from_onnx_model(const ::onnx::ModelProto& model, const s
 template <class Scalar>
 Network<Scalar> network_from_onnx_bytes(const void* data, std::size_t size, const std::string& name = "model") {
     if (size > max_onnx_file_bytes) {
-        detail::throw_invalid("load_onnx: '", name, "' has ", size, " bytes, more than the ", max_onnx_file_bytes,
+        detail::throw_invalid("load_onnx: '", printable(name), "' has ", size, " bytes, more than the ", max_onnx_file_bytes,
                               " accepted");
     }
     return network_from_onnx_model<Scalar>(detail::onnx_format::parse_model(data, size, name), {}, name);

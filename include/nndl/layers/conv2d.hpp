@@ -150,6 +150,8 @@ public:
     const WindowGeometry& geometry() const { return geometry_; }
     /// The patches of one example (kernel height * width * input channels per output position).
     Index working_values() const override { return weights_.cols() * geometry_.positions(); }
+    /// Multiply-adds per example: every filter's weights at every output position.
+    Index operations() const override { return weights_.size() * geometry_.positions(); }
     /// Inputs per output value (kernel height * width * input channels): the fan-in for initialisation.
     Index fan_in() const { return weights_.cols(); }
 

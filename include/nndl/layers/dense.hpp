@@ -77,6 +77,8 @@ public:
     }
     /// The activation f, ActivationPolicy::kind.
     Activation activation() const override { return ActivationPolicy::kind; }
+    /// Multiply-adds per example: one per weight.
+    Index operations() const override { return weights_.size(); }
 
     /// W, n_out x n_in. Pre: what is assigned keeps that shape.
     Matrix<Scalar>& weights() { return weights_; }

@@ -66,6 +66,10 @@ public:
     PoolMode mode() const { return mode_; }
     /// The window, stride, resolved padding and output size.
     const WindowGeometry& geometry() const { return geometry_; }
+    /// One comparison or addition per window pixel, per output value.
+    Index operations() const override {
+        return geometry_.window_height * geometry_.window_width * this->output_size();
+    }
 
 protected:
     /// Contract: see Layer::forward. The same in both modes; max pooling records where each
