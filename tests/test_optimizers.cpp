@@ -95,3 +95,70 @@ TEST_CASE("learning-rate schedules") {
     // The course's schedule_lr_decay(0.5, epoch_num=100, decay_rate=0.3, time_interval=10) = 0.125.
     CHECK(nndl::LearningRateSchedule{Kind::scheduled, 0.3, 10}.at(0.5, 100) == doctest::Approx(0.125));
 }
+
+TEST_CASE("gradient clipping by value: the course's clip test (Dinosaur Island)") {
+    // np.random.seed(3); dWax, dWaa, dWya, db, dby = randn(5,3)*10, randn(5,5)*10,
+    // randn(2,5)*10, randn(5,1)*10, randn(2,1)*10; expected values from course5.md.
+    for (const double limit : {10.0, 5.0}) {
+        nndl::NumpyRandom random(3);
+        std::vector<nndl::Matrix<double>> gradients;
+        for (const auto& [r, c] : std::vector<std::pair<int, int>>{{5, 3}, {5, 5}, {2, 5}, {5, 1}, {2, 1}}) {
+            gradients.push_back(random.randn(r, c) * 10.0);
+        }
+        std::vector<nndl::Matrix<double>> values = gradients;  // the parameters themselves are not touched
+        std::vector<nndl::Parameter<double>> parameters;
+        for (std::size_t k = 0; k < gradients.size(); ++k) {
+            parameters.push_back({"p" + std::to_string(k), &values[k], &gradients[k]});
+        }
+        nndl::clip_gradients_by_value(parameters, limit);
+        const auto& [dWax, dWaa, dWya, db, dby] = std::tie(gradients[0], gradients[1], gradients[2], gradients[3],
+                                                           gradients[4]);
+        CHECK(dWaa(1, 2) == limit);
+        CHECK(dWax(3, 1) == -limit);
+        CHECK(dWya(1, 2) == 0.2971381536101662);
+        CHECK(db(4, 0) == limit);
+        CHECK(dby(1, 0) == doctest::Approx(limit == 10.0 ? 8.45833407 : 5.0).epsilon(1e-9));
+        for (const auto& g : gradients) {
+            CHECK(g.cwiseAbs().maxCoeff() <= limit);
+        }
+    }
+}
+
+TEST_CASE("gradient clipping by global norm, and a network that clips every step") {
+    nndl::Matrix<double> a = rows<double>({{3.0}}), b = rows<double>({{0.0, 4.0}, {12.0, 0.0}});
+    nndl::Matrix<double> value_a = a, value_b = b;
+    const std::vector<nndl::Parameter<double>> parameters{{"a", &value_a, &a}, {"b", &value_b, &b}};
+    CHECK(nndl::global_gradient_norm(parameters) == 13.0);
+    CHECK(nndl::clip_gradients_by_global_norm(parameters, 20.0) == 13.0);  // below the limit: unchanged
+    CHECK(a(0, 0) == 3.0);
+    CHECK(nndl::clip_gradients_by_global_norm(parameters, 6.5) == 13.0);  // halved: same direction
+    CHECK(a(0, 0) == 1.5);
+    CHECK(b(1, 0) == 6.0);
+    CHECK(nndl::global_gradient_norm(parameters) == 6.5);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::clip_gradients_by_global_norm(parameters, 0.0); }) ==
+          "clip_gradients_by_global_norm: the limit is 0, expected a finite number > 0");
+
+    // A network's train_step clips after backward (L2 term included) and before the update.
+    nndl::Network<double> net({3, 4, 2}, {nndl::Activation::tanh, nndl::Activation::sigmoid}, {nndl::Init::xavier}, 4);
+    net.set_l2(0.5);
+    const nndl::Matrix<double> x = nndl::NumpyRandom(5).randn(3, 6) * 3.0;
+    const nndl::Matrix<double> y = (nndl::NumpyRandom(6).rand(2, 6).array() > 0.5).cast<double>();
+    nndl::Network<double> manual = net;
+    manual.forward(x, nndl::Mode::training);
+    manual.backward(y);
+    const auto gradients = manual.parameters();
+    nndl::clip_gradients_by_value(gradients, 0.05);
+    const double norm = nndl::clip_gradients_by_global_norm(gradients, 0.1);
+    REQUIRE(norm > 0.1);  // both kinds act on this step
+    nndl::GradientDescent<double> by_hand(1.0);
+    manual.apply(by_hand);
+    net.set_gradient_clipping({0.05, 0.1});
+    nndl::GradientDescent<double> gd(1.0);
+    net.train_step(x, y, gd);
+    const auto clipped = net.parameters();
+    for (std::size_t k = 0; k < clipped.size(); ++k) {
+        CHECK(*clipped[k].value == *gradients[k].value);
+    }
+    CHECK(nndl::Network<double>(net).gradient_clipping().global_norm == 0.1);  // copies keep it
+    CHECK_THROWS_AS(net.set_gradient_clipping({-1.0, 0.0}), nndl::InvalidArgument);
+}

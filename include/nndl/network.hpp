@@ -24,6 +24,7 @@
 #include "layers/activations.hpp"
 #include "layers/dense.hpp"
 #include "layers/dropout.hpp"
+#include "optim/clipping.hpp"
 #include "losses.hpp"
 #include "metrics.hpp"
 #include "optim/optimizer.hpp"
@@ -139,6 +140,7 @@ public:
     Network(const Network& other)
         : input_shape_(other.input_shape_),
           l2_(other.l2_),
+          clipping_(other.clipping_),
           loss_(other.loss_ ? other.loss_->clone() : nullptr),
           loss_chosen_by_user_(other.loss_chosen_by_user_) {
         for (const auto& layer : other.layers_) {
@@ -326,6 +328,22 @@ public:
     /// The L2 strength lambda (0: none).
     double l2() const { return l2_; }
 
+    /// Gradient clipping (optim/clipping.hpp) applied to every step's gradients (the L2 term
+    /// included) before the optimizer sees them; off (both 0) by default. A training setting,
+    /// like the optimizer: not saved with the model. Throws InvalidArgument for a negative or
+    /// non-finite limit.
+    void set_gradient_clipping(const GradientClipping& clipping) {
+        for (const double limit : {clipping.value, clipping.global_norm}) {
+            if (!(limit >= 0.0) || !std::isfinite(limit)) {
+                detail::throw_invalid("Network::set_gradient_clipping: a limit is ", limit,
+                                      ", expected a finite number > 0 (or 0 for none)");
+            }
+        }
+        clipping_ = clipping;
+    }
+    /// The clipping every step applies.
+    const GradientClipping& gradient_clipping() const { return clipping_; }
+
     /// The cost of the last forward pass against targets Y (the stable fused form when
     /// the output layer and the loss allow it), including the L2 term when set.
     Scalar cost(const Matrix<Scalar>& y) const {
@@ -373,8 +391,10 @@ public:
         return *gradient;
     }
 
-    /// Hands every parameter and its gradient to the optimizer.
+    /// Clips the gradients (set_gradient_clipping), then hands every parameter and its
+    /// gradient to the optimizer.
     void apply(Optimizer<Scalar>& optimizer) {
+        clip_gradients(parameters_, clipping_);
         optimizer.begin_step();
         for (std::size_t slot = 0; slot < parameters_.size(); ++slot) {
             optimizer.update(slot, *parameters_[slot].value, *parameters_[slot].gradient);
@@ -750,6 +770,7 @@ private:
 
     Shape input_shape_{0, 0, 0};
     double l2_ = 0.0;
+    GradientClipping clipping_;
     std::vector<std::unique_ptr<Layer<Scalar>>> layers_;
     std::vector<Parameter<Scalar>> parameters_;  // all layers' parameters, gathered when layers change
     std::unique_ptr<Loss<Scalar>> loss_;

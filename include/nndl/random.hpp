@@ -3,8 +3,10 @@
 // (np.random.seed / rand / randn), so C++ code can replay the course's NumPy
 // experiments exactly: same weights, same data, same costs.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <random>
 #include <utility>
@@ -140,6 +142,50 @@ public:
         return order;
     }
 
+    /// np.random.choice(len(p), p=p) (legacy): an index drawn with the probabilities `p`
+    /// (a vector). As NumPy: p must sum to 1 within the square root of its scalar type's
+    /// epsilon (a compensated sum); the cumulative sum, in order, is divided by its last
+    /// entry; one uniform() draw; the index is the number of cumulative entries <= the draw.
+    /// Throws InvalidArgument when p is empty or not a vector, has a negative or non-finite
+    /// entry, or does not sum to 1.
+    template <class Derived>
+    Index choice(const Eigen::DenseBase<Derived>& p) {
+        using PScalar = typename Derived::Scalar;
+        if (p.size() == 0 || (p.rows() != 1 && p.cols() != 1)) {
+            detail::throw_invalid("NumpyRandom::choice: p is ", p.rows(), " x ", p.cols(),
+                                  ", expected a vector of at least one probability");
+        }
+        double sum = 0.0;
+        double compensation = 0.0;  // Kahan's, as NumPy's check
+        for (Index i = 0; i < p.size(); ++i) {
+            const auto value = static_cast<double>(p.derived().coeff(i));
+            if (!(value >= 0.0) || !std::isfinite(value)) {
+                detail::throw_invalid("NumpyRandom::choice: p(", i, ") is ", value,
+                                      ", expected a finite probability >= 0");
+            }
+            const double y = value - compensation;
+            const double t = sum + y;
+            compensation = (t - sum) - y;
+            sum = t;
+        }
+        const double tolerance = std::sqrt(static_cast<double>(std::numeric_limits<PScalar>::epsilon()));
+        if (std::abs(sum - 1.0) > std::max(tolerance, std::sqrt(std::numeric_limits<double>::epsilon()))) {
+            detail::throw_invalid("NumpyRandom::choice: the probabilities sum to ", sum, ", expected 1");
+        }
+        cumulative_.resize(static_cast<std::size_t>(p.size()));
+        double running = 0.0;
+        for (Index i = 0; i < p.size(); ++i) {
+            running += static_cast<double>(p.derived().coeff(i));
+            cumulative_[static_cast<std::size_t>(i)] = running;
+        }
+        for (double& c : cumulative_) {
+            c /= running;
+        }
+        const double draw = uniform();
+        return static_cast<Index>(std::upper_bound(cumulative_.begin(), cumulative_.end(), draw) -
+                                  cumulative_.begin());
+    }
+
 private:
     static void require_size(const char* where, Index rows, Index cols) {
         if (rows < 0 || cols < 0) {
@@ -149,6 +195,48 @@ private:
 
     std::mt19937 engine_;
     std::optional<double> cached_gaussian_;
+    std::vector<double> cumulative_;  // choice's cumulative sum, kept so a draw need not allocate
 };
+
+/// The probabilities `p` sharpened (temperature < 1) or flattened (> 1): each becomes
+/// p^(1/temperature), then all are divided by their sum; temperature 1 gives p back (up to
+/// rounding), and a probability of 0 stays 0. Computed from logarithms, so a small
+/// temperature does not underflow to all zeros. Throws InvalidArgument unless temperature is
+/// a finite number > 0 and p a non-empty vector of finite probabilities >= 0, not all 0.
+template <class Scalar>
+Vector<Scalar> with_temperature(const Vector<Scalar>& p, double temperature) {
+    if (!(temperature > 0.0) || !std::isfinite(temperature)) {
+        detail::throw_invalid("with_temperature: temperature is ", temperature, ", expected a finite number > 0");
+    }
+    if (p.size() == 0) {
+        detail::throw_invalid("with_temperature: p is empty, expected at least one probability");
+    }
+    double largest = -std::numeric_limits<double>::infinity();
+    for (Index i = 0; i < p.size(); ++i) {
+        const auto value = static_cast<double>(p(i));
+        if (!(value >= 0.0) || !std::isfinite(value)) {
+            detail::throw_invalid("with_temperature: p(", i, ") is ", value, ", expected a finite probability >= 0");
+        }
+        if (value > 0.0) {
+            largest = std::max(largest, std::log(value) / temperature);
+        }
+    }
+    if (largest == -std::numeric_limits<double>::infinity()) {
+        detail::throw_invalid("with_temperature: every probability is 0, expected at least one above 0");
+    }
+    std::vector<double> weights(static_cast<std::size_t>(p.size()));
+    double sum = 0.0;
+    for (Index i = 0; i < p.size(); ++i) {
+        const auto value = static_cast<double>(p(i));
+        const double w = value > 0.0 ? std::exp(std::log(value) / temperature - largest) : 0.0;
+        weights[static_cast<std::size_t>(i)] = w;
+        sum += w;
+    }
+    Vector<Scalar> result(p.size());
+    for (Index i = 0; i < p.size(); ++i) {
+        result(i) = static_cast<Scalar>(weights[static_cast<std::size_t>(i)] / sum);
+    }
+    return result;
+}
 
 }  // namespace nndl
