@@ -59,10 +59,17 @@ namespace nndl {
 /// channels with channels fastest: entry (h, w, c) is at (h * width + w) * channels + c.
 /// That is the order of NumPy's (m, H, W, C) arrays read row-major, and of nndl's image,
 /// HDF5 and IDX loaders, so a flat layer can follow an image layer without a reshape.
+///
+/// A sequence (Shape::sequence(steps, features)) is one example per column too, its time
+/// steps one after the other: step t's features are rows t * features to
+/// (t + 1) * features - 1 of the column. It is stored as height = steps, width = 1,
+/// channels = features, marked as a sequence, so it is never mistaken for an image or a
+/// flat vector of the same size.
 struct Shape {
     Index channels = 1;  ///< values per pixel (features of a flat vector)
     Index height = 1;    ///< rows of an image; 1 for a flat vector
     Index width = 1;     ///< columns of an image; 1 for a flat vector
+    bool time_steps = false;  ///< a sequence: height counts its time steps (see Shape::sequence)
 
     /// The shape of a single value, {1, 1, 1}.
     Shape() = default;
@@ -71,11 +78,24 @@ struct Shape {
     Shape(Index channels_, Index height_ = 1, Index width_ = 1) : channels(channels_), height(height_), width(width_) {}
     /// An image shape in the memory order's words.
     static Shape image(Index height, Index width, Index channels) { return Shape(channels, height, width); }
+    /// A sequence of `steps` time steps of `features` values each.
+    static Shape sequence(Index steps, Index features) {
+        Shape shape(features, steps, 1);
+        shape.time_steps = true;
+        return shape;
+    }
 
     /// Values per example: the rows of a batch of this shape.
     Index size() const { return channels * height * width; }
-    /// Whether height and width are both 1 (a plain vector of `channels` values).
-    bool is_flat() const { return height == 1 && width == 1; }
+    /// Whether height and width are both 1 (a plain vector of `channels` values) and the
+    /// shape is not a sequence.
+    bool is_flat() const { return height == 1 && width == 1 && !time_steps; }
+    /// Whether the shape is a sequence (Shape::sequence).
+    bool is_sequence() const { return time_steps; }
+    /// A sequence's time steps (its height).
+    Index steps() const { return height; }
+    /// A sequence's values per time step (its channels).
+    Index features() const { return channels; }
     /// The row of entry (h, w, c) in an example's column; no bounds check.
     Index offset(Index h, Index w, Index c) const { return (h * width + w) * channels + c; }
     /// Every dimension at least 1 and at most max_values values in all.
@@ -85,15 +105,20 @@ struct Shape {
     }
     static constexpr Index max_values = Index(1) << 40;  ///< values per example that nndl accepts
 
-    /// Equal channels, height and width (an image and a flat vector of its size differ).
+    /// Equal channels, height, width and kind (an image, a sequence and a flat vector of the
+    /// same size differ).
     friend bool operator==(const Shape& a, const Shape& b) {
-        return a.channels == b.channels && a.height == b.height && a.width == b.width;
+        return a.channels == b.channels && a.height == b.height && a.width == b.width && a.time_steps == b.time_steps;
     }
     /// True when the shapes differ in any dimension.
     friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
 
-    /// "12" for a flat shape, "28x28x1 (height x width x channels)" for an image.
+    /// "12" for a flat shape, "28x28x1 (height x width x channels)" for an image, "4 steps x
+    /// 3 features" for a sequence.
     std::string to_string() const {
+        if (time_steps) {
+            return detail::concat(height, " steps x ", channels, " features");
+        }
         if (is_flat()) {
             return std::to_string(channels);
         }
@@ -383,6 +408,46 @@ protected:
     FusedOutput(const FusedOutput&) = default;
     /// Protected, so that only the implementing layer assigns it (no slicing).
     FusedOutput& operator=(const FusedOutput&) = default;
+};
+
+/// Capability: a recurrent layer's hidden state (state_size() x batch, one column per example).
+/// It is not the layer's saved state (StateBuffer): model files do not hold it, training
+/// snapshots do not restore it. forward and step start from the current state (zeros
+/// until set_initial_state, and after reset_state); infer starts from it too and changes
+/// nothing. With carry on, each forward leaves its final state as the next one's start: a
+/// long sequence trained in pieces (truncated backpropagation through time; the gradient
+/// stops at the start of a piece).
+template <class Scalar>
+class RecurrentState {
+public:
+    virtual ~RecurrentState() = default;
+    /// Rows of the state: the units of a SimpleRNN; twice the units of an LSTM (the hidden
+    /// state on top, the cell state below).
+    virtual Index state_size() const = 0;
+    /// The state the next pass starts from, one column per example (the batch must then
+    /// have as many). Throws ShapeError unless it has state_size() rows and InvalidArgument
+    /// for a value that is not finite.
+    virtual void set_initial_state(const Matrix<Scalar>& state) = 0;
+    /// The next pass starts from zeros.
+    virtual void reset_state() = 0;
+    /// Whether each forward (in either mode) leaves its final state as the next start.
+    virtual void set_carry(bool carry) = 0;
+    /// The state the last forward or step ended in. Empty before any.
+    virtual const Matrix<Scalar>& final_state() const = 0;
+    /// dLoss/d(start state) of the last backward (the course's da0). Empty before any.
+    virtual const Matrix<Scalar>& initial_state_gradient() const = 0;
+    /// One time step on a batch of step inputs (features x batch) from the current state;
+    /// the result becomes the current state and is returned (generation, one token at a
+    /// time). Throws ShapeError for another shape.
+    virtual const Matrix<Scalar>& step(const Matrix<Scalar>& input) = 0;
+
+protected:
+    /// Only a layer implementing the capability constructs one.
+    RecurrentState() = default;
+    /// Protected, so that only the implementing layer copies it (no slicing).
+    RecurrentState(const RecurrentState&) = default;
+    /// Protected, so that only the implementing layer assigns it (no slicing).
+    RecurrentState& operator=(const RecurrentState&) = default;
 };
 
 /// The activation a layer ends with: its FusedOutput's, else identity.

@@ -9,7 +9,8 @@
 //    "loss":"BinaryCrossEntropy","l2":0.0,"layers":[
 //      {"type":"dense","input":[12288,1,1],"settings":{"units":20,"activation":"relu"},
 //       "parameters":["W","b"],"state":[]}, ...]}
-// ("input" is channels, height, width: the network's, and each layer's own). In Python,
+// ("input" is channels, height, width, or {"steps": T, "features": n} for a sequence: the
+// network's, and each layer's own). In Python,
 // np.load(path) reads it without pickle.
 //
 // Format 1 (nndl 0.1: W1, b1, ..., WL, bL with "sizes" and "activations") still loads,
@@ -142,6 +143,18 @@ inline std::string joined(const std::vector<std::string>& names) {
 
 /// A [channels, height, width] entry of the architecture: each at least 1, 2^31 values at most.
 inline Shape shape_from_json(const json::Value& value, const std::string& what, const std::string& where) {
+    if (value.is_object()) {  // a sequence: {"steps": T, "features": n}
+        const long long steps = value.at("steps", what).as_integer(what + " steps");
+        const long long features = value.at("features", what).as_integer(what + " features");
+        if (steps < 1 || features < 1 || steps > (1LL << 31) / features) {
+            throw FileError(concat(where, ": the architecture's ", what, " has ", steps, " steps of ", features,
+                                   " features; expected at least 1 of each and at most 2^31 values"));
+        }
+        if (value.items(what).size() != 2) {
+            throw FileError(concat(where, ": the architecture's ", what, " holds more than \"steps\" and \"features\""));
+        }
+        return Shape::sequence(static_cast<Index>(steps), static_cast<Index>(features));
+    }
     const auto& dims_json = value.as_array(what);
     if (dims_json.size() != 3) {
         throw FileError(concat(where, ": the architecture's \"", what, "\" has ", dims_json.size(),
@@ -159,6 +172,22 @@ inline Shape shape_from_json(const json::Value& value, const std::string& what, 
         values *= dims[i];
     }
     return Shape(dims[0], dims[1], dims[2]);
+}
+
+/// A shape as the architecture stores it: [channels, height, width], or {"steps": T,
+/// "features": n} for a sequence.
+inline json::Value shape_to_json(const Shape& shape) {
+    if (shape.is_sequence()) {
+        json::Value sequence = json::Value::object();
+        sequence.set("steps", json::Value(static_cast<long long>(shape.steps())));
+        sequence.set("features", json::Value(static_cast<long long>(shape.features())));
+        return sequence;
+    }
+    json::Value dims = json::Value::array();
+    for (const Index d : {shape.channels, shape.height, shape.width}) {
+        dims.push_back(json::Value(static_cast<long long>(d)));
+    }
+    return dims;
 }
 
 template <class Scalar>
@@ -401,11 +430,7 @@ void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
     arch.set("format", json::Value("nndl"));
     arch.set("version", json::Value(static_cast<long long>(model_format_version)));
     arch.set("scalar", json::Value(std::is_same_v<Scalar, float> ? "float32" : "float64"));
-    json::Value input = json::Value::array();
-    input.push_back(json::Value(static_cast<long long>(network.input_shape().channels)));
-    input.push_back(json::Value(static_cast<long long>(network.input_shape().height)));
-    input.push_back(json::Value(static_cast<long long>(network.input_shape().width)));
-    arch.set("input", input);
+    arch.set("input", detail::shape_to_json(network.input_shape()));
     try {
         (void)detail::loss_from_name<Scalar>(network.loss().name(), "save_network");
     } catch (const FileError&) {
@@ -422,11 +447,7 @@ void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
         const std::string prefix = "layer" + std::to_string(k + 1);
         json::Value entry = json::Value::object();
         entry.set("type", json::Value(layer.type()));
-        json::Value layer_input = json::Value::array();
-        for (const Index d : {layer.input_shape().channels, layer.input_shape().height, layer.input_shape().width}) {
-            layer_input.push_back(json::Value(static_cast<long long>(d)));
-        }
-        entry.set("input", layer_input);
+        entry.set("input", detail::shape_to_json(layer.input_shape()));
         json::Value settings = json::Value::object();
         const Settings layer_settings = layer.settings();
         for (const auto& [name, value] : layer_settings.items()) {

@@ -1604,6 +1604,15 @@ template <class Scalar>
         "input: [batch, features] or [batch, channels, height, width]; output: [batch, outputs] or an image");
     format::GraphWriter out(graph, options.precision);
     const Shape input = network.input_shape();
+    // ONNX would see a sequence as an image (NCHW); its recurrent operators are not written yet.
+    for (std::size_t i = 0; i <= network.depth(); ++i) {
+        const Shape shape = i == 0 ? input : network.layer(i - 1).output_shape();
+        if (shape.is_sequence()) {
+            detail::throw_invalid("save_onnx: ", i == 0 ? std::string("the input") : detail::concat("layer ", i, " ('", network.layer(i - 1).type(), "')"),
+                                  " is a sequence (", shape.to_string(),
+                                  "); save_onnx writes flat vectors and images: save the model with save_network");
+        }
+    }
     out.image = !input.is_flat();
     out.current = "input";
     format::add_value_info(*graph.add_input(), "input", out.element_type(), input, out.image);

@@ -96,6 +96,9 @@ inline const char* builtin_layer_header(const std::string& type) {
     if (type == "batch_norm") {
         return "nndl/layers/batch_norm.hpp";
     }
+    if (type == "simple_rnn") {
+        return "nndl/layers/simple_rnn.hpp";
+    }
     return nullptr;
 }
 
