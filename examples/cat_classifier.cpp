@@ -186,7 +186,7 @@ int run(const examples::Options& options) {
             std::cerr << "no mislabeled test images: nothing to draw\n";
         } else {
             nndl::write_png(options.text("mislabeled"), examples::image_grid(images, frames, 5, 2));
-            std::cerr << "wrote " << options.text("mislabeled") << ": " << images.size()
+            std::cerr << "wrote " << examples::terminal_safe(options.text("mislabeled")) << ": " << images.size()
                       << " mislabeled test images (red frame: predicted cat, blue frame: missed cat)\n";
         }
     }

@@ -1,6 +1,8 @@
 #pragma once
 // Line charts: the numbers as CSV beside the picture, drawn by gnuplot where it is
 // installed. Text (titles, a CSV's column names) reaches gnuplot only as quoted literals.
+#include "terminal_text.hpp"
+
 #include <nndl/nndl.hpp>
 
 #include <algorithm>
@@ -143,7 +145,7 @@ inline void plot_lines(const std::filesystem::path& png, const std::string& titl
         }
     });
     if (!gnuplot_available()) {
-        std::cerr << "gnuplot is not installed (apt-get install gnuplot-nox): wrote the data to " << csv.string()
+        std::cerr << "gnuplot is not installed (apt-get install gnuplot-nox): wrote the data to " << terminal_safe(csv.string())
                   << " but no chart\n";
         return;
     }
@@ -173,7 +175,7 @@ inline void plot_lines(const std::filesystem::path& png, const std::string& titl
         throw nndl::FileError("plot_lines: gnuplot could not draw " + png.string());
     }
     nndl::write_bytes_atomically(png, "plot_lines", image);
-    std::cerr << "wrote " << png.string() << " (data: " << csv.string() << ")\n";
+    std::cerr << "wrote " << terminal_safe(png.string()) << " (data: " << terminal_safe(csv.string()) << ")\n";
 }
 
 }  // namespace examples

@@ -2,6 +2,8 @@
 // The example programs' command lines: Options (CLI11, values read and range-checked
 // before any work), UsageError and run_main (a mistake is one line on stderr and exit
 // code 2), and data_path (the bundled data, from the build or the source tree).
+#include "terminal_text.hpp"
+
 #include <nndl/nndl.hpp>
 
 #include <CLI/CLI.hpp>
@@ -99,40 +101,36 @@ public:
     }
 
     /// Parses argv; prints the help and exits 0 on --help; throws UsageError on mistakes.
+    /// --version prints the version and exits 0 once the rest of the line parses.
     void parse(int argc, char** argv) {
+        std::vector<char*> rest{argv[0]};
+        bool version = false;
+        bool operands_only = false;  // after "--"
         for (int i = 1; i < argc; ++i) {
             const std::string arg = argv[i];
-            if (arg == "--") {
-                break;
+            if (!operands_only) {
+                if (arg == "--version") {
+                    version = true;
+                    continue;
+                }
+                if (arg == "--") {
+                    operands_only = true;
+                }
+                // CLI11 would read "-hidden" as -h -i -d ... and show the help; a flag's "=value" would set it.
+                if (arg.size() > 2 && arg[0] == '-' && arg[1] != '-' && !looks_like_number(arg)) {
+                    throw UsageError("unknown option '" + arg + "' (options start with --)");
+                }
+                const std::size_t equals = arg.find('=');
+                if (arg.rfind("--", 0) == 0 && equals != std::string::npos &&
+                    (arg.substr(0, equals) == "--help" || arg.substr(0, equals) == "--version" ||
+                     std::find(flags_.begin(), flags_.end(), arg.substr(0, equals)) != flags_.end())) {
+                    throw UsageError("option '" + arg.substr(0, equals) + "' takes no value, got '" + arg + "'");
+                }
             }
-            // CLI11 would read "-hidden" as -h -i -d ... and show the help; a flag's "=value" would set it.
-            if (arg.size() > 2 && arg[0] == '-' && arg[1] != '-' && !looks_like_number(arg)) {
-                throw UsageError("unknown option '" + arg + "' (options start with --)");
-            }
-            const std::size_t equals = arg.find('=');
-            if (arg.rfind("--", 0) == 0 && equals != std::string::npos &&
-                (arg.substr(0, equals) == "--help" ||
-                 std::find(flags_.begin(), flags_.end(), arg.substr(0, equals)) != flags_.end())) {
-                throw UsageError("option '" + arg.substr(0, equals) + "' takes no value, got '" + arg + "'");
-            }
+            rest.push_back(argv[i]);
         }
         try {
-            app_.parse(argc, argv);
-        } catch (const CLI::CallForVersion& e) {
-            // The version is printed only for a command line that is otherwise right.
-            for (int i = 1; i < argc; ++i) {
-                const std::string arg = argv[i];
-                if (arg == "--") {
-                    break;
-                }
-                const std::string name = arg.substr(0, arg.find('='));
-                if (name.rfind("--", 0) == 0 && name != "--version" && name != "--help" &&
-                    options_.count(name.substr(2)) == 0) {
-                    throw UsageError("unknown option '" + name + "'");
-                }
-            }
-            std::cout << program_ << " (" << e.what() << ")\n" << std::flush;
-            std::exit(std::cout ? 0 : 1);
+            app_.parse(static_cast<int>(rest.size()), rest.data());
         } catch (const CLI::CallForHelp&) {
             std::cout << app_.help() << std::flush;
             if (!std::cout) {  // a help that could not be written is a failure too
@@ -152,6 +150,10 @@ public:
                 throw UsageError("--" + name + " was given " + std::to_string(option(name)->count()) +
                                  " times; give it once");
             }
+        }
+        if (version) {  // the rest of the line is right: print the version
+            std::cout << program_ << " (nndl " << nndl::version_string << ")\n" << std::flush;
+            std::exit(std::cout ? 0 : 1);
         }
     }
 
@@ -326,25 +328,6 @@ private:
     std::vector<std::string> once_;  // options that may be given once (values and flags; lists may repeat)
     std::vector<std::string> positionals_;
 };
-
-/// `text` with its control characters written as \xNN, so a file name or a word from a
-/// file cannot move the terminal's cursor or clear it. Backslashes stay as they are: the
-/// library's messages have escaped what they quote already (nndl::printable).
-inline std::string terminal_safe(const std::string& text) {
-    std::string safe;
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            const char digits[] = "0123456789abcdef";
-            safe += "\\x";
-            safe += digits[byte >> 4];
-            safe += digits[byte & 15];
-        } else {
-            safe += c;
-        }
-    }
-    return safe;
-}
 
 /// Runs an example's body: usage mistakes and rejected input become one line on
 /// stderr and exit code 2; anything else unexpected, exit code 1. Every message goes

@@ -17,17 +17,6 @@ using nndl::Index;
 using nndl::Matrix;
 using nndl::Shape;
 
-/// One value as NumPy prints it in an array: up to 8 decimals, trailing zeros dropped.
-std::string numpy_value(double v) {
-    char text[64];
-    std::snprintf(text, sizeof text, "%.8f", v);
-    std::string s = text;
-    while (s.back() == '0') {
-        s.pop_back();
-    }
-    return s;
-}
-
 /// Python's repr of a float: the shortest digits that read back to the same double.
 std::string repr(double v) {
     char text[64];
@@ -41,7 +30,7 @@ std::string numpy_matrix(const double* values, Index rows, Index cols) {
     for (Index r = 0; r < rows; ++r) {
         s += r ? " [" : "[";
         for (Index c = 0; c < cols; ++c) {
-            s += (c ? " " : "") + numpy_value(values[r * cols + c]);
+            s += (c ? " " : "") + examples::numpy_array_value(values[r * cols + c]);
         }
         s += "]";
     }
@@ -51,7 +40,7 @@ std::string numpy_matrix(const double* values, Index rows, Index cols) {
 std::string numpy_vector(const double* values, Index n) {
     std::string s = "[";
     for (Index i = 0; i < n; ++i) {
-        s += (i ? " " : "") + numpy_value(values[i]);
+        s += (i ? " " : "") + examples::numpy_array_value(values[i]);
     }
     return s + "]";
 }

@@ -34,7 +34,7 @@ inline void plot_boundary(const nndl::Network<double>& network, const nndl::Poin
                               points.x, points.y,
                               [&](const nndl::Matrix<double>& grid) { return network.predict_proba(grid); }, 480,
                               0.2 * spread));
-    std::cerr << "wrote " << file << '\n';
+    std::cerr << "wrote " << terminal_safe(file) << '\n';
 }
 
 /// The course's closing lines (`On the train set:`, `Accuracy: F`, the same for the test

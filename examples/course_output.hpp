@@ -72,6 +72,34 @@ inline std::string python_float(double value) {
     return out;
 }
 
+/// A value inside a NumPy array as NumPy prints it: up to 8 decimals, trailing zeros
+/// dropped ("0.5", "1.", "-0.18887155").
+inline std::string numpy_array_value(double value) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.8f", value);
+    std::string s = text;
+    while (s.back() == '0') {
+        s.pop_back();
+    }
+    return s;
+}
+
+/// Values as NumPy prints a 1-D array, one space apart: "[0.5 -1.25]".
+inline std::string numpy_array(const std::vector<double>& values) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        s += (i ? " " : "") + numpy_array_value(values[i]);
+    }
+    return s + "]";
+}
+
+/// A float64 scalar as the course's NumPy printed it: 12 significant digits.
+inline std::string numpy_scalar(double value) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.12g", value);
+    return text;
+}
+
 inline void print_cost(long iteration, double cost, const char* unit = "iteration") {
     std::cout << "Cost after " << unit << " " << iteration << ": " << python_float(cost) << '\n';
 }

@@ -125,7 +125,7 @@ CatData<Scalar> load_cat_data(const std::string& dir) {
     data.train = nndl::load_image_folder<Scalar>(root / "train", options);
     data.test = nndl::load_image_folder<Scalar>(root / "test", options);
     std::cerr << "loaded " << data.train.x.cols() << " training and " << data.test.x.cols() << " test images from "
-              << dir << '\n';
+              << terminal_safe(dir) << '\n';
     return data;
 }
 
@@ -206,8 +206,13 @@ void classify_images(const nndl::Network<Scalar>& network, const std::vector<std
     if (paths.empty()) {
         return;
     }
-    // A few images at a time: memory stays that of one batch however many files are given.
-    const std::size_t batch = 32;
+    // A few images at a time: memory stays that of one batch however many files are given,
+    // and a batch holds at most what the model bound allows one example (max_model_values).
+    long long per_example = network.input_size();
+    for (std::size_t l = 0; l < network.depth(); ++l) {
+        per_example += network.layer(l).output_size() + network.layer(l).working_values();
+    }
+    const auto batch = static_cast<std::size_t>(std::clamp(nndl::max_model_values() / per_example, 1LL, 32LL));
     for (std::size_t first = 0; first < paths.size(); first += batch) {
         const nndl::Matrix<Scalar> probabilities = network.predict_proba(load_image_inputs(network, paths, first, batch));
         for (nndl::Index j = 0; j < probabilities.cols(); ++j) {

@@ -65,12 +65,12 @@ void save_model(nndl::Network<Scalar>& network, const std::filesystem::path& pat
 #ifdef NNDL_EXAMPLES_ONNX
     if (is_onnx_path(path)) {
         nndl::save_onnx(network, path);
-        std::cerr << "saved the model to " << path.string() << " (ONNX, float32)\n";
+        std::cerr << "saved the model to " << terminal_safe(path.string()) << " (ONNX, float32)\n";
         return;
     }
 #endif
     nndl::save_network(network, path);
-    std::cerr << "saved the model to " << path.string() << '\n';
+    std::cerr << "saved the model to " << terminal_safe(path.string()) << '\n';
 }
 
 /// Runs `train`; when it fails by diverging after train() put back an earlier epoch's
@@ -83,9 +83,9 @@ auto train_saving_on_failure(nndl::Network<Scalar>& network, const std::string& 
         if (!save_path.empty() && failure.kept_epoch() >= 0) {
             save_model(network, save_path);
             std::cerr << "training failed; saved the parameters of epoch " << failure.kept_epoch() + 1 << " to "
-                      << save_path << '\n';
+                      << terminal_safe(save_path) << '\n';
         } else if (!save_path.empty()) {
-            std::cerr << "training failed before any epoch's parameters were kept; nothing saved to " << save_path
+            std::cerr << "training failed before any epoch's parameters were kept; nothing saved to " << terminal_safe(save_path)
                       << '\n';
         }
         throw;

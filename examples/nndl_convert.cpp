@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
         {
             nndl::save_network(network, out);
         }
-        std::cerr << "wrote " << out.string() << ": " << network.depth() << " layers, input "
+        std::cerr << "wrote " << examples::terminal_safe(out.string()) << ": " << network.depth() << " layers, input "
                   << network.input_shape().to_string() << ", " << network.output_size() << " outputs\n";
         return 0;
     });

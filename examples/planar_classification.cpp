@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
                                             ? examples::Options::parse_integer_list(options.text("sweep"), "--sweep", 1)
                                             : std::vector<long>{};
         const auto points = load_points(options.text("dataset"), dir);
-        std::cerr << "data set " << options.text("dataset") << ": " << points.x.cols() << " points\n";
+        std::cerr << "data set " << examples::terminal_safe(options.text("dataset")) << ": " << points.x.cols() << " points\n";
         if (options.has("plot") && points.x.rows() != 2) {  // before training, not after
             throw examples::UsageError("--plot draws points in the plane, but " + options.text("dataset") + " has " +
                                        std::to_string(points.x.rows()) + (points.x.rows() == 1 ? " feature" : " features") +
@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
             if (options.has("plot")) {
                 const std::vector<std::array<unsigned char, 3>> frames(pictures.size(), {255, 255, 255});
                 nndl::write_png(options.text("plot"), examples::image_grid(pictures, frames, 4, 1));
-                std::cerr << "wrote " << options.text("plot") << " (hidden sizes " << options.text("sweep")
+                std::cerr << "wrote " << examples::terminal_safe(options.text("plot")) << " (hidden sizes " << options.text("sweep")
                           << ", left to right, top to bottom)\n";
             }
             return 0;
@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
         std::cout << "Accuracy: " << std::setprecision(16) << network.accuracy(points.x, points.y) << '\n';
         if (options.has("plot")) {
             nndl::write_png(options.text("plot"), boundary(network, points, 480));
-            std::cerr << "wrote " << options.text("plot") << '\n';
+            std::cerr << "wrote " << examples::terminal_safe(options.text("plot")) << '\n';
         }
         return 0;
     });

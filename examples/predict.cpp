@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
         if (options.has("export")) {
             const nndl::Matrix<double> x = examples::load_image_inputs(network, options.positionals());  // decoded again: rare
             nndl::write_npz(options.text("export"), {{"X", nndl::to_npy(x)}, {"expected", nndl::to_npy(network.predict_proba(x))}});
-            std::cerr << "wrote " << options.text("export") << '\n';
+            std::cerr << "wrote " << examples::terminal_safe(options.text("export")) << '\n';
         }
         return 0;
     });

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
@@ -550,9 +551,18 @@ TEST_CASE("model files: a model whose example would cost more than max_model_ope
     nndl::save_network(pooled, dir / "pooled.npz");
     CHECK(nndl::max_model_operations() == nndl::default_max_model_operations);
     const std::string message = load_error(dir / "pooled.npz");
-    CHECK(message.find("layer1 ('max_pool2d'): one example costs 1002001000000 operations in this layer, more than the "
+    CHECK(message.find("layer1 ('max_pool2d'): one example costs 16032016000000 operations in this layer, more than the "
                        "17179869184 a loaded model may use; nndl::set_max_model_operations raises the bound") !=
           std::string::npos);
+    // A 2^20 x 2^20 window over a padded 1x1 image: 4096 x 4096 outputs of 2^40 comparisons
+    // each; the count saturates instead of wrapping to a small number.
+    nndl::Network<double> wrapped(Shape::image(1, 1, 1));
+    const nndl::Index side = nndl::Index(1) << 20;
+    wrapped.add(nndl::make_max_pool<double>(wrapped.output_shape(), nndl::Window(side), nndl::Stride(1),
+                                            nndl::Padding::amounts(side - 1, 4095, side - 1, 4095)));
+    CHECK(wrapped.layer(0).operations() == std::numeric_limits<nndl::Index>::max());
+    nndl::save_network(wrapped, dir / "wrapped.npz");
+    CHECK(load_error(dir / "wrapped.npz").find("one example costs 9223372036854775807 operations") != std::string::npos);
     // Operations add up over the layers: a 3-4-2 dense network costs 12 + 8 multiply-adds.
     nndl::Network<double> small({3, 4, 2}, {Activation::relu, Activation::sigmoid}, {nndl::Init::he}, 1);
     nndl::save_network(small, dir / "small.npz");

@@ -1,6 +1,7 @@
 // SimpleRNN: the course's "Building a Recurrent Neural Network - Step by Step" values
 // (course 5 week 1, ../shared/reference/course5.md), backpropagation through time against
 // numerical gradients, the recurrent state, and a bit-exact save/load round trip.
+#include "course5_support.hpp"
 #include "test_support.hpp"
 
 #include <nndl/gradient_check.hpp>
@@ -17,27 +18,8 @@ namespace {
 using nndl::Index;
 using nndl::Matrix;
 using nndl::Shape;
-
-/// A NumPy array of shape (features, m, steps) drawn with randn, in the sequence layout:
-/// entry [f][i][t] at row t * features + f of column i.
-Matrix<double> randn_sequence(nndl::NumpyRandom& random, Index features, Index m, Index steps) {
-    Matrix<double> x(steps * features, m);
-    for (Index f = 0; f < features; ++f) {
-        for (Index i = 0; i < m; ++i) {
-            for (Index t = 0; t < steps; ++t) {
-                x(t * features + f, i) = random.normal();
-            }
-        }
-    }
-    return x;
-}
-
-/// Course values printed with 8 decimals: equal once rounded to them.
-void check_printed(double actual, double printed) { CHECK(std::abs(actual - printed) <= 5.0000001e-9); }
-
-/// Course values printed with 12 significant digits; the course's summation order may
-/// differ in the last bits.
-void check_digits(double actual, double printed) { CHECK(actual == doctest::Approx(printed).epsilon(1e-10)); }
+using nndl_test::check_digits;
+using nndl_test::check_printed;
 
 struct CourseRNN {
     nndl::SimpleRNN<double> layer;
@@ -50,16 +32,9 @@ struct CourseRNN {
         *p[1].value = waa;
         *p[2].value = ba;
     }
-    /// softmax(Wya a + by) at every step of a batch of states, as the course's rnn_forward:
-    /// entry (k, i * steps + t) is y[k][i][t]. A Dense layer applied to each step's column.
-    Matrix<double> outputs(const Matrix<double>& states, Index steps) {
-        nndl::Dense<double, nndl::Softmax> dense(wya.cols(), wya.rows());
-        dense.weights() = wya;
-        dense.bias() = by;
-        const Eigen::Map<const Matrix<double>> per_step(states.data(), wya.cols(), steps * states.cols());
-        Matrix<double> y;
-        dense.infer(Matrix<double>(per_step), y);
-        return y;
+    /// The course's y at every step.
+    Matrix<double> outputs(const Matrix<double>& states, Index steps) const {
+        return nndl_test::per_step_softmax(wya, by, states, steps);
     }
 };
 
@@ -91,7 +66,7 @@ TEST_CASE("SimpleRNN: the course's rnn_cell_forward and rnn_forward values") {
     }
     // np.random.seed(1): x (3,10,4), a0 (5,10), Waa, Wax, Wya, ba, by
     nndl::NumpyRandom random(1);
-    const Matrix<double> x = randn_sequence(random, 3, 10, 4);
+    const Matrix<double> x = random.randn_sequence(3, 10, 4);
     const Matrix<double> a0 = random.randn(5, 10);
     const Matrix<double> waa = random.randn(5, 5), wax = random.randn(5, 3);
     CourseRNN rnn(4, wax, waa, Matrix<double>());
@@ -138,7 +113,7 @@ TEST_CASE("SimpleRNN: the course's rnn_cell_backward and rnn_backward values") {
     }
     // np.random.seed(1): x (3,10,4), a0 (5,10), Wax, Waa, Wya, ba, by; forward; then da (5,10,4)
     nndl::NumpyRandom random(1);
-    const Matrix<double> x = randn_sequence(random, 3, 10, 4);
+    const Matrix<double> x = random.randn_sequence(3, 10, 4);
     const Matrix<double> a0 = random.randn(5, 10);
     const Matrix<double> wax = random.randn(5, 3), waa = random.randn(5, 5);
     (void)random.randn(2, 5);
@@ -147,7 +122,7 @@ TEST_CASE("SimpleRNN: the course's rnn_cell_backward and rnn_backward values") {
     CourseRNN rnn(4, wax, waa, ba);
     rnn.layer.set_initial_state(a0);
     rnn.layer.forward(x, nndl::Mode::training);
-    const Matrix<double> da = randn_sequence(random, 5, 10, 4);
+    const Matrix<double> da = random.randn_sequence(5, 10, 4);
     const Matrix<double> dx = rnn.layer.backward(da, true);
     const auto p = rnn.layer.parameters();
     const double dx12[] = {-2.07101689, -0.59255627, 0.02466855, 0.01483317};  // dx[1][2], steps 0..3
@@ -162,7 +137,7 @@ TEST_CASE("SimpleRNN: the course's rnn_cell_backward and rnn_backward values") {
 
 TEST_CASE("SimpleRNN: backpropagation through time matches numerical gradients") {
     nndl::NumpyRandom random(7);
-    const Matrix<double> x = randn_sequence(random, 3, 4, 5);
+    const Matrix<double> x = random.randn_sequence(3, 4, 5);
     for (const bool sequences : {true, false}) {
         nndl::SimpleRNN<double> layer(Shape::sequence(5, 3), 6, sequences, 2);
         *layer.parameters()[0].value *= 50.0;  // weights large enough that tanh bends
@@ -203,7 +178,7 @@ TEST_CASE("SimpleRNN: backpropagation through time matches numerical gradients")
 
 TEST_CASE("SimpleRNN: a carried state, step() and infer() agree with one long pass") {
     nndl::NumpyRandom random(3);
-    const Matrix<double> x = randn_sequence(random, 2, 3, 6);
+    const Matrix<double> x = random.randn_sequence(2, 3, 6);
     nndl::SimpleRNN<double> whole(Shape::sequence(6, 2), 4, true, 5);
     *whole.parameters()[0].value *= 80.0;
     *whole.parameters()[1].value *= 80.0;
@@ -257,7 +232,7 @@ TEST_CASE("SimpleRNN: a network with one saves and loads bit-exactly") {
     for (std::size_t k = 0; k < saved.size(); ++k) {
         CHECK(*saved[k].value == *read[k].value);
     }
-    const Matrix<double> x = randn_sequence(random, 3, 7, 5);
+    const Matrix<double> x = random.randn_sequence(3, 7, 5);
     CHECK(net.predict_proba(x) == loaded.predict_proba(x));
     CHECK(loaded.summary().find("5 steps x 4 features") != std::string::npos);
     std::filesystem::remove_all(dir);

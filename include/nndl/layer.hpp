@@ -436,6 +436,10 @@ public:
     virtual const Matrix<Scalar>& final_state() const = 0;
     /// dLoss/d(start state) of the last backward (the course's da0). Empty before any.
     virtual const Matrix<Scalar>& initial_state_gradient() const = 0;
+    /// dLoss/d(final state) from outside the layer (an encoder whose final state starts a
+    /// decoder; the course's dc_next): the next backward adds it where the last step's
+    /// state is, then forgets it. Throws ShapeError unless it has state_size() rows.
+    virtual void set_final_state_gradient(const Matrix<Scalar>& gradient) = 0;
     /// One time step on a batch of step inputs (features x batch) from the current state;
     /// the result becomes the current state and is returned (generation, one token at a
     /// time). Throws ShapeError for another shape.

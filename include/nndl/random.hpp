@@ -111,6 +111,25 @@ public:
         return m;
     }
 
+    /// np.random.randn(features, examples, steps), the course's (n_x, m, T_x) sequence
+    /// arrays, drawn in NumPy's order and stored in nndl's sequence layout (Shape::sequence):
+    /// entry [f][i][t] at row t * features + f of column i. Throws InvalidArgument for a
+    /// negative size.
+    template <class Scalar = double>
+    Matrix<Scalar> randn_sequence(Index features, Index examples, Index steps) {
+        require_size("NumpyRandom::randn_sequence", features, examples);
+        require_size("NumpyRandom::randn_sequence", steps, 0);
+        Matrix<Scalar> x(steps * features, examples);
+        for (Index f = 0; f < features; ++f) {
+            for (Index i = 0; i < examples; ++i) {
+                for (Index t = 0; t < steps; ++t) {
+                    x(t * features + f, i) = static_cast<Scalar>(normal());
+                }
+            }
+        }
+        return x;
+    }
+
     /// np.random.rand(rows, cols), row-major draw order, converted to Scalar. Throws
     /// InvalidArgument for a negative size.
     template <class Scalar = double>

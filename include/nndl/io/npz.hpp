@@ -134,7 +134,8 @@ inline std::string header_value(const std::string& header, const std::string& ke
     return header.substr(colon + 1);
 }
 
-inline NpyArray parse_npy(const std::vector<unsigned char>& file, const std::string& name, const char* where) {
+inline NpyArray parse_npy(const std::vector<unsigned char>& file, const std::string& entry_name, const char* where) {
+    const std::string name = printable(entry_name);  // for messages: the archive's own words
     static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
     if (file.size() < 10 || std::memcmp(file.data(), magic, 6) != 0) {
         throw FileError(concat(where, ": entry '", name, "' is not a .npy array (wrong magic)"));

@@ -66,9 +66,17 @@ public:
     PoolMode mode() const { return mode_; }
     /// The window, stride, resolved padding and output size.
     const WindowGeometry& geometry() const { return geometry_; }
-    /// One comparison or addition per window pixel, per output value.
+    /// One comparison or addition per window pixel, per output value, each counted as 16
+    /// multiply-adds: a scalar loop, where a matrix product does 16 and more a cycle.
+    /// Saturates at the largest Index instead of wrapping.
     Index operations() const override {
-        return geometry_.window_height * geometry_.window_width * this->output_size();
+        Index total = 16;
+        for (const Index factor : {geometry_.window_height, geometry_.window_width, this->output_size()}) {
+            if (__builtin_mul_overflow(total, factor, &total)) {
+                return std::numeric_limits<Index>::max();
+            }
+        }
+        return total;
     }
 
 protected:

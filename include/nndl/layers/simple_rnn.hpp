@@ -101,6 +101,14 @@ public:
     /// Contract: see RecurrentState.
     const Matrix<Scalar>& initial_state_gradient() const override { return start_gradient_; }
     /// Contract: see RecurrentState.
+    void set_final_state_gradient(const Matrix<Scalar>& gradient) override {
+        if (gradient.rows() != units() || gradient.cols() < 1) {
+            detail::throw_shape("SimpleRNN::set_final_state_gradient: the gradient is ", gradient.rows(), " x ",
+                                gradient.cols(), ", expected ", units(), " rows (the units) and at least one column");
+        }
+        final_gradient_ = gradient;
+    }
+    /// Contract: see RecurrentState.
     const Matrix<Scalar>& step(const Matrix<Scalar>& input) override {
         if (input.rows() != input_shape_.features() || input.cols() < 1) {
             detail::throw_shape("SimpleRNN::step: the input is ", input.rows(), " x ", input.cols(), ", expected ",
@@ -141,6 +149,14 @@ protected:
         bias_gradient_.setZero();
         input_gradient_.resize(need_input_gradient ? x.rows() : 0, need_input_gradient ? m : 0);
         Matrix<Scalar> carried = Matrix<Scalar>::Zero(u, m);  // dLoss/da<t> sent back from step t + 1
+        if (final_gradient_.size() != 0) {
+            if (final_gradient_.cols() != m) {
+                detail::throw_shape("SimpleRNN::backward: the final state's gradient has ", final_gradient_.cols(),
+                                    " columns, the batch ", m);
+            }
+            carried = final_gradient_;
+            final_gradient_.resize(0, 0);
+        }
         Matrix<Scalar> dz(u, m);
         for (Index t = steps - 1; t >= 0; --t) {
             const auto a = states_.middleRows(t * u, u);
@@ -224,6 +240,7 @@ private:
     Matrix<Scalar> states_;          // every step's state of the last forward
     Matrix<Scalar> final_state_;     // the last forward's or step's final state
     Matrix<Scalar> start_gradient_;  // dLoss/d(start) of the last backward
+    Matrix<Scalar> final_gradient_;  // dLoss/d(final state) from outside, for the next backward
     Matrix<Scalar> output_;          // the last step's state, when only it is output
     Matrix<Scalar> input_gradient_;
 };

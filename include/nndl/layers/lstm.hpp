@@ -1,0 +1,321 @@
+#pragma once
+// A long short-term memory layer, the course's LSTM cell unrolled over time. At each step,
+// with [a<t-1>; x<t>] the previous hidden state stacked on the step's input:
+//   f = sigmoid(Wf [a; x] + bf)   forget gate        i = sigmoid(Wi [a; x] + bi)   update gate
+//   cc = tanh(Wc [a; x] + bc)     candidate          o = sigmoid(Wo [a; x] + bo)   output gate
+//   c<t> = f * c<t-1> + i * cc,   a<t> = o * tanh(c<t>)
+// The four gates are one matrix W (4 units x (units + features), the rows of Wf, Wi, Wc and
+// Wo in that order) and one bias b, so a step is one product over the whole batch. Its
+// input is a sequence; it outputs every step's hidden state a or only the last. The
+// recurrent state (RecurrentState) is a on top of c: 2 x units rows; the course starts
+// from a0 and c0 = 0. Backward is backpropagation through time, carrying dLoss/da and
+// dLoss/dc from each step to the one before.
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "../errors.hpp"
+#include "../layer.hpp"
+#include "../random.hpp"
+#include "../types.hpp"
+#include "registry.hpp"
+
+namespace nndl {
+
+/// An LSTM layer over sequences (see the top of lstm.hpp).
+template <class Scalar>
+class LSTM final : public Layer<Scalar>, public RecurrentState<Scalar> {
+public:
+    /// The most weights (W and b together) an LSTM may have: 2^26.
+    static constexpr Index max_weights = Index(1) << 26;
+
+    /// `units` hidden values over sequences of `input` shape; every step's hidden state is
+    /// output when `return_sequences`, else the last. W is drawn from NumpyRandom(seed).randn()
+    /// * 0.01; b is zero. Throws InvalidArgument when `input` is not a sequence, units is
+    /// below 1, or the weights would be more than max_weights.
+    LSTM(Shape input, Index units, bool return_sequences = true, std::uint32_t seed = 1)
+        : input_shape_(input), return_sequences_(return_sequences) {
+        if (!input.is_sequence() || !input.valid()) {
+            detail::throw_invalid("LSTM::LSTM: the input is ", input.to_string(),
+                                  ", expected a sequence (Shape::sequence(steps, features))");
+        }
+        if (units < 1 || units > max_weights / 4 / (units + input.features() + 1)) {
+            detail::throw_invalid("LSTM::LSTM: units is ", units, ", expected at least 1 and at most ", max_weights,
+                                  " weights in all");
+        }
+        units_ = units;
+        weights_ = NumpyRandom(seed).randn<Scalar>(4 * units, units + input.features()) * Scalar(0.01);
+        bias_ = Matrix<Scalar>::Zero(4 * units, 1);
+        weights_gradient_ = Matrix<Scalar>::Zero(weights_.rows(), weights_.cols());
+        bias_gradient_ = Matrix<Scalar>::Zero(4 * units, 1);
+    }
+
+    /// "lstm".
+    std::string type() const override { return "lstm"; }
+    /// The sequence shape given to the constructor.
+    Shape input_shape() const override { return input_shape_; }
+    /// A sequence of `units` features per step, or `units` flat values (the last step).
+    Shape output_shape() const override {
+        return return_sequences_ ? Shape::sequence(input_shape_.steps(), units_) : Shape(units_);
+    }
+    /// "units" and "return_sequences" (1 or 0).
+    Settings settings() const override {
+        return Settings().set("units", static_cast<long long>(units_)).set("return_sequences", return_sequences_ ? 1 : 0);
+    }
+    /// W (4 units x (units + features): Wf, Wi, Wc, Wo; columns for a, then for x), with
+    /// weight decay, and b (4 units x 1).
+    std::vector<Parameter<Scalar>> parameters() override {
+        return {{"W", &weights_, &weights_gradient_, true}, {"b", &bias_, &bias_gradient_, false}};
+    }
+    /// Each step's stacked input, gates, cell and hidden state are kept for backward.
+    Index working_values() const override {
+        return input_shape_.steps() * (units_ + input_shape_.features() + 6 * units_);
+    }
+    /// Multiply-adds per example: the gates' product at every step.
+    Index operations() const override { return input_shape_.steps() * weights_.size(); }
+    /// Contract: see Layer::clone. The recurrent state is copied too.
+    std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<LSTM>(*this); }
+
+    /// Hidden values per step.
+    Index units() const { return units_; }
+    /// Whether every step's hidden state is output (else the last).
+    bool return_sequences() const { return return_sequences_; }
+    /// The cell state c of every step of the last forward, in the sequence layout (units
+    /// per step). Empty before any forward.
+    const Matrix<Scalar>& cell_states() const { return cells_; }
+
+    /// Contract: see RecurrentState; a on top of c.
+    Index state_size() const override { return 2 * units_; }
+    /// Contract: see RecurrentState.
+    void set_initial_state(const Matrix<Scalar>& state) override {
+        if (state.rows() != 2 * units_ || state.cols() < 1) {
+            detail::throw_shape("LSTM::set_initial_state: the state is ", state.rows(), " x ", state.cols(),
+                                ", expected ", 2 * units_, " rows (the hidden state on top of the cell state) and at "
+                                "least one column");
+        }
+        detail::require_finite("LSTM::set_initial_state", "the state", state);
+        state_ = state;
+    }
+    /// Contract: see RecurrentState.
+    void reset_state() override { state_.resize(0, 0); }
+    /// Contract: see RecurrentState.
+    void set_carry(bool carry) override { carry_ = carry; }
+    /// Contract: see RecurrentState.
+    const Matrix<Scalar>& final_state() const override { return final_state_; }
+    /// Contract: see RecurrentState.
+    const Matrix<Scalar>& initial_state_gradient() const override { return start_gradient_; }
+    /// Contract: see RecurrentState.
+    void set_final_state_gradient(const Matrix<Scalar>& gradient) override {
+        if (gradient.rows() != 2 * units_ || gradient.cols() < 1) {
+            detail::throw_shape("LSTM::set_final_state_gradient: the gradient is ", gradient.rows(), " x ",
+                                gradient.cols(), ", expected ", 2 * units_, " rows and at least one column");
+        }
+        final_gradient_ = gradient;
+    }
+    /// Contract: see RecurrentState.
+    const Matrix<Scalar>& step(const Matrix<Scalar>& input) override {
+        if (input.rows() != input_shape_.features() || input.cols() < 1) {
+            detail::throw_shape("LSTM::step: the input is ", input.rows(), " x ", input.cols(), ", expected ",
+                                input_shape_.features(), " rows (one step's features) and at least one column");
+        }
+        const Matrix<Scalar> previous = start("LSTM::step", input.cols());
+        Matrix<Scalar> stacked(units_ + input.rows(), input.cols());
+        Matrix<Scalar> gates;
+        Matrix<Scalar> next(2 * units_, input.cols());
+        advance(input, previous.topRows(units_), previous.bottomRows(units_), stacked, gates,
+                next.bottomRows(units_), next.topRows(units_));
+        state_ = next;
+        final_state_ = std::move(next);
+        return final_state_;
+    }
+
+protected:
+    /// Contract: see Layer::forward. Keeps every step's values and the start for backward.
+    const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
+        start_ = start("LSTM::forward", input.cols());
+        run(input, start_, stacked_, gates_, cells_, states_);
+        final_state_.resize(2 * units_, input.cols());
+        final_state_.topRows(units_) = states_.bottomRows(units_);
+        final_state_.bottomRows(units_) = cells_.bottomRows(units_);
+        if (carry_) {
+            state_ = final_state_;
+        }
+        if (return_sequences_) {
+            return states_;
+        }
+        output_ = states_.bottomRows(units_);
+        return output_;
+    }
+
+    /// Contract: see Layer::backward. Backpropagation through time, last step first.
+    const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
+        const Index u = units_;
+        const Index n = input_shape_.features();
+        const Index steps = input_shape_.steps();
+        const Index m = this->last_input().cols();
+        Matrix<Scalar> carried_a = Matrix<Scalar>::Zero(u, m);  // dLoss/da<t> and dLoss/dc<t> from step t + 1
+        Matrix<Scalar> carried_c = Matrix<Scalar>::Zero(u, m);
+        if (final_gradient_.size() != 0) {
+            if (final_gradient_.cols() != m) {
+                detail::throw_shape("LSTM::backward: the final state's gradient has ", final_gradient_.cols(),
+                                    " columns, the batch ", m);
+            }
+            carried_a = final_gradient_.topRows(u);
+            carried_c = final_gradient_.bottomRows(u);
+            final_gradient_.resize(0, 0);
+        }
+        weights_gradient_.setZero();
+        bias_gradient_.setZero();
+        input_gradient_.resize(need_input_gradient ? steps * n : 0, need_input_gradient ? m : 0);
+        Matrix<Scalar> gate_gradient(4 * u, m);
+        Matrix<Scalar> stacked_gradient(u + n, m);
+        for (Index t = steps - 1; t >= 0; --t) {
+            if (return_sequences_) {
+                carried_a += output_gradient.middleRows(t * u, u);
+            } else if (t == steps - 1) {
+                carried_a += output_gradient;
+            }
+            const auto gates = gates_.middleRows(t * 4 * u, 4 * u).array();
+            const auto f = gates.topRows(u);
+            const auto i = gates.middleRows(u, u);
+            const auto cc = gates.middleRows(2 * u, u);
+            const auto o = gates.bottomRows(u);
+            const auto c = cells_.middleRows(t * u, u).array();
+            const Matrix<Scalar> c_previous = t > 0 ? Matrix<Scalar>(cells_.middleRows((t - 1) * u, u))
+                                                    : Matrix<Scalar>(start_.bottomRows(u));
+            const auto tanh_c = c.tanh();
+            // dLoss/dc<t>: what the next step sends, and what reaches c through a = o * tanh(c).
+            const auto da = carried_a.array();
+            const Matrix<Scalar> dc = (carried_c.array() + da * o * (Scalar(1) - tanh_c.square())).matrix();
+            gate_gradient.topRows(u) = dc.array() * c_previous.array() * f * (Scalar(1) - f);
+            gate_gradient.middleRows(u, u) = dc.array() * cc * i * (Scalar(1) - i);
+            gate_gradient.middleRows(2 * u, u) = dc.array() * i * (Scalar(1) - cc.square());
+            gate_gradient.bottomRows(u) = da * tanh_c * o * (Scalar(1) - o);
+            weights_gradient_.noalias() += gate_gradient * stacked_.middleRows(t * (u + n), u + n).transpose();
+            bias_gradient_ += gate_gradient.rowwise().sum();
+            stacked_gradient.noalias() = weights_.transpose() * gate_gradient;
+            if (need_input_gradient) {
+                input_gradient_.middleRows(t * n, n) = stacked_gradient.bottomRows(n);
+            }
+            carried_a = stacked_gradient.topRows(u);
+            carried_c = dc.array() * f;
+        }
+        start_gradient_.resize(2 * u, m);
+        start_gradient_.topRows(u) = carried_a;
+        start_gradient_.bottomRows(u) = carried_c;
+        return input_gradient_;
+    }
+
+    /// Contract: see Layer::infer. Starts from the current state and changes nothing.
+    void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
+        const Matrix<Scalar> first = start("LSTM::infer", input.cols());
+        Matrix<Scalar> stacked, gates, cells, states;
+        run(input, first, stacked, gates, cells, states);
+        if (return_sequences_) {
+            output = std::move(states);
+        } else {
+            output = states.bottomRows(units_);
+        }
+    }
+
+private:
+    /// The state a pass over `columns` examples starts from: the current one, or zeros.
+    Matrix<Scalar> start(const char* where, Index columns) const {
+        if (state_.size() == 0) {
+            return Matrix<Scalar>::Zero(2 * units_, columns);
+        }
+        if (state_.cols() != columns) {
+            detail::throw_shape(where, ": the state holds ", state_.cols(), " examples, the batch has ", columns,
+                                "; expected as many (reset_state() starts from zeros)");
+        }
+        return state_;
+    }
+
+    /// One step: stacks [a; x], computes the gates, then c and a.
+    template <class X, class A, class C, class Stacked, class Gates, class NextC, class NextA>
+    void advance(const X& x, const A& a_previous, const C& c_previous, Stacked&& stacked, Gates&& gates, NextC&& c,
+                 NextA&& a) const {
+        const Index u = units_;
+        stacked.topRows(u) = a_previous;
+        stacked.bottomRows(x.rows()) = x;
+        gates.noalias() = weights_ * stacked;
+        gates.colwise() += bias_.col(0);
+        const auto sigmoid = [](Scalar z) { return Scalar(1) / (Scalar(1) + std::exp(-z)); };  // the course's form
+        gates.topRows(2 * u) = gates.topRows(2 * u).unaryExpr(sigmoid);
+        gates.middleRows(2 * u, u) = gates.middleRows(2 * u, u).array().tanh().matrix();
+        gates.bottomRows(u) = gates.bottomRows(u).unaryExpr(sigmoid);
+        c = (gates.topRows(u).array() * c_previous.array() +
+             gates.middleRows(u, u).array() * gates.middleRows(2 * u, u).array())
+                .matrix();
+        a = (gates.bottomRows(u).array() * c.array().tanh()).matrix();
+    }
+
+    /// Every step's stacked input, gates, cell and hidden state, in the sequence layout.
+    void run(const Matrix<Scalar>& input, const Matrix<Scalar>& first, Matrix<Scalar>& stacked, Matrix<Scalar>& gates,
+             Matrix<Scalar>& cells, Matrix<Scalar>& states) const {
+        const Index u = units_;
+        const Index n = input_shape_.features();
+        const Index steps = input_shape_.steps();
+        const Index m = input.cols();
+        stacked.resize(steps * (u + n), m);
+        gates.resize(steps * 4 * u, m);
+        cells.resize(steps * u, m);
+        states.resize(steps * u, m);
+        for (Index t = 0; t < steps; ++t) {
+            auto step_gates = gates.middleRows(t * 4 * u, 4 * u);
+            if (t == 0) {
+                advance(input.middleRows(0, n), first.topRows(u), first.bottomRows(u), stacked.middleRows(0, u + n),
+                        step_gates, cells.middleRows(0, u), states.middleRows(0, u));
+            } else {
+                advance(input.middleRows(t * n, n), states.middleRows((t - 1) * u, u), cells.middleRows((t - 1) * u, u),
+                        stacked.middleRows(t * (u + n), u + n), step_gates, cells.middleRows(t * u, u),
+                        states.middleRows(t * u, u));
+            }
+        }
+    }
+
+    Shape input_shape_;
+    Index units_ = 0;
+    bool return_sequences_ = true;
+    bool carry_ = false;
+    Matrix<Scalar> weights_, bias_, weights_gradient_, bias_gradient_;
+    Matrix<Scalar> state_;           // where the next pass starts (a on top of c); empty: zeros
+    Matrix<Scalar> start_;           // where the last forward started
+    Matrix<Scalar> stacked_;         // each step's [a<t-1>; x<t>]
+    Matrix<Scalar> gates_;           // each step's f, i, cc, o
+    Matrix<Scalar> cells_;           // each step's c
+    Matrix<Scalar> states_;          // each step's a
+    Matrix<Scalar> final_state_;     // a and c where the last forward or step ended
+    Matrix<Scalar> start_gradient_;  // dLoss/d(start) of the last backward
+    Matrix<Scalar> final_gradient_;  // dLoss/d(final state) from outside, for the next backward
+    Matrix<Scalar> output_;          // the last step's a, when only it is output
+    Matrix<Scalar> input_gradient_;
+};
+
+// ---- model files --------------------------------------------------------------------
+
+namespace detail {
+
+/// An LSTM from a model file's settings: units, return_sequences (0 or 1).
+template <class Scalar>
+std::unique_ptr<Layer<Scalar>> lstm_from_settings(const Shape& input, const Settings& s) {
+    const long long units = s.integer("units");
+    const long long sequences = s.integer("return_sequences");
+    if (sequences != 0 && sequences != 1) {
+        throw_invalid("lstm: return_sequences is ", sequences, ", expected 0 or 1");
+    }
+    if (units < 1 || units > LSTM<Scalar>::max_weights) {
+        throw_invalid("lstm: units is ", units, ", expected at least 1 and at most ", LSTM<Scalar>::max_weights);
+    }
+    return std::make_unique<LSTM<Scalar>>(input, static_cast<Index>(units), sequences == 1);
+}
+
+/// LSTM in the registries of a program that includes this header.
+inline const bool lstm_registered =
+    register_builtin_layer({"lstm", lstm_from_settings<float>, lstm_from_settings<double>});
+
+}  // namespace detail
+
+}  // namespace nndl
