@@ -9,8 +9,12 @@
 
 #include "example_support.hpp"
 
-// predict and nndl_convert read any model, convolutional ones too.
+// predict and nndl_convert read any model: convolutional and recurrent ones too.
 #include <nndl/cnn.hpp>
+#include <nndl/layers/embedding.hpp>
+#include <nndl/layers/gru.hpp>
+#include <nndl/layers/lstm.hpp>
+#include <nndl/layers/simple_rnn.hpp>
 
 #ifdef NNDL_EXAMPLES_ONNX
 #include <nndl/io/onnx.hpp>

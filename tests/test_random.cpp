@@ -139,6 +139,10 @@ TEST_CASE("with_temperature: p^(1/T), renormalized, as NumPy computes it") {
     const nndl::Vector<double> greedy = nndl::with_temperature(p, 1e-3);
     CHECK(greedy(4) == 1.0);
     CHECK(greedy.sum() == 1.0);
+    // A temperature so small that log(p) / T overflows still picks the largest.
+    const nndl::Vector<double> tiny = nndl::with_temperature(p, 1e-310);
+    CHECK(tiny(4) == 1.0);
+    CHECK(tiny.sum() == 1.0);
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::with_temperature(p, 0.0); }) ==
           "with_temperature: temperature is 0, expected a finite number > 0");
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] {

@@ -237,3 +237,35 @@ TEST_CASE("SimpleRNN: a network with one saves and loads bit-exactly") {
     CHECK(loaded.summary().find("5 steps x 4 features") != std::string::npos);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("SimpleRNN: a failed forward leaves no batch; a pending final-state gradient never blocks backward") {
+    nndl::NumpyRandom random(2);
+    nndl::SimpleRNN<double> layer(Shape::sequence(3, 2), 4);
+    const Matrix<double> two = random.randn_sequence(2, 2, 3), fifty = random.randn_sequence(2, 50, 3);
+    layer.forward(two, nndl::Mode::training);
+    layer.set_initial_state(Matrix<double>::Zero(4, 2));
+    CHECK_THROWS_AS(layer.forward(fifty, nndl::Mode::training), nndl::ShapeError);  // the state holds 2 examples
+    CHECK_FALSE(layer.has_batch());
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { layer.backward(Matrix<double>::Ones(12, 50), true); }) ==
+          "Layer::backward ('simple_rnn'): called before forward; expected forward on a batch first");
+    // A final-state gradient of the wrong width is refused once, then dropped.
+    layer.forward(two, nndl::Mode::training);
+    layer.set_final_state_gradient(Matrix<double>::Ones(4, 7));
+    CHECK(nndl_test::message_of<nndl::ShapeError>([&] { layer.backward(Matrix<double>::Ones(12, 2), true); }) ==
+          "SimpleRNN::backward: the final state's gradient has 7 columns, the batch 2");
+    layer.forward(two, nndl::Mode::training);
+    CHECK_NOTHROW(layer.backward(Matrix<double>::Ones(12, 2), true));
+    // reset_state drops one; a copy never takes one over; a NaN is refused.
+    layer.set_final_state_gradient(Matrix<double>::Ones(4, 2));
+    const auto copy = layer.clone();
+    copy->forward(two, nndl::Mode::training);
+    copy->backward(Matrix<double>::Ones(12, 2), true);
+    layer.reset_state();
+    layer.forward(two, nndl::Mode::training);
+    layer.backward(Matrix<double>::Ones(12, 2), true);
+    CHECK(*layer.parameters()[0].gradient == *copy->parameters()[0].gradient);
+    Matrix<double> nan = Matrix<double>::Ones(4, 2);
+    nan(1, 1) = std::nan("");
+    CHECK_THROWS_AS(layer.set_final_state_gradient(nan), nndl::InvalidArgument);
+    CHECK_THROWS_AS(random.randn_sequence(Index(1) << 32, 1, Index(1) << 32), nndl::InvalidArgument);
+}

@@ -290,14 +290,14 @@ public:
     const Matrix<Scalar>& forward(const Matrix<Scalar>& input, Mode mode) {
         check_input("Layer::forward", input);
         input_ = &input;
-        const Matrix<Scalar>& output = do_forward(input, mode);
         try {
+            const Matrix<Scalar>& output = do_forward(input, mode);
             check_output("Layer::forward", output, input.cols());
+            return output;
         } catch (...) {
             input_ = nullptr;  // no backward after a failed forward
             throw;
         }
-        return output;
     }
     /// Deleted: a temporary would leave the layer holding a dead batch.
     const Matrix<Scalar>& forward(Matrix<Scalar>&&, Mode) = delete;
@@ -428,7 +428,7 @@ public:
     /// have as many). Throws ShapeError unless it has state_size() rows and InvalidArgument
     /// for a value that is not finite.
     virtual void set_initial_state(const Matrix<Scalar>& state) = 0;
-    /// The next pass starts from zeros.
+    /// The next pass starts from zeros; a pending final-state gradient is dropped.
     virtual void reset_state() = 0;
     /// Whether each forward (in either mode) leaves its final state as the next start.
     virtual void set_carry(bool carry) = 0;

@@ -119,6 +119,10 @@ public:
     Matrix<Scalar> randn_sequence(Index features, Index examples, Index steps) {
         require_size("NumpyRandom::randn_sequence", features, examples);
         require_size("NumpyRandom::randn_sequence", steps, 0);
+        if (features > 0 && steps > (Index(1) << 40) / features) {
+            detail::throw_invalid("NumpyRandom::randn_sequence: ", steps, " steps of ", features,
+                                  " features, expected at most 2^40 rows");
+        }
         Matrix<Scalar> x(steps * features, examples);
         for (Index f = 0; f < features; ++f) {
             for (Index i = 0; i < examples; ++i) {
@@ -230,14 +234,14 @@ Vector<Scalar> with_temperature(const Vector<Scalar>& p, double temperature) {
     if (p.size() == 0) {
         detail::throw_invalid("with_temperature: p is empty, expected at least one probability");
     }
-    double largest = -std::numeric_limits<double>::infinity();
+    double largest = -std::numeric_limits<double>::infinity();  // the largest log(p)
     for (Index i = 0; i < p.size(); ++i) {
         const auto value = static_cast<double>(p(i));
         if (!(value >= 0.0) || !std::isfinite(value)) {
             detail::throw_invalid("with_temperature: p(", i, ") is ", value, ", expected a finite probability >= 0");
         }
         if (value > 0.0) {
-            largest = std::max(largest, std::log(value) / temperature);
+            largest = std::max(largest, std::log(value));
         }
     }
     if (largest == -std::numeric_limits<double>::infinity()) {
@@ -247,7 +251,8 @@ Vector<Scalar> with_temperature(const Vector<Scalar>& p, double temperature) {
     double sum = 0.0;
     for (Index i = 0; i < p.size(); ++i) {
         const auto value = static_cast<double>(p(i));
-        const double w = value > 0.0 ? std::exp(std::log(value) / temperature - largest) : 0.0;
+        // (log p - largest) <= 0, so dividing by a tiny temperature gives -inf, not a NaN.
+        const double w = value > 0.0 ? std::exp((std::log(value) - largest) / temperature) : 0.0;
         weights[static_cast<std::size_t>(i)] = w;
         sum += w;
     }

@@ -20,13 +20,14 @@
 #include "../layer.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
+#include "recurrent_state.hpp"
 #include "registry.hpp"
 
 namespace nndl {
 
 /// An LSTM layer over sequences (see the top of lstm.hpp).
 template <class Scalar>
-class LSTM final : public Layer<Scalar>, public RecurrentState<Scalar> {
+class LSTM final : public Layer<Scalar>, public KeptRecurrentState<Scalar> {
 public:
     /// The most weights (W and b together) an LSTM may have: 2^26.
     static constexpr Index max_weights = Index(1) << 26;
@@ -36,12 +37,11 @@ public:
     /// * 0.01; b is zero. Throws InvalidArgument when `input` is not a sequence, units is
     /// below 1, or the weights would be more than max_weights.
     LSTM(Shape input, Index units, bool return_sequences = true, std::uint32_t seed = 1)
-        : input_shape_(input), return_sequences_(return_sequences) {
-        if (!input.is_sequence() || !input.valid()) {
-            detail::throw_invalid("LSTM::LSTM: the input is ", input.to_string(),
-                                  ", expected a sequence (Shape::sequence(steps, features))");
-        }
-        if (units < 1 || units > max_weights / 4 / (units + input.features() + 1)) {
+        : KeptRecurrentState<Scalar>("LSTM", 2 * units, "the hidden state on top of the cell state"),
+          input_shape_(input),
+          return_sequences_(return_sequences) {
+        detail::require_sequence_input("LSTM::LSTM", input);
+        if (units < 1 || units > max_weights || units > max_weights / 4 / (units + input.features() + 1)) {
             detail::throw_invalid("LSTM::LSTM: units is ", units, ", expected at least 1 and at most ", max_weights,
                                   " weights in all");
         }
@@ -75,8 +75,13 @@ public:
     }
     /// Multiply-adds per example: the gates' product at every step.
     Index operations() const override { return input_shape_.steps() * weights_.size(); }
-    /// Contract: see Layer::clone. The recurrent state is copied too.
-    std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<LSTM>(*this); }
+    /// Contract: see Layer::clone. The recurrent state is copied too; a pending final-state
+    /// gradient is not.
+    std::unique_ptr<Layer<Scalar>> clone() const override {
+        auto copy = std::make_unique<LSTM>(*this);
+        copy->forget_final_gradient();
+        return copy;
+    }
 
     /// Hidden values per step.
     Index units() const { return units_; }
@@ -86,62 +91,31 @@ public:
     /// per step). Empty before any forward.
     const Matrix<Scalar>& cell_states() const { return cells_; }
 
-    /// Contract: see RecurrentState; a on top of c.
-    Index state_size() const override { return 2 * units_; }
-    /// Contract: see RecurrentState.
-    void set_initial_state(const Matrix<Scalar>& state) override {
-        if (state.rows() != 2 * units_ || state.cols() < 1) {
-            detail::throw_shape("LSTM::set_initial_state: the state is ", state.rows(), " x ", state.cols(),
-                                ", expected ", 2 * units_, " rows (the hidden state on top of the cell state) and at "
-                                "least one column");
-        }
-        detail::require_finite("LSTM::set_initial_state", "the state", state);
-        state_ = state;
-    }
-    /// Contract: see RecurrentState.
-    void reset_state() override { state_.resize(0, 0); }
-    /// Contract: see RecurrentState.
-    void set_carry(bool carry) override { carry_ = carry; }
-    /// Contract: see RecurrentState.
-    const Matrix<Scalar>& final_state() const override { return final_state_; }
-    /// Contract: see RecurrentState.
-    const Matrix<Scalar>& initial_state_gradient() const override { return start_gradient_; }
-    /// Contract: see RecurrentState.
-    void set_final_state_gradient(const Matrix<Scalar>& gradient) override {
-        if (gradient.rows() != 2 * units_ || gradient.cols() < 1) {
-            detail::throw_shape("LSTM::set_final_state_gradient: the gradient is ", gradient.rows(), " x ",
-                                gradient.cols(), ", expected ", 2 * units_, " rows and at least one column");
-        }
-        final_gradient_ = gradient;
-    }
     /// Contract: see RecurrentState.
     const Matrix<Scalar>& step(const Matrix<Scalar>& input) override {
         if (input.rows() != input_shape_.features() || input.cols() < 1) {
             detail::throw_shape("LSTM::step: the input is ", input.rows(), " x ", input.cols(), ", expected ",
                                 input_shape_.features(), " rows (one step's features) and at least one column");
         }
-        const Matrix<Scalar> previous = start("LSTM::step", input.cols());
+        const Matrix<Scalar> previous = this->start("LSTM::step", input.cols());
         Matrix<Scalar> stacked(units_ + input.rows(), input.cols());
         Matrix<Scalar> gates;
         Matrix<Scalar> next(2 * units_, input.cols());
         advance(input, previous.topRows(units_), previous.bottomRows(units_), stacked, gates,
                 next.bottomRows(units_), next.topRows(units_));
-        state_ = next;
-        final_state_ = std::move(next);
-        return final_state_;
+        this->finish_pass(std::move(next), true);
+        return this->final_state();
     }
 
 protected:
     /// Contract: see Layer::forward. Keeps every step's values and the start for backward.
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
-        start_ = start("LSTM::forward", input.cols());
+        start_ = this->start("LSTM::forward", input.cols());
         run(input, start_, stacked_, gates_, cells_, states_);
-        final_state_.resize(2 * units_, input.cols());
-        final_state_.topRows(units_) = states_.bottomRows(units_);
-        final_state_.bottomRows(units_) = cells_.bottomRows(units_);
-        if (carry_) {
-            state_ = final_state_;
-        }
+        Matrix<Scalar> final(2 * units_, input.cols());
+        final.topRows(units_) = states_.bottomRows(units_);
+        final.bottomRows(units_) = cells_.bottomRows(units_);
+        this->finish_pass(std::move(final));
         if (return_sequences_) {
             return states_;
         }
@@ -155,17 +129,10 @@ protected:
         const Index n = input_shape_.features();
         const Index steps = input_shape_.steps();
         const Index m = this->last_input().cols();
-        Matrix<Scalar> carried_a = Matrix<Scalar>::Zero(u, m);  // dLoss/da<t> and dLoss/dc<t> from step t + 1
-        Matrix<Scalar> carried_c = Matrix<Scalar>::Zero(u, m);
-        if (final_gradient_.size() != 0) {
-            if (final_gradient_.cols() != m) {
-                detail::throw_shape("LSTM::backward: the final state's gradient has ", final_gradient_.cols(),
-                                    " columns, the batch ", m);
-            }
-            carried_a = final_gradient_.topRows(u);
-            carried_c = final_gradient_.bottomRows(u);
-            final_gradient_.resize(0, 0);
-        }
+        // dLoss/da<t> and dLoss/dc<t> from step t + 1; at the last step, what was given for the final state.
+        const Matrix<Scalar> given = this->take_final_gradient("LSTM::backward", m);
+        Matrix<Scalar> carried_a = given.topRows(u);
+        Matrix<Scalar> carried_c = given.bottomRows(u);
         weights_gradient_.setZero();
         bias_gradient_.setZero();
         input_gradient_.resize(need_input_gradient ? steps * n : 0, need_input_gradient ? m : 0);
@@ -202,15 +169,15 @@ protected:
             carried_a = stacked_gradient.topRows(u);
             carried_c = dc.array() * f;
         }
-        start_gradient_.resize(2 * u, m);
-        start_gradient_.topRows(u) = carried_a;
-        start_gradient_.bottomRows(u) = carried_c;
+        this->start_gradient_.resize(2 * u, m);
+        this->start_gradient_.topRows(u) = carried_a;
+        this->start_gradient_.bottomRows(u) = carried_c;
         return input_gradient_;
     }
 
     /// Contract: see Layer::infer. Starts from the current state and changes nothing.
     void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
-        const Matrix<Scalar> first = start("LSTM::infer", input.cols());
+        const Matrix<Scalar> first = this->start("LSTM::infer", input.cols());
         Matrix<Scalar> stacked, gates, cells, states;
         run(input, first, stacked, gates, cells, states);
         if (return_sequences_) {
@@ -221,18 +188,6 @@ protected:
     }
 
 private:
-    /// The state a pass over `columns` examples starts from: the current one, or zeros.
-    Matrix<Scalar> start(const char* where, Index columns) const {
-        if (state_.size() == 0) {
-            return Matrix<Scalar>::Zero(2 * units_, columns);
-        }
-        if (state_.cols() != columns) {
-            detail::throw_shape(where, ": the state holds ", state_.cols(), " examples, the batch has ", columns,
-                                "; expected as many (reset_state() starts from zeros)");
-        }
-        return state_;
-    }
-
     /// One step: stacks [a; x], computes the gates, then c and a.
     template <class X, class A, class C, class Stacked, class Gates, class NextC, class NextA>
     void advance(const X& x, const A& a_previous, const C& c_previous, Stacked&& stacked, Gates&& gates, NextC&& c,
@@ -279,17 +234,12 @@ private:
     Shape input_shape_;
     Index units_ = 0;
     bool return_sequences_ = true;
-    bool carry_ = false;
     Matrix<Scalar> weights_, bias_, weights_gradient_, bias_gradient_;
-    Matrix<Scalar> state_;           // where the next pass starts (a on top of c); empty: zeros
     Matrix<Scalar> start_;           // where the last forward started
     Matrix<Scalar> stacked_;         // each step's [a<t-1>; x<t>]
     Matrix<Scalar> gates_;           // each step's f, i, cc, o
     Matrix<Scalar> cells_;           // each step's c
     Matrix<Scalar> states_;          // each step's a
-    Matrix<Scalar> final_state_;     // a and c where the last forward or step ended
-    Matrix<Scalar> start_gradient_;  // dLoss/d(start) of the last backward
-    Matrix<Scalar> final_gradient_;  // dLoss/d(final state) from outside, for the next backward
     Matrix<Scalar> output_;          // the last step's a, when only it is output
     Matrix<Scalar> input_gradient_;
 };
@@ -298,23 +248,12 @@ private:
 
 namespace detail {
 
-/// An LSTM from a model file's settings: units, return_sequences (0 or 1).
-template <class Scalar>
-std::unique_ptr<Layer<Scalar>> lstm_from_settings(const Shape& input, const Settings& s) {
-    const long long units = s.integer("units");
-    const long long sequences = s.integer("return_sequences");
-    if (sequences != 0 && sequences != 1) {
-        throw_invalid("lstm: return_sequences is ", sequences, ", expected 0 or 1");
-    }
-    if (units < 1 || units > LSTM<Scalar>::max_weights) {
-        throw_invalid("lstm: units is ", units, ", expected at least 1 and at most ", LSTM<Scalar>::max_weights);
-    }
-    return std::make_unique<LSTM<Scalar>>(input, static_cast<Index>(units), sequences == 1);
-}
-
-/// LSTM in the registries of a program that includes this header.
-inline const bool lstm_registered =
-    register_builtin_layer({"lstm", lstm_from_settings<float>, lstm_from_settings<double>});
+/// LSTM in the registries of a program that includes this header (settings: units,
+/// return_sequences).
+inline const bool lstm_registered = register_builtin_layer(
+    {"lstm",
+     [](const Shape& input, const Settings& s) { return recurrent_from_settings<LSTM, float>("lstm", input, s); },
+     [](const Shape& input, const Settings& s) { return recurrent_from_settings<LSTM, double>("lstm", input, s); }});
 
 }  // namespace detail
 

@@ -99,6 +99,15 @@ inline const char* builtin_layer_header(const std::string& type) {
     if (type == "simple_rnn") {
         return "nndl/layers/simple_rnn.hpp";
     }
+    if (type == "lstm") {
+        return "nndl/layers/lstm.hpp";
+    }
+    if (type == "gru") {
+        return "nndl/layers/gru.hpp";
+    }
+    if (type == "embedding") {
+        return "nndl/layers/embedding.hpp";
+    }
     return nullptr;
 }
 
