@@ -454,6 +454,45 @@ protected:
     RecurrentState& operator=(const RecurrentState&) = default;
 };
 
+/// Capability: a layer over sequences that runs on sequences of any length (the recurrent
+/// layers, SequenceDense, Embedding). set_steps gives its input another number of time
+/// steps (and its output too, where that is a sequence); parameters and the recurrent state
+/// stay, the batch of the last forward is forgotten. Network::set_steps sets every layer
+/// of a network at once, so one network serves a batch of 5-step sequences, then one of 12.
+/// The sequences of one batch share a length: pad shorter ones at the end, with all-zero
+/// targets at the padded steps (SequenceCrossEntropy leaves those steps out).
+template <class Scalar>
+class VariableSteps {
+public:
+    virtual ~VariableSteps() = default;
+    /// Sequences of `steps` time steps from now on. Throws InvalidArgument for steps below
+    /// 1 or a sequence too large for Shape::valid().
+    virtual void set_steps(Index steps) = 0;
+
+protected:
+    /// Only a layer implementing the capability constructs one.
+    VariableSteps() = default;
+    /// Protected, so that only the implementing layer copies it (no slicing).
+    VariableSteps(const VariableSteps&) = default;
+    /// Protected, so that only the implementing layer assigns it (no slicing).
+    VariableSteps& operator=(const VariableSteps&) = default;
+};
+
+namespace detail {
+
+/// `sequence` with `steps` time steps; throws InvalidArgument, naming `where`, for steps
+/// below 1 or a shape Shape::valid() refuses.
+inline Shape with_steps(const char* where, const Shape& sequence, Index steps) {
+    const Shape resized = Shape::sequence(steps, sequence.features());
+    if (steps < 1 || !resized.valid()) {
+        throw_invalid(where, ": steps is ", steps, ", expected at least 1 and at most ",
+                      Shape::max_values / sequence.features(), " for ", sequence.features(), " features per step");
+    }
+    return resized;
+}
+
+}  // namespace detail
+
 /// The activation a layer ends with: its FusedOutput's, else identity.
 template <class Scalar>
 Activation output_activation(const Layer<Scalar>& layer) {

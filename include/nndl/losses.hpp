@@ -282,6 +282,89 @@ public:
     }
 };
 
+/// Cross-entropy over sequences: summed over the time steps, averaged over the examples,
+/// -1/m sum_j sum_t sum_k y_jtk log a_jtk, for outputs that are probabilities at each step
+/// of `classes` values (SequenceDense with softmax) and one-hot targets per step. Summing
+/// over the steps is the course's loss for one example. A step whose target is all zeros is
+/// padding (a shorter sequence of a batch): it adds nothing to the value or the gradients.
+template <class Scalar>
+class SequenceCrossEntropy final : public Loss<Scalar> {
+public:
+    /// Steps of `classes` values each. Throws InvalidArgument for classes below 1.
+    explicit SequenceCrossEntropy(Index classes) : classes_(classes) {
+        if (classes < 1) {
+            detail::throw_invalid("SequenceCrossEntropy::SequenceCrossEntropy: classes is ", classes,
+                                  ", expected at least 1");
+        }
+    }
+    /// "SequenceCrossEntropy".
+    std::string name() const override { return "SequenceCrossEntropy"; }
+    /// Values per step.
+    Index classes() const { return classes_; }
+
+    /// The cost, with a raised to the smallest normal Scalar inside the log (no log(0)).
+    /// Throws InvalidArgument for a target outside [0, 1], ShapeError when the rows are not
+    /// whole steps.
+    Scalar value(const Matrix<Scalar>& a, const Matrix<Scalar>& y) const override {
+        check_steps("SequenceCrossEntropy::value", a, y);
+        const Scalar tiny = std::numeric_limits<Scalar>::min();
+        return -(y.array() * a.array().max(tiny).log()).sum() / static_cast<Scalar>(a.cols());
+    }
+    /// -y / a / m, the denominator raised as in value() (zero at padded steps).
+    void gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y, Matrix<Scalar>& da) const override {
+        check_steps("SequenceCrossEntropy::gradient", a, y);
+        const Scalar tiny = std::numeric_limits<Scalar>::min();
+        da = (-(y.array() / a.array().max(tiny)) / static_cast<Scalar>(a.cols())).matrix();
+    }
+    /// True for a softmax output (a softmax at each step).
+    bool fuses_with(Activation a) const override { return a == Activation::softmax; }
+
+    /// The cost of a softmax at each step of z, from log-softmax per step.
+    Scalar value_from_preactivation(const Matrix<Scalar>& z, const Matrix<Scalar>& y) const override {
+        check_steps("SequenceCrossEntropy::value_from_preactivation", z, y);
+        Scalar total = 0;
+        for (Index j = 0; j < z.cols(); ++j) {
+            for (Index r = 0; r < z.rows(); r += classes_) {
+                const auto zs = z.col(j).segment(r, classes_).array();
+                const Scalar top = zs.maxCoeff();
+                const Scalar log_sum = std::log((zs - top).exp().sum());
+                total -= (y.col(j).segment(r, classes_).array() * (zs - top - log_sum)).sum();
+            }
+        }
+        return total / static_cast<Scalar>(z.cols());
+    }
+    /// dZ = (A - Y) / m at each step whose target sums to 1, zero at padded steps.
+    void preactivation_gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y, Matrix<Scalar>& dz) const override {
+        check_steps("SequenceCrossEntropy::preactivation_gradient", a, y);
+        const Scalar scale = Scalar(1) / static_cast<Scalar>(a.cols());
+        dz.resize(a.rows(), a.cols());
+        for (Index j = 0; j < a.cols(); ++j) {
+            for (Index r = 0; r < a.rows(); r += classes_) {
+                if (y.col(j).segment(r, classes_).isZero(0)) {
+                    dz.col(j).segment(r, classes_).setZero();
+                } else {
+                    dz.col(j).segment(r, classes_) = (a.col(j).segment(r, classes_) - y.col(j).segment(r, classes_)) * scale;
+                }
+            }
+        }
+    }
+
+    /// A copy of this loss.
+    std::unique_ptr<Loss<Scalar>> clone() const override { return std::make_unique<SequenceCrossEntropy>(*this); }
+
+private:
+    void check_steps(const char* where, const Matrix<Scalar>& a, const Matrix<Scalar>& y) const {
+        this->check(where, a, y);
+        if (a.rows() % classes_ != 0) {
+            detail::throw_shape(where, ": the output has ", a.rows(), " rows, expected whole steps of ", classes_,
+                                " classes");
+        }
+        detail::require_labels(where, y, "a probability in [0, 1] (one-hot targets per step)");
+    }
+
+    Index classes_ = 1;
+};
+
 /// Mean over examples of the squared error summed over outputs: mean_j sum_i (a_ij - y_ij)^2.
 template <class Scalar>
 class MeanSquaredError final : public Loss<Scalar> {

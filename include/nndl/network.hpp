@@ -240,6 +240,49 @@ public:
         return add(std::make_unique<Dropout<Scalar>>(output_shape(), keep_prob, seed));
     }
 
+    /// Sequences of `steps` time steps from now on, in every layer over sequences
+    /// (VariableSteps): one network serves batches of each length. Parameters, optimizer
+    /// slots and recurrent states stay; the last forward's batch is forgotten. Throws
+    /// InvalidArgument, changing nothing, when the input is not a sequence, steps is out of
+    /// range, or a layer over sequences cannot change its steps (a flat layer over a whole
+    /// sequence, or a layer without VariableSteps).
+    void set_steps(Index steps) {
+        const char* where = "Network::set_steps";
+        if (!input_shape_.is_sequence()) {
+            detail::throw_invalid(where, ": the network takes ", input_shape_.to_string(), ", expected a sequence");
+        }
+        const Shape input = detail::with_steps(where, input_shape_, steps);
+        // Every check first, so that a refusal leaves each layer as it was.
+        std::size_t sequence_layers = 0;
+        for (; sequence_layers < layers_.size(); ++sequence_layers) {
+            const Layer<Scalar>& layer = *layers_[sequence_layers];
+            const Shape in = layer.input_shape();
+            if (!in.is_sequence()) {
+                if (sequence_layers == 0 || layers_[sequence_layers - 1]->output_shape().is_sequence()) {
+                    detail::throw_invalid(where, ": layer ", sequence_layers + 1, " ('", layer.type(), "') takes ",
+                                          in.to_string(), ", the whole sequence as one vector; its steps cannot change");
+                }
+                break;
+            }
+            if (dynamic_cast<const VariableSteps<Scalar>*>(&layer) == nullptr) {
+                detail::throw_invalid(where, ": layer ", sequence_layers + 1, " ('", layer.type(),
+                                      "') runs over sequences of ", in.steps(), " steps and cannot change them");
+            }
+            (void)detail::with_steps(where, in, steps);
+            const Shape out = layer.output_shape();
+            if (!out.is_sequence()) {
+                ++sequence_layers;
+                break;
+            }
+            (void)detail::with_steps(where, out, steps);
+        }
+        for (std::size_t i = 0; i < sequence_layers; ++i) {
+            dynamic_cast<VariableSteps<Scalar>&>(*layers_[i]).set_steps(steps);
+        }
+        input_shape_ = input;
+        release_batch();
+    }
+
     /// The shape of one example the network takes.
     Shape input_shape() const { return input_shape_; }
     /// The shape of one example's output: the last layer's (the input's with no layers).
@@ -730,6 +773,9 @@ private:
         const Activation out = layers_.empty() ? Activation::identity : output_activation(*layers_.back());
         if (out == Activation::sigmoid) {
             return std::make_unique<BinaryCrossEntropy<Scalar>>();
+        }
+        if (out == Activation::softmax && output_shape().is_sequence()) {
+            return std::make_unique<SequenceCrossEntropy<Scalar>>(output_shape().features());
         }
         if (out == Activation::softmax) {
             return std::make_unique<CategoricalCrossEntropy<Scalar>>();

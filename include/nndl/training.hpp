@@ -341,6 +341,11 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
                               ", expected at least 1");
     }
     options.schedule.validate(where);
+    if (network.output_shape().is_sequence()) {
+        detail::throw_invalid(where, ": the network outputs a sequence (", network.output_shape().to_string(),
+                              "); train() scores whole columns, so train sequence outputs with "
+                              "Network::train_step");
+    }
     // Every schedule is monotonic in the epoch, so its first and last rates bound the rest:
     // a rate that decays to 0 (or grows to infinity) fails now, not late.
     for (const long epoch : {0L, std::max(0L, options.epochs - 1)}) {

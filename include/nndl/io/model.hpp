@@ -80,7 +80,7 @@ inline Setting setting_from_json(const json::Value& value, const std::string& na
 }
 
 template <class Scalar>
-std::unique_ptr<Loss<Scalar>> loss_from_name(const std::string& name, const std::string& where) {
+std::unique_ptr<Loss<Scalar>> loss_from_name(const std::string& name, const std::string& where, const Shape& output) {
     if (name == "BinaryCrossEntropy") {
         return std::make_unique<BinaryCrossEntropy<Scalar>>();
     }
@@ -93,8 +93,16 @@ std::unique_ptr<Loss<Scalar>> loss_from_name(const std::string& name, const std:
     if (name == "MeanSquaredError") {
         return std::make_unique<MeanSquaredError<Scalar>>();
     }
+    if (name == "SequenceCrossEntropy") {
+        if (!output.is_sequence()) {
+            throw FileError(concat(where, ": the loss SequenceCrossEntropy needs a sequence output, the network outputs ",
+                                   output.to_string()));
+        }
+        return std::make_unique<SequenceCrossEntropy<Scalar>>(output.features());
+    }
     throw FileError(concat(where, ": unknown loss '", printable(name),
-                           "', expected BinaryCrossEntropy, CourseBinaryCrossEntropy, CategoricalCrossEntropy or MeanSquaredError"));
+                           "', expected BinaryCrossEntropy, CourseBinaryCrossEntropy, CategoricalCrossEntropy, "
+                           "MeanSquaredError or SequenceCrossEntropy"));
 }
 
 /// A matrix read from the file into `target`, which already has the shape the layer expects.
@@ -269,7 +277,7 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
     }
     const std::string loss = arch.at("loss", "the architecture").as_string("loss");
     if (loss != network.loss().name()) {
-        network.set_loss(loss_from_name<Scalar>(loss, where));
+        network.set_loss(loss_from_name<Scalar>(loss, where, network.output_shape()));
     }
     const double l2 = arch.at("l2", "the architecture").as_number("l2");
     if (!(l2 >= 0.0) || !std::isfinite(l2)) {
@@ -432,11 +440,11 @@ void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
     arch.set("scalar", json::Value(std::is_same_v<Scalar, float> ? "float32" : "float64"));
     arch.set("input", detail::shape_to_json(network.input_shape()));
     try {
-        (void)detail::loss_from_name<Scalar>(network.loss().name(), "save_network");
+        (void)detail::loss_from_name<Scalar>(network.loss().name(), "save_network", network.output_shape());
     } catch (const FileError&) {
         detail::throw_invalid("save_network: the loss '", network.loss().name(),
                               "' could not be loaded back; model files hold BinaryCrossEntropy, "
-                              "CategoricalCrossEntropy or MeanSquaredError");
+                              "CategoricalCrossEntropy, MeanSquaredError or SequenceCrossEntropy (over a sequence output)");
     }
     arch.set("loss", json::Value(network.loss().name()));
     arch.set("l2", json::Value(network.l2()));

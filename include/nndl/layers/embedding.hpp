@@ -22,7 +22,7 @@ namespace nndl {
 
 /// Token indices to learned vectors over sequences (see the top of embedding.hpp).
 template <class Scalar>
-class Embedding final : public Layer<Scalar> {
+class Embedding final : public Layer<Scalar>, public VariableSteps<Scalar> {
 public:
     /// The most values E may have: 2^26.
     static constexpr Index max_weights = Index(1) << 26;
@@ -48,6 +48,11 @@ public:
     std::string type() const override { return "embedding"; }
     /// The sequence shape given to the constructor.
     Shape input_shape() const override { return input_shape_; }
+    /// Contract: see VariableSteps.
+    void set_steps(Index steps) override {
+        input_shape_ = detail::with_steps("Embedding::set_steps", input_shape_, steps);
+        this->release_batch();
+    }
     /// A sequence of `dimensions` values per step.
     Shape output_shape() const override { return Shape::sequence(input_shape_.steps(), dimensions()); }
     /// "vocabulary" and "dimensions".

@@ -26,7 +26,7 @@ namespace nndl {
 
 /// A GRU layer over sequences (see the top of gru.hpp).
 template <class Scalar>
-class GRU final : public Layer<Scalar>, public KeptRecurrentState<Scalar> {
+class GRU final : public Layer<Scalar>, public KeptRecurrentState<Scalar>, public VariableSteps<Scalar> {
 public:
     /// The most weights (Wx, Wh, bx, bh together) a GRU may have: 2^26.
     static constexpr Index max_weights = Index(1) << 26;
@@ -59,6 +59,11 @@ public:
     std::string type() const override { return "gru"; }
     /// The sequence shape given to the constructor.
     Shape input_shape() const override { return input_shape_; }
+    /// Contract: see VariableSteps.
+    void set_steps(Index steps) override {
+        input_shape_ = detail::with_steps("GRU::set_steps", input_shape_, steps);
+        this->release_batch();
+    }
     /// A sequence of `units` features per step, or `units` flat values (the last step).
     Shape output_shape() const override {
         return return_sequences_ ? Shape::sequence(input_shape_.steps(), units_) : Shape(units_);

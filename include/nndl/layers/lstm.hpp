@@ -27,7 +27,7 @@ namespace nndl {
 
 /// An LSTM layer over sequences (see the top of lstm.hpp).
 template <class Scalar>
-class LSTM final : public Layer<Scalar>, public KeptRecurrentState<Scalar> {
+class LSTM final : public Layer<Scalar>, public KeptRecurrentState<Scalar>, public VariableSteps<Scalar> {
 public:
     /// The most weights (W and b together) an LSTM may have: 2^26.
     static constexpr Index max_weights = Index(1) << 26;
@@ -56,6 +56,11 @@ public:
     std::string type() const override { return "lstm"; }
     /// The sequence shape given to the constructor.
     Shape input_shape() const override { return input_shape_; }
+    /// Contract: see VariableSteps.
+    void set_steps(Index steps) override {
+        input_shape_ = detail::with_steps("LSTM::set_steps", input_shape_, steps);
+        this->release_batch();
+    }
     /// A sequence of `units` features per step, or `units` flat values (the last step).
     Shape output_shape() const override {
         return return_sequences_ ? Shape::sequence(input_shape_.steps(), units_) : Shape(units_);

@@ -23,7 +23,7 @@ namespace nndl {
 
 /// A tanh recurrent layer over sequences (see the top of simple_rnn.hpp).
 template <class Scalar>
-class SimpleRNN final : public Layer<Scalar>, public KeptRecurrentState<Scalar> {
+class SimpleRNN final : public Layer<Scalar>, public KeptRecurrentState<Scalar>, public VariableSteps<Scalar> {
 public:
     /// The most weights (Wax, Waa and ba together) a SimpleRNN may have: 2^26.
     static constexpr Index max_weights = Index(1) << 26;
@@ -53,6 +53,11 @@ public:
     std::string type() const override { return "simple_rnn"; }
     /// The sequence shape given to the constructor.
     Shape input_shape() const override { return input_shape_; }
+    /// Contract: see VariableSteps.
+    void set_steps(Index steps) override {
+        input_shape_ = detail::with_steps("SimpleRNN::set_steps", input_shape_, steps);
+        this->release_batch();
+    }
     /// A sequence of `units` features per step, or `units` flat values (the last step).
     Shape output_shape() const override {
         return return_sequences_ ? Shape::sequence(input_shape_.steps(), units()) : Shape(units());
