@@ -4,5 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=$(tools/configure.sh "$@")
+start=$SECONDS
 cmake --build "$build_dir" -j2
+echo "== tools/test.sh: built in $((SECONDS - start)) s"
+start=$SECONDS
 ctest --test-dir "$build_dir" --output-on-failure -j2
+echo "== tools/test.sh: tests ran in $((SECONDS - start)) s"

@@ -459,8 +459,11 @@ protected:
 /// steps (and its output too, where that is a sequence); parameters and the recurrent state
 /// stay, the batch of the last forward is forgotten. Network::set_steps sets every layer
 /// of a network at once, so one network serves a batch of 5-step sequences, then one of 12.
-/// The sequences of one batch share a length: pad shorter ones at the end, with all-zero
-/// targets at the padded steps (SequenceCrossEntropy leaves those steps out).
+/// The sequences of one batch share a length. For outputs at every step, pad shorter ones
+/// at the end with all-zero targets at the padded steps: SequenceCrossEntropy leaves those
+/// steps out, and a forward recurrence never lets a later step change an earlier one. A
+/// layer that returns only the last step (or a carried state) sees the padding: give such
+/// a network batches of equal lengths (set_steps between them).
 template <class Scalar>
 class VariableSteps {
 public:
