@@ -25,6 +25,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -82,17 +83,36 @@ std::vector<std::string> names_of(const std::string& text, const std::string& fi
     return names;
 }
 
-/// The whole file, lower-cased (ASCII letters only, as Python's lower() leaves other bytes).
-std::string read_lowercase(const std::string& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (!in && !in.eof()) {
-        throw nndl::FileError(file + ": cannot be read");
+/// The whole file as Python reads text: "\r\n" and "\r" end lines as "\n" does; then
+/// lower-cased (ASCII letters only, as str.lower() leaves the other bytes of a byte string).
+std::string read_lowercase(const std::string& file, const std::string& name) {
+    constexpr std::uintmax_t largest = 64u << 20;
+    std::error_code error;
+    const std::uintmax_t size = std::filesystem::file_size(file, error);
+    if (!error && size > largest) {
+        throw nndl::FileError(name + ": " + std::to_string(size) + " bytes, expected at most " +
+                              std::to_string(largest) + " (one name a line)");
     }
-    std::string s = text.str();
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream raw;
+    raw << in.rdbuf();
+    if (!in && !in.eof()) {
+        throw nndl::FileError(name + ": cannot be read");
+    }
+    const std::string bytes = raw.str();
+    std::string text;
+    text.reserve(bytes.size());
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        if (bytes[i] == '\r') {
+            text += '\n';
+            if (i + 1 < bytes.size() && bytes[i + 1] == '\n') {
+                ++i;
+            }
+        } else {
+            text += static_cast<char>(std::tolower(static_cast<unsigned char>(bytes[i])));
+        }
+    }
+    return text;
 }
 
 /// The network: a SimpleRNN of `hidden` units, then a softmax over the characters at every step.
@@ -321,11 +341,16 @@ nndl::Network<double> train(const std::vector<std::string>& names, const Vocabul
     // The smoothed loss starts at what guessing uniformly costs for a name of `names` characters.
     double loss = -std::log(1.0 / static_cast<double>(v)) * static_cast<double>(s.names);
     Matrix<double> x, y;
+    examples::Progress progress("training");
     for (long j = 0; j < s.iterations; ++j) {
         const std::string& name = examples[static_cast<std::size_t>(j) % examples.size()];
         encode(name, vocabulary, x, y);
         net.set_steps(static_cast<Index>(name.size()) + 1);
         const double current = net.train_step(x, y, sgd);
+        if (!std::isfinite(current)) {
+            throw nndl::DivergenceError("training diverged at iteration " + std::to_string(j) + " (the loss is " +
+                                        std::to_string(current) + "); try a lower --learning-rate");
+        }
         loss = loss * 0.999 + current * 0.001;
         if (j % s.print_every == 0) {
             std::printf("Iteration: %ld, Loss: %f\n\n", j, loss);
@@ -333,11 +358,9 @@ nndl::Network<double> train(const std::vector<std::string>& names, const Vocabul
             print_names(net, vocabulary, s.names);
             std::cout << "\n\n" << std::flush;
         }
-        if ((j + 1) % 5000 == 0) {
-            std::cerr << "dinosaurs: " << j + 1 << " of " << s.iterations << " iterations\n";
-        }
+        progress.update(j + 1, s.iterations, loss);
     }
-    net.release_batch();
+    net.set_steps(1);  // a saved model is one step long; set_steps gives it any length
     return net;
 }
 
@@ -377,7 +400,7 @@ int main(int argc, char** argv) {
         }
         files.writes_as("--save", options.has("save") ? options.text("save") : "", ".npz", "an .npz model").check();
 
-        const std::string text = read_lowercase(data);
+        const std::string text = read_lowercase(data, examples::terminal_safe(data));
         const std::vector<std::string> names = names_of(text, examples::terminal_safe(data), 10000);
         const Vocabulary vocabulary(text);
         std::cerr << "dinosaurs: " << names.size() << " names, " << vocabulary.size() << " characters\n";
@@ -385,10 +408,10 @@ int main(int argc, char** argv) {
         if (options.has("sample")) {
             nndl::Network<double> net = nndl::load_network<double>(options.text("sample"));
             rnn_of(net);
-            if (net.input_shape().features() != vocabulary.size()) {
+            if (net.input_shape().features() != vocabulary.size() || net.output_shape().features() != vocabulary.size()) {
                 throw nndl::InvalidArgument("--sample: the model takes " + std::to_string(net.input_shape().features()) +
-                                            " characters, the text of --data has " +
-                                            std::to_string(vocabulary.size()));
+                                            " and gives " + std::to_string(net.output_shape().features()) +
+                                            " characters, the text of --data has " + std::to_string(vocabulary.size()));
             }
             print_names(net, vocabulary, s.names);
             return 0;

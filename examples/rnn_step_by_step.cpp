@@ -12,6 +12,7 @@
 
 #include <nndl/gradient_check.hpp>
 #include <nndl/layers/lstm.hpp>
+#include <nndl/layers/sequence_dense.hpp>
 #include <nndl/layers/simple_rnn.hpp>
 
 namespace {
@@ -41,17 +42,16 @@ std::string across_steps(const Matrix<double>& sequence, Index per_step, Index k
 /// A column vector's entry as NumPy prints a one-element array.
 std::string one_entry(const Matrix<double>& m, Index r) { return "[" + examples::numpy_array_value(m(r, 0)) + "]"; }
 
-/// The course's y = softmax(Wy a + by) at every step: nndl's dense softmax layer applied
-/// to each step's hidden state (the states seen as units x (examples * steps) columns).
-/// Entry (k, i * steps + t) is y[k][i][t].
+/// The course's y = softmax(Wy a + by) at every step: nndl's SequenceDense, a dense softmax
+/// layer applied to each step's hidden state. Entry (t * classes + k, i) is y[k][i][t].
 Matrix<double> step_outputs(const Matrix<double>& wy, const Matrix<double>& by, const Matrix<double>& states,
                             Index steps) {
-    nndl::Dense<double, nndl::Softmax> dense(wy.cols(), wy.rows());
-    dense.weights() = wy;
-    dense.bias() = by;
-    const Matrix<double> per_step = Eigen::Map<const Matrix<double>>(states.data(), wy.cols(), steps * states.cols());
+    nndl::SequenceDense<double> dense(Shape::sequence(steps, wy.cols()), wy.rows(), nndl::Activation::softmax);
+    const auto p = dense.parameters();
+    *p[0].value = wy;
+    *p[1].value = by;
     Matrix<double> y;
-    dense.infer(per_step, y);
+    dense.infer(states, y);
     return y;
 }
 
@@ -129,7 +129,7 @@ void rnn_forward() {
     const Matrix<double> y = step_outputs(wya, by, a, 4);
     std::vector<double> y13;
     for (Index t = 0; t < 4; ++t) {
-        y13.push_back(y(1, 3 * 4 + t));
+        y13.push_back(y(t * 2 + 1, 3));
     }
     std::cout << "a[4][1] = " << across_steps(a, 5, 4, 1) << '\n'
               << "a.shape = (5, " << a.cols() << ", " << rnn.output_shape().steps() << ")\n"
@@ -169,7 +169,7 @@ void lstm_forward() {
     const Matrix<double> y = step_outputs(wy, by, a, 7);
     std::cout << "a[4][3][6] = " << examples::numpy_scalar(a(6 * 5 + 4, 3)) << '\n'
               << "a.shape = (5, 10, 7)\n"
-              << "y[1][4][3] = " << examples::numpy_scalar(y(1, 4 * 7 + 3)) << '\n'
+              << "y[1][4][3] = " << examples::numpy_scalar(y(3 * 2 + 1, 4)) << '\n'
               << "y.shape = (2, 10, 7)\n"
               << "caches[1][1][1] = " << across_steps(x, 3, 1, 1) << "  (the input the layer keeps for backward)\n"
               << "c[1][2][1] = " << examples::numpy_scalar(lstm.cell_states()(1 * 5 + 1, 2)) << '\n';

@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include <nndl/layers/dense.hpp>
+#include <nndl/layers/sequence_dense.hpp>
 #include <nndl/random.hpp>
 #include <nndl/types.hpp>
 
@@ -19,18 +19,17 @@ inline void check_printed(double actual, double printed) { CHECK(std::abs(actual
 /// order may differ in the last bits.
 inline void check_digits(double actual, double printed) { CHECK(actual == doctest::Approx(printed).epsilon(1e-10)); }
 
-/// softmax(Wy a + by) at every step of a batch of hidden states in the sequence layout, as
-/// the course's forward passes compute y: entry (k, i * steps + t) is y[k][i][t]. A Dense
-/// layer applied to each step's column.
+/// softmax(Wy a + by) at every step of a batch of hidden states (the sequence layout), as
+/// the course's forward passes compute y: nndl's SequenceDense. Entry (t * classes + k, i)
+/// is y[k][i][t].
 inline nndl::Matrix<double> per_step_softmax(const nndl::Matrix<double>& wy, const nndl::Matrix<double>& by,
                                              const nndl::Matrix<double>& states, nndl::Index steps) {
-    nndl::Dense<double, nndl::Softmax> dense(wy.cols(), wy.rows());
-    dense.weights() = wy;
-    dense.bias() = by;
-    const nndl::Matrix<double> per_step =
-        Eigen::Map<const nndl::Matrix<double>>(states.data(), wy.cols(), steps * states.cols());
+    nndl::SequenceDense<double> dense(nndl::Shape::sequence(steps, wy.cols()), wy.rows(), nndl::Activation::softmax);
+    const auto p = dense.parameters();
+    *p[0].value = wy;
+    *p[1].value = by;
     nndl::Matrix<double> y;
-    dense.infer(per_step, y);
+    dense.infer(states, y);
     return y;
 }
 

@@ -116,7 +116,8 @@ TEST_CASE_TEMPLATE("product: all four transpositions, panels and thread counts a
                     nndl::set_threads(threads);
                     Matrix<Scalar> c = Matrix<Scalar>::Constant(rows, cols, Scalar(7));
                     nndl::detail::product(oa, ob, c.data(), c.rows());
-                    INFO(rows << "x" << cols << "x" << depth << " ta=" << ta << " tb=" << tb << " threads=" << threads);
+                    const Index r = rows, c_cols = cols, d = depth;  // INFO's lambda cannot capture a structured binding before C++20
+                    INFO(r << "x" << c_cols << "x" << d << " ta=" << ta << " tb=" << tb << " threads=" << threads);
                     CHECK(nndl_test::max_abs_difference(c, expected) <= tolerance<Scalar>(depth));
                     if (threads == 1) {
                         first = c;

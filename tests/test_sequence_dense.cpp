@@ -12,6 +12,7 @@
 #include <nndl/network.hpp>
 #include <nndl/optim/optimizer.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <memory>
 
@@ -221,5 +222,52 @@ TEST_CASE("SequenceDense: a network with one saves and loads bit-exactly, its lo
     net.set_steps(2);
     const Matrix<double> short_x = x.topRows(6);
     CHECK(net.predict_proba(short_x) == loaded.predict_proba(short_x));
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("Sequence outputs: losses, labels and saves that would be wrong are refused") {
+    nndl::Network<double> net = small_sequence_model(3, 4, 17);
+    nndl::NumpyRandom random(8);
+    const Matrix<double> x = random.randn_sequence(3, 2, 3);
+    const Matrix<double> y = step_targets({{0, 1, 2}, {3, 3, -1}}, 4);
+    // A loss that groups the rows otherwise than the output layer does.
+    net.set_loss(std::make_unique<nndl::SequenceCrossEntropy<double>>(2));
+    net.forward(x, nndl::Mode::training);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { net.cost(y); }) ==
+          "Network::cost: the loss SequenceCrossEntropy groups 2 classes per step, but the network outputs 3 steps x "
+          "4 features");
+    net.set_loss(std::make_unique<nndl::CategoricalCrossEntropy<double>>());
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { net.backward(y); }).find(
+              "Network::backward: the loss CategoricalCrossEntropy takes a whole column") == 0);
+    net.set_loss(std::make_unique<nndl::SequenceCrossEntropy<double>>(4));
+    CHECK(std::isfinite(net.cost(y)));
+    // Targets that are neither a distribution nor padding.
+    Matrix<double> two_hot = y;
+    two_hot(1, 0) = 1.0;
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { net.cost(two_hot); }) ==
+          "SequenceCrossEntropy::value_from_preactivation: the targets of step 0 of example 0 sum to 2, expected 1 (a "
+          "class or a distribution) or 0 (a padded step)");
+    net.release_batch();
+    // One class per column does not describe a sequence: labels and accuracy are refused.
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { net.predict(x); }) ==
+          "Network::predict: the network outputs a sequence (3 steps x 4 features), a class per step; use "
+          "predict_proba and take each step's largest");
+    CHECK_THROWS_AS(net.accuracy(x, y), nndl::InvalidArgument);
+    CHECK_FALSE(net.is_classifier());
+    // A softmax activation layer over a sequence would normalize the whole column.
+    CHECK_THROWS_AS(nndl::make_activation_layer<double>(Shape::sequence(3, 4), nndl::Activation::softmax),
+                    nndl::InvalidArgument);
+    CHECK(nndl::make_activation_layer<double>(Shape::sequence(3, 4), nndl::Activation::tanh)->output_shape() ==
+          Shape::sequence(3, 4));
+    // save_network writes nothing load_network would refuse.
+    const std::filesystem::path dir = nndl_test::scratch_dir("test_sequence_dense_refusals");
+    net.set_steps(Index(1) << 24);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_network(net, dir / "long.npz"); }).find(
+              "save_network: load_network would refuse this model: the input: ") == 0);
+    net.set_steps(3);
+    (*net.parameters()[0].value)(0, 0) = std::nan("");
+    CHECK_THROWS_AS(nndl::save_network(net, dir / "nan.npz"), nndl::InvalidArgument);
+    CHECK_FALSE(std::filesystem::exists(dir / "long.npz"));
+    CHECK_FALSE(std::filesystem::exists(dir / "nan.npz"));
     std::filesystem::remove_all(dir);
 }

@@ -360,6 +360,17 @@ private:
                                 " classes");
         }
         detail::require_labels(where, y, "a probability in [0, 1] (one-hot targets per step)");
+        // The fused gradient A - Y needs each step's targets to sum to 1 (or 0: padding).
+        const Scalar tolerance = std::sqrt(std::numeric_limits<Scalar>::epsilon());
+        for (Index j = 0; j < y.cols(); ++j) {
+            for (Index r = 0; r < y.rows(); r += classes_) {
+                const Scalar sum = y.col(j).segment(r, classes_).sum();
+                if (sum != Scalar(0) && !(std::abs(sum - Scalar(1)) <= tolerance)) {
+                    detail::throw_invalid(where, ": the targets of step ", r / classes_, " of example ", j, " sum to ",
+                                          sum, ", expected 1 (a class or a distribution) or 0 (a padded step)");
+                }
+            }
+        }
     }
 
     Index classes_ = 1;

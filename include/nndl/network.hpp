@@ -268,13 +268,14 @@ public:
                 detail::throw_invalid(where, ": layer ", sequence_layers + 1, " ('", layer.type(),
                                       "') runs over sequences of ", in.steps(), " steps and cannot change them");
             }
-            (void)detail::with_steps(where, in, steps);
+            const std::string at = detail::concat(where, ": layer ", sequence_layers + 1, " ('", layer.type(), "')");
+            (void)detail::with_steps(at.c_str(), in, steps);
             const Shape out = layer.output_shape();
             if (!out.is_sequence()) {
                 ++sequence_layers;
                 break;
             }
-            (void)detail::with_steps(where, out, steps);
+            (void)detail::with_steps((at + " output").c_str(), out, steps);
         }
         for (std::size_t i = 0; i < sequence_layers; ++i) {
             dynamic_cast<VariableSteps<Scalar>&>(*layers_[i]).set_steps(steps);
@@ -400,6 +401,7 @@ public:
     /// The cost of a given output (of predict_proba, say) against Y, with the L2 term.
     Scalar cost_of_output(const Matrix<Scalar>& output, const Matrix<Scalar>& y) const {
         detail::require_same_shape("Network::cost_of_output", "Y", y, "output", output);
+        require_loss_fits("Network::cost_of_output");
         return loss().value(output, y) + l2_penalty(y.cols());
     }
 
@@ -497,6 +499,7 @@ public:
     /// sigmoid is above 0.5, or the index of the largest softmax output. Any other network
     /// is a regression and gives its outputs as they are (output size x m).
     Matrix<Scalar> predict(const Matrix<Scalar>& x) const {
+        require_flat_output("Network::predict");
         Matrix<Scalar> output = output_for(x, "Network::predict");
         return is_classifier() ? labels_from_output(output, decision_threshold().value_or(0.5)) : output;
     }
@@ -504,12 +507,14 @@ public:
     /// else 0 (also for a tanh output split at 0: compare with 0/1 labels, or use
     /// accuracy(x, y, 0) for -1/1 labels), for several the index of the largest.
     Matrix<Scalar> predict(const Matrix<Scalar>& x, double threshold) const {
+        require_flat_output("Network::predict");
         return labels_from_output(output_for(x, "Network::predict"), threshold);
     }
 
     /// Fraction of examples predicted right. Y is 1 x m labels (0/1, or class indices),
     /// or targets in the output's shape (one-hot for several outputs).
     double accuracy(const Matrix<Scalar>& x, const Matrix<Scalar>& y) const {
+        require_flat_output("Network::accuracy");
         const std::optional<double> threshold = decision_threshold();
         if (!threshold && output_size() == 1) {
             detail::throw_invalid("Network::accuracy: the single output ends with ",
@@ -520,6 +525,7 @@ public:
     }
     /// As accuracy(x, y), with a single output split at `threshold`.
     double accuracy(const Matrix<Scalar>& x, const Matrix<Scalar>& y, double threshold) const {
+        require_flat_output("Network::accuracy");
         check_input("Network::accuracy", x);
         detail::require_cols("Network::accuracy", "Y", y.cols(), x.cols(), "X has");
         if (y.rows() != 1) {
@@ -534,7 +540,7 @@ public:
     /// probability) or a softmax (a distribution). Any other output is a value (a
     /// regression), and predict returns it as it is.
     bool is_classifier() const {
-        if (layers_.empty()) {
+        if (layers_.empty() || output_shape().is_sequence()) {
             return false;
         }
         const Activation out = output_activation(*layers_.back());
@@ -804,7 +810,36 @@ private:
         if (layers_.empty()) {
             detail::throw_invalid(where, ": the network has no layers, expected at least 1");
         }
+        require_loss_fits(where);
         detail::require_same_shape(where, "Y", y, "the last forward's output", output_of_last_forward());
+    }
+
+    /// Labels and accuracy take one class per column: a sequence output has one per step.
+    void require_flat_output(const char* where) const {
+        if (output_shape().is_sequence()) {
+            detail::throw_invalid(where, ": the network outputs a sequence (", output_shape().to_string(),
+                                  "), a class per step; use predict_proba and take each step's largest");
+        }
+    }
+
+    /// A cross-entropy over classes needs outputs grouped as it groups them: per step for
+    /// SequenceCrossEntropy (as many classes as the output has features), per column for
+    /// CategoricalCrossEntropy (not a sequence).
+    void require_loss_fits(const char* where) const {
+        if (!loss_ || layers_.empty()) {
+            return;
+        }
+        const Shape out = output_shape();
+        if (const auto* per_step = dynamic_cast<const SequenceCrossEntropy<Scalar>*>(loss_.get())) {
+            if (!out.is_sequence() || out.features() != per_step->classes()) {
+                detail::throw_invalid(where, ": the loss SequenceCrossEntropy groups ", per_step->classes(),
+                                      " classes per step, but the network outputs ", out.to_string());
+            }
+        } else if (out.is_sequence() && dynamic_cast<const CategoricalCrossEntropy<Scalar>*>(loss_.get()) != nullptr) {
+            detail::throw_invalid(where, ": the loss CategoricalCrossEntropy takes a whole column as one set of "
+                                  "classes, but the network outputs a sequence (", out.to_string(),
+                                  "); use SequenceCrossEntropy");
+        }
     }
 
     const Matrix<Scalar>& output_of_last_forward() const {

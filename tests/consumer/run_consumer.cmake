@@ -1,5 +1,6 @@
 # Builds and runs tests/consumer against nndl, as a user's project would.
 #   -DMODE=find_package|add_subdirectory -DSOURCE_DIR=<nndl source> -DWORK_DIR=<scratch> -DNNDL_BUILD_DIR=<nndl build>
+#   [-DLAUNCHER=ccache]
 file(REMOVE_RECURSE "${WORK_DIR}")
 set(consumer_build "${WORK_DIR}/build")
 if(MODE STREQUAL "find_package")
@@ -15,6 +16,10 @@ else()
 endif()
 foreach(step configure build run)
   if(step STREQUAL "configure")
+    # The parent build's compiler launcher (ccache): what both compile alike is compiled once.
+    if(LAUNCHER)
+      list(APPEND configure_args "-DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER}")
+    endif()
     set(cmd ${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/consumer" -B "${consumer_build}" -DCMAKE_BUILD_TYPE=Release ${configure_args})
   elseif(step STREQUAL "build")
     set(cmd ${CMAKE_COMMAND} --build "${consumer_build}" --parallel 2)

@@ -88,6 +88,10 @@ std::unique_ptr<Loss<Scalar>> loss_from_name(const std::string& name, const std:
         return std::make_unique<CourseBinaryCrossEntropy<Scalar>>();
     }
     if (name == "CategoricalCrossEntropy") {
+        if (output.is_sequence()) {
+            throw FileError(concat(where, ": the loss CategoricalCrossEntropy takes a whole column as one set of "
+                                   "classes, but the network outputs a sequence (", output.to_string(), ")"));
+        }
         return std::make_unique<CategoricalCrossEntropy<Scalar>>();
     }
     if (name == "MeanSquaredError") {
@@ -432,6 +436,24 @@ template <class Scalar>
 void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
     if (network.depth() == 0) {
         detail::throw_invalid("save_network: the network has no layers; expected at least 1 to save");
+    }
+    // What load_network would refuse is not written: non-finite values, and a model larger
+    // than its bounds (a network over very long sequences: set_steps to a shorter length).
+    for (auto& p : network.parameters()) {
+        detail::require_finite("save_network", ("the parameter " + p.name).c_str(), *p.value);
+    }
+    try {
+        long long outputs = 0;
+        long long operations = 0;
+        detail::count_model_values(outputs, network.input_shape(), "the input");
+        for (std::size_t k = 0; k < network.depth(); ++k) {
+            const Layer<Scalar>& layer = network.layer(k);
+            const std::string here = detail::concat("layer", k + 1, " ('", layer.type(), "')");
+            detail::count_model_values(outputs, layer.output_shape(), here, layer.working_values());
+            detail::count_model_operations(operations, layer.operations(), here);
+        }
+    } catch (const FileError& e) {
+        detail::throw_invalid("save_network: load_network would refuse this model: ", e.what());
     }
     namespace json = detail::json;
     json::Value arch = json::Value::object();

@@ -14,7 +14,7 @@ namespace nndl {
 
 /// A parameter-free layer computing A = f(Z) for an activation policy (Identity, Sigmoid,
 /// Tanh, ReLU, LeakyReLU, Softmax). Its output shape is its input shape; Softmax acts on
-/// each whole column. Registered as "activation" with the setting "activation".
+/// each whole column, so it refuses a sequence shape (SequenceDense has a softmax per step). Registered as "activation" with the setting "activation".
 template <class Scalar, class ActivationPolicy>
 class ActivationLayer final : public Layer<Scalar>, public FusedOutput<Scalar> {
 public:
@@ -23,6 +23,11 @@ public:
         if (!shape.valid()) {
             detail::throw_invalid("ActivationLayer::ActivationLayer: shape is ", shape.channels, "x", shape.height,
                                   "x", shape.width, ", expected at least 1 in each dimension");
+        }
+        if (ActivationPolicy::kind == Activation::softmax && shape.is_sequence()) {
+            detail::throw_invalid("ActivationLayer::ActivationLayer: a softmax over a sequence (", shape.to_string(),
+                                  ") would normalize the whole column; SequenceDense(shape, units, "
+                                  "Activation::softmax) gives a softmax at each step");
         }
     }
     /// A layer for flat examples of `size` values. Throws InvalidArgument when size is

@@ -118,7 +118,8 @@ namespace detail {
 /// Throws InvalidArgument, naming `where`, unless `input` is a valid sequence shape.
 inline void require_sequence_input(const char* where, const Shape& input) {
     if (!input.is_sequence() || !input.valid()) {
-        throw_invalid(where, ": the input is ", input.to_string(), ", expected a sequence (Shape::sequence(steps, features))");
+        throw_invalid(where, ": the input is ", input.to_string(), ", expected a sequence (Shape::sequence(steps, features))",
+                      input.is_sequence() ? concat(" of at most ", Shape::max_values, " values") : std::string());
     }
 }
 

@@ -30,7 +30,8 @@ public:
     SequenceDense(Shape input, Index units, Activation activation) : input_shape_(input) {
         if (!input.is_sequence() || !input.valid()) {
             detail::throw_invalid("SequenceDense::SequenceDense: the input is ", input.to_string(),
-                                  ", expected a sequence (Shape::sequence(steps, features))");
+                                  ", expected a sequence (Shape::sequence(steps, features)) of at most ",
+                                  Shape::max_values, " values");
         }
         if (units < 1 || !Shape::sequence(input.steps(), units).valid()) {
             detail::throw_invalid("SequenceDense::SequenceDense: units is ", units, ", expected at least 1 and at most ",
