@@ -271,3 +271,37 @@ TEST_CASE("Sequence outputs: losses, labels and saves that would be wrong are re
     CHECK_FALSE(std::filesystem::exists(dir / "nan.npz"));
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("train() and evaluate() over sequences: losses over values train, classes per step need train_step") {
+    nndl::NumpyRandom random(12);
+    const Matrix<double> x = random.randn_sequence(3, 8, 3);
+    const Matrix<double> y = step_targets({{0, 1, 2}, {1, 2, 3}, {3, 3, 0}, {2, 1, 0}, {0, 0, 1}, {1, 1, 2}, {2, 2, 3},
+                                           {3, 0, 1}},
+                                          4);
+    nndl::Network<double> net = small_sequence_model(3, 4, 31);
+    nndl::GradientDescent<double> sgd(0.1);
+    nndl::TrainOptions options;
+    options.epochs = 3;
+    options.batch_size = 4;
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::train(net, x, y, sgd, options); }) ==
+          "train: the network outputs a sequence (3 steps x 4 features) and is scored by classes (the loss "
+          "SequenceCrossEntropy), which train() counts one per column, not one per step; train it with "
+          "Network::train_step, or set TrainOptions::metric to TrainMetric::rmse");
+    options.metric = nndl::TrainMetric::rmse;
+    const double before = nndl::evaluate(net, x, y).first;
+    const nndl::TrainHistory history = nndl::train(net, x, y, sgd, options);
+    CHECK(history.epochs.size() == 3);
+    CHECK(nndl::evaluate(net, x, y).first < before);
+    CHECK(std::isnan(nndl::evaluate(net, x, y).second));  // no accuracy of one class per column
+    // A regression at every step (mean squared error) trains with the default options.
+    nndl::Network<double> values(Shape::sequence(3, 3));
+    values.add(std::make_unique<nndl::SimpleRNN<double>>(values.output_shape(), 2, true, 4));
+    nndl::TrainOptions plain;
+    plain.epochs = 2;
+    CHECK(values.loss().name() == "MeanSquaredError");
+    CHECK(nndl::train(values, x, Matrix<double>(Matrix<double>::Constant(6, 8, 0.1)), sgd, plain).epochs.size() == 2);
+    // A layer's own set_steps refuses an output the new length would make invalid, and keeps its shape.
+    nndl::SequenceDense<double> wide(Shape::sequence(2, 1), Index(1) << 20, nndl::Activation::identity);
+    CHECK_THROWS_AS(wide.set_steps(Index(1) << 21), nndl::InvalidArgument);
+    CHECK(wide.input_shape() == Shape::sequence(2, 1));
+}

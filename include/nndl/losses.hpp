@@ -299,6 +299,8 @@ public:
     }
     /// "SequenceCrossEntropy".
     std::string name() const override { return "SequenceCrossEntropy"; }
+    /// True: the targets are classes (one per step).
+    bool compares_classes() const override { return true; }
     /// Values per step.
     Index classes() const { return classes_; }
 

@@ -308,8 +308,9 @@ public:
         return result;
     }
 
-    /// The loss; when none was set, it follows the output activation
-    /// (sigmoid: binary cross-entropy, softmax: categorical cross-entropy, else mean squared error).
+    /// The loss; when none was set, it follows the output activation (sigmoid: binary
+    /// cross-entropy, softmax: categorical cross-entropy, or SequenceCrossEntropy for a
+    /// softmax at every step of a sequence; else mean squared error).
     const Loss<Scalar>& loss() const {
         if (!loss_) {
             detail::throw_invalid("Network::loss: the network has no layers, so no loss yet");

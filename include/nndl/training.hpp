@@ -255,12 +255,15 @@ SetScores score_set(const Network<Scalar>& network, const Matrix<Scalar>& x, con
 
 /// Loss and accuracy of the network on (X, Y), in evaluation mode and in chunks of
 /// `batch` columns. Uses only Network::predict_proba, so it changes nothing in the
-/// network. The accuracy is NaN where the network's output has no classes.
+/// network. The accuracy is NaN where the network's output has no classes (one value, or
+/// a sequence).
 template <class Scalar>
 std::pair<double, double> evaluate(const Network<Scalar>& network, const Matrix<Scalar>& x, const Matrix<Scalar>& y,
                                    Index batch = 1024) {
     const detail::SetScores scores = detail::score_set(network, x, y, batch, "evaluate");
-    const bool classes = network.decision_threshold().has_value() || network.output_size() > 1;
+    // One class per column: a sequence output (a class per step) has no such accuracy.
+    const bool classes = !network.output_shape().is_sequence() &&
+                         (network.decision_threshold().has_value() || network.output_size() > 1);
     return {scores.loss, classes ? static_cast<double>(scores.right) / static_cast<double>(x.cols()) : std::nan("")};
 }
 
@@ -341,10 +344,15 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
                               ", expected at least 1");
     }
     options.schedule.validate(where);
-    if (network.output_shape().is_sequence()) {
+    // Accuracy counts one class per column; a sequence has a class per step. Losses over
+    // values (mean squared error) train sequences as any output.
+    if (network.output_shape().is_sequence() &&
+        (options.metric == TrainMetric::accuracy ||
+         (options.metric == TrainMetric::automatic && network.loss().compares_classes()))) {
         detail::throw_invalid(where, ": the network outputs a sequence (", network.output_shape().to_string(),
-                              "); train() scores whole columns, so train sequence outputs with "
-                              "Network::train_step");
+                              ") and is scored by classes (the loss ", network.loss().name(),
+                              "), which train() counts one per column, not one per step; train it with "
+                              "Network::train_step, or set TrainOptions::metric to TrainMetric::rmse");
     }
     // Every schedule is monotonic in the epoch, so its first and last rates bound the rest:
     // a rate that decays to 0 (or grows to infinity) fails now, not late.

@@ -431,16 +431,23 @@ Network<Scalar> network_from_npz(const std::map<std::string, NpyArray>& arrays, 
 
 /// Saves the network: every layer's type, settings, parameters and state, the loss and
 /// the L2 strength (format 2, see the top of this header). The write is atomic: a
-/// failed save leaves any previous file untouched.
+/// failed save leaves any previous file untouched. Throws InvalidArgument, writing
+/// nothing, for a network without layers, a non-finite parameter, a loss model files do
+/// not hold, or a model above load_network's current bounds (set_max_model_values,
+/// set_max_model_operations raise them, for saving and loading alike).
 template <class Scalar>
 void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
     if (network.depth() == 0) {
         detail::throw_invalid("save_network: the network has no layers; expected at least 1 to save");
     }
-    // What load_network would refuse is not written: non-finite values, and a model larger
-    // than its bounds (a network over very long sequences: set_steps to a shorter length).
-    for (auto& p : network.parameters()) {
-        detail::require_finite("save_network", ("the parameter " + p.name).c_str(), *p.value);
+    // Refused before anything is written, as load_network would refuse them: non-finite
+    // parameters, and a model above load_network's current bounds (max_model_values,
+    // max_model_operations; a network over very long sequences: set_steps to a shorter length).
+    for (std::size_t k = 0; k < network.depth(); ++k) {
+        for (const auto& p : network.layer(k).parameters()) {
+            const std::string what = detail::concat("layer ", k + 1, "'s ", p.name);
+            detail::require_finite("save_network", what.c_str(), *p.value);
+        }
     }
     try {
         long long outputs = 0;
@@ -463,10 +470,14 @@ void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
     arch.set("input", detail::shape_to_json(network.input_shape()));
     try {
         (void)detail::loss_from_name<Scalar>(network.loss().name(), "save_network", network.output_shape());
-    } catch (const FileError&) {
-        detail::throw_invalid("save_network: the loss '", network.loss().name(),
-                              "' could not be loaded back; model files hold BinaryCrossEntropy, "
-                              "CategoricalCrossEntropy, MeanSquaredError or SequenceCrossEntropy (over a sequence output)");
+        const auto* per_step = dynamic_cast<const SequenceCrossEntropy<Scalar>*>(&network.loss());
+        if (per_step != nullptr && per_step->classes() != network.output_shape().features()) {
+            detail::throw_invalid("save_network: the loss SequenceCrossEntropy groups ", per_step->classes(),
+                                  " classes per step, but the network outputs ", network.output_shape().to_string());
+        }
+    } catch (const FileError& e) {
+        detail::throw_invalid("save_network: the loss '", network.loss().name(), "' could not be loaded back: ",
+                              e.what());
     }
     arch.set("loss", json::Value(network.loss().name()));
     arch.set("l2", json::Value(network.l2()));

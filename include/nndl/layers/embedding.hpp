@@ -50,6 +50,10 @@ public:
     Shape input_shape() const override { return input_shape_; }
     /// Contract: see VariableSteps.
     void set_steps(Index steps) override {
+        const Shape output = output_shape();
+        if (output.is_sequence()) {  // the output's steps change too: it must stay a valid shape
+            (void)detail::with_steps("Embedding::set_steps", output, steps);
+        }
         input_shape_ = detail::with_steps("Embedding::set_steps", input_shape_, steps);
         this->release_batch();
     }

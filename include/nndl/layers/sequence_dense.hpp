@@ -45,6 +45,7 @@ public:
         : Layer<Scalar>(other), FusedOutput<Scalar>(other), VariableSteps<Scalar>(other),
           input_shape_(other.input_shape_), dense_(other.dense_->clone()),
           fused_(dynamic_cast<FusedOutput<Scalar>*>(dense_.get())) {}
+    /// Not assignable (the inner layer is owned); copy-construct or clone() instead.
     SequenceDense& operator=(const SequenceDense&) = delete;
 
     /// "sequence_dense".
@@ -67,6 +68,10 @@ public:
     std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<SequenceDense>(*this); }
     /// Contract: see VariableSteps.
     void set_steps(Index steps) override {
+        const Shape output = output_shape();
+        if (output.is_sequence()) {  // the output's steps change too: it must stay a valid shape
+            (void)detail::with_steps("SequenceDense::set_steps", output, steps);
+        }
         input_shape_ = detail::with_steps("SequenceDense::set_steps", input_shape_, steps);
         this->release_batch();
         dense_->release_batch();
