@@ -2,7 +2,7 @@
 // Fuzz targets that go through files, as users call them: folders of images (listing,
 // decoding, resizing) here, HDF5 files in fuzz_hdf5_target.hpp. Each input is written to
 // a scratch file or folder of this process first. Shared by the libFuzzer harnesses
-// (fuzz_image_folder.cpp, fuzz_hdf5.cpp) and tests/test_fuzz_replay.cpp.
+// (fuzz_readers.cpp, fuzz_hdf5.cpp) and tests/test_fuzz_replay.cpp.
 
 #include <nndl/data/image.hpp>
 

@@ -12,7 +12,7 @@ seconds=${1:-}
 clang=$(command -v clang++ || command -v clang++-14)
 out=${NNDL_FUZZ_BUILD_DIR:-build-fuzz}
 mkdir -p "$out" fuzz/crashes
-flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+flags=(-std=c++17 -O1 -g1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
        -Iinclude -isystem /usr/include/eigen3 -isystem /usr/include/stb)
 # Counts that keep the whole run near 4 minutes on 2 cores (idx and image inputs are the slowest);
 # longer exploration is fuzz/run.sh SECONDS.
@@ -25,27 +25,18 @@ if [[ -n "$seconds" ]]; then
 else
     echo "== fuzz_hdf5: not in the fixed run: libhdf5 crashes on crafted files (fuzz/known_crashes/README.md)"
 fi
-building=()
-for target in "${targets[@]}"; do
-    echo "== fuzz_$target: building"
-    libraries=(-lstb -lz)
-    if [[ $target == onnx ]]; then  # Debian's ONNX schema (libonnx-dev), as the nndl::onnx target
-        libraries+=(-DONNX_ML=1 -DONNX_NAMESPACE=onnx -lonnx_proto -lprotobuf)
-    elif [[ $target == hdf5 ]]; then
-        read -r -a hdf5_flags <<<"$(pkg-config --cflags --libs hdf5)"
-        libraries+=("${hdf5_flags[@]}")
-    fi
-    # Two builds at a time (the machine's cores); each one's failure stops the run below.
-    "$clang" "${flags[@]}" "fuzz/fuzz_$target.cpp" -o "$out/fuzz_$target" "${libraries[@]}" &
-    building+=($!)
-    if ((${#building[@]} == 2)); then
-        wait "${building[0]}"
-        building=("${building[@]:1}")
-    fi
-done
-for job in "${building[@]}"; do
-    wait "$job"
-done
+# The six readers are one program (fuzz_readers.cpp, NNDL_FUZZ_READER picks the reader): it
+# is built once. fuzz_hdf5 links libhdf5 and is a program of its own, built beside it.
+echo "== fuzz_readers: building (npz idx csv image image_folder onnx)"
+"$clang" "${flags[@]}" fuzz/fuzz_readers.cpp -o "$out/fuzz_readers" -DONNX_ML=1 -DONNX_NAMESPACE=onnx \
+    -lonnx_proto -lprotobuf -lstb -lz &
+building=$!
+if [[ -n "$seconds" ]]; then
+    echo "== fuzz_hdf5: building"
+    read -r -a hdf5_flags <<<"$(pkg-config --cflags --libs hdf5)"
+    "$clang" "${flags[@]}" fuzz/fuzz_hdf5.cpp -o "$out/fuzz_hdf5" -lstb -lz "${hdf5_flags[@]}"
+fi
+wait "$building"
 for target in "${targets[@]}"; do
     work="$out/corpus_$target"
     if [[ -n "$seconds" ]]; then
@@ -75,7 +66,11 @@ for target in "${targets[@]}"; do
         extra=(-detect_leaks=0)
         export ASAN_OPTIONS=allocator_may_return_null=1
     fi
-    if ! "$out/fuzz_$target" "${limit[@]}" "${dict[@]}" "${extra[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    program=("$out/fuzz_readers")
+    if [[ $target == hdf5 ]]; then
+        program=("$out/fuzz_hdf5")
+    fi
+    if ! NNDL_FUZZ_READER=$target "${program[@]}" "${limit[@]}" "${dict[@]}" "${extra[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -artifact_prefix="fuzz/crashes/${target}-" -print_final_stats=1 \
         "$work" "fuzz/corpus/$target" "${regressions[@]}" >"$log" 2>&1; then
         tail -n 100 "$log"

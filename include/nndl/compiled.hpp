@@ -1,7 +1,8 @@
 #pragma once
 // Optional part: the CMake target nndl::compiled (a static library, src/compiled_float.cpp and src/compiled_double.cpp).
 // It compiles nndl's layers, losses, optimizers, network, training loop and model files
-// once, for float and double (compiled_cnn.hpp: the convolution family, for nndl/cnn.hpp); a program linking it includes <nndl/nndl.hpp> as usual (the
+// once, for float and double (compiled_cnn.hpp: the convolution family, for nndl/cnn.hpp;
+// the sequence layers declare theirs at the end of their own headers); a program linking it includes <nndl/nndl.hpp> as usual (the
 // target defines NNDL_COMPILED, which includes this header) and compiles only its own
 // code, not those templates again. The headers are unchanged without it.
 //
@@ -26,26 +27,7 @@
 #include "optim/optimizers.hpp"
 #include "training.hpp"
 
-#ifdef _OPENMP
-#define NNDL_COMPILED_OPENMP 1
-#else
-#define NNDL_COMPILED_OPENMP 0
-#endif
-#define NNDL_COMPILED_ABI_NAME_(align, openmp) compiled_for_align##align##_openmp##openmp
-#define NNDL_COMPILED_ABI_NAME(align, openmp) NNDL_COMPILED_ABI_NAME_(align, openmp)
-
-// The build's fingerprint (see above).
-/// \cond
-namespace nndl::detail {
-extern const int NNDL_COMPILED_ABI_NAME(EIGEN_MAX_ALIGN_BYTES, NNDL_COMPILED_OPENMP);
-#if defined(NNDL_COMPILED_DEFINITIONS_DOUBLE)
-const int NNDL_COMPILED_ABI_NAME(EIGEN_MAX_ALIGN_BYTES, NNDL_COMPILED_OPENMP) = 1;
-#elif !defined(NNDL_COMPILED_DEFINITIONS_FLOAT)
-// Every program using the library refers to the fingerprint of its own flags.
-inline const int compiled_library_matches = NNDL_COMPILED_ABI_NAME(EIGEN_MAX_ALIGN_BYTES, NNDL_COMPILED_OPENMP);
-#endif
-}  // namespace nndl::detail
-/// \endcond
+#include "detail/compiled_fingerprint.hpp"  // a program built with other flags fails to link
 
 #include "detail/compiled_kind.hpp"  // NNDL_COMPILED_FLOAT_KIND, NNDL_COMPILED_DOUBLE_KIND
 
@@ -95,6 +77,3 @@ NNDL_INSTANTIATE_FOR(double, NNDL_COMPILED_DOUBLE_KIND)
 #undef NNDL_INSTANTIATE_FOR
 #undef NNDL_COMPILED_FLOAT_KIND
 #undef NNDL_COMPILED_DOUBLE_KIND
-#undef NNDL_COMPILED_ABI_NAME
-#undef NNDL_COMPILED_ABI_NAME_
-#undef NNDL_COMPILED_OPENMP

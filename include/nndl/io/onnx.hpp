@@ -1733,3 +1733,7 @@ Network<Scalar> load_onnx(const std::filesystem::path& path) {
 }
 
 }  // namespace nndl
+
+#ifdef NNDL_COMPILED  // the layers and the network this header builds come from nndl::compiled
+#include "../cnn.hpp"
+#endif

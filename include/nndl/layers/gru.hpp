@@ -256,3 +256,18 @@ inline const bool gru_registered = register_builtin_layer(
 }  // namespace detail
 
 }  // namespace nndl
+
+// nndl::compiled holds GRU<float> and GRU<double>: a program that links it (NNDL_COMPILED)
+// compiles none of the layer's code.
+#if defined(NNDL_COMPILED) || defined(NNDL_COMPILED_DEFINITIONS_FLOAT) || defined(NNDL_COMPILED_DEFINITIONS_DOUBLE)
+#include "../detail/compiled_fingerprint.hpp"
+#include "../detail/compiled_kind.hpp"  // NNDL_COMPILED_FLOAT_KIND, NNDL_COMPILED_DOUBLE_KIND
+/// \cond
+namespace nndl {
+NNDL_COMPILED_FLOAT_KIND template class GRU<float>;
+NNDL_COMPILED_DOUBLE_KIND template class GRU<double>;
+}  // namespace nndl
+/// \endcond
+#undef NNDL_COMPILED_FLOAT_KIND
+#undef NNDL_COMPILED_DOUBLE_KIND
+#endif

@@ -1,7 +1,0 @@
-// libFuzzer harness: arbitrary bytes into nndl's npz reader (see fuzz_targets.hpp).
-#include "fuzz_targets.hpp"
-
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    nndl_fuzz::model_file(data, size);
-    return 0;
-}
