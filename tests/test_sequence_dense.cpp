@@ -7,10 +7,13 @@
 
 #include <nndl/gradient_check.hpp>
 #include <nndl/io/model.hpp>
+#include <nndl/layers/activation_layer.hpp>
 #include <nndl/layers/sequence_dense.hpp>
 #include <nndl/layers/simple_rnn.hpp>
 #include <nndl/network.hpp>
 #include <nndl/optim/optimizer.hpp>
+#include <nndl/optim/optimizers.hpp>
+#include <nndl/training.hpp>
 
 #include <cmath>
 #include <filesystem>
@@ -201,6 +204,27 @@ TEST_CASE("Network::set_steps: refusals change nothing") {
                     nndl::InvalidArgument);
 }
 
+TEST_CASE("Network::set_steps through a tanh ActivationLayer over a sequence") {
+    // SimpleRNN -> tanh at every step -> SequenceDense: the activation takes the new steps
+    // too, and its outputs over 3 steps equal the first 3 steps of a 5-step run.
+    nndl::Network<double> net(Shape::sequence(5, 3));
+    net.add(std::make_unique<nndl::SimpleRNN<double>>(net.output_shape(), 4, true));
+    net.add(nndl::make_activation_layer<double>(net.output_shape(), nndl::Activation::tanh));
+    net.add(std::make_unique<nndl::SequenceDense<double>>(net.output_shape(), 2, nndl::Activation::identity));
+    const Matrix<double> x = Matrix<double>::Random(15, 2);
+    const Matrix<double> five = net.predict_proba(x);
+    net.set_steps(3);
+    CHECK(net.layer(1).input_shape() == Shape::sequence(3, 4));
+    CHECK(net.layer(1).output_shape() == Shape::sequence(3, 4));
+    const Matrix<double> three = net.predict_proba(x.topRows(9));
+    CHECK(three == five.topRows(6));
+    auto flat = nndl::make_activation_layer<double>(Shape(4), nndl::Activation::tanh);
+    auto& steps = dynamic_cast<nndl::VariableSteps<double>&>(*flat);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { steps.set_steps(2); }) ==
+          "ActivationLayer::set_steps: the layer takes 4, expected a sequence");
+    CHECK(flat->input_shape() == Shape(4));
+}
+
 TEST_CASE("SequenceDense: a network with one saves and loads bit-exactly, its loss too") {
     const std::filesystem::path dir = nndl_test::scratch_dir("test_sequence_dense");
     nndl::Network<double> net = small_sequence_model(6, 4, 13);
@@ -286,7 +310,7 @@ TEST_CASE("train() and evaluate() over sequences: losses over values train, clas
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::train(net, x, y, sgd, options); }) ==
           "train: the network outputs a sequence (3 steps x 4 features) and is scored by classes (the loss "
           "SequenceCrossEntropy), which train() counts one per column, not one per step; train it with "
-          "Network::train_step, or set TrainOptions::metric to TrainMetric::rmse");
+          "Network::train_step, or set TrainOptions::metric to TrainMetric::none or TrainMetric::rmse");
     options.metric = nndl::TrainMetric::rmse;
     const double before = nndl::evaluate(net, x, y).first;
     const nndl::TrainHistory history = nndl::train(net, x, y, sgd, options);
@@ -304,4 +328,90 @@ TEST_CASE("train() and evaluate() over sequences: losses over values train, clas
     nndl::SequenceDense<double> wide(Shape::sequence(2, 1), Index(1) << 20, nndl::Activation::identity);
     CHECK_THROWS_AS(wide.set_steps(Index(1) << 21), nndl::InvalidArgument);
     CHECK(wide.input_shape() == Shape::sequence(2, 1));
+}
+
+TEST_CASE("train() with truncate_steps: windows of k steps, the state carried, the gradient stopped between them") {
+    nndl::NumpyRandom random(21);
+    const Matrix<double> x = random.randn_sequence(3, 4, 6);  // 4 sequences of 6 steps, 3 features each
+    const Matrix<double> y = step_targets({{0, 1, 2, 3, 0, 1}, {1, 2, 3, 0, 0, 2}, {3, 3, 0, 1, 2, 2}, {2, 1, 0, 3, 3, 1}},
+                                          4);
+    const Matrix<double> xv = random.randn_sequence(3, 2, 6);
+    const Matrix<double> yv = step_targets({{0, 0, 1, 1, 2, 2}, {3, 2, 1, 0, 1, 2}}, 4);
+    nndl::Network<double> net = small_sequence_model(6, 4, 17);
+    nndl::Network<double> reference(net);
+    nndl::TrainOptions options;
+    options.epochs = 1;
+    options.batch_size = 0;
+    options.shuffle = false;
+    options.metric = nndl::TrainMetric::none;
+    options.truncate_steps = 4;  // windows of 4 and 2 steps
+    nndl::GradientDescent<double> sgd(0.05);
+    const nndl::TrainHistory history = nndl::train(net, x, y, sgd, options, &xv, &yv);
+
+    // The same by hand: steps 1-4, one update; steps 5-6 from the state step 4 ended in, one update.
+    auto& rnn = dynamic_cast<nndl::SimpleRNN<double>&>(reference.layer(0));
+    nndl::GradientDescent<double> by_hand(0.05);
+    Matrix<double> outputs(24, 4);
+    reference.set_steps(4);
+    const Matrix<double> x1 = x.topRows(12), y1 = y.topRows(16);
+    outputs.topRows(16) = reference.forward(x1);
+    reference.backward(y1);
+    reference.apply(by_hand);
+    const Matrix<double> carried = rnn.final_state();
+    reference.set_steps(2);
+    rnn.set_initial_state(carried);
+    const Matrix<double> x2 = x.bottomRows(6), y2 = y.bottomRows(8);
+    outputs.bottomRows(8) = reference.forward(x2);
+    reference.backward(y2);
+    reference.apply(by_hand);
+    CHECK(rnn.initial_state_gradient().norm() > 0.0);  // the second window's gradient reaches its start, no further
+    const auto trained = net.parameters(), expected = reference.parameters();
+    REQUIRE(trained.size() == expected.size());
+    for (std::size_t k = 0; k < trained.size(); ++k) {
+        CHECK(*trained[k].value == *expected[k].value);
+    }
+    // The batch's loss: the windows' outputs put together, each before its window's update.
+    REQUIRE(history.epochs.size() == 1);
+    CHECK(history.epochs[0].loss == reference.loss().value(outputs, y));
+    // Afterwards the network takes whole sequences again, from zeros: validation scored them so.
+    CHECK(net.input_shape() == Shape::sequence(6, 3));
+    rnn.reset_state();
+    reference.set_steps(6);
+    CHECK(net.predict_proba(x) == reference.predict_proba(x));
+    CHECK(history.epochs[0].validation_loss == nndl::evaluate(reference, xv, yv).first);
+}
+
+TEST_CASE("train() with truncate_steps: a window of every step is plain training; refusals") {
+    nndl::NumpyRandom random(22);
+    const Matrix<double> x = random.randn_sequence(3, 4, 5);
+    const Matrix<double> y = step_targets({{0, 1, 2, 3, 0}, {1, 2, 3, 0, 0}, {3, 3, 0, 1, 2}, {2, 1, 0, 3, 3}}, 4);
+    nndl::Network<double> whole = small_sequence_model(5, 4, 18);
+    nndl::Network<double> windowed(whole);
+    nndl::TrainOptions options;
+    options.epochs = 3;
+    options.batch_size = 2;
+    options.metric = nndl::TrainMetric::none;
+    nndl::Adam<double> adam_whole(0.01), adam_windowed(0.01);
+    const auto plain = nndl::train(whole, x, y, adam_whole, options);
+    options.truncate_steps = 5;
+    const auto windows = nndl::train(windowed, x, y, adam_windowed, options);
+    const auto a = whole.parameters(), b = windowed.parameters();
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        CHECK(*a[k].value == *b[k].value);
+    }
+    CHECK(plain.epochs.back().loss == windows.epochs.back().loss);
+
+    options.truncate_steps = -1;
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::train(windowed, x, y, adam_windowed, options); }) ==
+          "train: truncate_steps is -1, expected >= 0 (0: whole sequences)");
+    // Only the last step leaves the recurrent layer: nothing to split into windows.
+    nndl::Network<double> last(Shape::sequence(5, 3));
+    last.add(std::make_unique<nndl::SimpleRNN<double>>(last.output_shape(), 4, false));
+    last.add(nndl::make_dense<double>(4, 2, nndl::Activation::softmax));
+    options.truncate_steps = 2;
+    const Matrix<double> classes = Matrix<double>::Identity(2, 4);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::train(last, x, classes, adam_windowed, options); }) ==
+          "train: truncate_steps is 2, which needs a network from a sequence to a sequence of as many steps; this "
+          "one takes 5 steps x 3 features and outputs 2");
+    CHECK(last.input_shape() == Shape::sequence(5, 3));
 }

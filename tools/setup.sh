@@ -9,7 +9,9 @@ set -euo pipefail
 packages=(cmake g++ make pkg-config libeigen3-dev doctest-dev libstb-dev libhdf5-dev zlib1g-dev
           gnuplot-nox python3-numpy dataset-fashion-mnist
           libonnx-dev libprotobuf-dev python3-onnx python3-opencv python3-torch libcli11-dev
-          doxygen)
+          doxygen fortunes ccache)
+# fortunes: the text char_model learns from by default; ccache: a rebuild after a change
+# compiles only what changed.
 for option in "$@"; do
     case "$option" in
         --bench)

@@ -494,6 +494,16 @@ inline Shape with_steps(const char* where, const Shape& sequence, Index steps) {
     return resized;
 }
 
+/// A VariableSteps layer's input shape with `steps` time steps, after checking that its
+/// `output` (where that is a sequence, whose steps change too) stays valid as well, so a
+/// refusal leaves the layer as it was.
+inline Shape input_with_steps(const char* where, const Shape& input, const Shape& output, Index steps) {
+    if (output.is_sequence()) {
+        (void)with_steps(where, output, steps);
+    }
+    return with_steps(where, input, steps);
+}
+
 }  // namespace detail
 
 /// The activation a layer ends with: its FusedOutput's, else identity.

@@ -110,6 +110,15 @@ struct TrainOptions {
     bool allow_infinite_loss = false;
     /// What the history reports besides the loss; by default what fits the loss.
     TrainMetric metric = TrainMetric::automatic;
+    /// Truncated backpropagation through time: 0 (the default) trains each batch of
+    /// sequences whole; k >= 1 trains it in windows of k time steps (the last may be
+    /// shorter), one optimizer step per window, each window starting from the hidden state
+    /// the previous one ended in (carried forward, its gradient stopped there). Needs a
+    /// network from a sequence to a sequence of the same steps whose sequence layers take
+    /// any length (Network::set_steps); every batch starts from zeros, and train() leaves
+    /// the recurrent layers reset with carry off. The loss reported for a batch is the
+    /// loss of its windows' outputs put together.
+    Index truncate_steps = 0;
     /// Called after each batch; return false to stop training (the history then says
     /// stopped_early).
     std::function<bool(const Progress&)> on_batch_end;
@@ -185,6 +194,111 @@ bool parameters_finite(Network<Scalar>& network) {
     }
     return true;
 }
+
+/// Calls `f` on every recurrent layer (RecurrentState) of `network`.
+template <class Scalar, class F>
+void for_each_recurrent_layer(Network<Scalar>& network, F&& f) {
+    for (std::size_t i = 0; i < network.depth(); ++i) {
+        if (auto* recurrent = dynamic_cast<RecurrentState<Scalar>*>(&network.layer(i))) {
+            f(*recurrent);
+        }
+    }
+}
+
+/// Truncated backpropagation through time (TrainOptions::truncate_steps): checks the
+/// network when training starts, trains one batch window by window, and at the end of
+/// training, however it ends, gives the network back its steps with its recurrent layers
+/// reset and carry off.
+template <class Scalar>
+class TruncatedSteps {
+public:
+    TruncatedSteps(Network<Scalar>& network, Index window, const char* where)
+        : network_(network), window_(window), steps_(network.input_shape().steps()) {
+        if (window < 0) {
+            throw_invalid(where, ": truncate_steps is ", window, ", expected >= 0 (0: whole sequences)");
+        }
+        if (window == 0) {
+            return;
+        }
+        const Shape in = network.input_shape();
+        const Shape out = network.output_shape();
+        if (!in.is_sequence() || !out.is_sequence() || out.steps() != in.steps()) {
+            throw_invalid(where, ": truncate_steps is ", window, ", which needs a network from a sequence to a "
+                          "sequence of as many steps; this one takes ", in.to_string(), " and outputs ",
+                          out.to_string());
+        }
+        if (window >= steps_) {
+            window_ = 0;  // one window holds every step: whole sequences
+            return;
+        }
+        try {  // refused here, before any training, when a layer cannot change its steps
+            network_.set_steps(window_);
+            network_.set_steps(steps_);
+        } catch (const InvalidArgument& e) {
+            throw_invalid(where, ": truncate_steps ", window, ": ", e.what());
+        }
+        input_features_ = in.features();
+        output_features_ = out.features();
+    }
+    ~TruncatedSteps() {
+        if (window_ == 0) {
+            return;
+        }
+        try {
+            network_.set_steps(steps_);
+        } catch (...) {  // a callback changed the layers: nothing to give back
+        }
+        for_each_recurrent_layer(network_, [](RecurrentState<Scalar>& r) {
+            r.set_carry(false);
+            r.reset_state();
+        });
+    }
+    TruncatedSteps(const TruncatedSteps&) = delete;
+    TruncatedSteps& operator=(const TruncatedSteps&) = delete;
+
+    /// Whether batches are trained in windows.
+    bool active() const { return window_ > 0; }
+
+    /// Trains the batch (x, y) of whole sequences window by window; returns its output, the
+    /// windows' outputs put together. `check` gets each window's cost before its update.
+    template <class CheckCost>
+    const Matrix<Scalar>& train_batch(const Matrix<Scalar>& x, const Matrix<Scalar>& y, Optimizer<Scalar>& optimizer,
+                                      CheckCost&& check) {
+        for_each_recurrent_layer(network_, [](RecurrentState<Scalar>& r) {
+            r.reset_state();
+            r.set_carry(true);
+        });
+        output_.resize(y.rows(), y.cols());
+        for (Index first = 0; first < steps_; first += window_) {
+            const Index steps = std::min(window_, steps_ - first);
+            if (network_.input_shape().steps() != steps) {
+                network_.set_steps(steps);
+            }
+            window_x_ = x.middleRows(first * input_features_, steps * input_features_);
+            window_y_ = y.middleRows(first * output_features_, steps * output_features_);
+            output_.middleRows(first * output_features_, steps * output_features_) =
+                network_.forward(window_x_, Mode::training);
+            check(static_cast<double>(network_.cost(window_y_)));
+            network_.backward(window_y_);
+            network_.apply(optimizer);
+        }
+        if (network_.input_shape().steps() != steps_) {
+            network_.set_steps(steps_);
+        }
+        for_each_recurrent_layer(network_, [](RecurrentState<Scalar>& r) { r.reset_state(); });
+        return output_;
+    }
+
+private:
+    Network<Scalar>& network_;
+    Index window_;
+    Index steps_;
+    Index input_features_ = 0;
+    Index output_features_ = 0;
+    Matrix<Scalar> window_x_;
+    Matrix<Scalar> window_y_;
+    Matrix<Scalar> output_;
+};
 
 /// Epochs of at least this many batches keep a copy of the parameters (see train).
 inline constexpr long batches_worth_a_snapshot = 8;
@@ -352,7 +466,8 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
         detail::throw_invalid(where, ": the network outputs a sequence (", network.output_shape().to_string(),
                               ") and is scored by classes (the loss ", network.loss().name(),
                               "), which train() counts one per column, not one per step; train it with "
-                              "Network::train_step, or set TrainOptions::metric to TrainMetric::rmse");
+                              "Network::train_step, or set TrainOptions::metric to TrainMetric::none or "
+                              "TrainMetric::rmse");
     }
     // Every schedule is monotonic in the epoch, so its first and last rates bound the rest:
     // a rate that decays to 0 (or grows to infinity) fails now, not late.
@@ -451,6 +566,7 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
     Matrix<Scalar> yb;
     detail::RestoreRate<Scalar> restore_rate(optimizer);
     detail::TrainingScope<Scalar> scope(network);
+    detail::TruncatedSteps<Scalar> truncated(network, options.truncate_steps, where);
 
     TrainHistory history;
     double best = 0.0;
@@ -517,21 +633,34 @@ TrainHistory train(Network<Scalar>& network, const Matrix<Scalar>& x_all, const 
                     xp = &xb;
                     yp = &yb;
                 }
-                const Matrix<Scalar>& out = network.forward(*xp, Mode::training);
-                const double value = static_cast<double>(network.cost(*yp));
-                if (std::isnan(value) || (!std::isfinite(value) && !options.allow_infinite_loss)) {
-                    throw DivergenceError(detail::concat(where, ": the loss became ", value, " in epoch ", epoch,
-                                                         ", batch ", b, "; training diverged, try a smaller learning "
-                                                         "rate (now ", optimizer.learning_rate(), ")"));
+                const auto check_loss = [&](double value) {
+                    if (std::isnan(value) || (!std::isfinite(value) && !options.allow_infinite_loss)) {
+                        throw DivergenceError(detail::concat(where, ": the loss became ", value, " in epoch ", epoch,
+                                                             ", batch ", b, "; training diverged, try a smaller "
+                                                             "learning rate (now ", optimizer.learning_rate(), ")"));
+                    }
+                };
+                double value = 0.0;
+                const Matrix<Scalar>* out = nullptr;
+                if (truncated.active()) {
+                    out = &truncated.train_batch(*xp, *yp, optimizer, check_loss);
+                    value = static_cast<double>(network.cost_of_output(*out, *yp));
+                    check_loss(value);
+                } else {
+                    out = &network.forward(*xp, Mode::training);
+                    value = static_cast<double>(network.cost(*yp));
+                    check_loss(value);
                 }
                 if (has_accuracy) {
-                    right += count_correct(out, *yp, threshold.value_or(0.5));
+                    right += count_correct(*out, *yp, threshold.value_or(0.5));
                 }
                 if (has_rmse) {
-                    squared_error += (out - *yp).squaredNorm();
+                    squared_error += (*out - *yp).squaredNorm();
                 }
-                network.backward(*yp);
-                network.apply(optimizer);
+                if (!truncated.active()) {
+                    network.backward(*yp);
+                    network.apply(optimizer);
+                }
                 loss_sum += value * static_cast<double>(n);
                 last_loss = value;
                 record.examples += n;

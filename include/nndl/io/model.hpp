@@ -210,9 +210,8 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
     if (layers.empty()) {
         throw FileError(concat(where, ": the architecture has no layers, expected at least 1"));
     }
-    long long outputs = 0;  // per example, the input and all layers: bounded by max_model_values()
-    long long operations = 0;  // per example, all layers: bounded by max_model_operations()
-    count_model_values(outputs, network.input_shape(), concat(where, ": the input"));
+    ModelBudget budget;  // per example: bounded by max_model_values() and max_model_operations()
+    budget.add_input(network.input_shape(), concat(where, ": the input"));
     for (std::size_t k = 0; k < layers.size(); ++k) {
         const json::Value& entry = layers[k];
         const std::string prefix = "layer" + std::to_string(k + 1);
@@ -243,8 +242,7 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
             throw FileError(concat(here, ": its output of ", layer->output_shape().to_string(),
                                    " is more than 2^31 values"));
         }
-        count_model_values(outputs, layer->output_shape(), here, layer->working_values());
-        count_model_operations(operations, layer->operations(), here);
+        budget.add_layer(*layer, here);
         // A setting the layer does not have (a typo, a newer nndl's) would be ignored: refused.
         const Settings own = layer->settings();
         for (const auto& item : settings.items()) {
@@ -450,14 +448,11 @@ void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
         }
     }
     try {
-        long long outputs = 0;
-        long long operations = 0;
-        detail::count_model_values(outputs, network.input_shape(), "the input");
+        detail::ModelBudget budget;
+        budget.add_input(network.input_shape(), "the input");
         for (std::size_t k = 0; k < network.depth(); ++k) {
             const Layer<Scalar>& layer = network.layer(k);
-            const std::string here = detail::concat("layer", k + 1, " ('", layer.type(), "')");
-            detail::count_model_values(outputs, layer.output_shape(), here, layer.working_values());
-            detail::count_model_operations(operations, layer.operations(), here);
+            budget.add_layer(layer, detail::concat("layer", k + 1, " ('", layer.type(), "')"));
         }
     } catch (const FileError& e) {
         detail::throw_invalid("save_network: load_network would refuse this model: ", e.what());

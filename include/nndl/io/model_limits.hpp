@@ -97,5 +97,23 @@ inline void count_model_operations(long long& total, long long operations, const
     total += operations;
 }
 
+/// What a model asks for per example, added up as it is read (or before it is saved):
+/// the values its input and layers hold and the operations its layers cost, each checked
+/// against its bound as it grows.
+struct ModelBudget {
+    long long values = 0;
+    long long operations = 0;
+
+    /// Counts the model's input; throws FileError starting with `where` above the bound.
+    void add_input(const Shape& input, const std::string& where) { count_model_values(values, input, where); }
+    /// Counts a layer's output, working values and operations; throws FileError starting
+    /// with `where` above either bound.
+    template <class Scalar>
+    void add_layer(const Layer<Scalar>& layer, const std::string& where) {
+        count_model_values(values, layer.output_shape(), where, layer.working_values());
+        count_model_operations(operations, layer.operations(), where);
+    }
+};
+
 }  // namespace detail
 }  // namespace nndl

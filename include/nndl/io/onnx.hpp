@@ -772,7 +772,7 @@ private:
             fail(concat("input '", printable(data->name()), "' holds more than ", max_onnx_tensor_values,
                         " values per example"));
         }
-        count_model_values(outputs_, shape, concat("load_onnx: '", file_, "': input '", printable(data->name()), "'"));
+        budget_.add_input(shape, concat("load_onnx: '", file_, "': input '", printable(data->name()), "'"));
         network_ = Network<Scalar>(shape);
         image_ = rank == 4;
         const auto& batch = tensor.shape().dim(0);
@@ -1521,8 +1521,7 @@ private:
         }
         const std::string here = concat("load_onnx: '", file_, "': layer ", network_.depth() + 1, " ('",
                                         layer->type(), "')");
-        count_model_values(outputs_, layer->output_shape(), here, layer->working_values());
-        count_model_operations(operations_, layer->operations(), here);
+        budget_.add_layer(*layer, here);
         for (const auto& p : layer->parameters()) {
             weights_ += p.value->size();
         }
@@ -1573,8 +1572,7 @@ private:
     std::vector<Index> flat_order_;  // non-empty after flattening an image: ONNX position of each nndl entry
     Pending pending_;
     long long weights_ = 0;
-    long long outputs_ = 0;  // what all layers output per example: bounded by max_model_values()
-    long long operations_ = 0;  // what one example costs: bounded by max_model_operations()
+    ModelBudget budget_;  // what the input and layers hold and cost per example, bounded
     std::int64_t input_batch_ = 0;  // the input's fixed batch size, 0 when free
     std::string previous_op_;       // the last node's operator (a Div completes a Sub's normalization)
     std::set<std::string> written_;  // every tensor name the graph has defined: the input, node outputs

@@ -14,9 +14,11 @@ namespace nndl {
 
 /// A parameter-free layer computing A = f(Z) for an activation policy (Identity, Sigmoid,
 /// Tanh, ReLU, LeakyReLU, Softmax). Its output shape is its input shape; Softmax acts on
-/// each whole column, so it refuses a sequence shape (SequenceDense has a softmax per step). Registered as "activation" with the setting "activation".
+/// each whole column, so it refuses a sequence shape (SequenceDense has a softmax per
+/// step). Over a sequence it acts on every step alike, so it takes sequences of any length
+/// (VariableSteps). Registered as "activation" with the setting "activation".
 template <class Scalar, class ActivationPolicy>
-class ActivationLayer final : public Layer<Scalar>, public FusedOutput<Scalar> {
+class ActivationLayer final : public Layer<Scalar>, public FusedOutput<Scalar>, public VariableSteps<Scalar> {
 public:
     /// A layer for examples of `shape`. Throws InvalidArgument when !shape.valid().
     explicit ActivationLayer(Shape shape) : shape_(shape) {
@@ -48,6 +50,16 @@ public:
     Activation activation() const override { return ActivationPolicy::kind; }
     /// A copy of this layer that has seen no batch.
     std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<ActivationLayer>(*this); }
+    /// Contract: see VariableSteps. Throws InvalidArgument for a layer over images or flat
+    /// vectors, which have no steps.
+    void set_steps(Index steps) override {
+        if (!shape_.is_sequence()) {
+            detail::throw_invalid("ActivationLayer::set_steps: the layer takes ", shape_.to_string(),
+                                  ", expected a sequence");
+        }
+        shape_ = detail::input_with_steps("ActivationLayer::set_steps", shape_, shape_, steps);
+        this->release_batch();
+    }
 
     /// Z is this layer's input: the last forward's input. Throws InvalidArgument when
     /// has_batch() is false.

@@ -68,11 +68,7 @@ public:
     std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<SequenceDense>(*this); }
     /// Contract: see VariableSteps.
     void set_steps(Index steps) override {
-        const Shape output = output_shape();
-        if (output.is_sequence()) {  // the output's steps change too: it must stay a valid shape
-            (void)detail::with_steps("SequenceDense::set_steps", output, steps);
-        }
-        input_shape_ = detail::with_steps("SequenceDense::set_steps", input_shape_, steps);
+        input_shape_ = detail::input_with_steps("SequenceDense::set_steps", input_shape_, output_shape(), steps);
         this->release_batch();
         dense_->release_batch();
     }

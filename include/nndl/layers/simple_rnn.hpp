@@ -55,11 +55,7 @@ public:
     Shape input_shape() const override { return input_shape_; }
     /// Contract: see VariableSteps.
     void set_steps(Index steps) override {
-        const Shape output = output_shape();
-        if (output.is_sequence()) {  // the output's steps change too: it must stay a valid shape
-            (void)detail::with_steps("SimpleRNN::set_steps", output, steps);
-        }
-        input_shape_ = detail::with_steps("SimpleRNN::set_steps", input_shape_, steps);
+        input_shape_ = detail::input_with_steps("SimpleRNN::set_steps", input_shape_, output_shape(), steps);
         this->release_batch();
     }
     /// A sequence of `units` features per step, or `units` flat values (the last step).
