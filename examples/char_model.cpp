@@ -67,8 +67,8 @@ struct Vocabulary {
     int of(char c) const { return index[static_cast<unsigned char>(c)]; }
 };
 
-/// The whole file, refused above `largest` bytes before it is read.
-std::string read_text(const std::string& file, std::uintmax_t largest) {
+/// The whole file, refused above `largest` bytes (`raise` says how to allow more).
+std::string read_text(const std::string& file, std::uintmax_t largest, const std::string& raise) {
     const std::string name = examples::terminal_safe(file);
     std::error_code error;
     const std::uintmax_t size = std::filesystem::file_size(file, error);
@@ -77,15 +77,34 @@ std::string read_text(const std::string& file, std::uintmax_t largest) {
     }
     if (size > largest) {
         throw nndl::FileError("char_model: " + name + " has " + std::to_string(size) + " bytes, expected at most " +
-                              std::to_string(largest) + " (--max-bytes raises the bound)");
+                              std::to_string(largest) + raise);
     }
     std::ifstream in(file, std::ios::binary);
-    std::ostringstream raw;
-    raw << in.rdbuf();
-    if (!in && !in.eof()) {
+    if (!in) {
         throw nndl::FileError("char_model: cannot read " + name);
     }
-    return raw.str();
+    // Read up to the bound only, so a file that grows meanwhile (or reports no size) cannot pass it.
+    std::string text(static_cast<std::size_t>(std::min<std::uintmax_t>(largest, 1u << 20)), '\0');
+    std::size_t used = 0;
+    while (in) {
+        if (used == text.size()) {
+            if (text.size() >= largest) {
+                if (in.peek() != std::char_traits<char>::eof()) {
+                    throw nndl::FileError("char_model: " + name + " has more than " + std::to_string(largest) +
+                                          " bytes" + raise);
+                }
+                break;
+            }
+            text.resize(static_cast<std::size_t>(std::min<std::uintmax_t>(largest, 2 * text.size())));
+        }
+        in.read(&text[used], static_cast<std::streamsize>(text.size() - used));
+        used += static_cast<std::size_t>(in.gcount());
+    }
+    if (in.bad()) {
+        throw nndl::FileError("char_model: cannot read " + name);
+    }
+    text.resize(used);
+    return text;
 }
 
 /// The vocabulary file saved beside a model: MODEL.npz -> MODEL.characters.txt.
@@ -107,13 +126,18 @@ void save_vocabulary(const Vocabulary& vocabulary, const std::filesystem::path& 
 /// Reads what save_vocabulary wrote: whole numbers 0-255, increasing, one a line.
 Vocabulary load_vocabulary(const std::filesystem::path& path) {
     const std::string name = examples::terminal_safe(path.string());
-    const std::string text = read_text(path.string(), 4096);
+    const std::string text = read_text(path.string(), 4096, " (a characters file lists at most 256 bytes)");
     Vocabulary vocabulary;
     std::istringstream lines(text);
     std::string line;
     int previous = -1;
     for (int number = 1; std::getline(lines, line); ++number) {
-        const long value = examples::Options::parse_integer(line, name + " line " + std::to_string(number), 0, 255);
+        long value = 0;
+        try {
+            value = examples::Options::parse_integer(line, name + " line " + std::to_string(number), 0, 255);
+        } catch (const examples::UsageError& e) {  // a mistake in the file, not on the command line
+            throw nndl::FileError(std::string("char_model: ") + e.what());
+        }
         if (value <= previous) {
             throw nndl::FileError("char_model: " + name + " line " + std::to_string(number) + ": " +
                                   std::to_string(value) + " after " + std::to_string(previous) +
@@ -179,6 +203,22 @@ nndl::LSTM<float>& lstm_of(nndl::Network<float>& net) {
     return *lstm;
 }
 
+/// Generated text for the terminal: what lies between line ends and tabs goes through
+/// terminal_safe (the bytes come from the training text, which may hold control characters).
+std::string printable_text(const std::string& text) {
+    std::string safe;
+    std::size_t begin = 0;
+    while (begin <= text.size()) {
+        const std::size_t end = std::min(text.find_first_of("\n\t", begin), text.size());
+        safe += examples::terminal_safe(text.substr(begin, end - begin));
+        if (end < text.size()) {
+            safe += text[end];
+        }
+        begin = end + 1;
+    }
+    return safe;
+}
+
 /// `length` characters after `prime`, drawn one at a time from the model's softmax at
 /// `temperature`. The model reads the prime first (or starts from zeros without one).
 std::string generate(nndl::Network<float>& net, const Vocabulary& vocabulary, const std::string& prime, long length,
@@ -218,11 +258,12 @@ int main(int argc, char** argv) {
                                   "writes text of its own.");
         options.value("data", "FILE", std::string("the text to learn (default: ") + default_corpus + ")")
             .value("max-bytes", "N", "refuse a text larger than N bytes", "67108864")
-            .value("validation", "FRACTION", "the share of the text, at its end, held out for validation", "0.1")
+            .value("validation", "FRACTION", "the share of the text, at its end, held out for validation (0: none)",
+                   "0.1")
             .value("steps", "N", "characters per training piece", "100")
             .value("embedding", "N", "values of each character's learned vector", "32")
             .value("hidden", "N", "hidden units of the LSTM", "256")
-            .value("epochs", "N", "passes over the training text", "10")
+            .value("epochs", "N", "passes over the training text", "20")
             .value("batch", "N", "pieces per Adam step", "32")
             .value("learning-rate", "RATE", "Adam's learning rate", "0.002")
             .value("clip-norm", "NORM", "scale the gradients to at most this global norm (0: no clipping)", "5")
@@ -238,11 +279,11 @@ int main(int argc, char** argv) {
             .excludes("load", "chart");
         options.parse(argc, argv);
         const auto max_bytes = static_cast<std::uintmax_t>(options.integer("max-bytes", 1));
-        const double validation = options.number("validation");
-        if (validation >= 0.5) {
-            throw examples::UsageError("--validation " + options.text("validation") + ": expected a fraction below 0.5");
+        const double validation = options.number("validation", false);
+        if (!(validation >= 0.0 && validation < 0.5)) {
+            throw examples::UsageError("--validation " + options.text("validation") + ": expected a fraction in [0, 0.5)");
         }
-        const Index steps = options.integer("steps", 1, 100000);
+        const Index steps = options.integer("steps", 1, 10000);
         const Index embedding = options.integer("embedding", 1, 4096);
         const Index hidden = options.integer("hidden", 1, 4096);
         const long epochs = options.integer("epochs", 0, 1000000);
@@ -252,7 +293,7 @@ int main(int argc, char** argv) {
         if (clip_norm < 0.0) {
             throw examples::UsageError("--clip-norm " + options.text("clip-norm") + ": expected a norm >= 0");
         }
-        const Index truncate = options.integer("truncate", 0, 100000);
+        const Index truncate = options.integer("truncate", 0, 10000);
         const auto seed = static_cast<std::uint32_t>(options.integer("seed", 0, examples::largest_seed));
         const long length = options.integer("generate", 0, 1 << 24);
         const double temperature = options.number("temperature");
@@ -276,8 +317,10 @@ int main(int argc, char** argv) {
             const Vocabulary vocabulary = load_vocabulary(vocabulary_path(model));
             nndl::Network<float> net = nndl::load_network<float>(model);
             lstm_of(net);
-            if (net.output_shape().features() != vocabulary.size()) {
-                throw nndl::InvalidArgument("--load: the model writes " + std::to_string(net.output_shape().features()) +
+            const auto& table = dynamic_cast<const nndl::Embedding<float>&>(net.layer(0));
+            if (net.output_shape().features() != vocabulary.size() || table.vocabulary() != vocabulary.size()) {
+                throw nndl::InvalidArgument("--load: the model reads " + std::to_string(table.vocabulary()) +
+                                            " and writes " + std::to_string(net.output_shape().features()) +
                                             " characters, its characters file lists " +
                                             std::to_string(vocabulary.size()));
             }
@@ -287,12 +330,12 @@ int main(int argc, char** argv) {
                                                std::to_string(static_cast<unsigned char>(c)));
                 }
             }
-            std::cout << prime << generate(net, vocabulary, prime, length, temperature, seed) << '\n';
+            std::cout << printable_text(prime + generate(net, vocabulary, prime, length, temperature, seed)) << '\n';
             return 0;
         }
 
         const std::string data = options.has("data") ? options.text("data") : std::string(default_corpus);
-        const std::string text = read_text(data, max_bytes);
+        const std::string text = read_text(data, max_bytes, " (--max-bytes raises the bound)");
         const Vocabulary vocabulary(text);
         if (vocabulary.size() < 2) {
             throw nndl::FileError("char_model: " + examples::terminal_safe(data) + " uses " +
@@ -305,6 +348,14 @@ int main(int argc, char** argv) {
                                            " is not in the text");
             }
         }
+        // The one-hot targets hold a float per character of the vocabulary for every byte.
+        const double target_bytes = 4.0 * static_cast<double>(text.size()) * static_cast<double>(vocabulary.size());
+        if (target_bytes > 8.0 * (1u << 30)) {
+            throw nndl::FileError("char_model: " + examples::terminal_safe(data) + ": " + std::to_string(text.size()) +
+                                  " bytes of " + std::to_string(vocabulary.size()) + " different values need " +
+                                  std::to_string(static_cast<long long>(target_bytes / (1u << 30))) +
+                                  " GiB of targets, expected at most 8; give a shorter text");
+        }
         const auto held = static_cast<std::size_t>(validation * static_cast<double>(text.size()));
         const std::size_t training = text.size() - held;
         const auto piece = static_cast<std::size_t>(steps) + 1;
@@ -312,7 +363,7 @@ int main(int argc, char** argv) {
             throw nndl::FileError("char_model: " + examples::terminal_safe(data) + " has " +
                                   std::to_string(text.size()) + " bytes: " + std::to_string(training) +
                                   " to train on and " + std::to_string(held) + " to validate, expected at least " +
-                                  std::to_string(piece) + " (--steps + 1) in each");
+                                  std::to_string(piece) + " (--steps + 1) in each (--validation 0: none)");
         }
         const Pieces train_set = cut(text, 0, training, vocabulary, steps);
         const Pieces validation_set = held > 0 ? cut(text, training, text.size(), vocabulary, steps) : Pieces{};
@@ -366,6 +417,7 @@ int main(int argc, char** argv) {
                                  "perplexity (per character)", series);
         }
         if (!save.empty()) {
+            net.set_steps(1);  // the weights do not depend on the steps; generation takes one at a time
             nndl::save_network(net, save);
             save_vocabulary(vocabulary, vocabulary_path(save));
             std::cerr << "char_model: saved the model to " << examples::terminal_safe(save) << " and its characters to "
@@ -373,7 +425,7 @@ int main(int argc, char** argv) {
         }
         if (length > 0) {
             std::cout << "\ngenerated (temperature " << examples::Options::format_number(temperature) << "):\n"
-                      << prime << generate(net, vocabulary, prime, length, temperature, seed) << '\n';
+                      << printable_text(prime + generate(net, vocabulary, prime, length, temperature, seed)) << '\n';
         }
         return 0;
     });

@@ -115,9 +115,10 @@ struct TrainOptions {
     /// shorter), one optimizer step per window, each window starting from the hidden state
     /// the previous one ended in (carried forward, its gradient stopped there). Needs a
     /// network from a sequence to a sequence of the same steps whose sequence layers take
-    /// any length (Network::set_steps); every batch starts from zeros, and train() leaves
-    /// the recurrent layers reset with carry off. The loss reported for a batch is the
-    /// loss of its windows' outputs put together.
+    /// any length (Network::set_steps); every batch starts from zeros, and after each batch
+    /// the recurrent layers are reset with carry off. The loss reported for a batch is the
+    /// loss of its windows' outputs put together; an L2 term (Network::set_l2) decays the
+    /// weights at every window's step. A window of every step or more is plain training.
     Index truncate_steps = 0;
     /// Called after each batch; return false to stop training (the history then says
     /// stopped_early).
@@ -285,7 +286,11 @@ public:
         if (network_.input_shape().steps() != steps_) {
             network_.set_steps(steps_);
         }
-        for_each_recurrent_layer(network_, [](RecurrentState<Scalar>& r) { r.reset_state(); });
+        // Between batches (callbacks, validation) the layers run as without truncation.
+        for_each_recurrent_layer(network_, [](RecurrentState<Scalar>& r) {
+            r.set_carry(false);
+            r.reset_state();
+        });
         return output_;
     }
 
