@@ -71,17 +71,20 @@ struct Vocabulary {
 std::string read_text(const std::string& file, std::uintmax_t largest, const std::string& raise) {
     const std::string name = examples::terminal_safe(file);
     std::error_code error;
+    if (!std::filesystem::is_regular_file(file, error)) {
+        throw nndl::FileError("cannot read " + name + ": expected a regular file (not a device, a pipe or a folder)");
+    }
     const std::uintmax_t size = std::filesystem::file_size(file, error);
     if (error) {
-        throw nndl::FileError("char_model: cannot read " + name + ": " + error.message());
+        throw nndl::FileError("cannot read " + name + ": " + error.message());
     }
     if (size > largest) {
-        throw nndl::FileError("char_model: " + name + " has " + std::to_string(size) + " bytes, expected at most " +
+        throw nndl::FileError("" + name + " has " + std::to_string(size) + " bytes, expected at most " +
                               std::to_string(largest) + raise);
     }
     std::ifstream in(file, std::ios::binary);
     if (!in) {
-        throw nndl::FileError("char_model: cannot read " + name);
+        throw nndl::FileError("cannot read " + name);
     }
     // Read up to the bound only, so a file that grows meanwhile (or reports no size) cannot pass it.
     std::string text(static_cast<std::size_t>(std::min<std::uintmax_t>(largest, 1u << 20)), '\0');
@@ -90,7 +93,7 @@ std::string read_text(const std::string& file, std::uintmax_t largest, const std
         if (used == text.size()) {
             if (text.size() >= largest) {
                 if (in.peek() != std::char_traits<char>::eof()) {
-                    throw nndl::FileError("char_model: " + name + " has more than " + std::to_string(largest) +
+                    throw nndl::FileError("" + name + " has more than " + std::to_string(largest) +
                                           " bytes" + raise);
                 }
                 break;
@@ -101,7 +104,7 @@ std::string read_text(const std::string& file, std::uintmax_t largest, const std
         used += static_cast<std::size_t>(in.gcount());
     }
     if (in.bad()) {
-        throw nndl::FileError("char_model: cannot read " + name);
+        throw nndl::FileError("cannot read " + name);
     }
     text.resize(used);
     return text;
@@ -136,10 +139,10 @@ Vocabulary load_vocabulary(const std::filesystem::path& path) {
         try {
             value = examples::Options::parse_integer(line, name + " line " + std::to_string(number), 0, 255);
         } catch (const examples::UsageError& e) {  // a mistake in the file, not on the command line
-            throw nndl::FileError(std::string("char_model: ") + e.what());
+            throw nndl::FileError(std::string(e.what()));
         }
         if (value <= previous) {
-            throw nndl::FileError("char_model: " + name + " line " + std::to_string(number) + ": " +
+            throw nndl::FileError("" + name + " line " + std::to_string(number) + ": " +
                                   std::to_string(value) + " after " + std::to_string(previous) +
                                   ", expected byte values in increasing order");
         }
@@ -147,7 +150,7 @@ Vocabulary load_vocabulary(const std::filesystem::path& path) {
         vocabulary.add(static_cast<unsigned char>(value));
     }
     if (vocabulary.size() < 2) {
-        throw nndl::FileError("char_model: " + name + " lists " + std::to_string(vocabulary.size()) +
+        throw nndl::FileError("" + name + " lists " + std::to_string(vocabulary.size()) +
                               " characters, expected at least 2");
     }
     return vocabulary;
@@ -198,7 +201,12 @@ nndl::LSTM<float>& lstm_of(nndl::Network<float>& net) {
     auto* lstm = net.depth() == 3 ? dynamic_cast<nndl::LSTM<float>*>(&net.layer(1)) : nullptr;
     if (net.depth() != 3 || net.layer(0).type() != "embedding" || lstm == nullptr ||
         net.layer(2).type() != "sequence_dense" || output_activation(net.layer(2)) != nndl::Activation::softmax) {
-        throw nndl::InvalidArgument("char_model: the model is not an embedding, an lstm and a softmax sequence_dense");
+        std::string layers;
+        for (std::size_t i = 0; i < net.depth(); ++i) {
+            layers += (i > 0 ? ", " : "") + net.layer(i).type();
+        }
+        throw nndl::InvalidArgument("the model's layers are " + layers +
+                                    ", expected an embedding, an lstm and a softmax sequence_dense (a char_model model)");
     }
     return *lstm;
 }
@@ -277,6 +285,11 @@ int main(int argc, char** argv) {
             .value("load", "FILE.npz", "generate from a saved model instead of training")
             .excludes("load", "save")
             .excludes("load", "chart");
+        // A loaded model is not trained: the options that shape training do not apply to it.
+        for (const char* training : {"data", "max-bytes", "validation", "steps", "embedding", "hidden", "epochs", "batch",
+                                     "learning-rate", "clip-norm", "truncate"}) {
+            options.excludes("load", training);
+        }
         options.parse(argc, argv);
         const auto max_bytes = static_cast<std::uintmax_t>(options.integer("max-bytes", 1));
         const double validation = options.number("validation", false);
@@ -284,8 +297,8 @@ int main(int argc, char** argv) {
             throw examples::UsageError("--validation " + options.text("validation") + ": expected a fraction in [0, 0.5)");
         }
         const Index steps = options.integer("steps", 1, 10000);
-        const Index embedding = options.integer("embedding", 1, 4096);
-        const Index hidden = options.integer("hidden", 1, 4096);
+        const Index embedding = options.integer("embedding", 1, 1024);
+        const Index hidden = options.integer("hidden", 1, 2048);
         const long epochs = options.integer("epochs", 0, 1000000);
         const Index batch = options.integer("batch", 1, 1 << 20);
         const double learning_rate = options.number("learning-rate");
@@ -293,7 +306,7 @@ int main(int argc, char** argv) {
         if (clip_norm < 0.0) {
             throw examples::UsageError("--clip-norm " + options.text("clip-norm") + ": expected a norm >= 0");
         }
-        const Index truncate = options.integer("truncate", 0, 10000);
+        const Index truncate = options.integer("truncate", 0, steps);
         const auto seed = static_cast<std::uint32_t>(options.integer("seed", 0, examples::largest_seed));
         const long length = options.integer("generate", 0, 1 << 24);
         const double temperature = options.number("temperature");
@@ -338,7 +351,7 @@ int main(int argc, char** argv) {
         const std::string text = read_text(data, max_bytes, " (--max-bytes raises the bound)");
         const Vocabulary vocabulary(text);
         if (vocabulary.size() < 2) {
-            throw nndl::FileError("char_model: " + examples::terminal_safe(data) + " uses " +
+            throw nndl::FileError("" + examples::terminal_safe(data) + " uses " +
                                   std::to_string(vocabulary.size()) +
                                   " different bytes, expected at least 2 (nothing to predict)");
         }
@@ -351,7 +364,7 @@ int main(int argc, char** argv) {
         // The one-hot targets hold a float per character of the vocabulary for every byte.
         const double target_bytes = 4.0 * static_cast<double>(text.size()) * static_cast<double>(vocabulary.size());
         if (target_bytes > 8.0 * (1u << 30)) {
-            throw nndl::FileError("char_model: " + examples::terminal_safe(data) + ": " + std::to_string(text.size()) +
+            throw nndl::FileError("" + examples::terminal_safe(data) + ": " + std::to_string(text.size()) +
                                   " bytes of " + std::to_string(vocabulary.size()) + " different values need " +
                                   std::to_string(static_cast<long long>(target_bytes / (1u << 30))) +
                                   " GiB of targets, expected at most 8; give a shorter text");
@@ -360,7 +373,7 @@ int main(int argc, char** argv) {
         const std::size_t training = text.size() - held;
         const auto piece = static_cast<std::size_t>(steps) + 1;
         if (training < piece || (held > 0 && held < piece)) {
-            throw nndl::FileError("char_model: " + examples::terminal_safe(data) + " has " +
+            throw nndl::FileError("" + examples::terminal_safe(data) + " has " +
                                   std::to_string(text.size()) + " bytes: " + std::to_string(training) +
                                   " to train on and " + std::to_string(held) + " to validate, expected at least " +
                                   std::to_string(piece) + " (--steps + 1) in each (--validation 0: none)");

@@ -6,6 +6,7 @@
 #include "example_support.hpp"
 #include "model_files.hpp"
 
+#include <nndl/cnn.hpp>
 #include <nndl/data/idx.hpp>
 
 #include <functional>

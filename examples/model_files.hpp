@@ -1,81 +1,48 @@
 #pragma once
 // The programs' model files, by extension: FILE.onnx through nndl/io/onnx.hpp (where the
-// programs were built with nndl::onnx), anything else as nndl's own .npz.
+// programs were built with nndl::onnx), anything else as nndl's own .npz. Compiled once, for
+// float and double, in the nndl_example_models library (examples/support/model_files.cpp), so
+// a program that saves or loads a model does not compile the ONNX reader and writer itself.
 
-#include <cctype>
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "example_support.hpp"
-
-// predict and nndl_convert read any model: convolutional and recurrent ones too.
-#include <nndl/cnn.hpp>
-#include <nndl/layers/embedding.hpp>
-#include <nndl/layers/gru.hpp>
-#include <nndl/layers/lstm.hpp>
-#include <nndl/layers/simple_rnn.hpp>
-
-#ifdef NNDL_EXAMPLES_ONNX
-#include <nndl/io/onnx.hpp>
-#endif
 
 namespace examples {
 
 /// The extension in lower case (".onnx" for model.ONNX).
-inline std::string lower_extension(const std::filesystem::path& path) {
-    std::string extension = path.extension().string();
-    for (char& c : extension) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return extension;
-}
+std::string lower_extension(const std::filesystem::path& path);
 
-inline bool is_onnx_path(const std::filesystem::path& path) { return lower_extension(path) == ".onnx"; }
+bool is_onnx_path(const std::filesystem::path& path);
 
 /// Refuses .onnx in a build without ONNX, before any work is done.
-inline void require_onnx_support(const std::filesystem::path& path, const char* option) {
-#ifndef NNDL_EXAMPLES_ONNX
-    if (is_onnx_path(path)) {
-        throw UsageError(std::string(option) + " " + path.string() +
-                         ": this build has no ONNX support (install libonnx-dev and libprotobuf-dev, then rebuild)");
-    }
-#else
-    (void)path;
-    (void)option;
-#endif
-}
+void require_onnx_support(const std::filesystem::path& path, const char* option);
 
 /// Checks a --save path before any work: a format this build writes, in a folder that exists.
-inline void check_model_output(const std::filesystem::path& path, const char* option) {
-    const std::string extension = lower_extension(path);
-    if (extension != ".npz" && extension != ".onnx") {  // the name says what the file holds
-        throw UsageError(std::string(option) + " " + path.string() +
-                         ": expected a file name ending in .npz (nndl's model file) or .onnx");
-    }
-    require_onnx_support(path, option);
-    const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-    std::error_code ec;
-    if (!std::filesystem::is_directory(folder, ec)) {
-        throw UsageError(std::string(option) + " " + path.string() + ": the folder " + folder.string() +
-                         " does not exist");
-    }
-}
+void check_model_output(const std::filesystem::path& path, const char* option);
 
-/// Saves as ONNX (float32 tensors, what serving engines run) or as nndl's .npz.
+/// Writes `network` as ONNX (float32 tensors, what serving engines run, unless
+/// `onnx_float64`) or as nndl's .npz, by the extension.
 template <class Scalar>
-void save_model(nndl::Network<Scalar>& network, const std::filesystem::path& path) {
-    require_onnx_support(path, "--save");
-#ifdef NNDL_EXAMPLES_ONNX
-    if (is_onnx_path(path)) {
-        nndl::save_onnx(network, path);
-        std::cerr << "saved the model to " << terminal_safe(path.string()) << " (ONNX, float32)\n";
-        return;
-    }
-#endif
-    nndl::save_network(network, path);
-    std::cerr << "saved the model to " << terminal_safe(path.string()) << '\n';
-}
+void write_model(nndl::Network<Scalar>& network, const std::filesystem::path& path, bool onnx_float64 = false);
+
+/// write_model, then says on stderr what it wrote.
+template <class Scalar>
+void save_model(nndl::Network<Scalar>& network, const std::filesystem::path& path);
+
+/// Reads a model of any built-in layers (convolutional and recurrent ones too) from .onnx or .npz.
+template <class Scalar>
+nndl::Network<Scalar> load_model(const std::filesystem::path& path);
+
+extern template void write_model<float>(nndl::Network<float>&, const std::filesystem::path&, bool);
+extern template void write_model<double>(nndl::Network<double>&, const std::filesystem::path&, bool);
+extern template void save_model<float>(nndl::Network<float>&, const std::filesystem::path&);
+extern template void save_model<double>(nndl::Network<double>&, const std::filesystem::path&);
+extern template nndl::Network<float> load_model<float>(const std::filesystem::path&);
+extern template nndl::Network<double> load_model<double>(const std::filesystem::path&);
 
 /// Runs `train`; when it fails by diverging after train() put back an earlier epoch's
 /// parameters, saves those to `save_path` (when given) before passing the failure on.
@@ -98,30 +65,6 @@ auto train_saving_on_failure(nndl::Network<Scalar>& network, const std::string& 
 
 /// What loading `path` reads: the file, and for ONNX the files its weights are stored in
 /// (external data), so no output of the program replaces them.
-inline std::vector<std::filesystem::path> model_inputs(const std::filesystem::path& path) {
-    std::vector<std::filesystem::path> files{path};
-#ifdef NNDL_EXAMPLES_ONNX
-    std::error_code ec;
-    if (is_onnx_path(path) && std::filesystem::is_regular_file(path, ec)) {
-        for (const auto& file : nndl::onnx_external_files(path)) {
-            if (std::filesystem::exists(file, ec)) {  // a missing one is load_onnx's to name
-                files.push_back(file);
-            }
-        }
-    }
-#endif
-    return files;
-}
-
-template <class Scalar>
-nndl::Network<Scalar> load_model(const std::filesystem::path& path) {
-    require_onnx_support(path, "--model");
-#ifdef NNDL_EXAMPLES_ONNX
-    if (is_onnx_path(path)) {
-        return nndl::load_onnx<Scalar>(path);
-    }
-#endif
-    return nndl::load_network<Scalar>(path);
-}
+std::vector<std::filesystem::path> model_inputs(const std::filesystem::path& path);
 
 }  // namespace examples

@@ -39,16 +39,7 @@ int main(int argc, char** argv) {
         examples::check_model_output(out, "OUT");
         examples::Files().reads(examples::model_inputs(in)).writes("OUT", out).check();
         auto network = examples::load_model<double>(in);
-#ifdef NNDL_EXAMPLES_ONNX
-        if (examples::is_onnx_path(out)) {
-            nndl::OnnxExportOptions export_options;
-            export_options.precision = precision == "double" ? nndl::OnnxPrecision::float64 : nndl::OnnxPrecision::float32;
-            nndl::save_onnx(network, out, export_options);
-        } else
-#endif
-        {
-            nndl::save_network(network, out);
-        }
+        examples::write_model(network, out, /*onnx_float64=*/precision == "double");
         std::cerr << "wrote " << examples::terminal_safe(out.string()) << ": " << network.depth() << " layers, input "
                   << network.input_shape().to_string() << ", " << network.output_size() << " outputs\n";
         return 0;
