@@ -9,6 +9,7 @@
 #include "../examples/fashion_common.hpp"
 
 #include <nndl/data/idx.hpp>
+#include <nndl/layers/lstm.hpp>
 
 #include <Eigen/Core>
 
@@ -144,6 +145,35 @@ Row nndl_fashion_cnn_epoch(const nndl::Matrix<float>& x, const nndl::Matrix<floa
     return row;
 }
 
+/// The LSTM rows: one LSTM layer over batches of 64 sequences of 100 steps of 128 inputs,
+/// 256 units, every step's state out; `iterations` forward and backward passes (the
+/// parameter gradients and the gradient through the steps, not the input's).
+constexpr nndl::Index lstm_batch = 64, lstm_steps = 100, lstm_features = 128, lstm_units = 256;
+
+template <class Scalar>
+Row nndl_lstm(long iterations) {
+    nndl::LSTM<Scalar> lstm(nndl::Shape::sequence(lstm_steps, lstm_features), lstm_units, true);
+    nndl::NumpyRandom random(3);
+    const nndl::Matrix<Scalar> x = random.randn_sequence<Scalar>(lstm_features, lstm_batch, lstm_steps);
+    const nndl::Matrix<Scalar> dy = random.randn_sequence<Scalar>(lstm_units, lstm_batch, lstm_steps);
+    lstm.forward(x, nndl::Mode::training);  // warm-up: the working memory is allocated once
+    lstm.backward(dy, false);
+    const auto start = Clock::now();
+    for (long i = 0; i < iterations; ++i) {
+        lstm.forward(x, nndl::Mode::training);
+        lstm.backward(dy, false);
+    }
+    Row row;
+    row.seconds = seconds_since(start);
+    row.units = static_cast<double>(iterations);
+    row.unit = "it";
+    // The gates' product at every step forward, its weight gradient and the gradient to the
+    // previous state backward: 2 * 4 units * (3 (units + inputs) - inputs) per example and step.
+    const double h = lstm_units, f = lstm_features;
+    row.gflop = 2.0 * 4 * h * (3 * (h + f) - f) * lstm_batch * lstm_steps * static_cast<double>(iterations) / 1e9;
+    return row;
+}
+
 /// Runs a reference script; returns its RESULT lines (name -> seconds) and INFO line.
 std::map<std::string, double> run_reference(const std::string& command, std::string& info) {
     std::map<std::string, double> results;
@@ -260,6 +290,7 @@ int main(int argc, char** argv) {
         options.value("iterations", "N", "iterations of the cat model", "2500")
             .value("fashion", "DIR", "Fashion-MNIST IDX files", "/usr/share/datasets/fashion-mnist")
             .value("epoch-limit", "N", "examples in the Fashion-MNIST epochs (0: all 60000)", "0")
+            .value("lstm-iterations", "N", "forward and backward passes of the LSTM rows (0: none)", "10")
             .value("data", "DIR", "cat data", "data/catvnoncat")
             .value("rounds", "N", "times every measurement is repeated; the table keeps each one's best", "3")
             .value("threads", "LIST",
@@ -273,6 +304,7 @@ int main(int argc, char** argv) {
         options.parse(argc, argv);
         const long iterations = options.integer("iterations", 1);
         const long limit = options.integer("epoch-limit", 0);
+        const long lstm_iterations = options.integer("lstm-iterations", 0);
         const long rounds = options.integer("rounds", 1);
         const std::vector<int> thread_counts = parse_thread_list(options.text("threads"));
         // A path with a folder in it is made absolute (the scripts run from their folder);
@@ -351,6 +383,16 @@ int main(int argc, char** argv) {
                 r.threads = label;
                 r.note = "cost " + std::to_string(cost);
                 rows.push_back(r);
+                if (lstm_iterations > 0) {
+                    std::cerr << "nndl, " << threads << " threads: LSTM layer, float32 and float64...\n";
+                    for (const bool single : {true, false}) {
+                        r = single ? nndl_lstm<float>(lstm_iterations) : nndl_lstm<double>(lstm_iterations);
+                        r.work = single ? "LSTM layer float32" : "LSTM layer float64";
+                        r.library = "nndl";
+                        r.threads = label;
+                        rows.push_back(r);
+                    }
+                }
                 if (have_fashion) {
                     std::cerr << "nndl, " << threads << " threads: Fashion-MNIST epoch, float32...\n";
                     r = nndl_fashion_epoch(fashion.x, fashion_targets);
@@ -374,11 +416,14 @@ int main(int argc, char** argv) {
                 const std::string script_dir = examples::data_path("benchmarks");
                 const std::string common = " --cat " + shell_quoted(cat_npz) + " --iterations " + std::to_string(iterations) +
                                            (have_fashion ? " --fashion " + shell_quoted(fashion_dir) + " --epoch-limit " + std::to_string(limit) : "") +
-                                           (with_cnn ? "" : " --skip-cnn");
+                                           (with_cnn ? "" : " --skip-cnn") +
+                                           " --lstm-iterations " + std::to_string(lstm_iterations);
                 const std::map<std::string, std::string> work_names = {{"cat_float64", "cat L-layer float64"},
                                                                        {"cat_float32", "cat L-layer float32"},
                                                                        {"fashion_epoch_float32", "fashion epoch float32"},
-                                                                       {"fashion_cnn_epoch_float32", "fashion CNN epoch float32"}};
+                                                                       {"fashion_cnn_epoch_float32", "fashion CNN epoch float32"},
+                                                                       {"lstm_float32", "LSTM layer float32"},
+                                                                       {"lstm_float64", "LSTM layer float64"}};
                 const auto add_rows = [&](const std::string& library, const std::string& thread_note,
                                           const std::map<std::string, double>& results) {
                     for (const auto& [name, seconds] : results) {
@@ -476,7 +521,7 @@ int main(int argc, char** argv) {
         std::cout << "\n| work | library | threads | seconds | per second | GFLOP/s | vs NumPy | vs PyTorch |\n"
                   << "|---|---|---|---|---|---|---|---|\n";
         const std::vector<std::string> works = {"cat L-layer float64", "cat L-layer float32", "fashion epoch float32",
-                                                "fashion CNN epoch float32"};
+                                                "fashion CNN epoch float32", "LSTM layer float32", "LSTM layer float64"};
         for (const auto& work : works) {
             for (const std::string library : {"nndl", "NumPy", "PyTorch"}) {
                 const auto it = best.find({work, library});

@@ -115,6 +115,8 @@ def argument_parser():
     p.add_argument("--fashion")
     p.add_argument("--epoch-limit", type=int, default=0)
     p.add_argument("--skip-cnn", action="store_true", help="leave out the CNN epoch (PyTorch's script only has one)")
+    p.add_argument("--lstm-iterations", type=int, default=10,
+                   help="forward and backward passes of the LSTM rows, 0: none (PyTorch's script only has them)")
     return p
 
 

@@ -3,7 +3,8 @@
 
 Prints "RESULT name seconds work" lines: cat_float64, cat_float32, fashion_epoch_float32,
 fashion_cnn_epoch_float32 (the fashion_cnn example's network: two stages of 3x3 convolution
-with 16 and 32 filters, ReLU, batch norm and 2x2 max pooling, dense 128, dropout 0.3, softmax).
+with 16 and 32 filters, ReLU, batch norm and 2x2 max pooling, dense 128, dropout 0.3, softmax),
+lstm_float32 and lstm_float64 (one LSTM layer, forward and backward).
 Usage: reference_torch.py --cat DATA.npz --iterations N [--fashion DIR] [--epoch-limit N] [--threads N]
 """
 import time
@@ -82,6 +83,23 @@ def fashion_cnn_epoch(directory, limit):
     return time.perf_counter() - start, X.shape[0]
 
 
+def lstm_layer(iterations, dtype):
+    """One nn.LSTM layer over 64 sequences of 100 steps of 128 inputs, 256 units, every step's
+    state out: forward and backward (the parameter gradients; the input needs none)."""
+    torch.manual_seed(3)
+    lstm = torch.nn.LSTM(128, 256).to(dtype)
+    x = torch.randn(100, 64, 128, dtype=dtype)
+    dy = torch.randn(100, 64, 256, dtype=dtype)
+    out, _ = lstm(x)  # warm-up
+    out.backward(dy)
+    start = time.perf_counter()
+    for _ in range(iterations):
+        lstm.zero_grad()
+        out, _ = lstm(x)
+        out.backward(dy)
+    return time.perf_counter() - start
+
+
 def main():
     p = argument_parser()
     p.add_argument("--threads", type=int, default=0)
@@ -93,6 +111,10 @@ def main():
     for name, dtype in (("cat_float64", torch.float64), ("cat_float32", torch.float32)):
         seconds, cost = cat_model(data["X"], data["Y"], a.iterations, dtype)
         print("RESULT %s %.6f %d cost=%.12g" % (name, seconds, a.iterations, cost), flush=True)
+    if a.lstm_iterations > 0:
+        for name, dtype in (("lstm_float32", torch.float32), ("lstm_float64", torch.float64)):
+            seconds = lstm_layer(a.lstm_iterations, dtype)
+            print("RESULT %s %.6f %d" % (name, seconds, a.lstm_iterations), flush=True)
     if a.fashion:
         seconds, examples = fashion_epoch(a.fashion, a.epoch_limit)
         print("RESULT fashion_epoch_float32 %.6f %d" % (seconds, examples), flush=True)
