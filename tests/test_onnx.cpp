@@ -111,6 +111,12 @@ struct ModelBuilder {
             a.add_ints(v);
         }
     }
+    static void attribute(onnx::NodeProto& n, const std::string& name, const std::string& value) {
+        auto& a = *n.add_attribute();
+        a.set_name(name);
+        a.set_type(onnx::AttributeProto::STRING);
+        a.set_s(value);
+    }
     void output(const std::string& name) { graph.add_output()->set_name(name); }
 
     template <class Scalar = double>
@@ -323,6 +329,211 @@ TEST_CASE_TEMPLATE("round trip: save_onnx then load_onnx rebuilds the same layer
         auto loaded = nndl::load_onnx<Scalar>(path);
         fs::remove(path);
         CHECK(loaded.predict_proba(x) == net.predict_proba(x));
+    }
+}
+
+TEST_CASE_TEMPLATE("round trip: sequences through ONNX's LSTM, GRU and RNN operators, bit for bit", Scalar, float,
+                   double) {
+    nndl::NumpyRandom random(8);
+    nndl::Network<Scalar> net(Shape::sequence(5, 3));
+    net.add(std::make_unique<nndl::LSTM<Scalar>>(net.output_shape(), 4, true, 1));
+    net.add(std::make_unique<nndl::GRU<Scalar>>(net.output_shape(), 3, true, 2));
+    net.add_activation(Activation::tanh);
+    net.add(std::make_unique<nndl::SequenceDense<Scalar>>(net.output_shape(), 4, Activation::relu));
+    net.add(std::make_unique<nndl::SimpleRNN<Scalar>>(net.output_shape(), 3, true, 3));
+    net.add(std::make_unique<nndl::SequenceDense<Scalar>>(net.output_shape(), 2, Activation::softmax));
+    for (const auto& p : net.parameters()) {  // the layers start with small or zero weights
+        *p.value = random.randn<Scalar>(p.value->rows(), p.value->cols());
+    }
+    const fs::path path = temporary("sequences.onnx");
+    nndl::save_onnx(net, path, exact_options<Scalar>());
+    auto loaded = nndl::load_onnx<Scalar>(path);
+    fs::remove(path);
+    check_same_network(net, loaded, random.randn<Scalar>(net.input_size(), 6));
+
+    for (const char* kind : {"lstm", "gru", "simple_rnn"}) {
+        CAPTURE(kind);
+        nndl::Network<Scalar> one(Shape::sequence(4, 2));
+        const std::string type = kind;
+        if (type == "lstm") {
+            one.add(std::make_unique<nndl::LSTM<Scalar>>(one.output_shape(), 3, false, 4));
+        } else if (type == "gru") {
+            one.add(std::make_unique<nndl::GRU<Scalar>>(one.output_shape(), 3, false, 4));
+        } else {
+            one.add(std::make_unique<nndl::SimpleRNN<Scalar>>(one.output_shape(), 3, false, 4));
+        }
+        one.add_dense(2, Activation::softmax, {nndl::Init::he}, random);
+        for (const auto& p : one.parameters()) {
+            *p.value = random.randn<Scalar>(p.value->rows(), p.value->cols());
+        }
+        nndl::save_onnx(one, path, exact_options<Scalar>());
+        auto back = nndl::load_onnx<Scalar>(path);
+        fs::remove(path);
+        check_same_network(one, back, random.randn<Scalar>(one.input_size(), 5));
+    }
+}
+
+namespace {
+
+/// [batch, steps, features] input "x" transposed to "t" ([steps, batch, features]), then a
+/// recurrent node `op` of `units` reading it with weights W, R (and B) of `gates` blocks,
+/// filled with `value`; its outputs "Y" and "Y_h".
+onnx::NodeProto& recurrent_model(ModelBuilder& b, const std::string& op, std::int64_t gates, std::int64_t units,
+                                 std::int64_t features, float value = 0.5f) {
+    ModelBuilder::attribute(b.node("Transpose", {"x"}, "t"), "perm", std::vector<std::int64_t>{1, 0, 2});
+    b.initializer("W", {1, gates * units, features}, std::vector<float>(gates * units * features, value));
+    b.initializer("R", {1, gates * units, units}, std::vector<float>(gates * units * units, value));
+    b.initializer("B", {1, 2 * gates * units}, std::vector<float>(2 * gates * units, 0.0f));
+    auto& node = b.node(op, {"t", "W", "R", "B"}, "Y");
+    node.add_output("Y_h");
+    ModelBuilder::attribute(node, "hidden_size", units);
+    if (op == "GRU") {
+        ModelBuilder::attribute(node, "linear_before_reset", std::int64_t(1));
+    }
+    return node;
+}
+
+/// Squeeze of Y's directions axis and a Transpose back to [batch, steps, units]: "out".
+void every_step_out(ModelBuilder& b) {
+    b.model.mutable_opset_import(0)->set_version(13);
+    auto& axes = *b.graph.add_initializer();
+    axes.set_name("axes");
+    axes.set_data_type(onnx::TensorProto::INT64);
+    axes.add_dims(1);
+    axes.add_int64_data(1);
+    b.node("Squeeze", {"Y", "axes"}, "s");
+    ModelBuilder::attribute(b.node("Transpose", {"s"}, "out"), "perm", std::vector<std::int64_t>{1, 0, 2});
+    b.output("out");
+}
+
+}  // namespace
+
+TEST_CASE("known values: ONNX's RNN over time, y<t> = tanh(W x<t> + R y<t-1>), worked out by hand") {
+    ModelBuilder b({3, 1});
+    recurrent_model(b, "RNN", 1, 1, 1, 0.5f);
+    every_step_out(b);
+    auto net = b.load<double>();
+    REQUIRE(net.depth() == 1);
+    CHECK(net.layer(0).type() == "simple_rnn");
+    CHECK(net.output_shape() == Shape::sequence(3, 1));
+    const Matrix<double> x = nndl_test::rows<double>({{1.0}, {0.0}, {-2.0}});
+    const double y1 = std::tanh(0.5 * 1.0);
+    const double y2 = std::tanh(0.5 * y1);
+    const double y3 = std::tanh(0.5 * -2.0 + 0.5 * y2);
+    const Matrix<double> y = net.predict_proba(x);
+    CHECK(y(0, 0) == doctest::Approx(y1).epsilon(1e-15));
+    CHECK(y(1, 0) == doctest::Approx(y2).epsilon(1e-15));
+    CHECK(y(2, 0) == doctest::Approx(y3).epsilon(1e-15));
+}
+
+TEST_CASE("load_onnx over sequences: what nndl's recurrent layers cannot compute is refused, naming the node") {
+    const auto refusal = [](const ModelBuilder& b) {
+        return nndl_test::message_of<nndl::InvalidArgument>([&] { b.load<double>(); });
+    };
+    const auto contains = [](const std::string& message, const std::string& words) {
+        INFO(message);
+        CHECK(message.find(words) != std::string::npos);
+    };
+    {
+        ModelBuilder b({4, 2});
+        b.initializer("W", {1, 12, 2}, std::vector<float>(24, 0.1f));
+        b.initializer("R", {1, 12, 3}, std::vector<float>(36, 0.1f));
+        ModelBuilder::attribute(b.node("LSTM", {"x", "W", "R"}, "Y"), "hidden_size", std::int64_t(3));
+        b.output("Y");
+        contains(refusal(b), "node 0 ('LSTM_1', LSTM) reads a [batch, steps, features] sequence; ONNX's recurrent "
+                             "operators read [steps, batch, features]: Transpose it first (perm 1, 0, 2)");
+    }
+    {
+        ModelBuilder b({4, 2});  // the weights of a GRU (three gates) given to an LSTM (four)
+        auto& lstm = recurrent_model(b, "LSTM", 3, 3, 2);
+        lstm.set_op_type("LSTM");
+        every_step_out(b);
+        contains(refusal(b), "LSTM) W has shape [1, 9, 2], expected [1, 12, 2]");
+    }
+    {
+        ModelBuilder b({4, 2});
+        ModelBuilder::attribute(recurrent_model(b, "LSTM", 4, 3, 2), "direction", std::string("bidirectional"));
+        every_step_out(b);
+        contains(refusal(b), "LSTM) runs in direction 'bidirectional'; nndl's recurrent layers run forward");
+    }
+    {
+        ModelBuilder b({4, 2});
+        auto& gru = recurrent_model(b, "GRU", 3, 3, 2);
+        gru.mutable_attribute(1)->set_i(0);
+        every_step_out(b);
+        contains(refusal(b), "GRU) has linear_before_reset 0; nndl's GRU is PyTorch's form, linear_before_reset 1");
+    }
+    {
+        ModelBuilder b({4, 2});
+        auto& rnn = recurrent_model(b, "RNN", 1, 3, 2);
+        auto& a = *rnn.add_attribute();
+        a.set_name("activations");
+        a.set_type(onnx::AttributeProto::STRINGS);
+        a.add_strings("Relu");
+        every_step_out(b);
+        contains(refusal(b), "RNN) has activations other than Tanh, which nndl's layer computes");
+    }
+    {
+        ModelBuilder b({4, 2});
+        b.initializer("lengths", {1}, std::vector<float>{4.0f});
+        auto& rnn = recurrent_model(b, "RNN", 1, 3, 2);
+        rnn.add_input("lengths");
+        every_step_out(b);
+        contains(refusal(b), "RNN) gives sequence_lens; the sequences of an nndl batch share one length");
+    }
+    {
+        ModelBuilder b({4, 2});
+        b.initializer("h0", {1, 1, 3}, std::vector<float>{0.0f, 1.0f, 0.0f});
+        auto& rnn = recurrent_model(b, "RNN", 1, 3, 2);
+        rnn.add_input("");
+        rnn.add_input("h0");
+        every_step_out(b);
+        contains(refusal(b), "RNN) starts from 'h0', a state other than zeros");
+    }
+    {
+        ModelBuilder b({4, 2});
+        b.node("Shape", {"x"}, "shape");
+        auto& fill = b.node("ConstantOfShape", {"shape"}, "ones");
+        auto& value = *fill.add_attribute();
+        value.set_name("value");
+        value.set_type(onnx::AttributeProto::TENSOR);
+        ModelBuilder::fill(*value.mutable_t(), "one", {1}, {1.0f});
+        recurrent_model(b, "RNN", 1, 3, 2);
+        every_step_out(b);
+        contains(refusal(b), "ConstantOfShape) fills a tensor with a value other than 0");
+    }
+    {
+        ModelBuilder b({4, 2});
+        recurrent_model(b, "LSTM", 4, 3, 2);
+        b.output("Y");
+        contains(refusal(b), "ends with the outputs of node 1 ('LSTM_2', LSTM)");
+    }
+    {
+        ModelBuilder b({4, 2});
+        recurrent_model(b, "GRU", 3, 3, 2);
+        b.model.mutable_opset_import(0)->set_version(13);
+        auto& axes = *b.graph.add_initializer();
+        axes.set_name("axes");
+        axes.set_data_type(onnx::TensorProto::INT64);
+        axes.add_dims(1);
+        axes.add_int64_data(1);
+        b.node("Squeeze", {"Y", "axes"}, "s");
+        b.output("s");
+        contains(refusal(b), "ends with a sequence in [steps, batch, features] order");
+    }
+    {
+        ModelBuilder b({4, 2});
+        b.node("Flatten", {"x"}, "y");
+        b.output("y");
+        contains(refusal(b), "node 0 ('Flatten_1', Flatten) acts on a sequence in a way nndl has no layer for");
+    }
+    {
+        ModelBuilder b({4, 2});
+        b.initializer("w", {2, 3}, std::vector<float>(6, 0.5f));
+        b.node("MatMul", {"x", "w"}, "m");
+        ModelBuilder::attribute(b.node("Softmax", {"m"}, "y"), "axis", std::int64_t(1));
+        b.output("y");
+        contains(refusal(b), "Softmax) normalizes axis 1 of a sequence; nndl's softmax normalizes each step's features");
     }
 }
 
@@ -691,10 +902,11 @@ TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its op
         contains(refusal(b), "imports opset 7 of the default domain; nndl reads opsets 9 to 18");
     }
     {
-        ModelBuilder b({3, 4});
+        ModelBuilder b({3, 4, 5, 6});
         b.node("Relu", {"x"}, "y");
         b.output("y");
-        contains(refusal(b), "has 3 dimensions; expected [batch, features] or [batch, channels, height, width]");
+        contains(refusal(b), "has 5 dimensions; expected [batch, features], [batch, steps, features] or [batch, "
+                             "channels, height, width]");
     }
     {
         ModelBuilder b({3}, 13, onnx::TensorProto::INT32);

@@ -65,8 +65,12 @@
 #include "../layers/batch_norm.hpp"
 #include "../layers/conv2d.hpp"
 #include "../layers/dense.hpp"
+#include "../layers/gru.hpp"
+#include "../layers/lstm.hpp"
 #include "../layers/normalization.hpp"
 #include "../layers/pooling.hpp"
+#include "../layers/sequence_dense.hpp"
+#include "../layers/simple_rnn.hpp"
 #include "../network.hpp"
 #include "model_limits.hpp"
 #include "../version.hpp"
@@ -209,6 +213,8 @@ public:
 
     std::string current;  ///< the tensor the next node reads
     bool image = false;   ///< current is [batch, C, H, W] (else [batch, features])
+    bool sequence = false;    ///< current is a sequence: [batch, steps, features]
+    bool time_major = false;  ///< a sequence as the recurrent operators read it: [steps, batch, features]
 
 private:
     GraphProto& graph_;
@@ -223,7 +229,10 @@ inline void add_value_info(::onnx::ValueInfoProto& info, const std::string& name
     tensor.set_elem_type(element_type);
     auto& dims = *tensor.mutable_shape();
     dims.add_dim()->set_dim_param("batch");
-    if (image) {
+    if (shape.is_sequence()) {
+        dims.add_dim()->set_dim_value(shape.steps());
+        dims.add_dim()->set_dim_value(shape.features());
+    } else if (image) {
         dims.add_dim()->set_dim_value(shape.channels);
         dims.add_dim()->set_dim_value(shape.height);
         dims.add_dim()->set_dim_value(shape.width);
@@ -258,6 +267,10 @@ inline void export_activation(GraphWriter& out, Activation activation, const Sha
             GraphWriter::set_float(out.add_node("LeakyRelu", {out.current}), "alpha", LeakyReLU::slope);
             return;
         case Activation::softmax:
+            if (out.sequence) {  // ONNX's Softmax (opset 13) normalizes the last axis alone: each step
+                GraphWriter::set_int(out.add_node("Softmax", {out.current}), "axis", -1);
+                return;
+            }
             if (out.image) {
                 if (!shape.is_flat()) {
                     throw_invalid("save_onnx: layer ", index, " applies softmax over an image (", shape.to_string(),
@@ -290,10 +303,121 @@ inline void ensure_image(GraphWriter& out, const Shape& shape) {
     }
 }
 
+/// Makes the current sequence [steps, batch, features] (time_major) or [batch, steps,
+/// features]: a Transpose of the first two axes when it is the other way.
+inline void set_time_major(GraphWriter& out, bool time_major) {
+    if (out.time_major != time_major) {
+        GraphWriter::set_ints(out.add_node("Transpose", {out.current}), "perm", {1, 0, 2});
+        out.time_major = time_major;
+    }
+}
+
+/// nndl's gate blocks in ONNX's order: entry g is the nndl block that ONNX's block g holds.
+/// LSTM: nndl f, i, c, o; ONNX i, o, f, c. GRU: nndl (PyTorch) r, z, n; ONNX z, r, h.
+inline std::vector<Index> onnx_gate_blocks(const std::string& type) {
+    if (type == "lstm") {
+        return {1, 3, 0, 2};
+    }
+    if (type == "gru") {
+        return {1, 0, 2};
+    }
+    return {0};
+}
+
+/// An LSTM, GRU or SimpleRNN layer as ONNX's LSTM, GRU (linear_before_reset = 1) or RNN
+/// (tanh) operator, forward, from a zero start state. Its output: every step as [steps,
+/// batch, units] (Y without its directions axis) or the last as [batch, units] (Y_h).
+template <class Scalar>
+void export_recurrent(GraphWriter& out, Layer<Scalar>& layer, const Shape& in) {
+    const std::string type = layer.type();
+    const Settings settings = layer.settings();
+    const Index units = static_cast<Index>(settings.integer("units"));
+    const Index features = in.features();
+    Matrix<Scalar> input_weights, recurrent_weights, input_bias, recurrent_bias;
+    if (type == "lstm") {  // W is [Wa | Wx], one bias
+        const Matrix<Scalar>& w = layer_matrix(layer, "W");
+        recurrent_weights = w.leftCols(units);
+        input_weights = w.rightCols(features);
+        input_bias = layer_matrix(layer, "b");
+        recurrent_bias = Matrix<Scalar>::Zero(input_bias.rows(), 1);
+    } else if (type == "gru") {
+        input_weights = layer_matrix(layer, "Wx");
+        recurrent_weights = layer_matrix(layer, "Wh");
+        input_bias = layer_matrix(layer, "bx");
+        recurrent_bias = layer_matrix(layer, "bh");
+    } else {
+        input_weights = layer_matrix(layer, "Wax");
+        recurrent_weights = layer_matrix(layer, "Waa");
+        input_bias = layer_matrix(layer, "ba");
+        recurrent_bias = Matrix<Scalar>::Zero(units, 1);
+    }
+    const std::vector<Index> blocks = onnx_gate_blocks(type);
+    const Index rows = static_cast<Index>(blocks.size()) * units;
+    const auto nndl_row = [&](Index onnx_row) {
+        return blocks[static_cast<std::size_t>(onnx_row / units)] * units + onnx_row % units;
+    };
+    set_time_major(out, true);
+    const std::string w = out.add_tensor("W", {1, rows, features},
+                                         [&](Index k) { return input_weights(nndl_row(k / features), k % features); });
+    const std::string r = out.add_tensor("R", {1, rows, units},
+                                         [&](Index k) { return recurrent_weights(nndl_row(k / units), k % units); });
+    const std::string b = out.add_tensor("B", {1, 2 * rows}, [&](Index k) {
+        return k < rows ? input_bias(nndl_row(k), 0) : recurrent_bias(nndl_row(k - rows), 0);
+    });
+    NodeProto& node = out.add_node(type == "lstm" ? "LSTM" : type == "gru" ? "GRU" : "RNN", {out.current, w, r, b});
+    GraphWriter::set_int(node, "hidden_size", units);
+    if (type == "gru") {
+        GraphWriter::set_int(node, "linear_before_reset", 1);
+    }
+    const std::string all_steps = node.output(0);
+    const std::string last_step = node.name() + "_last";
+    node.add_output(last_step);
+    const bool sequences = settings.integer("return_sequences") == 1;
+    // Y is [steps, directions, batch, units] and Y_h [directions, batch, units]: drop the
+    // directions axis (one direction).
+    out.current = sequences ? all_steps : last_step;
+    out.add_node("Squeeze", {out.current, out.add_int64_tensor("axes", {sequences ? 1 : 0})});
+    out.sequence = sequences;
+    out.time_major = sequences;
+}
+
 template <class Scalar>
 void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::size_t index) {
     const std::string type = layer.type();
     const Settings settings = layer.settings();
+    if (type == "lstm" || type == "gru" || type == "simple_rnn") {
+        export_recurrent(out, layer, in);
+        return;
+    }
+    if (type == "sequence_dense") {  // MatMul and Add act on the last axis: every step alike
+        const Matrix<Scalar>& w = layer_matrix(layer, "W");
+        const Matrix<Scalar>& b = layer_matrix(layer, "b");
+        const Index units = w.rows();
+        const Index inputs = w.cols();
+        const std::string weights =
+            out.add_tensor("W", {inputs, units}, [&](Index k) { return w(k % units, k / units); });
+        out.add_node("MatMul", {out.current, weights});
+        out.add_node("Add", {out.current, out.add_tensor("b", {units}, [&](Index k) { return b(k, 0); })});
+        export_activation(out, activation_from_string(settings.text("activation")), layer.output_shape(), index);
+        return;
+    }
+    if (type == "embedding") {  // the token of each step picks a row of E's transpose
+        const Matrix<Scalar>& e = layer_matrix(layer, "E");
+        const Index dimensions = e.rows();
+        const Index vocabulary = e.cols();
+        set_time_major(out, false);
+        out.add_node("Squeeze", {out.current, out.add_int64_tensor("axes", {2})});
+        GraphWriter::set_int(out.add_node("Cast", {out.current}), "to", TensorProto::INT64);
+        const std::string table = out.add_tensor("E", {vocabulary, dimensions},
+                                                 [&](Index k) { return e(k % dimensions, k / dimensions); });
+        out.add_node("Gather", {table, out.current});
+        return;
+    }
+    if (out.sequence && type != "activation" && type != "dropout") {
+        throw_invalid("save_onnx: layer ", index, " ('", type, "') acts on a sequence (", in.to_string(),
+                      "); save_onnx writes lstm, gru, simple_rnn, sequence_dense, embedding, activation and dropout "
+                      "layers over sequences");
+    }
     if (type == "dense") {
         const Matrix<Scalar>& w = layer_matrix(layer, "W");
         const Matrix<Scalar>& b = layer_matrix(layer, "b");
@@ -677,6 +801,14 @@ public:
             previous_op_ = graph_.node(i).op_type();
         }
         flush();
+        if (recurrent_.active) {
+            fail(concat("ends with the outputs of ", recurrent_.node, "; nndl's output is [batch, steps, features] or "
+                        "[batch, features]: Squeeze and Transpose them (perm 1, 0, 2)"));
+        }
+        if (sequence_ != Sequence::none && sequence_ != Sequence::batch_major) {
+            fail("ends with a sequence in [steps, batch, features] order or with a recurrent operator's directions "
+                 "axis; nndl's output is [batch, steps, features]: end with a Squeeze and a Transpose (perm 1, 0, 2)");
+        }
         if (zero_padding_) {  // its padding would be lost, not applied
             fail("ends with a Pad (or a Pad and what keeps 0 at 0); nndl reads a Pad only before a Conv or an "
                  "AveragePool, whose padding it becomes");
@@ -753,13 +885,18 @@ private:
                         "; expected float or double"));
         }
         const int rank = tensor.shape().dim_size();
-        if (rank != 2 && rank != 4) {
+        if (rank != 2 && rank != 3 && rank != 4) {
             fail(concat("input '", printable(data->name()), "' has ", rank,
-                        " dimensions; expected [batch, features] or [batch, channels, height, width]"));
+                        " dimensions; expected [batch, features], [batch, steps, features] or [batch, channels, "
+                        "height, width]"));
         }
         std::vector<Index> dims;
         for (int i = 1; i < rank; ++i) {
             const auto& dim = tensor.shape().dim(i);
+            if (rank == 3 && i == 1 && !dim.has_dim_value()) {  // free steps: built for 1, set_steps changes it
+                dims.push_back(1);
+                continue;
+            }
             if (!dim.has_dim_value() || dim.dim_value() < 1 || dim.dim_value() > Shape::max_values) {
                 fail(concat("input '", printable(data->name()), "' has dimension ", i, " = ",
                             dim.has_dim_value() ? std::to_string(dim.dim_value()) : "'" + printable(dim.dim_param()) + "'",
@@ -767,7 +904,9 @@ private:
             }
             dims.push_back(static_cast<Index>(dim.dim_value()));
         }
-        const Shape shape = rank == 2 ? Shape(dims[0]) : Shape(dims[0], dims[1], dims[2]);
+        const Shape shape = rank == 2   ? Shape(dims[0])
+                            : rank == 3 ? Shape::sequence(dims[0], dims[1])
+                                        : Shape(dims[0], dims[1], dims[2]);
         if (!shape.valid() || shape.size() > max_onnx_tensor_values) {
             fail(concat("input '", printable(data->name()), "' holds more than ", max_onnx_tensor_values,
                         " values per example"));
@@ -775,6 +914,7 @@ private:
         budget_.add_input(shape, concat("load_onnx: '", file_, "': input '", printable(data->name()), "'"));
         network_ = Network<Scalar>(shape);
         image_ = rank == 4;
+        sequence_ = rank == 3 ? Sequence::batch_major : Sequence::none;
         const auto& batch = tensor.shape().dim(0);
         input_batch_ = batch.has_dim_value() && batch.dim_value() >= 1 ? batch.dim_value() : 0;
         current_ = data->name();
@@ -790,7 +930,8 @@ private:
             {"AveragePool", {1, 1}}, {"GlobalAveragePool", {1, 1}}, {"BatchNormalization", {5, 3}},
             {"Relu", {1, 1}}, {"Sigmoid", {1, 1}}, {"Tanh", {1, 1}}, {"LeakyRelu", {1, 1}}, {"Softmax", {1, 1}},
             {"Flatten", {1, 1}}, {"Reshape", {2, 1}}, {"Transpose", {1, 1}}, {"Pad", {4, 1}}, {"Identity", {1, 1}},
-            {"Dropout", {3, 2}}, {"Sub", {2, 1}}, {"Div", {2, 1}}, {"Mul", {2, 1}}};
+            {"Dropout", {3, 2}}, {"Sub", {2, 1}}, {"Div", {2, 1}}, {"Mul", {2, 1}}, {"LSTM", {8, 3}},
+            {"GRU", {6, 2}}, {"RNN", {6, 2}}, {"Squeeze", {2, 1}}, {"Gather", {2, 1}}};
         const auto found = limits.find(node.op_type());
         if (found != limits.end() &&
             (node.input_size() > found->second.first || node.output_size() > found->second.second)) {
@@ -893,6 +1034,7 @@ private:
         std::string node;         // the node that began the layer, for messages
         bool bias_allowed = false;  // a MatMul without bias: the next Add may bring it
         bool has_activation = false;
+        bool per_step = false;    // a MatMul on a sequence: a SequenceDense layer
         Activation activation = Activation::identity;
     };
 
@@ -921,6 +1063,13 @@ private:
             swapped.set_input(1, node.input(0));
             read_node(swapped, index);
             return;
+        }
+        if (read_shape_arithmetic(node, index)) {
+            return;
+        }
+        if (recurrent_.active && node.input_size() > 0 && !node.input(0).empty() &&
+            (node.input(0) == recurrent_.all_steps || node.input(0) == recurrent_.last_step)) {
+            with_context(node, index, [&] { settle_recurrent(node.input(0) == recurrent_.last_step); });
         }
         if ((op == "Sub" || op == "Div") && node.input_size() == 2 && node.input(1) == current_ &&
             constants_.count(node.input(0)) != 0) {
@@ -980,6 +1129,14 @@ private:
             return;
         }
         flush();
+        if (op == "LSTM" || op == "GRU" || op == "RNN") {
+            read_recurrent(node, index);
+            return;
+        }
+        if (sequence_ != Sequence::none && read_sequence_node(node, index)) {
+            current_ = output;
+            return;
+        }
         if (op == "Sub" || op == "Div" || op == "Mul" || op == "Add") {
             read_normalization(node, index);
             current_ = output;
@@ -1059,6 +1216,259 @@ private:
                   "Dropout, Constant");
     }
 
+    /// The nodes that make a recurrent operator's zero start state from the input's shape,
+    /// as torch.onnx.export writes them (Shape, Gather, Unsqueeze, Concat, then a
+    /// ConstantOfShape of zeros): followed as shape arithmetic, never as layers. False for
+    /// a node that is not one of them.
+    bool read_shape_arithmetic(const NodeProto& node, int index) {
+        const std::string& op = node.op_type();
+        static const std::set<std::string> shape_ops{"Shape",   "Gather", "Unsqueeze", "Concat",
+                                                     "Cast",    "Slice",  "Squeeze",   "ConstantOfShape"};
+        if (shape_ops.count(op) == 0 || node.output_size() != 1 || node.input_size() < 1) {
+            return false;
+        }
+        if (op == "Shape") {
+            if (node.input_size() != 1 || written_.count(node.input(0)) == 0) {
+                return false;
+            }
+        } else {
+            bool from_shape = false;
+            for (const auto& in : node.input()) {
+                if (shape_values_.count(in) != 0) {
+                    from_shape = true;
+                } else if (!in.empty() && constants_.count(in) == 0) {
+                    return false;
+                }
+            }
+            if (!from_shape) {
+                return false;
+            }
+        }
+        const std::string& output = node.output(0);
+        if (output.empty() || constants_.count(output) != 0 || !written_.insert(output).second) {
+            fail_node(node, index, concat("writes '", printable(output), "', a name the graph already has"));
+        }
+        if (op == "ConstantOfShape") {
+            const AttributeProto* value = find_attribute(node, "value");
+            if (value != nullptr) {
+                if (value->type() != AttributeProto::TENSOR) {
+                    fail_node(node, index, "has a 'value' that is not a tensor");
+                }
+                for (const double v : tensors_.values(value->t(), describe(node, index) + ": value")) {
+                    if (v != 0.0) {
+                        fail_node(node, index, "fills a tensor with a value other than 0; nndl reads ConstantOfShape "
+                                               "only as a recurrent operator's zero start state");
+                    }
+                }
+            }
+            zero_states_.insert(output);
+        } else {
+            shape_values_.insert(output);
+        }
+        return true;
+    }
+
+    /// ONNX's LSTM, GRU or RNN, forward, with the activations nndl's layers have: kept in
+    /// recurrent_ until the next node shows whether it reads every step (Y) or the last (Y_h).
+    void read_recurrent(const NodeProto& node, int index) {
+        const std::string& op = node.op_type();
+        if (sequence_ != Sequence::time_major) {
+            fail_node(node, index, sequence_ == Sequence::batch_major
+                                       ? "reads a [batch, steps, features] sequence; ONNX's recurrent operators read "
+                                         "[steps, batch, features]: Transpose it first (perm 1, 0, 2)"
+                                       : "reads a tensor that is not a sequence in [steps, batch, features] order");
+        }
+        const std::int64_t units = int_attribute(node, index, "hidden_size", 0);
+        if (units < 1 || units > max_onnx_tensor_values) {
+            fail_node(node, index, concat("has hidden_size ", units, "; expected 1 to ", max_onnx_tensor_values));
+        }
+        if (const AttributeProto* direction = find_attribute(node, "direction")) {
+            if (direction->s() != "forward") {
+                fail_node(node, index, concat("runs in direction '", printable(direction->s()),
+                                              "'; nndl's recurrent layers run forward"));
+            }
+        }
+        for (const char* unsupported : {"clip", "activation_alpha", "activation_beta"}) {
+            if (find_attribute(node, unsupported) != nullptr) {
+                fail_node(node, index, concat("has attribute '", unsupported, "', which nndl's recurrent layers lack"));
+            }
+        }
+        if (int_attribute(node, index, "layout", 0) != 0) {
+            fail_node(node, index, "has layout 1 (batch first); nndl reads layout 0, [steps, batch, features]");
+        }
+        if (op == "LSTM" && int_attribute(node, index, "input_forget", 0) != 0) {
+            fail_node(node, index, "couples its input and forget gates (input_forget 1); nndl's LSTM does not");
+        }
+        if (op == "GRU" && int_attribute(node, index, "linear_before_reset", 0) != 1) {
+            fail_node(node, index, "has linear_before_reset 0; nndl's GRU is PyTorch's form, linear_before_reset 1");
+        }
+        const std::vector<std::string> expected = op == "LSTM"  ? std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"}
+                                                  : op == "GRU" ? std::vector<std::string>{"Sigmoid", "Tanh"}
+                                                                : std::vector<std::string>{"Tanh"};
+        if (const AttributeProto* activations = find_attribute(node, "activations")) {
+            const std::vector<std::string> given(activations->strings().begin(), activations->strings().end());
+            if (given != expected) {
+                std::string want;
+                for (const auto& name : expected) {
+                    want += (want.empty() ? "" : ", ") + name;
+                }
+                fail_node(node, index, concat("has activations other than ", want, ", which nndl's layer computes"));
+            }
+        }
+        if (node.input_size() > 4 && !node.input(4).empty()) {
+            fail_node(node, index, "gives sequence_lens; the sequences of an nndl batch share one length");
+        }
+        for (int start = 5; start < std::min(node.input_size(), op == "LSTM" ? 7 : 6); ++start) {
+            const std::string& name = node.input(start);
+            if (name.empty() || zero_states_.count(name) != 0) {
+                continue;
+            }
+            const auto found = constants_.find(name);
+            bool zero = found != constants_.end();
+            if (zero) {
+                for (const double v : tensors_.values(*found->second, describe(node, index) + ": start state")) {
+                    zero = zero && v == 0.0;
+                }
+            }
+            if (!zero) {
+                fail_node(node, index, concat("starts from '", printable(name), "', a state other than zeros; nndl's "
+                                              "loaded recurrent layers start from zeros (set_initial_state)"));
+            }
+        }
+        if (op == "LSTM" && node.input_size() > 7 && !node.input(7).empty()) {
+            fail_node(node, index, "has peephole weights (P), which nndl's LSTM lacks");
+        }
+        const Index gates = op == "LSTM" ? 4 : op == "GRU" ? 3 : 1;
+        const Index rows = gates * units;
+        const Index features = network_.output_shape().features();
+        const std::vector<double> w = values(node, index, *constant(node, index, 1, true), "W", {1, rows, features});
+        const std::vector<double> r = values(node, index, *constant(node, index, 2, true), "R", {1, rows, units});
+        std::vector<double> b(static_cast<std::size_t>(2 * rows), 0.0);
+        if (const TensorProto* bias = constant(node, index, 3, false)) {
+            b = values(node, index, *bias, "B", {1, 2 * rows});
+        }
+        const std::vector<Index> blocks = onnx_gate_blocks(op == "LSTM" ? "lstm" : op == "GRU" ? "gru" : "rnn");
+        PendingRecurrent pending;
+        pending.op = op;
+        pending.units = units;
+        pending.input_weights.resize(rows, features);
+        pending.recurrent_weights.resize(rows, units);
+        pending.input_bias.resize(rows, 1);
+        pending.recurrent_bias.resize(rows, 1);
+        for (Index q = 0; q < rows; ++q) {
+            const Index row = blocks[static_cast<std::size_t>(q / units)] * units + q % units;
+            for (Index j = 0; j < features; ++j) {
+                pending.input_weights(row, j) = w[static_cast<std::size_t>(q * features + j)];
+            }
+            for (Index j = 0; j < units; ++j) {
+                pending.recurrent_weights(row, j) = r[static_cast<std::size_t>(q * units + j)];
+            }
+            pending.input_bias(row, 0) = b[static_cast<std::size_t>(q)];
+            pending.recurrent_bias(row, 0) = b[static_cast<std::size_t>(rows + q)];
+        }
+        pending.all_steps = node.output(0);
+        pending.last_step = node.output_size() > 1 ? node.output(1) : std::string();
+        if (pending.all_steps.empty() && pending.last_step.empty()) {
+            fail_node(node, index, "names neither Y nor Y_h; nndl reads one of them");
+        }
+        pending.node = describe(node, index);
+        pending.active = true;
+        recurrent_ = std::move(pending);
+        current_ = recurrent_.all_steps.empty() ? recurrent_.last_step : recurrent_.all_steps;
+    }
+
+    /// Builds the recurrent layer waiting in recurrent_: its output is the last step (Y_h)
+    /// when `last`, else every step (Y).
+    void settle_recurrent(bool last) {
+        PendingRecurrent pending = std::move(recurrent_);
+        recurrent_ = PendingRecurrent{};
+        const Shape in = network_.output_shape();
+        std::unique_ptr<Layer<Scalar>> layer;
+        std::vector<std::pair<const char*, Matrix<double>>> given;  // nndl's parameters by name
+        try {
+            if (pending.op == "LSTM") {
+                layer = std::make_unique<LSTM<Scalar>>(in, pending.units, !last);
+                Matrix<double> w(pending.input_weights.rows(), pending.units + in.features());
+                w << pending.recurrent_weights, pending.input_weights;  // nndl's columns: [a; x]
+                given = {{"W", w}, {"b", pending.input_bias + pending.recurrent_bias}};
+            } else if (pending.op == "GRU") {
+                layer = std::make_unique<GRU<Scalar>>(in, pending.units, !last);
+                given = {{"Wx", pending.input_weights}, {"Wh", pending.recurrent_weights},
+                          {"bx", pending.input_bias}, {"bh", pending.recurrent_bias}};
+            } else {
+                layer = std::make_unique<SimpleRNN<Scalar>>(in, pending.units, !last);
+                given = {{"Wax", pending.input_weights}, {"Waa", pending.recurrent_weights},
+                          {"ba", pending.input_bias + pending.recurrent_bias}};
+            }
+        } catch (const std::invalid_argument& e) {
+            throw_invalid("load_onnx: '", file_, "': ", pending.node, " cannot be built: ", e.what());
+        }
+        for (const auto& p : layer->parameters()) {
+            for (const auto& [name, value] : given) {
+                if (p.name == name) {
+                    *p.value = value.template cast<Scalar>();
+                }
+            }
+        }
+        add_layer(std::move(layer));
+        current_ = last ? pending.last_step : pending.all_steps;
+        sequence_ = last ? Sequence::last_state : Sequence::with_directions;
+    }
+
+    /// The operators that change only how a sequence is held: Transpose of its first two
+    /// axes, Squeeze of a recurrent operator's directions axis, Gather of the last state
+    /// (h_n[-1]). Refuses the rest, except activations, MatMul, Identity and Dropout, which
+    /// act on a sequence as on flat input (false: read them as usual).
+    bool read_sequence_node(const NodeProto& node, int index) {
+        const std::string& op = node.op_type();
+        if (op == "Transpose" && (sequence_ == Sequence::batch_major || sequence_ == Sequence::time_major) &&
+            ints_attribute(node, index, "perm", {}) == std::vector<std::int64_t>{1, 0, 2}) {
+            sequence_ = sequence_ == Sequence::batch_major ? Sequence::time_major : Sequence::batch_major;
+            return true;
+        }
+        if (op == "Squeeze" && (sequence_ == Sequence::with_directions || sequence_ == Sequence::last_state)) {
+            std::vector<std::int64_t> axes;
+            if (opset_ >= 13) {
+                if (const TensorProto* given = constant(node, index, 1, false)) {
+                    for (const double v : tensors_.values(*given, describe(node, index) + ": axes",
+                                                          TensorReader::Kind::integer)) {
+                        axes.push_back(static_cast<std::int64_t>(v));
+                    }
+                }
+            } else {
+                axes = ints_attribute(node, index, "axes", {});
+            }
+            const std::int64_t directions = sequence_ == Sequence::with_directions ? 1 : 0;
+            const std::int64_t rank = sequence_ == Sequence::with_directions ? 4 : 3;
+            if (axes.size() != 1 || (axes[0] != directions && axes[0] != directions - rank)) {
+                fail_node(node, index, concat("squeezes axes other than ", directions,
+                                              ", the recurrent operator's directions axis"));
+            }
+            sequence_ = sequence_ == Sequence::with_directions ? Sequence::time_major : Sequence::none;
+            return true;
+        }
+        if (op == "Gather" && sequence_ == Sequence::last_state && node.input_size() == 2 &&
+            int_attribute(node, index, "axis", 0) == 0) {
+            const TensorProto* which = constant(node, index, 1, true);
+            const std::vector<double> at =
+                tensors_.values(*which, describe(node, index) + ": indices", TensorReader::Kind::integer);
+            if (!tensors_.dims(*which, describe(node, index) + ": indices").empty() || at.size() != 1 ||
+                (at[0] != 0 && at[0] != -1)) {
+                fail_node(node, index, "gathers other than one direction's last state (a scalar index 0 or -1)");
+            }
+            sequence_ = Sequence::none;
+            return true;
+        }
+        if ((op == "MatMul" && (sequence_ == Sequence::batch_major || sequence_ == Sequence::time_major)) ||
+            op == "Identity" || op == "Dropout") {
+            return false;
+        }
+        fail_node(node, index, "acts on a sequence in a way nndl has no layer for; over sequences nndl reads LSTM, "
+                               "GRU, RNN, MatMul (+ Add), Relu, LeakyRelu, Sigmoid, Tanh, Softmax (each step), "
+                               "Transpose (perm 1, 0, 2), Squeeze (the directions axis), Gather (h_n[-1]), Identity "
+                               "and Dropout");
+    }
+
     /// Sub, Div, Mul or Add of a constant per feature of flat input: a Normalization layer,
     /// (x - c) / s for Sub then Div, x * s + c (inverted) for Mul then Add. A Div right after
     /// a Sub (an Add right after a Mul) completes the layer the first one began.
@@ -1124,6 +1534,17 @@ private:
                 fail_node(node, index, concat("has alpha ", alpha, "; nndl's leaky_relu has slope ", LeakyReLU::slope));
             }
             return Activation::leaky_relu;
+        }
+        if (op == "Softmax" && sequence_ != Sequence::none) {
+            // One step's features are the last axis, whatever the layout: axis -1 (or the
+            // last one's number) normalizes each step, in every opset.
+            const std::int64_t axis = int_attribute(node, index, "axis", opset_ >= 13 ? -1 : 1);
+            const std::int64_t last = sequence_ == Sequence::with_directions ? 3 : 2;
+            if (axis != -1 && axis != last) {
+                fail_node(node, index, concat("normalizes axis ", axis, " of a sequence; nndl's softmax normalizes "
+                                              "each step's features, the last axis (-1 or ", last, ")"));
+            }
+            return Activation::softmax;
         }
         if (op == "Softmax") {
             const bool flat_now = pending_.kind == Pending::Kind::dense || !image_;
@@ -1202,7 +1623,8 @@ private:
         if (image_) {
             fail_node(node, index, "multiplies a [batch, channels, height, width] tensor; Flatten it first");
         }
-        const Index inputs = network_.output_size();
+        const bool per_step = sequence_ != Sequence::none;
+        const Index inputs = per_step ? network_.output_shape().features() : network_.output_size();
         const TensorProto* b = constant(node, index, 1, true);
         const std::vector<std::int64_t> dims = tensors_.dims(*b, describe(node, index) + ": weights");
         bool transposed = false;  // true: the weights are [units, inputs]
@@ -1222,6 +1644,7 @@ private:
         const std::vector<double> w = values(node, index, *b, "weights", dims);
         pending_ = Pending{};
         pending_.kind = Pending::Kind::dense;
+        pending_.per_step = per_step;
         pending_.node = describe(node, index);
         pending_.weights.resize(units, inputs);
         for (Index u = 0; u < units; ++u) {
@@ -1496,14 +1919,19 @@ private:
                        known.count(node.input(0)) != 0) {
                 known.emplace(node.output(0), known.at(node.input(0)));
             } else if ((op == "Gemm" || op == "MatMul" || op == "Conv" || op == "Sub" || op == "Div" || op == "Mul" ||
-                        op == "Add") &&
-                       node.input_size() > 1 &&
-                       known.count(node.input(1)) != 0) {
-                long long count = 1;
-                for (const auto d : tensors_.dims(*known.at(node.input(1)), describe(node, i) + ": weights")) {
-                    count *= d;  // each d and the product are at most max_onnx_tensor_values
+                        op == "Add" || op == "LSTM" || op == "GRU" || op == "RNN") &&
+                       node.input_size() > 1) {
+                const bool recurrent = op == "LSTM" || op == "GRU" || op == "RNN";  // W and R
+                for (int input = 1; input <= (recurrent ? 2 : 1) && input < node.input_size(); ++input) {
+                    if (known.count(node.input(input)) == 0) {
+                        continue;
+                    }
+                    long long count = 1;
+                    for (const auto d : tensors_.dims(*known.at(node.input(input)), describe(node, i) + ": weights")) {
+                        count *= d;  // each d and the product are at most max_onnx_tensor_values
+                    }
+                    total += count;
                 }
-                total += count;
                 if (total > max_onnx_weights) {
                     fail(concat("has more than ", max_onnx_weights,
                                 " weights in all (an initializer counts once per node that uses it)"));
@@ -1542,7 +1970,10 @@ private:
         const Activation activation = pending_.activation;
         std::unique_ptr<Layer<Scalar>> layer;
         try {
-            if (pending_.kind == Pending::Kind::dense) {
+            if (pending_.kind == Pending::Kind::dense && pending_.per_step) {
+                layer = std::make_unique<SequenceDense<Scalar>>(network_.output_shape(), pending_.weights.rows(),
+                                                                activation);
+            } else if (pending_.kind == Pending::Kind::dense) {
                 layer = make_dense<Scalar>(pending_.weights.cols(), pending_.weights.rows(), activation);
             } else {
                 layer = std::make_unique<Conv2D<Scalar>>(network_.output_shape(), pending_.weights.rows(),
@@ -1571,6 +2002,23 @@ private:
     std::optional<Padding> zero_padding_;  // after a Pad, before its Conv or AveragePool
     std::vector<Index> flat_order_;  // non-empty after flattening an image: ONNX position of each nndl entry
     Pending pending_;
+    // Sequences: how the current tensor holds one. batch_major is [batch, steps, features]
+    // (nndl's own order, the graph's input and output), time_major [steps, batch, features]
+    // (what ONNX's recurrent operators read), with_directions a recurrent operator's Y
+    // [steps, 1, batch, units], last_state its Y_h [1, batch, units].
+    enum class Sequence { none, batch_major, time_major, with_directions, last_state };
+    Sequence sequence_ = Sequence::none;
+    struct PendingRecurrent {
+        bool active = false;
+        std::string op;  // LSTM, GRU or RNN
+        Index units = 0;
+        Matrix<double> input_weights, recurrent_weights, input_bias, recurrent_bias;  // nndl's gate order
+        std::string all_steps, last_step;  // Y and Y_h ("" where the node leaves them out)
+        std::string node;
+    };
+    PendingRecurrent recurrent_;  // which output the next node reads decides return_sequences
+    std::set<std::string> shape_values_;  // computed from a tensor's shape: never data
+    std::set<std::string> zero_states_;   // ConstantOfShape of zeros: a recurrent start state
     long long weights_ = 0;
     ModelBudget budget_;  // what the input and layers hold and cost per example, bounded
     std::int64_t input_batch_ = 0;  // the input's fixed batch size, 0 when free
@@ -1599,19 +2047,12 @@ template <class Scalar>
     auto& graph = *model.mutable_graph();
     graph.set_name("nndl");
     graph.set_doc_string(
-        "input: [batch, features] or [batch, channels, height, width]; output: [batch, outputs] or an image");
+        "input: [batch, features], [batch, channels, height, width] or [batch, steps, features]; output: "
+        "[batch, outputs], an image or [batch, steps, outputs]");
     format::GraphWriter out(graph, options.precision);
     const Shape input = network.input_shape();
-    // ONNX would see a sequence as an image (NCHW); its recurrent operators are not written yet.
-    for (std::size_t i = 0; i <= network.depth(); ++i) {
-        const Shape shape = i == 0 ? input : network.layer(i - 1).output_shape();
-        if (shape.is_sequence()) {
-            detail::throw_invalid("save_onnx: ", i == 0 ? std::string("the input") : detail::concat("layer ", i, " ('", network.layer(i - 1).type(), "')"),
-                                  " is a sequence (", shape.to_string(),
-                                  "); save_onnx writes flat vectors and images: save the model with save_network");
-        }
-    }
-    out.image = !input.is_flat();
+    out.sequence = input.is_sequence();
+    out.image = !input.is_flat() && !out.sequence;
     out.current = "input";
     format::add_value_info(*graph.add_input(), "input", out.element_type(), input, out.image);
     for (std::size_t i = 0; i < network.depth(); ++i) {
@@ -1621,6 +2062,9 @@ template <class Scalar>
     const Shape output = network.output_shape();
     if (out.image && output.is_flat()) {
         format::flatten_in_nndl_order(out, output);
+    }
+    if (out.sequence) {
+        format::set_time_major(out, false);
     }
     if (graph.node_size() == 0) {  // only dropout layers
         out.add_node("Identity", {out.current});
