@@ -9,6 +9,7 @@
 
 #include <nndl/all.hpp>
 #include <nndl/io/onnx.hpp>
+#include <nndl/layers/embedding.hpp>
 
 namespace fs = std::filesystem;
 using nndl::Activation;
@@ -17,8 +18,11 @@ using nndl::Shape;
 namespace {
 
 template <class Scalar>
-void write(nndl::Network<Scalar>& network, const fs::path& folder, const std::string& name, nndl::NumpyRandom& random) {
-    const nndl::Matrix<Scalar> x = random.rand<Scalar>(network.input_size(), 16);
+void write(nndl::Network<Scalar>& network, const fs::path& folder, const std::string& name, nndl::NumpyRandom& random,
+           nndl::Matrix<Scalar> x = {}) {
+    if (x.size() == 0) {
+        x = random.rand<Scalar>(network.input_size(), 16);
+    }
     nndl::save_onnx(network, folder / (name + ".onnx"));
     nndl::write_npz(folder / (name + ".npz"), {{"x", nndl::to_npy(x)}, {"y", nndl::to_npy(network.predict_proba(x))}});
     std::cout << "wrote " << name << ".onnx: " << network.depth() << " layers, input " << network.input_shape().to_string()
@@ -101,5 +105,37 @@ int main(int argc, char** argv) {
     regression.add_dense(1, Activation::identity, nndl::Init::xavier, random);
     regression.add(nndl::Scaler<double>::standardize(data.topRows(1)).inverse_layer());
     write(regression, folder, "regression_with_scalers", random);
+
+    // Sequences: an LSTM over every step with a softmax at each (ONNX's LSTM, MatMul + Add,
+    // Softmax on the last axis), a GRU and a SimpleRNN whose last step feeds a dense layer,
+    // and a character model (Embedding as Gather, then an LSTM).
+    const auto randomize = [&](auto& network, float scale) {
+        for (const auto& p : network.parameters()) {
+            *p.value = random.randn<float>(p.value->rows(), p.value->cols()) * scale;
+        }
+    };
+    nndl::Network<float> lstm(Shape::sequence(20, 600));
+    lstm.add(std::make_unique<nndl::LSTM<float>>(lstm.output_shape(), 32));
+    lstm.add(std::make_unique<nndl::SequenceDense<float>>(lstm.output_shape(), 5, Activation::softmax));
+    randomize(lstm, 0.3f);
+    write(lstm, folder, "lstm", random);
+    nndl::Network<float> gru(Shape::sequence(15, 4));
+    gru.add(std::make_unique<nndl::GRU<float>>(gru.output_shape(), 16, false));
+    gru.add_dense(3, Activation::identity, {nndl::Init::he}, random);
+    randomize(gru, 0.4f);
+    write(gru, folder, "gru_last_step", random);
+    nndl::Network<float> rnn(Shape::sequence(12, 3));
+    rnn.add(std::make_unique<nndl::SimpleRNN<float>>(rnn.output_shape(), 8, true));
+    rnn.add(std::make_unique<nndl::SimpleRNN<float>>(rnn.output_shape(), 6, false));
+    rnn.add_dense(2, Activation::sigmoid, {nndl::Init::he}, random);
+    randomize(rnn, 0.4f);
+    write(rnn, folder, "rnn_last_step", random);
+    nndl::Network<float> characters(Shape::sequence(25, 1));
+    characters.add(std::make_unique<nndl::Embedding<float>>(characters.output_shape(), 30, 8));
+    characters.add(std::make_unique<nndl::LSTM<float>>(characters.output_shape(), 24));
+    characters.add(std::make_unique<nndl::SequenceDense<float>>(characters.output_shape(), 30, Activation::softmax));
+    randomize(characters, 0.3f);
+    const nndl::Matrix<float> tokens = (random.rand<float>(25, 16) * 29.99f).array().floor().matrix();
+    write(characters, folder, "embedding_lstm", random, tokens);
     return 0;
 }

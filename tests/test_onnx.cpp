@@ -371,6 +371,19 @@ TEST_CASE_TEMPLATE("round trip: sequences through ONNX's LSTM, GRU and RNN opera
         fs::remove(path);
         check_same_network(one, back, random.randn<Scalar>(one.input_size(), 5));
     }
+
+    nndl::Network<Scalar> characters(Shape::sequence(6, 1));  // tokens: Reshape, Cast and Gather
+    characters.add(std::make_unique<nndl::Embedding<Scalar>>(characters.output_shape(), 7, 3));
+    characters.add(std::make_unique<nndl::LSTM<Scalar>>(characters.output_shape(), 4));
+    characters.add(std::make_unique<nndl::SequenceDense<Scalar>>(characters.output_shape(), 7, Activation::softmax));
+    for (const auto& p : characters.parameters()) {
+        *p.value = random.randn<Scalar>(p.value->rows(), p.value->cols());
+    }
+    nndl::save_onnx(characters, path, exact_options<Scalar>());
+    auto read = nndl::load_onnx<Scalar>(path);
+    fs::remove(path);
+    const Matrix<Scalar> tokens = (random.rand<Scalar>(6, 4) * Scalar(6.99)).array().floor().matrix();
+    check_same_network(characters, read, tokens);
 }
 
 namespace {
@@ -909,10 +922,17 @@ TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its op
                              "channels, height, width]");
     }
     {
-        ModelBuilder b({3}, 13, onnx::TensorProto::INT32);
+        ModelBuilder b({1, 2, 2}, 13, onnx::TensorProto::INT32);
         b.node("Relu", {"x"}, "y");
         b.output("y");
         contains(refusal(b), "has element type 6; expected float or double");
+    }
+    {
+        ModelBuilder b({3}, 13, onnx::TensorProto::INT64);
+        b.node("Relu", {"x"}, "y");
+        b.output("y");
+        contains(refusal(b), "Relu) reads tokens (whole numbers, [batch, steps]); nndl reads them only as the indices "
+                             "of a Gather");
     }
     {
         ModelBuilder b({3});

@@ -65,6 +65,7 @@
 #include "../layers/batch_norm.hpp"
 #include "../layers/conv2d.hpp"
 #include "../layers/dense.hpp"
+#include "../layers/embedding.hpp"
 #include "../layers/gru.hpp"
 #include "../layers/lstm.hpp"
 #include "../layers/normalization.hpp"
@@ -374,9 +375,12 @@ void export_recurrent(GraphWriter& out, Layer<Scalar>& layer, const Shape& in) {
     node.add_output(last_step);
     const bool sequences = settings.integer("return_sequences") == 1;
     // Y is [steps, directions, batch, units] and Y_h [directions, batch, units]: drop the
-    // directions axis (one direction).
+    // directions axis (one direction) with a Reshape (-1 is the batch), which OpenCV 4.6
+    // reads where it refuses opset 13's Squeeze.
     out.current = sequences ? all_steps : last_step;
-    out.add_node("Squeeze", {out.current, out.add_int64_tensor("axes", {sequences ? 1 : 0})});
+    const std::vector<std::int64_t> dims = sequences ? std::vector<std::int64_t>{in.steps(), -1, units}
+                                                     : std::vector<std::int64_t>{-1, units};
+    out.add_node("Reshape", {out.current, out.add_int64_tensor("shape", dims)});
     out.sequence = sequences;
     out.time_major = sequences;
 }
@@ -406,7 +410,7 @@ void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::
         const Index dimensions = e.rows();
         const Index vocabulary = e.cols();
         set_time_major(out, false);
-        out.add_node("Squeeze", {out.current, out.add_int64_tensor("axes", {2})});
+        out.add_node("Reshape", {out.current, out.add_int64_tensor("shape", {0, -1})});  // [batch, steps]
         GraphWriter::set_int(out.add_node("Cast", {out.current}), "to", TensorProto::INT64);
         const std::string table = out.add_tensor("E", {vocabulary, dimensions},
                                                  [&](Index k) { return e(k % dimensions, k / dimensions); });
@@ -880,11 +884,14 @@ private:
             fail(concat("input '", printable(data->name()), "' is not a tensor"));
         }
         const auto& tensor = data->type().tensor_type();
-        if (tensor.elem_type() != TensorProto::FLOAT && tensor.elem_type() != TensorProto::DOUBLE) {
-            fail(concat("input '", printable(data->name()), "' has element type ", tensor.elem_type(),
-                        "; expected float or double"));
-        }
         const int rank = tensor.shape().dim_size();
+        // Whole numbers [batch, steps]: tokens for an embedding (PyTorch's nn.Embedding).
+        const bool tokens = (tensor.elem_type() == TensorProto::INT64 || tensor.elem_type() == TensorProto::INT32) &&
+                            rank == 2;
+        if (tensor.elem_type() != TensorProto::FLOAT && tensor.elem_type() != TensorProto::DOUBLE && !tokens) {
+            fail(concat("input '", printable(data->name()), "' has element type ", tensor.elem_type(),
+                        "; expected float or double (or int64 tokens, [batch, steps])"));
+        }
         if (rank != 2 && rank != 3 && rank != 4) {
             fail(concat("input '", printable(data->name()), "' has ", rank,
                         " dimensions; expected [batch, features], [batch, steps, features] or [batch, channels, "
@@ -893,7 +900,7 @@ private:
         std::vector<Index> dims;
         for (int i = 1; i < rank; ++i) {
             const auto& dim = tensor.shape().dim(i);
-            if (rank == 3 && i == 1 && !dim.has_dim_value()) {  // free steps: built for 1, set_steps changes it
+            if ((rank == 3 || tokens) && i == 1 && !dim.has_dim_value()) {  // free steps: built for 1 (set_steps)
                 dims.push_back(1);
                 continue;
             }
@@ -904,7 +911,8 @@ private:
             }
             dims.push_back(static_cast<Index>(dim.dim_value()));
         }
-        const Shape shape = rank == 2   ? Shape(dims[0])
+        const Shape shape = tokens      ? Shape::sequence(dims[0], 1)
+                            : rank == 2 ? Shape(dims[0])
                             : rank == 3 ? Shape::sequence(dims[0], dims[1])
                                         : Shape(dims[0], dims[1], dims[2]);
         if (!shape.valid() || shape.size() > max_onnx_tensor_values) {
@@ -914,7 +922,7 @@ private:
         budget_.add_input(shape, concat("load_onnx: '", file_, "': input '", printable(data->name()), "'"));
         network_ = Network<Scalar>(shape);
         image_ = rank == 4;
-        sequence_ = rank == 3 ? Sequence::batch_major : Sequence::none;
+        sequence_ = tokens ? Sequence::tokens : rank == 3 ? Sequence::batch_major : Sequence::none;
         const auto& batch = tensor.shape().dim(0);
         input_batch_ = batch.has_dim_value() && batch.dim_value() >= 1 ? batch.dim_value() : 0;
         current_ = data->name();
@@ -1066,6 +1074,16 @@ private:
         }
         if (read_shape_arithmetic(node, index)) {
             return;
+        }
+        if (op == "Gather" && sequence_ == Sequence::tokens && node.input_size() == 2 && node.input(1) == current_ &&
+            constants_.count(node.input(0)) != 0 && node.output_size() == 1) {
+            flush();
+            with_context(node, index, [&] { read_embedding(node, index); });
+            return;
+        }
+        if (sequence_ == Sequence::tokens && op != "Reshape" && op != "Cast" && op != "Identity") {
+            fail_node(node, index, "reads tokens (whole numbers, [batch, steps]); nndl reads them only as the indices "
+                                   "of a Gather from an embedding table");
         }
         if (recurrent_.active && node.input_size() > 0 && !node.input(0).empty() &&
             (node.input(0) == recurrent_.all_steps || node.input(0) == recurrent_.last_step)) {
@@ -1447,6 +1465,40 @@ private:
             sequence_ = sequence_ == Sequence::with_directions ? Sequence::time_major : Sequence::none;
             return true;
         }
+        if (op == "Reshape" && node.input_size() == 2) {
+            // save_onnx's forms: Y to [steps, -1, units] (or [0, -1, units]), Y_h to [-1,
+            // units], a one-feature sequence to [batch, steps] tokens, [0, -1].
+            std::vector<std::int64_t> dims;
+            for (const double v : tensors_.values(*constant(node, index, 1, true), describe(node, index) + ": shape",
+                                                  TensorReader::Kind::integer)) {
+                dims.push_back(static_cast<std::int64_t>(v));
+            }
+            const Shape shape = network_.output_shape();
+            const std::int64_t width = shape.is_sequence() ? shape.features() : shape.size();
+            if (sequence_ == Sequence::with_directions && dims.size() == 3 && (dims[0] == 0 || dims[0] == shape.steps()) &&
+                dims[1] == -1 && dims[2] == width) {
+                sequence_ = Sequence::time_major;
+                return true;
+            }
+            if (sequence_ == Sequence::last_state && dims == std::vector<std::int64_t>{-1, width}) {
+                sequence_ = Sequence::none;
+                return true;
+            }
+            if (sequence_ == Sequence::batch_major && width == 1 && pending_.kind == Pending::Kind::none &&
+                (dims == std::vector<std::int64_t>{0, -1} || dims == std::vector<std::int64_t>{-1, shape.steps()})) {
+                sequence_ = Sequence::tokens;
+                return true;
+            }
+            fail_node(node, index, "reshapes a sequence other than by dropping a recurrent operator's directions axis "
+                                   "or a one-feature sequence's feature axis");
+        }
+        if (op == "Cast" && sequence_ == Sequence::tokens) {
+            const std::int64_t to = int_attribute(node, index, "to", 0);
+            if (to != TensorProto::INT64 && to != TensorProto::INT32) {
+                fail_node(node, index, "casts tokens to other than int64 or int32; nndl reads them as a Gather's indices");
+            }
+            return true;
+        }
         if (op == "Gather" && sequence_ == Sequence::last_state && node.input_size() == 2 &&
             int_attribute(node, index, "axis", 0) == 0) {
             const TensorProto* which = constant(node, index, 1, true);
@@ -1465,8 +1517,39 @@ private:
         }
         fail_node(node, index, "acts on a sequence in a way nndl has no layer for; over sequences nndl reads LSTM, "
                                "GRU, RNN, MatMul (+ Add), Relu, LeakyRelu, Sigmoid, Tanh, Softmax (each step), "
-                               "Transpose (perm 1, 0, 2), Squeeze (the directions axis), Gather (h_n[-1]), Identity "
-                               "and Dropout");
+                               "Transpose (perm 1, 0, 2), Squeeze or Reshape (the directions axis), Gather (h_n[-1], "
+                               "or an embedding of tokens), Cast (of tokens), Identity and Dropout");
+    }
+
+    /// Gather(E, tokens): an Embedding whose vectors are E's rows ([vocabulary, dimensions]).
+    void read_embedding(const NodeProto& node, int index) {
+        check_arity(node, index);
+        for (const auto& name : node.output()) {
+            if (constants_.count(name) != 0 || !written_.insert(name).second) {
+                fail_node(node, index, concat("writes '", printable(name), "', a name the graph already has"));
+            }
+        }
+        if (int_attribute(node, index, "axis", 0) != 0) {
+            fail_node(node, index, "gathers along an axis other than 0; an embedding picks rows of its table");
+        }
+        const TensorProto& table = *constant(node, index, 0, true);
+        const std::vector<std::int64_t> dims = tensors_.dims(table, describe(node, index) + ": table");
+        if (dims.size() != 2 || dims[0] < 1 || dims[1] < 1) {
+            fail_node(node, index, concat("has a table of ", dims.size(), " dimensions; expected [vocabulary, dimensions]"));
+        }
+        const std::vector<double> e = values(node, index, table, "table", dims);
+        auto layer = std::make_unique<Embedding<Scalar>>(network_.output_shape(), static_cast<Index>(dims[0]),
+                                                         static_cast<Index>(dims[1]));
+        Matrix<double> vectors(dims[1], dims[0]);  // nndl's E: one column per token
+        for (Index t = 0; t < dims[0]; ++t) {
+            for (Index d = 0; d < dims[1]; ++d) {
+                vectors(d, t) = e[static_cast<std::size_t>(t * dims[1] + d)];
+            }
+        }
+        *layer->parameters()[0].value = vectors.template cast<Scalar>();
+        add_layer(std::move(layer));
+        sequence_ = Sequence::batch_major;
+        current_ = node.output(0);
     }
 
     /// Sub, Div, Mul or Add of a constant per feature of flat input: a Normalization layer,
@@ -2006,7 +2089,9 @@ private:
     // (nndl's own order, the graph's input and output), time_major [steps, batch, features]
     // (what ONNX's recurrent operators read), with_directions a recurrent operator's Y
     // [steps, 1, batch, units], last_state its Y_h [1, batch, units].
-    enum class Sequence { none, batch_major, time_major, with_directions, last_state };
+    // tokens is [batch, steps] of whole numbers: a sequence of one feature on its way to a
+    // Gather (an embedding).
+    enum class Sequence { none, batch_major, time_major, with_directions, last_state, tokens };
     Sequence sequence_ = Sequence::none;
     struct PendingRecurrent {
         bool active = false;
