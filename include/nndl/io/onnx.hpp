@@ -1240,8 +1240,8 @@ private:
     /// a node that is not one of them.
     bool read_shape_arithmetic(const NodeProto& node, int index) {
         const std::string& op = node.op_type();
-        static const std::set<std::string> shape_ops{"Shape",   "Gather", "Unsqueeze", "Concat",
-                                                     "Cast",    "Slice",  "Squeeze",   "ConstantOfShape"};
+        static const std::set<std::string> shape_ops{"Shape", "Gather",  "Unsqueeze", "Concat", "Cast",
+                                                     "Slice", "Squeeze", "Reshape",   "Expand", "ConstantOfShape"};
         if (shape_ops.count(op) == 0 || node.output_size() != 1 || node.input_size() < 1) {
             return false;
         }
@@ -1252,7 +1252,7 @@ private:
         } else {
             bool from_shape = false;
             for (const auto& in : node.input()) {
-                if (shape_values_.count(in) != 0) {
+                if (shape_values_.count(in) != 0 || zero_states_.count(in) != 0) {
                     from_shape = true;
                 } else if (!in.empty() && constants_.count(in) == 0) {
                     return false;
@@ -1278,6 +1278,21 @@ private:
                                                "only as a recurrent operator's zero start state");
                     }
                 }
+            }
+            zero_states_.insert(output);
+        } else if (zero_states_.count(node.input(0)) != 0) {  // a slice or reshape of zeros: zeros
+            zero_states_.insert(output);
+        } else if (op == "Expand") {
+            const auto found = constants_.find(node.input(0));
+            bool zero = found != constants_.end();
+            if (zero) {
+                for (const double v : tensors_.values(*found->second, describe(node, index) + ": input")) {
+                    zero = zero && v == 0.0;
+                }
+            }
+            if (!zero) {
+                fail_node(node, index, "expands a tensor other than zeros; nndl reads Expand only as a recurrent "
+                                       "operator's zero start state");
             }
             zero_states_.insert(output);
         } else {
