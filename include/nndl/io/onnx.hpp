@@ -11,13 +11,21 @@
 //                                  Pad before a padded AveragePool (some engines ignore
 //                                  count_include_pad), Sub and Div (a normalization; Mul
 //                                  and Add inverted). Dropout is left out (inference).
+//                                  Over sequences: LSTM, GRU (linear_before_reset 1) and
+//                                  RNN for nndl's LSTM, GRU and SimpleRNN (forward, from a
+//                                  zero state: a state set with set_initial_state is not
+//                                  written), MatMul + Add for SequenceDense, Gather for
+//                                  Embedding, Transpose and Reshape between them.
 //   load_onnx<Scalar>(path)        builds a Network from a chain of those operators, as
 //                                  torch.onnx.export writes them for nn.Sequential MLPs and
 //                                  small CNNs (also MatMul + Add, Reshape to flat, a
 //                                  Transpose to NHWC before Flatten, a zero Pad before Conv
 //                                  or AveragePool, Sub / Div / Mul / Add of per-feature
 //                                  constants, Identity, Dropout, Constant, external or raw
-//                                  data).
+//                                  data), and for nn.LSTM, nn.GRU, nn.RNN (tanh), several
+//                                  layers of them, nn.Embedding and nn.Linear at every step
+//                                  or on h_n[-1] (the Shape ... ConstantOfShape nodes that
+//                                  make PyTorch's zero start state are followed as shapes).
 //
 // Layout. nndl keeps one example per column, an image as height x width x channels.
 // ONNX tensors are batch first, images NCHW. The graph's input, named "input", is a
@@ -28,6 +36,16 @@
 // Flatten (channel-major, ONNX's order) and the next weights are reordered to match, so
 // a model moves in and out with its numbers unchanged. Loading reverses all of it: the
 // network it returns takes nndl's image columns.
+//
+// Sequences. A network of sequence input (Shape::sequence) reads [batch, steps, features],
+// in memory nndl's own column order, and outputs [batch, steps, outputs] (or [batch,
+// outputs] after a layer that returns the last step). ONNX's recurrent operators read
+// [steps, batch, features] and add a directions axis: the file transposes and reshapes
+// around them. Gate orders differ and are converted both ways: ONNX stacks an LSTM's gates
+// i, o, f, c (nndl: f, i, c, o over [a; x], one bias = ONNX's two summed) and a GRU's z,
+// r, h (nndl and PyTorch: r, z, n). A file whose steps dimension is free is built for one
+// step: Network::set_steps(n) before running n-step sequences. int64 input of [batch,
+// steps] is read as the tokens of an Embedding (nndl's input: one whole number per step).
 //
 // Errors: an operator, attribute or graph shape nndl has no layer for is refused with
 // InvalidArgument naming the node, its operator and what is supported; a file that is
