@@ -522,6 +522,56 @@ TEST_CASE("load_onnx over sequences: what nndl's recurrent layers cannot compute
         contains(refusal(b), "ends with the outputs of node 1 ('LSTM_2', LSTM)");
     }
     {
+        // An attack: zeros made from the input's shape, put beside a non-zero constant, are
+        // not a zero state (the Concat was once taken for zeros: a silently wrong network).
+        ModelBuilder b({4, 2});
+        b.node("Shape", {"x"}, "shape");
+        b.node("ConstantOfShape", {"shape"}, "zeros");
+        b.initializer("ones", {1}, std::vector<float>{0.9f});
+        ModelBuilder::attribute(b.node("Concat", {"zeros", "ones"}, "mixed"), "axis", std::int64_t(0));
+        auto& rnn = recurrent_model(b, "RNN", 1, 3, 2);
+        rnn.add_input("");
+        rnn.add_input("mixed");
+        every_step_out(b);
+        contains(refusal(b), "RNN) starts from 'mixed', a state other than zeros");
+    }
+    {
+        // The shape of a zero state is numbers, not zeros.
+        ModelBuilder b({4, 2});
+        b.node("Shape", {"x"}, "shape");
+        b.node("ConstantOfShape", {"shape"}, "zeros");
+        b.node("Shape", {"zeros"}, "numbers");
+        auto& rnn = recurrent_model(b, "RNN", 1, 3, 2);
+        rnn.add_input("");
+        rnn.add_input("numbers");
+        every_step_out(b);
+        contains(refusal(b), "RNN) starts from 'numbers', a state other than zeros");
+    }
+    {
+        ModelBuilder b({4, 2});  // refused before weights that size are read
+        recurrent_model(b, "LSTM", 4, 3, 2).mutable_attribute(0)->set_i(5000);
+        every_step_out(b);
+        contains(refusal(b), "LSTM) has hidden_size 5000 over 2 features: more than 67108864 weights");
+    }
+    {
+        // Free steps are built as one: a Reshape that writes a number of steps holds for
+        // that number only, so it is refused (it loaded once, and differed on 6 steps).
+        ModelBuilder b({4, 2});
+        b.graph.mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(1)->set_dim_param(
+            "steps");
+        recurrent_model(b, "RNN", 1, 3, 2);
+        b.initializer("shape", {3}, {});
+        auto& shape = *b.graph.mutable_initializer(b.graph.initializer_size() - 1);
+        shape.set_data_type(onnx::TensorProto::INT64);
+        for (const std::int64_t d : {1, -1, 3}) {
+            shape.add_int64_data(d);
+        }
+        b.node("Reshape", {"Y", "shape"}, "s");
+        ModelBuilder::attribute(b.node("Transpose", {"s"}, "out"), "perm", std::vector<std::int64_t>{1, 0, 2});
+        b.output("out");
+        contains(refusal(b), "Reshape) reshapes a sequence other than by dropping a recurrent operator's directions axis");
+    }
+    {
         ModelBuilder b({4, 2});
         recurrent_model(b, "GRU", 3, 3, 2);
         b.model.mutable_opset_import(0)->set_version(13);

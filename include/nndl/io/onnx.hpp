@@ -920,6 +920,7 @@ private:
             const auto& dim = tensor.shape().dim(i);
             if ((rank == 3 || tokens) && i == 1 && !dim.has_dim_value()) {  // free steps: built for 1 (set_steps)
                 dims.push_back(1);
+                free_steps_ = true;
                 continue;
             }
             if (!dim.has_dim_value() || dim.dim_value() < 1 || dim.dim_value() > Shape::max_values) {
@@ -1117,11 +1118,15 @@ private:
                                           "', but nndl builds a chain and the previous output is '",
                                           printable(current_), "' (branches and skip connections are not supported)"));
         }
-        if (node.output_size() < 1 || node.output(0).empty()) {
+        const bool recurrent = op == "LSTM" || op == "GRU" || op == "RNN";  // Y may be left out for Y_h
+        if (node.output_size() < 1 || (node.output(0).empty() && !(recurrent && node.output_size() > 1))) {
             fail_node(node, index, "has no output");
         }
         check_arity(node, index);
         for (const auto& name : node.output()) {
+            if (name.empty()) {  // an optional output left out
+                continue;
+            }
             if (constants_.count(name) != 0 || !written_.insert(name).second) {  // ONNX: each name is written once
                 fail_node(node, index, concat("writes '", printable(name), "', a name the graph already has"));
             }
@@ -1298,7 +1303,11 @@ private:
                 }
             }
             zero_states_.insert(output);
-        } else if (zero_states_.count(node.input(0)) != 0) {  // a slice or reshape of zeros: zeros
+        } else if (op != "Shape" && op != "Concat" && zero_states_.count(node.input(0)) != 0) {
+            zero_states_.insert(output);  // a slice, reshape or expansion of zeros: zeros
+        } else if (op == "Concat" && std::all_of(node.input().begin(), node.input().end(), [&](const std::string& in) {
+                       return zero_states_.count(in) != 0;
+                   })) {
             zero_states_.insert(output);
         } else if (op == "Expand") {
             const auto found = constants_.find(node.input(0));
@@ -1392,6 +1401,12 @@ private:
         const Index gates = op == "LSTM" ? 4 : op == "GRU" ? 3 : 1;
         const Index rows = gates * units;
         const Index features = network_.output_shape().features();
+        // The layer's own bound (2^26 weights, LSTM::max_weights and its siblings), before
+        // W and R are read.
+        if (units > (Index(1) << 26) / gates / (units + features + 2)) {
+            fail_node(node, index, concat("has hidden_size ", units, " over ", features, " features: more than ",
+                                          Index(1) << 26, " weights, the most an nndl recurrent layer has"));
+        }
         const std::vector<double> w = values(node, index, *constant(node, index, 1, true), "W", {1, rows, features});
         const std::vector<double> r = values(node, index, *constant(node, index, 2, true), "R", {1, rows, units});
         std::vector<double> b(static_cast<std::size_t>(2 * rows), 0.0);
@@ -1508,7 +1523,10 @@ private:
             }
             const Shape shape = network_.output_shape();
             const std::int64_t width = shape.is_sequence() ? shape.features() : shape.size();
-            if (sequence_ == Sequence::with_directions && dims.size() == 3 && (dims[0] == 0 || dims[0] == shape.steps()) &&
+            // A number of steps written into the file holds only where the file fixes them.
+            const bool steps_fixed = !free_steps_;
+            if (sequence_ == Sequence::with_directions && dims.size() == 3 &&
+                (dims[0] == 0 || (steps_fixed && dims[0] == shape.steps())) &&
                 dims[1] == -1 && dims[2] == width) {
                 sequence_ = Sequence::time_major;
                 return true;
@@ -1518,7 +1536,8 @@ private:
                 return true;
             }
             if (sequence_ == Sequence::batch_major && width == 1 && pending_.kind == Pending::Kind::none &&
-                (dims == std::vector<std::int64_t>{0, -1} || dims == std::vector<std::int64_t>{-1, shape.steps()})) {
+                (dims == std::vector<std::int64_t>{0, -1} ||
+                 (steps_fixed && dims == std::vector<std::int64_t>{-1, shape.steps()}))) {
                 sequence_ = Sequence::tokens;
                 return true;
             }
@@ -2126,6 +2145,7 @@ private:
     // Gather (an embedding).
     enum class Sequence { none, batch_major, time_major, with_directions, last_state, tokens };
     Sequence sequence_ = Sequence::none;
+    bool free_steps_ = false;  // the input's steps dimension is free: built for 1 step
     struct PendingRecurrent {
         bool active = false;
         std::string op;  // LSTM, GRU or RNN

@@ -5,7 +5,10 @@
 //   cc = tanh(Wc [a; x] + bc)     candidate          o = sigmoid(Wo [a; x] + bo)   output gate
 //   c<t> = f * c<t-1> + i * cc,   a<t> = o * tanh(c<t>)
 // The four gates are one matrix W (4 units x (units + features), the rows of Wf, Wi, Wc and
-// Wo in that order) and one bias b, so a step is one product over the whole batch. Its
+// Wo in that order) and one bias b. The input's share of the gates, W's x columns times
+// x<t>, is one product over every step and example before the recurrence starts; a step
+// adds the hidden state's share, one product over the batch. Backward likewise leaves the
+// weight and input gradients to products over all steps at the end. Its
 // input is a sequence; it outputs every step's hidden state a or only the last. The
 // recurrent state (RecurrentState) is a on top of c: 2 x units rows; the course starts
 // from a0 and c0 = 0. Backward is backpropagation through time, carrying dLoss/da and
@@ -74,10 +77,9 @@ public:
     std::vector<Parameter<Scalar>> parameters() override {
         return {{"W", &weights_, &weights_gradient_, true}, {"b", &bias_, &bias_gradient_, false}};
     }
-    /// Each step's stacked input, gates, cell and hidden state are kept for backward.
-    Index working_values() const override {
-        return input_shape_.steps() * (units_ + input_shape_.features() + 6 * units_);
-    }
+    /// Each step's gates, cell and hidden state are kept for backward, which adds the gates'
+    /// gradients and the previous hidden states.
+    Index working_values() const override { return input_shape_.steps() * 11 * units_; }
     /// Multiply-adds per example: the gates' product at every step.
     Index operations() const override { return input_shape_.steps() * weights_.size(); }
     /// Contract: see Layer::clone. The recurrent state is copied too; a pending final-state
@@ -103,11 +105,11 @@ public:
                                 input_shape_.features(), " rows (one step's features) and at least one column");
         }
         const Matrix<Scalar> previous = this->start("LSTM::step", input.cols());
-        Matrix<Scalar> stacked(units_ + input.rows(), input.cols());
-        Matrix<Scalar> gates;
+        Matrix<Scalar> gates(4 * units_, input.cols());
+        gates.noalias() = weights_.rightCols(input.rows()) * input;
         Matrix<Scalar> next(2 * units_, input.cols());
-        advance(input, previous.topRows(units_), previous.bottomRows(units_), stacked, gates,
-                next.bottomRows(units_), next.topRows(units_));
+        advance(previous.topRows(units_), previous.bottomRows(units_), gates, next.bottomRows(units_),
+                next.topRows(units_));
         this->finish_pass(std::move(next), true);
         return this->final_state();
     }
@@ -116,7 +118,7 @@ protected:
     /// Contract: see Layer::forward. Keeps every step's values and the start for backward.
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
         start_ = this->start("LSTM::forward", input.cols());
-        run(input, start_, stacked_, gates_, cells_, states_);
+        run(input, start_, gates_, cells_, states_);
         Matrix<Scalar> final(2 * units_, input.cols());
         final.topRows(units_) = states_.bottomRows(units_);
         final.bottomRows(units_) = cells_.bottomRows(units_);
@@ -138,11 +140,9 @@ protected:
         const Matrix<Scalar> given = this->take_final_gradient("LSTM::backward", m);
         Matrix<Scalar> carried_a = given.topRows(u);
         Matrix<Scalar> carried_c = given.bottomRows(u);
-        weights_gradient_.setZero();
-        bias_gradient_.setZero();
-        input_gradient_.resize(need_input_gradient ? steps * n : 0, need_input_gradient ? m : 0);
-        Matrix<Scalar> gate_gradient(4 * u, m);
-        Matrix<Scalar> stacked_gradient(u + n, m);
+        // Every step's gate gradients, in the gates' layout: the weight and input gradients
+        // are then products over all steps at once.
+        gate_gradients_.resize(steps * 4 * u, m);
         for (Index t = steps - 1; t >= 0; --t) {
             if (return_sequences_) {
                 carried_a += output_gradient.middleRows(t * u, u);
@@ -155,24 +155,37 @@ protected:
             const auto cc = gates.middleRows(2 * u, u);
             const auto o = gates.bottomRows(u);
             const auto c = cells_.middleRows(t * u, u).array();
-            const Matrix<Scalar> c_previous = t > 0 ? Matrix<Scalar>(cells_.middleRows((t - 1) * u, u))
-                                                    : Matrix<Scalar>(start_.bottomRows(u));
+            const auto c_previous = t > 0 ? cells_.middleRows((t - 1) * u, u) : start_.bottomRows(u);
             const auto tanh_c = c.tanh();
             // dLoss/dc<t>: what the next step sends, and what reaches c through a = o * tanh(c).
             const auto da = carried_a.array();
             const Matrix<Scalar> dc = (carried_c.array() + da * o * (Scalar(1) - tanh_c.square())).matrix();
+            auto gate_gradient = gate_gradients_.middleRows(t * 4 * u, 4 * u);
             gate_gradient.topRows(u) = dc.array() * c_previous.array() * f * (Scalar(1) - f);
             gate_gradient.middleRows(u, u) = dc.array() * cc * i * (Scalar(1) - i);
             gate_gradient.middleRows(2 * u, u) = dc.array() * i * (Scalar(1) - cc.square());
             gate_gradient.bottomRows(u) = da * tanh_c * o * (Scalar(1) - o);
-            weights_gradient_.noalias() += gate_gradient * stacked_.middleRows(t * (u + n), u + n).transpose();
-            bias_gradient_ += gate_gradient.rowwise().sum();
-            stacked_gradient.noalias() = weights_.transpose() * gate_gradient;
-            if (need_input_gradient) {
-                input_gradient_.middleRows(t * n, n) = stacked_gradient.bottomRows(n);
-            }
-            carried_a = stacked_gradient.topRows(u);
+            carried_a.noalias() = weights_.leftCols(u).transpose() * gate_gradient;
             carried_c = dc.array() * f;
+        }
+        // Viewed as 4 units x (steps * m), column e * steps + t is example e's step t; the
+        // input and the hidden states have the same column order.
+        const Index columns = steps * m;
+        const Eigen::Map<const Matrix<Scalar>> all_gradients(gate_gradients_.data(), 4 * u, columns);
+        const Eigen::Map<const Matrix<Scalar>> all_inputs(this->last_input().data(), n, columns);
+        previous_states_.resize(u, columns);  // a<t-1> of every step: the states one column later
+        const Eigen::Map<const Matrix<Scalar>> all_states(states_.data(), u, columns);
+        previous_states_.rightCols(columns - 1) = all_states.leftCols(columns - 1);
+        for (Index e = 0; e < m; ++e) {
+            previous_states_.col(e * steps) = start_.col(e).topRows(u);
+        }
+        weights_gradient_.leftCols(u).noalias() = all_gradients * previous_states_.transpose();
+        weights_gradient_.rightCols(n).noalias() = all_gradients * all_inputs.transpose();
+        bias_gradient_ = all_gradients.rowwise().sum();
+        input_gradient_.resize(need_input_gradient ? steps * n : 0, need_input_gradient ? m : 0);
+        if (need_input_gradient) {
+            Eigen::Map<Matrix<Scalar>>(input_gradient_.data(), n, columns).noalias() =
+                weights_.rightCols(n).transpose() * all_gradients;
         }
         this->start_gradient_.resize(2 * u, m);
         this->start_gradient_.topRows(u) = carried_a;
@@ -183,8 +196,8 @@ protected:
     /// Contract: see Layer::infer. Starts from the current state and changes nothing.
     void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
         const Matrix<Scalar> first = this->start("LSTM::infer", input.cols());
-        Matrix<Scalar> stacked, gates, cells, states;
-        run(input, first, stacked, gates, cells, states);
+        Matrix<Scalar> gates, cells, states;
+        run(input, first, gates, cells, states);
         if (return_sequences_) {
             output = std::move(states);
         } else {
@@ -193,14 +206,12 @@ protected:
     }
 
 private:
-    /// One step: stacks [a; x], computes the gates, then c and a.
-    template <class X, class A, class C, class Stacked, class Gates, class NextC, class NextA>
-    void advance(const X& x, const A& a_previous, const C& c_previous, Stacked&& stacked, Gates&& gates, NextC&& c,
-                 NextA&& a) const {
+    /// One step: `gates` holds the input's share (W's x columns times x<t>); adds the hidden
+    /// state's share and b, applies the gates' functions, then computes c and a.
+    template <class A, class C, class Gates, class NextC, class NextA>
+    void advance(const A& a_previous, const C& c_previous, Gates&& gates, NextC&& c, NextA&& a) const {
         const Index u = units_;
-        stacked.topRows(u) = a_previous;
-        stacked.bottomRows(x.rows()) = x;
-        gates.noalias() = weights_ * stacked;
+        gates.noalias() += weights_.leftCols(u) * a_previous;
         gates.colwise() += bias_.col(0);
         const auto sigmoid = [](Scalar z) { return Scalar(1) / (Scalar(1) + std::exp(-z)); };  // the course's form
         gates.topRows(2 * u) = gates.topRows(2 * u).unaryExpr(sigmoid);
@@ -212,26 +223,28 @@ private:
         a = (gates.bottomRows(u).array() * c.array().tanh()).matrix();
     }
 
-    /// Every step's stacked input, gates, cell and hidden state, in the sequence layout.
-    void run(const Matrix<Scalar>& input, const Matrix<Scalar>& first, Matrix<Scalar>& stacked, Matrix<Scalar>& gates,
-             Matrix<Scalar>& cells, Matrix<Scalar>& states) const {
+    /// Every step's gates, cell and hidden state, in the sequence layout.
+    void run(const Matrix<Scalar>& input, const Matrix<Scalar>& first, Matrix<Scalar>& gates, Matrix<Scalar>& cells,
+             Matrix<Scalar>& states) const {
         const Index u = units_;
         const Index n = input_shape_.features();
         const Index steps = input_shape_.steps();
         const Index m = input.cols();
-        stacked.resize(steps * (u + n), m);
         gates.resize(steps * 4 * u, m);
         cells.resize(steps * u, m);
         states.resize(steps * u, m);
+        // The input's share of every step's gates in one product: viewed as 4 units x (steps
+        // * m), the gates' column e * steps + t is example e's step t, as the input's is.
+        Eigen::Map<Matrix<Scalar>>(gates.data(), 4 * u, steps * m).noalias() =
+            weights_.rightCols(n) * Eigen::Map<const Matrix<Scalar>>(input.data(), n, steps * m);
         for (Index t = 0; t < steps; ++t) {
             auto step_gates = gates.middleRows(t * 4 * u, 4 * u);
             if (t == 0) {
-                advance(input.middleRows(0, n), first.topRows(u), first.bottomRows(u), stacked.middleRows(0, u + n),
-                        step_gates, cells.middleRows(0, u), states.middleRows(0, u));
+                advance(first.topRows(u), first.bottomRows(u), step_gates, cells.middleRows(0, u),
+                        states.middleRows(0, u));
             } else {
-                advance(input.middleRows(t * n, n), states.middleRows((t - 1) * u, u), cells.middleRows((t - 1) * u, u),
-                        stacked.middleRows(t * (u + n), u + n), step_gates, cells.middleRows(t * u, u),
-                        states.middleRows(t * u, u));
+                advance(states.middleRows((t - 1) * u, u), cells.middleRows((t - 1) * u, u), step_gates,
+                        cells.middleRows(t * u, u), states.middleRows(t * u, u));
             }
         }
     }
@@ -241,8 +254,9 @@ private:
     bool return_sequences_ = true;
     Matrix<Scalar> weights_, bias_, weights_gradient_, bias_gradient_;
     Matrix<Scalar> start_;           // where the last forward started
-    Matrix<Scalar> stacked_;         // each step's [a<t-1>; x<t>]
     Matrix<Scalar> gates_;           // each step's f, i, cc, o
+    Matrix<Scalar> gate_gradients_;  // backward: each step's dLoss/d(gates before their functions)
+    Matrix<Scalar> previous_states_; // backward: each step's a<t-1>, 4 units x (steps * m) order
     Matrix<Scalar> cells_;           // each step's c
     Matrix<Scalar> states_;          // each step's a
     Matrix<Scalar> output_;          // the last step's a, when only it is output
