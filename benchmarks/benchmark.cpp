@@ -9,7 +9,10 @@
 #include "../examples/fashion_common.hpp"
 
 #include <nndl/data/idx.hpp>
+#include <nndl/layers/embedding.hpp>
 #include <nndl/layers/lstm.hpp>
+#include <nndl/layers/sequence_dense.hpp>
+#include <nndl/training.hpp>
 
 #include <Eigen/Core>
 
@@ -174,6 +177,62 @@ Row nndl_lstm(long iterations) {
     return row;
 }
 
+/// One epoch of char_model's default training on `text` (at most `limit` pieces, 0: all):
+/// pieces of 100 characters (the next character is each step's target), Embedding(32) ->
+/// LSTM(256) -> a softmax over the characters at every step, the cross-entropy summed over
+/// the steps, Adam 0.002 on shuffled batches of 32, the gradients clipped to a global norm
+/// of 5, float32. No validation. benchmarks/reference_torch.py's char_epoch is the same.
+Row nndl_char_epoch(const std::string& text, long limit) {
+    constexpr nndl::Index steps = 100, embedding = 32, hidden = 256, batch = 32;
+    std::vector<int> index(256, -1);  // byte -> character number, in byte order
+    for (const char c : text) {
+        index[static_cast<unsigned char>(c)] = 0;
+    }
+    nndl::Index characters = 0;
+    for (int& i : index) {
+        i = i < 0 ? -1 : static_cast<int>(characters++);
+    }
+    nndl::Index pieces = static_cast<nndl::Index>((text.size() - 1) / steps);
+    if (limit > 0) {
+        pieces = std::min<nndl::Index>(pieces, limit);
+    }
+    nndl::Matrix<float> x(steps, pieces);
+    nndl::Matrix<float> y = nndl::Matrix<float>::Zero(steps * characters, pieces);
+    for (nndl::Index j = 0; j < pieces; ++j) {
+        for (nndl::Index t = 0; t < steps; ++t) {
+            const auto at = static_cast<std::size_t>(j * steps + t);
+            x(t, j) = static_cast<float>(index[static_cast<unsigned char>(text[at])]);
+            y(t * characters + index[static_cast<unsigned char>(text[at + 1])], j) = 1.0f;
+        }
+    }
+    nndl::Network<float> net(nndl::Shape::sequence(steps, 1));
+    net.add(std::make_unique<nndl::Embedding<float>>(net.output_shape(), characters, embedding));
+    net.add(std::make_unique<nndl::LSTM<float>>(net.output_shape(), hidden, true));
+    net.add(std::make_unique<nndl::SequenceDense<float>>(net.output_shape(), characters, nndl::Activation::softmax));
+    nndl::NumpyRandom random(1);
+    for (const auto& p : net.parameters()) {  // as char_model starts (PyTorch's bounds)
+        *p.value = (random.rand<float>(p.value->rows(), p.value->cols()).array() * 2.0f - 1.0f) / 16.0f;
+    }
+    net.set_gradient_clipping({0.0, 5.0});
+    nndl::Adam<float> adam(0.002);
+    nndl::TrainOptions options;
+    options.epochs = 1;
+    options.batch_size = batch;
+    options.metric = nndl::TrainMetric::none;
+    const auto start = Clock::now();
+    const nndl::TrainHistory history = nndl::train(net, x, y, adam, options);
+    Row row;
+    row.seconds = seconds_since(start);
+    row.units = static_cast<double>(pieces);
+    row.unit = "pieces";
+    row.note = "loss " + std::to_string(history.epochs.back().loss);
+    // The LSTM's products (as in the LSTM rows) and the output layer's three products, per
+    // example and step; the embedding has none.
+    const double h = hidden, f = embedding, v = static_cast<double>(characters);
+    row.gflop = (2.0 * 4 * h * (3 * (h + f) - f) + 2.0 * 3 * v * h) * static_cast<double>(steps * pieces) / 1e9;
+    return row;
+}
+
 /// Runs a reference script; returns its RESULT lines (name -> seconds) and INFO line.
 std::map<std::string, double> run_reference(const std::string& command, std::string& info) {
     std::map<std::string, double> results;
@@ -291,6 +350,9 @@ int main(int argc, char** argv) {
             .value("fashion", "DIR", "Fashion-MNIST IDX files", "/usr/share/datasets/fashion-mnist")
             .value("epoch-limit", "N", "examples in the Fashion-MNIST epochs (0: all 60000)", "0")
             .value("lstm-iterations", "N", "forward and backward passes of the LSTM rows (0: none)", "10")
+            .value("text", "FILE", "the text of the char_model epoch row ('none': no such row)",
+                   "/usr/share/games/fortunes/cookie")
+            .value("text-limit", "N", "pieces of 100 characters in the char_model epoch (0: all)", "0")
             .value("data", "DIR", "cat data", "data/catvnoncat")
             .value("rounds", "N", "times every measurement is repeated; the table keeps each one's best", "3")
             .value("threads", "LIST",
@@ -305,6 +367,21 @@ int main(int argc, char** argv) {
         const long iterations = options.integer("iterations", 1);
         const long limit = options.integer("epoch-limit", 0);
         const long lstm_iterations = options.integer("lstm-iterations", 0);
+        const long text_limit = options.integer("text-limit", 0);
+        std::string text;
+        const std::string text_path = options.text("text");
+        if (text_path != "none") {
+            std::ifstream in(text_path, std::ios::binary);
+            if (!in) {
+                throw examples::UsageError("--text: cannot read '" + examples::terminal_safe(text_path) +
+                                           "' (tools/setup.sh installs fortunes; 'none' leaves the row out)");
+            }
+            text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+            if (text.size() < 102 || text.size() > (std::size_t(1) << 26)) {
+                throw examples::UsageError("--text: '" + examples::terminal_safe(text_path) + "' has " +
+                                           std::to_string(text.size()) + " bytes, expected 102 to 2^26");
+            }
+        }
         const long rounds = options.integer("rounds", 1);
         const std::vector<int> thread_counts = parse_thread_list(options.text("threads"));
         // A path with a folder in it is made absolute (the scripts run from their folder);
@@ -393,6 +470,14 @@ int main(int argc, char** argv) {
                         rows.push_back(r);
                     }
                 }
+                if (!text.empty()) {
+                    std::cerr << "nndl, " << threads << " threads: char_model epoch, float32...\n";
+                    r = nndl_char_epoch(text, text_limit);
+                    r.work = "char_model epoch float32";
+                    r.library = "nndl";
+                    r.threads = label;
+                    rows.push_back(r);
+                }
                 if (have_fashion) {
                     std::cerr << "nndl, " << threads << " threads: Fashion-MNIST epoch, float32...\n";
                     r = nndl_fashion_epoch(fashion.x, fashion_targets);
@@ -417,13 +502,16 @@ int main(int argc, char** argv) {
                 const std::string common = " --cat " + shell_quoted(cat_npz) + " --iterations " + std::to_string(iterations) +
                                            (have_fashion ? " --fashion " + shell_quoted(fashion_dir) + " --epoch-limit " + std::to_string(limit) : "") +
                                            (with_cnn ? "" : " --skip-cnn") +
-                                           " --lstm-iterations " + std::to_string(lstm_iterations);
+                                           " --lstm-iterations " + std::to_string(lstm_iterations) +
+                                           (text.empty() ? "" : " --text " + shell_quoted(text_path) + " --text-limit " +
+                                                                    std::to_string(text_limit));
                 const std::map<std::string, std::string> work_names = {{"cat_float64", "cat L-layer float64"},
                                                                        {"cat_float32", "cat L-layer float32"},
                                                                        {"fashion_epoch_float32", "fashion epoch float32"},
                                                                        {"fashion_cnn_epoch_float32", "fashion CNN epoch float32"},
                                                                        {"lstm_float32", "LSTM layer float32"},
-                                                                       {"lstm_float64", "LSTM layer float64"}};
+                                                                       {"lstm_float64", "LSTM layer float64"},
+                                                                       {"char_epoch_float32", "char_model epoch float32"}};
                 const auto add_rows = [&](const std::string& library, const std::string& thread_note,
                                           const std::map<std::string, double>& results) {
                     for (const auto& [name, seconds] : results) {
@@ -521,7 +609,7 @@ int main(int argc, char** argv) {
         std::cout << "\n| work | library | threads | seconds | per second | GFLOP/s | vs NumPy | vs PyTorch |\n"
                   << "|---|---|---|---|---|---|---|---|\n";
         const std::vector<std::string> works = {"cat L-layer float64", "cat L-layer float32", "fashion epoch float32",
-                                                "fashion CNN epoch float32", "LSTM layer float32", "LSTM layer float64"};
+                                                "fashion CNN epoch float32", "LSTM layer float32", "LSTM layer float64", "char_model epoch float32"};
         for (const auto& work : works) {
             for (const std::string library : {"nndl", "NumPy", "PyTorch"}) {
                 const auto it = best.find({work, library});

@@ -117,6 +117,8 @@ def argument_parser():
     p.add_argument("--skip-cnn", action="store_true", help="leave out the CNN epoch (PyTorch's script only has one)")
     p.add_argument("--lstm-iterations", type=int, default=10,
                    help="forward and backward passes of the LSTM rows, 0: none (PyTorch's script only has them)")
+    p.add_argument("--text", help="the text of the char_model epoch row (PyTorch's script only has it)")
+    p.add_argument("--text-limit", type=int, default=0, help="pieces of 100 characters in that epoch (0: all)")
     return p
 
 

@@ -4,7 +4,8 @@
 Prints "RESULT name seconds work" lines: cat_float64, cat_float32, fashion_epoch_float32,
 fashion_cnn_epoch_float32 (the fashion_cnn example's network: two stages of 3x3 convolution
 with 16 and 32 filters, ReLU, batch norm and 2x2 max pooling, dense 128, dropout 0.3, softmax),
-lstm_float32 and lstm_float64 (one LSTM layer, forward and backward).
+lstm_float32 and lstm_float64 (one LSTM layer, forward and backward), char_epoch_float32 (one epoch
+of the char_model example's default training; --text FILE [--text-limit N]).
 Usage: reference_torch.py --cat DATA.npz --iterations N [--fashion DIR] [--epoch-limit N] [--threads N]
 """
 import time
@@ -100,6 +101,40 @@ def lstm_layer(iterations, dtype):
     return time.perf_counter() - start
 
 
+def char_epoch(path, limit):
+    """One epoch of char_model's default training, as the benchmark's nndl_char_epoch: pieces of
+    100 characters of the text, Embedding(32) -> LSTM(256) -> Linear at every step, the
+    cross-entropy summed over the steps and averaged over the batch, Adam 0.002 on shuffled
+    batches of 32, the gradients clipped to a global norm of 5, float32."""
+    with open(path, "rb") as f:
+        text = np.frombuffer(f.read(), dtype=np.uint8)
+    characters, codes = np.unique(text, return_inverse=True)
+    steps = 100
+    pieces = (len(text) - 1) // steps
+    if limit > 0:
+        pieces = min(pieces, limit)
+    x = torch.from_numpy(codes[:pieces * steps].reshape(pieces, steps).astype(np.int64))
+    y = torch.from_numpy(codes[1:pieces * steps + 1].reshape(pieces, steps).astype(np.int64))
+    torch.manual_seed(1)
+    embedding = torch.nn.Embedding(len(characters), 32)
+    lstm = torch.nn.LSTM(32, 256, batch_first=True)
+    output = torch.nn.Linear(256, len(characters))
+    parameters = list(embedding.parameters()) + list(lstm.parameters()) + list(output.parameters())
+    optimizer = torch.optim.Adam(parameters, lr=0.002)
+    loss_function = torch.nn.CrossEntropyLoss(reduction="sum")
+    start = time.perf_counter()
+    order = torch.randperm(pieces)
+    for first in range(0, pieces, 32):
+        batch = order[first:first + 32]
+        optimizer.zero_grad()
+        hidden, _ = lstm(embedding(x[batch]))
+        loss = loss_function(output(hidden).reshape(-1, len(characters)), y[batch].reshape(-1)) / len(batch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 5.0)
+        optimizer.step()
+    return time.perf_counter() - start, pieces
+
+
 def main():
     p = argument_parser()
     p.add_argument("--threads", type=int, default=0)
@@ -115,6 +150,9 @@ def main():
         for name, dtype in (("lstm_float32", torch.float32), ("lstm_float64", torch.float64)):
             seconds = lstm_layer(a.lstm_iterations, dtype)
             print("RESULT %s %.6f %d" % (name, seconds, a.lstm_iterations), flush=True)
+    if a.text:
+        seconds, pieces = char_epoch(a.text, a.text_limit)
+        print("RESULT char_epoch_float32 %.6f %d" % (seconds, pieces), flush=True)
     if a.fashion:
         seconds, examples = fashion_epoch(a.fashion, a.epoch_limit)
         print("RESULT fashion_epoch_float32 %.6f %d" % (seconds, examples), flush=True)
