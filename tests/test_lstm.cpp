@@ -7,6 +7,7 @@
 
 #include <nndl/gradient_check.hpp>
 #include <nndl/io/model.hpp>
+#include <nndl/io/npz.hpp>
 #include <nndl/layers/lstm.hpp>
 #include <nndl/network.hpp>
 
@@ -243,5 +244,14 @@ TEST_CASE("LSTM: a network with one saves and loads bit-exactly") {
     }
     const Matrix<float> x = random.randn_sequence(3, 6, 4).cast<float>();
     CHECK(net.predict_proba(x) == loaded.predict_proba(x));
+
+    // A file whose W holds three gates' rows (a GRU's count) is refused, naming the array.
+    auto arrays = nndl::read_npz(dir / "lstm.npz");
+    arrays["layer1.W"] = nndl::to_npy(Matrix<float>(random.randn<float>(15, 8)));
+    nndl::write_npz(dir / "three_gates.npz", {arrays.begin(), arrays.end()});
+    const std::string message =
+        nndl_test::message_of<nndl::FileError>([&] { nndl::load_network<float>(dir / "three_gates.npz"); });
+    INFO(message);
+    CHECK(message.find("layer1 ('lstm'): layer1.W is 15x8, the layer expects 20x8") != std::string::npos);
     std::filesystem::remove_all(dir);
 }
