@@ -13,6 +13,9 @@
 #include <nndl/layers/lstm.hpp>
 #include <nndl/layers/sequence_dense.hpp>
 #include <nndl/training.hpp>
+#if defined(NNDL_BENCH_ONNX)
+#include <nndl/io/onnx.hpp>
+#endif
 
 #include <Eigen/Core>
 
@@ -233,6 +236,56 @@ Row nndl_char_epoch(const std::string& text, long limit) {
     return row;
 }
 
+/// The inference rows' networks (float32, random weights): the MLP 784-256-128-10 and
+/// fashion_cnn's CNN (without its dropout, which inference leaves out anyway).
+nndl::Network<float> inference_mlp() {
+    nndl::NumpyRandom random(5);
+    nndl::Network<float> net(nndl::Shape(784));
+    net.add_dense(256, nndl::Activation::relu, {nndl::Init::he}, random);
+    net.add_dense(128, nndl::Activation::relu, {nndl::Init::he}, random);
+    net.add_dense(10, nndl::Activation::softmax, {nndl::Init::xavier}, random);
+    return net;
+}
+nndl::Network<float> inference_cnn() { return examples::fashion_cnn<float>(16, 32, 128, 0.0, 5); }
+
+/// Multiply-adds of one image's inference, times 2.
+double inference_flops(bool cnn) {
+    return cnn ? 2.0 * (784.0 * 9 * 16 + 196.0 * 9 * 16 * 32 + 1568.0 * 128 + 128.0 * 10)
+               : 2.0 * (784.0 * 256 + 256.0 * 128 + 128.0 * 10);
+}
+
+/// The inference rows' work: the model and the batch.
+struct InferenceWork {
+    std::string name;  // "MLP" or "CNN"
+    nndl::Index batch;
+    std::string work() const { return name + " inference batch " + std::to_string(batch); }
+    /// Images timed: `images` in batches of 256, a tenth of them one at a time.
+    long count(long images) const {
+        const long wanted = batch == 1 ? std::max(1L, images / 10) : images;
+        return std::max(1L, wanted / batch) * batch;
+    }
+};
+const std::vector<InferenceWork> inference_works = {{"MLP", 256}, {"MLP", 1}, {"CNN", 256}, {"CNN", 1}};
+
+/// nndl's predict_proba on `count` random images in batches of `batch`, after a warm-up batch.
+Row nndl_inference(const nndl::Network<float>& net, bool cnn, nndl::Index batch, long count) {
+    nndl::NumpyRandom random(7);
+    const nndl::Matrix<float> x = random.rand<float>(net.input_size(), batch);
+    double sink = net.predict_proba(x)(0, 0);
+    const long runs = count / batch;
+    const auto start = Clock::now();
+    for (long r = 0; r < runs; ++r) {
+        sink += net.predict_proba(x)(0, 0);
+    }
+    Row row;
+    row.seconds = seconds_since(start);
+    row.units = static_cast<double>(count);
+    row.unit = "img";
+    row.gflop = inference_flops(cnn) * static_cast<double>(count) / 1e9;
+    row.note = sink > 0 ? "" : " ";  // keeps the results used
+    return row;
+}
+
 /// Runs a reference script; returns its RESULT lines (name -> seconds) and INFO line.
 std::map<std::string, double> run_reference(const std::string& command, std::string& info) {
     std::map<std::string, double> results;
@@ -340,6 +393,68 @@ std::vector<int> parse_thread_list(const std::string& text) {
     return counts;
 }
 
+/// ONNX Runtime's inference rows: nndl's inference networks written with save_onnx into
+/// `folder`, run by benchmarks/onnxruntime_inference.js at each thread count. Skipped, with
+/// a line on stderr, without nndl::onnx, node or the npm package (tools/setup.sh installs it).
+void run_onnxruntime(long images, const std::vector<int>& thread_counts, const std::filesystem::path& folder,
+                     std::vector<std::string>* infos, std::vector<Row>& rows) {
+    if (images <= 0) {
+        return;
+    }
+#if defined(NNDL_BENCH_ONNX)
+    const std::string package = examples::data_path("tools/onnxruntime/node_modules/onnxruntime-node/package.json");
+    if (!std::filesystem::exists(package) || std::system("node --version >/dev/null 2>&1") != 0) {
+        std::cerr << "ONNX Runtime is not installed (tools/setup.sh installs node and onnxruntime-node): its rows are "
+                     "skipped\n";
+        return;
+    }
+    std::filesystem::create_directories(folder);
+    const std::string mlp_path = (folder / "mlp.onnx").string();
+    const std::string cnn_path = (folder / "cnn.onnx").string();
+    auto mlp = inference_mlp();
+    auto cnn = inference_cnn();
+    nndl::save_onnx(mlp, mlp_path);
+    nndl::save_onnx(cnn, cnn_path);
+    if (infos != nullptr) {
+        std::ifstream in(package);
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const auto at = text.find("\"version\": \"");
+        infos->push_back("ONNX Runtime: onnxruntime-node " +
+                         (at == std::string::npos ? std::string("?") : text.substr(at + 12, text.find('"', at + 12) - at - 12)));
+    }
+    const std::string script = examples::data_path("benchmarks/onnxruntime_inference.js");
+    for (const int t : thread_counts) {
+        for (const auto& w : inference_works) {
+            const bool is_cnn = w.name == "CNN";
+            std::string info;
+            const std::string command = "node " + shell_quoted(script) + " " + shell_quoted(is_cnn ? cnn_path : mlp_path) +
+                                        " " + std::to_string(w.batch) + " " + std::to_string(t) + " " +
+                                        std::to_string(w.count(images)) + (is_cnn ? " 1 28 28" : " 784");
+            const auto results = run_reference(command, info);
+            const auto found = results.find("onnxruntime");
+            if (found != results.end()) {
+                const double seconds = found->second;
+                Row row;
+                row.work = w.work();
+                row.library = "ONNX Runtime";
+                row.threads = std::to_string(t);
+                row.seconds = seconds;
+                row.units = static_cast<double>(w.count(images));
+                row.unit = "img";
+                row.gflop = inference_flops(is_cnn) * row.units / 1e9;
+                rows.push_back(row);
+            }
+        }
+    }
+#else
+    (void)thread_counts;
+    (void)folder;
+    (void)infos;
+    (void)rows;
+    std::cerr << "this benchmark was built without nndl::onnx: the ONNX Runtime rows are skipped\n";
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -353,6 +468,9 @@ int main(int argc, char** argv) {
             .value("text", "FILE", "the text of the char_model epoch row ('none': no such row)",
                    "/usr/share/games/fortunes/cookie")
             .value("text-limit", "N", "pieces of 100 characters in the char_model epoch (0: all)", "0")
+            .value("inference-images", "N",
+                   "images in each batch-256 inference row (batch 1 rows: a tenth of them; 0: no inference rows)",
+                   "10000")
             .value("data", "DIR", "cat data", "data/catvnoncat")
             .value("rounds", "N", "times every measurement is repeated; the table keeps each one's best", "3")
             .value("threads", "LIST",
@@ -368,6 +486,7 @@ int main(int argc, char** argv) {
         const long limit = options.integer("epoch-limit", 0);
         const long lstm_iterations = options.integer("lstm-iterations", 0);
         const long text_limit = options.integer("text-limit", 0);
+        const long inference_images = options.integer("inference-images", 0);
         std::string text;
         const std::string text_path = options.text("text");
         if (text_path != "none") {
@@ -470,6 +589,19 @@ int main(int argc, char** argv) {
                         rows.push_back(r);
                     }
                 }
+                if (inference_images > 0) {
+                    std::cerr << "nndl, " << threads << " threads: inference, MLP and CNN, batches of 256 and 1...\n";
+                    const nndl::Network<float> mlp = inference_mlp();
+                    const nndl::Network<float> cnn = inference_cnn();
+                    for (const auto& w : inference_works) {
+                        const bool is_cnn = w.name == "CNN";
+                        r = nndl_inference(is_cnn ? cnn : mlp, is_cnn, w.batch, w.count(inference_images));
+                        r.work = w.work();
+                        r.library = "nndl";
+                        r.threads = label;
+                        rows.push_back(r);
+                    }
+                }
                 if (!text.empty()) {
                     std::cerr << "nndl, " << threads << " threads: char_model epoch, float32...\n";
                     r = nndl_char_epoch(text, text_limit);
@@ -504,14 +636,19 @@ int main(int argc, char** argv) {
                                            (with_cnn ? "" : " --skip-cnn") +
                                            " --lstm-iterations " + std::to_string(lstm_iterations) +
                                            (text.empty() ? "" : " --text " + shell_quoted(text_path) + " --text-limit " +
-                                                                    std::to_string(text_limit));
+                                                                    std::to_string(text_limit)) +
+                                           " --inference-images " + std::to_string(inference_images);
                 const std::map<std::string, std::string> work_names = {{"cat_float64", "cat L-layer float64"},
                                                                        {"cat_float32", "cat L-layer float32"},
                                                                        {"fashion_epoch_float32", "fashion epoch float32"},
                                                                        {"fashion_cnn_epoch_float32", "fashion CNN epoch float32"},
                                                                        {"lstm_float32", "LSTM layer float32"},
                                                                        {"lstm_float64", "LSTM layer float64"},
-                                                                       {"char_epoch_float32", "char_model epoch float32"}};
+                                                                       {"char_epoch_float32", "char_model epoch float32"},
+                                                                       {"inference_mlp_256", "MLP inference batch 256"},
+                                                                       {"inference_mlp_1", "MLP inference batch 1"},
+                                                                       {"inference_cnn_256", "CNN inference batch 256"},
+                                                                       {"inference_cnn_1", "CNN inference batch 1"}};
                 const auto add_rows = [&](const std::string& library, const std::string& thread_note,
                                           const std::map<std::string, double>& results) {
                     for (const auto& [name, seconds] : results) {
@@ -565,6 +702,7 @@ int main(int argc, char** argv) {
                     std::cerr << python << " has no PyTorch (apt-get install python3-torch, or tools/setup.sh --bench): "
                                  "its rows are skipped\n";
                 }
+                run_onnxruntime(inference_images, thread_counts, temp, round == 1 ? &infos : nullptr, rows);
             }
         }
         load.reset();
@@ -636,6 +774,36 @@ int main(int argc, char** argv) {
         }
         std::cout << "\nvs X: how many times faster than X on the same work (X's seconds / this row's seconds); "
                      "cat float32 rows are compared with NumPy float64.\n";
+        if (inference_images > 0) {
+            std::cout << "\nInference, float32 (images per second, best of " << rounds
+                      << "; nndl's predict_proba, ONNX Runtime on nndl's save_onnx file, PyTorch eval under no_grad)\n\n"
+                      << "| model | batch | threads | nndl | ONNX Runtime | PyTorch | nndl vs ONNX Runtime | nndl vs PyTorch |\n"
+                      << "|---|---|---|---|---|---|---|---|\n";
+            for (const auto& w : inference_works) {
+                for (const int t : thread_counts) {
+                    const auto seconds = [&](const std::string& library) -> double {
+                        const auto it = sweep.find({w.work(), library, library == "nndl" ? thread_label(t) : std::to_string(t)});
+                        return it == sweep.end() ? 0.0 : it->second;
+                    };
+                    const double count = static_cast<double>(w.count(inference_images));
+                    const double mine = seconds("nndl"), ort = seconds("ONNX Runtime"), torch = seconds("PyTorch");
+                    const auto rate = [&](double s) {
+                        return s > 0 ? std::to_string(static_cast<long long>(count / s)) : std::string("-");
+                    };
+                    const auto versus = [&](double s) {
+                        if (s <= 0 || mine <= 0) {
+                            return std::string("-");
+                        }
+                        std::ostringstream out;
+                        out << std::fixed << std::setprecision(2) << s / mine << "x";
+                        return out.str();
+                    };
+                    std::cout << "| " << w.name << " | " << w.batch << " | " << thread_label(t) << " | " << rate(mine)
+                              << " | " << rate(ort) << " | " << rate(torch) << " | " << versus(ort) << " | "
+                              << versus(torch) << " |\n";
+                }
+            }
+        }
         if (thread_counts.size() > 1) {
             std::cout << "\nThread sweep (seconds, best of " << rounds << "; the last column: nndl's default against "
                       << "its one-thread time, where both ran)\n\n| work | library |";

@@ -119,6 +119,8 @@ def argument_parser():
                    help="forward and backward passes of the LSTM rows, 0: none (PyTorch's script only has them)")
     p.add_argument("--text", help="the text of the char_model epoch row (PyTorch's script only has it)")
     p.add_argument("--text-limit", type=int, default=0, help="pieces of 100 characters in that epoch (0: all)")
+    p.add_argument("--inference-images", type=int, default=0,
+                   help="images of each batch-256 inference row, a tenth at batch 1 (PyTorch's script only has them)")
     return p
 
 

@@ -135,6 +135,33 @@ def char_epoch(path, limit):
     return time.perf_counter() - start, pieces
 
 
+def inference(images):
+    """The benchmark's inference rows: the MLP 784-256-128-10 and fashion_cnn's CNN in eval mode
+    under no_grad, random weights and inputs, batches of 256 (`images` images) and of 1 (a
+    tenth of them), after a warm-up batch. Yields (name, seconds, images)."""
+    torch.manual_seed(5)
+    mlp = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128), torch.nn.ReLU(),
+                              torch.nn.Linear(128, 10), torch.nn.Softmax(dim=1)).eval()
+    layers = []
+    for c_in, c_out in ((1, 16), (16, 32)):
+        layers += [torch.nn.Conv2d(c_in, c_out, 3, padding=1), torch.nn.ReLU(), torch.nn.BatchNorm2d(c_out),
+                   torch.nn.MaxPool2d(2)]
+    cnn = torch.nn.Sequential(*layers, torch.nn.Flatten(), torch.nn.Linear(32 * 7 * 7, 128), torch.nn.ReLU(),
+                              torch.nn.Linear(128, 10), torch.nn.Softmax(dim=1)).eval()
+    for name, model, shape in (("mlp", mlp, (784,)), ("cnn", cnn, (1, 28, 28))):
+        for batch in (256, 1):
+            wanted = images if batch > 1 else max(1, images // 10)
+            runs = max(1, wanted // batch)
+            x = torch.rand(batch, *shape)
+            with torch.no_grad():
+                model(x)
+                start = time.perf_counter()
+                for _ in range(runs):
+                    model(x)
+                seconds = time.perf_counter() - start
+            yield "inference_%s_%d" % (name, batch), seconds, runs * batch
+
+
 def main():
     p = argument_parser()
     p.add_argument("--threads", type=int, default=0)
@@ -150,6 +177,9 @@ def main():
         for name, dtype in (("lstm_float32", torch.float32), ("lstm_float64", torch.float64)):
             seconds = lstm_layer(a.lstm_iterations, dtype)
             print("RESULT %s %.6f %d" % (name, seconds, a.lstm_iterations), flush=True)
+    if a.inference_images > 0:
+        for name, seconds, images in inference(a.inference_images):
+            print("RESULT %s %.6f %d" % (name, seconds, images), flush=True)
     if a.text:
         seconds, pieces = char_epoch(a.text, a.text_limit)
         print("RESULT char_epoch_float32 %.6f %d" % (seconds, pieces), flush=True)
