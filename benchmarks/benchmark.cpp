@@ -213,7 +213,7 @@ Row nndl_char_epoch(const std::string& text, long limit) {
     net.add(std::make_unique<nndl::LSTM<float>>(net.output_shape(), hidden, true));
     net.add(std::make_unique<nndl::SequenceDense<float>>(net.output_shape(), characters, nndl::Activation::softmax));
     nndl::NumpyRandom random(1);
-    for (const auto& p : net.parameters()) {  // as char_model starts (PyTorch's bounds)
+    for (const auto& p : net.parameters()) {  // small uniform weights (the timing does not depend on them)
         *p.value = (random.rand<float>(p.value->rows(), p.value->cols()).array() * 2.0f - 1.0f) / 16.0f;
     }
     net.set_gradient_clipping({0.0, 5.0});

@@ -256,7 +256,7 @@ private:
     Matrix<Scalar> start_;           // where the last forward started
     Matrix<Scalar> gates_;           // each step's f, i, cc, o
     Matrix<Scalar> gate_gradients_;  // backward: each step's dLoss/d(gates before their functions)
-    Matrix<Scalar> previous_states_; // backward: each step's a<t-1>, 4 units x (steps * m) order
+    Matrix<Scalar> previous_states_; // backward: each step's a<t-1>, units x (steps * m)
     Matrix<Scalar> cells_;           // each step's c
     Matrix<Scalar> states_;          // each step's a
     Matrix<Scalar> output_;          // the last step's a, when only it is output
