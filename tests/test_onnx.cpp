@@ -111,6 +111,16 @@ struct ModelBuilder {
             a.add_ints(v);
         }
     }
+    /// A 1-D int64 initializer (shapes, axes, pads).
+    void int64_initializer(const std::string& name, const std::vector<std::int64_t>& values) {
+        auto& t = *graph.add_initializer();
+        t.set_name(name);
+        t.set_data_type(onnx::TensorProto::INT64);
+        t.add_dims(static_cast<std::int64_t>(values.size()));
+        for (const auto v : values) {
+            t.add_int64_data(v);
+        }
+    }
     static void attribute(onnx::NodeProto& n, const std::string& name, const std::string& value) {
         auto& a = *n.add_attribute();
         a.set_name(name);
@@ -406,14 +416,16 @@ onnx::NodeProto& recurrent_model(ModelBuilder& b, const std::string& op, std::in
     return node;
 }
 
+/// Gives recurrent node `rnn` (of recurrent_model) the start state `state` (initial_h).
+void start_from(onnx::NodeProto& rnn, const std::string& state) {
+    rnn.add_input("");  // no sequence_lens
+    rnn.add_input(state);
+}
+
 /// Squeeze of Y's directions axis and a Transpose back to [batch, steps, units]: "out".
 void every_step_out(ModelBuilder& b) {
     b.model.mutable_opset_import(0)->set_version(13);
-    auto& axes = *b.graph.add_initializer();
-    axes.set_name("axes");
-    axes.set_data_type(onnx::TensorProto::INT64);
-    axes.add_dims(1);
-    axes.add_int64_data(1);
+    b.int64_initializer("axes", {1});
     b.node("Squeeze", {"Y", "axes"}, "s");
     ModelBuilder::attribute(b.node("Transpose", {"s"}, "out"), "perm", std::vector<std::int64_t>{1, 0, 2});
     b.output("out");
@@ -497,9 +509,7 @@ TEST_CASE("load_onnx over sequences: what nndl's recurrent layers cannot compute
     {
         ModelBuilder b({4, 2});
         b.initializer("h0", {1, 1, 3}, std::vector<float>{0.0f, 1.0f, 0.0f});
-        auto& rnn = recurrent_model(b, "RNN", 1, 3, 2);
-        rnn.add_input("");
-        rnn.add_input("h0");
+        start_from(recurrent_model(b, "RNN", 1, 3, 2), "h0");
         every_step_out(b);
         contains(refusal(b), "RNN) starts from 'h0', a state other than zeros");
     }
@@ -529,9 +539,7 @@ TEST_CASE("load_onnx over sequences: what nndl's recurrent layers cannot compute
         b.node("ConstantOfShape", {"shape"}, "zeros");
         b.initializer("ones", {1}, std::vector<float>{0.9f});
         ModelBuilder::attribute(b.node("Concat", {"zeros", "ones"}, "mixed"), "axis", std::int64_t(0));
-        auto& rnn = recurrent_model(b, "RNN", 1, 3, 2);
-        rnn.add_input("");
-        rnn.add_input("mixed");
+        start_from(recurrent_model(b, "RNN", 1, 3, 2), "mixed");
         every_step_out(b);
         contains(refusal(b), "RNN) starts from 'mixed', a state other than zeros");
     }
@@ -541,9 +549,7 @@ TEST_CASE("load_onnx over sequences: what nndl's recurrent layers cannot compute
         b.node("Shape", {"x"}, "shape");
         b.node("ConstantOfShape", {"shape"}, "zeros");
         b.node("Shape", {"zeros"}, "numbers");
-        auto& rnn = recurrent_model(b, "RNN", 1, 3, 2);
-        rnn.add_input("");
-        rnn.add_input("numbers");
+        start_from(recurrent_model(b, "RNN", 1, 3, 2), "numbers");
         every_step_out(b);
         contains(refusal(b), "RNN) starts from 'numbers', a state other than zeros");
     }
@@ -560,12 +566,7 @@ TEST_CASE("load_onnx over sequences: what nndl's recurrent layers cannot compute
         b.graph.mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(1)->set_dim_param(
             "steps");
         recurrent_model(b, "RNN", 1, 3, 2);
-        b.initializer("shape", {3}, {});
-        auto& shape = *b.graph.mutable_initializer(b.graph.initializer_size() - 1);
-        shape.set_data_type(onnx::TensorProto::INT64);
-        for (const std::int64_t d : {1, -1, 3}) {
-            shape.add_int64_data(d);
-        }
+        b.int64_initializer("shape", {1, -1, 3});
         b.node("Reshape", {"Y", "shape"}, "s");
         ModelBuilder::attribute(b.node("Transpose", {"s"}, "out"), "perm", std::vector<std::int64_t>{1, 0, 2});
         b.output("out");
@@ -575,11 +576,7 @@ TEST_CASE("load_onnx over sequences: what nndl's recurrent layers cannot compute
         ModelBuilder b({4, 2});
         recurrent_model(b, "GRU", 3, 3, 2);
         b.model.mutable_opset_import(0)->set_version(13);
-        auto& axes = *b.graph.add_initializer();
-        axes.set_name("axes");
-        axes.set_data_type(onnx::TensorProto::INT64);
-        axes.add_dims(1);
-        axes.add_int64_data(1);
+        b.int64_initializer("axes", {1});
         b.node("Squeeze", {"Y", "axes"}, "s");
         b.output("s");
         contains(refusal(b), "ends with a sequence in [steps, batch, features] order");
@@ -999,16 +996,7 @@ TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its op
     }
     {
         ModelBuilder b({1, 4, 4});
-        b.graph.add_initializer()->CopyFrom([] {
-            onnx::TensorProto t;
-            t.set_name("p");
-            t.set_data_type(onnx::TensorProto::INT64);
-            t.add_dims(8);
-            for (const std::int64_t v : {0, 0, 1, 1, 0, 0, 1, 1}) {
-                t.add_int64_data(v);
-            }
-            return t;
-        }());
+        b.int64_initializer("p", {0, 0, 1, 1, 0, 0, 1, 1});
         b.node("Pad", {"x", "p"}, "padded");
         ModelBuilder::attribute(b.node("MaxPool", {"padded"}, "y"), "kernel_shape", std::vector<std::int64_t>{2, 2});
         b.output("y");
@@ -1152,12 +1140,7 @@ TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its op
     }
     {
         ModelBuilder b({2, 2, 2});
-        auto& shape = *b.graph.add_initializer();
-        shape.set_name("shape");
-        shape.set_data_type(onnx::TensorProto::INT64);
-        shape.add_dims(2);
-        shape.add_int64_data(2);
-        shape.add_int64_data(-1);
+        b.int64_initializer("shape", {2, -1});
         b.node("Reshape", {"x", "shape"}, "y");
         b.output("y");
         contains(refusal(b), "reshapes to [2, -1]");  // the batch is free: [2, -1] is not a flatten

@@ -1123,14 +1123,7 @@ private:
             fail_node(node, index, "has no output");
         }
         check_arity(node, index);
-        for (const auto& name : node.output()) {
-            if (name.empty()) {  // an optional output left out
-                continue;
-            }
-            if (constants_.count(name) != 0 || !written_.insert(name).second) {  // ONNX: each name is written once
-                fail_node(node, index, concat("writes '", printable(name), "', a name the graph already has"));
-            }
-        }
+        write_outputs(node, index);
         const std::string output = node.output(0);
         if (op == "Add" && pending_.kind == Pending::Kind::dense && pending_.bias_allowed) {
             const TensorProto* b = constant(node, index, 1, true);
@@ -1257,6 +1250,35 @@ private:
                   "Dropout, Constant");
     }
 
+    /// Records a node's outputs as written; ONNX writes each name once, and an optional
+    /// output left out is "".
+    void write_outputs(const NodeProto& node, int index) {
+        for (const auto& name : node.output()) {
+            if (name.empty()) {
+                continue;
+            }
+            if (constants_.count(name) != 0 || !written_.insert(name).second) {
+                fail_node(node, index, concat("writes '", printable(name), "', a name the graph already has"));
+            }
+        }
+    }
+
+    /// Whether every value of `t` is 0 (`what` names it in a reader's error).
+    bool all_zero(const TensorProto& t, const std::string& what) const {
+        const std::vector<double> v = tensors_.values(t, what);
+        return std::all_of(v.begin(), v.end(), [](double x) { return x == 0.0; });
+    }
+
+    /// Whether `name` is zeros: a zero state followed from the input's shape, or a constant
+    /// of zeros only.
+    bool is_zero(const std::string& name, const std::string& what) const {
+        if (zero_states_.count(name) != 0) {
+            return true;
+        }
+        const auto found = constants_.find(name);
+        return found != constants_.end() && all_zero(*found->second, what);
+    }
+
     /// The nodes that make a recurrent operator's zero start state from the input's shape,
     /// as torch.onnx.export writes them (Shape, Gather, Unsqueeze, Concat, then a
     /// ConstantOfShape of zeros): followed as shape arithmetic, never as layers. False for
@@ -1286,20 +1308,19 @@ private:
             }
         }
         const std::string& output = node.output(0);
-        if (output.empty() || constants_.count(output) != 0 || !written_.insert(output).second) {
-            fail_node(node, index, concat("writes '", printable(output), "', a name the graph already has"));
+        if (output.empty()) {
+            fail_node(node, index, "writes '', a name the graph already has");
         }
+        write_outputs(node, index);
         if (op == "ConstantOfShape") {
             const AttributeProto* value = find_attribute(node, "value");
             if (value != nullptr) {
                 if (value->type() != AttributeProto::TENSOR) {
                     fail_node(node, index, "has a 'value' that is not a tensor");
                 }
-                for (const double v : tensors_.values(value->t(), describe(node, index) + ": value")) {
-                    if (v != 0.0) {
-                        fail_node(node, index, "fills a tensor with a value other than 0; nndl reads ConstantOfShape "
-                                               "only as a recurrent operator's zero start state");
-                    }
+                if (!all_zero(value->t(), describe(node, index) + ": value")) {
+                    fail_node(node, index, "fills a tensor with a value other than 0; nndl reads ConstantOfShape "
+                                           "only as a recurrent operator's zero start state");
                 }
             }
             zero_states_.insert(output);
@@ -1310,14 +1331,7 @@ private:
                    })) {
             zero_states_.insert(output);
         } else if (op == "Expand") {
-            const auto found = constants_.find(node.input(0));
-            bool zero = found != constants_.end();
-            if (zero) {
-                for (const double v : tensors_.values(*found->second, describe(node, index) + ": input")) {
-                    zero = zero && v == 0.0;
-                }
-            }
-            if (!zero) {
+            if (!is_zero(node.input(0), describe(node, index) + ": input")) {
                 fail_node(node, index, "expands a tensor other than zeros; nndl reads Expand only as a recurrent "
                                        "operator's zero start state");
             }
@@ -1380,17 +1394,7 @@ private:
         }
         for (int start = 5; start < std::min(node.input_size(), op == "LSTM" ? 7 : 6); ++start) {
             const std::string& name = node.input(start);
-            if (name.empty() || zero_states_.count(name) != 0) {
-                continue;
-            }
-            const auto found = constants_.find(name);
-            bool zero = found != constants_.end();
-            if (zero) {
-                for (const double v : tensors_.values(*found->second, describe(node, index) + ": start state")) {
-                    zero = zero && v == 0.0;
-                }
-            }
-            if (!zero) {
+            if (!name.empty() && !is_zero(name, describe(node, index) + ": start state")) {
                 fail_node(node, index, concat("starts from '", printable(name), "', a state other than zeros; nndl's "
                                               "loaded recurrent layers start from zeros (set_initial_state)"));
             }
@@ -1576,11 +1580,7 @@ private:
     /// Gather(E, tokens): an Embedding whose vectors are E's rows ([vocabulary, dimensions]).
     void read_embedding(const NodeProto& node, int index) {
         check_arity(node, index);
-        for (const auto& name : node.output()) {
-            if (constants_.count(name) != 0 || !written_.insert(name).second) {
-                fail_node(node, index, concat("writes '", printable(name), "', a name the graph already has"));
-            }
-        }
+        write_outputs(node, index);
         if (int_attribute(node, index, "axis", 0) != 0) {
             fail_node(node, index, "gathers along an axis other than 0; an embedding picks rows of its table");
         }
