@@ -9,5 +9,6 @@
 #include "data/image_array.hpp"
 #include "data/planar.hpp"
 #include "gradient_check.hpp"
+#include "graph.hpp"
 #include "nndl.hpp"
 #include "numpy_sum.hpp"

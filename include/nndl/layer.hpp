@@ -213,6 +213,36 @@ private:
     std::vector<std::pair<std::string, Setting>> items_;
 };
 
+/// "dense(units=20, activation=relu)": a layer type and its settings, as summaries print
+/// them. The type and words, which may come from a model file, are escaped (printable).
+inline std::string describe_type(const std::string& type, const Settings& settings) {
+    std::string out = printable(type, 60);
+    if (settings.items().empty()) {
+        return out;
+    }
+    out += "(";
+    bool first = true;
+    for (const auto& [name, value] : settings.items()) {
+        out += (first ? "" : ", ") + printable(name, 60) + "=";
+        first = false;
+        std::visit(
+            [&out](const auto& v) {
+                using V = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<V, std::vector<long long>>) {
+                    for (std::size_t k = 0; k < v.size(); ++k) {
+                        out += (k == 0 ? "" : "x") + std::to_string(v[k]);
+                    }
+                } else if constexpr (std::is_same_v<V, std::string>) {
+                    out += printable(v, 60);
+                } else {
+                    out += detail::concat(v);
+                }
+            },
+            value);
+    }
+    return out + ")";
+}
+
 /// One trained matrix of a layer and the gradient backward fills for it.
 template <class Scalar>
 struct Parameter {
@@ -384,6 +414,151 @@ private:
     }
 
     const Matrix<Scalar>* input_ = nullptr;
+};
+
+/// A layer with several inputs (a merge): Add, Concatenate, Multiply (layers/merge.hpp).
+/// It is a node of a Graph (graph.hpp), which feeds it the outputs of other nodes. The
+/// contract is Layer's, with a list where Layer has one matrix:
+///
+///   forward(inputs, mode)   inputs[k] has input_shapes()[k].size() rows; all have the same
+///                           columns. The layer keeps the pointers: the caller keeps the
+///                           matrices alive and unchanged until backward.
+///   backward(dOutput)       One gradient per input, in the inputs' order, each with that
+///                           input's shape. The pointers stay valid until the next backward
+///                           or forward, and may point to dOutput itself (Add passes it on to
+///                           every input), so the caller keeps dOutput alive as long.
+///   infer(inputs, output)   Prediction only, as Layer::infer.
+///
+/// Where one node's output feeds several nodes, the Graph gives it the sum of their
+/// gradients, so neither kind of layer ever sees its consumers.
+template <class Scalar>
+class MergeLayer {
+public:
+    /// A layer that has seen no batch.
+    MergeLayer() = default;
+    /// Copies nothing of the base: a copy has seen no batch.
+    MergeLayer(const MergeLayer&) noexcept {}
+    /// Forgets this layer's batch.
+    MergeLayer& operator=(const MergeLayer&) noexcept {
+        inputs_.clear();
+        return *this;
+    }
+    virtual ~MergeLayer() = default;
+
+    /// The registered type name ("add", "concatenate", "multiply").
+    virtual std::string type() const = 0;
+    /// The shape of one example of each input, in order.
+    virtual const std::vector<Shape>& input_shapes() const = 0;
+    /// The shape of one output example.
+    virtual Shape output_shape() const = 0;
+    /// What rebuilds the layer from its input shapes (none by default).
+    virtual Settings settings() const { return {}; }
+    /// A deep copy that has seen no batch.
+    virtual std::unique_ptr<MergeLayer> clone() const = 0;
+    /// Operations one example costs in forward: by default a pass over inputs and output.
+    virtual Index operations() const {
+        Index total = output_shape().size();
+        for (const Shape& s : input_shapes()) {
+            total += s.size();
+        }
+        return total;
+    }
+
+    /// The output of a batch, caching what backward needs; see the contract above. Throws
+    /// ShapeError for another number of inputs, rows or differing columns.
+    const Matrix<Scalar>& forward(const std::vector<const Matrix<Scalar>*>& inputs, Mode mode) {
+        check_inputs("MergeLayer::forward", inputs);
+        inputs_ = inputs;
+        try {
+            const Matrix<Scalar>& output = do_forward(inputs, mode);
+            check_output("MergeLayer::forward", output, inputs.front()->cols());
+            return output;
+        } catch (...) {
+            inputs_.clear();
+            throw;
+        }
+    }
+
+    /// One gradient per input for dLoss/dOutput of the last forward; see the contract above.
+    /// Throws InvalidArgument before any forward, ShapeError for another shape.
+    const std::vector<const Matrix<Scalar>*>& backward(const Matrix<Scalar>& output_gradient) {
+        if (inputs_.empty() || output_gradient.rows() != output_shape().size() ||
+            output_gradient.cols() != inputs_.front()->cols()) {
+            const std::string where = "MergeLayer::backward ('" + type() + "')";  // built only on failure
+            if (inputs_.empty()) {
+                detail::throw_invalid(where, ": called before forward; expected forward on a batch first");
+            }
+            detail::require_rows(where.c_str(), "output gradient", output_gradient.rows(), output_shape().size(),
+                                 "the layer outputs");
+            detail::require_cols(where.c_str(), "output gradient", output_gradient.cols(), inputs_.front()->cols(),
+                                 "the last forward's batch has");
+        }
+        const std::vector<const Matrix<Scalar>*>& gradients = do_backward(output_gradient);
+        const std::vector<Shape>& shapes = input_shapes();
+        if (gradients.size() != shapes.size()) {
+            detail::throw_shape("MergeLayer::backward ('", type(), "'): do_backward returned ", gradients.size(),
+                                " gradients, expected ", shapes.size());
+        }
+        for (std::size_t k = 0; k < shapes.size(); ++k) {
+            if (gradients[k]->rows() != shapes[k].size() || gradients[k]->cols() != output_gradient.cols()) {
+                detail::throw_shape("MergeLayer::backward ('", type(), "'): do_backward returned a ", gradients[k]->rows(), " x ",
+                                    gradients[k]->cols(), " gradient for input ", k + 1, ", expected ",
+                                    shapes[k].size(), " x ", output_gradient.cols());
+            }
+        }
+        return gradients;
+    }
+
+    /// Prediction only: the output of `inputs` into `output`, changing nothing in the layer.
+    void infer(const std::vector<const Matrix<Scalar>*>& inputs, Matrix<Scalar>& output) const {
+        check_inputs("MergeLayer::infer", inputs);
+        do_infer(inputs, output);
+        check_output("MergeLayer::infer", output, inputs.front()->cols());
+    }
+
+    /// Forgets the last forward's inputs.
+    void release_batch() { inputs_.clear(); }
+    /// Whether the layer holds a forward's inputs.
+    bool has_batch() const { return !inputs_.empty(); }
+
+protected:
+    /// forward's work; the inputs are already checked and kept as last_inputs().
+    virtual const Matrix<Scalar>& do_forward(const std::vector<const Matrix<Scalar>*>& inputs, Mode mode) = 0;
+    /// backward's work: one gradient per input (see the contract).
+    virtual const std::vector<const Matrix<Scalar>*>& do_backward(const Matrix<Scalar>& output_gradient) = 0;
+    /// infer's work; must not change the layer.
+    virtual void do_infer(const std::vector<const Matrix<Scalar>*>& inputs, Matrix<Scalar>& output) const = 0;
+    /// The inputs of the last forward.
+    const std::vector<const Matrix<Scalar>*>& last_inputs() const { return inputs_; }
+
+private:
+    void check_inputs(const char* function, const std::vector<const Matrix<Scalar>*>& inputs) const {
+        const std::vector<Shape>& shapes = input_shapes();
+        if (inputs.size() != shapes.size()) {
+            detail::throw_shape(function, " ('", type(), "'): ", inputs.size(), " inputs, expected ", shapes.size());
+        }
+        for (std::size_t k = 0; k < inputs.size(); ++k) {
+            if (inputs[k] == nullptr) {
+                detail::throw_invalid(function, " ('", type(), "'): input ", k + 1, " is null, expected a matrix");
+            }
+            if (inputs[k]->rows() != shapes[k].size()) {
+                detail::throw_shape(function, " ('", type(), "'): input ", k + 1, " has ", inputs[k]->rows(),
+                                    " rows, expected ", shapes[k].size(), " (shape ", shapes[k].to_string(), ")");
+            }
+            if (inputs[k]->cols() != inputs.front()->cols() || inputs[k]->cols() < 1) {
+                detail::throw_shape(function, " ('", type(), "'): input ", k + 1, " has ", inputs[k]->cols(),
+                                    " columns, expected ", inputs.front()->cols(), " (at least 1, as input 1)");
+            }
+        }
+    }
+    void check_output(const char* where, const Matrix<Scalar>& output, Index columns) const {
+        if (output.rows() != output_shape().size() || output.cols() != columns) {
+            detail::throw_shape(where, " ('", type(), "'): the layer returned ", output.rows(), " x ", output.cols(),
+                                ", expected ", output_shape().size(), " x ", columns);
+        }
+    }
+
+    std::vector<const Matrix<Scalar>*> inputs_;
 };
 
 /// Capability: the layer ends with an activation, and backward can start from dLoss/dZ.

@@ -644,36 +644,9 @@ public:
     /// @}
 
 private:
-    /// "dense(units=20, activation=relu)": the type and its settings, for summary(). A user's
-    /// layer type and words from a file are escaped (nndl::printable).
+    /// "dense(units=20, activation=relu)": the type and its settings, for summary().
     static std::string describe_layer(const Layer<Scalar>& layer) {
-        std::ostringstream out;
-        out << printable(layer.type(), 60);
-        const Settings settings = layer.settings();
-        if (!settings.items().empty()) {
-            out << "(";
-            bool first = true;
-            for (const auto& [name, value] : settings.items()) {
-                out << (first ? "" : ", ") << name << "=";
-                first = false;
-                std::visit(
-                    [&out](const auto& v) {
-                        using V = std::decay_t<decltype(v)>;
-                        if constexpr (std::is_same_v<V, std::vector<long long>>) {
-                            for (std::size_t k = 0; k < v.size(); ++k) {
-                                out << (k == 0 ? "" : "x") << v[k];
-                            }
-                        } else if constexpr (std::is_same_v<V, std::string>) {
-                            out << printable(v, 60);  // a word may come from a model file
-                        } else {
-                            out << v;
-                        }
-                    },
-                    value);
-            }
-            out << ")";
-        }
-        return out.str();
+        return describe_type(layer.type(), layer.settings());
     }
 
     /// The network's output for X (evaluation mode); `where` names the caller in messages.

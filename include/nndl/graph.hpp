@@ -1,0 +1,679 @@
+#pragma once
+// Graphs: layers that branch and merge. A Graph is a directed acyclic graph of nodes, each
+// a layer (one input) or a merge layer (several; layers/merge.hpp), with named inputs and
+// outputs. It is itself a Layer, so a Network holds one where it holds any layer, and
+// training, prediction, the gradient checker and model files work on it unchanged. A
+// residual block:
+//
+//   nndl::Graph<float> block(nndl::Shape::image(8, 8, 16));
+//   auto x = block.input();
+//   auto y = block.add(std::make_unique<nndl::Conv2D<float>>(block.shape(x), 16, nndl::Window(3),
+//                                                            nndl::Stride(1), nndl::Padding::same()), x);
+//   y = block.add(std::make_unique<nndl::BatchNorm<float>>(block.shape(y)), y);
+//   y = block.merge<nndl::Add>({y, x});                       // the skip connection
+//   block.add(std::make_unique<nndl::ActivationLayer<float>>(block.shape(y), nndl::Activation::relu), y);
+//
+// A node may only take nodes added before it, so a graph cannot have a cycle, and every
+// node must lead to an output (the last node added, unless set_outputs says otherwise).
+// Where a node's output feeds several nodes, backward gives it the sum of their
+// gradients. Several inputs are one matrix to the outside: their rows one after the
+// other, in the order the constructor got them; several outputs likewise.
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "errors.hpp"
+#include "layer.hpp"
+#include "layers/merge.hpp"
+
+namespace nndl {
+
+template <class Scalar>
+class Graph final : public Layer<Scalar> {
+public:
+    /// A node of this graph, as add, merge and input return it.
+    struct Node {
+        std::size_t index = 0;  ///< its position in the order nodes were added (inputs first)
+    };
+
+    /// A graph of one input of `shape`, named `name`.
+    explicit Graph(Shape shape, std::string name = "input") : Graph(std::vector<std::pair<std::string, Shape>>{{std::move(name), shape}}) {}
+
+    /// A graph of several inputs, named and shaped in this order (its input matrix holds
+    /// their rows in this order). Throws InvalidArgument for no inputs, an invalid shape or
+    /// a name that is empty or used twice.
+    explicit Graph(std::vector<std::pair<std::string, Shape>> inputs) {
+        if (inputs.empty()) {
+            detail::throw_invalid("Graph::Graph: no inputs, expected at least one");
+        }
+        Index total = 0;
+        for (auto& [name, shape] : inputs) {
+            if (!shape.valid() || shape.size() > Shape::max_values - total) {
+                detail::throw_invalid("Graph::Graph: input '", printable(name), "' has an invalid shape (",
+                                      shape.channels, " x ", shape.height, " x ", shape.width,
+                                      "), expected every dimension at least 1 and at most ", Shape::max_values,
+                                      " values in all");
+            }
+            total += shape.size();
+            check_new_name("Graph::Graph", name);
+            NodeData node;
+            node.name = std::move(name);
+            node.shape = shape;
+            node.input_offset = total - shape.size();
+            nodes_.push_back(std::move(node));
+            inputs_.push_back(nodes_.size() - 1);
+        }
+        outputs_ = {nodes_.size() - 1};
+        update_uses();
+    }
+
+    /// A deep copy (every layer cloned) that has seen no batch.
+    Graph(const Graph& other) : Layer<Scalar>(other), inputs_(other.inputs_), outputs_(other.outputs_),
+                                outputs_set_(other.outputs_set_) {
+        for (const NodeData& node : other.nodes_) {
+            NodeData copy;
+            copy.name = node.name;
+            copy.shape = node.shape;
+            copy.from = node.from;
+            copy.input_offset = node.input_offset;
+            copy.uses = node.uses;
+            if (node.layer) {
+                copy.layer = node.layer->clone();
+            }
+            if (node.merge) {
+                copy.merge = node.merge->clone();
+            }
+            nodes_.push_back(std::move(copy));
+        }
+        unused_ = other.unused_;
+    }
+    /// A deep copy, as the copy constructor.
+    Graph& operator=(const Graph& other) {
+        if (this != &other) {
+            Graph copy(other);
+            *this = std::move(copy);
+        }
+        return *this;
+    }
+    /// Takes over the nodes of `other`.
+    Graph(Graph&&) noexcept = default;
+    /// Takes over the nodes of `other`.
+    Graph& operator=(Graph&&) noexcept = default;
+    ~Graph() override = default;
+
+    /// Input `k` (0: the first).  Throws InvalidArgument past the last.
+    Node input(std::size_t k = 0) const {
+        if (k >= inputs_.size()) {
+            detail::throw_invalid("Graph::input: input ", k, ", but the graph has ", inputs_.size(),
+                                  " inputs, expected 0..", inputs_.size() - 1);
+        }
+        return Node{inputs_[k]};
+    }
+
+    /// The node named `name`. Throws InvalidArgument when there is none.
+    Node node(const std::string& name) const {
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            if (nodes_[i].name == name) {
+                return Node{i};
+            }
+        }
+        detail::throw_invalid("Graph::node: no node named '", printable(name), "'");
+    }
+
+    /// Adds a layer that takes node `from`'s output, named `name` (by default its type and
+    /// a number: "conv2d_2"). Its input shape must be that output's, or, for a flat layer,
+    /// hold as many values. Throws InvalidArgument for a null layer, an unknown node or a
+    /// name used before, ShapeError for a shape that does not fit (naming the nodes).
+    Node add(std::unique_ptr<Layer<Scalar>> layer, Node from, std::string name = {}) {
+        if (!layer) {
+            detail::throw_invalid("Graph::add: layer is null, expected a layer");
+        }
+        check_node("Graph::add", from);
+        name = name.empty() ? default_name(layer->type()) : std::move(name);
+        check_new_name("Graph::add", name);
+        const Shape in = layer->input_shape();
+        const Shape out = nodes_[from.index].shape;
+        if (in != out && !(in.is_flat() && in.size() == out.size())) {
+            detail::throw_shape("Graph::add: node '", printable(name), "' ('", printable(layer->type()),
+                                "') takes input ", in.to_string(), ", but node '", printable(nodes_[from.index].name),
+                                "' outputs ", out.to_string());
+        }
+        NodeData node;
+        node.name = std::move(name);
+        node.shape = layer->output_shape();
+        node.from = {from.index};
+        node.layer = std::move(layer);
+        return append(std::move(node));
+    }
+
+    /// Adds a merge layer that takes the outputs of `from`, in order, named `name` (by default
+    /// its type and a number: "add_1"). Its input shapes must be those outputs' (a flat
+    /// input may take as many values). Throws as add.
+    Node add(std::unique_ptr<MergeLayer<Scalar>> merge, const std::vector<Node>& from, std::string name = {}) {
+        if (!merge) {
+            detail::throw_invalid("Graph::add: merge layer is null, expected a layer");
+        }
+        for (const Node& n : from) {
+            check_node("Graph::add", n);
+        }
+        name = name.empty() ? default_name(merge->type()) : std::move(name);
+        check_new_name("Graph::add", name);
+        const std::vector<Shape>& shapes = merge->input_shapes();
+        if (shapes.size() != from.size()) {
+            detail::throw_shape("Graph::add: node '", printable(name), "' ('", printable(merge->type()), "') takes ",
+                                shapes.size(), " inputs, but ", from.size(), " nodes were given");
+        }
+        for (std::size_t k = 0; k < from.size(); ++k) {
+            const Shape out = nodes_[from[k].index].shape;
+            if (shapes[k] != out && !(shapes[k].is_flat() && shapes[k].size() == out.size())) {
+                detail::throw_shape("Graph::add: node '", printable(name), "' ('", printable(merge->type()),
+                                    "') takes ", shapes[k].to_string(), " as input ", k + 1, ", but node '",
+                                    printable(nodes_[from[k].index].name), "' outputs ", out.to_string());
+            }
+        }
+        NodeData node;
+        node.name = std::move(name);
+        node.shape = merge->output_shape();
+        for (const Node& n : from) {
+            node.from.push_back(n.index);
+        }
+        node.merge = std::move(merge);
+        return append(std::move(node));
+    }
+
+    /// Adds a merge layer of type M (Add, Multiply, Concatenate) over the outputs of `from`:
+    /// `graph.merge<nndl::Add>({y, x})`. Throws as add, the message naming the node.
+    template <template <class> class M>
+    Node merge(const std::vector<Node>& from, std::string name = {}) {
+        std::vector<Shape> shapes;
+        for (const Node& n : from) {
+            check_node("Graph::merge", n);
+            shapes.push_back(nodes_[n.index].shape);
+        }
+        std::unique_ptr<MergeLayer<Scalar>> layer;
+        try {
+            layer = std::make_unique<M<Scalar>>(shapes);
+        } catch (const ShapeError& e) {
+            detail::throw_shape("Graph::merge: a '", name.empty() ? std::string("new") : printable(name),
+                                "' node over ", describe_nodes(from), ": ", e.what());
+        }
+        return add(std::move(layer), from, std::move(name));
+    }
+
+    /// The outputs, in order (the output matrix holds their rows in this order); by default
+    /// the last node added. Every node must lead to one of them. Throws InvalidArgument for
+    /// none, an unknown node or one named twice.
+    void set_outputs(const std::vector<Node>& outputs) {
+        if (outputs.empty()) {
+            detail::throw_invalid("Graph::set_outputs: no outputs, expected at least one node");
+        }
+        Index total = 0;
+        std::vector<std::size_t> indices;
+        for (const Node& n : outputs) {
+            check_node("Graph::set_outputs", n);
+            if (std::find(indices.begin(), indices.end(), n.index) != indices.end()) {
+                detail::throw_invalid("Graph::set_outputs: node '", printable(nodes_[n.index].name),
+                                      "' is named twice, expected each output once");
+            }
+            const Index size = nodes_[n.index].shape.size();
+            if (size > Shape::max_values - total) {
+                detail::throw_invalid("Graph::set_outputs: more than ", Shape::max_values, " output values in all");
+            }
+            total += size;
+            indices.push_back(n.index);
+        }
+        outputs_ = std::move(indices);
+        outputs_set_ = true;
+        update_uses();
+    }
+
+    /// The output shape of node `n` (an input's shape for an input).
+    Shape shape(Node n) const {
+        check_node("Graph::shape", n);
+        return nodes_[n.index].shape;
+    }
+    /// The name of node `n`.
+    const std::string& name(Node n) const {
+        check_node("Graph::name", n);
+        return nodes_[n.index].name;
+    }
+    /// Nodes, inputs included.
+    std::size_t size() const { return nodes_.size(); }
+    /// How many inputs the graph has.
+    std::size_t input_count() const { return inputs_.size(); }
+    /// The output nodes, in order.
+    std::vector<Node> outputs() const {
+        std::vector<Node> out;
+        for (std::size_t i : outputs_) {
+            out.push_back(Node{i});
+        }
+        return out;
+    }
+    /// The nodes node `n` takes, in order (none for an input).
+    std::vector<Node> inputs_of(Node n) const {
+        check_node("Graph::inputs_of", n);
+        std::vector<Node> out;
+        for (std::size_t i : nodes_[n.index].from) {
+            out.push_back(Node{i});
+        }
+        return out;
+    }
+    /// Node `n`'s layer, or null for an input or a merge.
+    Layer<Scalar>* layer(Node n) {
+        check_node("Graph::layer", n);
+        return nodes_[n.index].layer.get();
+    }
+    /// Node `n`'s layer, or null for an input or a merge.
+    const Layer<Scalar>* layer(Node n) const {
+        check_node("Graph::layer", n);
+        return nodes_[n.index].layer.get();
+    }
+    /// Node `n`'s merge layer, or null for an input or a one-input layer.
+    const MergeLayer<Scalar>* merge_layer(Node n) const {
+        check_node("Graph::merge_layer", n);
+        return nodes_[n.index].merge.get();
+    }
+    /// Whether node `n` is one of the graph's inputs.
+    bool is_input(Node n) const {
+        check_node("Graph::is_input", n);
+        return !nodes_[n.index].layer && !nodes_[n.index].merge;
+    }
+
+    /// "graph".
+    std::string type() const override { return "graph"; }
+    /// The input's shape; for several inputs, a flat vector of all their values.
+    Shape input_shape() const override { return joined_shape(inputs_); }
+    /// The output's shape; for several outputs, a flat vector of all their values.
+    Shape output_shape() const override { return joined_shape(outputs_); }
+
+    /// Every node's parameters in node order, named "node/parameter" ("conv2d_1/W").
+    std::vector<Parameter<Scalar>> parameters() override {
+        std::vector<Parameter<Scalar>> all;
+        for (NodeData& node : nodes_) {
+            if (node.layer) {
+                for (Parameter<Scalar> p : node.layer->parameters()) {
+                    p.name = node.name + "/" + p.name;
+                    all.push_back(std::move(p));
+                }
+            }
+        }
+        return all;
+    }
+    /// Every node's state in node order, named as parameters().
+    std::vector<StateBuffer<Scalar>> state() override {
+        std::vector<StateBuffer<Scalar>> all;
+        for (NodeData& node : nodes_) {
+            if (node.layer) {
+                for (StateBuffer<Scalar> b : node.layer->state()) {
+                    b.name = node.name + "/" + b.name;
+                    all.push_back(std::move(b));
+                }
+            }
+        }
+        return all;
+    }
+    /// Each layer's check, the message naming the node.
+    void check_loaded() const override {
+        for (const NodeData& node : nodes_) {
+            if (node.layer) {
+                try {
+                    node.layer->check_loaded();
+                } catch (const InvalidArgument& e) {
+                    detail::throw_invalid("Graph: node '", printable(node.name), "': ", e.what());
+                }
+            }
+        }
+    }
+    /// The layers' working values and every node's output: what a pass holds at once at most.
+    Index working_values() const override {
+        Index total = 0;
+        for (const NodeData& node : nodes_) {
+            total += node.shape.size() + (node.layer ? node.layer->working_values() : 0);
+        }
+        return total;
+    }
+    /// The sum over the nodes.
+    Index operations() const override {
+        Index total = 0;
+        for (const NodeData& node : nodes_) {
+            total += node.layer ? node.layer->operations() : node.merge ? node.merge->operations() : 0;
+        }
+        return total;
+    }
+    /// A deep copy that has seen no batch.
+    std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<Graph>(*this); }
+
+    /// A table, one row per node in order: name, layer type and settings, the nodes it
+    /// takes, its output shape and trained parameter count; then the outputs.
+    std::string summary() const {
+        std::vector<std::vector<std::string>> rows{{"node", "layer", "takes", "output shape", "parameters"}};
+        Index trained = 0;
+        for (const NodeData& node : nodes_) {
+            Index count = 0;
+            std::string what = "input";
+            if (node.layer) {
+                for (const auto& p : const_cast<Layer<Scalar>&>(*node.layer).parameters()) {  // pointers only
+                    count += p.value->size();
+                }
+                what = describe_type(node.layer->type(), node.layer->settings());
+            } else if (node.merge) {
+                what = describe_type(node.merge->type(), node.merge->settings());
+            }
+            trained += count;
+            std::string takes;
+            for (std::size_t i : node.from) {
+                takes += (takes.empty() ? "" : ", ") + printable(nodes_[i].name, 60);
+            }
+            rows.push_back({printable(node.name, 60), what, takes, node.shape.to_string(),
+                            node.layer ? std::to_string(count) : ""});
+        }
+        std::vector<std::size_t> widths(rows.front().size(), 0);
+        for (const auto& row : rows) {
+            for (std::size_t c = 0; c < row.size(); ++c) {
+                widths[c] = std::max(widths[c], row[c].size());
+            }
+        }
+        std::string out = detail::concat("Graph, ", nodes_.size(), " nodes\n");
+        for (const auto& row : rows) {
+            std::string line;
+            for (std::size_t c = 0; c < row.size(); ++c) {
+                const std::string pad(widths[c] - row[c].size(), ' ');
+                line += (c == 0 ? "" : "  ") + (c == row.size() - 1 ? pad + row[c] : row[c] + pad);
+            }
+            while (!line.empty() && line.back() == ' ') {
+                line.pop_back();
+            }
+            out += line + "\n";
+        }
+        std::string names;
+        for (std::size_t i : outputs_) {
+            names += (names.empty() ? "" : ", ") + printable(nodes_[i].name, 60);
+        }
+        return out + "outputs: " + names + "\ntrained parameters: " + std::to_string(trained) + "\n";
+    }
+
+protected:
+    const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode mode) override {
+        require_all_used("Graph::forward");
+        split_inputs(input, [this](std::size_t i) -> Matrix<Scalar>& { return nodes_[i].own_value; },
+                     [this](std::size_t i, const Matrix<Scalar>* value) { nodes_[i].value = value; });
+        for (NodeData& node : nodes_) {
+            if (node.layer) {
+                node.value = &node.layer->forward(*nodes_[node.from.front()].value, mode);
+            } else if (node.merge) {
+                node.arguments.resize(node.from.size());
+                for (std::size_t k = 0; k < node.from.size(); ++k) {
+                    node.arguments[k] = nodes_[node.from[k]].value;
+                }
+                node.value = &node.merge->forward(node.arguments, mode);
+            }
+        }
+        if (outputs_.size() == 1) {
+            return *nodes_[outputs_.front()].value;
+        }
+        output_.resize(output_shape().size(), input.cols());
+        Index row = 0;
+        for (std::size_t i : outputs_) {
+            output_.middleRows(row, nodes_[i].shape.size()) = *nodes_[i].value;
+            row += nodes_[i].shape.size();
+        }
+        return output_;
+    }
+
+    const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
+        for (NodeData& node : nodes_) {
+            node.gradient = nullptr;
+        }
+        if (outputs_.size() == 1) {
+            contribute(outputs_.front(), output_gradient);
+        } else {
+            output_gradients_.resize(outputs_.size());
+            Index row = 0;
+            for (std::size_t k = 0; k < outputs_.size(); ++k) {
+                const Index rows = nodes_[outputs_[k]].shape.size();
+                output_gradients_[k] = output_gradient.middleRows(row, rows);
+                contribute(outputs_[k], output_gradients_[k]);
+                row += rows;
+            }
+        }
+        for (std::size_t i = nodes_.size(); i-- > 0;) {
+            NodeData& node = nodes_[i];
+            if (node.gradient == nullptr) {
+                continue;  // an input, or a node whose consumers all take the graph's input (not needed)
+            }
+            if (node.layer) {
+                const std::size_t from = node.from.front();
+                const bool need = !is_input_index(from) || need_input_gradient;
+                const Matrix<Scalar>& g = node.layer->backward(*node.gradient, need);
+                if (need) {
+                    contribute(from, g);
+                }
+            } else if (node.merge) {
+                const std::vector<const Matrix<Scalar>*>& gradients = node.merge->backward(*node.gradient);
+                for (std::size_t k = 0; k < node.from.size(); ++k) {
+                    if (!is_input_index(node.from[k]) || need_input_gradient) {
+                        contribute(node.from[k], *gradients[k]);
+                    }
+                }
+            }
+        }
+        if (!need_input_gradient) {
+            input_gradient_.resize(0, 0);
+            return input_gradient_;
+        }
+        if (inputs_.size() == 1) {
+            const NodeData& in = nodes_[inputs_.front()];
+            if (in.gradient != nullptr) {
+                return *in.gradient;
+            }
+        }
+        input_gradient_.setZero(input_shape().size(), output_gradient.cols());
+        Index row = 0;
+        for (std::size_t i : inputs_) {
+            if (nodes_[i].gradient != nullptr) {
+                input_gradient_.middleRows(row, nodes_[i].shape.size()) = *nodes_[i].gradient;
+            }
+            row += nodes_[i].shape.size();
+        }
+        return input_gradient_;
+    }
+
+    void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
+        require_all_used("Graph::infer");
+        // Local buffers, so several threads may share the graph; each is freed after its last use.
+        std::vector<Matrix<Scalar>> values(nodes_.size());
+        std::vector<const Matrix<Scalar>*> pointers(nodes_.size(), nullptr);
+        std::vector<std::size_t> uses(nodes_.size());
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            uses[i] = nodes_[i].uses;
+        }
+        split_inputs(input, [&values](std::size_t i) -> Matrix<Scalar>& { return values[i]; },
+                     [&pointers](std::size_t i, const Matrix<Scalar>* value) { pointers[i] = value; });
+        std::vector<const Matrix<Scalar>*> arguments;
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            const NodeData& node = nodes_[i];
+            if (node.layer) {
+                node.layer->infer(*pointers[node.from.front()], values[i]);
+            } else if (node.merge) {
+                arguments.resize(node.from.size());
+                for (std::size_t k = 0; k < node.from.size(); ++k) {
+                    arguments[k] = pointers[node.from[k]];
+                }
+                node.merge->infer(arguments, values[i]);
+            } else {
+                continue;
+            }
+            pointers[i] = &values[i];
+            for (std::size_t from : node.from) {
+                if (--uses[from] == 0) {
+                    values[from] = Matrix<Scalar>();
+                }
+            }
+        }
+        if (outputs_.size() == 1) {
+            const std::size_t out = outputs_.front();
+            if (pointers[out] == &values[out]) {
+                output.swap(values[out]);
+            } else {
+                output = *pointers[out];
+            }
+            return;
+        }
+        output.resize(output_shape().size(), input.cols());
+        Index row = 0;
+        for (std::size_t i : outputs_) {
+            output.middleRows(row, nodes_[i].shape.size()) = *pointers[i];
+            row += nodes_[i].shape.size();
+        }
+    }
+
+private:
+    struct NodeData {
+        std::string name;
+        Shape shape;                                ///< one example of its output
+        std::vector<std::size_t> from;              ///< the nodes it takes (none for an input)
+        std::unique_ptr<Layer<Scalar>> layer;       ///< a one-input layer, or
+        std::unique_ptr<MergeLayer<Scalar>> merge;  ///< a merge layer (neither: an input)
+        Index input_offset = 0;                     ///< an input's first row in the graph's input
+        std::size_t uses = 0;                       ///< nodes taking it, plus 1 for an output
+        // One pass's values: the output and the summed gradient of its consumers.
+        const Matrix<Scalar>* value = nullptr;
+        Matrix<Scalar> own_value;  ///< an input's rows, when there are several inputs
+        std::vector<const Matrix<Scalar>*> arguments;
+        const Matrix<Scalar>* gradient = nullptr;
+        Matrix<Scalar> gradient_sum;
+    };
+
+    void check_node(const char* where, Node n) const {
+        if (n.index >= nodes_.size()) {
+            detail::throw_invalid(where, ": node ", n.index, ", but the graph has ", nodes_.size(),
+                                  " nodes, expected one of this graph's nodes");
+        }
+    }
+    void check_new_name(const char* where, const std::string& name) const {
+        if (name.empty()) {
+            detail::throw_invalid(where, ": a node name is empty, expected a name");
+        }
+        for (const NodeData& node : nodes_) {
+            if (node.name == name) {
+                detail::throw_invalid(where, ": a node named '", printable(name), "' exists, expected a new name");
+            }
+        }
+    }
+    /// "conv2d_2": the first free type_k.
+    std::string default_name(const std::string& type) const {
+        for (std::size_t k = 1;; ++k) {
+            std::string candidate = type + "_" + std::to_string(k);
+            if (std::none_of(nodes_.begin(), nodes_.end(), [&](const NodeData& n) { return n.name == candidate; })) {
+                return candidate;
+            }
+        }
+    }
+    std::string describe_nodes(const std::vector<Node>& from) const {
+        std::string out;
+        for (const Node& n : from) {
+            out += (out.empty() ? "'" : ", '") + printable(nodes_[n.index].name, 60) + "'";
+        }
+        return out;
+    }
+    bool is_input_index(std::size_t i) const { return !nodes_[i].layer && !nodes_[i].merge; }
+
+    Node append(NodeData node) {
+        nodes_.push_back(std::move(node));
+        if (!outputs_set_) {
+            outputs_ = {nodes_.size() - 1};
+        }
+        update_uses();
+        this->release_batch();
+        return Node{nodes_.size() - 1};
+    }
+
+    /// Counts each node's consumers and finds the first non-input node that leads to no output.
+    void update_uses() {
+        for (NodeData& node : nodes_) {
+            node.uses = 0;
+        }
+        for (const NodeData& node : nodes_) {
+            for (std::size_t from : node.from) {
+                ++nodes_[from].uses;
+            }
+        }
+        std::vector<bool> live(nodes_.size(), false);
+        for (std::size_t i : outputs_) {
+            ++nodes_[i].uses;
+            live[i] = true;
+        }
+        for (std::size_t i = nodes_.size(); i-- > 0;) {
+            if (live[i]) {
+                for (std::size_t from : nodes_[i].from) {
+                    live[from] = true;
+                }
+            }
+        }
+        unused_ = nodes_.size();
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            if (!live[i] && !is_input_index(i)) {
+                unused_ = i;
+                break;
+            }
+        }
+    }
+
+    void require_all_used(const char* where) const {
+        if (unused_ < nodes_.size()) {
+            detail::throw_invalid(where, ": node '", printable(nodes_[unused_].name),
+                                  "' leads to no output, expected every node to feed an output (set_outputs)");
+        }
+    }
+
+    Shape joined_shape(const std::vector<std::size_t>& indices) const {
+        if (indices.size() == 1) {
+            return nodes_[indices.front()].shape;
+        }
+        Index total = 0;
+        for (std::size_t i : indices) {
+            total += nodes_[i].shape.size();
+        }
+        return Shape(total);
+    }
+
+    /// Points each input node at its rows: the input itself when there is one, else a copy.
+    template <class Storage, class Point>
+    void split_inputs(const Matrix<Scalar>& input, Storage storage, Point point) const {
+        if (inputs_.size() == 1) {
+            point(inputs_.front(), &input);
+            return;
+        }
+        for (std::size_t i : inputs_) {
+            Matrix<Scalar>& rows = storage(i);
+            rows = input.middleRows(nodes_[i].input_offset, nodes_[i].shape.size());
+            point(i, &rows);
+        }
+    }
+
+    /// Adds `gradient` to node i's: the first is kept by pointer, a second starts a sum.
+    void contribute(std::size_t i, const Matrix<Scalar>& gradient) {
+        NodeData& node = nodes_[i];
+        if (node.gradient == nullptr) {
+            node.gradient = &gradient;
+        } else if (node.gradient == &node.gradient_sum) {
+            node.gradient_sum += gradient;
+        } else {
+            node.gradient_sum = *node.gradient + gradient;
+            node.gradient = &node.gradient_sum;
+        }
+    }
+
+    std::vector<NodeData> nodes_;
+    std::vector<std::size_t> inputs_;
+    std::vector<std::size_t> outputs_;
+    bool outputs_set_ = false;
+    std::size_t unused_ = 0;  ///< the first node that leads to no output; nodes_.size() when none
+    Matrix<Scalar> output_, input_gradient_;
+    std::vector<Matrix<Scalar>> output_gradients_;
+};
+
+}  // namespace nndl

@@ -1,0 +1,292 @@
+// Graphs and merge layers: the merges' values worked by hand, whole-graph gradient checks
+// (fan-out, residual blocks with convolutions and batch normalization, several inputs and
+// outputs), a chain graph trained bit for bit as the same Network, and the errors that name
+// the node.
+#include "test_support.hpp"
+
+#include <nndl/cnn.hpp>
+#include <nndl/gradient_check.hpp>
+#include <nndl/graph.hpp>
+#include <nndl/nndl.hpp>
+
+using nndl::Activation;
+using nndl::Graph;
+using nndl::Matrix;
+using nndl::Shape;
+
+namespace graph_test {
+
+/// Every parameter of `layer` drawn from randn, scaled.
+template <class Scalar>
+void randomize(nndl::Layer<Scalar>& layer, nndl::NumpyRandom& random, double scale = 0.5) {
+    for (auto& p : layer.parameters()) {
+        *p.value = random.randn<Scalar>(p.value->rows(), p.value->cols()) * static_cast<Scalar>(scale);
+    }
+}
+
+template <class Scalar>
+std::unique_ptr<nndl::Layer<Scalar>> dense(Shape in, nndl::Index units, Activation activation,
+                                           nndl::NumpyRandom& random) {
+    auto layer = nndl::make_dense<Scalar>(in.size(), units, activation);
+    randomize(*layer, random);
+    return layer;
+}
+
+template <class Scalar>
+Matrix<Scalar> column(std::initializer_list<double> values) {
+    Matrix<Scalar> m(static_cast<nndl::Index>(values.size()), 1);
+    nndl::Index i = 0;
+    for (double v : values) {
+        m(i++, 0) = static_cast<Scalar>(v);
+    }
+    return m;
+}
+
+/// conv (same) -> batch norm -> relu -> conv (same) -> batch norm, added to the input, relu.
+template <class Scalar>
+Graph<Scalar> residual_block(Shape in, nndl::NumpyRandom& random) {
+    Graph<Scalar> g(in);
+    const auto x = g.input();
+    auto y = g.add(std::make_unique<nndl::Conv2D<Scalar>>(in, in.channels, nndl::Window(3), nndl::Stride(1),
+                                                          nndl::Padding::same()),
+                   x);
+    randomize(*g.layer(y), random);
+    y = g.add(std::make_unique<nndl::BatchNorm<Scalar>>(g.shape(y)), y);
+    y = g.add(nndl::make_activation_layer<Scalar>(g.shape(y), Activation::relu), y);
+    y = g.add(std::make_unique<nndl::Conv2D<Scalar>>(g.shape(y), in.channels, nndl::Window(3), nndl::Stride(1),
+                                                     nndl::Padding::same()),
+              y);
+    randomize(*g.layer(y), random);
+    y = g.add(std::make_unique<nndl::BatchNorm<Scalar>>(g.shape(y)), y);
+    y = g.template merge<nndl::Add>({y, x});
+    g.add(nndl::make_activation_layer<Scalar>(g.shape(y), Activation::relu), y);
+    return g;
+}
+
+}  // namespace graph_test
+
+using graph_test::column;
+using graph_test::dense;
+using graph_test::residual_block;
+
+TEST_CASE_TEMPLATE("merge layers: values worked by hand", Scalar, float, double) {
+    const Matrix<Scalar> a = column<Scalar>({1, 2, 3, 4});
+    const Matrix<Scalar> b = column<Scalar>({10, 20, 30, 40});
+    const Matrix<Scalar> c = column<Scalar>({-1, 0, 0.5, 2});
+    const Shape flat(4);
+
+    nndl::Add<Scalar> add({flat, flat, flat});
+    CHECK(add.forward({&a, &b, &c}, nndl::Mode::training) == column<Scalar>({10, 22, 33.5, 46}));
+    const Matrix<Scalar> g = column<Scalar>({1, -1, 2, -2});
+    for (const Matrix<Scalar>* d : add.backward(g)) {
+        CHECK(*d == g);
+    }
+
+    nndl::Multiply<Scalar> multiply({flat, flat, flat});
+    CHECK(multiply.forward({&a, &b, &c}, nndl::Mode::training) == column<Scalar>({-10, 0, 45, 320}));
+    const auto& d = multiply.backward(g);
+    REQUIRE(d.size() == 3u);
+    CHECK(*d[0] == column<Scalar>({-10, 0, 30, -160}));  // g * b * c
+    CHECK(*d[1] == column<Scalar>({-1, 0, 3, -16}));     // g * a * c
+    CHECK(*d[2] == column<Scalar>({10, -40, 180, -320}));  // g * a * b
+
+    // Images 1x2: one channel, then two; each position holds input 1's channel, then input 2's.
+    nndl::Concatenate<Scalar> concatenate({Shape::image(1, 2, 1), Shape::image(1, 2, 2)});
+    CHECK(concatenate.output_shape() == Shape::image(1, 2, 3));
+    Matrix<Scalar> x1(2, 2), x2(4, 2);
+    x1 << 1, 5, 2, 6;
+    x2 << 10, 50, 11, 51, 20, 60, 21, 61;
+    Matrix<Scalar> expected(6, 2);
+    expected << 1, 5, 10, 50, 11, 51, 2, 6, 20, 60, 21, 61;
+    CHECK(concatenate.forward({&x1, &x2}, nndl::Mode::training) == expected);
+    const auto& back = concatenate.backward(expected);
+    CHECK(*back[0] == x1);
+    CHECK(*back[1] == x2);
+    Matrix<Scalar> inferred;
+    concatenate.infer({&x1, &x2}, inferred);
+    CHECK(inferred == expected);
+
+    // Sequences join per step; flat vectors end to end.
+    CHECK(nndl::Concatenate<Scalar>({Shape::sequence(5, 3), Shape::sequence(5, 4)}).output_shape() ==
+          Shape::sequence(5, 7));
+    CHECK(nndl::Concatenate<Scalar>({Shape(3), Shape(4)}).output_shape() == Shape(7));
+}
+
+TEST_CASE("merge layers refuse inputs that do not fit, saying which") {
+    const auto message_of = [](auto&& f) { return nndl_test::message_of<nndl::InvalidArgument>(f); };
+    CHECK(message_of([] { nndl::Add<double>({Shape(3)}); }) ==
+          "Add::Add: 1 inputs, expected at least 2");
+    CHECK(message_of([] { nndl::Add<double>({Shape(3), Shape(4)}); }) ==
+          "Add::Add: input 2 is 4, expected 3 as input 1");
+    CHECK(message_of([] { nndl::Concatenate<double>({Shape::image(2, 2, 1), Shape::image(2, 3, 1)}); })
+              .find("input 2 is 2x3x1") != std::string::npos);
+    CHECK(message_of([] { nndl::Concatenate<double>({Shape(4), Shape::image(2, 2, 1)}); })
+              .find("Concatenate::Concatenate: input 2") == 0);
+    CHECK(message_of([] { nndl::create_merge<double>("sub\ntract", {Shape(1), Shape(1)}); }) ==
+          "create_merge: type 'sub\\x0atract', expected 'add', 'multiply' or 'concatenate'");
+    nndl::Add<double> add({Shape(2), Shape(2)});
+    const Matrix<double> two = Matrix<double>::Ones(2, 3), three = Matrix<double>::Ones(3, 3);
+    const Matrix<double> narrow = Matrix<double>::Ones(2, 2);
+    CHECK(message_of([&] { add.forward({&two, &three}, nndl::Mode::training); }) ==
+          "MergeLayer::forward ('add'): input 2 has 3 rows, expected 2 (shape 2)");
+    CHECK(message_of([&] { add.forward({&two, &narrow}, nndl::Mode::training); })
+              .find("input 2 has 2 columns, expected 3") != std::string::npos);
+    CHECK(message_of([&] { add.backward(two); }).find("called before forward") != std::string::npos);
+}
+
+TEST_CASE_TEMPLATE("a graph whose node feeds two layers passes the gradient check", Scalar, float, double) {
+    // x -> dense a, x -> dense b, a + b, a * b, concatenate -> dense out: x's gradient is a sum.
+    nndl::NumpyRandom random(3);
+    Graph<Scalar> g(Shape(5));
+    const auto x = g.input();
+    const auto a = g.add(dense<Scalar>(5, 4, Activation::tanh, random), x, "a");
+    const auto b = g.add(dense<Scalar>(5, 4, Activation::sigmoid, random), x, "b");
+    const auto sum = g.template merge<nndl::Add>({a, b});
+    const auto product = g.template merge<nndl::Multiply>({a, b, b});
+    const auto both = g.template merge<nndl::Concatenate>({sum, product, x});
+    g.add(dense<Scalar>(g.shape(both), 3, Activation::identity, random), both, "out");
+    CHECK(g.input_shape() == Shape(5));
+    CHECK(g.output_shape() == Shape(3));
+    CHECK(g.name(sum) == "add_1");
+    CHECK(g.parameters().size() == 6u);
+    CHECK(g.parameters()[0].name == "a/W");
+
+    const Matrix<Scalar> input = random.randn<Scalar>(5, 7);
+    const auto result = nndl::check_layer_gradients<Scalar>(g, input);
+    INFO(result.summary());
+    CHECK(result.entries_checked == 4u * 5 + 4 + 4 * 5 + 4 + 3 * 13 + 3 + 35);
+    CHECK(result.passed(nndl_test::gradient_tolerance<Scalar>()));
+
+    // infer gives forward's evaluation output to the bit, from a const graph.
+    const Matrix<Scalar> forward = g.forward(input, nndl::Mode::evaluation);
+    Matrix<Scalar> inferred;
+    static_cast<const Graph<Scalar>&>(g).infer(input, inferred);
+    CHECK(inferred == forward);
+    // A clone is deep: changing the copy leaves the original.
+    auto copy = g.clone();
+    copy->parameters()[0].value->setZero();
+    Matrix<Scalar> again;
+    g.infer(input, again);
+    CHECK(again == forward);
+    Matrix<Scalar> from_copy;
+    copy->infer(input, from_copy);
+    CHECK(from_copy != forward);
+}
+
+TEST_CASE("a residual block of convolutions and batch normalization passes the gradient check") {
+    nndl::NumpyRandom random(5);
+    Graph<double> block = residual_block<double>(Shape::image(4, 5, 2), random);
+    CHECK(block.size() == 8u);
+    const Matrix<double> x = random.randn<double>(40, 3);
+    for (const nndl::Mode mode : {nndl::Mode::training, nndl::Mode::evaluation}) {
+        nndl::GradientCheckOptions options;
+        options.mode = mode;
+        const auto result = nndl::check_layer_gradients<double>(block, x, options);
+        INFO(result.summary());
+        CHECK(result.passed(1e-6));
+        CHECK(result.entries_checked == 2u * (2 * 18 + 2 + 2 + 2) + 120);
+    }
+    const std::string summary = block.summary();
+    INFO(summary);
+    CHECK(summary.find("add_1         add                                                                              batch_norm_2, input  4x5x2") != std::string::npos);
+    CHECK(summary.find("outputs: activation_2") != std::string::npos);
+}
+
+TEST_CASE("a graph of two inputs and two outputs packs them as rows, and its gradient checks") {
+    nndl::NumpyRandom random(9);
+    Graph<double> g({{"image", Shape::image(2, 2, 1)}, {"extra", Shape(3)}});
+    const auto image = g.input(0);
+    const auto extra = g.input(1);
+    CHECK(g.node("extra").index == extra.index);
+    const auto h = g.add(dense<double>(4, 3, Activation::tanh, random), image, "h");
+    const auto joined = g.merge<nndl::Concatenate>({h, extra});
+    const auto p = g.add(dense<double>(6, 2, Activation::softmax, random), joined, "probabilities");
+    const auto v = g.add(dense<double>(6, 1, Activation::identity, random), joined, "value");
+    g.set_outputs({p, v});
+    CHECK(g.input_shape() == Shape(7));
+    CHECK(g.output_shape() == Shape(3));
+
+    const Matrix<double> x = random.randn<double>(7, 4);
+    const auto result = nndl::check_layer_gradients<double>(g, x);
+    INFO(result.summary());
+    CHECK(result.passed(1e-7));
+    // The outputs' rows are each output's own forward.
+    const Matrix<double> out = g.forward(x, nndl::Mode::evaluation);
+    Matrix<double> h_out, joined_out, p_out;
+    const Matrix<double> top = x.topRows(4), bottom = x.bottomRows(3);
+    g.layer(h)->infer(top, h_out);
+    nndl::Concatenate<double> c({Shape(3), Shape(3)});
+    c.infer({&h_out, &bottom}, joined_out);
+    g.layer(p)->infer(joined_out, p_out);
+    CHECK(out.topRows(2) == p_out);
+}
+
+TEST_CASE("a chain graph inside a network trains to the same bits as the chain itself") {
+    nndl::NumpyRandom random(11);
+    nndl::Network<double> plain(Shape(6));
+    plain.add(dense<double>(6, 5, Activation::relu, random));
+    plain.add(dense<double>(5, 4, Activation::tanh, random));
+    plain.add(dense<double>(4, 1, Activation::sigmoid, random));
+
+    Graph<double> chain(Shape(6));
+    auto node = chain.input();
+    for (std::size_t i = 0; i + 1 < plain.depth(); ++i) {
+        node = chain.add(plain.layer(i).clone(), node);
+    }
+    nndl::Network<double> wrapped(Shape(6));
+    wrapped.add(std::make_unique<Graph<double>>(std::move(chain)));
+    wrapped.add(plain.layer(plain.depth() - 1).clone());
+
+    const Matrix<double> x = random.randn<double>(6, 32);
+    Matrix<double> y = (random.rand<double>(1, 32).array() > 0.5).cast<double>();
+    nndl::Adam<double> adam_plain(0.01), adam_wrapped(0.01);
+    for (int step = 0; step < 20; ++step) {
+        const double a = plain.train_step(x, y, adam_plain);
+        const double b = wrapped.train_step(x, y, adam_wrapped);
+        REQUIRE(a == b);
+    }
+    CHECK(plain.predict_proba(x) == wrapped.predict_proba(x));
+    CHECK(wrapped.summary().find("graph") != std::string::npos);
+}
+
+TEST_CASE("graphs refuse what cannot be built, naming the node") {
+    const auto message_of = [](auto&& f) { return nndl_test::message_of<nndl::InvalidArgument>(f); };
+    nndl::NumpyRandom random(1);
+    Graph<double> g(Shape::image(4, 4, 3));
+    const auto x = g.input();
+    const auto conv = g.add(std::make_unique<nndl::Conv2D<double>>(g.shape(x), 6, nndl::Window(1), nndl::Stride(2)),
+                            x, "shortcut");
+    CHECK(nndl_test::message_of<nndl::ShapeError>([&] { g.merge<nndl::Add>({conv, x}); }) ==
+          "Graph::merge: a 'new' node over 'shortcut', 'input': Add::Add: input 2 is 4x4x3 (height x width x "
+          "channels), expected 2x2x6 (height x width x channels) as input 1");
+    CHECK(message_of([&] { g.add(dense<double>(Shape(10), 2, Activation::relu, random), x, "head"); }) ==
+          "Graph::add: node 'head' ('dense') takes input 10, but node 'input' outputs 4x4x3 (height x width x "
+          "channels)");
+    CHECK(message_of([&] { g.add(dense<double>(Shape(24), 2, Activation::relu, random), Graph<double>::Node{7}); }) ==
+          "Graph::add: node 7, but the graph has 2 nodes, expected one of this graph's nodes");
+    CHECK(message_of([&] { g.add(dense<double>(Shape(24), 2, Activation::relu, random), conv, "shortcut"); }) ==
+          "Graph::add: a node named 'shortcut' exists, expected a new name");
+    CHECK(message_of([&] { g.add(std::unique_ptr<nndl::Layer<double>>(), conv); }) ==
+          "Graph::add: layer is null, expected a layer");
+    CHECK(message_of([&] { g.node("no\x1b[2Jde"); }) == "Graph::node: no node named 'no\\x1b[2Jde'");
+    CHECK(message_of([&] { g.set_outputs({}); }) == "Graph::set_outputs: no outputs, expected at least one node");
+    CHECK(message_of([&] { g.set_outputs({conv, conv}); }) ==
+          "Graph::set_outputs: node 'shortcut' is named twice, expected each output once");
+    CHECK(message_of([] { Graph<double>(std::vector<std::pair<std::string, Shape>>{}); }) ==
+          "Graph::Graph: no inputs, expected at least one");
+    CHECK(message_of([] { Graph<double>({{"a", Shape(2)}, {"a", Shape(3)}}); }) ==
+          "Graph::Graph: a node named 'a' exists, expected a new name");
+
+    // A branch that leads nowhere is refused when the graph runs, not silently left untrained.
+    const auto side = g.add(dense<double>(Shape(24), 2, Activation::relu, random), conv, "side");
+    g.add(dense<double>(Shape(24), 3, Activation::relu, random), conv, "main");
+    const Matrix<double> batch = random.randn<double>(48, 2);
+    CHECK(message_of([&] { g.forward(batch, nndl::Mode::training); }) ==
+          "Graph::forward: node 'side' leads to no output, expected every node to feed an output (set_outputs)");
+    Matrix<double> out;
+    CHECK(message_of([&] { g.infer(batch, out); }).find("Graph::infer: node 'side' leads to no output") == 0);
+    g.set_outputs({side, g.node("main")});
+    CHECK(g.forward(batch, nndl::Mode::training).rows() == 5);
+    CHECK(message_of([&] { g.backward(Matrix<double>::Zero(4, 2), false); }) ==
+          "Layer::backward ('graph'): output gradient has 4 rows, the layer outputs 5");
+}
