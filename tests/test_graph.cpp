@@ -7,6 +7,7 @@
 #include <nndl/cnn.hpp>
 #include <nndl/gradient_check.hpp>
 #include <nndl/graph.hpp>
+#include <nndl/io/model.hpp>
 #include <nndl/nndl.hpp>
 
 using nndl::Activation;
@@ -67,6 +68,7 @@ Graph<Scalar> residual_block(Shape in, nndl::NumpyRandom& random) {
 
 using graph_test::column;
 using graph_test::dense;
+using graph_test::randomize;
 using graph_test::residual_block;
 
 TEST_CASE_TEMPLATE("merge layers: values worked by hand", Scalar, float, double) {
@@ -289,4 +291,84 @@ TEST_CASE("graphs refuse what cannot be built, naming the node") {
     CHECK(g.forward(batch, nndl::Mode::training).rows() == 5);
     CHECK(message_of([&] { g.backward(Matrix<double>::Zero(4, 2), false); }) ==
           "Layer::backward ('graph'): output gradient has 4 rows, the layer outputs 5");
+}
+
+TEST_CASE_TEMPLATE("a network holding graphs round-trips bit-exactly through a model file (format 3)", Scalar, float,
+                   double) {
+    nndl::NumpyRandom random(21);
+    // A residual block, then a graph whose two branches (pooled and convolved) are concatenated.
+    nndl::Network<Scalar> network(Shape::image(4, 4, 2));
+    network.add(std::make_unique<Graph<Scalar>>(residual_block<Scalar>(Shape::image(4, 4, 2), random)));
+    Graph<Scalar> branches(Shape::image(4, 4, 2), "image");
+    const auto image = branches.input();
+    const auto pooled = branches.add(nndl::make_max_pool<Scalar>(Shape::image(4, 4, 2), nndl::Window(2), nndl::Stride(2)),
+                                     image, "pool");
+    const auto strided = branches.add(
+        std::make_unique<nndl::Conv2D<Scalar>>(Shape::image(4, 4, 2), 3, nndl::Window(2), nndl::Stride(2)), image,
+        "strided");
+    randomize(*branches.layer(strided), random);
+    const auto joined = branches.template merge<nndl::Concatenate>({pooled, strided}, "joined");
+    branches.add(dense<Scalar>(branches.shape(joined), 3, Activation::softmax, random), joined, "classes");
+    network.add(std::make_unique<Graph<Scalar>>(std::move(branches)));
+
+    const Matrix<Scalar> x = random.randn<Scalar>(32, 6);
+    Matrix<Scalar> y = Matrix<Scalar>::Zero(3, 6);
+    for (int j = 0; j < 6; ++j) {
+        y(j % 3, j) = 1;
+    }
+    nndl::Adam<Scalar> adam(0.01);
+    for (int step = 0; step < 3; ++step) {
+        network.train_step(x, y, adam);  // batch statistics move the running averages away from 0 and 1
+    }
+    const auto dir = nndl_test::scratch_dir("graph_model");
+    nndl::save_network(network, dir / "graph.npz");
+    const auto arrays = nndl::read_npz(dir / "graph.npz");
+    CHECK(arrays.count("layer1.conv2d_1.W") == 1u);
+    CHECK(arrays.count("layer1.batch_norm_2.running_var") == 1u);
+    CHECK(arrays.count("layer2.classes.b") == 1u);
+    const std::string arch = nndl::npy_to_string(arrays.at("architecture"), "architecture");
+    CHECK(arch.find("\"version\":3") != std::string::npos);
+    CHECK(arch.find("{\"merge\":\"add\",\"name\":\"add_1\",\"from\":[\"batch_norm_2\",\"input\"]}") != std::string::npos);
+
+    nndl::Network<Scalar> loaded = nndl::load_network<Scalar>(dir / "graph.npz");
+    auto a = network.parameters();
+    auto b = loaded.parameters();
+    REQUIRE(a.size() == b.size());
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        CHECK(a[k].name == b[k].name);
+        CHECK(*a[k].value == *b[k].value);
+    }
+    CHECK(network.state().size() == loaded.state().size());
+    for (std::size_t k = 0; k < network.state().size(); ++k) {
+        CHECK(*network.state()[k].value == *loaded.state()[k].value);
+    }
+    CHECK(network.predict_proba(x) == loaded.predict_proba(x));
+    CHECK(network.summary() == loaded.summary());
+
+    // A file that breaks the graph is refused, naming the node.
+    const auto with_arch = [&](const char* name, const std::string& from, const std::string& to) {
+        auto copy = arrays;
+        std::string text = arch;
+        REQUIRE(text.find(from) != std::string::npos);
+        text.replace(text.find(from), from.size(), to);
+        copy["architecture"] = nndl::to_npy(text);
+        std::vector<std::pair<std::string, nndl::NpyArray>> list(copy.begin(), copy.end());
+        nndl::write_npz(dir / name, list);
+        return nndl_test::message_of<nndl::FileError>([&] { nndl::load_network<Scalar>(dir / name); });
+    };
+    CHECK(with_arch("nowhere.npz", "\"from\":[\"batch_norm_2\",\"input\"]", "\"from\":[\"batch_norm_9\",\"input\"]")
+              .find("layer1 ('graph'): node 'add_1': it takes 'batch_norm_9', which is not an input or a node named "
+                    "before it") != std::string::npos);
+    // A node that takes a later one (a cycle, written as a forward reference) is the same error.
+    CHECK(with_arch("cycle.npz", "\"name\":\"conv2d_1\",\"from\":[\"input\"]", "\"name\":\"conv2d_1\",\"from\":[\"activation_2\"]")
+              .find("node 'conv2d_1': it takes 'activation_2', which is not an input or a node named before it") !=
+          std::string::npos);
+    CHECK(with_arch("unused.npz", "\"outputs\":[\"activation_2\"]", "\"outputs\":[\"add_1\"]")
+              .find("Graph::validate: node 'activation_2' leads to no output") != std::string::npos);
+    CHECK(with_arch("mismatch.npz", "{\"merge\":\"concatenate\"", "{\"merge\":\"add\"")
+              .find("node 'joined': Add::Add: input 2 is 2x2x3") != std::string::npos);
+    CHECK(with_arch("twice.npz", "\"name\":\"pool\"", "\"name\":\"image\"")
+              .find("Graph::add: a node named 'image' exists") != std::string::npos);
+    CHECK(with_arch("weird.npz", "\"merge\":\"add\"", "\"merge\":\"a\\u001bdd\"")
+              .find("node 'add_1': create_merge: type 'a\\x1bdd', expected") != std::string::npos);
 }

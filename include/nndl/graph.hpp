@@ -230,6 +230,10 @@ public:
         update_uses();
     }
 
+    /// Throws InvalidArgument, naming it, when a node leads to no output (forward and infer
+    /// refuse such a graph too; a model loader calls this to refuse it at once).
+    void validate() const { require_all_used("Graph::validate"); }
+
     /// The output shape of node `n` (an input's shape for an input).
     Shape shape(Node n) const {
         check_node("Graph::shape", n);
@@ -554,8 +558,14 @@ private:
         }
     }
     void check_new_name(const char* where, const std::string& name) const {
-        if (name.empty()) {
-            detail::throw_invalid(where, ": a node name is empty, expected a name");
+        const bool allowed = std::all_of(name.begin(), name.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                   c == '-' || c == '.' || c == ':';
+        });
+        if (name.empty() || name.size() > 200 || !allowed) {
+            detail::throw_invalid(where, ": the node name '", printable(name),
+                                  "', expected 1 to 200 letters, digits and _ - . : (it names the node's arrays in "
+                                  "model files)");
         }
         for (const NodeData& node : nodes_) {
             if (node.name == name) {

@@ -13,6 +13,16 @@
 // network's, and each layer's own). In Python,
 // np.load(path) reads it without pickle.
 //
+// Format 3 is format 2 with graphs (graph.hpp): a graph's entry is
+//   {"type":"graph","input":[...],"inputs":[{"name":"input","shape":[3,4,4]}],
+//    "nodes":[{"type":"conv2d","input":[...],"settings":{...},"parameters":["W","b"],
+//              "state":[],"name":"conv2d_1","from":["input"]},
+//             {"merge":"add","name":"add_1","from":["batch_norm_2","input"]}, ...],
+//    "outputs":["activation_2"]}
+// with node k's matrices as "layer<k>.<node>.<name>". A node takes only inputs and nodes
+// named before it, so a file cannot describe a cycle. save_network writes version 3 only
+// for a network that holds a graph; other networks' files stay version 2.
+//
 // Format 1 (nndl 0.1: W1, b1, ..., WL, bL with "sizes" and "activations") still loads,
 // and so does a parameters dict saved from the course's NumPy code with
 // np.savez(path, **parameters), given the activations.
@@ -28,6 +38,7 @@
 
 #include "../detail/json.hpp"
 #include "../errors.hpp"
+#include "../graph.hpp"
 #include "../layer.hpp"
 #include "../layers/activations.hpp"
 #include "../layers/dense.hpp"
@@ -39,8 +50,9 @@
 
 namespace nndl {
 
-/// The version of the model files save_network writes (load_network reads 1 and 2).
-inline constexpr int model_format_version = 2;
+/// The newest version of the model files save_network writes: 3 for a network holding a
+/// graph, else 2 (load_network reads 1, 2 and 3).
+inline constexpr int model_format_version = 3;
 /// The longest architecture description a model file holds (a '<U' array of at most 2^20 characters).
 inline constexpr std::size_t max_architecture_characters = std::size_t(1) << 20;
 
@@ -202,6 +214,168 @@ inline json::Value shape_to_json(const Shape& shape) {
     return dims;
 }
 
+/// Graphs nest at most this deep in a model file.
+inline constexpr int max_graph_nesting = 8;
+
+template <class Scalar>
+std::unique_ptr<Layer<Scalar>> layer_from_entry(const std::map<std::string, NpyArray>& arrays, const json::Value& entry,
+                                                const Shape& layer_input, const std::string& prefix,
+                                                const std::string& here, ModelBudget& budget, int nesting);
+
+/// A Graph from a model file's entry (format 3): its inputs, its nodes in order (each takes
+/// nodes named before it, so the file cannot describe a cycle), its outputs. Parameters are
+/// the arrays "<prefix>.<node>.<name>".
+template <class Scalar>
+std::unique_ptr<Layer<Scalar>> graph_from_entry(const std::map<std::string, NpyArray>& arrays, const json::Value& entry,
+                                                const std::string& prefix, const std::string& here,
+                                                ModelBudget& budget, int nesting) {
+    if (nesting > max_graph_nesting) {
+        throw FileError(concat(here, ": graphs nest more than ", max_graph_nesting, " deep"));
+    }
+    std::vector<std::pair<std::string, Shape>> inputs;
+    for (const json::Value& input : entry.at("inputs", prefix).as_array(prefix + " inputs")) {
+        const std::string name = input.at("name", prefix + " input").as_string(prefix + " input name");
+        inputs.emplace_back(name, shape_from_json(input.at("shape", prefix + " input"), prefix + " input shape", here));
+    }
+    std::unique_ptr<Graph<Scalar>> graph;
+    std::map<std::string, typename Graph<Scalar>::Node> nodes;
+    try {
+        graph = std::make_unique<Graph<Scalar>>(std::move(inputs));
+    } catch (const std::invalid_argument& e) {
+        throw FileError(concat(here, ": ", e.what()));
+    }
+    for (std::size_t k = 0; k < graph->input_count(); ++k) {
+        nodes[graph->name(graph->input(k))] = graph->input(k);
+    }
+    const auto find = [&](const std::string& name, const std::string& node_here) {
+        const auto it = nodes.find(name);
+        if (it == nodes.end()) {
+            throw FileError(concat(node_here, ": it takes '", printable(name),
+                                   "', which is not an input or a node named before it"));
+        }
+        return it->second;
+    };
+    for (const json::Value& node : entry.at("nodes", prefix).as_array(prefix + " nodes")) {
+        const std::string name = node.at("name", prefix + " node").as_string(prefix + " node name");
+        const std::string node_here = concat(here, ": node '", printable(name), "'");
+        std::vector<typename Graph<Scalar>::Node> from;
+        for (const json::Value& f : node.at("from", prefix + " node").as_array(prefix + " node from")) {
+            from.push_back(find(f.as_string(prefix + " node from"), node_here));
+        }
+        if (from.empty()) {
+            throw FileError(concat(node_here, ": it takes no node, expected at least one"));
+        }
+        typename Graph<Scalar>::Node added;
+        try {
+            if (const json::Value* merge = node.find("merge")) {
+                std::vector<Shape> shapes;
+                for (const auto& f : from) {
+                    shapes.push_back(graph->shape(f));
+                }
+                auto layer = create_merge<Scalar>(merge->as_string(prefix + " node merge"), shapes);
+                count_model_values(budget.values, layer->output_shape(), node_here);
+                count_model_operations(budget.operations, layer->operations(), node_here);
+                added = graph->add(std::move(layer), from, name);
+            } else {
+                if (from.size() != 1) {
+                    throw FileError(concat(node_here, ": a layer takes ", from.size(), " nodes, expected 1"));
+                }
+                Shape input = graph->shape(from.front());
+                if (const json::Value* own = node.find("input")) {
+                    input = shape_from_json(*own, prefix + " node input", node_here);
+                }
+                const std::string layer_here =
+                    concat(node_here, " ('", printable(node.at("type", prefix + " node").as_string(prefix + " node type")), "')");
+                added = graph->add(layer_from_entry<Scalar>(arrays, node, input, prefix + "." + name, layer_here, budget,
+                                                            nesting + 1),
+                                   from.front(), name);
+            }
+        } catch (const FileError&) {
+            throw;
+        } catch (const std::invalid_argument& e) {  // nndl's own: names from the file are escaped already
+            throw FileError(concat(node_here, ": ", e.what()));
+        }
+        nodes[name] = added;
+    }
+    std::vector<typename Graph<Scalar>::Node> outputs;
+    for (const json::Value& name : entry.at("outputs", prefix).as_array(prefix + " outputs")) {
+        outputs.push_back(find(name.as_string(prefix + " outputs"), concat(here, ": the outputs")));
+    }
+    try {
+        graph->set_outputs(outputs);
+        graph->validate();
+    } catch (const std::invalid_argument& e) {  // nndl's own, escaped already
+        throw FileError(concat(here, ": ", e.what()));
+    }
+    return graph;
+}
+
+/// One layer of a model file from its entry, with its parameters and state loaded from the
+/// arrays "<prefix>.<name>"; a graph's nodes recursively.
+template <class Scalar>
+std::unique_ptr<Layer<Scalar>> layer_from_entry(const std::map<std::string, NpyArray>& arrays, const json::Value& entry,
+                                                const Shape& layer_input, const std::string& prefix,
+                                                const std::string& here, ModelBudget& budget, int nesting) {
+    const std::string type = entry.at("type", prefix).as_string(prefix + " type");
+    if (type == "graph") {
+        auto graph = graph_from_entry<Scalar>(arrays, entry, prefix, here, budget, nesting);
+        if (graph->input_size() != layer_input.size()) {
+            throw FileError(concat(here, ": it takes ", graph->input_shape().to_string(), ", but gets ",
+                                   layer_input.to_string()));
+        }
+        return graph;
+    }
+    Settings settings;
+    for (const auto& [name, value] : entry.at("settings", prefix).items(prefix + " settings")) {
+        settings.set(name, setting_from_json(value, name));
+    }
+    std::unique_ptr<Layer<Scalar>> layer;
+    try {
+        layer = create_layer<Scalar>(type, layer_input, settings);
+    } catch (const std::bad_alloc&) {
+        throw FileError(concat(here, ": the layer's settings ask for more memory than there is"));
+    } catch (const std::exception& e) {  // nndl's own, or whatever a user's factory throws
+        throw FileError(concat(here, ": ", printable(e.what(), 1000)));  // may quote the file's words
+    }
+    if (layer->output_size() > (1LL << 31)) {
+        throw FileError(concat(here, ": its output of ", layer->output_shape().to_string(), " is more than 2^31 values"));
+    }
+    budget.add_layer(*layer, here);
+    // A setting the layer does not have (a typo, a newer nndl's) would be ignored: refused.
+    const Settings own = layer->settings();
+    for (const auto& item : settings.items()) {
+        if (!own.has(item.first)) {
+            std::vector<std::string> names;
+            for (const auto& known : own.items()) {
+                names.push_back(known.first);
+            }
+            throw FileError(concat(here, ": the setting '", printable(item.first), "' is not one the layer has (",
+                                   names.empty() ? std::string("it has none") : "it has " + joined(names), ")"));
+        }
+    }
+    auto parameters = layer->parameters();
+    auto state = layer->state();
+    const auto listed_parameters = string_list(entry.at("parameters", prefix), prefix + " parameters");
+    const auto listed_state = string_list(entry.at("state", prefix), prefix + " state");
+    if (listed_parameters != names_of(parameters) || listed_state != names_of(state)) {
+        throw FileError(concat(here, ": the file lists parameters [", printable(joined(listed_parameters)),
+                               "] and state [", printable(joined(listed_state)), "], the layer has [",
+                               joined(names_of(parameters)), "] and [", joined(names_of(state)), "]"));
+    }
+    for (auto& p : parameters) {
+        load_matrix(arrays, prefix + "." + p.name, *p.value, here);
+    }
+    for (auto& s : state) {
+        load_matrix(arrays, prefix + "." + s.name, *s.value, here);
+    }
+    try {
+        layer->check_loaded();
+    } catch (const std::invalid_argument& e) {
+        throw FileError(concat(here, ": ", e.what()));
+    }
+    return layer;
+}
+
 template <class Scalar>
 Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arrays, const json::Value& arch,
                                      const std::string& where) {
@@ -215,12 +389,8 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
     for (std::size_t k = 0; k < layers.size(); ++k) {
         const json::Value& entry = layers[k];
         const std::string prefix = "layer" + std::to_string(k + 1);
-        const std::string type = entry.at("type", prefix).as_string(prefix + " type");
-        const std::string here = concat(where, ": ", prefix, " ('", printable(type), "')");
-        Settings settings;
-        for (const auto& [name, value] : entry.at("settings", prefix).items(prefix + " settings")) {
-            settings.set(name, setting_from_json(value, name));
-        }
+        const std::string here =
+            concat(where, ": ", prefix, " ('", printable(entry.at("type", prefix).as_string(prefix + " type")), "')");
         // A layer saved with its own input shape (a flat layer after an image) is rebuilt with it.
         Shape layer_input = network.output_shape();
         if (const json::Value* own = entry.find("input")) {
@@ -230,48 +400,8 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
                                        network.output_shape().to_string(), " before it"));
             }
         }
-        std::unique_ptr<Layer<Scalar>> layer;
+        auto layer = layer_from_entry<Scalar>(arrays, entry, layer_input, prefix, here, budget, 1);
         try {
-            layer = create_layer<Scalar>(type, layer_input, settings);
-        } catch (const std::bad_alloc&) {
-            throw FileError(concat(here, ": the layer's settings ask for more memory than there is"));
-        } catch (const std::exception& e) {  // nndl's own, or whatever a user's factory throws
-            throw FileError(concat(here, ": ", printable(e.what(), 1000)));  // may quote the file's words
-        }
-        if (layer->output_size() > (1LL << 31)) {
-            throw FileError(concat(here, ": its output of ", layer->output_shape().to_string(),
-                                   " is more than 2^31 values"));
-        }
-        budget.add_layer(*layer, here);
-        // A setting the layer does not have (a typo, a newer nndl's) would be ignored: refused.
-        const Settings own = layer->settings();
-        for (const auto& item : settings.items()) {
-            if (!own.has(item.first)) {
-                std::vector<std::string> names;
-                for (const auto& known : own.items()) {
-                    names.push_back(known.first);
-                }
-                throw FileError(concat(here, ": the setting '", printable(item.first), "' is not one the layer has (",
-                                       names.empty() ? std::string("it has none") : "it has " + joined(names), ")"));
-            }
-        }
-        auto parameters = layer->parameters();
-        auto state = layer->state();
-        const auto listed_parameters = string_list(entry.at("parameters", prefix), prefix + " parameters");
-        const auto listed_state = string_list(entry.at("state", prefix), prefix + " state");
-        if (listed_parameters != names_of(parameters) || listed_state != names_of(state)) {
-            throw FileError(concat(here, ": the file lists parameters [", printable(joined(listed_parameters)), "] and state [",
-                                   printable(joined(listed_state)), "], the layer has [", joined(names_of(parameters)),
-                                   "] and [", joined(names_of(state)), "]"));
-        }
-        for (auto& p : parameters) {
-            load_matrix(arrays, prefix + "." + p.name, *p.value, here);
-        }
-        for (auto& s : state) {
-            load_matrix(arrays, prefix + "." + s.name, *s.value, here);
-        }
-        try {
-            layer->check_loaded();
             network.add(std::move(layer));
         } catch (const std::invalid_argument& e) {
             throw FileError(concat(here, ": ", e.what()));
@@ -384,14 +514,89 @@ inline json::Value read_architecture(const std::map<std::string, NpyArray>& arra
             throw FileError("the architecture entry is not an nndl model description");
         }
         const long long v = arch.at("version", "the architecture").as_integer("version");
-        if (v != 1 && v != 2) {
-            throw FileError(concat("model format version ", v, ", this nndl reads versions 1 and 2"));
+        if (v < 1 || v > 3) {
+            throw FileError(concat("model format version ", v, ", this nndl reads versions 1, 2 and 3"));
         }
         version = static_cast<int>(v);
     } catch (const FileError& e) {
         throw FileError(concat(where, ": ", e.what()));
     }
     return arch;
+}
+
+/// A layer's entry in the architecture (type, settings, parameter and state names), its
+/// matrices appended to `arrays` as "<prefix>.<name>"; a graph's nodes recursively.
+template <class Scalar>
+json::Value layer_to_entry(Layer<Scalar>& layer, const std::string& prefix,
+                           std::vector<std::pair<std::string, NpyArray>>& arrays) {
+    json::Value entry = json::Value::object();
+    entry.set("type", json::Value(layer.type()));
+    entry.set("input", shape_to_json(layer.input_shape()));
+    if (auto* graph = dynamic_cast<Graph<Scalar>*>(&layer)) {
+        using Node = typename Graph<Scalar>::Node;
+        json::Value inputs = json::Value::array();
+        json::Value nodes = json::Value::array();
+        for (std::size_t i = 0; i < graph->size(); ++i) {
+            const Node n{i};
+            json::Value node = json::Value::object();
+            if (graph->is_input(n)) {
+                node.set("name", json::Value(graph->name(n)));
+                node.set("shape", shape_to_json(graph->shape(n)));
+                inputs.push_back(node);
+                continue;
+            }
+            json::Value from = json::Value::array();
+            for (const Node& f : graph->inputs_of(n)) {
+                from.push_back(json::Value(graph->name(f)));
+            }
+            if (const MergeLayer<Scalar>* merge = graph->merge_layer(n)) {
+                node.set("merge", json::Value(merge->type()));
+            } else {
+                Layer<Scalar>& inner = *graph->layer(n);
+                node = layer_to_entry(inner, prefix + "." + graph->name(n), arrays);
+            }
+            node.set("name", json::Value(graph->name(n)));
+            node.set("from", from);
+            nodes.push_back(node);
+        }
+        json::Value outputs = json::Value::array();
+        for (const Node& n : graph->outputs()) {
+            outputs.push_back(json::Value(graph->name(n)));
+        }
+        entry.set("inputs", inputs);
+        entry.set("nodes", nodes);
+        entry.set("outputs", outputs);
+        return entry;
+    }
+    json::Value settings = json::Value::object();
+    const Settings layer_settings = layer.settings();
+    for (const auto& [name, value] : layer_settings.items()) {
+        settings.set(name, setting_to_json(value));
+    }
+    entry.set("settings", settings);
+    json::Value parameter_names = json::Value::array();
+    json::Value state_names = json::Value::array();
+    std::vector<std::string> seen;
+    const auto add_array = [&](const std::string& name, const Matrix<Scalar>& value, json::Value& list) {
+        for (const auto& s : seen) {
+            if (s == name) {
+                throw_invalid("save_network: ", prefix, " ('", printable(layer.type()), "') has two matrices named '",
+                              printable(name), "'");
+            }
+        }
+        seen.push_back(name);
+        list.push_back(json::Value(name));
+        arrays.emplace_back(prefix + "." + name, to_npy(value));
+    };
+    for (const auto& p : layer.parameters()) {
+        add_array(p.name, *p.value, parameter_names);
+    }
+    for (const auto& s : layer.state()) {
+        add_array(s.name, *s.value, state_names);
+    }
+    entry.set("parameters", parameter_names);
+    entry.set("state", state_names);
+    return entry;
 }
 
 }  // namespace detail
@@ -460,7 +665,7 @@ void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
     namespace json = detail::json;
     json::Value arch = json::Value::object();
     arch.set("format", json::Value("nndl"));
-    arch.set("version", json::Value(static_cast<long long>(model_format_version)));
+    arch.set("version", json::Value(2LL));  // 3 below when the network holds a graph
     arch.set("scalar", json::Value(std::is_same_v<Scalar, float> ? "float32" : "float64"));
     arch.set("input", detail::shape_to_json(network.input_shape()));
     try {
@@ -478,42 +683,13 @@ void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
     arch.set("l2", json::Value(network.l2()));
     json::Value layers = json::Value::array();
     std::vector<std::pair<std::string, NpyArray>> arrays;
+    bool has_graph = false;
     for (std::size_t k = 0; k < network.depth(); ++k) {
         Layer<Scalar>& layer = network.layer(k);
-        const std::string prefix = "layer" + std::to_string(k + 1);
-        json::Value entry = json::Value::object();
-        entry.set("type", json::Value(layer.type()));
-        entry.set("input", detail::shape_to_json(layer.input_shape()));
-        json::Value settings = json::Value::object();
-        const Settings layer_settings = layer.settings();
-        for (const auto& [name, value] : layer_settings.items()) {
-            settings.set(name, detail::setting_to_json(value));
-        }
-        entry.set("settings", settings);
-        json::Value parameter_names = json::Value::array();
-        json::Value state_names = json::Value::array();
-        std::vector<std::string> seen;
-        const auto add_array = [&](const std::string& name, const Matrix<Scalar>& value, json::Value& list) {
-            for (const auto& s : seen) {
-                if (s == name) {
-                    detail::throw_invalid("save_network: ", prefix, " ('", layer.type(), "') has two matrices named '",
-                                          name, "'");
-                }
-            }
-            seen.push_back(name);
-            list.push_back(json::Value(name));
-            arrays.emplace_back(prefix + "." + name, to_npy(value));
-        };
-        for (const auto& p : layer.parameters()) {
-            add_array(p.name, *p.value, parameter_names);
-        }
-        for (const auto& s : layer.state()) {
-            add_array(s.name, *s.value, state_names);
-        }
-        entry.set("parameters", parameter_names);
-        entry.set("state", state_names);
-        layers.push_back(entry);
+        has_graph = has_graph || dynamic_cast<const Graph<Scalar>*>(&layer) != nullptr;
+        layers.push_back(detail::layer_to_entry(layer, "layer" + std::to_string(k + 1), arrays));
     }
+    arch.set("version", json::Value(static_cast<long long>(has_graph ? 3 : 2)));
     arch.set("layers", layers);
     const std::string text = json::dump(arch);
     if (text.size() > max_architecture_characters) {
