@@ -89,6 +89,42 @@ int main(int argc, char** argv) {
     cnn.add_dense(10, Activation::softmax, {nndl::Init::xavier}, random);
     write(cnn, folder, "cnn", random);
 
+    // A small ResNet as a graph: a residual block, a downsampling block with a strided
+    // shortcut, pooled and convolved branches concatenated, a sigmoid gate multiplied in.
+    {
+        nndl::Network<float> resnet(Shape::image(28, 28, 1));
+        nndl::Graph<float> g(resnet.input_shape());
+        const auto conv = [&](nndl::Graph<float>::Node from, nndl::Index filters, nndl::Index stride,
+                              Activation activation = Activation::identity) {
+            auto layer = std::make_unique<nndl::Conv2D<float>>(g.shape(from), filters, nndl::Window(3),
+                                                               nndl::Stride(stride), nndl::Padding::same(), activation);
+            layer->weights() = nndl::initial_weights<float>(filters, layer->fan_in(), {nndl::Init::he}, random);
+            layer->bias() = random.randn<float>(filters, 1) * 0.1f;
+            return g.add(std::move(layer), from);
+        };
+        const auto bn = [&](nndl::Graph<float>::Node from) {
+            const auto n = g.add(std::make_unique<nndl::BatchNorm<float>>(g.shape(from)), from);
+            set_trained_statistics(*g.layer(n), random);
+            return n;
+        };
+        const auto relu = [&](nndl::Graph<float>::Node from) {
+            return g.add(nndl::make_activation_layer<float>(g.shape(from), Activation::relu), from);
+        };
+        const auto stem = conv(g.input(), 8, 1, Activation::relu);
+        auto y = bn(conv(relu(bn(conv(stem, 8, 1))), 8, 1));
+        const auto block1 = relu(g.merge<nndl::Add>({y, stem}));
+        y = bn(conv(relu(bn(conv(block1, 16, 2))), 16, 1));
+        const auto block2 = relu(g.merge<nndl::Add>({y, bn(conv(block1, 16, 2))}));
+        const auto pooled = g.add(nndl::make_max_pool<float>(g.shape(block2), nndl::Window(2), nndl::Stride(2)), block2);
+        const auto joined = g.merge<nndl::Concatenate>({pooled, conv(block2, 8, 2, Activation::relu)});
+        const auto gate = conv(joined, 24, 1, Activation::sigmoid);
+        const auto gated = g.merge<nndl::Multiply>({joined, gate});
+        g.add(std::make_unique<nndl::GlobalAvgPool<float>>(g.shape(gated)), gated);
+        resnet.add(std::make_unique<nndl::Graph<float>>(std::move(g)));
+        resnet.add_dense(10, Activation::softmax, {nndl::Init::xavier}, random);
+        write(resnet, folder, "resnet_graph", random);
+    }
+
     // A flat layer after an image other than a dense one: Transpose to NHWC, then Flatten.
     nndl::Network<float> flat(Shape::image(5, 4, 3));
     flat.add(nndl::make_max_pool<float>(flat.output_shape(), nndl::Window(2), nndl::Stride(1)));

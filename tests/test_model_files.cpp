@@ -242,7 +242,7 @@ TEST_CASE("model files: broken files are refused with a message naming the probl
               a["layer1.W"] = nndl::to_npy(w);
           }).find("layer1.W has NaN or infinite values") != std::string::npos);
     CHECK(with_arch("version.npz", "\"version\":2", "\"version\":7")
-              .find("model format version 7, this nndl reads versions 1 and 2") != std::string::npos);
+              .find("model format version 7, this nndl reads versions 1, 2 and 3") != std::string::npos);
     CHECK(with_arch("units.npz", "\"units\":2", "\"units\":5").find("layer1.W is 2x3, the layer expects 5x3") !=
           std::string::npos);
     CHECK(with_arch("type.npz", "\"type\":\"dense\"", "\"type\":\"conv9\"")

@@ -342,6 +342,115 @@ TEST_CASE_TEMPLATE("round trip: save_onnx then load_onnx rebuilds the same layer
     }
 }
 
+TEST_CASE_TEMPLATE("round trip: a graph (residual block, strided shortcut, concatenation, gate) bit for bit", Scalar,
+                   float, double) {
+    nndl::NumpyRandom random(8);
+    nndl::Network<Scalar> net(Shape::image(6, 6, 2));
+    nndl::Graph<Scalar> g(net.input_shape());
+    const auto conv = [&](typename nndl::Graph<Scalar>::Node from, nndl::Index filters, nndl::Index stride,
+                          Activation activation) {
+        auto layer = std::make_unique<nndl::Conv2D<Scalar>>(g.shape(from), filters, Window(3), Stride(stride),
+                                                            Padding::same(), activation);
+        layer->weights() = random.randn<Scalar>(filters, layer->fan_in()) * Scalar(0.3);
+        layer->bias() = random.randn<Scalar>(filters, 1);
+        return g.add(std::move(layer), from);
+    };
+    const auto x = g.input();
+    auto y = conv(conv(x, 2, 1, Activation::relu), 2, 1, Activation::identity);
+    auto norm = std::make_unique<nndl::BatchNorm<Scalar>>(g.shape(y), 0.1, 1e-3);
+    *norm->state()[0].value = random.randn<Scalar>(2, 1);
+    y = g.add(std::move(norm), y);
+    y = g.add(nndl::make_activation_layer<Scalar>(g.shape(y), Activation::relu), g.template merge<nndl::Add>({y, x}));
+    const auto down = g.template merge<nndl::Add>({conv(y, 3, 2, Activation::identity), conv(y, 3, 2, Activation::tanh)});
+    const auto pooled = g.add(nndl::make_max_pool<Scalar>(g.shape(y), Window(2), Stride(2)), y);
+    const auto joined = g.template merge<nndl::Concatenate>({down, pooled});
+    g.template merge<nndl::Multiply>({joined, conv(joined, 5, 1, Activation::sigmoid)});
+    net.add(std::make_unique<nndl::Graph<Scalar>>(std::move(g)));
+    net.add_dense(3, Activation::softmax, {nndl::Init::he}, random);
+
+    const fs::path path = temporary("graph.onnx");
+    nndl::save_onnx(net, path, exact_options<Scalar>());
+    auto loaded = nndl::load_onnx<Scalar>(path);
+    fs::remove(path);
+    REQUIRE(loaded.depth() == 2);
+    const auto* graph = dynamic_cast<const nndl::Graph<Scalar>*>(&loaded.layer(0));
+    REQUIRE(graph != nullptr);
+    std::size_t merges = 0;
+    for (std::size_t i = 0; i < graph->size(); ++i) {
+        merges += graph->merge_layer(typename nndl::Graph<Scalar>::Node{i}) != nullptr ? 1 : 0;
+    }
+    CHECK(merges == 4u);
+    const Matrix<Scalar> input = random.randn<Scalar>(net.input_size(), 5);
+    CHECK(loaded.predict_proba(input) == net.predict_proba(input));
+}
+
+TEST_CASE("load_onnx of branching graphs: dangling inputs, cycles, dead branches and bad merges are refused") {
+    const auto error = [](const ModelBuilder& b) {
+        return nndl_test::message_of<nndl::FileError>([&] { (void)b.load(); }) +
+               nndl_test::message_of<nndl::InvalidArgument>([&] { (void)b.load(); });
+    };
+    {  // Add of the input and a tensor no node writes
+        ModelBuilder b({3});
+        b.node("Relu", {"x"}, "a");
+        b.node("Add", {"a", "ghost"}, "y");
+        b.output("y");
+        CHECK(error(b).find("node 2 ('', Add) reads 'ghost', which is neither the input nor the output of a node "
+                            "before it") != std::string::npos);
+    }
+    {  // a cycle: the Add reads what a later node writes from the Add's own output
+        ModelBuilder b({3});
+        b.node("Relu", {"x"}, "a");
+        b.node("Add", {"a", "c"}, "b");
+        b.node("Relu", {"b"}, "c");
+        b.output("c");
+        CHECK(error(b).find("reads 'c', which is neither the input nor the output of a node before it") !=
+              std::string::npos);
+    }
+    {  // a branch that no output needs
+        ModelBuilder b({3});
+        b.node("Relu", {"x"}, "a");
+        b.node("Sigmoid", {"x"}, "unused");
+        b.node("Tanh", {"a"}, "y");
+        b.output("y");
+        CHECK(error(b).find("has a branch that leads to no output") != std::string::npos);
+    }
+    {  // a merge of images of different sizes, and a Concat along the height
+        ModelBuilder b({1, 4, 4});
+        b.initializer("w", {1, 1, 1, 1}, {2.0f});
+        auto& conv = b.node("Conv", {"x", "w"}, "c");
+        ModelBuilder::attribute(conv, "strides", std::vector<std::int64_t>{2, 2});
+        b.node("Add", {"c", "x"}, "y");
+        b.output("y");
+        CHECK(error(b).find("cannot merge its inputs: Add::Add: input 2 is 4x4x1") != std::string::npos);
+        ModelBuilder h({1, 4, 4});
+        h.node("Relu", {"x"}, "a");
+        ModelBuilder::attribute(h.node("Concat", {"a", "x"}, "y"), "axis", std::int64_t{2});
+        h.output("y");
+        CHECK(error(h).find("concatenates along axis 2") != std::string::npos);
+    }
+    {  // an image merged with a flat tensor
+        ModelBuilder b({1, 2, 2});
+        b.int64_initializer("shape", {-1, 4});
+        b.node("Flatten", {"x"}, "f");
+        b.node("Relu", {"x"}, "r");
+        b.node("Add", {"r", "f"}, "y");
+        b.output("y");
+        CHECK(error(b).find("one an image and one flat") != std::string::npos);
+    }
+    {  // the same graph as a file of nodes in order loads and computes x + relu(x)
+        ModelBuilder b({4});
+        b.node("Relu", {"x"}, "a");
+        b.node("Add", {"a", "x"}, "y");
+        b.output("y");
+        auto net = b.load();
+        Matrix<double> in(4, 1);
+        in << -1, 2, -3, 4;
+        Matrix<double> expected(4, 1);
+        expected << -1, 4, -3, 8;
+        CHECK(net.predict_proba(in) == expected);
+    }
+}
+
 TEST_CASE_TEMPLATE("round trip: sequences through ONNX's LSTM, GRU and RNN operators, bit for bit", Scalar, float,
                    double) {
     nndl::NumpyRandom random(8);

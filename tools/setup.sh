@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(cmake g++ make pkg-config libeigen3-dev doctest-dev libstb-dev libhdf5-dev zlib1g-dev
           gnuplot-nox python3-numpy dataset-fashion-mnist
-          libonnx-dev libprotobuf-dev python3-onnx python3-opencv python3-torch libcli11-dev
+          libonnx-dev libprotobuf-dev python3-onnx python3-opencv python3-torch python3-torchvision libcli11-dev
           doxygen fortunes ccache nodejs)
 # fortunes: the text char_model learns from by default; ccache: a rebuild after a change
 # compiles only what changed; nodejs: ONNX Runtime (below) for the ONNX tests.

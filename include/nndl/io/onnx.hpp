@@ -78,6 +78,7 @@
 
 #include "../detail/file_util.hpp"
 #include "../errors.hpp"
+#include "../graph.hpp"
 #include "../layer.hpp"
 #include "../layers/activation_layer.hpp"
 #include "../layers/batch_norm.hpp"
@@ -404,9 +405,86 @@ void export_recurrent(GraphWriter& out, Layer<Scalar>& layer, const Shape& in) {
 }
 
 template <class Scalar>
+void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::size_t index);
+
+/// A Graph layer: each node in order, from the tensor of the node it takes; merges as Add
+/// (Sum for more than two), Mul and Concat along axis 1 (channels, features).
+template <class Scalar>
+void export_graph(GraphWriter& out, Graph<Scalar>& graph, std::size_t index) {
+    using Node = typename Graph<Scalar>::Node;
+    if (graph.input_count() != 1 || graph.outputs().size() != 1) {
+        throw_invalid("save_onnx: layer ", index, " is a graph of ", graph.input_count(), " inputs and ",
+                      graph.outputs().size(), " outputs; save_onnx writes graphs of one input and one output");
+    }
+    if (out.sequence) {
+        throw_invalid("save_onnx: layer ", index, " is a graph over sequences; save_onnx writes graphs of images "
+                      "and flat tensors");
+    }
+    struct Tensor {
+        std::string name;
+        bool image = false;
+    };
+    std::vector<Tensor> tensors(graph.size());
+    tensors[graph.input().index] = Tensor{out.current, out.image};
+    for (std::size_t i = 0; i < graph.size(); ++i) {
+        const Node n{i};
+        if (graph.is_input(n)) {
+            continue;
+        }
+        const std::vector<Node> from = graph.inputs_of(n);
+        if (const MergeLayer<Scalar>* merge = graph.merge_layer(n)) {
+            // Inputs of one kind: an image beside a flat tensor is flattened in nndl's order.
+            bool any_flat = false;
+            for (const Node& f : from) {
+                any_flat = any_flat || !tensors[f.index].image;
+            }
+            std::vector<std::string> names;
+            for (const Node& f : from) {
+                out.current = tensors[f.index].name;
+                out.image = tensors[f.index].image;
+                if (any_flat && out.image) {
+                    flatten_in_nndl_order(out, graph.shape(f));
+                }
+                names.push_back(out.current);
+            }
+            const std::string type = merge->type();
+            if (type == "concatenate") {
+                GraphWriter::set_int(out.add_node("Concat", names), "axis", 1);
+            } else if (type == "add") {
+                out.add_node(names.size() == 2 ? "Add" : "Sum", names);
+            } else if (type == "multiply") {
+                out.add_node("Mul", {names[0], names[1]});
+                for (std::size_t k = 2; k < names.size(); ++k) {
+                    out.add_node("Mul", {out.current, names[k]});
+                }
+            } else {
+                throw_invalid("save_onnx: layer ", index, " has a '", printable(type),
+                              "' merge, which has no ONNX operator here");
+            }
+            out.image = !any_flat;
+        } else {
+            out.current = tensors[from.front().index].name;
+            out.image = tensors[from.front().index].image;
+            export_layer(out, *graph.layer(n), graph.shape(from.front()), index);
+        }
+        tensors[i] = Tensor{out.current, out.image};
+    }
+    const Tensor& result = tensors[graph.outputs().front().index];
+    out.current = result.name;
+    out.image = result.image;
+    // The network's last node gets the output's name: the graph's own output must be a node
+    // written last, not a tensor other nodes read.
+    out.add_node("Identity", {out.current});
+}
+
+template <class Scalar>
 void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::size_t index) {
     const std::string type = layer.type();
     const Settings settings = layer.settings();
+    if (auto* graph = dynamic_cast<Graph<Scalar>*>(&layer)) {
+        export_graph(out, *graph, index);
+        return;
+    }
     if (type == "lstm" || type == "gru" || type == "simple_rnn") {
         export_recurrent(out, layer, in);
         return;
@@ -816,6 +894,7 @@ public:
                 fail(concat("has two initializers named '", printable(t.name()), "'"));
             }
         }
+        branching_ = find_branches();
         read_input();
         check_total_weights();
         for (int i = 0; i < graph_.node_size(); ++i) {
@@ -844,8 +923,17 @@ public:
             fail("ends with an image flattened in ONNX's channel-major order, which nndl's output cannot keep; end "
                  "with a Gemm, MatMul or an image");
         }
-        if (network_.depth() == 0) {
+        if (depth() == 0) {
             fail("has no layer nndl can build (a graph of Identity or Flatten only)");
+        }
+        if (branching_) {
+            graph_builder_->set_outputs({node_});
+            try {
+                graph_builder_->validate();
+            } catch (const InvalidArgument& e) {
+                fail(concat("has a branch that leads to no output (", e.what(), ")"));
+            }
+            network_.add(std::move(graph_builder_));
         }
         return std::move(network_);
     }
@@ -941,6 +1029,11 @@ private:
         budget_.add_input(shape, concat("load_onnx: '", file_, "': input '", printable(data->name()), "'"));
         network_ = Network<Scalar>(shape);
         image_ = rank == 4;
+        if (branching_) {
+            graph_builder_ = std::make_unique<Graph<Scalar>>(shape);
+            node_ = graph_builder_->input();
+            tensor_states_[data->name()] = TensorState{node_, image_, {}};
+        }
         sequence_ = tokens ? Sequence::tokens : rank == 3 ? Sequence::batch_major : Sequence::none;
         const auto& batch = tensor.shape().dim(0);
         input_batch_ = batch.has_dim_value() && batch.dim_value() >= 1 ? batch.dim_value() : 0;
@@ -1113,6 +1206,18 @@ private:
             fail_node(node, index, concat("computes constant ", op == "Sub" ? "- " : "/ ", "'", printable(current_),
                                           "'; nndl reads ", op, " with the previous output first (x - c, x / c)"));
         }
+        if (branching_ && (op == "Add" || op == "Mul" || op == "Sum" || op == "Concat") && node.input_size() >= 2 &&
+            std::none_of(node.input().begin(), node.input().end(),
+                         [&](const std::string& in) { return in.empty() || constants_.count(in) != 0; })) {
+            read_merge(node, index);
+            return;
+        }
+        if (branching_ && node.input_size() > 0 && node.input(0) != current_) {
+            switch_to(node, index, node.input(0));
+        }
+        if (branching_ && consumers_[current_] > 1) {  // others read it too: nothing may fuse into its layer
+            leave_current(node, index);
+        }
         if (node.input_size() == 0 || node.input(0) != current_) {
             fail_node(node, index, concat("reads '", printable(node.input_size() > 0 ? node.input(0) : std::string()),
                                           "', but nndl builds a chain and the previous output is '",
@@ -1157,7 +1262,7 @@ private:
                 if (*activation == Activation::softmax && image_) {
                     fail_node(node, index, "applies softmax to an image; nndl's softmax takes flat [batch, n] input");
                 }
-                add_layer(make_activation_layer<Scalar>(network_.output_shape(), *activation));
+                add_layer(make_activation_layer<Scalar>(output_shape(), *activation));
             }
             current_ = output;
             return;
@@ -1233,7 +1338,7 @@ private:
         }
         if (op == "GlobalAveragePool") {
             require_image(node, index);
-            add_layer(std::make_unique<GlobalAvgPool<Scalar>>(network_.output_shape()));
+            add_layer(std::make_unique<GlobalAvgPool<Scalar>>(output_shape()));
             current_ = output;
             return;
         }
@@ -1404,7 +1509,7 @@ private:
         }
         const Index gates = op == "LSTM" ? 4 : op == "GRU" ? 3 : 1;
         const Index rows = gates * units;
-        const Index features = network_.output_shape().features();
+        const Index features = output_shape().features();
         // The layer's own bound (2^26 weights, LSTM::max_weights and its siblings), before
         // W and R are read.
         if (units > (Index(1) << 26) / gates / (units + features + 2)) {
@@ -1452,7 +1557,7 @@ private:
     void settle_recurrent(bool last) {
         PendingRecurrent pending = std::move(recurrent_);
         recurrent_ = PendingRecurrent{};
-        const Shape in = network_.output_shape();
+        const Shape in = output_shape();
         std::unique_ptr<Layer<Scalar>> layer;
         std::vector<std::pair<const char*, Matrix<double>>> given;  // nndl's parameters by name
         try {
@@ -1525,7 +1630,7 @@ private:
                                                   TensorReader::Kind::integer)) {
                 dims.push_back(static_cast<std::int64_t>(v));
             }
-            const Shape shape = network_.output_shape();
+            const Shape shape = output_shape();
             const std::int64_t width = shape.is_sequence() ? shape.features() : shape.size();
             // A number of steps written into the file holds only where the file fixes them.
             const bool steps_fixed = !free_steps_;
@@ -1590,7 +1695,7 @@ private:
             fail_node(node, index, concat("has a table of ", dims.size(), " dimensions; expected [vocabulary, dimensions]"));
         }
         const std::vector<double> e = values(node, index, table, "table", dims);
-        auto layer = std::make_unique<Embedding<Scalar>>(network_.output_shape(), static_cast<Index>(dims[0]),
+        auto layer = std::make_unique<Embedding<Scalar>>(output_shape(), static_cast<Index>(dims[0]),
                                                          static_cast<Index>(dims[1]));
         Matrix<double> vectors(dims[1], dims[0]);  // nndl's E: one column per token
         for (Index t = 0; t < dims[0]; ++t) {
@@ -1613,7 +1718,7 @@ private:
             fail_node(node, index, "acts on an image; nndl reads Sub, Div, Mul and Add of per-feature constants on "
                                    "flat [batch, n] input only");
         }
-        const Index n = network_.output_size();
+        const Index n = output_size();
         const TensorProto* t = constant(node, index, 1, true);
         const std::vector<std::int64_t> dims = tensors_.dims(*t, describe(node, index) + ": operand");
         if (dims != std::vector<std::int64_t>{n} && dims != std::vector<std::int64_t>{1, n}) {
@@ -1641,8 +1746,8 @@ private:
         }
         const bool inverted = op == "Mul" || op == "Add";
         const bool completes = (op == "Div" && previous_op_ == "Sub") || (op == "Add" && previous_op_ == "Mul");
-        if (completes && network_.depth() > 0) {
-            const auto buffers = network_.layer(network_.depth() - 1).state();  // center, spread
+        if (completes && depth() > 0) {
+            const auto buffers = last_layer_->state();  // center, spread
             *buffers[op == "Div" ? 1 : 0].value = operand;
             return;
         }
@@ -1694,7 +1799,7 @@ private:
     }
 
     void read_flatten(const NodeProto& node, int index) {
-        const Shape shape = network_.output_shape();
+        const Shape shape = output_shape();
         if (node.op_type() == "Flatten") {
             const std::int64_t axis = int_attribute(node, index, "axis", 1);
             if (axis != 1 && !(axis == -1 && !image_)) {
@@ -1759,7 +1864,7 @@ private:
             fail_node(node, index, "multiplies a [batch, channels, height, width] tensor; Flatten it first");
         }
         const bool per_step = sequence_ != Sequence::none;
-        const Index inputs = per_step ? network_.output_shape().features() : network_.output_size();
+        const Index inputs = per_step ? output_shape().features() : output_size();
         const TensorProto* b = constant(node, index, 1, true);
         const std::vector<std::int64_t> dims = tensors_.dims(*b, describe(node, index) + ": weights");
         bool transposed = false;  // true: the weights are [units, inputs]
@@ -1816,7 +1921,7 @@ private:
             if (zero_padding_) {
                 fail_node(node, index, concat("has auto_pad ", printable(mode), " after a Pad; expected explicit pads there"));
             }
-            const Shape in = network_.output_shape();
+            const Shape in = output_shape();
             const auto split = [&](Index size, Index k, Index s, Index& before, Index& after) {
                 const Index out = (size + s - 1) / s;
                 const Index total = std::max<Index>((out - 1) * s + k - size, 0);
@@ -1927,7 +2032,7 @@ private:
         if (int_attribute(node, index, "group", 1) != 1) {
             fail_node(node, index, "has groups; nndl's Conv2D is a full convolution (group 1)");
         }
-        const Shape in = network_.output_shape();
+        const Shape in = output_shape();
         const TensorProto* w = constant(node, index, 1, true);
         const std::vector<std::int64_t> dims = tensors_.dims(*w, describe(node, index) + ": weights");
         if (dims.size() != 4 || dims[1] != in.channels || dims[0] < 1) {
@@ -1989,7 +2094,7 @@ private:
             fail_node(node, index, "averages padded windows without the padding (count_include_pad 0); nndl's "
                                    "average pooling counts the padding");
         }
-        add_layer(std::make_unique<Pool2D<Scalar>>(max ? PoolMode::max : PoolMode::average, network_.output_shape(),
+        add_layer(std::make_unique<Pool2D<Scalar>>(max ? PoolMode::max : PoolMode::average, output_shape(),
                                                       window, stride, padding));
     }
 
@@ -2001,7 +2106,7 @@ private:
             (node.output_size() > 1 && !node.output(1).empty())) {
             fail_node(node, index, "is in training mode; nndl reads the inference form");
         }
-        const Shape in = network_.output_shape();
+        const Shape in = output_shape();
         // Per channel of an image, else per feature of [batch, n].
         const Shape shape = image_ ? in : Shape(in.size());
         const Index c = shape.channels;
@@ -2077,12 +2182,146 @@ private:
 
     /// Appends a layer after checking the limits that keep a small file from asking for
     /// huge memory (every layer output, all weights together).
+    /// The shape of current_.
+    Shape output_shape() const { return branching_ ? graph_builder_->shape(node_) : network_.output_shape(); }
+    Index output_size() const { return output_shape().size(); }
+    /// Layers built so far.
+    std::size_t depth() const { return layer_count_; }
+
+    /// Whether the file's nodes branch or merge: a data tensor (not a constant, not computed
+    /// from a shape) read by two nodes, or an Add, Mul, Sum or Concat of two data tensors.
+    bool find_branches() {
+        static const std::set<std::string> merges{"Add", "Mul", "Sum", "Concat"};
+        static const std::set<std::string> shape_ops{"Gather", "Unsqueeze", "Concat", "Cast", "Slice",
+                                                     "Squeeze", "Reshape", "Expand", "ConstantOfShape"};
+        std::set<std::string> not_data;  // constants and values computed from shapes
+        for (const auto& t : graph_.initializer()) {
+            not_data.insert(t.name());
+        }
+        for (const auto& node : graph_.node()) {
+            const bool from_constants = std::all_of(node.input().begin(), node.input().end(), [&](const std::string& in) {
+                return in.empty() || not_data.count(in) != 0;
+            });
+            if (node.op_type() == "Constant" || node.op_type() == "Shape" ||
+                (shape_ops.count(node.op_type()) != 0 && from_constants) ||
+                (node.op_type() == "Identity" && from_constants)) {
+                for (const auto& out : node.output()) {
+                    not_data.insert(out);
+                }
+            }
+        }
+        bool branches = false;
+        for (const auto& node : graph_.node()) {
+            if (node.op_type() == "Shape" || node.input_size() == 0) {
+                continue;
+            }
+            const bool merge = merges.count(node.op_type()) != 0;
+            int data_inputs = 0;
+            for (int i = 0; i < (merge ? node.input_size() : 1); ++i) {
+                const std::string& in = node.input(i);
+                if (!in.empty() && not_data.count(in) == 0) {
+                    ++data_inputs;
+                    branches = ++consumers_[in] > 1 || branches;
+                }
+            }
+            branches = branches || (merge && data_inputs > 1);
+        }
+        return branches;
+    }
+
+    /// Records what current_ is (after a flush: the node that outputs it).
+    void remember_current() { tensor_states_[current_] = TensorState{node_, image_, flat_order_}; }
+
+    /// Before a node leaves the chain's tensor for another, or merges several: the waiting
+    /// layer is built and the tensor remembered. Only images and flat tensors branch.
+    void leave_current(const NodeProto& node, int index) {
+        flush();
+        if (zero_padding_ || channels_last_ || sequence_ != Sequence::none || recurrent_.active) {
+            fail_node(node, index, concat("branches off '", printable(current_),
+                                          "'; nndl's graphs branch and merge images and flat tensors only, not "
+                                          "sequences, a Pad or a Transpose before its Flatten"));
+        }
+        remember_current();
+    }
+
+    /// A node that reads another tensor than the last one: the graph goes on from there.
+    void switch_to(const NodeProto& node, int index, const std::string& name) {
+        leave_current(node, index);
+        const auto found = tensor_states_.find(name);
+        if (found == tensor_states_.end()) {
+            fail_node(node, index, concat("reads '", printable(name), "', which is neither the input nor the output "
+                                          "of a node before it (nndl reads nodes in the file's order)"));
+        }
+        node_ = found->second.node;
+        image_ = found->second.image;
+        flat_order_ = found->second.flat_order;
+        current_ = name;
+    }
+
+    /// Add, Sum, Mul or Concat of data tensors: a merge node.
+    void read_merge(const NodeProto& node, int index) {
+        leave_current(node, index);
+        const std::string& op = node.op_type();
+        std::vector<typename Graph<Scalar>::Node> from;
+        const TensorState* first = nullptr;
+        for (const auto& name : node.input()) {
+            const auto found = tensor_states_.find(name);
+            if (found == tensor_states_.end()) {
+                fail_node(node, index, concat("reads '", printable(name), "', which is neither the input nor the "
+                                              "output of a node before it (nndl reads nodes in the file's order)"));
+            }
+            if (first == nullptr) {
+                first = &found->second;
+            } else if (found->second.image != first->image || found->second.flat_order != first->flat_order) {
+                fail_node(node, index, concat("merges '", printable(node.input(0)), "' and '", printable(name),
+                                              "', one an image and one flat (or flattened in another order)"));
+            }
+            from.push_back(found->second.node);
+        }
+        if (node.output_size() != 1 || node.output(0).empty()) {
+            fail_node(node, index, "has not one output");
+        }
+        std::vector<Shape> shapes;
+        for (const auto& f : from) {
+            shapes.push_back(graph_builder_->shape(f));
+        }
+        std::unique_ptr<MergeLayer<Scalar>> merge;
+        try {
+            if (op == "Concat") {
+                const std::int64_t axis = int_attribute(node, index, "axis", 1);
+                const std::int64_t rank = first->image ? 4 : 2;
+                if (axis != 1 && axis != 1 - rank) {
+                    fail_node(node, index, concat("concatenates along axis ", axis, "; nndl concatenates along the "
+                                                  "channels of images and the features of flat tensors (axis 1)"));
+                }
+                if (!first->flat_order.empty()) {
+                    fail_node(node, index, "concatenates images flattened in ONNX's channel-major order; nndl "
+                                           "concatenates them before the Flatten");
+                }
+                merge = std::make_unique<Concatenate<Scalar>>(shapes);
+            } else if (op == "Mul") {
+                merge = std::make_unique<Multiply<Scalar>>(shapes);
+            } else {
+                merge = std::make_unique<Add<Scalar>>(shapes);  // Add, Sum
+            }
+        } catch (const ShapeError& e) {
+            fail_node(node, index, concat("cannot merge its inputs: ", e.what()));
+        }
+        write_outputs(node, index);
+        const std::string here = concat("load_onnx: '", file_, "': ", describe(node, index));
+        count_model_values(budget_.values, merge->output_shape(), here);
+        count_model_operations(budget_.operations, merge->operations(), here);
+        node_ = graph_builder_->add(std::move(merge), from);
+        current_ = node.output(0);
+        remember_current();
+    }
+
     void add_layer(std::unique_ptr<Layer<Scalar>> layer) {
         if (layer->output_size() > max_onnx_tensor_values) {
-            fail(concat("has a '", layer->type(), "' layer (layer ", network_.depth() + 1, ") whose output holds ",
+            fail(concat("has a '", layer->type(), "' layer (layer ", depth() + 1, ") whose output holds ",
                         layer->output_size(), " values per example; nndl reads at most ", max_onnx_tensor_values));
         }
-        const std::string here = concat("load_onnx: '", file_, "': layer ", network_.depth() + 1, " ('",
+        const std::string here = concat("load_onnx: '", file_, "': layer ", depth() + 1, " ('",
                                         layer->type(), "')");
         budget_.add_layer(*layer, here);
         for (const auto& p : layer->parameters()) {
@@ -2094,7 +2333,13 @@ private:
         if (weights_ > max_onnx_weights) {
             fail(concat("has more than ", max_onnx_weights, " weights in all (shared initializers count once per use)"));
         }
-        network_.add(std::move(layer));
+        last_layer_ = layer.get();
+        ++layer_count_;
+        if (branching_) {
+            node_ = graph_builder_->add(std::move(layer), node_);
+        } else {
+            network_.add(std::move(layer));
+        }
     }
 
     /// Adds the layer waiting in pending_, if any.
@@ -2106,12 +2351,12 @@ private:
         std::unique_ptr<Layer<Scalar>> layer;
         try {
             if (pending_.kind == Pending::Kind::dense && pending_.per_step) {
-                layer = std::make_unique<SequenceDense<Scalar>>(network_.output_shape(), pending_.weights.rows(),
+                layer = std::make_unique<SequenceDense<Scalar>>(output_shape(), pending_.weights.rows(),
                                                                 activation);
             } else if (pending_.kind == Pending::Kind::dense) {
                 layer = make_dense<Scalar>(pending_.weights.cols(), pending_.weights.rows(), activation);
             } else {
-                layer = std::make_unique<Conv2D<Scalar>>(network_.output_shape(), pending_.weights.rows(),
+                layer = std::make_unique<Conv2D<Scalar>>(output_shape(), pending_.weights.rows(),
                                                          pending_.kernel, pending_.stride, pending_.padding, activation);
             }
         } catch (const std::invalid_argument& e) {  // the layer's own check: name the file and the node
@@ -2130,7 +2375,21 @@ private:
     std::string file_;  // escaped (printable), for messages
     std::int64_t opset_ = 0;
     Constants constants_;
-    Network<Scalar> network_;
+    Network<Scalar> network_;  // a chain's layers, in order
+    // A file whose nodes branch or merge is read into a Graph instead: node_ is the node
+    // whose output current_ is, tensor_states_ what each tensor met so far was.
+    bool branching_ = false;
+    std::unique_ptr<Graph<Scalar>> graph_builder_;
+    typename Graph<Scalar>::Node node_{};
+    struct TensorState {
+        typename Graph<Scalar>::Node node;
+        bool image = false;
+        std::vector<Index> flat_order;
+    };
+    std::map<std::string, TensorState> tensor_states_;
+    std::map<std::string, int> consumers_;  // data tensors: the nodes that read each
+    std::size_t layer_count_ = 0;
+    Layer<Scalar>* last_layer_ = nullptr;
     std::string current_;
     bool image_ = false;
     bool channels_last_ = false;     // after a Transpose to NHWC, before its Flatten
