@@ -271,6 +271,14 @@ TEST_CASE("graphs refuse what cannot be built, naming the node") {
     CHECK(message_of([&] { g.add(std::unique_ptr<nndl::Layer<double>>(), conv); }) ==
           "Graph::add: layer is null, expected a layer");
     CHECK(message_of([&] { g.node("no\x1b[2Jde"); }) == "Graph::node: no node named 'no\\x1b[2Jde'");
+    // A merge takes its inputs' exact shapes (a model file rebuilds it from them).
+    CHECK(message_of([&] { g.add(std::make_unique<nndl::Add<double>>(std::vector<Shape>{Shape(24), Shape(24)}),
+                                 {conv, conv}); }) ==
+          "Graph::add: node 'add_1' ('add') takes 24 as input 1, but node 'shortcut' outputs 2x2x6 (height x width x "
+          "channels)");
+    CHECK(message_of([&] { g.add(dense<double>(Shape(24), 2, Activation::relu, random), conv, "block.dense"); }) ==
+          "Graph::add: the node name 'block.dense', expected 1 to 200 letters, digits, _, - and : (it names the "
+          "node's arrays in model files)");
     CHECK(message_of([&] { g.set_outputs({}); }) == "Graph::set_outputs: no outputs, expected at least one node");
     CHECK(message_of([&] { g.set_outputs({conv, conv}); }) ==
           "Graph::set_outputs: node 'shortcut' is named twice, expected each output once");
@@ -369,6 +377,9 @@ TEST_CASE_TEMPLATE("a network holding graphs round-trips bit-exactly through a m
               .find("node 'joined': Add::Add: input 2 is 2x2x3") != std::string::npos);
     CHECK(with_arch("twice.npz", "\"name\":\"pool\"", "\"name\":\"image\"")
               .find("Graph::add: a node named 'image' exists") != std::string::npos);
+    CHECK(with_arch("name.npz", "\"name\":\"pool\"", "\"name\":\"\\u001b]0;x\\u0007\"")
+              .find("layer2 ('graph'): node '\\x1b]0;x\\x07': expected a name of 1 to 200 letters") !=
+          std::string::npos);
     CHECK(with_arch("weird.npz", "\"merge\":\"add\"", "\"merge\":\"a\\u001bdd\"")
               .find("node 'add_1': create_merge: type 'a\\x1bdd', expected") != std::string::npos);
 }

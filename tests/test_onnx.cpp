@@ -372,7 +372,7 @@ TEST_CASE_TEMPLATE("round trip: a graph (residual block, strided shortcut, conca
     nndl::save_onnx(net, path, exact_options<Scalar>());
     auto loaded = nndl::load_onnx<Scalar>(path);
     fs::remove(path);
-    REQUIRE(loaded.depth() == 2);
+    REQUIRE(loaded.depth() == 1);  // the dense layer after the graph is read into it
     const auto* graph = dynamic_cast<const nndl::Graph<Scalar>*>(&loaded.layer(0));
     REQUIRE(graph != nullptr);
     std::size_t merges = 0;
@@ -386,15 +386,14 @@ TEST_CASE_TEMPLATE("round trip: a graph (residual block, strided shortcut, conca
 
 TEST_CASE("load_onnx of branching graphs: dangling inputs, cycles, dead branches and bad merges are refused") {
     const auto error = [](const ModelBuilder& b) {
-        return nndl_test::message_of<nndl::FileError>([&] { (void)b.load(); }) +
-               nndl_test::message_of<nndl::InvalidArgument>([&] { (void)b.load(); });
+        return nndl_test::message_of<nndl::InvalidArgument>([&] { (void)b.load(); });
     };
     {  // Add of the input and a tensor no node writes
         ModelBuilder b({3});
         b.node("Relu", {"x"}, "a");
         b.node("Add", {"a", "ghost"}, "y");
         b.output("y");
-        CHECK(error(b).find("node 2 ('', Add) reads 'ghost', which is neither the input nor the output of a node "
+        CHECK(error(b).find("node 1 ('Add_2', Add) reads 'ghost', which is neither the input nor the output of a node "
                             "before it") != std::string::npos);
     }
     {  // a cycle: the Add reads what a later node writes from the Add's own output
@@ -428,14 +427,36 @@ TEST_CASE("load_onnx of branching graphs: dangling inputs, cycles, dead branches
         h.output("y");
         CHECK(error(h).find("concatenates along axis 2") != std::string::npos);
     }
-    {  // an image merged with a flat tensor
+    {  // an image flattened in ONNX's order merged: refused (its entries are in another order than nndl's)
         ModelBuilder b({1, 2, 2});
-        b.int64_initializer("shape", {-1, 4});
+        b.node("Flatten", {"x"}, "f");
+        b.node("Relu", {"x"}, "r");
+        b.node("Add", {"r", "f"}, "y");
+        b.output("y");
+        CHECK(error(b).find("an image flattened in ONNX's channel-major order before its Gemm") != std::string::npos);
+    }
+    {  // an image merged with a flat tensor of as many values
+        ModelBuilder b({1, 1, 1});
         b.node("Flatten", {"x"}, "f");
         b.node("Relu", {"x"}, "r");
         b.node("Add", {"r", "f"}, "y");
         b.output("y");
         CHECK(error(b).find("one an image and one flat") != std::string::npos);
+    }
+    {  // a normalization begun on one branch is not completed by a Div on another (a review found it was)
+        ModelBuilder b({4});
+        b.initializer("c1", {4}, {1, 2, 3, 4});
+        b.initializer("c2", {4}, {2, 2, 2, 2});
+        b.node("Sub", {"x", "c1"}, "s");
+        b.node("Div", {"x", "c2"}, "d");
+        b.node("Add", {"s", "d"}, "y");
+        b.output("y");
+        auto net = b.load();
+        Matrix<double> in(4, 1);
+        in << 1, 1, 1, 1;
+        Matrix<double> expected(4, 1);
+        expected << 0.5, -0.5, -1.5, -2.5;  // (x - c1) + x / c2
+        CHECK(net.predict_proba(in) == expected);
     }
     {  // the same graph as a file of nodes in order loads and computes x + relu(x)
         ModelBuilder b({4});
@@ -939,9 +960,9 @@ TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its op
     };
     {
         ModelBuilder b({3});
-        b.node("Concat", {"x", "x"}, "y");
+        b.node("Erf", {"x"}, "y");
         b.output("y");
-        contains(refusal(b), "node 0 ('Concat_1', Concat) has an operator nndl has no layer for; supported: Gemm");
+        contains(refusal(b), "node 0 ('Erf_1', Erf) has an operator nndl has no layer for; supported: Gemm");
     }
     {
         ModelBuilder b({3});
@@ -969,7 +990,8 @@ TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its op
         b.node("Relu", {"x"}, "a");
         b.node("Relu", {"x"}, "b");
         b.output("b");
-        contains(refusal(b), "node 1 ('Relu_2', Relu) reads 'x', but nndl builds a chain");
+        contains(refusal(b), "has a branch that leads to no output (Graph::validate: node 'activation_1' leads to no "
+                             "output");
     }
     {
         ModelBuilder b({1, 4, 4});
@@ -1211,10 +1233,10 @@ TEST_CASE("load_onnx refuses what nndl has no layer for, naming the node, its op
         ModelBuilder b({3});
         b.node("Relu", {"x"}, "y");
         b.graph.mutable_node(0)->set_name("evil\nline2 \x1b[31mRED");
-        b.node("Concat", {"y", "y"}, "z");
+        b.node("Erf", {"y"}, "z");
         b.graph.mutable_node(1)->set_name("evil\nline2 \x1b[31mRED");
         b.output("z");
-        contains(refusal(b), "node 1 ('evil\\x0aline2 \\x1b[31mRED', Concat)");
+        contains(refusal(b), "node 1 ('evil\\x0aline2 \\x1b[31mRED', Erf)");
     }
     {
         // A bool training_mode of false is inference: accepted.

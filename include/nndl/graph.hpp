@@ -20,7 +20,9 @@
 // other, in the order the constructor got them; several outputs likewise.
 
 #include <algorithm>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,16 +65,22 @@ public:
             node.name = std::move(name);
             node.shape = shape;
             node.input_offset = total - shape.size();
+            names_.insert(node.name);
             nodes_.push_back(std::move(node));
             inputs_.push_back(nodes_.size() - 1);
         }
-        outputs_ = {nodes_.size() - 1};
-        update_uses();
+        set_output_uses({nodes_.size() - 1});
     }
 
     /// A deep copy (every layer cloned) that has seen no batch.
-    Graph(const Graph& other) : Layer<Scalar>(other), inputs_(other.inputs_), outputs_(other.outputs_),
-                                outputs_set_(other.outputs_set_) {
+    Graph(const Graph& other)
+        : Layer<Scalar>(other),
+          inputs_(other.inputs_),
+          outputs_(other.outputs_),
+          outputs_set_(other.outputs_set_),
+          checked_(other.checked_),
+          names_(other.names_),
+          name_counters_(other.name_counters_) {
         for (const NodeData& node : other.nodes_) {
             NodeData copy;
             copy.name = node.name;
@@ -88,7 +96,6 @@ public:
             }
             nodes_.push_back(std::move(copy));
         }
-        unused_ = other.unused_;
     }
     /// A deep copy, as the copy constructor.
     Graph& operator=(const Graph& other) {
@@ -150,8 +157,7 @@ public:
     }
 
     /// Adds a merge layer that takes the outputs of `from`, in order, named `name` (by default
-    /// its type and a number: "add_1"). Its input shapes must be those outputs' (a flat
-    /// input may take as many values). Throws as add.
+    /// its type and a number: "add_1"). Its input shapes must be those outputs'. Throws as add.
     Node add(std::unique_ptr<MergeLayer<Scalar>> merge, const std::vector<Node>& from, std::string name = {}) {
         if (!merge) {
             detail::throw_invalid("Graph::add: merge layer is null, expected a layer");
@@ -168,7 +174,7 @@ public:
         }
         for (std::size_t k = 0; k < from.size(); ++k) {
             const Shape out = nodes_[from[k].index].shape;
-            if (shapes[k] != out && !(shapes[k].is_flat() && shapes[k].size() == out.size())) {
+            if (shapes[k] != out) {  // exactly: a model file rebuilds a merge from its inputs' shapes
                 detail::throw_shape("Graph::add: node '", printable(name), "' ('", printable(merge->type()),
                                     "') takes ", shapes[k].to_string(), " as input ", k + 1, ", but node '",
                                     printable(nodes_[from[k].index].name), "' outputs ", out.to_string());
@@ -225,14 +231,14 @@ public:
             total += size;
             indices.push_back(n.index);
         }
-        outputs_ = std::move(indices);
+        set_output_uses(std::move(indices));
         outputs_set_ = true;
-        update_uses();
+        this->release_batch();  // a backward needs a forward over the new outputs
     }
 
     /// Throws InvalidArgument, naming it, when a node leads to no output (forward and infer
     /// refuse such a graph too; a model loader calls this to refuse it at once).
-    void validate() const { require_all_used("Graph::validate"); }
+    void validate() const { require_all_used("Graph::validate", first_unused()); }
 
     /// The output shape of node `n` (an input's shape for an input).
     Shape shape(Node n) const {
@@ -246,6 +252,14 @@ public:
     }
     /// Nodes, inputs included.
     std::size_t size() const { return nodes_.size(); }
+    /// Whether `name` may name a node: 1 to 200 letters, digits, '_', '-' and ':' (no '.',
+    /// which separates a node's name from its matrices' in model files).
+    static bool valid_name(const std::string& name) {
+        return !name.empty() && name.size() <= 200 && std::all_of(name.begin(), name.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                   c == '-' || c == ':';
+        });
+    }
     /// How many inputs the graph has.
     std::size_t input_count() const { return inputs_.size(); }
     /// The output nodes, in order.
@@ -401,7 +415,10 @@ public:
 
 protected:
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode mode) override {
-        require_all_used("Graph::forward");
+        if (!checked_) {  // once per change of the graph: forward runs every training step
+            require_all_used("Graph::forward", first_unused());
+            checked_ = true;
+        }
         split_inputs(input, [this](std::size_t i) -> Matrix<Scalar>& { return nodes_[i].own_value; },
                      [this](std::size_t i, const Matrix<Scalar>* value) { nodes_[i].value = value; });
         for (NodeData& node : nodes_) {
@@ -486,7 +503,7 @@ protected:
     }
 
     void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
-        require_all_used("Graph::infer");
+        require_all_used("Graph::infer", first_unused());
         // Local buffers, so several threads may share the graph; each is freed after its last use.
         std::vector<Matrix<Scalar>> values(nodes_.size());
         std::vector<const Matrix<Scalar>*> pointers(nodes_.size(), nullptr);
@@ -558,26 +575,21 @@ private:
         }
     }
     void check_new_name(const char* where, const std::string& name) const {
-        const bool allowed = std::all_of(name.begin(), name.end(), [](char c) {
-            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                   c == '-' || c == '.' || c == ':';
-        });
-        if (name.empty() || name.size() > 200 || !allowed) {
+        if (!valid_name(name)) {
             detail::throw_invalid(where, ": the node name '", printable(name),
-                                  "', expected 1 to 200 letters, digits and _ - . : (it names the node's arrays in "
+                                  "', expected 1 to 200 letters, digits, _, - and : (it names the node's arrays in "
                                   "model files)");
         }
-        for (const NodeData& node : nodes_) {
-            if (node.name == name) {
-                detail::throw_invalid(where, ": a node named '", printable(name), "' exists, expected a new name");
-            }
+        if (names_.count(name) != 0) {
+            detail::throw_invalid(where, ": a node named '", printable(name), "' exists, expected a new name");
         }
     }
-    /// "conv2d_2": the first free type_k.
-    std::string default_name(const std::string& type) const {
-        for (std::size_t k = 1;; ++k) {
-            std::string candidate = type + "_" + std::to_string(k);
-            if (std::none_of(nodes_.begin(), nodes_.end(), [&](const NodeData& n) { return n.name == candidate; })) {
+    /// "conv2d_2": the first free type_k (counting on from the last one given for the type).
+    std::string default_name(const std::string& type) {
+        std::size_t& k = name_counters_[type];
+        for (;;) {
+            std::string candidate = type + "_" + std::to_string(++k);
+            if (names_.count(candidate) == 0) {
                 return candidate;
             }
         }
@@ -592,28 +604,35 @@ private:
     bool is_input_index(std::size_t i) const { return !nodes_[i].layer && !nodes_[i].merge; }
 
     Node append(NodeData node) {
+        for (std::size_t from : node.from) {
+            ++nodes_[from].uses;
+        }
+        names_.insert(node.name);
         nodes_.push_back(std::move(node));
         if (!outputs_set_) {
-            outputs_ = {nodes_.size() - 1};
+            set_output_uses({nodes_.size() - 1});
         }
-        update_uses();
+        checked_ = false;
         this->release_batch();
         return Node{nodes_.size() - 1};
     }
 
-    /// Counts each node's consumers and finds the first non-input node that leads to no output.
-    void update_uses() {
-        for (NodeData& node : nodes_) {
-            node.uses = 0;
+    /// Makes `outputs` the outputs, moving their extra use (an output is used once more).
+    void set_output_uses(std::vector<std::size_t> outputs) {
+        for (std::size_t i : outputs_) {
+            --nodes_[i].uses;
         }
-        for (const NodeData& node : nodes_) {
-            for (std::size_t from : node.from) {
-                ++nodes_[from].uses;
-            }
-        }
-        std::vector<bool> live(nodes_.size(), false);
+        outputs_ = std::move(outputs);
         for (std::size_t i : outputs_) {
             ++nodes_[i].uses;
+        }
+        checked_ = false;
+    }
+
+    /// The first non-input node that leads to no output; nodes_.size() when none.
+    std::size_t first_unused() const {
+        std::vector<bool> live(nodes_.size(), false);
+        for (std::size_t i : outputs_) {
             live[i] = true;
         }
         for (std::size_t i = nodes_.size(); i-- > 0;) {
@@ -623,18 +642,17 @@ private:
                 }
             }
         }
-        unused_ = nodes_.size();
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
             if (!live[i] && !is_input_index(i)) {
-                unused_ = i;
-                break;
+                return i;
             }
         }
+        return nodes_.size();
     }
 
-    void require_all_used(const char* where) const {
-        if (unused_ < nodes_.size()) {
-            detail::throw_invalid(where, ": node '", printable(nodes_[unused_].name),
+    void require_all_used(const char* where, std::size_t unused) const {
+        if (unused < nodes_.size()) {
+            detail::throw_invalid(where, ": node '", printable(nodes_[unused].name),
                                   "' leads to no output, expected every node to feed an output (set_outputs)");
         }
     }
@@ -681,7 +699,9 @@ private:
     std::vector<std::size_t> inputs_;
     std::vector<std::size_t> outputs_;
     bool outputs_set_ = false;
-    std::size_t unused_ = 0;  ///< the first node that leads to no output; nodes_.size() when none
+    bool checked_ = false;  ///< every node leads to an output (forward checked since the last change)
+    std::set<std::string> names_;  ///< the nodes' names
+    std::map<std::string, std::size_t> name_counters_;  ///< the last default number per type
     Matrix<Scalar> output_, input_gradient_;
     std::vector<Matrix<Scalar>> output_gradients_;
 };

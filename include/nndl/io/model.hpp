@@ -258,6 +258,9 @@ std::unique_ptr<Layer<Scalar>> graph_from_entry(const std::map<std::string, NpyA
     for (const json::Value& node : entry.at("nodes", prefix).as_array(prefix + " nodes")) {
         const std::string name = node.at("name", prefix + " node").as_string(prefix + " node name");
         const std::string node_here = concat(here, ": node '", printable(name), "'");
+        if (!Graph<Scalar>::valid_name(name)) {  // before it names arrays or appears in messages unescaped
+            throw FileError(concat(node_here, ": expected a name of 1 to 200 letters, digits, _, - and :"));
+        }
         std::vector<typename Graph<Scalar>::Node> from;
         for (const json::Value& f : node.at("from", prefix + " node").as_array(prefix + " node from")) {
             from.push_back(find(f.as_string(prefix + " node from"), node_here));

@@ -1032,7 +1032,7 @@ private:
         if (branching_) {
             graph_builder_ = std::make_unique<Graph<Scalar>>(shape);
             node_ = graph_builder_->input();
-            tensor_states_[data->name()] = TensorState{node_, image_, {}};
+            tensor_states_[data->name()] = TensorState{node_, image_};
         }
         sequence_ = tokens ? Sequence::tokens : rank == 3 ? Sequence::batch_major : Sequence::none;
         const auto& batch = tensor.shape().dim(0);
@@ -1176,7 +1176,8 @@ private:
             define(node, index, node.output(0), constants_.at(node.input(0)));  // PyTorch names shared weights so
             return;
         }
-        if ((op == "Add" || op == "Mul") && node.input_size() == 2 && node.input(1) == current_ &&
+        if ((op == "Add" || op == "Mul") && node.input_size() == 2 &&
+            (node.input(1) == current_ || (branching_ && tensor_states_.count(node.input(1)) != 0)) &&
             node.input(0) != current_ && constants_.count(node.input(0)) != 0) {
             NodeProto swapped = node;  // Add(bias, h) is Add(h, bias): the chain's tensor first
             swapped.set_input(0, node.input(1));
@@ -1745,8 +1746,14 @@ private:
             operand(i, 0) = static_cast<Scalar>(value);
         }
         const bool inverted = op == "Mul" || op == "Add";
-        const bool completes = (op == "Div" && previous_op_ == "Sub") || (op == "Add" && previous_op_ == "Mul");
-        if (completes && depth() > 0) {
+        // It completes the normalization the node before it began only where it reads that
+        // layer's output, which nothing else reads (a branch may read it too).
+        const bool completes = ((op == "Div" && previous_op_ == "Sub") || (op == "Add" && previous_op_ == "Mul")) &&
+                               !open_normalization_.empty() && node.input(0) == open_normalization_ &&
+                               consumers_[open_normalization_] <= 1 &&
+                               dynamic_cast<Normalization<Scalar>*>(last_layer_) != nullptr;
+        open_normalization_.clear();
+        if (completes) {
             const auto buffers = last_layer_->state();  // center, spread
             *buffers[op == "Div" ? 1 : 0].value = operand;
             return;
@@ -1755,6 +1762,7 @@ private:
         Matrix<Scalar> spread = Matrix<Scalar>::Ones(n, 1);
         (op == "Sub" || op == "Add" ? center : spread) = operand;
         add_layer(std::make_unique<Normalization<Scalar>>(Shape(n), center, spread, inverted, "onnx"));
+        open_normalization_ = node.output(0);
     }
 
     std::optional<Activation> activation_of(const NodeProto& node, int index) const {
@@ -2230,16 +2238,18 @@ private:
     }
 
     /// Records what current_ is (after a flush: the node that outputs it).
-    void remember_current() { tensor_states_[current_] = TensorState{node_, image_, flat_order_}; }
+    void remember_current() { tensor_states_[current_] = TensorState{node_, image_}; }
 
     /// Before a node leaves the chain's tensor for another, or merges several: the waiting
     /// layer is built and the tensor remembered. Only images and flat tensors branch.
     void leave_current(const NodeProto& node, int index) {
         flush();
-        if (zero_padding_ || channels_last_ || sequence_ != Sequence::none || recurrent_.active) {
+        if (zero_padding_ || channels_last_ || sequence_ != Sequence::none || recurrent_.active ||
+            !flat_order_.empty()) {
             fail_node(node, index, concat("branches off '", printable(current_),
                                           "'; nndl's graphs branch and merge images and flat tensors only, not "
-                                          "sequences, a Pad or a Transpose before its Flatten"));
+                                          "sequences, a Pad or a Transpose before what follows it, or an image "
+                                          "flattened in ONNX's channel-major order before its Gemm"));
         }
         remember_current();
     }
@@ -2254,7 +2264,7 @@ private:
         }
         node_ = found->second.node;
         image_ = found->second.image;
-        flat_order_ = found->second.flat_order;
+        flat_order_.clear();  // a tensor flattened in ONNX's order does not branch (leave_current)
         current_ = name;
     }
 
@@ -2272,9 +2282,9 @@ private:
             }
             if (first == nullptr) {
                 first = &found->second;
-            } else if (found->second.image != first->image || found->second.flat_order != first->flat_order) {
+            } else if (found->second.image != first->image) {
                 fail_node(node, index, concat("merges '", printable(node.input(0)), "' and '", printable(name),
-                                              "', one an image and one flat (or flattened in another order)"));
+                                              "', one an image and one flat"));
             }
             from.push_back(found->second.node);
         }
@@ -2294,10 +2304,6 @@ private:
                     fail_node(node, index, concat("concatenates along axis ", axis, "; nndl concatenates along the "
                                                   "channels of images and the features of flat tensors (axis 1)"));
                 }
-                if (!first->flat_order.empty()) {
-                    fail_node(node, index, "concatenates images flattened in ONNX's channel-major order; nndl "
-                                           "concatenates them before the Flatten");
-                }
                 merge = std::make_unique<Concatenate<Scalar>>(shapes);
             } else if (op == "Mul") {
                 merge = std::make_unique<Multiply<Scalar>>(shapes);
@@ -2312,6 +2318,9 @@ private:
         count_model_values(budget_.values, merge->output_shape(), here);
         count_model_operations(budget_.operations, merge->operations(), here);
         node_ = graph_builder_->add(std::move(merge), from);
+        ++layer_count_;
+        image_ = first->image;
+        flat_order_.clear();  // tensors flattened in ONNX's order do not branch (leave_current)
         current_ = node.output(0);
         remember_current();
     }
@@ -2384,7 +2393,6 @@ private:
     struct TensorState {
         typename Graph<Scalar>::Node node;
         bool image = false;
-        std::vector<Index> flat_order;
     };
     std::map<std::string, TensorState> tensor_states_;
     std::map<std::string, int> consumers_;  // data tensors: the nodes that read each
@@ -2420,6 +2428,7 @@ private:
     ModelBudget budget_;  // what the input and layers hold and cost per example, bounded
     std::int64_t input_batch_ = 0;  // the input's fixed batch size, 0 when free
     std::string previous_op_;       // the last node's operator (a Div completes a Sub's normalization)
+    std::string open_normalization_;  // the output of a Sub or Mul's normalization layer a Div or Add may complete
     std::set<std::string> written_;  // every tensor name the graph has defined: the input, node outputs
 };
 
