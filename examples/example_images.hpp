@@ -199,9 +199,15 @@ void classify_images(const nndl::Network<Scalar>& network, const std::vector<std
                      const std::vector<std::string>& names = {}) {
     const auto labels = class_names(network.output_size(), names);
     const nndl::Activation output = nndl::output_activation(network.layer(network.depth() - 1));
-    if (output != nndl::Activation::sigmoid && output != nndl::Activation::softmax) {
+    // Scores of several classes (a PyTorch classifier ends with its Linear layer) become
+    // probabilities through a softmax, as the model's own loss would make them.
+    const bool scores = output == nndl::Activation::identity && network.output_size() > 1;
+    if (output != nndl::Activation::sigmoid && output != nndl::Activation::softmax && !scores) {
         throw std::invalid_argument("classify_images: the model's output is " + std::string(nndl::to_string(output)) +
-                                    ", expected sigmoid or softmax probabilities");
+                                    ", expected sigmoid or softmax probabilities, or scores of several classes");
+    }
+    if (scores && !paths.empty()) {
+        std::cerr << "the model outputs scores without a softmax: p is their softmax\n";
     }
     if (paths.empty()) {
         return;
@@ -214,7 +220,14 @@ void classify_images(const nndl::Network<Scalar>& network, const std::vector<std
     }
     const auto batch = static_cast<std::size_t>(std::clamp(nndl::max_model_values() / per_example, 1LL, 32LL));
     for (std::size_t first = 0; first < paths.size(); first += batch) {
-        const nndl::Matrix<Scalar> probabilities = network.predict_proba(load_image_inputs(network, paths, first, batch));
+        nndl::Matrix<Scalar> probabilities = network.predict_proba(load_image_inputs(network, paths, first, batch));
+        if (scores) {
+            for (nndl::Index j = 0; j < probabilities.cols(); ++j) {
+                auto column = probabilities.col(j).array();
+                column = (column - column.maxCoeff()).exp();
+                column /= column.sum();
+            }
+        }
         for (nndl::Index j = 0; j < probabilities.cols(); ++j) {
             const std::string& path = paths[first + static_cast<std::size_t>(j)];
             if (probabilities.rows() == 1) {

@@ -7,6 +7,12 @@ endforeach()
 if(NOT DEFINED EXIT_CODE)
   set(EXIT_CODE 0)
 endif()
+# -DREQUIRES=<file>: a file another test makes where its packages are installed; without it
+# the test reports itself skipped (its SKIP_REGULAR_EXPRESSION matches "SKIPPED: ").
+if(DEFINED REQUIRES AND NOT EXISTS "${REQUIRES}")
+  message("SKIPPED: ${REQUIRES} was not made (its maker was skipped)")
+  return()
+endif()
 execute_process(COMMAND ${COMMAND} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 set(all "${out}${err}")
 if(NOT rc STREQUAL EXIT_CODE)

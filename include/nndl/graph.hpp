@@ -300,6 +300,28 @@ public:
         return !nodes_[n.index].layer && !nodes_[n.index].merge;
     }
 
+    /// Takes the chain of one-input layers that ends a graph of one output out of it and
+    /// returns them in order: the layers after the last merge or branch point (a classifier's
+    /// pooling and dense head), so that a network can hold them after the graph, where its
+    /// loss sees the output layer's activation. The graph's output becomes the node before
+    /// them. None when the output is a merge, an input or a node read elsewhere too.
+    std::vector<std::unique_ptr<Layer<Scalar>>> take_trailing_layers() {
+        std::vector<std::unique_ptr<Layer<Scalar>>> tail;
+        while (outputs_.size() == 1 && outputs_.front() + 1 == nodes_.size() && nodes_.back().layer &&
+               nodes_.back().uses == 1 && nodes_[nodes_.back().from.front()].uses == 1 &&
+               !is_input_index(nodes_.back().from.front())) {
+            NodeData last = std::move(nodes_.back());
+            nodes_.pop_back();
+            names_.erase(last.name);
+            set_output_uses({last.from.front()});
+            --nodes_[last.from.front()].uses;  // it no longer feeds `last`
+            tail.push_back(std::move(last.layer));
+        }
+        std::reverse(tail.begin(), tail.end());
+        this->release_batch();
+        return tail;
+    }
+
     /// "graph".
     std::string type() const override { return "graph"; }
     /// The input's shape; for several inputs, a flat vector of all their values.

@@ -933,7 +933,12 @@ public:
             } catch (const InvalidArgument& e) {
                 fail(concat("has a branch that leads to no output (", e.what(), ")"));
             }
+            // The chain after the last merge (pooling, the dense head) follows the graph in the network.
+            auto tail = graph_builder_->take_trailing_layers();
             network_.add(std::move(graph_builder_));
+            for (auto& layer : tail) {
+                network_.add(std::move(layer));
+            }
         }
         return std::move(network_);
     }
