@@ -1,6 +1,6 @@
 // Branching models exported by PyTorch (tools/onnx_pytorch_graphs.py: torchvision's resnet18
-// on 28x28 gray images, random weights and batch statistics) run in nndl: on 1,000
-// Fashion-MNIST test images every output within 1e-4 of PyTorch's (float32).
+// on 28x28 gray images and a small U-Net, random weights and batch statistics) run in nndl:
+// on 1,000 Fashion-MNIST test images every output within 1e-4 of PyTorch's (float32).
 // Usage: test_onnx_pytorch_graphs MODELS_DIR
 // Exit code 77 (a skip in ctest) when the models were not made (no PyTorch here).
 
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
     try {
         const auto reference = nndl::read_npz(models / "reference.npz");
         bool passed = true;
-        for (const char* name : {"resnet18"}) {
+        for (const char* name : {"resnet18", "unet"}) {
             passed = check(models, name, reference) && passed;
         }
         std::cout << (passed ? "passed\n" : "FAILED\n");

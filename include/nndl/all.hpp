@@ -10,5 +10,6 @@
 #include "data/planar.hpp"
 #include "gradient_check.hpp"
 #include "graph.hpp"
+#include "layers/upsample.hpp"
 #include "nndl.hpp"
 #include "numpy_sum.hpp"

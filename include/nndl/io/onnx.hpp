@@ -89,6 +89,7 @@
 #include "../layers/lstm.hpp"
 #include "../layers/normalization.hpp"
 #include "../layers/pooling.hpp"
+#include "../layers/upsample.hpp"
 #include "../layers/sequence_dense.hpp"
 #include "../layers/simple_rnn.hpp"
 #include "../network.hpp"
@@ -186,6 +187,18 @@ public:
         return t.name();
     }
 
+    /// A float32 vector whatever the precision (what Resize's scales must be).
+    std::string add_float32_tensor(const std::string& stem, const std::vector<float>& values) {
+        TensorProto& t = *graph_.add_initializer();
+        t.set_name(fresh(stem));
+        t.add_dims(static_cast<std::int64_t>(values.size()));
+        t.set_data_type(TensorProto::FLOAT);
+        for (const auto v : values) {
+            t.add_float_data(v);
+        }
+        return t.name();
+    }
+
     std::string add_int64_tensor(const std::string& stem, const std::vector<std::int64_t>& values) {
         TensorProto& t = *graph_.add_initializer();
         t.set_name(fresh(stem));
@@ -222,6 +235,13 @@ public:
         a.set_type(AttributeProto::FLOAT);
         a.set_f(static_cast<float>(value));
     }
+    static void set_string(NodeProto& node, const char* name, const std::string& value) {
+        AttributeProto& a = *node.add_attribute();
+        a.set_name(name);
+        a.set_type(AttributeProto::STRING);
+        a.set_s(value);
+    }
+
     static void set_ints(NodeProto& node, const char* name, const std::vector<std::int64_t>& values) {
         AttributeProto& a = *node.add_attribute();
         a.set_name(name);
@@ -582,6 +602,17 @@ void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::
         if (conv) {
             export_activation(out, activation_from_string(settings.text("activation")), layer.output_shape(), index);
         }
+        return;
+    }
+    if (type == "upsample2d") {  // Resize, nearest, as PyTorch's nn.Upsample writes it
+        ensure_image(out, in);
+        const std::vector<long long>& factor = settings.integers("factor");
+        const std::string scales = out.add_float32_tensor(
+            "scales", {1.0f, 1.0f, static_cast<float>(factor[0]), static_cast<float>(factor[1])});
+        NodeProto& node = out.add_node("Resize", {out.current, "", scales});
+        GraphWriter::set_string(node, "mode", "nearest");
+        GraphWriter::set_string(node, "coordinate_transformation_mode", "asymmetric");
+        GraphWriter::set_string(node, "nearest_mode", "floor");
         return;
     }
     if (type == "global_avg_pool") {
@@ -1056,7 +1087,7 @@ private:
             {"Relu", {1, 1}}, {"Sigmoid", {1, 1}}, {"Tanh", {1, 1}}, {"LeakyRelu", {1, 1}}, {"Softmax", {1, 1}},
             {"Flatten", {1, 1}}, {"Reshape", {2, 1}}, {"Transpose", {1, 1}}, {"Pad", {4, 1}}, {"Identity", {1, 1}},
             {"Dropout", {3, 2}}, {"Sub", {2, 1}}, {"Div", {2, 1}}, {"Mul", {2, 1}}, {"LSTM", {8, 3}},
-            {"GRU", {6, 2}}, {"RNN", {6, 2}}, {"Squeeze", {2, 1}}, {"Gather", {2, 1}}};
+            {"GRU", {6, 2}}, {"RNN", {6, 2}}, {"Squeeze", {2, 1}}, {"Gather", {2, 1}}, {"Resize", {4, 1}}};
         const auto found = limits.find(node.op_type());
         if (found != limits.end() &&
             (node.input_size() > found->second.first || node.output_size() > found->second.second)) {
@@ -1342,6 +1373,11 @@ private:
             current_ = output;
             return;
         }
+        if (op == "Resize") {
+            read_resize(node, index);
+            current_ = output;
+            return;
+        }
         if (op == "GlobalAveragePool") {
             require_image(node, index);
             add_layer(std::make_unique<GlobalAvgPool<Scalar>>(output_shape()));
@@ -1357,8 +1393,9 @@ private:
                   "has an operator nndl has no layer for; supported: Gemm, MatMul (+ Add), Conv, MaxPool, AveragePool, "
                   "GlobalAveragePool, BatchNormalization, Relu, LeakyRelu (alpha 0.01), Sigmoid, Tanh, Softmax, "
                   "Flatten, Reshape (to [batch, features]), Transpose (to NHWC before a Flatten), Pad (zeros, before "
-                  "Conv or AveragePool), Sub, Div, Mul, Add (a constant per feature of flat input), Identity, "
-                  "Dropout, Constant");
+                  "Conv or AveragePool), Sub, Div, Mul, Add (a constant per feature of flat input), Add, Sum, Mul, "
+                  "Concat (of computed tensors: a graph), Resize (nearest, whole factors), Identity, Dropout, "
+                  "Constant, and LSTM, GRU, RNN, Gather over sequences");
     }
 
     /// Records a node's outputs as written; ONNX writes each name once, and an optional
@@ -2082,6 +2119,49 @@ private:
                 pending_.bias(f, 0) = bv[static_cast<std::size_t>(f)];
             }
         }
+    }
+
+    /// Resize of an image by whole factors, nearest: an Upsample2D. Output pixel x reads
+    /// floor(x / factor) under "asymmetric" coordinates with nearest_mode "floor" (PyTorch's
+    /// nn.Upsample) and under "half_pixel" ones with either rounding (ONNX's default).
+    void read_resize(const NodeProto& node, int index) {
+        require_image(node, index);
+        const auto text = [&](const char* name, const char* fallback) {
+            const AttributeProto* a = find_attribute(node, name);
+            return a == nullptr ? std::string(fallback) : a->s();
+        };
+        const std::string mode = text("mode", "nearest");
+        const std::string coordinates = text("coordinate_transformation_mode", "half_pixel");
+        const std::string rounding = text("nearest_mode", "round_prefer_floor");
+        const bool floors = (coordinates == "asymmetric" && rounding == "floor") ||
+                            ((coordinates == "half_pixel" || coordinates == "pytorch_half_pixel") &&
+                             (rounding == "round_prefer_floor" || rounding == "round_prefer_ceil"));
+        if (mode != "nearest" || !floors || int_attribute(node, index, "antialias", 0) != 0 ||
+            find_attribute(node, "axes") != nullptr || int_attribute(node, index, "exclude_outside", 0) != 0) {
+            fail_node(node, index, concat("resizes with mode '", printable(mode), "', coordinates '",
+                                          printable(coordinates), "' and rounding '", printable(rounding),
+                                          "'; nndl reads nearest-neighbour Resize by whole factors (asymmetric with "
+                                          "floor, or half_pixel), no axes, antialias or exclude_outside"));
+        }
+        const Shape in = output_shape();
+        std::vector<double> factor;
+        if (const TensorProto* scales = constant(node, index, 2, false); scales != nullptr && !(
+                tensors_.dims(*scales, describe(node, index) + ": scales") == std::vector<std::int64_t>{0})) {
+            factor = values(node, index, *scales, "scales", {4});
+        } else if (const TensorProto* sizes = constant(node, index, 3, false)) {
+            const std::vector<double> v = values(node, index, *sizes, "sizes", {4});
+            factor = {1.0, v[1] / static_cast<double>(in.channels), v[2] / static_cast<double>(in.height),
+                      v[3] / static_cast<double>(in.width)};
+        } else {
+            fail_node(node, index, "has neither constant scales nor constant sizes");
+        }
+        const auto whole = [](double f) { return f >= 1.0 && f <= 65536.0 && f == std::floor(f); };
+        if (factor[0] != 1.0 || factor[1] != 1.0 || !whole(factor[2]) || !whole(factor[3])) {
+            fail_node(node, index, concat("resizes by factors ", factor[0], ", ", factor[1], ", ", factor[2], ", ",
+                                          factor[3], "; nndl reads whole factors of at least 1 for the height and "
+                                          "width, 1 for the batch and channels"));
+        }
+        add_layer(std::make_unique<Upsample2D<Scalar>>(in, static_cast<Index>(factor[2]), static_cast<Index>(factor[3])));
     }
 
     void read_pool(const NodeProto& node, int index) {

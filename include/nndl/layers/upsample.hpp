@@ -1,0 +1,126 @@
+#pragma once
+// Nearest-neighbour upsampling of image columns (height x width x channels, channels
+// fastest): each pixel repeated in a block of factor rows by factor columns, as PyTorch's
+// nn.Upsample(scale_factor, mode="nearest") and ONNX's Resize (nearest, integer scales) do.
+// The decoder half of a U-Net. No parameters, no state.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../errors.hpp"
+#include "../layer.hpp"
+#include "../types.hpp"
+#include "registry.hpp"
+
+namespace nndl {
+
+/// Repeats each pixel of images of `input` shape factor_height times down and factor_width
+/// times across: output (h, w, c) = input (h / factor_height, w / factor_width, c).
+template <class Scalar>
+class Upsample2D final : public Layer<Scalar> {
+public:
+    /// Throws InvalidArgument for an invalid input shape, a factor below 1 or an output
+    /// above Shape::max_values values.
+    Upsample2D(Shape input, Index factor_height, Index factor_width)
+        : input_(input), factor_height_(factor_height), factor_width_(factor_width) {
+        if (!input.valid() || input.is_sequence()) {
+            detail::throw_invalid("Upsample2D::Upsample2D: input is ", input.to_string(), ", expected an image");
+        }
+        if (factor_height < 1 || factor_width < 1 || factor_height > Shape::max_values / input.height ||
+            factor_width > Shape::max_values / input.width ||
+            !Shape(input.channels, input.height * factor_height, input.width * factor_width).valid()) {
+            detail::throw_invalid("Upsample2D::Upsample2D: factors ", factor_height, " x ", factor_width, " over ",
+                                  input.to_string(), ", expected at least 1 each and at most ", Shape::max_values,
+                                  " output values");
+        }
+    }
+
+    /// "upsample2d".
+    std::string type() const override { return "upsample2d"; }
+    /// The image shape given to the constructor.
+    Shape input_shape() const override { return input_; }
+    /// The input's height and width times the factors, its channels.
+    Shape output_shape() const override {
+        return Shape(input_.channels, input_.height * factor_height_, input_.width * factor_width_);
+    }
+    /// "factor": [factor_height, factor_width].
+    Settings settings() const override {
+        Settings s;
+        s.set("factor", std::vector<long long>{factor_height_, factor_width_});
+        return s;
+    }
+    /// A copy that has seen no batch.
+    std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<Upsample2D>(*this); }
+    /// The rows repeated.
+    Index factor_height() const { return factor_height_; }
+    /// The columns repeated.
+    Index factor_width() const { return factor_width_; }
+
+protected:
+    /// Contract: see Layer::forward. The same in both modes.
+    const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
+        do_infer(input, output_);
+        return output_;
+    }
+    /// Contract: see Layer::backward. Each input pixel's gradient is the sum over its block.
+    const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
+        if (!need_input_gradient) {
+            input_gradient_.resize(0, 0);
+            return input_gradient_;
+        }
+        const Index c = input_.channels;
+        const Shape out = output_shape();
+        input_gradient_.setZero(input_.size(), output_gradient.cols());
+        for (Index j = 0; j < output_gradient.cols(); ++j) {
+            for (Index h = 0; h < out.height; ++h) {
+                for (Index w = 0; w < out.width; ++w) {
+                    input_gradient_.col(j).segment(input_.offset(h / factor_height_, w / factor_width_, 0), c) +=
+                        output_gradient.col(j).segment(out.offset(h, w, 0), c);
+                }
+            }
+        }
+        return input_gradient_;
+    }
+    /// Contract: see Layer::infer.
+    void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
+        const Index c = input_.channels;
+        const Shape out = output_shape();
+        output.resize(out.size(), input.cols());
+        for (Index j = 0; j < input.cols(); ++j) {
+            for (Index h = 0; h < out.height; ++h) {
+                for (Index w = 0; w < out.width; ++w) {
+                    output.col(j).segment(out.offset(h, w, 0), c) =
+                        input.col(j).segment(input_.offset(h / factor_height_, w / factor_width_, 0), c);
+                }
+            }
+        }
+    }
+
+private:
+    Shape input_;
+    Index factor_height_;
+    Index factor_width_;
+    Matrix<Scalar> output_;
+    Matrix<Scalar> input_gradient_;
+};
+
+namespace detail {
+
+/// An Upsample2D from a model file's settings: "factor" [height, width].
+template <class Scalar>
+std::unique_ptr<Layer<Scalar>> upsample2d_from_settings(const Shape& input, const Settings& s) {
+    const std::vector<long long> factor = s.integers("factor");
+    if (factor.size() != 2) {
+        throw_invalid("Upsample2D: setting 'factor' has ", factor.size(), " entries, expected 2 (height, width)");
+    }
+    return std::make_unique<Upsample2D<Scalar>>(input, static_cast<Index>(factor[0]), static_cast<Index>(factor[1]));
+}
+
+/// "upsample2d" in the registries of a program that includes this header.
+inline const bool upsample2d_registered =
+    register_builtin_layer({"upsample2d", upsample2d_from_settings<float>, upsample2d_from_settings<double>});
+
+}  // namespace detail
+
+}  // namespace nndl
