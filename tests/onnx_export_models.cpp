@@ -125,6 +125,26 @@ int main(int argc, char** argv) {
         write(resnet, folder, "resnet_graph", random);
     }
 
+    // A small U-Net: pooled down, upsampled (Resize, nearest) and concatenated with the level above.
+    {
+        nndl::Network<float> unet(Shape::image(8, 8, 1));
+        nndl::Graph<float> g(unet.input_shape());
+        const auto conv = [&](nndl::Graph<float>::Node from, nndl::Index filters, Activation activation) {
+            auto layer = std::make_unique<nndl::Conv2D<float>>(g.shape(from), filters, nndl::Window(3), nndl::Stride(1),
+                                                               nndl::Padding::same(), activation);
+            layer->weights() = nndl::initial_weights<float>(filters, layer->fan_in(), {nndl::Init::he}, random);
+            layer->bias() = random.randn<float>(filters, 1) * 0.1f;
+            return g.add(std::move(layer), from);
+        };
+        const auto top = conv(g.input(), 4, Activation::relu);
+        const auto pooled = g.add(nndl::make_max_pool<float>(g.shape(top), nndl::Window(2), nndl::Stride(2)), top);
+        const auto bottom = conv(pooled, 8, Activation::relu);
+        const auto up = g.add(std::make_unique<nndl::Upsample2D<float>>(g.shape(bottom), 2, 2), bottom);
+        conv(g.merge<nndl::Concatenate>({up, top}), 1, Activation::sigmoid);
+        unet.add(std::make_unique<nndl::Graph<float>>(std::move(g)));
+        write(unet, folder, "unet_graph", random);
+    }
+
     // A flat layer after an image other than a dense one: Transpose to NHWC, then Flatten.
     nndl::Network<float> flat(Shape::image(5, 4, 3));
     flat.add(nndl::make_max_pool<float>(flat.output_shape(), nndl::Window(2), nndl::Stride(1)));

@@ -385,6 +385,39 @@ TEST_CASE_TEMPLATE("round trip: a graph (residual block, strided shortcut, conca
     CHECK(loaded.predict_proba(input) == net.predict_proba(input));
 }
 
+TEST_CASE_TEMPLATE("round trip: Upsample2D as ONNX's Resize (nearest), bit for bit; other resizes are refused", Scalar,
+                   float, double) {
+    nndl::NumpyRandom random(12);
+    nndl::Network<Scalar> net(Shape::image(3, 3, 2));
+    net.add(std::make_unique<nndl::Upsample2D<Scalar>>(net.output_shape(), 2, 3));
+    net.add_dense(3, Activation::softmax, {nndl::Init::he}, random);
+    const fs::path path = temporary("upsample.onnx");
+    nndl::save_onnx(net, path, exact_options<Scalar>());
+    auto loaded = nndl::load_onnx<Scalar>(path);
+    fs::remove(path);
+    REQUIRE(loaded.depth() == 2);
+    CHECK(loaded.layer(0).type() == "upsample2d");
+    CHECK(loaded.layer(0).settings() == net.layer(0).settings());
+    const Matrix<Scalar> x = random.randn<Scalar>(18, 4);
+    CHECK(loaded.predict_proba(x) == net.predict_proba(x));
+
+    const auto resize = [](const std::string& mode, const std::vector<float>& scales) {
+        ModelBuilder b({1, 2, 2});
+        b.initializer("scales", {4}, scales);
+        auto& node = b.node("Resize", {"x", "", "scales"}, "y");
+        ModelBuilder::attribute(node, "mode", mode);
+        ModelBuilder::attribute(node, "coordinate_transformation_mode", std::string("asymmetric"));
+        ModelBuilder::attribute(node, "nearest_mode", std::string("floor"));
+        b.output("y");
+        return nndl_test::message_of<nndl::InvalidArgument>([&] { (void)b.load(); });
+    };
+    CHECK(resize("nearest", {1, 1, 2, 2}).empty());
+    CHECK(resize("linear", {1, 1, 2, 2}).find("resizes with mode 'linear'") != std::string::npos);
+    CHECK(resize("nearest", {1, 1, 1.5f, 2}).find("resizes by factors 1, 1, 1.5, 2; nndl reads whole factors") !=
+          std::string::npos);
+    CHECK(resize("nearest", {1, 2, 2, 2}).find("resizes by factors 1, 2, 2, 2") != std::string::npos);
+}
+
 TEST_CASE("load_onnx of branching graphs: dangling inputs, cycles, dead branches and bad merges are refused") {
     const auto error = [](const ModelBuilder& b) {
         return nndl_test::message_of<nndl::InvalidArgument>([&] { (void)b.load(); });
