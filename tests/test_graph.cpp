@@ -383,3 +383,59 @@ TEST_CASE_TEMPLATE("a network holding graphs round-trips bit-exactly through a m
     CHECK(with_arch("weird.npz", "\"merge\":\"add\"", "\"merge\":\"a\\u001bdd\"")
               .find("node 'add_1': create_merge: type 'a\\x1bdd', expected") != std::string::npos);
 }
+
+TEST_CASE("two outputs with a loss each: the weighted cost, its gradient check, training and a model file") {
+    nndl::NumpyRandom random(31);
+    Graph<double> g(Shape(4));
+    const auto h = g.add(dense<double>(4, 6, Activation::tanh, random), g.input(), "h");
+    const auto classes = g.add(dense<double>(6, 3, Activation::softmax, random), h, "classes");
+    const auto value = g.add(dense<double>(6, 1, Activation::identity, random), h, "value");
+    g.set_outputs({classes, value});
+    nndl::Network<double> net(Shape(4));
+    net.add(std::make_unique<Graph<double>>(std::move(g)));
+    auto losses = std::make_unique<nndl::OutputLosses<double>>();
+    losses->add(3, std::make_unique<nndl::CategoricalCrossEntropy<double>>(), 1.0)
+        .add(1, std::make_unique<nndl::MeanSquaredError<double>>(), 0.5);
+    net.set_loss(std::move(losses));
+    CHECK(net.loss().name() == "OutputLosses(3:CategoricalCrossEntropy*1,1:MeanSquaredError*0.5)");
+
+    // Targets: a class from the sign pattern of x, and a value, sum(x).
+    const Matrix<double> x = random.randn<double>(4, 64);
+    Matrix<double> y = Matrix<double>::Zero(4, 64);
+    for (nndl::Index j = 0; j < 64; ++j) {
+        y((x(0, j) > 0) + (x(1, j) > 0), j) = 1;
+        y(3, j) = x.col(j).sum();
+    }
+    const Matrix<double> out = net.forward(x, nndl::Mode::training);
+    const Matrix<double> top = out.topRows(3), y_top = y.topRows(3), bottom = out.bottomRows(1),
+                         y_bottom = y.bottomRows(1);
+    CHECK(net.cost(y) == doctest::Approx(nndl::CategoricalCrossEntropy<double>().value(top, y_top) +
+                                         0.5 * nndl::MeanSquaredError<double>().value(bottom, y_bottom))
+                             .epsilon(1e-14));
+    const auto check = nndl::check_network_gradients<double>(net, x.leftCols(8), y.leftCols(8));
+    INFO(check.summary());
+    CHECK(check.passed(1e-7));
+
+    nndl::TrainOptions options;
+    options.batch_size = 16;
+    options.metric = nndl::TrainMetric::none;
+    options.seed = 2;
+    options.epochs = 30;
+    nndl::Adam<double> adam(0.01);
+    const double before = net.cost_of_output(net.predict_proba(x), y);
+    nndl::train(net, x, y, adam, options);
+    const double after = net.cost_of_output(net.predict_proba(x), y);
+    CHECK(after < 0.5 * before);
+
+    const auto path = nndl_test::scratch_dir("output_losses") / "two_outputs.npz";
+    nndl::save_network(net, path);
+    auto loaded = nndl::load_network<double>(path);
+    CHECK(loaded.loss().name() == net.loss().name());
+    CHECK(loaded.predict_proba(x) == net.predict_proba(x));
+    CHECK(loaded.cost_of_output(loaded.predict_proba(x), y) == net.cost_of_output(net.predict_proba(x), y));
+    CHECK(nndl_test::message_of<nndl::ShapeError>([&] {
+              nndl::OutputLosses<double> short_losses;
+              short_losses.add(3, std::make_unique<nndl::MeanSquaredError<double>>());
+              (void)short_losses.value(out, y);
+          }) == "OutputLosses::value: the parts cover 3 rows, the output has 4 (add a part per output)");
+}

@@ -6,10 +6,12 @@
 // categorical cross-entropy: dZ = (A - Y) / m).
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "numpy_sum.hpp"
 #include "layers/activations.hpp"
@@ -399,6 +401,114 @@ public:
 
     /// A copy of this loss.
     std::unique_ptr<Loss<Scalar>> clone() const override { return std::make_unique<MeanSquaredError>(*this); }
+};
+
+/// A loss per output of a network with several (a Graph's outputs are row blocks of one
+/// matrix, in order): each block of rows has a loss of its own and a weight, and the cost is
+/// the weighted sum of the blocks' losses. Model files name it with its parts,
+/// "OutputLosses(2:CategoricalCrossEntropy*1,1:MeanSquaredError*0.5)". Training reports the
+/// root mean squared error of all outputs unless told TrainMetric::none.
+template <class Scalar>
+class OutputLosses final : public Loss<Scalar> {
+public:
+    /// No parts yet: add them in the outputs' order.
+    OutputLosses() = default;
+    /// A deep copy.
+    OutputLosses(const OutputLosses& other) : Loss<Scalar>(other) {
+        for (const Part& p : other.parts_) {
+            parts_.push_back(Part{p.rows, p.loss->clone(), p.weight});
+        }
+    }
+    /// A deep copy.
+    OutputLosses& operator=(const OutputLosses& other) {
+        OutputLosses copy(other);
+        parts_.swap(copy.parts_);
+        return *this;
+    }
+
+    /// The loss of the next `rows` rows (one output's), scaled by `weight`; returns *this.
+    /// Throws InvalidArgument for rows below 1, a null loss, another OutputLosses inside, or
+    /// a weight that is negative or not finite.
+    OutputLosses& add(Index rows, std::unique_ptr<Loss<Scalar>> loss, double weight = 1.0) {
+        if (rows < 1 || !loss || !(weight >= 0.0) || !std::isfinite(weight) ||
+            dynamic_cast<const OutputLosses*>(loss.get()) != nullptr) {
+            detail::throw_invalid("OutputLosses::add: ", rows, " rows, ", loss ? "a loss" : "no loss", ", weight ",
+                                  weight, "; expected at least 1 row, a loss (not an OutputLosses) and a finite "
+                                  "weight >= 0");
+        }
+        parts_.push_back(Part{rows, std::move(loss), weight});
+        return *this;
+    }
+
+    /// "OutputLosses(rows:Name*weight,...)", each weight in the fewest digits that read back the same.
+    std::string name() const override {
+        std::string out = "OutputLosses(";
+        for (std::size_t k = 0; k < parts_.size(); ++k) {
+            char weight[32];
+            const auto end = std::to_chars(weight, weight + sizeof weight, parts_[k].weight).ptr;
+            out += (k == 0 ? "" : ",") + std::to_string(parts_[k].rows) + ":" + parts_[k].loss->name() + "*" +
+                   std::string(weight, end);
+        }
+        return out + ")";
+    }
+
+    /// The weighted sum of each block's loss.
+    Scalar value(const Matrix<Scalar>& output, const Matrix<Scalar>& target) const override {
+        check_parts("OutputLosses::value", output, target);
+        Scalar total = 0;
+        Index row = 0;
+        for (const Part& p : parts_) {
+            const Matrix<Scalar> a = output.middleRows(row, p.rows);
+            const Matrix<Scalar> y = target.middleRows(row, p.rows);
+            total += static_cast<Scalar>(p.weight) * p.loss->value(a, y);
+            row += p.rows;
+        }
+        return total;
+    }
+
+    /// Each block's gradient, scaled by its weight.
+    void gradient(const Matrix<Scalar>& output, const Matrix<Scalar>& target,
+                  Matrix<Scalar>& output_gradient) const override {
+        check_parts("OutputLosses::gradient", output, target);
+        output_gradient.resize(output.rows(), output.cols());
+        Index row = 0;
+        Matrix<Scalar> block;
+        for (const Part& p : parts_) {
+            const Matrix<Scalar> a = output.middleRows(row, p.rows);
+            const Matrix<Scalar> y = target.middleRows(row, p.rows);
+            p.loss->gradient(a, y, block);
+            output_gradient.middleRows(row, p.rows) = block * static_cast<Scalar>(p.weight);
+            row += p.rows;
+        }
+    }
+
+    /// A deep copy.
+    std::unique_ptr<Loss<Scalar>> clone() const override { return std::make_unique<OutputLosses>(*this); }
+    /// The rows all parts cover.
+    Index rows() const {
+        Index total = 0;
+        for (const Part& p : parts_) {
+            total += p.rows;
+        }
+        return total;
+    }
+
+private:
+    struct Part {
+        Index rows;
+        std::unique_ptr<Loss<Scalar>> loss;
+        double weight;
+    };
+
+    void check_parts(const char* where, const Matrix<Scalar>& output, const Matrix<Scalar>& target) const {
+        this->check(where, output, target);
+        if (parts_.empty() || rows() != output.rows()) {
+            detail::throw_shape(where, ": the parts cover ", rows(), " rows, the output has ", output.rows(),
+                                " (add a part per output)");
+        }
+    }
+
+    std::vector<Part> parts_;
 };
 
 }  // namespace nndl

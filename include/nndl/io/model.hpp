@@ -27,6 +27,7 @@
 // and so does a parameters dict saved from the course's NumPy code with
 // np.savez(path, **parameters), given the activations.
 
+#include <charconv>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -116,9 +117,45 @@ std::unique_ptr<Loss<Scalar>> loss_from_name(const std::string& name, const std:
         }
         return std::make_unique<SequenceCrossEntropy<Scalar>>(output.features());
     }
+    const std::string prefix = "OutputLosses(";
+    if (name.compare(0, prefix.size(), prefix) == 0 && name.size() > prefix.size() && name.back() == ')') {
+        // "OutputLosses(rows:Name*weight,...)": the parts in order, each over flat rows.
+        auto losses = std::make_unique<OutputLosses<Scalar>>();
+        const std::string body = name.substr(prefix.size(), name.size() - prefix.size() - 1);
+        std::size_t start = 0;
+        while (start <= body.size()) {
+            const std::size_t end = std::min(body.find(',', start), body.size());
+            const std::string part = body.substr(start, end - start);
+            const std::size_t colon = part.find(':');
+            const std::size_t star = part.rfind('*');
+            long long rows = 0;
+            double weight = 0.0;
+            const char* first = part.data();
+            if (colon == std::string::npos || star == std::string::npos || star < colon ||
+                std::from_chars(first, first + colon, rows).ptr != first + colon ||
+                std::from_chars(first + star + 1, first + part.size(), weight).ptr != first + part.size() ||
+                rows < 1 || rows > Shape::max_values) {
+                throw FileError(concat(where, ": the loss '", printable(name), "' has a part '", printable(part),
+                                       "', expected rows:Name*weight"));
+            }
+            const std::string inner = part.substr(colon + 1, star - colon - 1);
+            try {
+                losses->add(static_cast<Index>(rows), loss_from_name<Scalar>(inner, where, Shape(static_cast<Index>(rows))),
+                            weight);
+            } catch (const InvalidArgument& e) {
+                throw FileError(concat(where, ": the loss '", printable(name), "': ", e.what()));
+            }
+            start = end + 1;
+        }
+        if (losses->rows() != output.size()) {
+            throw FileError(concat(where, ": the loss '", printable(name), "' covers ", losses->rows(),
+                                   " rows, the network outputs ", output.size()));
+        }
+        return losses;
+    }
     throw FileError(concat(where, ": unknown loss '", printable(name),
                            "', expected BinaryCrossEntropy, CourseBinaryCrossEntropy, CategoricalCrossEntropy, "
-                           "MeanSquaredError or SequenceCrossEntropy"));
+                           "MeanSquaredError, SequenceCrossEntropy or OutputLosses(rows:Name*weight,...)"));
 }
 
 /// A matrix read from the file into `target`, which already has the shape the layer expects.
