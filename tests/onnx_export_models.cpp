@@ -145,6 +145,25 @@ int main(int argc, char** argv) {
         write(unet, folder, "unet_graph", random);
     }
 
+    // A graph of flat input after a convolution: a residual MLP block on the image's values.
+    {
+        nndl::Network<float> mixed(Shape::image(4, 4, 2));
+        auto first = std::make_unique<nndl::Conv2D<float>>(mixed.output_shape(), 3, nndl::Window(3), nndl::Stride(1),
+                                                           nndl::Padding::same(), Activation::relu);
+        first->weights() = nndl::initial_weights<float>(3, first->fan_in(), {nndl::Init::he}, random);
+        mixed.add(std::move(first));
+        nndl::Graph<float> g(Shape(48));
+        auto hidden = nndl::make_dense<float>(48, 48, Activation::tanh);
+        *hidden->parameters()[0].value = random.randn<float>(48, 48) * 0.2f;
+        const auto h = g.add(std::move(hidden), g.input());
+        const auto sum = g.merge<nndl::Add>({h, g.input()});
+        auto head = nndl::make_dense<float>(48, 5, Activation::softmax);
+        *head->parameters()[0].value = random.randn<float>(5, 48) * 0.3f;
+        g.add(std::move(head), sum);
+        mixed.add(std::make_unique<nndl::Graph<float>>(std::move(g)));
+        write(mixed, folder, "graph_after_image", random);
+    }
+
     // A flat layer after an image other than a dense one: Transpose to NHWC, then Flatten.
     nndl::Network<float> flat(Shape::image(5, 4, 3));
     flat.add(nndl::make_max_pool<float>(flat.output_shape(), nndl::Window(2), nndl::Stride(1)));

@@ -230,14 +230,18 @@ TEST_CASE("a chain graph inside a network trains to the same bits as the chain i
     plain.add(dense<double>(5, 4, Activation::tanh, random));
     plain.add(dense<double>(4, 1, Activation::sigmoid, random));
 
+    // The whole chain, sigmoid output included, inside one graph: the graph passes its output
+    // layer's activation on, so the loss starts from dLoss/dZ as in the plain network.
     Graph<double> chain(Shape(6));
     auto node = chain.input();
-    for (std::size_t i = 0; i + 1 < plain.depth(); ++i) {
+    for (std::size_t i = 0; i < plain.depth(); ++i) {
         node = chain.add(plain.layer(i).clone(), node);
     }
     nndl::Network<double> wrapped(Shape(6));
     wrapped.add(std::make_unique<Graph<double>>(std::move(chain)));
-    wrapped.add(plain.layer(plain.depth() - 1).clone());
+    CHECK(nndl::output_activation(wrapped.layer(0)) == Activation::sigmoid);
+    CHECK(wrapped.loss().name() == plain.loss().name());
+    CHECK(wrapped.is_classifier());
 
     const Matrix<double> x = random.randn<double>(6, 32);
     Matrix<double> y = (random.rand<double>(1, 32).array() > 0.5).cast<double>();
@@ -248,7 +252,11 @@ TEST_CASE("a chain graph inside a network trains to the same bits as the chain i
         REQUIRE(a == b);
     }
     CHECK(plain.predict_proba(x) == wrapped.predict_proba(x));
+    CHECK(plain.predict(x) == wrapped.predict(x));  // labels: the graph network is a classifier too
     CHECK(wrapped.summary().find("graph") != std::string::npos);
+    const auto check = nndl::check_network_gradients<double>(wrapped, x.leftCols(5), y.leftCols(5));
+    INFO(check.summary());
+    CHECK(check.passed(1e-7));
 }
 
 TEST_CASE("graphs refuse what cannot be built, naming the node") {

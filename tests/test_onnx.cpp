@@ -385,6 +385,34 @@ TEST_CASE_TEMPLATE("round trip: a graph (residual block, strided shortcut, conca
     CHECK(loaded.predict_proba(input) == net.predict_proba(input));
 }
 
+TEST_CASE_TEMPLATE("round trip: a graph of flat input after an image, and one ending in softmax", Scalar, float,
+                   double) {
+    nndl::NumpyRandom random(14);
+    nndl::Network<Scalar> net(Shape::image(3, 3, 2));
+    auto conv = std::make_unique<nndl::Conv2D<Scalar>>(net.output_shape(), 2, Window(3), Stride(1), Padding::same(),
+                                                       Activation::relu);
+    conv->weights() = random.randn<Scalar>(2, conv->fan_in());
+    net.add(std::move(conv));
+    // A residual MLP block on the image's 18 values (taken in nndl's order), then a softmax head.
+    nndl::Graph<Scalar> g(Shape(18));
+    auto hidden = nndl::make_dense<Scalar>(18, 18, Activation::tanh);
+    *hidden->parameters()[0].value = random.randn<Scalar>(18, 18) * Scalar(0.3);
+    const auto h = g.add(std::move(hidden), g.input());
+    const auto sum = g.template merge<nndl::Add>({h, g.input()});
+    auto head = nndl::make_dense<Scalar>(18, 3, Activation::softmax);
+    *head->parameters()[0].value = random.randn<Scalar>(3, 18);
+    g.add(std::move(head), sum);
+    net.add(std::make_unique<nndl::Graph<Scalar>>(std::move(g)));
+    CHECK(net.is_classifier());  // the graph ends with a softmax layer
+    const fs::path path = temporary("flat_graph.onnx");
+    nndl::save_onnx(net, path, exact_options<Scalar>());
+    auto loaded = nndl::load_onnx<Scalar>(path);
+    fs::remove(path);
+    const Matrix<Scalar> x = random.randn<Scalar>(18, 4);
+    CHECK(loaded.predict_proba(x) == net.predict_proba(x));
+    CHECK(loaded.predict(x) == net.predict(x));
+}
+
 TEST_CASE_TEMPLATE("round trip: Upsample2D as ONNX's Resize (nearest), bit for bit; other resizes are refused", Scalar,
                    float, double) {
     nndl::NumpyRandom random(12);

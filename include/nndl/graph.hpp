@@ -11,13 +11,15 @@
 //                                                            nndl::Stride(1), nndl::Padding::same()), x);
 //   y = block.add(std::make_unique<nndl::BatchNorm<float>>(block.shape(y)), y);
 //   y = block.merge<nndl::Add>({y, x});                       // the skip connection
-//   block.add(std::make_unique<nndl::ActivationLayer<float>>(block.shape(y), nndl::Activation::relu), y);
+//   block.add(nndl::make_activation_layer<float>(block.shape(y), nndl::Activation::relu), y);
 //
 // A node may only take nodes added before it, so a graph cannot have a cycle, and every
 // node must lead to an output (the last node added, unless set_outputs says otherwise).
 // Where a node's output feeds several nodes, backward gives it the sum of their
 // gradients. Several inputs are one matrix to the outside: their rows one after the
-// other, in the order the constructor got them; several outputs likewise.
+// other, in the order the constructor got them; several outputs likewise (OutputLosses in
+// losses.hpp gives each output a loss). A graph whose output is a layer ending with an
+// activation passes it on (FusedOutput): a graph ending with a softmax layer is a classifier.
 
 #include <algorithm>
 #include <map>
@@ -34,7 +36,7 @@
 namespace nndl {
 
 template <class Scalar>
-class Graph final : public Layer<Scalar> {
+class Graph final : public Layer<Scalar>, public FusedOutput<Scalar> {
 public:
     /// A node of this graph, as add, merge and input return it.
     struct Node {
@@ -75,6 +77,7 @@ public:
     /// A deep copy (every layer cloned) that has seen no batch.
     Graph(const Graph& other)
         : Layer<Scalar>(other),
+          FusedOutput<Scalar>(),
           inputs_(other.inputs_),
           outputs_(other.outputs_),
           outputs_set_(other.outputs_set_),
@@ -322,6 +325,43 @@ public:
         return tail;
     }
 
+    /// The activation the output node's layer ends with (a graph that ends with a softmax
+    /// dense layer is a classifier, and its loss may start from dLoss/dZ); identity when the
+    /// graph has several outputs or its output is not such a layer.
+    Activation activation() const override {
+        const FusedOutput<Scalar>* fused = output_fused();
+        return fused != nullptr ? fused->activation() : Activation::identity;
+    }
+    /// Z of the output node's layer in the last forward. Throws InvalidArgument when the
+    /// output is not a layer ending with an activation.
+    const Matrix<Scalar>& preactivation() const override {
+        const FusedOutput<Scalar>* fused = output_fused();
+        if (fused == nullptr) {
+            detail::throw_invalid("Graph::preactivation: the graph's output is not one layer ending with an activation");
+        }
+        return fused->preactivation();
+    }
+    /// backward given dLoss/dZ of the output node's layer (see FusedOutput).
+    const Matrix<Scalar>& backward_from_preactivation(const Matrix<Scalar>& z_gradient,
+                                                      bool need_input_gradient) override {
+        FusedOutput<Scalar>* fused = output_fused();
+        if (fused == nullptr) {
+            detail::throw_invalid("Graph::backward_from_preactivation: the graph's output is not one layer ending "
+                                  "with an activation");
+        }
+        this->require_batch("Graph::backward_from_preactivation");
+        for (NodeData& node : nodes_) {
+            node.gradient = nullptr;
+        }
+        const std::size_t from = nodes_[outputs_.front()].from.front();
+        const bool need = !is_input_index(from) || need_input_gradient;
+        const Matrix<Scalar>& g = fused->backward_from_preactivation(z_gradient, need);  // it checks the shape
+        if (need) {
+            contribute(from, g);
+        }
+        return propagate(need_input_gradient, z_gradient.cols());
+    }
+
     /// "graph".
     std::string type() const override { return "graph"; }
     /// The input's shape; for several inputs, a flat vector of all their values.
@@ -482,46 +522,7 @@ protected:
                 row += rows;
             }
         }
-        for (std::size_t i = nodes_.size(); i-- > 0;) {
-            NodeData& node = nodes_[i];
-            if (node.gradient == nullptr) {
-                continue;  // an input, or a node whose consumers all take the graph's input (not needed)
-            }
-            if (node.layer) {
-                const std::size_t from = node.from.front();
-                const bool need = !is_input_index(from) || need_input_gradient;
-                const Matrix<Scalar>& g = node.layer->backward(*node.gradient, need);
-                if (need) {
-                    contribute(from, g);
-                }
-            } else if (node.merge) {
-                const std::vector<const Matrix<Scalar>*>& gradients = node.merge->backward(*node.gradient);
-                for (std::size_t k = 0; k < node.from.size(); ++k) {
-                    if (!is_input_index(node.from[k]) || need_input_gradient) {
-                        contribute(node.from[k], *gradients[k]);
-                    }
-                }
-            }
-        }
-        if (!need_input_gradient) {
-            input_gradient_.resize(0, 0);
-            return input_gradient_;
-        }
-        if (inputs_.size() == 1) {
-            const NodeData& in = nodes_[inputs_.front()];
-            if (in.gradient != nullptr) {
-                return *in.gradient;
-            }
-        }
-        input_gradient_.setZero(input_shape().size(), output_gradient.cols());
-        Index row = 0;
-        for (std::size_t i : inputs_) {
-            if (nodes_[i].gradient != nullptr) {
-                input_gradient_.middleRows(row, nodes_[i].shape.size()) = *nodes_[i].gradient;
-            }
-            row += nodes_[i].shape.size();
-        }
-        return input_gradient_;
+        return propagate(need_input_gradient, output_gradient.cols());
     }
 
     void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
@@ -589,6 +590,58 @@ private:
         const Matrix<Scalar>* gradient = nullptr;
         Matrix<Scalar> gradient_sum;
     };
+
+    /// Backward through every node that has a gradient, outputs first, then the input gradient.
+    const Matrix<Scalar>& propagate(bool need_input_gradient, Index columns) {
+        for (std::size_t i = nodes_.size(); i-- > 0;) {
+            NodeData& node = nodes_[i];
+            if (node.gradient == nullptr) {
+                continue;  // an input, or a node whose consumers all take the graph's input (not needed)
+            }
+            if (node.layer) {
+                const std::size_t from = node.from.front();
+                const bool need = !is_input_index(from) || need_input_gradient;
+                const Matrix<Scalar>& g = node.layer->backward(*node.gradient, need);
+                if (need) {
+                    contribute(from, g);
+                }
+            } else if (node.merge) {
+                const std::vector<const Matrix<Scalar>*>& gradients = node.merge->backward(*node.gradient);
+                for (std::size_t k = 0; k < node.from.size(); ++k) {
+                    if (!is_input_index(node.from[k]) || need_input_gradient) {
+                        contribute(node.from[k], *gradients[k]);
+                    }
+                }
+            }
+        }
+        if (!need_input_gradient) {
+            input_gradient_.resize(0, 0);
+            return input_gradient_;
+        }
+        if (inputs_.size() == 1) {
+            const NodeData& in = nodes_[inputs_.front()];
+            if (in.gradient != nullptr) {
+                return *in.gradient;
+            }
+        }
+        input_gradient_.setZero(input_shape().size(), columns);
+        Index row = 0;
+        for (std::size_t i : inputs_) {
+            if (nodes_[i].gradient != nullptr) {
+                input_gradient_.middleRows(row, nodes_[i].shape.size()) = *nodes_[i].gradient;
+            }
+            row += nodes_[i].shape.size();
+        }
+        return input_gradient_;
+    }
+
+    /// The output node's layer as FusedOutput, when the graph has one output and it is one.
+    FusedOutput<Scalar>* output_fused() const {
+        if (outputs_.size() != 1 || !nodes_[outputs_.front()].layer) {
+            return nullptr;
+        }
+        return dynamic_cast<FusedOutput<Scalar>*>(nodes_[outputs_.front()].layer.get());
+    }
 
     void check_node(const char* where, Node n) const {
         if (n.index >= nodes_.size()) {

@@ -430,7 +430,7 @@ void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::
 /// A Graph layer: each node in order, from the tensor of the node it takes; merges as Add
 /// (Sum for more than two), Mul and Concat along axis 1 (channels, features).
 template <class Scalar>
-void export_graph(GraphWriter& out, Graph<Scalar>& graph, std::size_t index) {
+void export_graph(GraphWriter& out, Graph<Scalar>& graph, const Shape& in, std::size_t index) {
     using Node = typename Graph<Scalar>::Node;
     if (graph.input_count() != 1 || graph.outputs().size() != 1) {
         throw_invalid("save_onnx: layer ", index, " is a graph of ", graph.input_count(), " inputs and ",
@@ -440,18 +440,25 @@ void export_graph(GraphWriter& out, Graph<Scalar>& graph, std::size_t index) {
         throw_invalid("save_onnx: layer ", index, " is a graph over sequences; save_onnx writes graphs of images "
                       "and flat tensors");
     }
+    // Each node's tensor, and for an image tensor the image it holds (a node of flat shape
+    // may pass an image on: an activation declared flat over a convolution's output).
     struct Tensor {
         std::string name;
         bool image = false;
+        Shape image_shape;
     };
+    if (out.image && graph.input_shape().is_flat() && !in.is_flat()) {
+        flatten_in_nndl_order(out, in);  // the graph takes flat rows: nndl's order
+    }
     std::vector<Tensor> tensors(graph.size());
-    tensors[graph.input().index] = Tensor{out.current, out.image};
+    tensors[graph.input().index] = Tensor{out.current, out.image, in};
     for (std::size_t i = 0; i < graph.size(); ++i) {
         const Node n{i};
         if (graph.is_input(n)) {
             continue;
         }
         const std::vector<Node> from = graph.inputs_of(n);
+        Shape image_shape;
         if (const MergeLayer<Scalar>* merge = graph.merge_layer(n)) {
             // Inputs of one kind: an image beside a flat tensor is flattened in nndl's order.
             bool any_flat = false;
@@ -463,7 +470,7 @@ void export_graph(GraphWriter& out, Graph<Scalar>& graph, std::size_t index) {
                 out.current = tensors[f.index].name;
                 out.image = tensors[f.index].image;
                 if (any_flat && out.image) {
-                    flatten_in_nndl_order(out, graph.shape(f));
+                    flatten_in_nndl_order(out, tensors[f.index].image_shape);
                 }
                 names.push_back(out.current);
             }
@@ -482,12 +489,19 @@ void export_graph(GraphWriter& out, Graph<Scalar>& graph, std::size_t index) {
                               "' merge, which has no ONNX operator here");
             }
             out.image = !any_flat;
+            image_shape = merge->output_shape();
         } else {
-            out.current = tensors[from.front().index].name;
-            out.image = tensors[from.front().index].image;
-            export_layer(out, *graph.layer(n), graph.shape(from.front()), index);
+            const Tensor& source = tensors[from.front().index];
+            out.current = source.name;
+            out.image = source.image;
+            Layer<Scalar>& layer = *graph.layer(n);
+            export_layer(out, layer, source.image ? source.image_shape : graph.shape(from.front()), index);
+            const Shape shape = layer.output_shape();
+            image_shape = !shape.is_flat() ? shape
+                          : source.image && layer.input_size() == layer.output_size() ? source.image_shape
+                                                                                      : shape;
         }
-        tensors[i] = Tensor{out.current, out.image};
+        tensors[i] = Tensor{out.current, out.image, image_shape};
     }
     const Tensor& result = tensors[graph.outputs().front().index];
     out.current = result.name;
@@ -502,7 +516,7 @@ void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::
     const std::string type = layer.type();
     const Settings settings = layer.settings();
     if (auto* graph = dynamic_cast<Graph<Scalar>*>(&layer)) {
-        export_graph(out, *graph, index);
+        export_graph(out, *graph, in, index);
         return;
     }
     if (type == "lstm" || type == "gru" || type == "simple_rnn") {
@@ -1257,8 +1271,8 @@ private:
         }
         if (node.input_size() == 0 || node.input(0) != current_) {
             fail_node(node, index, concat("reads '", printable(node.input_size() > 0 ? node.input(0) : std::string()),
-                                          "', but nndl builds a chain and the previous output is '",
-                                          printable(current_), "' (branches and skip connections are not supported)"));
+                                          "', which is not the previous node's output '", printable(current_),
+                                          "' (and the file does not branch: a name no node writes?)"));
         }
         const bool recurrent = op == "LSTM" || op == "GRU" || op == "RNN";  // Y may be left out for Y_h
         if (node.output_size() < 1 || (node.output(0).empty() && !(recurrent && node.output_size() > 1))) {
@@ -2136,12 +2150,15 @@ private:
         const bool floors = (coordinates == "asymmetric" && rounding == "floor") ||
                             ((coordinates == "half_pixel" || coordinates == "pytorch_half_pixel") &&
                              (rounding == "round_prefer_floor" || rounding == "round_prefer_ceil"));
+        const std::string policy = text("keep_aspect_ratio_policy", "stretch");
         if (mode != "nearest" || !floors || int_attribute(node, index, "antialias", 0) != 0 ||
-            find_attribute(node, "axes") != nullptr || int_attribute(node, index, "exclude_outside", 0) != 0) {
+            find_attribute(node, "axes") != nullptr || int_attribute(node, index, "exclude_outside", 0) != 0 ||
+            policy != "stretch") {
             fail_node(node, index, concat("resizes with mode '", printable(mode), "', coordinates '",
                                           printable(coordinates), "' and rounding '", printable(rounding),
                                           "'; nndl reads nearest-neighbour Resize by whole factors (asymmetric with "
-                                          "floor, or half_pixel), no axes, antialias or exclude_outside"));
+                                          "floor, or half_pixel), no axes, antialias, exclude_outside or "
+                                          "keep_aspect_ratio_policy other than stretch"));
         }
         const Shape in = output_shape();
         std::vector<double> factor;
@@ -2149,7 +2166,11 @@ private:
                 tensors_.dims(*scales, describe(node, index) + ": scales") == std::vector<std::int64_t>{0})) {
             factor = values(node, index, *scales, "scales", {4});
         } else if (const TensorProto* sizes = constant(node, index, 3, false)) {
-            const std::vector<double> v = values(node, index, *sizes, "sizes", {4});
+            const std::string what = describe(node, index) + ": sizes";
+            if (tensors_.dims(*sizes, what) != std::vector<std::int64_t>{4}) {
+                fail_node(node, index, "has sizes of another shape than [4]");
+            }
+            const std::vector<double> v = tensors_.values(*sizes, what, TensorReader::Kind::integer);
             factor = {1.0, v[1] / static_cast<double>(in.channels), v[2] / static_cast<double>(in.height),
                       v[3] / static_cast<double>(in.width)};
         } else {
@@ -2355,6 +2376,7 @@ private:
 
     /// Add, Sum, Mul or Concat of data tensors: a merge node.
     void read_merge(const NodeProto& node, int index) {
+        check_arity(node, index);  // Add and Mul take two inputs; Sum and Concat any number
         leave_current(node, index);
         const std::string& op = node.op_type();
         std::vector<typename Graph<Scalar>::Node> from;
@@ -2377,12 +2399,19 @@ private:
             fail_node(node, index, "has not one output");
         }
         std::vector<Shape> shapes;
-        for (const auto& f : from) {
+        for (auto& f : from) {
+            const Shape shape = graph_builder_->shape(f);
+            if (!first->image && !shape.is_flat()) {  // an image flattened in nndl's order: flat for the merge
+                f = graph_builder_->add(make_activation_layer<Scalar>(Shape(shape.size()), Activation::identity), f);
+            }
             shapes.push_back(graph_builder_->shape(f));
         }
         std::unique_ptr<MergeLayer<Scalar>> merge;
         try {
             if (op == "Concat") {
+                if (find_attribute(node, "axis") == nullptr) {
+                    fail_node(node, index, "has no 'axis' attribute, which Concat requires");
+                }
                 const std::int64_t axis = int_attribute(node, index, "axis", 1);
                 const std::int64_t rank = first->image ? 4 : 2;
                 if (axis != 1 && axis != 1 - rank) {
