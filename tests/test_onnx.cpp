@@ -520,6 +520,18 @@ TEST_CASE("load_onnx of branching graphs: dangling inputs, cycles, dead branches
         expected << 0.5, -0.5, -1.5, -2.5;  // (x - c1) + x / c2
         CHECK(net.predict_proba(in) == expected);
     }
+    {  // ONNX's Add takes two inputs; Concat needs its axis
+        ModelBuilder b({3});
+        b.node("Relu", {"x"}, "a");
+        b.node("Add", {"a", "x", "a"}, "y");
+        b.output("y");
+        CHECK(error(b).find("has 3 inputs and 1 outputs; Add takes at most 2 and 1") != std::string::npos);
+        ModelBuilder c({3});
+        c.node("Relu", {"x"}, "a");
+        c.node("Concat", {"a", "x"}, "y");
+        c.output("y");
+        CHECK(error(c).find("has no 'axis' attribute, which Concat requires") != std::string::npos);
+    }
     {  // the same graph as a file of nodes in order loads and computes x + relu(x)
         ModelBuilder b({4});
         b.node("Relu", {"x"}, "a");
