@@ -15,6 +15,7 @@
 // instead of crashing at run time. Build nndl::compiled with your program's flags
 // (add_subdirectory does), or build your program without -march flags.
 
+#include "graph.hpp"
 #include "io/model.hpp"
 #include "layers/activation_layer.hpp"
 #include "layers/dense.hpp"
@@ -58,6 +59,11 @@
     NNDL_EXPLICIT_INSTANTIATION template class RMSProp<S>;                                                         \
     NNDL_EXPLICIT_INSTANTIATION template class Adam<S>;                                                            \
     NNDL_EXPLICIT_INSTANTIATION template class AdaGrad<S>;                                                         \
+    NNDL_EXPLICIT_INSTANTIATION template class Graph<S>;                                                           \
+    NNDL_EXPLICIT_INSTANTIATION template class Add<S>;                                                             \
+    NNDL_EXPLICIT_INSTANTIATION template class Multiply<S>;                                                        \
+    NNDL_EXPLICIT_INSTANTIATION template class Concatenate<S>;                                                     \
+    NNDL_EXPLICIT_INSTANTIATION template class OutputLosses<S>;                                                    \
     NNDL_EXPLICIT_INSTANTIATION template TrainHistory train<S>(Network<S>&, const Matrix<S>&, const Matrix<S>&,    \
                                                                Optimizer<S>&, const TrainOptions&,                 \
                                                                const Matrix<S>*, const Matrix<S>*);                \
