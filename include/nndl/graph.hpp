@@ -35,6 +35,9 @@
 
 namespace nndl {
 
+/// A layer made of a directed acyclic graph of layers and merge layers, with named inputs
+/// and outputs (see the top of graph.hpp). Nodes are added in an order where each takes only
+/// nodes added before it.
 template <class Scalar>
 class Graph final : public Layer<Scalar>, public FusedOutput<Scalar> {
 public:
@@ -112,6 +115,7 @@ public:
     Graph(Graph&&) noexcept = default;
     /// Takes over the nodes of `other`.
     Graph& operator=(Graph&&) noexcept = default;
+    /// Frees the nodes' layers.
     ~Graph() override = default;
 
     /// Input `k` (0: the first).  Throws InvalidArgument past the last.
