@@ -164,6 +164,19 @@ int main(int argc, char** argv) {
         write(mixed, folder, "graph_after_image", random);
     }
 
+    // An activation declared flat over a convolution's output: the tensor stays an image, so
+    // the dense layer after it must flatten in nndl's order.
+    {
+        nndl::Network<float> net(Shape::image(5, 4, 2));
+        auto conv = std::make_unique<nndl::Conv2D<float>>(net.output_shape(), 3, nndl::Window(3), nndl::Stride(1),
+                                                          nndl::Padding::same(), Activation::identity);
+        conv->weights() = nndl::initial_weights<float>(3, conv->fan_in(), {nndl::Init::he}, random);
+        net.add(std::move(conv));
+        net.add(nndl::make_activation_layer<float>(Shape(net.output_size()), Activation::tanh));
+        net.add_dense(4, Activation::softmax, {nndl::Init::he}, random);
+        write(net, folder, "flat_activation_after_image", random);
+    }
+
     // A flat layer after an image other than a dense one: Transpose to NHWC, then Flatten.
     nndl::Network<float> flat(Shape::image(5, 4, 3));
     flat.add(nndl::make_max_pool<float>(flat.output_shape(), nndl::Window(2), nndl::Stride(1)));

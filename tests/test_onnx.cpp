@@ -340,6 +340,29 @@ TEST_CASE_TEMPLATE("round trip: save_onnx then load_onnx rebuilds the same layer
         fs::remove(path);
         CHECK(loaded.predict_proba(x) == net.predict_proba(x));
     }
+    SUBCASE("an activation declared flat over an image, then a dense layer and the network's end") {
+        // The ONNX tensor after the activation is still an image: the dense layer (and, at the
+        // end, the final flatten) must take its values in nndl's order, not ONNX's.
+        for (const bool dense_after : {true, false}) {
+            CAPTURE(dense_after);
+            nndl::Network<Scalar> net(Shape::image(3, 4, 2));
+            auto conv = std::make_unique<nndl::Conv2D<Scalar>>(net.output_shape(), 3, Window(3), Stride(1),
+                                                               Padding::same(), Activation::identity);
+            conv->weights() = random.randn<Scalar>(3, conv->fan_in());
+            net.add(std::move(conv));
+            net.add(nndl::make_activation_layer<Scalar>(Shape(net.output_size()), Activation::tanh));
+            if (dense_after) {
+                net.add_dense(4, Activation::softmax, {nndl::Init::he}, random);
+            }
+            const Matrix<Scalar> x = random.randn<Scalar>(24, 3);
+            const fs::path path = temporary("flat_activation.onnx");
+            nndl::save_onnx(net, path, exact_options<Scalar>());
+            auto loaded = nndl::load_onnx<Scalar>(path);
+            fs::remove(path);
+            CHECK(loaded.output_size() == net.output_size());
+            CHECK(loaded.predict_proba(x) == net.predict_proba(x));
+        }
+    }
 }
 
 TEST_CASE_TEMPLATE("round trip: a graph (residual block, strided shortcut, concatenation, gate) bit for bit", Scalar,

@@ -2575,13 +2575,23 @@ template <class Scalar>
     out.image = !input.is_flat() && !out.sequence;
     out.current = "input";
     format::add_value_info(*graph.add_input(), "input", out.element_type(), input, out.image);
+    // `image`: the image the ONNX tensor still holds. A layer declared flat over an image
+    // (an activation built with the image's size) leaves the tensor an image, so the next
+    // layer, and the final flatten, must see the image's shape, not the flat one.
+    Shape image = input;
     for (std::size_t i = 0; i < network.depth(); ++i) {
-        // The previous output's shape: a flat layer after an image needs the image's.
-        format::export_layer(out, network.layer(i), i == 0 ? input : network.layer(i - 1).output_shape(), i + 1);
+        Layer<Scalar>& layer = network.layer(i);
+        const Shape previous = i == 0 ? input : network.layer(i - 1).output_shape();
+        const bool holds_image = out.image && previous.is_flat() && !image.is_flat() && image.size() == previous.size();
+        const Shape in = holds_image ? image : previous;
+        format::export_layer(out, layer, in, i + 1);
+        const Shape produced = layer.output_shape();
+        const bool keeps_image = out.image && layer.input_size() == layer.output_size() && !in.is_flat();
+        image = !produced.is_flat() ? produced : keeps_image ? in : produced;
     }
     const Shape output = network.output_shape();
     if (out.image && output.is_flat()) {
-        format::flatten_in_nndl_order(out, output);
+        format::flatten_in_nndl_order(out, image.size() == output.size() ? image : output);
     }
     if (out.sequence) {
         format::set_time_major(out, false);
