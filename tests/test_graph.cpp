@@ -390,6 +390,10 @@ TEST_CASE_TEMPLATE("a network holding graphs round-trips bit-exactly through a m
           std::string::npos);
     CHECK(with_arch("weird.npz", "\"merge\":\"add\"", "\"merge\":\"a\\u001bdd\"")
               .find("node 'add_1': create_merge: type 'a\\x1bdd', expected") != std::string::npos);
+    // Graphs came with version 3: a graph in a file that says version 2 is a damaged file.
+    CHECK(with_arch("version.npz", "\"version\":3", "\"version\":2")
+              .find("layer1 ('graph'): layer1 is a graph, which model files hold from version 3 on; the file says "
+                    "version 2") != std::string::npos);
 }
 
 TEST_CASE("two outputs with a loss each: the weighted cost, its gradient check, training and a model file") {

@@ -418,7 +418,7 @@ std::unique_ptr<Layer<Scalar>> layer_from_entry(const std::map<std::string, NpyA
 
 template <class Scalar>
 Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arrays, const json::Value& arch,
-                                     const std::string& where) {
+                                     const std::string& where, int version) {
     Network<Scalar> network(shape_from_json(arch.at("input", "the architecture"), "input", where));
     const auto& layers = arch.at("layers", "the architecture").as_array("layers");
     if (layers.empty()) {
@@ -439,6 +439,11 @@ Network<Scalar> network_from_format2(const std::map<std::string, NpyArray>& arra
                 throw FileError(concat(here, ": its input ", layer_input.to_string(), " does not fit the ",
                                        network.output_shape().to_string(), " before it"));
             }
+        }
+        if (version < 3 && entry.at("type", prefix).as_string(prefix + " type") == "graph") {
+            // Graphs came with version 3: an older version number on one is a damaged file.
+            throw FileError(concat(here, ": ", prefix, " is a graph, which model files hold from version 3 on; the file "
+                                   "says version ", version));
         }
         auto layer = layer_from_entry<Scalar>(arrays, entry, layer_input, prefix, here, budget, 1);
         try {
@@ -659,7 +664,7 @@ Network<Scalar> network_from_npz(const std::map<std::string, NpyArray>& arrays, 
             detail::format1_architecture(arch, sizes, activations, where);
             return detail::network_from_arrays<Scalar>(arrays, activations, &sizes, where);
         }
-        return detail::network_from_format2<Scalar>(arrays, arch, where);
+        return detail::network_from_format2<Scalar>(arrays, arch, where, version);
         } catch (const std::bad_alloc&) {
             throw FileError(detail::concat(where, ": its arrays need more memory than there is"));
         }
