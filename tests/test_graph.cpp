@@ -2,8 +2,15 @@
 // (fan-out, residual blocks with convolutions and batch normalization, several inputs and
 // outputs), a chain graph trained bit for bit as the same Network, and the errors that name
 // the node.
+#include "scale_layer.hpp"
 #include "test_support.hpp"
 
+#include <nndl/all.hpp>
+#include <nndl/layers/embedding.hpp>
+#include <nndl/layers/gru.hpp>
+#include <nndl/layers/lstm.hpp>
+#include <nndl/layers/sequence_dense.hpp>
+#include <nndl/layers/simple_rnn.hpp>
 #include <nndl/cnn.hpp>
 #include <nndl/gradient_check.hpp>
 #include <nndl/graph.hpp>
@@ -64,8 +71,27 @@ Graph<Scalar> residual_block(Shape in, nndl::NumpyRandom& random) {
     return g;
 }
 
+/// The same parameters, state, predictions and summary, bit for bit.
+template <class Scalar>
+void check_same_network(nndl::Network<Scalar>& network, nndl::Network<Scalar>& loaded, const Matrix<Scalar>& x) {
+    auto a = network.parameters();
+    auto b = loaded.parameters();
+    REQUIRE(a.size() == b.size());
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        CHECK(a[k].name == b[k].name);
+        CHECK(*a[k].value == *b[k].value);
+    }
+    REQUIRE(network.state().size() == loaded.state().size());
+    for (std::size_t k = 0; k < network.state().size(); ++k) {
+        CHECK(*network.state()[k].value == *loaded.state()[k].value);
+    }
+    CHECK(network.predict_proba(x) == loaded.predict_proba(x));
+    CHECK(network.summary() == loaded.summary());
+}
+
 }  // namespace graph_test
 
+using graph_test::check_same_network;
 using graph_test::column;
 using graph_test::dense;
 using graph_test::randomize;
@@ -347,19 +373,7 @@ TEST_CASE_TEMPLATE("a network holding graphs round-trips bit-exactly through a m
     CHECK(arch.find("{\"merge\":\"add\",\"name\":\"add_1\",\"from\":[\"batch_norm_2\",\"input\"]}") != std::string::npos);
 
     nndl::Network<Scalar> loaded = nndl::load_network<Scalar>(dir / "graph.npz");
-    auto a = network.parameters();
-    auto b = loaded.parameters();
-    REQUIRE(a.size() == b.size());
-    for (std::size_t k = 0; k < a.size(); ++k) {
-        CHECK(a[k].name == b[k].name);
-        CHECK(*a[k].value == *b[k].value);
-    }
-    CHECK(network.state().size() == loaded.state().size());
-    for (std::size_t k = 0; k < network.state().size(); ++k) {
-        CHECK(*network.state()[k].value == *loaded.state()[k].value);
-    }
-    CHECK(network.predict_proba(x) == loaded.predict_proba(x));
-    CHECK(network.summary() == loaded.summary());
+    check_same_network(network, loaded, x);
 
     // A file that breaks the graph is refused, naming the node.
     const auto with_arch = [&](const char* name, const std::string& from, const std::string& to) {
@@ -394,6 +408,80 @@ TEST_CASE_TEMPLATE("a network holding graphs round-trips bit-exactly through a m
     CHECK(with_arch("version.npz", "\"version\":3", "\"version\":2")
               .find("layer1 ('graph'): layer1 is a graph, which model files hold from version 3 on; the file says "
                     "version 2") != std::string::npos);
+}
+
+TEST_CASE_TEMPLATE("every built-in layer and a registered one round-trip bit-exactly inside branching graphs", Scalar,
+                   float, double) {
+    nndl::NumpyRandom random(5);
+    Scale<Scalar>::register_type();
+    const auto dir = nndl_test::scratch_dir("graph_every_layer");
+    const auto train_and_reload = [&](nndl::Network<Scalar>& network, const Matrix<Scalar>& x, const Matrix<Scalar>& y,
+                                      const char* file) {
+        nndl::Adam<Scalar> adam(0.01);
+        for (int step = 0; step < 2; ++step) {
+            network.train_step(x, y, adam);  // moves the running statistics and the registered layer's state
+        }
+        nndl::save_network(network, dir / file);
+        nndl::Network<Scalar> loaded = nndl::load_network<Scalar>(dir / file);
+        check_same_network(network, loaded, x);
+    };
+    SUBCASE("images: normalization, convolution, batch norm, both poolings, upsampling, the registered layer, "
+            "global pooling, dropout, dense and activation layers; concatenated and multiplied") {
+        const Shape in = Shape::image(6, 6, 2);
+        Graph<Scalar> g(in);
+        const Matrix<Scalar> spread = random.rand<Scalar>(in.size(), 1).array() + Scalar(1);
+        auto n = g.add(std::make_unique<nndl::Normalization<Scalar>>(in, random.randn<Scalar>(in.size(), 1), spread),
+                       g.input());
+        n = g.add(std::make_unique<nndl::Conv2D<Scalar>>(in, 3, nndl::Window(3), nndl::Stride(1),
+                                                         nndl::Padding::same(), Activation::relu),
+                  n);
+        randomize(*g.layer(n), random);
+        n = g.add(std::make_unique<nndl::BatchNorm<Scalar>>(g.shape(n)), n);
+        const auto max = g.add(nndl::make_max_pool<Scalar>(g.shape(n), nndl::Window(2), nndl::Stride(2)), n);
+        const auto avg = g.add(nndl::make_avg_pool<Scalar>(g.shape(n), nndl::Window(2), nndl::Stride(2)), n);
+        n = g.template merge<nndl::Concatenate>({max, avg});
+        n = g.add(std::make_unique<nndl::Upsample2D<Scalar>>(g.shape(n), 2, 2), n);
+        n = g.add(std::make_unique<Scale<Scalar>>(g.shape(n), 0.5), n);
+        randomize(*g.layer(n), random);
+        n = g.add(std::make_unique<nndl::GlobalAvgPool<Scalar>>(g.shape(n)), n);
+        n = g.add(std::make_unique<nndl::Dropout<Scalar>>(g.shape(n), 0.8, 3), n);
+        const auto features = g.add(dense<Scalar>(g.shape(n), 4, Activation::identity, random), n);
+        const auto gate = g.add(nndl::make_activation_layer<Scalar>(Shape(4), Activation::sigmoid), features);
+        n = g.template merge<nndl::Multiply>({features, gate});
+        g.add(dense<Scalar>(Shape(4), 3, Activation::softmax, random), n);
+        nndl::Network<Scalar> network(in);
+        network.add(std::make_unique<Graph<Scalar>>(std::move(g)));
+        Matrix<Scalar> y = Matrix<Scalar>::Zero(3, 5);
+        for (int j = 0; j < 5; ++j) {
+            y(j % 3, j) = 1;
+        }
+        train_and_reload(network, random.randn<Scalar>(in.size(), 5), y, "images.npz");
+    }
+    SUBCASE("sequences: embedding, the three recurrent layers and a dense layer per step; concatenated and added") {
+        const Shape in = Shape::sequence(4, 1);
+        Graph<Scalar> g(in);
+        const auto e = g.add(std::make_unique<nndl::Embedding<Scalar>>(in, 7, 3, 2), g.input());
+        const auto rnn = g.add(std::make_unique<nndl::SimpleRNN<Scalar>>(g.shape(e), 2, true, 3), e);
+        const auto lstm = g.add(std::make_unique<nndl::LSTM<Scalar>>(g.shape(e), 2, true, 4), e);
+        const auto gru = g.add(std::make_unique<nndl::GRU<Scalar>>(g.shape(e), 2, true, 5), e);
+        const auto both = g.template merge<nndl::Concatenate>({rnn, lstm});
+        const auto wide =
+            g.add(std::make_unique<nndl::SequenceDense<Scalar>>(g.shape(both), 2, Activation::tanh), both);
+        randomize(*g.layer(wide), random);
+        const auto sum = g.template merge<nndl::Add>({wide, gru});
+        g.add(std::make_unique<nndl::SequenceDense<Scalar>>(g.shape(sum), 5, Activation::softmax), sum);
+        nndl::Network<Scalar> network(in);
+        network.add(std::make_unique<Graph<Scalar>>(std::move(g)));
+        Matrix<Scalar> x(4, 3);
+        Matrix<Scalar> y = Matrix<Scalar>::Zero(20, 3);
+        for (int j = 0; j < 3; ++j) {
+            for (int t = 0; t < 4; ++t) {
+                x(t, j) = static_cast<Scalar>((j + 2 * t) % 7);
+                y(t * 5 + (j + t) % 5, j) = 1;
+            }
+        }
+        train_and_reload(network, x, y, "sequences.npz");
+    }
 }
 
 TEST_CASE("two outputs with a loss each: the weighted cost, its gradient check, training and a model file") {
