@@ -26,49 +26,61 @@ if [[ -n "$seconds" ]]; then
 else
     echo "== fuzz_hdf5: not in the fixed run: libhdf5 crashes on crafted files (fuzz/known_crashes/README.md)"
 fi
+# The compiler runs through ccache where it is installed (compiled apart from linking, so the
+# object can be cached; CCACHE_BASEDIR makes clones in other folders share it).
+compile=("$clang")
+if command -v ccache >/dev/null; then
+    compile=(ccache "$clang")
+    export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
+fi
 # The six readers are one program (fuzz_readers.cpp, NNDL_FUZZ_READER picks the reader): it
 # is built once. fuzz_hdf5 links libhdf5 and is a program of its own, built beside it.
 echo "== fuzz_readers: building (npz idx csv image image_folder onnx)"
-"$clang" "${flags[@]}" fuzz/fuzz_readers.cpp -o "$out/fuzz_readers" -DONNX_ML=1 -DONNX_NAMESPACE=onnx \
-    -lonnx_proto -lprotobuf -lstb -lz &
+build() {  # build <source> <program> [libraries...]
+    local source=$1 program=$2
+    shift 2
+    "${compile[@]}" "${flags[@]}" -DONNX_ML=1 -DONNX_NAMESPACE=onnx -c "$source" -o "$program.o"
+    "$clang" "${flags[@]}" "$program.o" -o "$program" "$@"
+}
+build fuzz/fuzz_readers.cpp "$out/fuzz_readers" -lonnx_proto -lprotobuf -lstb -lz &
 building=$!
 if [[ -n "$seconds" ]]; then
     echo "== fuzz_hdf5: building"
     read -r -a hdf5_flags <<<"$(pkg-config --cflags --libs hdf5)"
-    "$clang" "${flags[@]}" fuzz/fuzz_hdf5.cpp -o "$out/fuzz_hdf5" -lstb -lz "${hdf5_flags[@]}"
+    build fuzz/fuzz_hdf5.cpp "$out/fuzz_hdf5" -lstb -lz "${hdf5_flags[@]}"
 fi
 wait "$building"
-for target in "${targets[@]}"; do
-    work="$out/corpus_$target"
+
+# Runs one target; on a finding prints its report and returns 1.
+fuzz_one() {
+    local target=$1
+    local work="$out/corpus_$target"
+    local limit
     if [[ -n "$seconds" ]]; then
         limit=(-max_total_time="$seconds")
-        echo "== fuzz_$target: ${seconds} s"
     else
         # A fresh scratch corpus and a fixed seed make the run repeatable.
         rm -rf "$work"
         limit=(-seed=1 -runs="${runs[$target]}")
-        echo "== fuzz_$target: ${runs[$target]} inputs, seed 1"
     fi
     mkdir -p "$work"
-    dict=()
+    local dict=()
     if [[ -f "fuzz/$target.dict" ]]; then
         dict=(-dict="fuzz/$target.dict")
     fi
     # New inputs go to the scratch corpus; the committed seeds are only read.
     # The whole output goes to a log; on a finding its report (with the stack) is printed in full.
-    log="$out/fuzz_$target.log"
-    regressions=()
+    local log="$out/fuzz_$target.log"
+    local regressions=()
     if [[ -d "fuzz/regressions/$target" ]]; then  # libFuzzer stops at a folder that is not there
         regressions=("fuzz/regressions/$target")
     fi
-    extra=()
+    local extra=()
+    local program=("$out/fuzz_readers")
     if [[ $target == hdf5 ]]; then
         # libhdf5 leaks on malformed files and asks malloc for petabytes: not nndl's findings.
         extra=(-detect_leaks=0)
         export ASAN_OPTIONS=allocator_may_return_null=1
-    fi
-    program=("$out/fuzz_readers")
-    if [[ $target == hdf5 ]]; then
         program=("$out/fuzz_hdf5")
     fi
     if ! NNDL_FUZZ_READER=$target "${program[@]}" "${limit[@]}" "${dict[@]}" "${extra[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
@@ -76,8 +88,36 @@ for target in "${targets[@]}"; do
         "$work" "fuzz/corpus/$target" "${regressions[@]}" >"$log" 2>&1; then
         tail -n 100 "$log"
         echo "fuzz_$target: a finding (full output: $log)" >&2
-        exit 1
+        return 1
     fi
-    tail -n 12 "$log"
+}
+
+# Two lanes, one per core, each running its targets one after the other; the reports are
+# printed in the targets' order when both lanes are done.
+lanes=("" "")
+for k in "${!targets[@]}"; do
+    lanes[k % 2]+="${targets[k]} "
 done
+rm -f "$out"/fuzz_*.log
+lane_status=()
+for lane in 0 1; do
+    (for target in ${lanes[lane]}; do fuzz_one "$target" || exit 1; done) &
+    lane_status+=($!)
+done
+found=0
+for pid in "${lane_status[@]}"; do
+    wait "$pid" || found=1
+done
+for target in "${targets[@]}"; do
+    if [[ -n "$seconds" ]]; then
+        echo "== fuzz_$target: ${seconds} s"
+    else
+        echo "== fuzz_$target: ${runs[$target]} inputs, seed 1"
+    fi
+    [[ -f "$out/fuzz_$target.log" ]] && tail -n 12 "$out/fuzz_$target.log"
+done
+if [[ $found -ne 0 ]]; then
+    echo "fuzzing: a finding (above)" >&2
+    exit 1
+fi
 echo "fuzzing: no crash, leak or sanitizer report"

@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=$(tools/configure.sh "$@")
+# ccache (where configure.sh found it) keys on paths relative to this tree, so clones and
+# worktrees in other folders share what each compiled.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 start=$SECONDS
 cmake --build "$build_dir" -j2
 echo "== tools/test.sh: built in $((SECONDS - start)) s"
