@@ -44,7 +44,8 @@ void check_against_reference(nndl::Layer<Scalar>& layer, const std::string& name
     Matrix<Scalar> inferred;
     layer.infer(x, inferred);
     if (layer.type() != "batch_norm") {  // batch norm infers with its running statistics
-        CHECK(inferred == y);
+        // Inference may sum in another order (Conv2D's kernel for few filters): equal to rounding.
+        NNDL_CHECK_CLOSE(inferred, y, tolerance<Scalar>());
     }
     const Matrix<Scalar> dx = layer.backward(ref<Scalar>(name + ".dy"), true);
     NNDL_CHECK_CLOSE(dx, ref<double>(name + ".dx"), 10 * tolerance<Scalar>());
@@ -375,4 +376,127 @@ TEST_CASE("convolution edges the review found: sizes that overflow, one value pe
     const Matrix<double> before = *net.state()[1].value;
     nndl::check_network_gradients(net, x, nndl::one_hot<double>(nndl_test::rows<double>({{0, 1, 1, 0}}), 2));
     CHECK(*net.state()[1].value == before);
+}
+
+namespace conv_inference_test {
+
+/// The largest |a - b| relative to the largest |b| (at least 1).
+template <class Scalar>
+double relative_difference(const Matrix<Scalar>& a, const Matrix<Scalar>& b) {
+    REQUIRE(a.rows() == b.rows());
+    REQUIRE(a.cols() == b.cols());
+    const double scale = std::max(1.0, static_cast<double>(b.cwiseAbs().maxCoeff()));
+    return static_cast<double>((a - b).cwiseAbs().maxCoeff()) / scale;
+}
+
+}  // namespace conv_inference_test
+
+TEST_CASE_TEMPLATE("Conv2D inference (blocked lowering, nndl's kernel for few filters) against the simple kernel on "
+                   "random shapes",
+                   Scalar, float, double) {
+    using conv_inference_test::relative_difference;
+    nndl::NumpyRandom random(31);
+    const double limit = std::is_same_v<Scalar, float> ? 1e-5 : 1e-12;
+    const Activation activations[] = {Activation::identity, Activation::relu,      Activation::tanh,
+                                      Activation::sigmoid,  Activation::leaky_relu, Activation::softmax};
+    for (int trial = 0; trial < 40; ++trial) {
+        const auto draw = [&](nndl::Index low, nndl::Index high) {
+            return low + static_cast<nndl::Index>(random.below(static_cast<std::uint32_t>(high - low + 1)));
+        };
+        const nndl::Index channels = trial % 5 == 0 ? 1 : draw(1, 6);
+        const nndl::Index height = draw(1, 9);
+        const nndl::Index width = draw(1, 9);
+        const nndl::Index filters = trial % 3 == 0 ? draw(40, 70) : draw(1, 33);  // both sides of the kernel's limit
+        const nndl::Index kernel_h = draw(1, std::min<nndl::Index>(height, 3));
+        const nndl::Index kernel_w = draw(1, std::min<nndl::Index>(width, 3));
+        const nndl::Index stride = draw(1, 2);
+        const bool same = random.below(2) == 1;
+        const nndl::Index batch = trial % 4 == 0 ? 1 : draw(1, 40);
+        const Activation activation = activations[random.below(6)];
+        CAPTURE(trial);
+        CAPTURE(channels);
+        CAPTURE(height);
+        CAPTURE(width);
+        CAPTURE(filters);
+        CAPTURE(stride);
+        CAPTURE(same);
+        CAPTURE(batch);
+        const Shape in = Shape::image(height, width, channels);
+        nndl::Conv2D<Scalar> conv(in, filters, Window(kernel_h, kernel_w), Stride(stride),
+                                  same ? Padding::same() : Padding::valid(), activation);
+        conv.weights() = random.randn<Scalar>(filters, conv.fan_in());
+        conv.bias() = random.randn<Scalar>(filters, 1);
+        nndl::Conv2D<Scalar> reference = conv;
+        reference.set_numpy_order(true);  // the course's loops: one window, one filter at a time
+        const Matrix<Scalar> x = random.randn<Scalar>(in.size(), batch);
+        Matrix<Scalar> inferred;
+        conv.infer(x, inferred);
+        CHECK(relative_difference(inferred, reference.forward(x, nndl::Mode::evaluation)) <= limit);
+        CHECK(relative_difference(conv.forward(x, nndl::Mode::evaluation), inferred) <= limit);
+    }
+}
+
+TEST_CASE_TEMPLATE("fused inference (convolution, batch norm, activation, pooling in one pass) equals the layers one "
+                   "by one",
+                   Scalar, float, double) {
+    using conv_inference_test::relative_difference;
+    nndl::NumpyRandom random(32);
+    const double limit = std::is_same_v<Scalar, float> ? 1e-5 : 1e-12;
+    for (int trial = 0; trial < 24; ++trial) {
+        CAPTURE(trial);
+        const nndl::Index channels = 1 + random.below(3);
+        const nndl::Index filters = trial % 2 == 0 ? 16 : 1 + random.below(60);
+        nndl::Network<Scalar> net(Shape::image(9, 8, channels));
+        auto conv = std::make_unique<nndl::Conv2D<Scalar>>(net.output_shape(), filters, Window(3), Stride(1 + trial % 2),
+                                                           Padding::same(),
+                                                           trial % 3 == 0 ? Activation::identity : Activation::relu);
+        conv->weights() = random.randn<Scalar>(filters, conv->fan_in());
+        conv->bias() = random.randn<Scalar>(filters, 1);
+        net.add(std::move(conv));
+        if (trial % 4 != 1) {  // the running statistics a training run leaves
+            auto norm = std::make_unique<nndl::BatchNorm<Scalar>>(net.output_shape());
+            *norm->state()[0].value = random.randn<Scalar>(filters, 1);
+            *norm->state()[1].value = random.rand<Scalar>(filters, 1).array() + Scalar(0.5);
+            *norm->parameters()[0].value = random.randn<Scalar>(filters, 1);
+            *norm->parameters()[1].value = random.randn<Scalar>(filters, 1);
+            net.add(std::move(norm));
+        }
+        if (trial % 3 == 0) {
+            net.add(nndl::make_activation_layer<Scalar>(net.output_shape(), Activation::relu));
+        }
+        if (trial % 5 != 2) {
+            const auto pool = trial % 2 == 0 ? nndl::make_max_pool<Scalar>(net.output_shape(), Window(2), Stride(2))
+                                             : nndl::make_avg_pool<Scalar>(net.output_shape(), Window(3), Stride(2),
+                                                                           Padding::same());
+            net.add(pool->clone());
+        }
+        net.add_dense(3, Activation::softmax, {nndl::Init::he}, random);
+        const Matrix<Scalar> x = random.randn<Scalar>(net.input_size(), trial % 4 == 0 ? 1 : 37);
+        Matrix<Scalar> current = x;
+        for (std::size_t k = 0; k < net.depth(); ++k) {  // each layer's own inference, unfused
+            Matrix<Scalar> next;
+            net.layer(k).infer(current, next);
+            current = next;
+        }
+        CHECK(relative_difference(net.predict_proba(x), current) <= limit);
+    }
+    // The fusion reads the layers, it changes nothing in them.
+    nndl::Network<Scalar> net(Shape::image(4, 4, 1));
+    net.add(std::make_unique<nndl::Conv2D<Scalar>>(net.output_shape(), 2, Window(3), Stride(1), Padding::same(),
+                                                   Activation::relu));
+    net.add(std::make_unique<nndl::BatchNorm<Scalar>>(net.output_shape()));
+    *net.state()[1].value = Matrix<Scalar>::Constant(2, 1, Scalar(4));
+    const auto copies = [&] {
+        std::vector<Matrix<Scalar>> values;
+        for (const auto& p : net.parameters()) {
+            values.push_back(*p.value);
+        }
+        for (const auto& b : net.state()) {
+            values.push_back(*b.value);
+        }
+        return values;
+    };
+    const auto before = copies();
+    (void)net.predict_proba(random.randn<Scalar>(16, 3));
+    CHECK(copies() == before);
 }

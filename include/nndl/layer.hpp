@@ -585,6 +585,51 @@ protected:
     FusedOutput& operator=(const FusedOutput&) = default;
 };
 
+/// Capability: at inference the layer is y = scale * x + shift, one scale and shift per
+/// channel (of image columns; per feature for flat ones): batch normalization with its
+/// running statistics. A layer before it with FusedInference may apply it to its own
+/// output while that is still in cache.
+template <class Scalar>
+class ChannelAffine {
+public:
+    virtual ~ChannelAffine() = default;
+    /// The scale and shift inference applies, input_shape().channels x 1 each.
+    virtual void inference_affine(Matrix<Scalar>& scale, Matrix<Scalar>& shift) const = 0;
+
+protected:
+    /// Only a layer implementing the capability constructs one.
+    ChannelAffine() = default;
+    /// Protected, so that only the implementing layer copies it (no slicing).
+    ChannelAffine(const ChannelAffine&) = default;
+    /// Protected, so that only the implementing layer assigns it (no slicing).
+    ChannelAffine& operator=(const ChannelAffine&) = default;
+};
+
+/// Capability: at inference the layer can compute some of the layers after it in the same
+/// pass over its output (inference fusion: a convolution applying the batch normalization,
+/// activation and pooling that follow it to each block of its output while the block is in
+/// cache). Network's predictions use it; the result equals running the layers one by one,
+/// to rounding. Nothing is changed: not the layers, not what a model file holds.
+template <class Scalar>
+class FusedInference {
+public:
+    virtual ~FusedInference() = default;
+    /// How many of `next` (the layers after this one, in order) infer_with computes: 0 for none.
+    virtual std::size_t fusable_layers(const std::vector<const Layer<Scalar>*>& next) const = 0;
+    /// This layer's inference of `input` followed by next[0], ..., next[count - 1]'s, into
+    /// `output`. Pre: count <= fusable_layers(next); `input` fits this layer.
+    virtual void infer_with(const Matrix<Scalar>& input, const std::vector<const Layer<Scalar>*>& next,
+                            std::size_t count, Matrix<Scalar>& output) const = 0;
+
+protected:
+    /// Only a layer implementing the capability constructs one.
+    FusedInference() = default;
+    /// Protected, so that only the implementing layer copies it (no slicing).
+    FusedInference(const FusedInference&) = default;
+    /// Protected, so that only the implementing layer assigns it (no slicing).
+    FusedInference& operator=(const FusedInference&) = default;
+};
+
 /// Capability: a recurrent layer's hidden state (state_size() x batch, one column per example).
 /// It is not the layer's saved state (StateBuffer): model files do not hold it, training
 /// snapshots do not restore it. forward and step start from the current state (zeros

@@ -653,14 +653,63 @@ private:
     Matrix<Scalar> output_for(const Matrix<Scalar>& x, const char* where) const {
         check_input(where, x);
         detail::require_finite(where, "X", x);  // NaN would become a class silently
-        Matrix<Scalar> current = x;
-        Matrix<Scalar> next;
-        for (const auto& layer : layers_) {
-            layer->infer(current, next);
-            current.swap(next);
+        // Each thread keeps every layer's output between calls: for the same batch size they
+        // keep their memory, where a freshly allocated buffer of megabytes costs the system a
+        // page fault per 4 KiB touched, as much as a convolution's work. A call made inside
+        // another (a layer that predicts with a network of its own) takes buffers of its own;
+        // large ones are let go.
+        struct Buffers {
+            std::vector<Matrix<Scalar>> outputs;
+            std::vector<const Layer<Scalar>*> next;
+            bool in_use = false;
+        };
+        thread_local Buffers kept;
+        Buffers own;
+        Buffers& buffers = kept.in_use ? own : kept;
+        buffers.in_use = true;
+        if (buffers.outputs.size() < layers_.size()) {
+            buffers.outputs.resize(layers_.size());
         }
-        return current;
+        const Matrix<Scalar>* current = &x;
+        Matrix<Scalar> result;
+        try {
+            for (std::size_t k = 0; k < layers_.size();) {
+                // A layer that computes some of the next ones in the same pass (FusedInference).
+                std::size_t fused = 0;
+                const auto* fusing = dynamic_cast<const FusedInference<Scalar>*>(layers_[k].get());
+                if (fusing != nullptr) {
+                    buffers.next.clear();
+                    for (std::size_t j = k + 1; j < layers_.size(); ++j) {
+                        buffers.next.push_back(layers_[j].get());
+                    }
+                    fused = std::min(fusing->fusable_layers(buffers.next), buffers.next.size());
+                }
+                if (fused > 0) {
+                    fusing->infer_with(*current, buffers.next, fused, buffers.outputs[k]);
+                } else {
+                    layers_[k]->infer(*current, buffers.outputs[k]);
+                }
+                current = &buffers.outputs[k];
+                k += 1 + fused;
+            }
+            result = *current;
+        } catch (...) {
+            buffers.in_use = false;
+            throw;
+        }
+        buffers.in_use = false;
+        Index total = 0;
+        for (auto& output : buffers.outputs) {
+            total += output.size();
+            if (total > max_kept_values) {
+                output.resize(0, 0);
+            }
+        }
+        return result;
     }
+
+    /// The most values a thread keeps in output_for's buffers between calls (256 MiB of float).
+    static constexpr Index max_kept_values = Index(1) << 26;
 
     /// Labels accuracy can compare with: for one output a label or probability in [0, 1]
     /// (in [-1, 1] where the threshold is at or below 0, as for tanh), split at the

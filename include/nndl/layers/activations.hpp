@@ -69,6 +69,9 @@ struct Identity {
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a = z;
     }
+    /// z = f(z): nothing to do.
+    template <class Derived>
+    static void forward_in_place(Eigen::MatrixBase<Derived>&) {}
     /// dz = da (f' = 1; z and a are unused).
     template <class Scalar>
     static void backward(const Matrix<Scalar>&, const Matrix<Scalar>&, const Matrix<Scalar>& da,
@@ -90,6 +93,12 @@ struct Sigmoid {
     template <class Scalar>
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a = z.unaryExpr([](Scalar v) { return value(v); });
+    }
+    /// z = f(z), entry by entry, as forward computes it.
+    template <class Derived>
+    static void forward_in_place(Eigen::MatrixBase<Derived>& z) {
+        using Scalar = typename Derived::Scalar;
+        z = z.unaryExpr([](Scalar v) { return value(v); });
     }
     /// dz = da * a * (1 - a), from the cached output a (z is unused).
     template <class Scalar>
@@ -113,6 +122,12 @@ struct Tanh {
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a = z.unaryExpr([](Scalar v) { return std::tanh(v); });
     }
+    /// z = tanh(z), entry by entry, as forward computes it.
+    template <class Derived>
+    static void forward_in_place(Eigen::MatrixBase<Derived>& z) {
+        using Scalar = typename Derived::Scalar;
+        z = z.unaryExpr([](Scalar v) { return std::tanh(v); });
+    }
     /// dz = da * (1 - a^2), from the cached output a (z is unused).
     template <class Scalar>
     static void backward(const Matrix<Scalar>&, const Matrix<Scalar>& a, const Matrix<Scalar>& da,
@@ -134,6 +149,11 @@ struct ReLU {
     template <class Scalar>
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a = z.cwiseMax(Scalar(0));
+    }
+    /// z = max(z, 0), entry by entry, as forward computes it.
+    template <class Derived>
+    static void forward_in_place(Eigen::MatrixBase<Derived>& z) {
+        z = z.cwiseMax(typename Derived::Scalar(0));
     }
     /// dz = da where z > 0, else 0 (f'(0) is taken as 0; a is unused).
     template <class Scalar>
@@ -158,6 +178,12 @@ struct LeakyReLU {
     static void forward(const Matrix<Scalar>& z, Matrix<Scalar>& a) {
         a = (z.array() > Scalar(0)).select(z, Scalar(slope) * z);
     }
+    /// z = f(z), entry by entry, as forward computes it.
+    template <class Derived>
+    static void forward_in_place(Eigen::MatrixBase<Derived>& z) {
+        using Scalar = typename Derived::Scalar;
+        z = (z.array() > Scalar(0)).select(z, Scalar(slope) * z);
+    }
     /// dz = da where z > 0, else slope * da (a is unused).
     template <class Scalar>
     static void backward(const Matrix<Scalar>& z, const Matrix<Scalar>&, const Matrix<Scalar>& da,
@@ -179,6 +205,16 @@ struct Softmax {
             const Scalar top = z.col(j).maxCoeff();
             a.col(j) = (z.col(j).array() - top).unaryExpr([](Scalar v) { return std::exp(v); }).matrix();
             a.col(j) /= a.col(j).sum();
+        }
+    }
+    /// The softmax of each column of z, in place, as forward computes it.
+    template <class Derived>
+    static void forward_in_place(Eigen::MatrixBase<Derived>& z) {
+        using Scalar = typename Derived::Scalar;
+        for (Index j = 0; j < z.cols(); ++j) {
+            const Scalar top = z.col(j).maxCoeff();
+            z.col(j) = (z.col(j).array() - top).unaryExpr([](Scalar v) { return std::exp(v); }).matrix();
+            z.col(j) /= z.col(j).sum();
         }
     }
     /// dz_i = a_i (da_i - sum_k da_k a_k), per column (z is unused).

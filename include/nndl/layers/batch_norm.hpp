@@ -27,7 +27,7 @@ namespace nndl {
 /// top of batch_norm.hpp. Parameters: "gamma" and "beta" (channels x 1, no weight
 /// decay); state: "running_mean" and "running_var" (channels x 1).
 template <class Scalar>
-class BatchNorm final : public Layer<Scalar> {
+class BatchNorm final : public Layer<Scalar>, public ChannelAffine<Scalar> {
 public:
     /// Normalizes examples of `shape`; gamma starts at 1, beta at 0, the running mean at 0
     /// and the running variance at 1. `momentum` is the batch statistics' weight in the
@@ -179,18 +179,32 @@ protected:
         normalize(input, running_mean_, running_var_, output);
     }
 
+public:
+    /// Contract: see ChannelAffine. gamma / sqrt(running variance + epsilon), and beta -
+    /// running mean * that scale.
+    void inference_affine(Matrix<Scalar>& scale, Matrix<Scalar>& shift) const override {
+        affine(running_mean_, running_var_, scale, shift);
+    }
+
 private:
     void normalize(const Matrix<Scalar>& input, const Matrix<Scalar>& mean, const Matrix<Scalar>& var,
                    Matrix<Scalar>& output) const {
         const Index c = shape_.channels;
         const Index count = input.size() / c;
         Eigen::Map<const Matrix<Scalar>> x(input.data(), c, count);
-        const Eigen::Array<Scalar, Eigen::Dynamic, 1> scale =
-            gamma_.array().col(0) * (var.array().col(0) + static_cast<Scalar>(epsilon_)).rsqrt();
-        const Eigen::Array<Scalar, Eigen::Dynamic, 1> shift = beta_.array().col(0) - mean.array().col(0) * scale;
+        Matrix<Scalar> scale;
+        Matrix<Scalar> shift;
+        affine(mean, var, scale, shift);
         output.resize(input.rows(), input.cols());
         Eigen::Map<Matrix<Scalar>> y(output.data(), c, count);
-        y = ((x.array().colwise() * scale).colwise() + shift).matrix();
+        y = ((x.array().colwise() * scale.col(0).array()).colwise() + shift.col(0).array()).matrix();
+    }
+
+    /// y = scale * x + shift with the given statistics.
+    void affine(const Matrix<Scalar>& mean, const Matrix<Scalar>& var, Matrix<Scalar>& scale,
+                Matrix<Scalar>& shift) const {
+        scale = (gamma_.array() * (var.array() + static_cast<Scalar>(epsilon_)).rsqrt()).matrix();
+        shift = (beta_.array() - mean.array() * scale.array()).matrix();
     }
 
     Shape shape_;

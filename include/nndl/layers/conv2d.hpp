@@ -31,6 +31,7 @@
 #include "../types.hpp"
 #include "registry.hpp"
 #include "activations.hpp"
+#include "pooling.hpp"
 #include "window.hpp"
 
 namespace nndl {
@@ -63,6 +64,60 @@ void image_to_patches(const WindowGeometry& g, const Matrix<Scalar>& x, Index fi
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Copies n values; short runs (a window row of few channels) without a call to memcpy.
+template <class Scalar>
+inline void copy_run(const Scalar* from, Index n, Scalar* to) {
+    if (n > 8) {
+        std::memcpy(to, from, static_cast<std::size_t>(n) * sizeof(Scalar));
+        return;
+    }
+    for (Index k = 0; k < n; ++k) {  // a known small bound: unrolled, no library call
+        to[k] = from[k];
+        if (k == 7) {
+            break;
+        }
+    }
+}
+
+/// Patch columns [first, first + count) of the whole batch `x` (column example * positions
+/// + position, as image_to_patches lays them out) into `patches` (kernel_height *
+/// kernel_width * channels rows, `count` columns, leading dimension `ld`). Each window row
+/// is one contiguous run of the image.
+template <class Scalar>
+void patch_columns(const WindowGeometry& g, const Matrix<Scalar>& x, Index first, Index count, Scalar* patches,
+                   Index ld) {
+    const Index positions = g.positions();
+    const Index c = g.channels;
+    const Index row_values = g.window_width * c;
+    Index example = first / positions;
+    Index oh = (first % positions) / g.out_width;
+    Index ow = first % positions % g.out_width;
+    for (Index j = 0; j < count; ++j) {
+        const Scalar* image = x.col(example).data();
+        Scalar* out = patches + j * ld;
+        const Index iw0 = ow * g.stride_horizontal - g.left;
+        const Index lo = std::max<Index>(0, -iw0);
+        const Index hi = std::min<Index>(g.window_width, g.in_width - iw0);
+        for (Index kh = 0; kh < g.window_height; ++kh, out += row_values) {
+            const Index ih = oh * g.stride_vertical - g.top + kh;
+            if (ih < 0 || ih >= g.in_height || hi <= lo) {
+                std::fill(out, out + row_values, Scalar(0));
+                continue;
+            }
+            std::fill(out, out + lo * c, Scalar(0));
+            copy_run(image + (ih * g.in_width + iw0 + lo) * c, (hi - lo) * c, out + lo * c);
+            std::fill(out + hi * c, out + row_values, Scalar(0));
+        }
+        if (++ow == g.out_width) {
+            ow = 0;
+            if (++oh == g.out_height) {
+                oh = 0;
+                ++example;
             }
         }
     }
@@ -105,7 +160,7 @@ void patches_to_image(const WindowGeometry& g, const Matrix<Scalar>& patches, In
 /// and an optional activation (see the top of conv2d.hpp). Parameters: "W"
 /// (filters x kernel_height * kernel_width * in_channels, weight decay) and "b" (filters x 1).
 template <class Scalar>
-class Conv2D final : public Layer<Scalar>, public FusedOutput<Scalar> {
+class Conv2D final : public Layer<Scalar>, public FusedOutput<Scalar>, public FusedInference<Scalar> {
 public:
     /// `filters` output channels over images of `input` shape. Weights start at zero:
     /// fill them with initial_weights(filters, fan_in(), init, random) or set them. The bias
@@ -212,12 +267,124 @@ protected:
         return backward_linear(need_input_gradient);
     }
 
-    /// Contract: see Layer::infer.
+    /// Contract: see Layer::infer. Patch columns are lowered a block at a time into a buffer
+    /// that stays in cache, multiplied, and given their bias and activation there.
     void do_infer(const Matrix<Scalar>& input, Matrix<Scalar>& output) const override {
-        Matrix<Scalar> patches;
-        Matrix<Scalar> z;
-        linear(input, patches, z);
-        with_activation(activation_, [&](auto policy) { decltype(policy)::forward(z, output); });
+        infer_with(input, {}, 0, output);
+    }
+
+public:
+    /// Contract: see FusedInference. Takes, in this order and each optional: a ChannelAffine
+    /// layer (batch normalization), an activation layer other than softmax, a Pool2D; each
+    /// of the shape of what comes before it. None after softmax or in NumPy order.
+    std::size_t fusable_layers(const std::vector<const Layer<Scalar>*>& next) const override {
+        if (numpy_order_ || activation_ == Activation::softmax) {
+            return 0;
+        }
+        std::size_t count = 0;
+        const auto fits = [&](const Layer<Scalar>* layer) {
+            return count < next.size() && next[count] == layer && layer->input_shape() == output_shape();
+        };
+        if (count < next.size() && dynamic_cast<const ChannelAffine<Scalar>*>(next[count]) != nullptr &&
+            fits(next[count])) {
+            ++count;
+        }
+        if (count < next.size() && next[count]->type() == "activation" && fits(next[count])) {
+            const auto* activation = dynamic_cast<const FusedOutput<Scalar>*>(next[count]);
+            if (activation != nullptr && activation->activation() != Activation::softmax) {
+                ++count;
+            }
+        }
+        if (count < next.size() && dynamic_cast<const Pool2D<Scalar>*>(next[count]) != nullptr && fits(next[count])) {
+            ++count;
+        }
+        return count;
+    }
+
+    /// Contract: see FusedInference. Each block of output columns gets, while in cache, the
+    /// bias, the activation and then the fused layers' work, in the layers' order.
+    void infer_with(const Matrix<Scalar>& input, const std::vector<const Layer<Scalar>*>& next, std::size_t count,
+                    Matrix<Scalar>& output) const override {
+        if (count == 0 && (numpy_order_ || activation_ == Activation::softmax)) {  // softmax: over whole examples
+            Matrix<Scalar> patches;
+            Matrix<Scalar> z;
+            linear(input, patches, z);
+            with_activation(activation_, [&](auto policy) { decltype(policy)::forward(z, output); });
+            return;
+        }
+        // The fused layers, as fusable_layers found them.
+        Matrix<Scalar> scale;
+        Matrix<Scalar> shift;
+        Activation then = Activation::identity;
+        const Pool2D<Scalar>* pool = nullptr;
+        for (std::size_t k = 0; k < count; ++k) {
+            if (const auto* affine = dynamic_cast<const ChannelAffine<Scalar>*>(next[k])) {
+                affine->inference_affine(scale, shift);
+            } else if (const auto* pooling = dynamic_cast<const Pool2D<Scalar>*>(next[k])) {
+                pool = pooling;
+            } else {
+                then = dynamic_cast<const FusedOutput<Scalar>&>(*next[k]).activation();
+            }
+        }
+        const Index length = weights_.cols();
+        const Index positions = geometry_.positions();
+        const Index m = input.cols();
+        // Blocks of columns; of whole examples where a pooling follows (its windows span rows).
+        const Index wanted = std::clamp<Index>(infer_block_values / length, 16, 8192);
+        const Index per = pool != nullptr ? std::max<Index>(1, wanted / positions) * positions : wanted;
+        const Index total = positions * m;
+        const Index blocks = (total + per - 1) / per;
+        output.resize(pool != nullptr ? pool->output_shape().size() : filters_ * positions, m);
+        const detail::KernelIsa isa = detail::kernel_isa();
+        const bool thin = detail::have_thin_kernels &&
+                          filters_ <= detail::tile_rows_for<Scalar>(detail::vector_bytes(isa, false));
+        const int width = thin ? detail::thin_width<Scalar>(isa, filters_) : 0;
+        // Bias, scale and shift repeated over `tile` columns, one per column of `tiled`.
+        const Index tile = std::max<Index>(1, 1024 / filters_);
+        Matrix<Scalar> tiled(tile * filters_, 3);
+        tiled.col(0) = bias_.col(0).replicate(tile, 1);
+        if (scale.size() > 0) {
+            tiled.col(1) = scale.col(0).replicate(tile, 1);
+            tiled.col(2) = shift.col(0).replicate(tile, 1);
+        }
+        detail::parallel_chunks(blocks, filters_ * length * per, [&](Index b) {
+            thread_local std::vector<Scalar> patch_buffer;
+            thread_local std::vector<Scalar> output_buffer;
+            const Index first = b * per;
+            const Index columns = std::min(per, total - first);
+            patch_buffer.resize(static_cast<std::size_t>(length * columns));
+            detail::patch_columns(geometry_, input, first, columns, patch_buffer.data(), length);
+            Scalar* z_data = output.data() + first * filters_;
+            if (pool != nullptr) {  // the convolution's output is an intermediate here
+                output_buffer.resize(static_cast<std::size_t>(filters_ * columns));
+                z_data = output_buffer.data();
+            }
+            if (thin) {  // few filters: nndl's kernel reads the patches in place, Eigen's would copy them
+                const detail::ThinArgs<Scalar> args{weights_.data(), filters_, patch_buffer.data(), length,
+                                                    z_data, filters_, filters_, columns, length};
+                detail::thin_columns_for<Scalar>(isa, width, args, 0, columns);
+            } else {
+                const Eigen::Map<const Matrix<Scalar>> patches(patch_buffer.data(), length, columns);
+                detail::sequential_product(detail::plain(weights_), detail::plain(patches), z_data, filters_);
+            }
+            // The bias, activation and fused affine and activation, entry by entry as the
+            // unfused layers compute them, over runs of `tile` columns (long vector loops).
+            for (Index j = 0; j < columns; j += tile) {
+                const Index values = std::min(tile, columns - j) * filters_;
+                Eigen::Map<Matrix<Scalar>> z(z_data + j * filters_, values, 1);
+                z += tiled.col(0).head(values);
+                with_activation(activation_, [&](auto policy) { decltype(policy)::forward_in_place(z); });
+                if (scale.size() > 0) {
+                    z = ((z.array() * tiled.col(1).head(values).array()) + tiled.col(2).head(values).array()).matrix();
+                }
+                with_activation(then, [&](auto policy) { decltype(policy)::forward_in_place(z); });
+            }
+            if (pool != nullptr) {
+                for (Index e = 0; e < columns / positions; ++e) {
+                    pool->infer_one(z_data + e * positions * filters_, output.col(first / positions + e).data());
+                }
+            }
+        });
     }
 
 private:
@@ -227,6 +394,9 @@ private:
         }
         return filters;
     }
+
+    /// Patch values lowered at a time at inference: 128 KiB of float, in the core's own cache.
+    static constexpr Index infer_block_values = Index(1) << 15;
 
     /// Examples per chunk: about 2048 patch columns, whatever the thread count.
     Index chunk_examples() const { return std::max<Index>(1, 2048 / geometry_.positions()); }

@@ -64,6 +64,18 @@ public:
     std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<Pool2D>(*this); }
     /// Max or average pooling.
     PoolMode mode() const { return mode_; }
+    /// Inference of one example: `image` holds input_shape().size() values, `pooled` gets
+    /// output_shape().size(). What infer computes for each column; for a layer that fuses
+    /// pooling into its own output (FusedInference).
+    void infer_one(const Scalar* image, Scalar* pooled) const {
+        if (mode_ == PoolMode::average) {
+            pool_example<false>(image, pooled);
+        } else if (Eigen::Map<const Matrix<Scalar>>(image, input_shape().size(), 1).hasNaN()) {
+            max_pool_with_nan(image, pooled);
+        } else {
+            pool_example<true>(image, pooled);
+        }
+    }
     /// The window, stride, resolved padding and output size.
     const WindowGeometry& geometry() const { return geometry_; }
     /// One comparison or addition per window pixel, per output value, each counted as 16
@@ -157,41 +169,74 @@ private:
 
     void pool(const Matrix<Scalar>& input, Matrix<Scalar>& output, IndexMatrix* argmax) const {
         const WindowGeometry& g = geometry_;
-        const Index channels = g.channels;
-        const Index rows = g.positions() * channels;
+        const Index rows = g.positions() * g.channels;
         const Index m = input.cols();
-        const bool max = mode_ == PoolMode::max;
         output.resize(rows, m);
         if (argmax != nullptr) {
             argmax->resize(rows, m);
         }
-        const Scalar share = Scalar(1) / static_cast<Scalar>(g.window_height * g.window_width);
         detail::parallel_chunks(m, rows * g.window_height * g.window_width, [&](Index i) {
-            const Scalar* x = input.col(i).data();
-            Scalar* y = output.col(i).data();
-            Index* at = argmax != nullptr ? argmax->col(i).data() : nullptr;
-            std::fill(y, y + rows, max ? -std::numeric_limits<Scalar>::infinity() : Scalar(0));
-            if (at != nullptr) {
-                std::fill(at, at + rows, Index(-1));
+            infer_one(input.col(i).data(), output.col(i).data());
+            if (argmax != nullptr) {
+                record_first_maximum(input.col(i).data(), output.col(i).data(), argmax->col(i).data());
             }
-            for_windows([&](Index position, Index pixel) {
-                for (Index c = 0; c < channels; ++c) {
-                    const Scalar v = x[pixel * channels + c];
-                    Scalar& best = y[position * channels + c];
-                    if (!max) {
-                        best += v;
-                    } else if (v > best || (std::isnan(v) && !std::isnan(best)) ||
-                               (at != nullptr && at[position * channels + c] < 0)) {
-                        best = v;  // the first maximum wins ties; a NaN wins, as in PyTorch
-                        if (at != nullptr) {
-                            at[position * channels + c] = pixel * channels + c;
-                        }
-                    }
+        });
+    }
+
+    /// The maximum (or mean) of every window of one example, channel runs at a time (vector
+    /// instructions; their maximum ignores NaN, so an example holding one takes
+    /// max_pool_with_nan, where a NaN wins as in PyTorch).
+    template <bool max>
+    void pool_example(const Scalar* x, Scalar* y) const {
+        using Run = Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
+        using ConstRun = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
+        const Index channels = geometry_.channels;
+        Index current = -1;
+        for_windows([&](Index position, Index pixel) {  // every window covers a pixel (see the constructor)
+            Run out(y + position * channels, channels);
+            const ConstRun v(x + pixel * channels, channels);
+            if (position != current) {
+                out = v;
+                current = position;
+            } else if constexpr (max) {
+                out = out.max(v);
+            } else {
+                out += v;
+            }
+        });
+        if constexpr (!max) {
+            const Scalar share = Scalar(1) / static_cast<Scalar>(geometry_.window_height * geometry_.window_width);
+            Run(y, geometry_.positions() * channels) *= share;
+        }
+    }
+
+    /// The maximum of every window of an example holding a NaN: the first NaN of a window wins.
+    void max_pool_with_nan(const Scalar* x, Scalar* y) const {
+        const Index channels = geometry_.channels;
+        Index current = -1;
+        for_windows([&](Index position, Index pixel) {
+            Scalar* out = y + position * channels;
+            const Scalar* v = x + pixel * channels;
+            const bool first = position != current;
+            current = position;
+            for (Index c = 0; c < channels; ++c) {
+                if (first || v[c] > out[c] || (std::isnan(v[c]) && !std::isnan(out[c]))) {
+                    out[c] = v[c];
                 }
-            });
-            if (!max) {
-                for (Index o = 0; o < rows; ++o) {
-                    y[o] *= share;
+            }
+        });
+    }
+
+    /// For backward: where each window's maximum `y` first occurs (the first NaN for a NaN).
+    void record_first_maximum(const Scalar* x, const Scalar* y, Index* at) const {
+        const Index channels = geometry_.channels;
+        std::fill(at, at + geometry_.positions() * channels, Index(-1));
+        for_windows([&](Index position, Index pixel) {
+            for (Index c = 0; c < channels; ++c) {
+                const Index o = position * channels + c;
+                const Scalar v = x[pixel * channels + c];
+                if (at[o] < 0 && (v == y[o] || (std::isnan(v) && std::isnan(y[o])))) {
+                    at[o] = pixel * channels + c;
                 }
             }
         });
