@@ -283,6 +283,16 @@ NNDL_DETAIL_INLINE void broadcast_tile(const Scalar* a, Index lda, const Scalar*
             std::memcpy(result + p * lanes, &value, sizeof(V));
         }
         Scalar* out = c + s * ldc;
+        if (valid == NP * lanes) {  // a whole tile: vector loads and stores, the same sums
+            #pragma GCC unroll 8
+            for (int p = 0; p < NP; ++p) {
+                V current;
+                std::memcpy(&current, out + p * lanes, sizeof(V));
+                current += acc[p][s];
+                std::memcpy(out + p * lanes, &current, sizeof(V));
+            }
+            continue;
+        }
         for (Index i = 0; i < valid; ++i) {
             out[i] += result[i];
         }

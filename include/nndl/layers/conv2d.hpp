@@ -38,56 +38,35 @@ namespace nndl {
 
 namespace detail {
 
-/// Copies the windows of examples [first, first + count) of `x` into their columns of
-/// `patches` (kernel_height * kernel_width * channels rows, one column per output
-/// position and example, examples one after another); zeros where a window covers
-/// padding. `patches` must already have its size.
-template <class Scalar>
-void image_to_patches(const WindowGeometry& g, const Matrix<Scalar>& x, Index first, Index count,
-                      Matrix<Scalar>& patches) {
-    const Index positions = g.positions();
-    const Index run = g.channels;  // one pixel's channels are contiguous in both
-    for (Index i = first; i < first + count; ++i) {
-        const Scalar* image = x.col(i).data();
-        for (Index oh = 0; oh < g.out_height; ++oh) {
-            for (Index ow = 0; ow < g.out_width; ++ow) {
-                Scalar* out = patches.col(i * positions + oh * g.out_width + ow).data();
-                for (Index kh = 0; kh < g.window_height; ++kh) {
-                    const Index ih = oh * g.stride_vertical - g.top + kh;
-                    for (Index kw = 0; kw < g.window_width; ++kw, out += run) {
-                        const Index iw = ow * g.stride_horizontal - g.left + kw;
-                        if (ih < 0 || ih >= g.in_height || iw < 0 || iw >= g.in_width) {
-                            std::fill(out, out + run, Scalar(0));
-                        } else {
-                            std::memcpy(out, image + (ih * g.in_width + iw) * run,
-                                        static_cast<std::size_t>(run) * sizeof(Scalar));
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Copies n values; short runs (a window row of few channels) without a call to memcpy.
+/// Copies n values (a window row: few to a few hundred) with vector loads and stores
+/// inline, where a call to memcpy would cost as much as the copy.
 template <class Scalar>
 inline void copy_run(const Scalar* from, Index n, Scalar* to) {
-    if (n > 8) {
-        std::memcpy(to, from, static_cast<std::size_t>(n) * sizeof(Scalar));
-        return;
-    }
-    for (Index k = 0; k < n; ++k) {  // a known small bound: unrolled, no library call
-        to[k] = from[k];
-        if (k == 7) {
-            break;
+    using Run = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+    const auto fixed = [&](auto size) {
+        using Fixed = Eigen::Array<Scalar, decltype(size)::value, 1>;
+        Eigen::Map<Fixed> out(to);
+        out = Eigen::Map<const Fixed>(from);
+    };
+    switch (n) {  // the runs of 3x3 and 5x5 windows over one to a few channels
+        case 1: fixed(std::integral_constant<int, 1>{}); return;
+        case 2: fixed(std::integral_constant<int, 2>{}); return;
+        case 3: fixed(std::integral_constant<int, 3>{}); return;
+        case 4: fixed(std::integral_constant<int, 4>{}); return;
+        case 5: fixed(std::integral_constant<int, 5>{}); return;
+        case 6: fixed(std::integral_constant<int, 6>{}); return;
+        case 9: fixed(std::integral_constant<int, 9>{}); return;
+        default: {
+            Eigen::Map<Run> out(to, n);
+            out = Eigen::Map<const Run>(from, n);
         }
     }
 }
 
-/// Patch columns [first, first + count) of the whole batch `x` (column example * positions
-/// + position, as image_to_patches lays them out) into `patches` (kernel_height *
-/// kernel_width * channels rows, `count` columns, leading dimension `ld`). Each window row
-/// is one contiguous run of the image.
+/// Patch columns [first, first + count) of the whole batch `x` into `patches` (kernel_height
+/// * kernel_width * channels rows, `count` columns, leading dimension `ld`): column example *
+/// positions + position holds the window of that output position, in (row, column, channel)
+/// order, zeros where it covers padding. Each window row is one contiguous run of the image.
 template <class Scalar>
 void patch_columns(const WindowGeometry& g, const Matrix<Scalar>& x, Index first, Index count, Scalar* patches,
                    Index ld) {
@@ -123,30 +102,30 @@ void patch_columns(const WindowGeometry& g, const Matrix<Scalar>& x, Index first
     }
 }
 
-/// The reverse of image_to_patches for examples [first, first + count): their columns
-/// of `x` are overwritten with the sum of every patch entry on the pixel it came from
-/// (entries from padding are dropped).
+/// The reverse of patch_columns for examples [first, first + count): their columns of `x`
+/// are overwritten with the sum of every patch entry on the pixel it came from (entries
+/// from padding are dropped), patch columns in order, a window row at a time.
 template <class Scalar>
 void patches_to_image(const WindowGeometry& g, const Matrix<Scalar>& patches, Index first, Index count,
                       Matrix<Scalar>& x) {
+    using Run = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
     const Index positions = g.positions();
-    const Index run = g.channels;
+    const Index c = g.channels;
+    const Index row_values = g.window_width * c;
     x.middleCols(first, count).setZero();
     for (Index i = first; i < first + count; ++i) {
         Scalar* image = x.col(i).data();
         for (Index oh = 0; oh < g.out_height; ++oh) {
             for (Index ow = 0; ow < g.out_width; ++ow) {
                 const Scalar* in = patches.col(i * positions + oh * g.out_width + ow).data();
-                for (Index kh = 0; kh < g.window_height; ++kh) {
+                const Index iw0 = ow * g.stride_horizontal - g.left;
+                const Index lo = std::max<Index>(0, -iw0);
+                const Index hi = std::min<Index>(g.window_width, g.in_width - iw0);
+                for (Index kh = 0; kh < g.window_height; ++kh, in += row_values) {
                     const Index ih = oh * g.stride_vertical - g.top + kh;
-                    for (Index kw = 0; kw < g.window_width; ++kw, in += run) {
-                        const Index iw = ow * g.stride_horizontal - g.left + kw;
-                        if (ih >= 0 && ih < g.in_height && iw >= 0 && iw < g.in_width) {
-                            Scalar* pixel = image + (ih * g.in_width + iw) * run;
-                            for (Index c = 0; c < run; ++c) {
-                                pixel[c] += in[c];
-                            }
-                        }
+                    if (ih >= 0 && ih < g.in_height && hi > lo) {
+                        Eigen::Map<Run>(image + (ih * g.in_width + iw0 + lo) * c, (hi - lo) * c) +=
+                            Eigen::Map<const Run>(in + lo * c, (hi - lo) * c);
                     }
                 }
             }
@@ -415,9 +394,10 @@ private:
         detail::parallel_chunks(chunks(m), chunk_operations, [&](Index chunk) {
             const Index first = chunk * per;
             const Index count = std::min(per, m - first);
-            detail::image_to_patches(geometry_, input, first, count, patches);
             const Index from = first * positions;
             const Index columns = count * positions;
+            detail::patch_columns(geometry_, input, from, columns, patches.data() + from * patches.rows(),
+                                  patches.rows());
             if (numpy_order_) {
                 numpy_order_product(patches, zmap, from, columns);
             } else {
