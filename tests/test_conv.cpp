@@ -6,6 +6,7 @@
 #include <nndl/all.hpp>
 
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <unistd.h>
 
@@ -442,6 +443,7 @@ TEST_CASE_TEMPLATE("fused inference (convolution, batch norm, activation, poolin
     using conv_inference_test::relative_difference;
     nndl::NumpyRandom random(32);
     const double limit = std::is_same_v<Scalar, float> ? 1e-5 : 1e-12;
+    int nan_checks = 0;
     for (int trial = 0; trial < 24; ++trial) {
         CAPTURE(trial);
         const nndl::Index channels = 1 + random.below(3);
@@ -462,13 +464,14 @@ TEST_CASE_TEMPLATE("fused inference (convolution, batch norm, activation, poolin
             net.add(std::move(norm));
         }
         if (trial % 3 == 0) {
-            net.add(nndl::make_activation_layer<Scalar>(net.output_shape(), Activation::relu));
+            const Activation after[] = {Activation::relu, Activation::tanh, Activation::sigmoid, Activation::leaky_relu};
+            net.add(nndl::make_activation_layer<Scalar>(net.output_shape(), after[trial / 3 % 4]));
         }
         if (trial % 5 != 2) {
-            const auto pool = trial % 2 == 0 ? nndl::make_max_pool<Scalar>(net.output_shape(), Window(2), Stride(2))
-                                             : nndl::make_avg_pool<Scalar>(net.output_shape(), Window(3), Stride(2),
-                                                                           Padding::same());
-            net.add(pool->clone());
+            const Shape image = net.output_shape();
+            net.add(trial % 3 == 0   ? nndl::make_max_pool<Scalar>(image, Window(2), Stride(2))
+                    : trial % 3 == 1 ? nndl::make_max_pool<Scalar>(image, Window(3), Stride(2), Padding::same())
+                                     : nndl::make_avg_pool<Scalar>(image, Window(3), Stride(2), Padding::same()));
         }
         net.add_dense(3, Activation::softmax, {nndl::Init::he}, random);
         const Matrix<Scalar> x = random.randn<Scalar>(net.input_size(), trial % 4 == 0 ? 1 : 37);
@@ -479,7 +482,35 @@ TEST_CASE_TEMPLATE("fused inference (convolution, batch norm, activation, poolin
             current = next;
         }
         CHECK(relative_difference(net.predict_proba(x), current) <= limit);
+        if (trial % 6 == 5) {  // a NaN reaches the same outputs either way (the network refuses it as input)
+            Matrix<Scalar> with_nan = x;
+            with_nan(3, 0) = std::numeric_limits<Scalar>::quiet_NaN();
+            Matrix<Scalar> unfused;
+            net.layer(0).infer(with_nan, unfused);
+            std::vector<const nndl::Layer<Scalar>*> next;
+            for (std::size_t k = 1; k < net.depth(); ++k) {
+                next.push_back(&net.layer(k));
+            }
+            const auto& conv = dynamic_cast<const nndl::Conv2D<Scalar>&>(net.layer(0));
+            const std::size_t fused = conv.fusable_layers(next);
+            if (fused == 0) {
+                continue;
+            }
+            ++nan_checks;
+            for (std::size_t k = 1; k <= fused; ++k) {
+                Matrix<Scalar> out;
+                net.layer(k).infer(unfused, out);
+                unfused = out;
+            }
+            Matrix<Scalar> together;
+            conv.infer_with(with_nan, next, fused, together);
+            CHECK((together.array().isNaN() == unfused.array().isNaN()).all());
+            CHECK(together.array().isNaN().any());
+            CHECK(relative_difference(Matrix<Scalar>(together.array().isNaN().select(0, together)),
+                                      Matrix<Scalar>(unfused.array().isNaN().select(0, unfused))) <= limit);
+        }
     }
+    CHECK(nan_checks >= 2);
     // The fusion reads the layers, it changes nothing in them.
     nndl::Network<Scalar> net(Shape::image(4, 4, 1));
     net.add(std::make_unique<nndl::Conv2D<Scalar>>(net.output_shape(), 2, Window(3), Stride(1), Padding::same(),

@@ -35,10 +35,12 @@
 // Implementations override the protected do_forward / do_backward / do_infer; the
 // public methods check the shapes first, so every layer reports bad input the same way.
 //
-// An optional capability, found by the network with dynamic_cast, stays out of this
+// Optional capabilities, found by the network with dynamic_cast, stay out of this
 // contract: FusedOutput (a layer ending with an activation lets a loss start from
 // dLoss/dZ: sigmoid + binary cross-entropy, softmax + cross-entropy give dZ = A - Y,
-// exact, where dA = -Y/A + ... can overflow).
+// exact, where dA = -Y/A + ... can overflow); FusedInference and ChannelAffine (at
+// prediction a convolution applies the batch normalization, activation and pooling after
+// it while its output is in cache, equal to the layers run one by one to rounding).
 
 #include <limits>
 #include <memory>

@@ -666,38 +666,37 @@ private:
         thread_local Buffers kept;
         Buffers own;
         Buffers& buffers = kept.in_use ? own : kept;
-        buffers.in_use = true;
+        struct InUse {  // released however the call ends
+            bool& flag;
+            explicit InUse(bool& f) : flag(f) { flag = true; }
+            ~InUse() { flag = false; }
+            InUse(const InUse&) = delete;
+            InUse& operator=(const InUse&) = delete;
+        } in_use(buffers.in_use);
         if (buffers.outputs.size() < layers_.size()) {
             buffers.outputs.resize(layers_.size());
         }
         const Matrix<Scalar>* current = &x;
-        Matrix<Scalar> result;
-        try {
-            for (std::size_t k = 0; k < layers_.size();) {
-                // A layer that computes some of the next ones in the same pass (FusedInference).
-                std::size_t fused = 0;
-                const auto* fusing = dynamic_cast<const FusedInference<Scalar>*>(layers_[k].get());
-                if (fusing != nullptr) {
-                    buffers.next.clear();
-                    for (std::size_t j = k + 1; j < layers_.size(); ++j) {
-                        buffers.next.push_back(layers_[j].get());
-                    }
-                    fused = std::min(fusing->fusable_layers(buffers.next), buffers.next.size());
+        for (std::size_t k = 0; k < layers_.size();) {
+            // A layer that computes some of the next ones in the same pass (FusedInference).
+            std::size_t fused = 0;
+            const auto* fusing = dynamic_cast<const FusedInference<Scalar>*>(layers_[k].get());
+            if (fusing != nullptr) {
+                buffers.next.clear();
+                for (std::size_t j = k + 1; j < layers_.size(); ++j) {
+                    buffers.next.push_back(layers_[j].get());
                 }
-                if (fused > 0) {
-                    fusing->infer_with(*current, buffers.next, fused, buffers.outputs[k]);
-                } else {
-                    layers_[k]->infer(*current, buffers.outputs[k]);
-                }
-                current = &buffers.outputs[k];
-                k += 1 + fused;
+                fused = std::min(fusing->fusable_layers(buffers.next), buffers.next.size());
             }
-            result = *current;
-        } catch (...) {
-            buffers.in_use = false;
-            throw;
+            if (fused > 0) {
+                fusing->infer_with(*current, buffers.next, fused, buffers.outputs[k]);
+            } else {
+                layers_[k]->infer(*current, buffers.outputs[k]);
+            }
+            current = &buffers.outputs[k];
+            k += 1 + fused;
         }
-        buffers.in_use = false;
+        Matrix<Scalar> result = *current;
         Index total = 0;
         for (auto& output : buffers.outputs) {
             total += output.size();
@@ -708,8 +707,9 @@ private:
         return result;
     }
 
-    /// The most values a thread keeps in output_for's buffers between calls (256 MiB of float).
-    static constexpr Index max_kept_values = Index(1) << 26;
+    /// The most values a thread keeps in output_for's buffers between calls (64 MiB of float,
+    /// 128 MiB of double); the outputs past that are let go after each call.
+    static constexpr Index max_kept_values = Index(1) << 24;
 
     /// Labels accuracy can compare with: for one output a label or probability in [0, 1]
     /// (in [-1, 1] where the threshold is at or below 0, as for tanh), split at the

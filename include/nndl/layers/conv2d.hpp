@@ -274,7 +274,9 @@ public:
                 ++count;
             }
         }
-        if (count < next.size() && dynamic_cast<const Pool2D<Scalar>*>(next[count]) != nullptr && fits(next[count])) {
+        // A pooling takes blocks of whole examples: only where one example's patches fit a cache.
+        if (count < next.size() && dynamic_cast<const Pool2D<Scalar>*>(next[count]) != nullptr && fits(next[count]) &&
+            working_values() <= max_fused_pool_values) {
             ++count;
         }
         return count;
@@ -338,11 +340,14 @@ public:
                 output_buffer.resize(static_cast<std::size_t>(filters_ * columns));
                 z_data = output_buffer.data();
             }
+#if defined(__GNUC__) || defined(__clang__)
             if (thin) {  // few filters: nndl's kernel reads the patches in place, Eigen's would copy them
                 const detail::ThinArgs<Scalar> args{weights_.data(), filters_, patch_buffer.data(), length,
                                                     z_data, filters_, filters_, columns, length};
                 detail::thin_columns_for<Scalar>(isa, width, args, 0, columns);
-            } else {
+            } else
+#endif
+            {
                 const Eigen::Map<const Matrix<Scalar>> patches(patch_buffer.data(), length, columns);
                 detail::sequential_product(detail::plain(weights_), detail::plain(patches), z_data, filters_);
             }
@@ -363,6 +368,11 @@ public:
                     pool->infer_one(z_data + e * positions * filters_, output.col(first / positions + e).data());
                 }
             }
+            for (auto* buffer : {&patch_buffer, &output_buffer}) {  // a thread keeps a cache's worth, no more
+                if (buffer->capacity() > static_cast<std::size_t>(max_fused_pool_values)) {
+                    std::vector<Scalar>().swap(*buffer);
+                }
+            }
         });
     }
 
@@ -376,6 +386,9 @@ private:
 
     /// Patch values lowered at a time at inference: 128 KiB of float, in the core's own cache.
     static constexpr Index infer_block_values = Index(1) << 15;
+    /// The most patch values of one example for which inference fuses a pooling (its blocks
+    /// are whole examples): 4 MiB of float.
+    static constexpr Index max_fused_pool_values = Index(1) << 20;
 
     /// Examples per chunk: about 2048 patch columns, whatever the thread count.
     Index chunk_examples() const { return std::max<Index>(1, 2048 / geometry_.positions()); }

@@ -196,7 +196,12 @@ private:
             Run out(y + position * channels, channels);
             const ConstRun v(x + pixel * channels, channels);
             if (position != current) {
-                out = v;
+                if constexpr (max) {
+                    out = v;
+                } else {  // a sum from +0, as a mean is (-0 + -0 is -0, 0 + -0 is +0)
+                    out.setZero();
+                    out += v;
+                }
                 current = position;
             } else if constexpr (max) {
                 out = out.max(v);
