@@ -7,6 +7,7 @@
 
 #include "../examples/example_images.hpp"
 #include "../examples/fashion_common.hpp"
+#include "../examples/small_resnet.hpp"
 
 #include <nndl/data/idx.hpp>
 #include <nndl/layers/embedding.hpp>
@@ -113,10 +114,10 @@ Row nndl_cat(const nndl::Matrix<Scalar>& x, const nndl::Matrix<Scalar>& y, long 
     return row;
 }
 
-Row nndl_fashion_epoch(const nndl::Matrix<float>& x, const nndl::Matrix<float>& y) {
-    nndl::Network<float> net({784, 256, 128, 10}, {nndl::Activation::relu, nndl::Activation::relu, nndl::Activation::softmax},
-                             {nndl::Init::he}, 0);
-    nndl::Adam<float> adam(1e-3);
+/// One epoch of `net` on (x, y): Adam at `rate`, batches of 128; the row's seconds and
+/// examples (the caller counts the flops).
+Row nndl_epoch(nndl::Network<float>& net, const nndl::Matrix<float>& x, const nndl::Matrix<float>& y, double rate) {
+    nndl::Adam<float> adam(rate);
     nndl::TrainOptions options;
     options.epochs = 1;
     options.batch_size = 128;
@@ -126,6 +127,13 @@ Row nndl_fashion_epoch(const nndl::Matrix<float>& x, const nndl::Matrix<float>& 
     row.seconds = seconds_since(start);
     row.units = static_cast<double>(x.cols());
     row.unit = "ex";
+    return row;
+}
+
+Row nndl_fashion_epoch(const nndl::Matrix<float>& x, const nndl::Matrix<float>& y) {
+    nndl::Network<float> net({784, 256, 128, 10}, {nndl::Activation::relu, nndl::Activation::relu, nndl::Activation::softmax},
+                             {nndl::Init::he}, 0);
+    Row row = nndl_epoch(net, x, y, 1e-3);
     row.gflop = step_flops({784, 256, 128, 10}, static_cast<double>(x.cols())) / 1e9;
     return row;
 }
@@ -133,21 +141,27 @@ Row nndl_fashion_epoch(const nndl::Matrix<float>& x, const nndl::Matrix<float>& 
 /// One epoch of fashion_cnn's network (float, batch 128, Adam 0.002).
 Row nndl_fashion_cnn_epoch(const nndl::Matrix<float>& x, const nndl::Matrix<float>& y) {
     auto net = examples::fashion_cnn<float>(16, 32, 128, 0.3, 0);
-    nndl::Adam<float> adam(2e-3);
-    nndl::TrainOptions options;
-    options.epochs = 1;
-    options.batch_size = 128;
-    const auto start = Clock::now();
-    nndl::train(net, x, y, adam, options);
-    Row row;
-    row.seconds = seconds_since(start);
-    row.units = static_cast<double>(x.cols());
-    row.unit = "ex";
+    Row row = nndl_epoch(net, x, y, 2e-3);
     // Multiply-adds of the convolutions and dense layers, three products each (forward,
     // weight gradient, input gradient except the first convolution's).
     const double per_example = 2.0 * (3 * 784.0 * 9 * 16 + 3 * 196.0 * 9 * 16 * 32 + 3 * 1568.0 * 128 + 3 * 1280.0) -
                                2.0 * 784 * 9 * 16;
     row.gflop = per_example * static_cast<double>(x.cols()) / 1e9;
+    return row;
+}
+
+/// One epoch of fashion_resnet's default network without its augmentation layer (float,
+/// batch 128, Adam 0.002).
+Row nndl_fashion_resnet_epoch(const nndl::Matrix<float>& x, const nndl::Matrix<float>& y) {
+    auto net = examples::small_resnet<float>({32, 64, 128}, 1, 0, false, 0);
+    Row row = nndl_epoch(net, x, y, 2e-3);
+    // Three products per layer (forward, weight gradient, input gradient): about three
+    // times the forward's operations, two flops per multiply-add.
+    double forward = 0;
+    for (std::size_t k = 0; k < net.depth(); ++k) {
+        forward += static_cast<double>(net.layer(k).operations());
+    }
+    row.gflop = 2.0 * 3.0 * forward * static_cast<double>(x.cols()) / 1e9;
     return row;
 }
 
@@ -247,28 +261,50 @@ nndl::Network<float> inference_mlp() {
     return net;
 }
 nndl::Network<float> inference_cnn() { return examples::fashion_cnn<float>(16, 32, 128, 0.0, 5); }
+/// fashion_resnet's network (its augmentation layer passes images through at inference anyway).
+nndl::Network<float> inference_resnet() { return examples::small_resnet<float>({32, 64, 128}, 1, 0, false, 5); }
 
-/// Multiply-adds of one image's inference, times 2.
-double inference_flops(bool cnn) {
-    return cnn ? 2.0 * (784.0 * 9 * 16 + 196.0 * 9 * 16 * 32 + 1568.0 * 128 + 128.0 * 10)
-               : 2.0 * (784.0 * 256 + 256.0 * 128 + 128.0 * 10);
+/// The network of an inference row: "MLP", "CNN" or "ResNet".
+nndl::Network<float> inference_network(const std::string& name) {
+    return name == "MLP" ? inference_mlp() : name == "CNN" ? inference_cnn() : inference_resnet();
+}
+
+/// Multiply-adds of one image's inference, times 2 (the ResNet's from its layers' count).
+double inference_flops(const std::string& name) {
+    if (name == "MLP") {
+        return 2.0 * (784.0 * 256 + 256.0 * 128 + 128.0 * 10);
+    }
+    if (name == "CNN") {
+        return 2.0 * (784.0 * 9 * 16 + 196.0 * 9 * 16 * 32 + 1568.0 * 128 + 128.0 * 10);
+    }
+    const auto net = inference_resnet();
+    double operations = 0;
+    for (std::size_t k = 0; k < net.depth(); ++k) {
+        operations += static_cast<double>(net.layer(k).operations());
+    }
+    return 2.0 * operations;
 }
 
 /// The inference rows' work: the model and the batch.
 struct InferenceWork {
-    std::string name;  // "MLP" or "CNN"
+    std::string name;  // "MLP", "CNN" or "ResNet"
     nndl::Index batch;
     std::string work() const { return name + " inference batch " + std::to_string(batch); }
+    /// The model's file for ONNX Runtime, in `folder`.
+    std::string onnx_path(const std::filesystem::path& folder) const { return (folder / (name + ".onnx")).string(); }
+    /// Its input's dimensions after the batch, as the Node script takes them.
+    std::string input_dims() const { return name == "MLP" ? "784" : "1 28 28"; }
     /// Images timed: `images` in batches of 256, a tenth of them one at a time.
     long count(long images) const {
         const long wanted = batch == 1 ? std::max(1L, images / 10) : images;
         return std::max(1L, wanted / batch) * batch;
     }
 };
-const std::vector<InferenceWork> inference_works = {{"MLP", 256}, {"MLP", 1}, {"CNN", 256}, {"CNN", 1}};
+const std::vector<InferenceWork> inference_works = {{"MLP", 256},    {"MLP", 1},   {"CNN", 256},
+                                                    {"CNN", 1},      {"ResNet", 256}, {"ResNet", 1}};
 
 /// nndl's predict_proba on `count` random images in batches of `batch`, after a warm-up batch.
-Row nndl_inference(const nndl::Network<float>& net, bool cnn, nndl::Index batch, long count) {
+Row nndl_inference(const nndl::Network<float>& net, const std::string& name, nndl::Index batch, long count) {
     nndl::NumpyRandom random(7);
     const nndl::Matrix<float> x = random.rand<float>(net.input_size(), batch);
     double sink = net.predict_proba(x)(0, 0);
@@ -281,7 +317,7 @@ Row nndl_inference(const nndl::Network<float>& net, bool cnn, nndl::Index batch,
     row.seconds = seconds_since(start);
     row.units = static_cast<double>(count);
     row.unit = "img";
-    row.gflop = inference_flops(cnn) * static_cast<double>(count) / 1e9;
+    row.gflop = inference_flops(name) * static_cast<double>(count) / 1e9;
     row.note = sink > 0 ? "" : " ";  // keeps the results used
     return row;
 }
@@ -409,12 +445,12 @@ void run_onnxruntime(long images, const std::vector<int>& thread_counts, const s
         return;
     }
     std::filesystem::create_directories(folder);
-    const std::string mlp_path = (folder / "mlp.onnx").string();
-    const std::string cnn_path = (folder / "cnn.onnx").string();
-    auto mlp = inference_mlp();
-    auto cnn = inference_cnn();
-    nndl::save_onnx(mlp, mlp_path);
-    nndl::save_onnx(cnn, cnn_path);
+    for (const auto& w : inference_works) {
+        if (w.batch != 1) {  // one file per model
+            auto net = inference_network(w.name);
+            nndl::save_onnx(net, w.onnx_path(folder));
+        }
+    }
     if (infos != nullptr) {
         std::ifstream in(package);
         const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -425,11 +461,10 @@ void run_onnxruntime(long images, const std::vector<int>& thread_counts, const s
     const std::string script = examples::data_path("benchmarks/onnxruntime_inference.js");
     for (const int t : thread_counts) {
         for (const auto& w : inference_works) {
-            const bool is_cnn = w.name == "CNN";
             std::string info;
-            const std::string command = "node " + shell_quoted(script) + " " + shell_quoted(is_cnn ? cnn_path : mlp_path) +
-                                        " " + std::to_string(w.batch) + " " + std::to_string(t) + " " +
-                                        std::to_string(w.count(images)) + (is_cnn ? " 1 28 28" : " 784");
+            const std::string command = "node " + shell_quoted(script) + " " + shell_quoted(w.onnx_path(folder)) + " " +
+                                        std::to_string(w.batch) + " " + std::to_string(t) + " " +
+                                        std::to_string(w.count(images)) + " " + w.input_dims();
             const auto results = run_reference(command, info);
             const auto found = results.find("onnxruntime");
             if (found != results.end()) {
@@ -441,7 +476,7 @@ void run_onnxruntime(long images, const std::vector<int>& thread_counts, const s
                 row.seconds = seconds;
                 row.units = static_cast<double>(w.count(images));
                 row.unit = "img";
-                row.gflop = inference_flops(is_cnn) * row.units / 1e9;
+                row.gflop = inference_flops(w.name) * row.units / 1e9;
                 rows.push_back(row);
             }
         }
@@ -479,7 +514,7 @@ int main(int argc, char** argv) {
                    "1,default")
             .value("python", "PATH", "the Python whose NumPy and PyTorch are measured", "/usr/bin/python3")
             .flag("load", "keep one core busy with another process while measuring (a loaded machine)")
-            .flag("skip-cnn", "leave out the CNN epoch (the longest row)")
+            .flag("skip-cnn", "leave out the CNN and ResNet epochs (the longest rows)")
             .flag("skip-references", "do not run NumPy and PyTorch");
         options.parse(argc, argv);
         const long iterations = options.integer("iterations", 1);
@@ -591,11 +626,12 @@ int main(int argc, char** argv) {
                 }
                 if (inference_images > 0) {
                     std::cerr << "nndl, " << threads << " threads: inference, MLP and CNN, batches of 256 and 1...\n";
-                    const nndl::Network<float> mlp = inference_mlp();
-                    const nndl::Network<float> cnn = inference_cnn();
+                    std::map<std::string, nndl::Network<float>> networks;
                     for (const auto& w : inference_works) {
-                        const bool is_cnn = w.name == "CNN";
-                        r = nndl_inference(is_cnn ? cnn : mlp, is_cnn, w.batch, w.count(inference_images));
+                        if (networks.count(w.name) == 0) {
+                            networks.emplace(w.name, inference_network(w.name));
+                        }
+                        r = nndl_inference(networks.at(w.name), w.name, w.batch, w.count(inference_images));
                         r.work = w.work();
                         r.library = "nndl";
                         r.threads = label;
@@ -624,6 +660,12 @@ int main(int argc, char** argv) {
                         r.library = "nndl";
                         r.threads = label;
                         rows.push_back(r);
+                        std::cerr << "nndl, " << threads << " threads: Fashion-MNIST ResNet epoch, float32...\n";
+                        r = nndl_fashion_resnet_epoch(fashion.x, fashion_targets);
+                        r.work = "fashion ResNet epoch float32";
+                        r.library = "nndl";
+                        r.threads = label;
+                        rows.push_back(r);
                     }
                 }
             }
@@ -642,13 +684,16 @@ int main(int argc, char** argv) {
                                                                        {"cat_float32", "cat L-layer float32"},
                                                                        {"fashion_epoch_float32", "fashion epoch float32"},
                                                                        {"fashion_cnn_epoch_float32", "fashion CNN epoch float32"},
+                                                                       {"fashion_resnet_epoch_float32", "fashion ResNet epoch float32"},
                                                                        {"lstm_float32", "LSTM layer float32"},
                                                                        {"lstm_float64", "LSTM layer float64"},
                                                                        {"char_epoch_float32", "char_model epoch float32"},
                                                                        {"inference_mlp_256", "MLP inference batch 256"},
                                                                        {"inference_mlp_1", "MLP inference batch 1"},
                                                                        {"inference_cnn_256", "CNN inference batch 256"},
-                                                                       {"inference_cnn_1", "CNN inference batch 1"}};
+                                                                       {"inference_cnn_1", "CNN inference batch 1"},
+                                                                       {"inference_resnet_256", "ResNet inference batch 256"},
+                                                                       {"inference_resnet_1", "ResNet inference batch 1"}};
                 const auto add_rows = [&](const std::string& library, const std::string& thread_note,
                                           const std::map<std::string, double>& results) {
                     for (const auto& [name, seconds] : results) {

@@ -4,7 +4,7 @@
 Prints "RESULT name seconds work" lines: cat_float64, cat_float32, fashion_epoch_float32,
 fashion_cnn_epoch_float32 (the fashion_cnn example's network: two stages of 3x3 convolution
 with 16 and 32 filters, ReLU, batch norm and 2x2 max pooling, dense 128, dropout 0.3, softmax),
-lstm_float32 and lstm_float64 (one LSTM layer, forward and backward), char_epoch_float32 (one epoch
+fashion_resnet_epoch_float32 (the fashion_resnet example's default network), lstm_float32 and lstm_float64 (one LSTM layer, forward and backward), char_epoch_float32 (one epoch
 of the char_model example's default training; --text FILE [--text-limit N]).
 Usage: reference_torch.py --cat DATA.npz --iterations N [--fashion DIR] [--epoch-limit N] [--threads N]
 """
@@ -39,39 +39,20 @@ def cat_model(X, Y, iterations, dtype):
     return time.perf_counter() - start, float(cost)
 
 
-def fashion_epoch(directory, limit):
-    X = torch.from_numpy(read_idx(directory + "/train-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255)
+def fashion_data(directory, limit, image):
+    """The training images (N x 784, or N x 1 x 28 x 28 where `image`) and labels, the first `limit`."""
+    X = read_idx(directory + "/train-images-idx3-ubyte.gz").astype(np.float32) / 255
+    X = torch.from_numpy(X).unsqueeze(1) if image else torch.from_numpy(X.reshape(-1, 784))
     labels = torch.from_numpy(read_idx(directory + "/train-labels-idx1-ubyte.gz").astype(np.int64))
     if limit:
         X, labels = X[:limit], labels[:limit]
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128), torch.nn.ReLU(),
-                                torch.nn.Linear(128, 10))
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    return X, labels
+
+
+def train_epoch(model, X, labels, rate):
+    """One epoch in training mode: shuffled batches of 128, cross-entropy, Adam at `rate`."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=rate)
     loss_fn = torch.nn.CrossEntropyLoss()
-    order = torch.randperm(X.shape[0])
-    start = time.perf_counter()
-    for first in range(0, X.shape[0], 128):
-        idx = order[first:first + 128]
-        loss = loss_fn(model(X[idx]), labels[idx])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return time.perf_counter() - start, X.shape[0]
-
-
-def fashion_cnn_epoch(directory, limit):
-    X = torch.from_numpy(read_idx(directory + "/train-images-idx3-ubyte.gz").astype(np.float32) / 255).unsqueeze(1)
-    labels = torch.from_numpy(read_idx(directory + "/train-labels-idx1-ubyte.gz").astype(np.int64))
-    if limit:
-        X, labels = X[:limit], labels[:limit]
-    torch.manual_seed(0)
-    nn = torch.nn
-    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(16), nn.MaxPool2d(2),
-                          nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(32), nn.MaxPool2d(2),
-                          nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10))
-    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
-    loss_fn = nn.CrossEntropyLoss()
     order = torch.randperm(X.shape[0])
     model.train()
     start = time.perf_counter()
@@ -82,6 +63,58 @@ def fashion_cnn_epoch(directory, limit):
         loss.backward()
         optimizer.step()
     return time.perf_counter() - start, X.shape[0]
+
+
+def fashion_epoch(directory, limit):
+    X, labels = fashion_data(directory, limit, False)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128), torch.nn.ReLU(),
+                                torch.nn.Linear(128, 10))
+    return train_epoch(model, X, labels, 1e-3)
+
+
+def fashion_cnn_epoch(directory, limit):
+    X, labels = fashion_data(directory, limit, True)
+    torch.manual_seed(0)
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(16), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(32), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10))
+    return train_epoch(model, X, labels, 2e-3)
+
+
+class ResidualBlock(torch.nn.Module):
+    """fashion_resnet's block: conv 3x3 (stride s), BN, ReLU, conv 3x3, BN, plus the shortcut
+    (the input, or a strided 1x1 convolution and BN where the shape changes), ReLU."""
+
+    def __init__(self, channels_in, channels, stride):
+        super().__init__()
+        nn = torch.nn
+        self.body = nn.Sequential(nn.Conv2d(channels_in, channels, 3, stride, 1), nn.BatchNorm2d(channels), nn.ReLU(),
+                                  nn.Conv2d(channels, channels, 3, 1, 1), nn.BatchNorm2d(channels))
+        self.shortcut = nn.Identity()
+        if stride != 1 or channels_in != channels:
+            self.shortcut = nn.Sequential(nn.Conv2d(channels_in, channels, 1, stride), nn.BatchNorm2d(channels))
+
+    def forward(self, x):
+        return torch.relu(self.body(x) + self.shortcut(x))
+
+
+def fashion_resnet():
+    """fashion_resnet's default network without its augmentation: a stem convolution of 32 at
+    28x28, one block per stage of 32, 64 and 128 channels, each halving the image, global average
+    pooling, dense 10 (scores)."""
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), ResidualBlock(32, 32, 2),
+                         ResidualBlock(32, 64, 2), ResidualBlock(64, 128, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(128, 10))
+
+
+def fashion_resnet_epoch(directory, limit):
+    """One epoch of fashion_resnet(), Adam 0.002, batches of 128."""
+    X, labels = fashion_data(directory, limit, True)
+    torch.manual_seed(0)
+    return train_epoch(fashion_resnet(), X, labels, 2e-3)
 
 
 def lstm_layer(iterations, dtype):
@@ -136,7 +169,8 @@ def char_epoch(path, limit):
 
 
 def inference(images):
-    """The benchmark's inference rows: the MLP 784-256-128-10 and fashion_cnn's CNN in eval mode
+    """The benchmark's inference rows: the MLP 784-256-128-10, fashion_cnn's CNN and fashion_resnet's
+    ResNet in eval mode
     under no_grad, random weights and inputs, batches of 256 (`images` images) and of 1 (a
     tenth of them), after a warm-up batch. Yields (name, seconds, images)."""
     torch.manual_seed(5)
@@ -148,7 +182,8 @@ def inference(images):
                    torch.nn.MaxPool2d(2)]
     cnn = torch.nn.Sequential(*layers, torch.nn.Flatten(), torch.nn.Linear(32 * 7 * 7, 128), torch.nn.ReLU(),
                               torch.nn.Linear(128, 10), torch.nn.Softmax(dim=1)).eval()
-    for name, model, shape in (("mlp", mlp, (784,)), ("cnn", cnn, (1, 28, 28))):
+    resnet = torch.nn.Sequential(fashion_resnet(), torch.nn.Softmax(dim=1)).eval()
+    for name, model, shape in (("mlp", mlp, (784,)), ("cnn", cnn, (1, 28, 28)), ("resnet", resnet, (1, 28, 28))):
         for batch in (256, 1):
             wanted = images if batch > 1 else max(1, images // 10)
             runs = max(1, wanted // batch)
@@ -189,6 +224,8 @@ def main():
         if not a.skip_cnn:
             seconds, examples = fashion_cnn_epoch(a.fashion, a.epoch_limit)
             print("RESULT fashion_cnn_epoch_float32 %.6f %d" % (seconds, examples), flush=True)
+            seconds, examples = fashion_resnet_epoch(a.fashion, a.epoch_limit)
+            print("RESULT fashion_resnet_epoch_float32 %.6f %d" % (seconds, examples), flush=True)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@
 #include <nndl/layers/sequence_dense.hpp>
 #include <nndl/network.hpp>
 #include <nndl/optim/optimizers.hpp>
+#include <nndl/training.hpp>
 
 #include <array>
 #include <cmath>

@@ -55,6 +55,7 @@ struct FashionDefaults {
     const char* epochs;
     const char* learning_rate;
     const char* lr_decay;
+    bool single_precision = false;  ///< float32 by default (--double), else float64 (--float)
 };
 
 inline void add_fashion_options(Options& options, const FashionDefaults& defaults) {
@@ -68,8 +69,13 @@ inline void add_fashion_options(Options& options, const FashionDefaults& default
         .value("validation", "N", "training images held out for validation (the last N; 0: none)",
                "a twelfth: 5000 of the 60000")
         .value("limit", "N", "use only the first N training images (0: all)", "0")
-        .value("seed", "N", "seed of the weights, shuffling and dropout", "0")
-        .flag("float", "train in single precision")
+        .value("seed", "N", "seed of the weights, shuffling and dropout", "0");
+    if (defaults.single_precision) {
+        options.flag("double", "train in double precision");
+    } else {
+        options.flag("float", "train in single precision");
+    }
+    options
         .value("plot", "FILE.png", "learning curves (data also as FILE.csv)")
         .value("save", "FILE.npz|FILE.onnx", "save the trained model (nndl's .npz, or ONNX by the extension)");
 }
@@ -178,7 +184,9 @@ int train_on_fashion(const Options& options, nndl::Network<Scalar>& network, con
             acc.points.emplace_back(e, r.accuracy);
             val_acc.points.emplace_back(e, r.validation_accuracy);
         }
-        plot_lines(options.text("plot"), "Fashion-MNIST " + describe + ": learning curves", "epoch", "loss / accuracy",
+        // The chart's title leaves out a parenthesized remark (it would not fit beside the key).
+        plot_lines(options.text("plot"), "Fashion-MNIST " + describe.substr(0, describe.find(" (")) + ": learning curves",
+                   "epoch", "loss / accuracy",
                    validates ? std::vector<Series>{loss, val_loss, acc, val_acc} : std::vector<Series>{loss, acc});
     }
     return 0;

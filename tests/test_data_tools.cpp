@@ -14,6 +14,7 @@
 #include <nndl/data/scalers.hpp>
 #include <nndl/data/split.hpp>
 #include <nndl/gradient_check.hpp>
+#include <nndl/training.hpp>
 #include <nndl/io/model.hpp>
 #include <nndl/network.hpp>
 #include <nndl/optim/optimizers.hpp>

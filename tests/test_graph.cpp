@@ -285,6 +285,43 @@ TEST_CASE("a chain graph inside a network trains to the same bits as the chain i
     CHECK(check.passed(1e-7));
 }
 
+TEST_CASE_TEMPLATE("inside a graph, a convolution computes the batch norm, activation and pooling after it", Scalar,
+                   float, double) {
+    // infer fuses each chain conv -> batch norm -> relu (-> max pool) that nothing else reads
+    // from; forward in evaluation mode runs every node alone. They agree to rounding, and a
+    // node read by two (the block's input, an output) is never fused away.
+    nndl::NumpyRandom random(21);
+    const Shape in = Shape::image(9, 7, 3);
+    Graph<Scalar> g(in);
+    const auto x = g.input();
+    auto block = graph_test::residual_block<Scalar>(in, random);
+    auto y = g.add(std::make_unique<Graph<Scalar>>(std::move(block)), x);
+    auto branch = g.add(std::make_unique<nndl::Conv2D<Scalar>>(in, 4, nndl::Window(3), nndl::Stride(1),
+                                                               nndl::Padding::same()),
+                        x);
+    graph_test::randomize(*g.layer(branch), random);
+    branch = g.add(std::make_unique<nndl::BatchNorm<Scalar>>(g.shape(branch)), branch);
+    const auto normalized = branch;
+    branch = g.add(nndl::make_activation_layer<Scalar>(g.shape(branch), Activation::relu), branch);
+    branch = g.add(nndl::make_max_pool<Scalar>(g.shape(branch), nndl::Window(2), nndl::Stride(2)), branch);
+    g.set_outputs({y, branch, normalized});
+    for (auto& s : g.state()) {  // running statistics that are not 0 and 1
+        *s.value = random.rand<Scalar>(s.value->rows(), s.value->cols()) + Matrix<Scalar>::Constant(s.value->rows(), 1, 0.5);
+    }
+    for (auto& p : g.parameters()) {
+        if (p.value->cols() == 1) {
+            *p.value = random.randn<Scalar>(p.value->rows(), 1);
+        }
+    }
+    const Matrix<Scalar> input = random.randn<Scalar>(in.size(), 5);
+    Matrix<Scalar> fused;
+    g.infer(input, fused);
+    const Matrix<Scalar> alone = g.forward(input, nndl::Mode::evaluation);
+    REQUIRE(fused.rows() == alone.rows());
+    const double tolerance = std::is_same_v<Scalar, float> ? 1e-5 : 1e-12;
+    CHECK(((fused - alone).cwiseAbs().array() <= tolerance * (1 + alone.cwiseAbs().array())).all());
+}
+
 TEST_CASE("graphs refuse what cannot be built, naming the node") {
     const auto message_of = [](auto&& f) { return nndl_test::message_of<nndl::InvalidArgument>(f); };
     nndl::NumpyRandom random(1);

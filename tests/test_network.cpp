@@ -347,3 +347,24 @@ TEST_CASE("Network: predicting from several threads at once gives the single-thr
         CHECK(r == expected);
     }
 }
+
+TEST_CASE("Network: predictions over many examples go a slice of columns at a time, with each column's own values") {
+    // 70,000 units hold 70,000 values per example: predicting 600 examples takes several
+    // slices (at most 2^24 values each); each column must be the one computed on its own.
+    NumpyRandom random(11);
+    nndl::Network<double> net(nndl::Shape(4));
+    net.add_dense(70000, Activation::relu, {nndl::Init::he}, random);
+    net.add_dense(3, Activation::softmax, {nndl::Init::xavier}, random);
+    const Matrix<double> x = random.randn<double>(4, 600);
+    const Matrix<double> all = net.predict_proba(x);
+    REQUIRE(all.rows() == 3);
+    REQUIRE(all.cols() == 600);
+    double worst = 0.0;
+    for (Index j = 0; j < x.cols(); j += 37) {
+        const Matrix<double> one = net.predict_proba(x.col(j));
+        worst = std::max(worst, (one - all.col(j)).cwiseAbs().maxCoeff());
+    }
+    CHECK(worst < 1e-12);
+    const Matrix<double> labels = net.predict(x);
+    CHECK(labels.leftCols(300) == net.predict(Matrix<double>(x.leftCols(300))));
+}

@@ -308,6 +308,23 @@ TEST_CASE_TEMPLATE("round trip: save_onnx then load_onnx rebuilds the same layer
         CHECK(loaded.depth() == net.depth() - 1);
         CHECK(loaded.predict_proba(x) == net.predict_proba(x));
     }
+    SUBCASE("augmentation first (RandomShiftFlip) is left out, the CNN after it kept") {
+        nndl::Network<Scalar> net(Shape::image(6, 6, 1));
+        net.add(std::make_unique<nndl::RandomShiftFlip<Scalar>>(net.output_shape(), 1, true, 5));
+        auto conv = std::make_unique<nndl::Conv2D<Scalar>>(net.output_shape(), 3, Window(3), Stride(1),
+                                                           nndl::Padding::same(), Activation::relu);
+        conv->weights() = random.randn<Scalar>(3, 9);
+        net.add(std::move(conv));
+        net.add_dense(2, Activation::softmax, {nndl::Init::he}, random);
+        const Matrix<Scalar> x = random.randn<Scalar>(36, 4);
+        const fs::path path = temporary("augmented.onnx");
+        nndl::save_onnx(net, path, exact_options<Scalar>());
+        auto loaded = nndl::load_onnx<Scalar>(path);
+        fs::remove(path);
+        REQUIRE(loaded.depth() == 2);
+        CHECK(loaded.layer(0).type() == "conv2d");
+        CHECK(loaded.predict_proba(x) == net.predict_proba(x));
+    }
     SUBCASE("scalers: a normalization layer first and an inverted one last") {
         const Matrix<Scalar> data = random.randn<Scalar>(4, 30) * Scalar(5);
         nndl::Network<Scalar> net(Shape(4));

@@ -7,6 +7,7 @@
 #include "layers/batch_norm.hpp"
 #include "layers/conv2d.hpp"
 #include "layers/pooling.hpp"
+#include "layers/random_shift_flip.hpp"
 #include "layers/window.hpp"
 #include "nndl.hpp"
 

@@ -541,8 +541,23 @@ protected:
         split_inputs(input, [&values](std::size_t i) -> Matrix<Scalar>& { return values[i]; },
                      [&pointers](std::size_t i, const Matrix<Scalar>* value) { pointers[i] = value; });
         std::vector<const Matrix<Scalar>*> arguments;
+        std::vector<const Layer<Scalar>*> chain;
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
             const NodeData& node = nodes_[i];
+            const std::size_t fused = node.layer ? fusable_chain(i, chain) : 0;
+            if (fused > 0) {
+                // A convolution computes the chain of layers after it (batch norm, activation,
+                // pooling) while its output is in cache; the nodes in between hold no value.
+                const std::size_t last = i + fused;
+                dynamic_cast<const FusedInference<Scalar>&>(*node.layer)
+                    .infer_with(*pointers[node.from.front()], chain, fused, values[last]);
+                pointers[last] = &values[last];
+                if (--uses[node.from.front()] == 0) {
+                    values[node.from.front()] = Matrix<Scalar>();
+                }
+                i = last;
+                continue;
+            }
             if (node.layer) {
                 node.layer->infer(*pointers[node.from.front()], values[i]);
             } else if (node.merge) {
@@ -579,6 +594,26 @@ protected:
     }
 
 private:
+    /// How many nodes after node i its layer computes in one pass (FusedInference): the
+    /// longest run i+1, i+2, ... of one-input layers each taking only the node before it,
+    /// which nothing else takes and which is no output (uses 1); `chain` gets their layers.
+    std::size_t fusable_chain(std::size_t i, std::vector<const Layer<Scalar>*>& chain) const {
+        const auto* fusing = dynamic_cast<const FusedInference<Scalar>*>(nodes_[i].layer.get());
+        if (fusing == nullptr) {
+            return 0;
+        }
+        chain.clear();
+        for (std::size_t j = i + 1; j < nodes_.size(); ++j) {
+            const NodeData& before = nodes_[j - 1];
+            const NodeData& node = nodes_[j];
+            if (!node.layer || node.from.size() != 1 || node.from.front() != j - 1 || before.uses != 1) {
+                break;
+            }
+            chain.push_back(node.layer.get());
+        }
+        return chain.empty() ? 0 : std::min(fusing->fusable_layers(chain), chain.size());
+    }
+
     struct NodeData {
         std::string name;
         Shape shape;                                ///< one example of its output

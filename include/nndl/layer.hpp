@@ -31,6 +31,10 @@
 //                            the layer (sizes, activation, keep probability, ...), so one
 //                            generic loop saves and loads any layer. A layer type of your
 //                            own is loaded after one call of register_layer (registry.hpp).
+//   passes_through_at_inference()
+//                            True for a layer that evaluation and infer() leave unchanged
+//                            (dropout, augmentation): predictions skip it, ONNX files
+//                            leave it out.
 //
 // Implementations override the protected do_forward / do_backward / do_infer; the
 // public methods check the shapes first, so every layer reports bad input the same way.
@@ -306,6 +310,9 @@ public:
     /// window) say so; model loaders count it against max_model_operations(), so a small file
     /// cannot ask for hours of work.
     virtual Index operations() const { return input_size() + output_size(); }
+    /// Whether evaluation and infer() give the input back unchanged, as dropout and data
+    /// augmentation do (false by default): exporters leave such a layer out.
+    virtual bool passes_through_at_inference() const { return false; }
     /// A deep copy (parameters and state included) that has seen no batch.
     virtual std::unique_ptr<Layer> clone() const = 0;
 

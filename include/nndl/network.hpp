@@ -1,8 +1,10 @@
 #pragma once
 // Network<Scalar>: layers assembled at run time and checked shape by shape as they
 // are added, with a loss and an optional L2 strength. Training is training.hpp's
-// loop; fit is its full-batch form (the course's gradient descent).
+// loop, which depends on this header and not the other way round; fit is its
+// full-batch form (the course's gradient descent) and needs training.hpp included.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
@@ -29,7 +31,7 @@
 #include "metrics.hpp"
 #include "optim/optimizer.hpp"
 #include "random.hpp"
-#include "training.hpp"
+#include "training_options.hpp"
 #include "types.hpp"
 
 namespace nndl {
@@ -178,6 +180,7 @@ public:
             detail::throw_shape("Network::add: layer ", layers_.size() + 1, " ('", layer->type(), "') takes input ",
                                 in.to_string(), ", but the network outputs ", out.to_string());
         }
+        require_pass_through_keeps_size("Network::add", *layer);
         layers_.push_back(std::move(layer));
         for (auto& p : layers_.back()->parameters()) {  // the others are unchanged: no regathering
             parameters_.push_back(p);
@@ -219,6 +222,7 @@ public:
                                 ", but layer ", position + 1, " ('", layers_[position]->type(), "') takes ",
                                 after.to_string());
         }
+        require_pass_through_keeps_size("Network::insert", *layer);
         layers_.insert(layers_.begin() + static_cast<std::ptrdiff_t>(position), std::move(layer));
         gather_parameters();
         last_output_ = nullptr;
@@ -464,7 +468,8 @@ public:
 
     /// Full-batch training, the course's loop: `iterations` steps on all of (X, Y), in
     /// order. It is train() with one batch per epoch; `options` may set everything but
-    /// epochs, batch_size and shuffle (record_every, callbacks, schedule, ...).
+    /// epochs, batch_size and shuffle (record_every, callbacks, schedule, ...). Calling it
+    /// needs training.hpp (nndl.hpp includes it), where train() is found by its arguments.
     TrainHistory fit(const Matrix<Scalar>& x, const Matrix<Scalar>& y, Optimizer<Scalar>& optimizer, long iterations,
                      TrainOptions options = {}) {
         const TrainOptions defaults;
@@ -676,8 +681,40 @@ private:
         if (buffers.outputs.size() < layers_.size()) {
             buffers.outputs.resize(layers_.size());
         }
+        // Many examples go through a slice of columns at a time, so that the layers' outputs
+        // stay within the kept buffers instead of gigabytes for a whole test set.
+        Index per_example = 1;
+        for (const auto& layer : layers_) {
+            if (!layer->passes_through_at_inference()) {  // saturates: no overflow for huge layers
+                per_example = std::min(per_example + layer->output_size() + layer->working_values(), max_kept_values);
+            }
+        }
+        const Index slice = std::max<Index>(1, max_kept_values / per_example);
+        if (x.cols() > slice) {
+            Matrix<Scalar> result(output_size(), x.cols());
+            Matrix<Scalar> part;
+            for (Index start = 0; start < x.cols(); start += slice) {
+                const Index n = std::min(slice, x.cols() - start);
+                part = x.middleCols(start, n);
+                result.middleCols(start, n) = run_layers(part, buffers);
+            }
+            release_large(buffers);
+            return result;
+        }
+        Matrix<Scalar> result = run_layers(x, buffers);
+        release_large(buffers);
+        return result;
+    }
+
+    /// The layers one after the other on `x` in evaluation mode, into `buffers`.
+    template <class Buffers>
+    const Matrix<Scalar>& run_layers(const Matrix<Scalar>& x, Buffers& buffers) const {
         const Matrix<Scalar>* current = &x;
         for (std::size_t k = 0; k < layers_.size();) {
+            if (layers_[k]->passes_through_at_inference()) {
+                ++k;  // dropout, augmentation: nothing to copy
+                continue;
+            }
             // A layer that computes some of the next ones in the same pass (FusedInference).
             std::size_t fused = 0;
             const auto* fusing = dynamic_cast<const FusedInference<Scalar>*>(layers_[k].get());
@@ -696,7 +733,12 @@ private:
             current = &buffers.outputs[k];
             k += 1 + fused;
         }
-        Matrix<Scalar> result = *current;
+        return *current;
+    }
+
+    /// Lets go of the kept outputs past max_kept_values.
+    template <class Buffers>
+    static void release_large(Buffers& buffers) {
         Index total = 0;
         for (auto& output : buffers.outputs) {
             total += output.size();
@@ -704,7 +746,15 @@ private:
                 output.resize(0, 0);
             }
         }
-        return result;
+    }
+
+    /// Predictions skip a layer that passes its input through: it must keep the values.
+    static void require_pass_through_keeps_size(const char* where, const Layer<Scalar>& layer) {
+        if (layer.passes_through_at_inference() && layer.input_size() != layer.output_size()) {
+            detail::throw_invalid(where, ": the '", layer.type(), "' layer passes its input through at inference but "
+                                  "takes ", layer.input_shape().to_string(), " and outputs ",
+                                  layer.output_shape().to_string(), ", expected the same number of values");
+        }
     }
 
     /// The most values a thread keeps in output_for's buffers between calls (64 MiB of float,

@@ -519,6 +519,9 @@ void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::
         export_graph(out, *graph, in, index);
         return;
     }
+    if (layer.passes_through_at_inference()) {
+        return;  // dropout, augmentation: the identity at inference
+    }
     if (type == "lstm" || type == "gru" || type == "simple_rnn") {
         export_recurrent(out, layer, in);
         return;
@@ -547,10 +550,10 @@ void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::
         out.add_node("Gather", {table, out.current});
         return;
     }
-    if (out.sequence && type != "activation" && type != "dropout") {
+    if (out.sequence && type != "activation") {
         throw_invalid("save_onnx: layer ", index, " ('", type, "') acts on a sequence (", in.to_string(),
-                      "); save_onnx writes lstm, gru, simple_rnn, sequence_dense, embedding, activation and dropout "
-                      "layers over sequences");
+                      "); save_onnx writes lstm, gru, simple_rnn, sequence_dense, embedding and activation layers over "
+                      "sequences (and leaves out those that pass through at inference, such as dropout)");
     }
     if (type == "dense") {
         const Matrix<Scalar>& w = layer_matrix(layer, "W");
@@ -666,9 +669,6 @@ void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::
         export_activation(out, activation_from_string(settings.text("activation")), in, index);
         return;
     }
-    if (type == "dropout") {
-        return;  // inference: the identity
-    }
     if (type == "normalization") {
         // (x - center) / spread as Sub and Div; the inverse as Mul and Add. Flat input only:
         // a per-value map of an image would need nndl's order in an NCHW tensor.
@@ -704,7 +704,8 @@ void export_layer(GraphWriter& out, Layer<Scalar>& layer, const Shape& in, std::
     }
     throw_invalid("save_onnx: layer ", index, " ('", type,
                   "') has no ONNX operator in nndl; supported: dense, conv2d, max_pool2d, avg_pool2d, "
-                  "global_avg_pool, batch_norm, activation, dropout, normalization (flat)");
+                  "global_avg_pool, batch_norm, activation, normalization (flat), and leaves out layers that pass "
+                  "through at inference (dropout, random_shift_flip)");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2596,7 +2597,7 @@ template <class Scalar>
     if (out.sequence) {
         format::set_time_major(out, false);
     }
-    if (graph.node_size() == 0) {  // only dropout layers
+    if (graph.node_size() == 0) {  // only layers that pass through at inference
         out.add_node("Identity", {out.current});
     }
     graph.mutable_node(graph.node_size() - 1)->set_output(0, "output");

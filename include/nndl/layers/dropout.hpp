@@ -56,6 +56,8 @@ public:
     /// Contract: see Layer::clone. The copy has this layer's random state (it draws the same
     /// next masks), mask and frozen flag.
     std::unique_ptr<Layer<Scalar>> clone() const override { return std::make_unique<Dropout>(*this); }
+    /// True: evaluation and infer() pass the input through.
+    bool passes_through_at_inference() const override { return true; }
     /// The probability of keeping a value, in (0, 1].
     double keep_prob() const { return keep_prob_; }
 

@@ -108,6 +108,9 @@ inline const char* builtin_layer_header(const std::string& type) {
     if (type == "embedding") {
         return "nndl/layers/embedding.hpp";
     }
+    if (type == "random_shift_flip") {
+        return "nndl/layers/random_shift_flip.hpp";
+    }
     return nullptr;
 }
 
