@@ -625,7 +625,7 @@ int main(int argc, char** argv) {
                     }
                 }
                 if (inference_images > 0) {
-                    std::cerr << "nndl, " << threads << " threads: inference, MLP and CNN, batches of 256 and 1...\n";
+                    std::cerr << "nndl, " << threads << " threads: inference, MLP, CNN and ResNet, batches of 256 and 1...\n";
                     std::map<std::string, nndl::Network<float>> networks;
                     for (const auto& w : inference_works) {
                         if (networks.count(w.name) == 0) {
@@ -792,7 +792,8 @@ int main(int argc, char** argv) {
         std::cout << "\n| work | library | threads | seconds | per second | GFLOP/s | vs NumPy | vs PyTorch |\n"
                   << "|---|---|---|---|---|---|---|---|\n";
         const std::vector<std::string> works = {"cat L-layer float64", "cat L-layer float32", "fashion epoch float32",
-                                                "fashion CNN epoch float32", "LSTM layer float32", "LSTM layer float64", "char_model epoch float32"};
+                                                "fashion CNN epoch float32", "fashion ResNet epoch float32", "LSTM layer float32",
+                                                "LSTM layer float64", "char_model epoch float32"};
         for (const auto& work : works) {
             for (const std::string library : {"nndl", "NumPy", "PyTorch"}) {
                 const auto it = best.find({work, library});
