@@ -69,7 +69,7 @@ inline void add_fashion_options(Options& options, const FashionDefaults& default
         .value("validation", "N", "training images held out for validation (the last N; 0: none)",
                "a twelfth: 5000 of the 60000")
         .value("limit", "N", "use only the first N training images (0: all)", "0")
-        .value("seed", "N", "seed of the weights, shuffling and dropout", "0");
+        .value("seed", "N", "seed of the weights, shuffling, dropout and augmentation", "0");
     if (defaults.single_precision) {
         options.flag("double", "train in double precision");
     } else {

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
                                   "Trains a small residual network on Fashion-MNIST (Debian's\n"
                                   "dataset-fashion-mnist): one line per epoch, then the test accuracy and the\n"
                                   "confusion matrix.");
-        options.value("widths", "N,N,N", "channels of the stem and the stages (each stage halves the image)", "32,64,128")
+        options.value("widths", "N,N,N", "channels of each stage (each halves the image; the stem takes the first)", "32,64,128")
             .value("blocks", "N", "residual blocks per stage", "1")
             .value("shift", "N", "move each training image by up to N pixels each way (0: not at all)", "1")
             .flag("no-flips", "do not mirror half of the training images");

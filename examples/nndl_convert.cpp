@@ -40,8 +40,14 @@ int main(int argc, char** argv) {
         examples::Files().reads(examples::model_inputs(in)).writes("OUT", out).check();
         auto network = examples::load_model<double>(in);
         examples::write_model(network, out, /*onnx_float64=*/precision == "double");
-        std::cerr << "wrote " << examples::terminal_safe(out.string()) << ": " << network.depth() << " layers, input "
-                  << network.input_shape().to_string() << ", " << network.output_size() << " outputs\n";
+        // An ONNX file leaves out the layers that pass through at inference (dropout, augmentation).
+        std::size_t left_out = 0;
+        for (std::size_t i = 0; i < network.depth(); ++i) {
+            left_out += examples::is_onnx_path(out) && network.layer(i).passes_through_at_inference() ? 1 : 0;
+        }
+        std::cerr << "wrote " << examples::terminal_safe(out.string()) << ": " << network.depth() - left_out << " layers"
+                  << (left_out > 0 ? " (" + std::to_string(left_out) + " that pass through at inference left out)" : "")
+                  << ", input " << network.input_shape().to_string() << ", " << network.output_size() << " outputs\n";
         return 0;
     });
 }

@@ -4,6 +4,7 @@
 #include "test_support.hpp"
 
 #include <nndl/cnn.hpp>
+#include <nndl/graph.hpp>
 
 #include <set>
 
@@ -162,6 +163,11 @@ TEST_CASE("A layer that says it passes through at inference must keep the number
           "Network::add: the 'liar' layer passes its input through at inference but takes 4 and outputs 2, expected "
           "the same number of values");
     CHECK(net.depth() == 0);
+    nndl::Graph<double> g(Shape(4));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { g.add(std::make_unique<Liar>(), g.input(), "fib"); }) ==
+          "Graph::add: node 'fib' ('liar') passes its input through at inference but takes 4 and outputs 2, expected "
+          "the same number of values");
+    CHECK(g.size() == 1);
 }
 
 TEST_CASE("RandomShiftFlip refuses settings that do nothing or reach past the image") {

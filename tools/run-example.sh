@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the example programs and runs one of them.
 # Usage: tools/run-example.sh [PROGRAM [ARGS...]]   (default: cat_classifier)
-#   PROGRAM: basics, logistic_regression, planar_classification, cat_classifier, predict, fashion_mnist
+#   PROGRAM: any example program (README.md lists them), e.g. basics, cat_classifier, predict,
+#   fashion_mnist, fashion_cnn, fashion_resnet, residual_blocks, dinosaurs, char_model
 set -euo pipefail
 cd "$(dirname "$0")/.."
 program=${1:-cat_classifier}

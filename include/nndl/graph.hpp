@@ -139,8 +139,9 @@ public:
 
     /// Adds a layer that takes node `from`'s output, named `name` (by default its type and
     /// a number: "conv2d_2"). Its input shape must be that output's, or, for a flat layer,
-    /// hold as many values. Throws InvalidArgument for a null layer, an unknown node or a
-    /// name used before, ShapeError for a shape that does not fit (naming the nodes).
+    /// hold as many values. Throws InvalidArgument for a null layer, an unknown node, a name
+    /// used before or a layer that passes through at inference but changes the number of
+    /// values, ShapeError for a shape that does not fit (naming the nodes).
     Node add(std::unique_ptr<Layer<Scalar>> layer, Node from, std::string name = {}) {
         if (!layer) {
             detail::throw_invalid("Graph::add: layer is null, expected a layer");
@@ -154,6 +155,13 @@ public:
             detail::throw_shape("Graph::add: node '", printable(name), "' ('", printable(layer->type()),
                                 "') takes input ", in.to_string(), ", but node '", printable(nodes_[from.index].name),
                                 "' outputs ", out.to_string());
+        }
+        if (layer->passes_through_at_inference() && layer->input_size() != layer->output_size()) {
+            // Predictions and ONNX files leave such a layer out: it must keep the values.
+            detail::throw_invalid("Graph::add: node '", printable(name), "' ('", printable(layer->type()),
+                                  "') passes its input through at inference but takes ", in.to_string(),
+                                  " and outputs ", layer->output_shape().to_string(),
+                                  ", expected the same number of values");
         }
         NodeData node;
         node.name = std::move(name);
