@@ -285,6 +285,60 @@ double inference_flops(const std::string& name) {
     return 2.0 * operations;
 }
 
+/// One convolution of the benchmark's CNN or ResNet, for the per-layer rates: a kernel of
+/// `size` x `size` over `height` x `height` images of `channels`, `filters` out, padding "same".
+struct ConvolutionShape {
+    const char* model;
+    nndl::Index size, channels, filters, stride, height;
+    std::string name() const {
+        return std::to_string(size) + "x" + std::to_string(size) + " " + std::to_string(channels) + "->" +
+               std::to_string(filters) + (stride > 1 ? " stride " + std::to_string(stride) : "") + " at " +
+               std::to_string(height) + "x" + std::to_string(height);
+    }
+};
+const std::vector<ConvolutionShape> convolution_shapes = {
+    {"CNN", 3, 1, 16, 1, 28},       {"CNN", 3, 16, 32, 1, 14},      {"ResNet", 3, 1, 32, 1, 28},
+    {"ResNet", 3, 32, 32, 2, 28},   {"ResNet", 3, 32, 32, 1, 14},   {"ResNet", 1, 32, 32, 2, 28},
+    {"ResNet", 3, 32, 64, 2, 14},   {"ResNet", 3, 64, 64, 1, 7},    {"ResNet", 1, 32, 64, 2, 14},
+    {"ResNet", 3, 64, 128, 2, 7},   {"ResNet", 3, 128, 128, 1, 4},  {"ResNet", 1, 64, 128, 2, 7}};
+
+/// GFLOP/s of one convolution on a batch of 256 random float images: at prediction (infer)
+/// and in training (forward, then the weight and input gradients).
+struct ConvolutionRate {
+    double inference = 0, training = 0;
+};
+ConvolutionRate convolution_rate(const ConvolutionShape& c) {
+    constexpr nndl::Index batch = 256;
+    nndl::NumpyRandom random(11);
+    nndl::Conv2D<float> conv(nndl::Shape::image(c.height, c.height, c.channels), c.filters, nndl::Window(c.size),
+                             nndl::Stride(c.stride), nndl::Padding::same());
+    conv.weights() = random.randn<float>(conv.weights().rows(), conv.weights().cols());
+    const nndl::Matrix<float> x = random.rand<float>(conv.input_size(), batch);
+    const nndl::Matrix<float> dy = random.rand<float>(conv.output_size(), batch);
+    nndl::Matrix<float> y;
+    const double flop = 2.0 * static_cast<double>(conv.operations()) * batch;  // operations: multiply-adds
+    // Each way repeated for at least a fifth of a second after one warm-up call.
+    const auto rate = [&](const auto& call, double flop_per_call) {
+        call();
+        long calls = 0;
+        const auto start = Clock::now();
+        do {
+            call();
+            ++calls;
+        } while (seconds_since(start) < 0.2);
+        return flop_per_call * static_cast<double>(calls) / seconds_since(start) / 1e9;
+    };
+    ConvolutionRate result;
+    result.inference = rate([&] { conv.infer(x, y); }, flop);
+    result.training = rate(
+        [&] {
+            conv.forward(x, nndl::Mode::training);
+            conv.backward(dy, true);
+        },
+        3.0 * flop);
+    return result;
+}
+
 /// The inference rows' work: the model and the batch.
 struct InferenceWork {
     std::string name;  // "MLP", "CNN" or "ResNet"
@@ -562,6 +616,7 @@ int main(int argc, char** argv) {
         };
 
         double peak64 = 0, peak32 = 0, first64 = 0, first32 = 0;
+        std::vector<ConvolutionRate> convolution_rates(convolution_shapes.size());
         std::vector<std::string> infos;
         nndl::IdxDataset<float> fashion;
         nndl::Matrix<float> fashion_targets;
@@ -595,6 +650,14 @@ int main(int argc, char** argv) {
             peak32 = std::max(peak32, gemm_gflops<float>(2048, 10));
             first64 = std::max(first64, first_layer_gflops<double>(cat64.train.x, 50));
             first32 = std::max(first32, first_layer_gflops<float>(x32, 50));
+            if (with_cnn) {
+                std::cerr << "measuring each convolution (float32, default threads)...\n";
+                for (std::size_t k = 0; k < convolution_shapes.size(); ++k) {
+                    const ConvolutionRate r = convolution_rate(convolution_shapes[k]);
+                    convolution_rates[k].inference = std::max(convolution_rates[k].inference, r.inference);
+                    convolution_rates[k].training = std::max(convolution_rates[k].training, r.training);
+                }
+            }
 
             for (const int threads : thread_counts) {
                 nndl::set_threads(threads);
@@ -786,6 +849,21 @@ int main(int argc, char** argv) {
                   << " threads): " << first64 << " GFLOP/s float64 (" << std::setprecision(0) << 100 * first64 / peak64
                   << "% of GEMM), " << std::setprecision(1) << first32 << " GFLOP/s float32 (" << std::setprecision(0)
                   << 100 * first32 / peak32 << "% of GEMM)\n";
+        if (with_cnn) {
+            std::cout << "\nEach convolution of the CNN and the ResNet alone, float32, batch 256, " << default_threads
+                      << " threads, padding same, no activation (GFLOP/s, best of " << rounds
+                      << "; training: forward, weight and input gradients)\n\n"
+                      << "| model | convolution | inference GFLOP/s | % of float GEMM | training GFLOP/s | % of float GEMM |\n"
+                      << "|---|---|---|---|---|---|\n";
+            for (std::size_t k = 0; k < convolution_shapes.size(); ++k) {
+                const ConvolutionRate& r = convolution_rates[k];
+                std::cout << "| " << convolution_shapes[k].model << " | " << convolution_shapes[k].name() << " | "
+                          << std::setprecision(1) << r.inference << " | " << std::setprecision(0)
+                          << 100 * r.inference / peak32 << "% | " << std::setprecision(1) << r.training << " | "
+                          << std::setprecision(0) << 100 * r.training / peak32 << "% |\n";
+            }
+            std::cout << '\n';
+        }
         for (const auto& info : infos) {
             std::cout << info << '\n';
         }

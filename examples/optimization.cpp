@@ -7,12 +7,20 @@
 
 namespace {
 
+/// The course's three optimizers, built by name through nndl's optimizer table
+/// (optim/registry.hpp) with the settings each takes.
 std::unique_ptr<nndl::Optimizer<double>> optimizer_named(const std::string& name, double rate, double beta, double beta1,
                                                          double beta2, double epsilon) {
-    if (name == "gd") return std::make_unique<nndl::GradientDescent<double>>(rate);
-    if (name == "momentum") return std::make_unique<nndl::Momentum<double>>(rate, beta);
-    if (name == "adam") return std::make_unique<nndl::Adam<double>>(rate, beta1, beta2, epsilon);
-    throw examples::UsageError("--optimizer must be gd, momentum or adam, got '" + name + "'");
+    nndl::Settings settings;
+    settings.set("learning_rate", rate);
+    if (name == "momentum") {
+        settings.set("beta", beta);
+    } else if (name == "adam") {
+        settings.set("beta1", beta1).set("beta2", beta2).set("epsilon", epsilon);
+    } else if (name != "gd") {
+        throw examples::UsageError("--optimizer must be gd, momentum or adam, got '" + name + "'");
+    }
+    return nndl::make_optimizer<double>(name, settings);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // The nndl::compiled library, its double half: nndl's templates instantiated once for
-// double (the lists are include/nndl/compiled.hpp, compiled_cnn.hpp and the sequence layers' headers). Programs linking
+// double (the layers' own headers declare theirs at their ends; include/nndl/compiled.hpp lists the rest). Programs linking
 // the library compile only their own code.
 #define NNDL_COMPILED_DEFINITIONS_DOUBLE
 #include <nndl/compiled.hpp>
@@ -9,3 +9,4 @@
 #include <nndl/layers/lstm.hpp>
 #include <nndl/layers/sequence_dense.hpp>
 #include <nndl/layers/simple_rnn.hpp>
+#include <nndl/layers/upsample.hpp>

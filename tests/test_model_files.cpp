@@ -157,6 +157,78 @@ TEST_CASE_TEMPLATE("model files: a user's layer type saves and loads once regist
     fs::remove_all(dir);
 }
 
+/// Mean absolute error: a loss a user writes, named in model files once registered.
+template <class Scalar>
+class MeanAbsoluteError final : public nndl::Loss<Scalar> {
+public:
+    explicit MeanAbsoluteError(std::string name = "TestMeanAbsoluteError") : name_(std::move(name)) {}
+    std::string name() const override { return name_; }
+    Scalar value(const Matrix<Scalar>& a, const Matrix<Scalar>& y) const override {
+        return (a - y).cwiseAbs().sum() / static_cast<Scalar>(a.cols());
+    }
+    void gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& y, Matrix<Scalar>& da) const override {
+        da = (a - y).array().sign().matrix() / static_cast<Scalar>(a.cols());
+    }
+    std::unique_ptr<nndl::Loss<Scalar>> clone() const override { return std::make_unique<MeanAbsoluteError>(*this); }
+
+private:
+    std::string name_;
+};
+
+TEST_CASE_TEMPLATE("model files: a user's loss saves and loads once registered", Scalar, float, double) {
+    const fs::path dir = nndl_test::scratch_dir("test_model_loss");
+    nndl::NumpyRandom random(6);
+    nndl::Network<Scalar> net(Shape(2));
+    net.add_dense(1, Activation::identity, {nndl::Init::he}, random);
+    net.set_loss(std::make_unique<MeanAbsoluteError<Scalar>>());
+    const Matrix<Scalar> x = random.randn<Scalar>(2, 8);
+    const Matrix<Scalar> y = random.randn<Scalar>(1, 8);
+    auto& losses = nndl::loss_registry<Scalar>();
+    if (!losses.contains("TestMeanAbsoluteError")) {  // a run of this test before registering
+        CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_network(net, dir / "loss.npz"); })
+                  .find("save_network: the loss 'TestMeanAbsoluteError' could not be loaded back: save_network: "
+                        "unknown loss 'TestMeanAbsoluteError', expected BinaryCrossEntropy, CategoricalCrossEntropy, "
+                        "CourseBinaryCrossEntropy, MeanSquaredError, SequenceCrossEntropy or OutputLosses") == 0);
+        CHECK_FALSE(fs::exists(dir / "loss.npz"));
+        nndl::register_loss<Scalar>("TestMeanAbsoluteError",
+                                    [](const Shape&) { return std::make_unique<MeanAbsoluteError<Scalar>>(); });
+    }
+    nndl::save_network(net, dir / "loss.npz");
+    const auto loaded = nndl::load_network<Scalar>(dir / "loss.npz");
+    CHECK(loaded.loss().name() == "TestMeanAbsoluteError");
+    CHECK(loaded.cost_of_output(loaded.predict_proba(x), y) == net.cost_of_output(net.predict_proba(x), y));
+    // The table refuses what would make a name mean two things.
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] {
+              nndl::register_loss<Scalar>("MeanSquaredError",
+                                          [](const Shape&) { return std::make_unique<MeanAbsoluteError<Scalar>>(); });
+          }) == "register_loss: 'MeanSquaredError' is already registered");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] {
+              nndl::register_loss<Scalar>("OutputLosses(1:x*1)",
+                                          [](const Shape&) { return std::make_unique<MeanAbsoluteError<Scalar>>(); });
+          }) == "register_loss: 'OutputLosses(1:x*1)' is how model files spell a combination of losses, expected "
+                "another name");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] { nndl::register_loss<Scalar>("Empty", {}); })
+              .find("and no factory") != std::string::npos);
+    // A name whose factory builds another loss would load a different loss: save refuses it.
+    if (!losses.contains("TestMislabelled")) {
+        nndl::register_loss<Scalar>("TestMislabelled",
+                                    [](const Shape&) { return std::make_unique<nndl::MeanSquaredError<Scalar>>(); });
+    }
+    net.set_loss(std::make_unique<MeanAbsoluteError<Scalar>>("TestMislabelled"));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_network(net, dir / "mislabelled.npz"); }) ==
+          "save_network: the loss 'TestMislabelled' could not be loaded back: save_network: its name builds the "
+          "loss 'MeanSquaredError'");
+    CHECK_FALSE(fs::exists(dir / "mislabelled.npz"));
+    // make_loss builds by name for an output shape, and a loss that cannot serve it says why.
+    CHECK(nndl::make_loss<Scalar>("SequenceCrossEntropy", Shape::sequence(4, 3))->name() == "SequenceCrossEntropy");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] {
+              nndl::make_loss<Scalar>("CategoricalCrossEntropy", Shape::sequence(4, 3));
+          }).find("make_loss: the loss CategoricalCrossEntropy takes a whole column as one set of classes") == 0);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] { nndl::make_loss<Scalar>("Hinge", Shape(1)); })
+              .find("make_loss: unknown loss 'Hinge', expected BinaryCrossEntropy, ") == 0);
+    fs::remove_all(dir);
+}
+
 TEST_CASE("model files: format 1 files written by nndl 0.1 still load") {
     // Written by nndl 0.1.0's save_network (W1..b3 and a "sizes"/"activations" architecture),
     // with the predictions that version made.

@@ -162,3 +162,54 @@ TEST_CASE("gradient clipping by global norm, and a network that clips every step
     CHECK(nndl::Network<double>(net).gradient_clipping().global_norm == 0.1);  // copies keep it
     CHECK_THROWS_AS(net.set_gradient_clipping({-1.0, 0.0}), nndl::InvalidArgument);
 }
+
+TEST_CASE_TEMPLATE("optimizers by name: make_optimizer builds each as its constructor does", Scalar, float, double) {
+    // The same three steps through the table and through the constructor, bit for bit: with
+    // the defaults (the table's fallbacks are the constructors' defaults) and with settings.
+    using nndl::Settings;
+    const auto same = [](const std::string& name, const Settings& settings, nndl::Optimizer<Scalar>&& direct) {
+        const auto built = nndl::make_optimizer<Scalar>(name, settings);
+        CHECK(built->name() == name);
+        CHECK(built->learning_rate() == direct.learning_rate());
+        CHECK(three_steps(*built) == three_steps(direct));
+    };
+    same("gd", {}, nndl::GradientDescent<Scalar>());
+    same("momentum", {}, nndl::Momentum<Scalar>());
+    same("nesterov", {}, nndl::Nesterov<Scalar>());
+    same("rmsprop", {}, nndl::RMSProp<Scalar>());
+    same("adam", {}, nndl::Adam<Scalar>());
+    same("adagrad", {}, nndl::AdaGrad<Scalar>());
+    same("gd", Settings().set("learning_rate", 0.3), nndl::GradientDescent<Scalar>(0.3));
+    same("momentum", Settings().set("learning_rate", 0.1).set("beta", 0.5), nndl::Momentum<Scalar>(0.1, 0.5));
+    same("nesterov", Settings().set("learning_rate", 0.1).set("beta", 0.7), nndl::Nesterov<Scalar>(0.1, 0.7));
+    same("rmsprop", Settings().set("learning_rate", 0.05).set("beta", 0.8).set("epsilon", 1e-6),
+         nndl::RMSProp<Scalar>(0.05, 0.8, 1e-6));
+    same("adam", Settings().set("learning_rate", 0.1).set("beta1", 0.8).set("beta2", 0.99).set("epsilon", 1e-7),
+         nndl::Adam<Scalar>(0.1, 0.8, 0.99, 1e-7));
+    same("adagrad", Settings().set("learning_rate", 1).set("epsilon", 1e-6), nndl::AdaGrad<Scalar>(1.0, 1e-6));
+
+    const auto error = [](const std::string& name, const Settings& settings) {
+        return nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::make_optimizer<Scalar>(name, settings); });
+    };
+    CHECK(error("adam", Settings().set("beta_1", 0.9)) ==
+          "make_optimizer: adam takes learning_rate, beta1, beta2, epsilon; got a setting 'beta_1'");
+    CHECK(error("gd", Settings().set("learning_rate", "fast")) ==
+          "make_optimizer: the setting 'learning_rate' is not a number");
+    CHECK(error("adam", Settings().set("learning_rate", 0)).find("Adam::Adam: ") == 0);
+    const bool custom = nndl::optimizer_registry<Scalar>().contains("test_halving");
+    if (!custom) {  // the list of names before this test adds one
+        CHECK(error("sgd", {}) == "make_optimizer: unknown optimizer 'sgd', expected adagrad, adam, gd, momentum, "
+                                  "nesterov or rmsprop (register your own with register_optimizer)");
+        nndl::register_optimizer<Scalar>("test_halving", [](const Settings& s) {
+            return std::make_unique<nndl::GradientDescent<Scalar>>(s.real("learning_rate") / 2);
+        });
+    }
+    CHECK(nndl::make_optimizer<Scalar>("test_halving", Settings().set("learning_rate", 0.5))->learning_rate() == 0.25);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] {
+              nndl::register_optimizer<Scalar>("adam", [](const Settings&) {
+                  return std::make_unique<nndl::GradientDescent<Scalar>>();
+              });
+          }) == "register_optimizer: 'adam' is already registered");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] { nndl::register_optimizer<Scalar>("none", {}); }) ==
+          "register_optimizer: expected a name and a factory, got 'none' and no factory");
+}

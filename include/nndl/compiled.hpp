@@ -1,13 +1,14 @@
 #pragma once
 // Optional part: the CMake target nndl::compiled (a static library, src/compiled_float.cpp and src/compiled_double.cpp).
 // It compiles nndl's layers, losses, optimizers, network, training loop and model files
-// once, for float and double (compiled_cnn.hpp: the convolution family, for nndl/cnn.hpp;
-// the sequence layers declare theirs at the end of their own headers); a program linking it includes <nndl/nndl.hpp> as usual (the
+// once, for float and double; a program linking it includes <nndl/nndl.hpp> as usual (the
 // target defines NNDL_COMPILED, which includes this header) and compiles only its own
 // code, not those templates again. The headers are unchanged without it.
 //
-// The list below is written once: as explicit instantiation declarations ("extern
-// template", here) and, in the library's source files, as their definitions.
+// Each layer's header declares its own instantiations at its end (a new layer touches
+// nothing here); the list below holds the rest: network, graph, losses, optimizers,
+// training and model files. Each is written once: as explicit instantiation declarations
+// ("extern template") in programs and, in the library's source files, as definitions.
 //
 // The library and the program must agree on Eigen's vector alignment (set by -march
 // flags) and on OpenMP: each build defines one symbol named after both, and a program
@@ -34,20 +35,6 @@
 
 #define NNDL_INSTANTIATE_FOR(S, NNDL_EXPLICIT_INSTANTIATION)                                                                                   \
     NNDL_EXPLICIT_INSTANTIATION template class Network<S>;                                                         \
-    NNDL_EXPLICIT_INSTANTIATION template class Dense<S, Identity>;                                                 \
-    NNDL_EXPLICIT_INSTANTIATION template class Dense<S, Sigmoid>;                                                  \
-    NNDL_EXPLICIT_INSTANTIATION template class Dense<S, Tanh>;                                                     \
-    NNDL_EXPLICIT_INSTANTIATION template class Dense<S, ReLU>;                                                     \
-    NNDL_EXPLICIT_INSTANTIATION template class Dense<S, LeakyReLU>;                                                \
-    NNDL_EXPLICIT_INSTANTIATION template class Dense<S, Softmax>;                                                  \
-    NNDL_EXPLICIT_INSTANTIATION template class ActivationLayer<S, Identity>;                                       \
-    NNDL_EXPLICIT_INSTANTIATION template class ActivationLayer<S, Sigmoid>;                                        \
-    NNDL_EXPLICIT_INSTANTIATION template class ActivationLayer<S, Tanh>;                                           \
-    NNDL_EXPLICIT_INSTANTIATION template class ActivationLayer<S, ReLU>;                                           \
-    NNDL_EXPLICIT_INSTANTIATION template class ActivationLayer<S, LeakyReLU>;                                      \
-    NNDL_EXPLICIT_INSTANTIATION template class ActivationLayer<S, Softmax>;                                        \
-    NNDL_EXPLICIT_INSTANTIATION template class Dropout<S>;                                                         \
-    NNDL_EXPLICIT_INSTANTIATION template class Normalization<S>;                                                   \
     NNDL_EXPLICIT_INSTANTIATION template class LayerRegistry<S>;                                                   \
     NNDL_EXPLICIT_INSTANTIATION template class BinaryCrossEntropy<S>;                                              \
     NNDL_EXPLICIT_INSTANTIATION template class CourseBinaryCrossEntropy<S>;                                        \
@@ -60,9 +47,6 @@
     NNDL_EXPLICIT_INSTANTIATION template class Adam<S>;                                                            \
     NNDL_EXPLICIT_INSTANTIATION template class AdaGrad<S>;                                                         \
     NNDL_EXPLICIT_INSTANTIATION template class Graph<S>;                                                           \
-    NNDL_EXPLICIT_INSTANTIATION template class Add<S>;                                                             \
-    NNDL_EXPLICIT_INSTANTIATION template class Multiply<S>;                                                        \
-    NNDL_EXPLICIT_INSTANTIATION template class Concatenate<S>;                                                     \
     NNDL_EXPLICIT_INSTANTIATION template class OutputLosses<S>;                                                    \
     NNDL_EXPLICIT_INSTANTIATION template TrainHistory train<S>(Network<S>&, const Matrix<S>&, const Matrix<S>&,    \
                                                                Optimizer<S>&, const TrainOptions&,                 \

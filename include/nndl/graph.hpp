@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "detail/text_table.hpp"
 #include "errors.hpp"
 #include "layer.hpp"
 #include "layers/merge.hpp"
@@ -462,24 +463,10 @@ public:
             rows.push_back({printable(node.name, 60), what, takes, node.shape.to_string(),
                             node.layer ? std::to_string(count) : ""});
         }
-        std::vector<std::size_t> widths(rows.front().size(), 0);
-        for (const auto& row : rows) {
-            for (std::size_t c = 0; c < row.size(); ++c) {
-                widths[c] = std::max(widths[c], row[c].size());
-            }
-        }
-        std::string out = detail::concat("Graph, ", nodes_.size(), " nodes\n");
-        for (const auto& row : rows) {
-            std::string line;
-            for (std::size_t c = 0; c < row.size(); ++c) {
-                const std::string pad(widths[c] - row[c].size(), ' ');
-                line += (c == 0 ? "" : "  ") + (c == row.size() - 1 ? pad + row[c] : row[c] + pad);
-            }
-            while (!line.empty() && line.back() == ' ') {
-                line.pop_back();
-            }
-            out += line + "\n";
-        }
+        using detail::Align;
+        const std::string out = detail::concat("Graph, ", nodes_.size(), " nodes\n") +
+                                detail::format_table(rows, {Align::left, Align::left, Align::left, Align::left, Align::right},
+                                                     true);
         std::string names;
         for (std::size_t i : outputs_) {
             names += (names.empty() ? "" : ", ") + printable(nodes_[i].name, 60);

@@ -2,7 +2,7 @@
 // The layer contract. Read this first: everything else in nndl builds on it.
 //
 // A layer maps an input batch to an output batch, one example per column. Each
-// column holds one example of the layer's Shape (below). The network calls:
+// column holds one example of the layer's Shape (shape.hpp). The network calls:
 //
 //   forward(input, mode)     Computes the output and caches what backward needs.
 //                            Pre: input has input_size() rows and at least one column.
@@ -54,200 +54,13 @@
 #include <variant>
 #include <vector>
 
+#include "activation_tag.hpp"
 #include "errors.hpp"
-#include "layers/activations.hpp"
+#include "settings.hpp"
+#include "shape.hpp"
 #include "types.hpp"
 
 namespace nndl {
-
-/// The shape of one example: channels x height x width. A flat vector of n values is
-/// {n, 1, 1}. In memory (one column of a batch) an image is stored height x width x
-/// channels with channels fastest: entry (h, w, c) is at (h * width + w) * channels + c.
-/// That is the order of NumPy's (m, H, W, C) arrays read row-major, and of nndl's image,
-/// HDF5 and IDX loaders, so a flat layer can follow an image layer without a reshape.
-///
-/// A sequence (Shape::sequence(steps, features)) is one example per column too, its time
-/// steps one after the other: step t's features are rows t * features to
-/// (t + 1) * features - 1 of the column. It is stored as height = steps, width = 1,
-/// channels = features, marked as a sequence, so it is never mistaken for an image or a
-/// flat vector of the same size.
-struct Shape {
-    Index channels = 1;  ///< values per pixel (features of a flat vector)
-    Index height = 1;    ///< rows of an image; 1 for a flat vector
-    Index width = 1;     ///< columns of an image; 1 for a flat vector
-    bool time_steps = false;  ///< a sequence: height counts its time steps (see Shape::sequence)
-
-    /// The shape of a single value, {1, 1, 1}.
-    Shape() = default;
-    /// A shape in channels, height, width order; not checked (see valid()). Implicit, so
-    /// a size n converts to the flat shape {n, 1, 1}.
-    Shape(Index channels_, Index height_ = 1, Index width_ = 1) : channels(channels_), height(height_), width(width_) {}
-    /// An image shape in the memory order's words.
-    static Shape image(Index height, Index width, Index channels) { return Shape(channels, height, width); }
-    /// A sequence of `steps` time steps of `features` values each.
-    static Shape sequence(Index steps, Index features) {
-        Shape shape(features, steps, 1);
-        shape.time_steps = true;
-        return shape;
-    }
-
-    /// Values per example: the rows of a batch of this shape.
-    Index size() const { return channels * height * width; }
-    /// Whether height and width are both 1 (a plain vector of `channels` values) and the
-    /// shape is not a sequence.
-    bool is_flat() const { return height == 1 && width == 1 && !time_steps; }
-    /// Whether the shape is a sequence (Shape::sequence).
-    bool is_sequence() const { return time_steps; }
-    /// A sequence's time steps (its height).
-    Index steps() const { return height; }
-    /// A sequence's values per time step (its channels).
-    Index features() const { return channels; }
-    /// The row of entry (h, w, c) in an example's column; no bounds check.
-    Index offset(Index h, Index w, Index c) const { return (h * width + w) * channels + c; }
-    /// Every dimension at least 1 and at most max_values values in all.
-    bool valid() const {
-        return channels > 0 && height > 0 && width > 0 && channels <= max_values / height &&
-               channels * height <= max_values / width;
-    }
-    static constexpr Index max_values = Index(1) << 40;  ///< values per example that nndl accepts
-
-    /// Equal channels, height, width and kind (an image, a sequence and a flat vector of the
-    /// same size differ).
-    friend bool operator==(const Shape& a, const Shape& b) {
-        return a.channels == b.channels && a.height == b.height && a.width == b.width && a.time_steps == b.time_steps;
-    }
-    /// True when the shapes differ in any dimension.
-    friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
-
-    /// "12" for a flat shape, "28x28x1 (height x width x channels)" for an image, "4 steps x
-    /// 3 features" for a sequence.
-    std::string to_string() const {
-        if (time_steps) {
-            return detail::concat(height, " steps x ", channels, " features");
-        }
-        if (is_flat()) {
-            return std::to_string(channels);
-        }
-        return detail::concat(height, "x", width, "x", channels, " (height x width x channels)");
-    }
-};
-
-/// One setting of a layer: a whole number, a real number, a word, or a list of whole numbers.
-using Setting = std::variant<long long, double, std::string, std::vector<long long>>;
-
-/// A layer's settings by name, in the order the layer gives them.
-class Settings {
-public:
-    /// Sets a whole number (int, std::size_t, ...), stored as a long long; returns `*this`.
-    /// Throws InvalidArgument for an unsigned value above the long long range.
-    template <class Integer, std::enable_if_t<std::is_integral_v<Integer> && !std::is_same_v<Integer, bool> &&
-                                                  !std::is_same_v<Integer, long long>,
-                                              int> = 0>
-    Settings& set(const std::string& name, Integer value) {
-        if constexpr (std::is_unsigned_v<Integer> && sizeof(Integer) >= sizeof(long long)) {
-            if (value > static_cast<unsigned long long>(std::numeric_limits<long long>::max())) {
-                detail::throw_invalid("Settings::set: '", name, "' is ", value, ", more than a long long holds");
-            }
-        }
-        return set(name, Setting(static_cast<long long>(value)));
-    }
-    /// Sets a word (stored as a std::string); returns `*this`.
-    Settings& set(const std::string& name, const char* value) { return set(name, Setting(std::string(value))); }
-    /// Sets any Setting; returns `*this`. An existing name keeps its place and takes the new
-    /// value; a new name is appended.
-    Settings& set(const std::string& name, Setting value) {
-        for (auto& item : items_) {
-            if (item.first == name) {
-                item.second = std::move(value);
-                return *this;
-            }
-        }
-        items_.emplace_back(name, std::move(value));
-        return *this;
-    }
-    /// Whether a setting of this name exists.
-    bool has(const std::string& name) const { return find(name) != nullptr; }
-    /// Every (name, value) pair, in the order the names were first set.
-    const std::vector<std::pair<std::string, Setting>>& items() const { return items_; }
-
-    /// The whole number `name`. Throws InvalidArgument when it is missing or not a whole number.
-    long long integer(const std::string& name) const { return get<long long>(name, "a whole number"); }
-    /// The number `name`, a whole number converted to double. Throws InvalidArgument when
-    /// it is missing or not a number.
-    double real(const std::string& name) const {
-        const Setting& s = require(name);
-        if (const auto* i = std::get_if<long long>(&s)) {
-            return static_cast<double>(*i);
-        }
-        return get<double>(name, "a number");
-    }
-    /// The word `name`. Throws InvalidArgument when it is missing or not a word.
-    const std::string& text(const std::string& name) const { return get<std::string>(name, "a word"); }
-    /// The list of whole numbers `name`. Throws InvalidArgument when it is missing or not such a list.
-    const std::vector<long long>& integers(const std::string& name) const {
-        return get<std::vector<long long>>(name, "a list of whole numbers");
-    }
-
-    /// The same names with equal values in the same order (the order counts).
-    friend bool operator==(const Settings& a, const Settings& b) { return a.items_ == b.items_; }
-
-private:
-    const Setting* find(const std::string& name) const {
-        for (const auto& item : items_) {
-            if (item.first == name) {
-                return &item.second;
-            }
-        }
-        return nullptr;
-    }
-    const Setting& require(const std::string& name) const {
-        const Setting* s = find(name);
-        if (s == nullptr) {
-            detail::throw_invalid("Settings: no setting '", name, "'");
-        }
-        return *s;
-    }
-    template <class T>
-    const T& get(const std::string& name, const char* expected) const {
-        const T* value = std::get_if<T>(&require(name));
-        if (value == nullptr) {
-            detail::throw_invalid("Settings: setting '", name, "' is not ", expected);
-        }
-        return *value;
-    }
-
-    std::vector<std::pair<std::string, Setting>> items_;
-};
-
-/// "dense(units=20, activation=relu)": a layer type and its settings, as summaries print
-/// them. The type and words, which may come from a model file, are escaped (printable).
-inline std::string describe_type(const std::string& type, const Settings& settings) {
-    std::string out = printable(type, 60);
-    if (settings.items().empty()) {
-        return out;
-    }
-    out += "(";
-    bool first = true;
-    for (const auto& [name, value] : settings.items()) {
-        out += (first ? "" : ", ") + printable(name, 60) + "=";
-        first = false;
-        std::visit(
-            [&out](const auto& v) {
-                using V = std::decay_t<decltype(v)>;
-                if constexpr (std::is_same_v<V, std::vector<long long>>) {
-                    for (std::size_t k = 0; k < v.size(); ++k) {
-                        out += (k == 0 ? "" : "x") + std::to_string(v[k]);
-                    }
-                } else if constexpr (std::is_same_v<V, std::string>) {
-                    out += printable(v, 60);
-                } else {
-                    out += detail::concat(v);
-                }
-            },
-            value);
-    }
-    return out + ")";
-}
 
 /// One trained matrix of a layer and the gradient backward fills for it.
 template <class Scalar>

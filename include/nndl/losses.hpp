@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "numpy_sum.hpp"
+#include "detail/pairwise_sum.hpp"
 #include "layers/activations.hpp"
 #include "errors.hpp"
 #include "types.hpp"
@@ -195,7 +195,8 @@ public:
                 terms(j, i) = std::isnan(term) ? Scalar(0) : term;  // 0 * log(0): an output of exactly 0 or 1
             }
         }
-        return (Scalar(1) / static_cast<Scalar>(a.cols())) * (Scalar(0) + pairwise_sum(terms.data(), terms.size()));
+        const Scalar sum = Scalar(0) + detail::pairwise_sum(terms.data(), terms.size());
+        return (Scalar(1) / static_cast<Scalar>(a.cols())) * sum;
     }
 
     /// (-y / a + (1 - y) / (1 - a)) / m, unclamped (infinite where a is exactly 0 or 1).

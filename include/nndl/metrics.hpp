@@ -292,4 +292,38 @@ double r2_score(const Matrix<Scalar>& predicted, const Matrix<Scalar>& target) {
     return sum / static_cast<double>(t.rows());
 }
 
+namespace detail {
+/// Refuses labels `where`'s accuracy cannot compare with a network of `outputs` outputs: for
+/// one output a label or probability in [0, 1] (in [-1, 1] where the threshold is at or
+/// below 0, as for tanh), split at the threshold; for K outputs class indices 0..K-1 or
+/// (one-hot) values in [0, 1]. Throws InvalidArgument naming the first bad entry.
+template <class Scalar>
+void require_accuracy_labels(const char* where, const Matrix<Scalar>& y, Index outputs, double threshold) {
+    for (Index j = 0; j < y.cols(); ++j) {
+        for (Index i = 0; i < y.rows(); ++i) {
+            const double v = static_cast<double>(y(i, j));
+            bool ok = false;
+            const char* expected = "";
+            if (outputs == 1) {
+                ok = v >= (threshold <= 0.0 ? -1.0 : 0.0) && v <= 1.0;
+                expected = threshold <= 0.0 ? "a label in [-1, 1]" : "a label in [0, 1]";
+            } else if (y.rows() == 1) {
+                ok = v >= 0.0 && v < static_cast<double>(outputs) && v == std::floor(v);
+                expected = "a class index";
+            } else {
+                ok = v >= 0.0 && v <= 1.0;
+                expected = "a one-hot value in [0, 1]";
+            }
+            if (!ok) {
+                if (outputs > 1 && y.rows() == 1) {
+                    throw_invalid(where, ": Y at column ", j, " is ", y(i, j), ", expected ", expected, " in 0..",
+                                  outputs - 1);
+                }
+                throw_invalid(where, ": Y at row ", i, ", column ", j, " is ", y(i, j), ", expected ", expected);
+            }
+        }
+    }
+}
+}  // namespace detail
+
 }  // namespace nndl

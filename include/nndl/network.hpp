@@ -33,6 +33,7 @@
 #include "random.hpp"
 #include "training_options.hpp"
 #include "types.hpp"
+#include "detail/text_table.hpp"
 
 namespace nndl {
 
@@ -537,7 +538,7 @@ public:
         if (y.rows() != 1) {
             detail::require_rows("Network::accuracy", "Y", y.rows(), output_size(), "the network outputs");
         }
-        require_accuracy_labels(y, threshold);
+        detail::require_accuracy_labels("Network::accuracy", y, output_size(), threshold);
         return static_cast<double>(count_correct(output_for(x, "Network::accuracy"), y, threshold)) /
                static_cast<double>(x.cols());
     }
@@ -575,22 +576,11 @@ public:
             rows.push_back({std::to_string(i + 1), describe_layer(layer), layer.output_shape().to_string(),
                             std::to_string(count)});
         }
-        std::vector<std::size_t> widths(4, 0);
-        for (const auto& row : rows) {
-            for (std::size_t c = 0; c < row.size(); ++c) {
-                widths[c] = std::max(widths[c], row[c].size());
-            }
-        }
         std::ostringstream out;
         out << "Network<" << (std::is_same_v<Scalar, float> ? "float" : std::is_same_v<Scalar, double> ? "double" : "?")
             << ">, " << layers_.size() << " layer" << (layers_.size() == 1 ? "" : "s") << "\n";
-        for (const auto& row : rows) {
-            out << std::right << std::setw(static_cast<int>(widths[0])) << row[0];
-            for (std::size_t c = 1; c < row.size(); ++c) {
-                out << "  " << (c == 3 ? std::right : std::left) << std::setw(static_cast<int>(widths[c])) << row[c];
-            }
-            out << "\n";
-        }
+        using detail::Align;
+        out << detail::format_table(rows, {Align::right, Align::left, Align::left, Align::right}, false);
         out << "trained parameters: " << trained << "\n";
         if (kept > 0) {
             out << "state values (not trained): " << kept << "\n";
@@ -760,37 +750,6 @@ private:
     /// The most values a thread keeps in output_for's buffers between calls (64 MiB of float,
     /// 128 MiB of double); the outputs past that are let go after each call.
     static constexpr Index max_kept_values = Index(1) << 24;
-
-    /// Labels accuracy can compare with: for one output a label or probability in [0, 1]
-    /// (in [-1, 1] where the threshold is at or below 0, as for tanh), split at the
-    /// threshold; for K outputs class indices 0..K-1 or (one-hot) values in [0, 1].
-    void require_accuracy_labels(const Matrix<Scalar>& y, double threshold) const {
-        for (Index j = 0; j < y.cols(); ++j) {
-            for (Index i = 0; i < y.rows(); ++i) {
-                const double v = static_cast<double>(y(i, j));
-                bool ok = false;
-                const char* expected = "";
-                if (output_size() == 1) {
-                    ok = v >= (threshold <= 0.0 ? -1.0 : 0.0) && v <= 1.0;
-                    expected = threshold <= 0.0 ? "a label in [-1, 1]" : "a label in [0, 1]";
-                } else if (y.rows() == 1) {
-                    ok = v >= 0.0 && v < static_cast<double>(output_size()) && v == std::floor(v);
-                    expected = "a class index";
-                } else {
-                    ok = v >= 0.0 && v <= 1.0;
-                    expected = "a one-hot value in [0, 1]";
-                }
-                if (!ok) {
-                    if (output_size() > 1 && y.rows() == 1) {
-                        detail::throw_invalid("Network::accuracy: Y at column ", j, " is ", y(i, j), ", expected ",
-                                              expected, " in 0..", output_size() - 1);
-                    }
-                    detail::throw_invalid("Network::accuracy: Y at row ", i, ", column ", j, " is ", y(i, j),
-                                          ", expected ", expected);
-                }
-            }
-        }
-    }
 
     void build(const std::vector<Index>& sizes, const std::vector<Activation>& activations, Initializer init,
                NumpyRandom& random) {

@@ -16,6 +16,7 @@
 // initializers.hpp, random.hpp, metrics.hpp, errors.hpp, types.hpp; then layers/,
 // optim/, io/, data/ (detail/ is internal).
 
+#include "activation_tag.hpp"
 #include "data/csv.hpp"
 #include "data/scalers.hpp"
 #include "data/split.hpp"
@@ -30,13 +31,18 @@
 #include "layers/dropout.hpp"
 #include "layers/normalization.hpp"
 #include "layers/registry.hpp"
+#include "loss_registry.hpp"
 #include "losses.hpp"
 #include "metrics.hpp"
+#include "named_factories.hpp"
 #include "network.hpp"
 #include "optim/optimizer.hpp"
 #include "optim/optimizers.hpp"
+#include "optim/registry.hpp"
 #include "optim/schedules.hpp"
 #include "random.hpp"
+#include "settings.hpp"
+#include "shape.hpp"
 #include "threads.hpp"
 #include "training.hpp"
 #include "types.hpp"

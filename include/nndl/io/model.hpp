@@ -44,6 +44,7 @@
 #include "../layers/activations.hpp"
 #include "../layers/dense.hpp"
 #include "../layers/registry.hpp"
+#include "../loss_registry.hpp"
 #include "../losses.hpp"
 #include "../network.hpp"
 #include "model_limits.hpp"
@@ -94,29 +95,6 @@ inline Setting setting_from_json(const json::Value& value, const std::string& na
 
 template <class Scalar>
 std::unique_ptr<Loss<Scalar>> loss_from_name(const std::string& name, const std::string& where, const Shape& output) {
-    if (name == "BinaryCrossEntropy") {
-        return std::make_unique<BinaryCrossEntropy<Scalar>>();
-    }
-    if (name == "CourseBinaryCrossEntropy") {
-        return std::make_unique<CourseBinaryCrossEntropy<Scalar>>();
-    }
-    if (name == "CategoricalCrossEntropy") {
-        if (output.is_sequence()) {
-            throw FileError(concat(where, ": the loss CategoricalCrossEntropy takes a whole column as one set of "
-                                   "classes, but the network outputs a sequence (", output.to_string(), ")"));
-        }
-        return std::make_unique<CategoricalCrossEntropy<Scalar>>();
-    }
-    if (name == "MeanSquaredError") {
-        return std::make_unique<MeanSquaredError<Scalar>>();
-    }
-    if (name == "SequenceCrossEntropy") {
-        if (!output.is_sequence()) {
-            throw FileError(concat(where, ": the loss SequenceCrossEntropy needs a sequence output, the network outputs ",
-                                   output.to_string()));
-        }
-        return std::make_unique<SequenceCrossEntropy<Scalar>>(output.features());
-    }
     const std::string prefix = "OutputLosses(";
     if (name.compare(0, prefix.size(), prefix) == 0 && name.size() > prefix.size() && name.back() == ')') {
         // "OutputLosses(rows:Name*weight,...)": the parts in order, each over flat rows.
@@ -153,9 +131,23 @@ std::unique_ptr<Loss<Scalar>> loss_from_name(const std::string& name, const std:
         }
         return losses;
     }
-    throw FileError(concat(where, ": unknown loss '", printable(name),
-                           "', expected BinaryCrossEntropy, CourseBinaryCrossEntropy, CategoricalCrossEntropy, "
-                           "MeanSquaredError, SequenceCrossEntropy or OutputLosses(rows:Name*weight,...)"));
+    // Any other name is a registered loss (loss_registry.hpp): nndl's, or one the program added.
+    const LossFactory<Scalar> factory = loss_registry<Scalar>().find(name);
+    if (!factory) {
+        throw FileError(concat(where, ": unknown loss '", printable(name), "', expected ",
+                               loss_registry<Scalar>().names_listed("OutputLosses(rows:Name*weight,...)"),
+                               " (register your own with register_loss)"));
+    }
+    std::unique_ptr<Loss<Scalar>> loss;
+    try {
+        loss = factory(output);
+    } catch (const InvalidArgument& e) {
+        throw FileError(concat(where, ": ", e.what()));
+    }
+    if (!loss) {
+        throw FileError(concat(where, ": the factory of the loss '", printable(name), "' returned no loss"));
+    }
+    return loss;
 }
 
 /// A matrix read from the file into `target`, which already has the shape the layer expects.
@@ -714,7 +706,12 @@ void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
     arch.set("scalar", json::Value(std::is_same_v<Scalar, float> ? "float32" : "float64"));
     arch.set("input", detail::shape_to_json(network.input_shape()));
     try {
-        (void)detail::loss_from_name<Scalar>(network.loss().name(), "save_network", network.output_shape());
+        const auto rebuilt =
+            detail::loss_from_name<Scalar>(network.loss().name(), "save_network", network.output_shape());
+        if (rebuilt->name() != network.loss().name()) {  // a factory registered under another loss's name
+            throw FileError(detail::concat("save_network: its name builds the loss '", printable(rebuilt->name()),
+                                           "'"));
+        }
         const auto* per_step = dynamic_cast<const SequenceCrossEntropy<Scalar>*>(&network.loss());
         if (per_step != nullptr && per_step->classes() != network.output_shape().features()) {
             detail::throw_invalid("save_network: the loss SequenceCrossEntropy groups ", per_step->classes(),

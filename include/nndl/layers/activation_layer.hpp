@@ -119,3 +119,28 @@ std::unique_ptr<Layer<Scalar>> make_activation_layer(Shape shape, Activation act
 }
 
 }  // namespace nndl
+
+// nndl::compiled holds its activation layers for float and double: a program that links it (NNDL_COMPILED)
+// compiles none of their code.
+#if defined(NNDL_COMPILED) || defined(NNDL_COMPILED_DEFINITIONS_FLOAT) || defined(NNDL_COMPILED_DEFINITIONS_DOUBLE)
+#include "../detail/compiled_fingerprint.hpp"
+#include "../detail/compiled_kind.hpp"  // NNDL_COMPILED_FLOAT_KIND, NNDL_COMPILED_DOUBLE_KIND
+/// \cond
+namespace nndl {
+NNDL_COMPILED_FLOAT_KIND template class ActivationLayer<float, Identity>;
+NNDL_COMPILED_DOUBLE_KIND template class ActivationLayer<double, Identity>;
+NNDL_COMPILED_FLOAT_KIND template class ActivationLayer<float, Sigmoid>;
+NNDL_COMPILED_DOUBLE_KIND template class ActivationLayer<double, Sigmoid>;
+NNDL_COMPILED_FLOAT_KIND template class ActivationLayer<float, Tanh>;
+NNDL_COMPILED_DOUBLE_KIND template class ActivationLayer<double, Tanh>;
+NNDL_COMPILED_FLOAT_KIND template class ActivationLayer<float, ReLU>;
+NNDL_COMPILED_DOUBLE_KIND template class ActivationLayer<double, ReLU>;
+NNDL_COMPILED_FLOAT_KIND template class ActivationLayer<float, LeakyReLU>;
+NNDL_COMPILED_DOUBLE_KIND template class ActivationLayer<double, LeakyReLU>;
+NNDL_COMPILED_FLOAT_KIND template class ActivationLayer<float, Softmax>;
+NNDL_COMPILED_DOUBLE_KIND template class ActivationLayer<double, Softmax>;
+}  // namespace nndl
+/// \endcond
+#undef NNDL_COMPILED_FLOAT_KIND
+#undef NNDL_COMPILED_DOUBLE_KIND
+#endif

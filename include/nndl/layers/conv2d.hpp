@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "../numpy_sum.hpp"
+#include "../detail/pairwise_sum.hpp"
 #include "../detail/parallel.hpp"
 #include "../detail/products.hpp"
 #include "../errors.hpp"
@@ -431,7 +431,7 @@ private:
                 for (Index k = 0; k < patches.rows(); ++k) {
                     products[static_cast<std::size_t>(k)] = patches(k, col) * weights_(f, k);
                 }
-                z(f, col) = Scalar(0) + pairwise_sum(products.data(), patches.rows());
+                z(f, col) = Scalar(0) + detail::pairwise_sum(products.data(), patches.rows());
             }
         }
     }
@@ -582,3 +582,18 @@ inline const bool conv2d_registered =
 }  // namespace detail
 
 }  // namespace nndl
+
+// nndl::compiled holds Conv2D for float and double: a program that links it (NNDL_COMPILED)
+// compiles none of their code.
+#if defined(NNDL_COMPILED) || defined(NNDL_COMPILED_DEFINITIONS_FLOAT) || defined(NNDL_COMPILED_DEFINITIONS_DOUBLE)
+#include "../detail/compiled_fingerprint.hpp"
+#include "../detail/compiled_kind.hpp"  // NNDL_COMPILED_FLOAT_KIND, NNDL_COMPILED_DOUBLE_KIND
+/// \cond
+namespace nndl {
+NNDL_COMPILED_FLOAT_KIND template class Conv2D<float>;
+NNDL_COMPILED_DOUBLE_KIND template class Conv2D<double>;
+}  // namespace nndl
+/// \endcond
+#undef NNDL_COMPILED_FLOAT_KIND
+#undef NNDL_COMPILED_DOUBLE_KIND
+#endif

@@ -189,3 +189,28 @@ std::unique_ptr<Layer<Scalar>> make_dense(Index input_size, Index output_size, A
 }
 
 }  // namespace nndl
+
+// nndl::compiled holds its Dense layers for float and double: a program that links it (NNDL_COMPILED)
+// compiles none of their code.
+#if defined(NNDL_COMPILED) || defined(NNDL_COMPILED_DEFINITIONS_FLOAT) || defined(NNDL_COMPILED_DEFINITIONS_DOUBLE)
+#include "../detail/compiled_fingerprint.hpp"
+#include "../detail/compiled_kind.hpp"  // NNDL_COMPILED_FLOAT_KIND, NNDL_COMPILED_DOUBLE_KIND
+/// \cond
+namespace nndl {
+NNDL_COMPILED_FLOAT_KIND template class Dense<float, Identity>;
+NNDL_COMPILED_DOUBLE_KIND template class Dense<double, Identity>;
+NNDL_COMPILED_FLOAT_KIND template class Dense<float, Sigmoid>;
+NNDL_COMPILED_DOUBLE_KIND template class Dense<double, Sigmoid>;
+NNDL_COMPILED_FLOAT_KIND template class Dense<float, Tanh>;
+NNDL_COMPILED_DOUBLE_KIND template class Dense<double, Tanh>;
+NNDL_COMPILED_FLOAT_KIND template class Dense<float, ReLU>;
+NNDL_COMPILED_DOUBLE_KIND template class Dense<double, ReLU>;
+NNDL_COMPILED_FLOAT_KIND template class Dense<float, LeakyReLU>;
+NNDL_COMPILED_DOUBLE_KIND template class Dense<double, LeakyReLU>;
+NNDL_COMPILED_FLOAT_KIND template class Dense<float, Softmax>;
+NNDL_COMPILED_DOUBLE_KIND template class Dense<double, Softmax>;
+}  // namespace nndl
+/// \endcond
+#undef NNDL_COMPILED_FLOAT_KIND
+#undef NNDL_COMPILED_DOUBLE_KIND
+#endif

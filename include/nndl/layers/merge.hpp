@@ -261,3 +261,22 @@ std::unique_ptr<MergeLayer<Scalar>> create_merge(const std::string& type, const 
 }
 
 }  // namespace nndl
+
+// nndl::compiled holds Add, Multiply and Concatenate for float and double: a program that links it (NNDL_COMPILED)
+// compiles none of their code.
+#if defined(NNDL_COMPILED) || defined(NNDL_COMPILED_DEFINITIONS_FLOAT) || defined(NNDL_COMPILED_DEFINITIONS_DOUBLE)
+#include "../detail/compiled_fingerprint.hpp"
+#include "../detail/compiled_kind.hpp"  // NNDL_COMPILED_FLOAT_KIND, NNDL_COMPILED_DOUBLE_KIND
+/// \cond
+namespace nndl {
+NNDL_COMPILED_FLOAT_KIND template class Add<float>;
+NNDL_COMPILED_DOUBLE_KIND template class Add<double>;
+NNDL_COMPILED_FLOAT_KIND template class Multiply<float>;
+NNDL_COMPILED_DOUBLE_KIND template class Multiply<double>;
+NNDL_COMPILED_FLOAT_KIND template class Concatenate<float>;
+NNDL_COMPILED_DOUBLE_KIND template class Concatenate<double>;
+}  // namespace nndl
+/// \endcond
+#undef NNDL_COMPILED_FLOAT_KIND
+#undef NNDL_COMPILED_DOUBLE_KIND
+#endif

@@ -198,3 +198,18 @@ inline const bool random_shift_flip_registered = register_builtin_layer(
 }  // namespace detail
 
 }  // namespace nndl
+
+// nndl::compiled holds RandomShiftFlip for float and double: a program that links it (NNDL_COMPILED)
+// compiles none of their code.
+#if defined(NNDL_COMPILED) || defined(NNDL_COMPILED_DEFINITIONS_FLOAT) || defined(NNDL_COMPILED_DEFINITIONS_DOUBLE)
+#include "../detail/compiled_fingerprint.hpp"
+#include "../detail/compiled_kind.hpp"  // NNDL_COMPILED_FLOAT_KIND, NNDL_COMPILED_DOUBLE_KIND
+/// \cond
+namespace nndl {
+NNDL_COMPILED_FLOAT_KIND template class RandomShiftFlip<float>;
+NNDL_COMPILED_DOUBLE_KIND template class RandomShiftFlip<double>;
+}  // namespace nndl
+/// \endcond
+#undef NNDL_COMPILED_FLOAT_KIND
+#undef NNDL_COMPILED_DOUBLE_KIND
+#endif

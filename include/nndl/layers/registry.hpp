@@ -9,6 +9,7 @@
 //
 // The factory gets the layer's input shape (the previous layer's output) and the
 // settings its settings() gave; the loader then fills its parameters and state by name.
+// The table is a NamedFactories (named_factories.hpp), as are those of losses and optimizers.
 //
 // The dense network's layers (dense, activation, dropout, normalization) are in every
 // registry. The convolution family registers itself, for float and double, in a program
@@ -27,6 +28,7 @@
 
 #include "../errors.hpp"
 #include "../layer.hpp"
+#include "../named_factories.hpp"
 #include "activation_layer.hpp"
 #include "activations.hpp"
 #include "dense.hpp"
@@ -144,36 +146,23 @@ public:
                                   factory ? "" : " and no factory");
         }
         const bool builtin = static_cast<bool>(detail::builtin_layer_factory<Scalar>(type));
-        const std::lock_guard<std::mutex> lock(mutex_);
-        if (builtin || !factories_.emplace(type, std::move(factory)).second) {
+        if (builtin || !table_.add(type, std::move(factory))) {
             detail::throw_invalid("register_layer: a layer type '", type, "' is already registered");
         }
     }
 
     /// Whether a layer type of this name is registered.
     bool contains(const std::string& type) const {
-        {
-            const std::lock_guard<std::mutex> lock(mutex_);
-            if (factories_.count(type) != 0) {
-                return true;
-            }
-        }
-        return static_cast<bool>(detail::builtin_layer_factory<Scalar>(type));
+        return table_.contains(type) || static_cast<bool>(detail::builtin_layer_factory<Scalar>(type));
     }
 
     /// The registered type names, sorted.
     std::vector<std::string> types() const {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        std::vector<std::string> names;
-        for (const auto& entry : factories_) {
-            names.push_back(entry.first);
-        }
+        std::vector<std::string> names = table_.names();
         {
             const std::lock_guard<std::mutex> builtin_lock(detail::builtin_layers_mutex());
             for (const auto& layer : detail::builtin_layers()) {
-                if (factories_.count(layer.type) == 0) {
-                    names.push_back(layer.type);
-                }
+                names.push_back(layer.type);
             }
         }
         std::sort(names.begin(), names.end());
@@ -187,14 +176,7 @@ public:
     /// (only the size must match: a dense layer may follow an image). The factory runs
     /// outside the lock, and whatever it throws (bad settings) passes through.
     std::unique_ptr<Layer<Scalar>> create(const std::string& type, const Shape& input, const Settings& settings) const {
-        LayerFactory<Scalar> factory;
-        {
-            const std::lock_guard<std::mutex> lock(mutex_);
-            const auto found = factories_.find(type);
-            if (found != factories_.end()) {
-                factory = found->second;
-            }
-        }
+        LayerFactory<Scalar> factory = table_.find(type);
         if (!factory) {
             factory = detail::builtin_layer_factory<Scalar>(type);
         }
@@ -225,7 +207,7 @@ public:
 
 private:
     LayerRegistry() {
-        factories_["dense"] = [](const Shape& input, const Settings& s) {
+        table_.add("dense", [](const Shape& input, const Settings& s) {
             const long long units = s.integer("units");
             // Settings come from files: refuse sizes no file of this library holds before allocating them
             // (divisions, not products, so nothing overflows).
@@ -234,11 +216,11 @@ private:
                                       max_dense_weights, " weights");
             }
             return make_dense<Scalar>(input.size(), static_cast<Index>(units), activation_from_string(s.text("activation")));
-        };
-        factories_["activation"] = [](const Shape& input, const Settings& s) {
+        });
+        table_.add("activation", [](const Shape& input, const Settings& s) {
             return make_activation_layer<Scalar>(input, activation_from_string(s.text("activation")));
-        };
-        factories_["normalization"] = [](const Shape& input, const Settings& s) -> std::unique_ptr<Layer<Scalar>> {
+        });
+        table_.add("normalization", [](const Shape& input, const Settings& s) -> std::unique_ptr<Layer<Scalar>> {
             const long long invert = s.integer("invert");
             if (invert != 0 && invert != 1) {
                 detail::throw_invalid("Normalization: invert is ", invert, ", expected 0 or 1");
@@ -253,8 +235,8 @@ private:
             return std::make_unique<Normalization<Scalar>>(input, Matrix<Scalar>::Zero(input.size(), 1),
                                                            Matrix<Scalar>::Ones(input.size(), 1), invert == 1,
                                                            s.text("method"));
-        };
-        factories_["dropout"] = [](const Shape& input, const Settings& s) -> std::unique_ptr<Layer<Scalar>> {
+        });
+        table_.add("dropout", [](const Shape& input, const Settings& s) -> std::unique_ptr<Layer<Scalar>> {
             const long long seed = s.integer("seed");
             if (seed < 0 || seed > 0xFFFFFFFFLL) {
                 detail::throw_invalid("Dropout: seed ", seed, " is outside 0..4294967295");
@@ -264,11 +246,10 @@ private:
                 layer->restart_every_pass(static_cast<Index>(s.integer("restart_rows")));
             }
             return layer;
-        };
+        });
     }
 
-    mutable std::mutex mutex_;
-    std::map<std::string, LayerFactory<Scalar>> factories_;
+    NamedFactories<Layer<Scalar>, const Shape&, const Settings&> table_;
 };
 
 /// Registers a layer type for Scalar (call it for float and double if you use both).
