@@ -207,6 +207,10 @@ TEST_CASE_TEMPLATE("model files: a user's loss saves and loads once registered",
                                           [](const Shape&) { return std::make_unique<MeanAbsoluteError<Scalar>>(); });
           }) == "register_loss: 'OutputLosses(1:x*1)' is how model files spell a combination of losses, expected "
                 "another name");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([] {
+              nndl::register_loss<Scalar>("a,b",
+                                          [](const Shape&) { return std::make_unique<MeanAbsoluteError<Scalar>>(); });
+          }) == "register_loss: 'a,b' has one of , : * ( ), expected a name without them");
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([] { nndl::register_loss<Scalar>("Empty", {}); })
               .find("and no factory") != std::string::npos);
     // A name whose factory builds another loss would load a different loss: save refuses it.
@@ -216,8 +220,8 @@ TEST_CASE_TEMPLATE("model files: a user's loss saves and loads once registered",
     }
     net.set_loss(std::make_unique<MeanAbsoluteError<Scalar>>("TestMislabelled"));
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::save_network(net, dir / "mislabelled.npz"); }) ==
-          "save_network: the loss 'TestMislabelled' could not be loaded back: save_network: its name builds the "
-          "loss 'MeanSquaredError'");
+          "save_network: the loss 'TestMislabelled' could not be loaded back: save_network: its name builds "
+          "another loss (MeanSquaredError)");
     CHECK_FALSE(fs::exists(dir / "mislabelled.npz"));
     // make_loss builds by name for an output shape, and a loss that cannot serve it says why.
     CHECK(nndl::make_loss<Scalar>("SequenceCrossEntropy", Shape::sequence(4, 3))->name() == "SequenceCrossEntropy");
@@ -334,6 +338,17 @@ TEST_CASE("model files: broken files are refused with a message naming the probl
     CHECK(with_arch("input.npz", "\"input\":[3,1,1]", "\"input\":[3,1]")
               .find("the architecture's \"input\" has 2 entries, expected 3") != std::string::npos);
     CHECK(with_arch("loss.npz", "\"BinaryCrossEntropy\"", "\"Hinge\"").find("unknown loss 'Hinge'") != std::string::npos);
+    // A combination's rows and weights are numbers in range (not 0 for an empty or huge one),
+    // and a part is never a combination again (refused before it is read, however deep).
+    for (const char* bad : {"OutputLosses(1:MeanSquaredError*)", "OutputLosses(1:MeanSquaredError*1e999)",
+                            "OutputLosses(:MeanSquaredError*1)", "OutputLosses(99999999999999999999:MeanSquaredError*1)"}) {
+        CAPTURE(bad);
+        CHECK(with_arch("weight.npz", "\"BinaryCrossEntropy\"", std::string("\"") + bad + "\"")
+                  .find("', expected rows:Name*weight") != std::string::npos);
+    }
+    CHECK(with_arch("nested.npz", "\"BinaryCrossEntropy\"", "\"OutputLosses(1:OutputLosses(1:MeanSquaredError*1)*1)\"")
+              .find("has a part '1:OutputLosses(1:MeanSquaredError*1)*1', a combination inside a combination") !=
+          std::string::npos);
     CHECK(with_arch("l2.npz", "\"l2\":0.0", "\"l2\":-1.0").find("l2 is -1, expected a finite number >= 0") !=
           std::string::npos);
     CHECK(with_arch("no_layers.npz", "\"layers\":[", "\"layerz\":[").find("has no \"layers\"") != std::string::npos);

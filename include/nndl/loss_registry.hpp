@@ -64,14 +64,19 @@ LossRegistry<Scalar>& loss_registry() {
     return losses.table;
 }
 
-/// Registers a loss under `name` (its name(), which model files store) for Scalar. Throws
-/// InvalidArgument for an empty name or factory, a name taken, or a name that starts with
-/// "OutputLosses(" (model files spell combinations so).
+/// Registers a loss under `name` (its name(), which model files store) for Scalar; a program
+/// that loads such a file registers it too, for each Scalar it loads as. Throws
+/// InvalidArgument for an empty name or factory, a name taken, or a name with , : * ( or )
+/// (model files spell combinations with them: "OutputLosses(rows:Name*weight,...)").
 template <class Scalar>
 void register_loss(const std::string& name, LossFactory<Scalar> factory) {
     if (name.compare(0, 13, "OutputLosses(") == 0) {
         detail::throw_invalid("register_loss: '", printable(name, 60), "' is how model files spell a combination of "
                               "losses, expected another name");
+    }
+    if (name.find_first_of(",:*()") != std::string::npos) {  // they separate the parts of a combination
+        detail::throw_invalid("register_loss: '", printable(name, 60), "' has one of , : * ( ), expected a name "
+                              "without them");
     }
     loss_registry<Scalar>().add_checked("loss", name, std::move(factory));
 }

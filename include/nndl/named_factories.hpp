@@ -103,7 +103,7 @@ public:
         }
         std::string out;
         for (std::size_t k = 0; k < list.size(); ++k) {
-            out += (k == 0 ? "" : k + 1 == list.size() ? " or " : ", ") + list[k];
+            out += (k == 0 ? "" : k + 1 == list.size() ? " or " : ", ") + printable(list[k], 60);
         }
         return out;
     }

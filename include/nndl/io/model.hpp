@@ -2,9 +2,9 @@
 // Model files: a network saved as a NumPy .npz archive, by one generic loop over the
 // layers' self-descriptions (layer.hpp), so every registered layer type saves and loads.
 //
-// Format 2 (what save_network writes): for layer k (from 1), each parameter and state
-// matrix as the array "layer<k>.<name>" (n_out x n_in weights stay in that shape), and
-// an entry "architecture", a JSON text:
+// Format 2 (what save_network writes for a chain of layers; 3 below with graphs): for
+// layer k (from 1), each parameter and state matrix as the array "layer<k>.<name>" (n_out x
+// n_in weights stay in that shape), and an entry "architecture", a JSON text:
 //   {"format":"nndl","version":2,"scalar":"float64","input":[12288,1,1],
 //    "loss":"BinaryCrossEntropy","l2":0.0,"layers":[
 //      {"type":"dense","input":[12288,1,1],"settings":{"units":20,"activation":"relu"},
@@ -34,6 +34,8 @@
 #include <new>
 #include <sstream>
 #include <string>
+#include <system_error>
+#include <typeinfo>
 #include <type_traits>
 #include <vector>
 
@@ -109,14 +111,22 @@ std::unique_ptr<Loss<Scalar>> loss_from_name(const std::string& name, const std:
             long long rows = 0;
             double weight = 0.0;
             const char* first = part.data();
-            if (colon == std::string::npos || star == std::string::npos || star < colon ||
-                std::from_chars(first, first + colon, rows).ptr != first + colon ||
-                std::from_chars(first + star + 1, first + part.size(), weight).ptr != first + part.size() ||
+            // Both numbers whole and in range: from_chars leaves a value out of range at 0.
+            const auto parsed = [](std::from_chars_result r, const char* end) {
+                return r.ptr == end && r.ec == std::errc();
+            };
+            if (colon == std::string::npos || star == std::string::npos || star < colon || colon == 0 ||
+                star + 1 == part.size() || !parsed(std::from_chars(first, first + colon, rows), first + colon) ||
+                !parsed(std::from_chars(first + star + 1, first + part.size(), weight), first + part.size()) ||
                 rows < 1 || rows > Shape::max_values) {
                 throw FileError(concat(where, ": the loss '", printable(name), "' has a part '", printable(part),
                                        "', expected rows:Name*weight"));
             }
             const std::string inner = part.substr(colon + 1, star - colon - 1);
+            if (inner.compare(0, prefix.size(), prefix) == 0) {  // refused before any recursion
+                throw FileError(concat(where, ": the loss '", printable(name), "' has a part '", printable(part),
+                                       "', a combination inside a combination"));
+            }
             try {
                 losses->add(static_cast<Index>(rows), loss_from_name<Scalar>(inner, where, Shape(static_cast<Index>(rows))),
                             weight);
@@ -670,7 +680,7 @@ Network<Scalar> network_from_npz(const std::map<std::string, NpyArray>& arrays, 
 }
 
 /// Saves the network: every layer's type, settings, parameters and state, the loss and
-/// the L2 strength (format 2, see the top of this header). The write is atomic: a
+/// the L2 strength (format 2, or 3 with graphs; see the top of this header). The write is atomic: a
 /// failed save leaves any previous file untouched. Throws InvalidArgument, writing
 /// nothing, for a network without layers, a non-finite parameter, a loss model files do
 /// not hold, or a model above load_network's current bounds (set_max_model_values,
@@ -708,9 +718,11 @@ void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
     try {
         const auto rebuilt =
             detail::loss_from_name<Scalar>(network.loss().name(), "save_network", network.output_shape());
-        if (rebuilt->name() != network.loss().name()) {  // a factory registered under another loss's name
-            throw FileError(detail::concat("save_network: its name builds the loss '", printable(rebuilt->name()),
-                                           "'"));
+        // A factory registered under another loss's name, or a class taking a built-in's name.
+        const Loss<Scalar>& own = network.loss();
+        if (rebuilt->name() != own.name() || typeid(*rebuilt) != typeid(own)) {
+            throw FileError(detail::concat("save_network: its name builds another loss (",
+                                           printable(rebuilt->name()), ")"));
         }
         const auto* per_step = dynamic_cast<const SequenceCrossEntropy<Scalar>*>(&network.loss());
         if (per_step != nullptr && per_step->classes() != network.output_shape().features()) {
@@ -718,8 +730,8 @@ void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
                                   " classes per step, but the network outputs ", network.output_shape().to_string());
         }
     } catch (const FileError& e) {
-        detail::throw_invalid("save_network: the loss '", network.loss().name(), "' could not be loaded back: ",
-                              e.what());
+        detail::throw_invalid("save_network: the loss '", printable(network.loss().name()),
+                              "' could not be loaded back: ", e.what());
     }
     arch.set("loss", json::Value(network.loss().name()));
     arch.set("l2", json::Value(network.l2()));
@@ -742,7 +754,7 @@ void save_network(Network<Scalar>& network, const std::filesystem::path& path) {
     write_npz(path, arrays, "save_network");
 }
 
-/// Loads a network saved by save_network (format 2 or 1). Weights saved in the other
+/// Loads a network saved by save_network (format 3, 2 or 1). Weights saved in the other
 /// precision are converted.
 template <class Scalar>
 Network<Scalar> load_network(const std::filesystem::path& path) {
