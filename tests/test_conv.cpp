@@ -390,26 +390,62 @@ double relative_difference(const Matrix<Scalar>& a, const Matrix<Scalar>& b) {
     return static_cast<double>((a - b).cwiseAbs().maxCoeff()) / scale;
 }
 
+/// W patches + b by four plain loops over each output value, reading the image with its
+/// padding as zeros: a reference that shares no code with the layer's lowering.
+template <class Scalar>
+Matrix<Scalar> plain_convolution(const nndl::Conv2D<Scalar>& conv, const Matrix<Scalar>& x) {
+    const nndl::WindowGeometry& g = conv.geometry();
+    const nndl::Index filters = conv.weights().rows();
+    Matrix<Scalar> z(g.positions() * filters, x.cols());
+    for (nndl::Index e = 0; e < x.cols(); ++e) {
+        for (nndl::Index oh = 0; oh < g.out_height; ++oh) {
+            for (nndl::Index ow = 0; ow < g.out_width; ++ow) {
+                for (nndl::Index f = 0; f < filters; ++f) {
+                    double sum = static_cast<double>(conv.bias()(f, 0));
+                    for (nndl::Index kh = 0; kh < g.window_height; ++kh) {
+                        for (nndl::Index kw = 0; kw < g.window_width; ++kw) {
+                            const nndl::Index ih = oh * g.stride_vertical - g.top + kh;
+                            const nndl::Index iw = ow * g.stride_horizontal - g.left + kw;
+                            if (ih < 0 || ih >= g.in_height || iw < 0 || iw >= g.in_width) {
+                                continue;
+                            }
+                            for (nndl::Index c = 0; c < g.channels; ++c) {
+                                sum += static_cast<double>(conv.weights()(f, (kh * g.window_width + kw) * g.channels + c)) *
+                                       static_cast<double>(x((ih * g.in_width + iw) * g.channels + c, e));
+                            }
+                        }
+                    }
+                    z((oh * g.out_width + ow) * filters + f, e) = static_cast<Scalar>(sum);
+                }
+            }
+        }
+    }
+    return z;
+}
+
 }  // namespace conv_inference_test
 
 TEST_CASE_TEMPLATE("Conv2D inference (blocked lowering, nndl's kernel for few filters) against the simple kernel on "
                    "random shapes",
                    Scalar, float, double) {
+    using conv_inference_test::plain_convolution;
     using conv_inference_test::relative_difference;
     nndl::NumpyRandom random(31);
     const double limit = std::is_same_v<Scalar, float> ? 1e-5 : 1e-12;
     const Activation activations[] = {Activation::identity, Activation::relu,      Activation::tanh,
                                       Activation::sigmoid,  Activation::leaky_relu, Activation::softmax};
-    for (int trial = 0; trial < 40; ++trial) {
+    for (int trial = 0; trial < 60; ++trial) {
         const auto draw = [&](nndl::Index low, nndl::Index high) {
             return low + static_cast<nndl::Index>(random.below(static_cast<std::uint32_t>(high - low + 1)));
         };
-        const nndl::Index channels = trial % 5 == 0 ? 1 : draw(1, 6);
+        // Window rows of up to 32 values are copied from a padded image, longer ones in runs: both.
+        const nndl::Index channels = trial % 5 == 0 ? 1 : trial % 5 == 1 ? draw(11, 20) : draw(1, 6);
         const nndl::Index height = draw(1, 9);
         const nndl::Index width = draw(1, 9);
         const nndl::Index filters = trial % 3 == 0 ? draw(40, 70) : draw(1, 33);  // both sides of the kernel's limit
-        const nndl::Index kernel_h = draw(1, std::min<nndl::Index>(height, 3));
-        const nndl::Index kernel_w = draw(1, std::min<nndl::Index>(width, 3));
+        const nndl::Index largest = trial % 7 == 0 ? 5 : 3;
+        const nndl::Index kernel_h = draw(1, std::min<nndl::Index>(height, largest));
+        const nndl::Index kernel_w = draw(1, std::min<nndl::Index>(width, largest));
         const nndl::Index stride = draw(1, 2);
         const bool same = random.below(2) == 1;
         const nndl::Index batch = trial % 4 == 0 ? 1 : draw(1, 40);
@@ -434,6 +470,33 @@ TEST_CASE_TEMPLATE("Conv2D inference (blocked lowering, nndl's kernel for few fi
         conv.infer(x, inferred);
         CHECK(relative_difference(inferred, reference.forward(x, nndl::Mode::evaluation)) <= limit);
         CHECK(relative_difference(conv.forward(x, nndl::Mode::evaluation), inferred) <= limit);
+        nndl::Conv2D<Scalar> linear(in, filters, Window(kernel_h, kernel_w), Stride(stride),
+                                    same ? Padding::same() : Padding::valid());
+        linear.weights() = conv.weights();
+        linear.bias() = conv.bias();
+        linear.infer(x, inferred);
+        CHECK(relative_difference(inferred, plain_convolution(linear, x)) <= limit);
+        CHECK(relative_difference(linear.forward(x, nndl::Mode::training), inferred) <= limit);
+    }
+}
+
+TEST_CASE_TEMPLATE("Conv2D: a padded copy made for one padding is not reused for another of the same size", Scalar,
+                   float, double) {
+    using conv_inference_test::relative_difference;
+    nndl::NumpyRandom random(5);
+    const Shape in = Shape::image(6, 6, 1);
+    // Both pad the 6x6 image to 8x8: one on every side, the other two below and on the right.
+    nndl::Conv2D<Scalar> around(in, 4, Window(3), Stride(1), Padding::uniform(1));
+    nndl::Conv2D<Scalar> after(in, 4, Window(3), Stride(1), Padding::amounts(0, 2, 0, 2));
+    for (auto* conv : {&around, &after}) {
+        conv->weights() = random.randn<Scalar>(4, 9);
+    }
+    const Matrix<Scalar> x = random.rand<Scalar>(36, 3);
+    for (auto* conv : {&around, &after, &around}) {
+        Matrix<Scalar> inferred;
+        conv->infer(x, inferred);
+        CHECK(relative_difference(inferred, conv_inference_test::plain_convolution(*conv, x)) <= 1e-6);
+        CHECK(relative_difference(conv->forward(x, nndl::Mode::training), inferred) <= 1e-6);
     }
 }
 

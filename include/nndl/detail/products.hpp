@@ -241,12 +241,13 @@ struct VectorType {
 // vector types then compile to that set's registers and multiply-adds.
 #define NNDL_DETAIL_INLINE inline __attribute__((always_inline))
 
-/// C(0:valid, 0:RN) += A(0:NP*lanes, 0:k) B(0:k, 0:RN). Loads NP full vectors of each
-/// column of A, so may read rows past `valid` (the caller keeps them inside A's
+/// C(0:valid, 0:RN) += A(0:NP*lanes, 0:k) B(0:k, 0:RN), or with `first`, C = 0 + A B (the
+/// same values as adding to zeros, without writing them first). Loads NP full vectors of
+/// each column of A, so may read rows past `valid` (the caller keeps them inside A's
 /// storage); those lanes are never stored.
 template <class Scalar, int Bytes, int NP, int RN>
 NNDL_DETAIL_INLINE void broadcast_tile(const Scalar* a, Index lda, const Scalar* b, Index ldb, Index k, Scalar* c,
-                                       Index ldc, Index valid) {
+                                       Index ldc, Index valid, bool first) {
     using V = typename VectorType<Scalar, Bytes>::type;
     constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
     V acc[NP][RN];
@@ -286,29 +287,31 @@ NNDL_DETAIL_INLINE void broadcast_tile(const Scalar* a, Index lda, const Scalar*
         if (valid == NP * lanes) {  // a whole tile: vector loads and stores, the same sums
             #pragma GCC unroll 8
             for (int p = 0; p < NP; ++p) {
-                V current;
-                std::memcpy(&current, out + p * lanes, sizeof(V));
+                V current{};
+                if (!first) {
+                    std::memcpy(&current, out + p * lanes, sizeof(V));
+                }
                 current += acc[p][s];
                 std::memcpy(out + p * lanes, &current, sizeof(V));
             }
             continue;
         }
         for (Index i = 0; i < valid; ++i) {
-            out[i] += result[i];
+            out[i] = (first ? Scalar(0) : out[i]) + result[i];
         }
     }
 }
 
 template <class Scalar, int Bytes, int NP>
 NNDL_DETAIL_INLINE void broadcast_tiles(const Scalar* a, Index lda, const Scalar* b, Index ldb, Index k, Scalar* c,
-                                        Index ldc, Index valid, Index n) {
+                                        Index ldc, Index valid, Index n, bool first) {
     constexpr int columns = 8;
     Index s = 0;
     for (; s + columns <= n; s += columns) {
-        broadcast_tile<Scalar, Bytes, NP, columns>(a, lda, b + s * ldb, ldb, k, c + s * ldc, ldc, valid);
+        broadcast_tile<Scalar, Bytes, NP, columns>(a, lda, b + s * ldb, ldb, k, c + s * ldc, ldc, valid, first);
     }
     for (; s < n; ++s) {
-        broadcast_tile<Scalar, Bytes, NP, 1>(a, lda, b + s * ldb, ldb, k, c + s * ldc, ldc, valid);
+        broadcast_tile<Scalar, Bytes, NP, 1>(a, lda, b + s * ldb, ldb, k, c + s * ldc, ldc, valid, first);
     }
 }
 
@@ -321,9 +324,6 @@ NNDL_DETAIL_INLINE void thin_columns(const ThinArgs<Scalar>& p, Index begin, Ind
     constexpr Index chunk = 4096;
     const Index m = p.m;
     const Index k = p.k;
-    for (Index j = begin; j < end; ++j) {
-        std::fill(p.c + j * p.ldc, p.c + j * p.ldc + m, Scalar(0));
-    }
     for (Index r = 0; r < m; r += tile) {
         const Index valid = std::min(tile, m - r);
         const Index packets = (valid + lanes - 1) / lanes;
@@ -331,17 +331,22 @@ NNDL_DETAIL_INLINE void thin_columns(const ThinArgs<Scalar>& p, Index begin, Ind
         // that would leave A's storage are added one by one below.
         const Index over = r + packets * lanes - m;
         const Index safe = over > 0 ? std::max<Index>(0, k - (over + p.lda - 1) / p.lda) : k;
+        if (safe == 0) {  // otherwise the first chunk writes the tile's rows of C
+            for (Index j = begin; j < end; ++j) {
+                std::fill(p.c + r + j * p.ldc, p.c + r + valid + j * p.ldc, Scalar(0));
+            }
+        }
         for (Index k0 = 0; k0 < safe; k0 += chunk) {
             const Index kc = std::min(chunk, safe - k0);
             const Scalar* ap = p.a + r + k0 * p.lda;
             const Scalar* bp = p.b + k0 + begin * p.ldb;
             Scalar* cp = p.c + r + begin * p.ldc;
             if (packets == 3) {
-                broadcast_tiles<Scalar, Bytes, 3>(ap, p.lda, bp, p.ldb, kc, cp, p.ldc, valid, end - begin);
+                broadcast_tiles<Scalar, Bytes, 3>(ap, p.lda, bp, p.ldb, kc, cp, p.ldc, valid, end - begin, k0 == 0);
             } else if (packets == 2) {
-                broadcast_tiles<Scalar, Bytes, 2>(ap, p.lda, bp, p.ldb, kc, cp, p.ldc, valid, end - begin);
+                broadcast_tiles<Scalar, Bytes, 2>(ap, p.lda, bp, p.ldb, kc, cp, p.ldc, valid, end - begin, k0 == 0);
             } else {
-                broadcast_tiles<Scalar, Bytes, 1>(ap, p.lda, bp, p.ldb, kc, cp, p.ldc, valid, end - begin);
+                broadcast_tiles<Scalar, Bytes, 1>(ap, p.lda, bp, p.ldb, kc, cp, p.ldc, valid, end - begin, k0 == 0);
             }
         }
         for (Index j = begin; j < end; ++j) {

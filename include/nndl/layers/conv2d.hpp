@@ -18,6 +18,7 @@
 // thread count.
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -63,13 +64,25 @@ inline void copy_run(const Scalar* from, Index n, Scalar* to) {
     }
 }
 
+/// Window rows of at most this many values (few channels: a network's first layers) are
+/// copied from a padded copy of the image, without a bounds check or a fill per row.
+constexpr Index patch_short_row = 32;
+
 /// Patch columns [first, first + count) of the whole batch `x` into `patches` (kernel_height
 /// * kernel_width * channels rows, `count` columns, leading dimension `ld`): column example *
 /// positions + position holds the window of that output position, in (row, column, channel)
 /// order, zeros where it covers padding. Each window row is one contiguous run of the image.
 template <class Scalar>
+void patch_columns_short_rows(const WindowGeometry& g, const Matrix<Scalar>& x, Index first, Index count,
+                              Scalar* patches, Index ld);
+
+template <class Scalar>
 void patch_columns(const WindowGeometry& g, const Matrix<Scalar>& x, Index first, Index count, Scalar* patches,
                    Index ld) {
+    if (g.window_width * g.channels <= patch_short_row) {
+        patch_columns_short_rows(g, x, first, count, patches, ld);
+        return;
+    }
     const Index positions = g.positions();
     const Index c = g.channels;
     const Index row_values = g.window_width * c;
@@ -99,6 +112,86 @@ void patch_columns(const WindowGeometry& g, const Matrix<Scalar>& x, Index first
                 ++example;
             }
         }
+    }
+}
+
+/// patch_columns for short window rows: each example is copied once into a zero-bordered
+/// buffer (its padding written out), so that every window row is one copy of `Run::value`
+/// values (0: of g.window_width * g.channels, not known when compiling).
+template <class Scalar, class Run>
+void patch_columns_padded(const WindowGeometry& g, const Matrix<Scalar>& x, Index first, Index count,
+                          Scalar* patches, Index ld, Run) {
+    const Index positions = g.positions();
+    const Index c = g.channels;
+    const Index row_values = Run::value > 0 ? Index(Run::value) : g.window_width * c;
+    const Index padded_height = g.in_height + g.top + g.bottom;
+    const Index padded_width = g.in_width + g.left + g.right;
+    const Index padded_row = padded_width * c;
+    const bool padded = padded_height != g.in_height || padded_width != g.in_width;
+    // A thread's buffer, zeroed again only when the layout changes (the borders stay zero: only
+    // the image's part is written for each example).
+    thread_local std::vector<Scalar> buffer;
+    thread_local std::array<Index, 5> layout{};
+    const std::array<Index, 5> wanted{g.in_height, g.in_width, c, g.top, g.left};
+    const auto values = static_cast<std::size_t>(padded_height * padded_row);
+    if (padded && (buffer.size() != values || layout != wanted)) {
+        buffer.assign(values, Scalar(0));
+        layout = wanted;
+    }
+    Index example = first / positions;
+    Index oh = (first % positions) / g.out_width;
+    Index ow = first % positions % g.out_width;
+    Index loaded = -1;
+    const Scalar* image = nullptr;
+    for (Index j = 0; j < count; ++j) {
+        if (example != loaded) {
+            image = x.col(example).data();
+            if (padded) {
+                for (Index r = 0; r < g.in_height; ++r) {
+                    std::memcpy(buffer.data() + (r + g.top) * padded_row + g.left * c, image + r * g.in_width * c,
+                                static_cast<std::size_t>(g.in_width * c) * sizeof(Scalar));
+                }
+                image = buffer.data();
+            }
+            loaded = example;
+        }
+        const Scalar* window = image + oh * g.stride_vertical * padded_row + ow * g.stride_horizontal * c;
+        Scalar* out = patches + j * ld;
+        for (Index kh = 0; kh < g.window_height; ++kh, out += row_values, window += padded_row) {
+            if constexpr (Run::value > 0) {
+                for (int i = 0; i < Run::value; ++i) {
+                    out[i] = window[i];
+                }
+            } else {
+                copy_run(window, row_values, out);
+            }
+        }
+        if (++ow == g.out_width) {
+            ow = 0;
+            if (++oh == g.out_height) {
+                oh = 0;
+                ++example;
+            }
+        }
+    }
+    if (buffer.capacity() > (std::size_t(1) << 20)) {  // a thread keeps a cache's worth, no more
+        std::vector<Scalar>().swap(buffer);
+    }
+}
+
+template <class Scalar>
+void patch_columns_short_rows(const WindowGeometry& g, const Matrix<Scalar>& x, Index first, Index count,
+                              Scalar* patches, Index ld) {
+    const auto with = [&](auto run) { patch_columns_padded(g, x, first, count, patches, ld, run); };
+    switch (g.window_width * g.channels) {  // 3x3 and 5x5 windows over one to three channels
+        case 1: with(std::integral_constant<int, 1>{}); return;
+        case 2: with(std::integral_constant<int, 2>{}); return;
+        case 3: with(std::integral_constant<int, 3>{}); return;
+        case 5: with(std::integral_constant<int, 5>{}); return;
+        case 6: with(std::integral_constant<int, 6>{}); return;
+        case 9: with(std::integral_constant<int, 9>{}); return;
+        case 15: with(std::integral_constant<int, 15>{}); return;
+        default: with(std::integral_constant<int, 0>{});
     }
 }
 
