@@ -7,6 +7,7 @@
 #include <nndl/detail/products.hpp>
 #include <nndl/threads.hpp>
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -28,6 +29,33 @@ void check_thin_product(nndl::detail::KernelIsa isa, bool half, Index m, Index n
     Matrix<Scalar> c = Matrix<Scalar>::Constant(m, n, Scalar(7));  // stale values must not survive
     const int bytes = nndl::detail::vector_bytes(isa, half);
     nndl::detail::thin_product<Scalar>(isa, bytes, a.data(), m, b.data(), k, c.data(), m, m, n, k);
+    const Matrix<Scalar> expected = a * b;
+    INFO("m=" << m << " n=" << n << " k=" << k << " " << nndl::detail::to_string(isa) << " bytes=" << bytes);
+    CHECK(nndl_test::max_abs_difference(c, expected) <= tolerance<Scalar>(k));
+}
+
+/// The kernel that reads B's rows at offsets (a convolution's windows in place): column j
+/// of B starts at j * step in `source`, its row t at offsets[t] from there.
+template <class Scalar>
+void check_gathered_columns(nndl::detail::KernelIsa isa, bool half, Index m, Index n, Index k) {
+    const Index step = 3;
+    std::vector<Index> offsets(static_cast<std::size_t>(k));
+    for (Index t = 0; t < k; ++t) {
+        offsets[static_cast<std::size_t>(t)] = (t * 7) % (k + 5) + t / 4;  // unordered, some repeated
+    }
+    const Index span = *std::max_element(offsets.begin(), offsets.end()) + 1 + (n - 1) * step;
+    const Matrix<Scalar> source = Matrix<Scalar>::Random(span, 1);
+    Matrix<Scalar> b(k, n);
+    for (Index j = 0; j < n; ++j) {
+        for (Index t = 0; t < k; ++t) {
+            b(t, j) = source(offsets[static_cast<std::size_t>(t)] + j * step, 0);
+        }
+    }
+    const Matrix<Scalar> a = Matrix<Scalar>::Random(m, k);
+    Matrix<Scalar> c = Matrix<Scalar>::Constant(m, n, Scalar(7));  // stale values must not survive
+    const int bytes = nndl::detail::vector_bytes(isa, half);
+    const nndl::detail::ThinArgs<Scalar> args{a.data(), m, source.data(), step, c.data(), m, m, n, k};
+    nndl::detail::gathered_columns_for<Scalar>(isa, bytes, args, offsets.data(), 0, n);
     const Matrix<Scalar> expected = a * b;
     INFO("m=" << m << " n=" << n << " k=" << k << " " << nndl::detail::to_string(isa) << " bytes=" << bytes);
     CHECK(nndl_test::max_abs_difference(c, expected) <= tolerance<Scalar>(k));
@@ -59,6 +87,20 @@ TEST_CASE_TEMPLATE("thin_product: every instruction set, row count, full and hal
                 for (Index n : {1, 3, 8, 9, 37}) {
                     check_thin_product<Scalar>(isa, false, m, n, k);
                     check_thin_product<Scalar>(isa, true, m, n, k);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE_TEMPLATE("gathered columns (windows read in place): every instruction set, row count and column count",
+                   Scalar, float, double) {
+    for (const auto isa : nndl::detail::runnable_kernel_isas()) {
+        for (Index m : row_counts) {
+            for (Index k : {1, 3, 9, 25, 75}) {
+                for (Index n : {1, 4, 5, 8, 13, 28}) {
+                    check_gathered_columns<Scalar>(isa, false, m, n, k);
+                    check_gathered_columns<Scalar>(isa, true, m, n, k);
                 }
             }
         }

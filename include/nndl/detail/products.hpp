@@ -241,13 +241,28 @@ struct VectorType {
 // vector types then compile to that set's registers and multiply-adds.
 #define NNDL_DETAIL_INLINE inline __attribute__((always_inline))
 
+/// B's rows one after another: a plain matrix.
+struct ContiguousRows {
+    Index first = 0;  ///< the row read as row 0
+    Index operator()(Index t) const { return first + t; }
+    ContiguousRows from(Index k0) const { return {first + k0}; }
+};
+
+/// B's row t at offsets[t] from the start of its column: windows of an image read in place
+/// (column s of B starts at b + s * ldb).
+struct GatheredRows {
+    const Index* offsets;  ///< one per row of B
+    Index operator()(Index t) const { return offsets[t]; }
+    GatheredRows from(Index k0) const { return {offsets + k0}; }
+};
+
 /// C(0:valid, 0:RN) += A(0:NP*lanes, 0:k) B(0:k, 0:RN), or with `first`, C = 0 + A B (the
 /// same values as adding to zeros, without writing them first). Loads NP full vectors of
 /// each column of A, so may read rows past `valid` (the caller keeps them inside A's
 /// storage); those lanes are never stored.
-template <class Scalar, int Bytes, int NP, int RN>
-NNDL_DETAIL_INLINE void broadcast_tile(const Scalar* a, Index lda, const Scalar* b, Index ldb, Index k, Scalar* c,
-                                       Index ldc, Index valid, bool first) {
+template <class Scalar, int Bytes, int NP, int RN, class Rows>
+NNDL_DETAIL_INLINE void broadcast_tile(const Scalar* a, Index lda, const Scalar* b, Rows rows, Index ldb, Index k,
+                                       Scalar* c, Index ldc, Index valid, bool first) {
     using V = typename VectorType<Scalar, Bytes>::type;
     constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
     V acc[NP][RN];
@@ -268,7 +283,7 @@ NNDL_DETAIL_INLINE void broadcast_tile(const Scalar* a, Index lda, const Scalar*
         }
         #pragma GCC unroll 8
         for (int s = 0; s < RN; ++s) {
-            const V factor = b[t + s * ldb] - V{};  // s - 0 is s for every s (s + 0 is not, for -0), so it folds to a broadcast
+            const V factor = b[rows(t) + s * ldb] - V{};  // s - 0 is s for every s (s + 0 is not, for -0), so it folds to a broadcast
             #pragma GCC unroll 8
             for (int p = 0; p < NP; ++p) {
                 acc[p][s] += column[p] * factor;
@@ -302,22 +317,26 @@ NNDL_DETAIL_INLINE void broadcast_tile(const Scalar* a, Index lda, const Scalar*
     }
 }
 
-template <class Scalar, int Bytes, int NP>
-NNDL_DETAIL_INLINE void broadcast_tiles(const Scalar* a, Index lda, const Scalar* b, Index ldb, Index k, Scalar* c,
-                                        Index ldc, Index valid, Index n, bool first) {
+template <class Scalar, int Bytes, int NP, class Rows>
+NNDL_DETAIL_INLINE void broadcast_tiles(const Scalar* a, Index lda, const Scalar* b, Rows rows, Index ldb, Index k,
+                                        Scalar* c, Index ldc, Index valid, Index n, bool first) {
     constexpr int columns = 8;
     Index s = 0;
     for (; s + columns <= n; s += columns) {
-        broadcast_tile<Scalar, Bytes, NP, columns>(a, lda, b + s * ldb, ldb, k, c + s * ldc, ldc, valid, first);
+        broadcast_tile<Scalar, Bytes, NP, columns>(a, lda, b + s * ldb, rows, ldb, k, c + s * ldc, ldc, valid, first);
+    }
+    for (; s + 4 <= n; s += 4) {  // the rest of an image row, say
+        broadcast_tile<Scalar, Bytes, NP, 4>(a, lda, b + s * ldb, rows, ldb, k, c + s * ldc, ldc, valid, first);
     }
     for (; s < n; ++s) {
-        broadcast_tile<Scalar, Bytes, NP, 1>(a, lda, b + s * ldb, ldb, k, c + s * ldc, ldc, valid, first);
+        broadcast_tile<Scalar, Bytes, NP, 1>(a, lda, b + s * ldb, rows, ldb, k, c + s * ldc, ldc, valid, first);
     }
 }
 
-/// Columns [begin, end) of C = A B, in tiles of up to three vectors of rows.
-template <class Scalar, int Bytes>
-NNDL_DETAIL_INLINE void thin_columns(const ThinArgs<Scalar>& p, Index begin, Index end) {
+/// Columns [begin, end) of C = A B, in tiles of up to three vectors of rows; B's rows as
+/// `rows` places them (ContiguousRows: a plain matrix).
+template <class Scalar, int Bytes, class Rows = ContiguousRows>
+NNDL_DETAIL_INLINE void thin_columns(const ThinArgs<Scalar>& p, Index begin, Index end, Rows rows = {}) {
     constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
     constexpr Index tile = 3 * lanes;
     // Columns of A in chunks that stay in the second-level cache for every column of B.
@@ -339,19 +358,20 @@ NNDL_DETAIL_INLINE void thin_columns(const ThinArgs<Scalar>& p, Index begin, Ind
         for (Index k0 = 0; k0 < safe; k0 += chunk) {
             const Index kc = std::min(chunk, safe - k0);
             const Scalar* ap = p.a + r + k0 * p.lda;
-            const Scalar* bp = p.b + k0 + begin * p.ldb;
+            const Scalar* bp = p.b + begin * p.ldb;
+            const Rows from = rows.from(k0);
             Scalar* cp = p.c + r + begin * p.ldc;
             if (packets == 3) {
-                broadcast_tiles<Scalar, Bytes, 3>(ap, p.lda, bp, p.ldb, kc, cp, p.ldc, valid, end - begin, k0 == 0);
+                broadcast_tiles<Scalar, Bytes, 3>(ap, p.lda, bp, from, p.ldb, kc, cp, p.ldc, valid, end - begin, k0 == 0);
             } else if (packets == 2) {
-                broadcast_tiles<Scalar, Bytes, 2>(ap, p.lda, bp, p.ldb, kc, cp, p.ldc, valid, end - begin, k0 == 0);
+                broadcast_tiles<Scalar, Bytes, 2>(ap, p.lda, bp, from, p.ldb, kc, cp, p.ldc, valid, end - begin, k0 == 0);
             } else {
-                broadcast_tiles<Scalar, Bytes, 1>(ap, p.lda, bp, p.ldb, kc, cp, p.ldc, valid, end - begin, k0 == 0);
+                broadcast_tiles<Scalar, Bytes, 1>(ap, p.lda, bp, from, p.ldb, kc, cp, p.ldc, valid, end - begin, k0 == 0);
             }
         }
         for (Index j = begin; j < end; ++j) {
             for (Index t = safe; t < k; ++t) {
-                const Scalar factor = p.b[t + j * p.ldb];
+                const Scalar factor = p.b[rows(t) + j * p.ldb];
                 for (Index i = r; i < r + valid; ++i) {
                     p.c[i + j * p.ldc] += p.a[i + t * p.lda] * factor;
                 }
@@ -479,6 +499,17 @@ template <class Scalar>
 __attribute__((target("avx2,fma"))) void thin_columns_avx2(const ThinArgs<Scalar>& p, Index begin, Index end) {
     thin_columns<Scalar, 32>(p, begin, end);
 }
+template <class Scalar, int Bytes>
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) void gathered_columns_avx512(const ThinArgs<Scalar>& p,
+                                                                                 const Index* offsets, Index begin,
+                                                                                 Index end) {
+    thin_columns<Scalar, Bytes>(p, begin, end, GatheredRows{offsets});
+}
+template <class Scalar>
+__attribute__((target("avx2,fma"))) void gathered_columns_avx2(const ThinArgs<Scalar>& p, const Index* offsets,
+                                                               Index begin, Index end) {
+    thin_columns<Scalar, 32>(p, begin, end, GatheredRows{offsets});
+}
 template <class Scalar>
 __attribute__((target("avx2,fma"))) void outer_rows_avx2(const ThinArgs<Scalar>& p, Index begin, Index end) {
     outer_rows<Scalar, 32>(p, begin, end);
@@ -487,6 +518,10 @@ __attribute__((target("avx2,fma"))) void outer_rows_avx2(const ThinArgs<Scalar>&
 template <class Scalar>
 void thin_columns_baseline(const ThinArgs<Scalar>& p, Index begin, Index end) {
     thin_columns<Scalar, 16>(p, begin, end);
+}
+template <class Scalar>
+void gathered_columns_baseline(const ThinArgs<Scalar>& p, const Index* offsets, Index begin, Index end) {
+    thin_columns<Scalar, 16>(p, begin, end, GatheredRows{offsets});
 }
 template <class Scalar>
 void outer_rows_baseline(const ThinArgs<Scalar>& p, Index begin, Index end) {
@@ -511,6 +546,27 @@ void thin_columns_for(KernelIsa isa, int bytes, const ThinArgs<Scalar>& p, Index
     (void)isa;
     (void)bytes;
     thin_columns_baseline<Scalar>(p, begin, end);
+}
+
+/// Columns [begin, end) of C = A B with the kernel of `isa`, `bytes` wide, where B's row t of
+/// column j is p.b[offsets[t] + j * p.ldb]: a convolution's windows read in place.
+template <class Scalar>
+void gathered_columns_for(KernelIsa isa, int bytes, const ThinArgs<Scalar>& p, const Index* offsets, Index begin,
+                          Index end) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (isa == KernelIsa::avx512) {
+        bytes == 64 ? gathered_columns_avx512<Scalar, 64>(p, offsets, begin, end)
+                    : gathered_columns_avx512<Scalar, 32>(p, offsets, begin, end);
+        return;
+    }
+    if (isa == KernelIsa::avx2) {
+        gathered_columns_avx2<Scalar>(p, offsets, begin, end);
+        return;
+    }
+#endif
+    (void)isa;
+    (void)bytes;
+    gathered_columns_baseline<Scalar>(p, offsets, begin, end);
 }
 
 /// Columns [begin, end) of C = D X^T with the kernel of `isa`.

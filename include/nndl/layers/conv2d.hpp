@@ -115,47 +115,88 @@ void patch_columns(const WindowGeometry& g, const Matrix<Scalar>& x, Index first
     }
 }
 
-/// patch_columns for short window rows: each example is copied once into a zero-bordered
-/// buffer (its padding written out), so that every window row is one copy of `Run::value`
-/// values (0: of g.window_width * g.channels, not known when compiling).
+/// One example at a time with its padding written out as zeros, so that every window is a
+/// plain offset from its top-left value: the example's own column where the geometry pads
+/// nothing, else a copy in a buffer of the calling thread. The buffer is zeroed again only
+/// when the layout changes (the borders stay zero: only the image's part is written).
+template <class Scalar>
+class PaddedImages {
+public:
+    explicit PaddedImages(const WindowGeometry& g)
+        : g_(g),
+          row_(g.channels * (g.in_width + g.left + g.right)),
+          padded_(g.top + g.bottom + g.left + g.right > 0) {
+        if (padded_) {
+            const std::array<Index, 5> wanted{g.in_height, g.in_width, g.channels, g.top, g.left};
+            const auto values = static_cast<std::size_t>((g.in_height + g.top + g.bottom) * row_);
+            if (buffer().size() != values || layout() != wanted) {
+                buffer().assign(values, Scalar(0));
+                layout() = wanted;
+            }
+        }
+    }
+    ~PaddedImages() {
+        if (buffer().capacity() > (std::size_t(1) << 20)) {  // a thread keeps a cache's worth, no more
+            std::vector<Scalar>().swap(buffer());
+        }
+    }
+    PaddedImages(const PaddedImages&) = delete;
+    PaddedImages& operator=(const PaddedImages&) = delete;
+
+    /// Values from one padded image row to the next.
+    Index row() const { return row_; }
+
+    /// The padded image of example `e` of `x` (valid until another example is asked for).
+    const Scalar* of(const Matrix<Scalar>& x, Index e) {
+        if (e == loaded_) {
+            return image_;
+        }
+        image_ = x.col(e).data();
+        if (padded_) {
+            const Index values = g_.in_width * g_.channels;
+            for (Index r = 0; r < g_.in_height; ++r) {
+                std::memcpy(buffer().data() + (r + g_.top) * row_ + g_.left * g_.channels, image_ + r * values,
+                            static_cast<std::size_t>(values) * sizeof(Scalar));
+            }
+            image_ = buffer().data();
+        }
+        loaded_ = e;
+        return image_;
+    }
+
+private:
+    static std::vector<Scalar>& buffer() {
+        thread_local std::vector<Scalar> values;
+        return values;
+    }
+    static std::array<Index, 5>& layout() {
+        thread_local std::array<Index, 5> last{};
+        return last;
+    }
+
+    const WindowGeometry& g_;
+    Index row_;
+    bool padded_;
+    Index loaded_ = -1;
+    const Scalar* image_ = nullptr;
+};
+
+/// patch_columns for short window rows: every window row is one copy of `Run::value` values
+/// (0: of g.window_width * g.channels, not known when compiling) from the padded image.
 template <class Scalar, class Run>
 void patch_columns_padded(const WindowGeometry& g, const Matrix<Scalar>& x, Index first, Index count,
                           Scalar* patches, Index ld, Run) {
     const Index positions = g.positions();
     const Index c = g.channels;
     const Index row_values = Run::value > 0 ? Index(Run::value) : g.window_width * c;
-    const Index padded_height = g.in_height + g.top + g.bottom;
-    const Index padded_width = g.in_width + g.left + g.right;
-    const Index padded_row = padded_width * c;
-    const bool padded = padded_height != g.in_height || padded_width != g.in_width;
-    // A thread's buffer, zeroed again only when the layout changes (the borders stay zero: only
-    // the image's part is written for each example).
-    thread_local std::vector<Scalar> buffer;
-    thread_local std::array<Index, 5> layout{};
-    const std::array<Index, 5> wanted{g.in_height, g.in_width, c, g.top, g.left};
-    const auto values = static_cast<std::size_t>(padded_height * padded_row);
-    if (padded && (buffer.size() != values || layout != wanted)) {
-        buffer.assign(values, Scalar(0));
-        layout = wanted;
-    }
+    PaddedImages<Scalar> images(g);
+    const Index padded_row = images.row();
     Index example = first / positions;
     Index oh = (first % positions) / g.out_width;
     Index ow = first % positions % g.out_width;
-    Index loaded = -1;
-    const Scalar* image = nullptr;
     for (Index j = 0; j < count; ++j) {
-        if (example != loaded) {
-            image = x.col(example).data();
-            if (padded) {
-                for (Index r = 0; r < g.in_height; ++r) {
-                    std::memcpy(buffer.data() + (r + g.top) * padded_row + g.left * c, image + r * g.in_width * c,
-                                static_cast<std::size_t>(g.in_width * c) * sizeof(Scalar));
-                }
-                image = buffer.data();
-            }
-            loaded = example;
-        }
-        const Scalar* window = image + oh * g.stride_vertical * padded_row + ow * g.stride_horizontal * c;
+        const Scalar* window =
+            images.of(x, example) + oh * g.stride_vertical * padded_row + ow * g.stride_horizontal * c;
         Scalar* out = patches + j * ld;
         for (Index kh = 0; kh < g.window_height; ++kh, out += row_values, window += padded_row) {
             if constexpr (Run::value > 0) {
@@ -173,9 +214,6 @@ void patch_columns_padded(const WindowGeometry& g, const Matrix<Scalar>& x, Inde
                 ++example;
             }
         }
-    }
-    if (buffer.capacity() > (std::size_t(1) << 20)) {  // a thread keeps a cache's worth, no more
-        std::vector<Scalar>().swap(buffer);
     }
 }
 
@@ -413,6 +451,19 @@ public:
         const bool thin = detail::have_thin_kernels &&
                           filters_ <= detail::tile_rows_for<Scalar>(detail::vector_bytes(isa, false));
         const int width = thin ? detail::thin_width<Scalar>(isa, filters_) : 0;
+        // Few channels: the kernel reads each window in place from the padded image, at these
+        // offsets from its top-left value, instead of from a lowered copy.
+        const bool in_place = thin && geometry_.window_width * geometry_.channels <= detail::patch_short_row;
+        std::vector<Index> offsets;
+        if (in_place) {
+            const Index row_values = geometry_.window_width * geometry_.channels;
+            const Index padded_row = geometry_.channels * (geometry_.in_width + geometry_.left + geometry_.right);
+            for (Index kh = 0; kh < geometry_.window_height; ++kh) {
+                for (Index i = 0; i < row_values; ++i) {
+                    offsets.push_back(kh * padded_row + i);
+                }
+            }
+        }
         // Bias, scale and shift repeated over `tile` columns, one per column of `tiled`.
         const Index tile = std::max<Index>(1, 1024 / filters_);
         Matrix<Scalar> tiled(tile * filters_, 3);
@@ -426,15 +477,32 @@ public:
             thread_local std::vector<Scalar> output_buffer;
             const Index first = b * per;
             const Index columns = std::min(per, total - first);
-            patch_buffer.resize(static_cast<std::size_t>(length * columns));
-            detail::patch_columns(geometry_, input, first, columns, patch_buffer.data(), length);
             Scalar* z_data = output.data() + first * filters_;
             if (pool != nullptr) {  // the convolution's output is an intermediate here
                 output_buffer.resize(static_cast<std::size_t>(filters_ * columns));
                 z_data = output_buffer.data();
             }
+            if (!in_place) {
+                patch_buffer.resize(static_cast<std::size_t>(length * columns));
+                detail::patch_columns(geometry_, input, first, columns, patch_buffer.data(), length);
+            }
 #if defined(__GNUC__) || defined(__clang__)
-            if (thin) {  // few filters: nndl's kernel reads the patches in place, Eigen's would copy them
+            if (in_place) {  // one output row (or the block's part of it) at a time
+                detail::PaddedImages<Scalar> images(geometry_);
+                const Index step = geometry_.stride_horizontal * geometry_.channels;
+                for (Index j = 0; j < columns;) {
+                    const Index position = (first + j) % positions;
+                    const Index oh = position / geometry_.out_width;
+                    const Index ow = position % geometry_.out_width;
+                    const Index run = std::min(geometry_.out_width - ow, columns - j);
+                    const Scalar* window = images.of(input, (first + j) / positions) +
+                                           oh * geometry_.stride_vertical * images.row() + ow * step;
+                    const detail::ThinArgs<Scalar> args{weights_.data(), filters_, window, step,
+                                                        z_data + j * filters_, filters_, filters_, run, length};
+                    detail::gathered_columns_for<Scalar>(isa, width, args, offsets.data(), 0, run);
+                    j += run;
+                }
+            } else if (thin) {  // few filters: nndl's kernel reads the patches in place, Eigen's would copy them
                 const detail::ThinArgs<Scalar> args{weights_.data(), filters_, patch_buffer.data(), length,
                                                     z_data, filters_, filters_, columns, length};
                 detail::thin_columns_for<Scalar>(isa, width, args, 0, columns);
