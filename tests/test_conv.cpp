@@ -390,6 +390,12 @@ double relative_difference(const Matrix<Scalar>& a, const Matrix<Scalar>& b) {
     return static_cast<double>((a - b).cwiseAbs().maxCoeff()) / scale;
 }
 
+/// Puts the kernels' instruction set back when the test leaves, however it leaves.
+struct KeepKernelIsa {
+    nndl::detail::KernelIsa saved = nndl::detail::kernel_isa();
+    ~KeepKernelIsa() { nndl::detail::kernel_isa() = saved; }
+};
+
 /// W patches + b by four plain loops over each output value, reading the image with its
 /// padding as zeros: a reference that shares no code with the layer's lowering.
 template <class Scalar>
@@ -474,30 +480,70 @@ TEST_CASE_TEMPLATE("Conv2D inference (blocked lowering, nndl's kernel for few fi
                                     same ? Padding::same() : Padding::valid());
         linear.weights() = conv.weights();
         linear.bias() = conv.bias();
-        linear.infer(x, inferred);
-        CHECK(relative_difference(inferred, plain_convolution(linear, x)) <= limit);
+        const Matrix<Scalar> expected = plain_convolution(linear, x);
+        // nndl's kernels are picked at run time: each instruction set this processor runs.
+        const conv_inference_test::KeepKernelIsa keep;
+        for (const auto isa : nndl::detail::runnable_kernel_isas()) {
+            CAPTURE(nndl::detail::to_string(isa));
+            nndl::detail::kernel_isa() = isa;
+            linear.infer(x, inferred);
+            CHECK(relative_difference(inferred, expected) <= limit);
+        }
+        nndl::detail::kernel_isa() = keep.saved;
         CHECK(relative_difference(linear.forward(x, nndl::Mode::training), inferred) <= limit);
     }
 }
 
 TEST_CASE_TEMPLATE("Conv2D: a padded copy made for one padding is not reused for another of the same size", Scalar,
                    float, double) {
+    using conv_inference_test::plain_convolution;
     using conv_inference_test::relative_difference;
     nndl::NumpyRandom random(5);
-    const Shape in = Shape::image(6, 6, 1);
-    // Both pad the 6x6 image to 8x8: one on every side, the other two below and on the right.
-    nndl::Conv2D<Scalar> around(in, 4, Window(3), Stride(1), Padding::uniform(1));
-    nndl::Conv2D<Scalar> after(in, 4, Window(3), Stride(1), Padding::amounts(0, 2, 0, 2));
-    for (auto* conv : {&around, &after}) {
-        conv->weights() = random.randn<Scalar>(4, 9);
-    }
-    const Matrix<Scalar> x = random.rand<Scalar>(36, 3);
-    for (auto* conv : {&around, &after, &around}) {
-        Matrix<Scalar> inferred;
-        conv->infer(x, inferred);
-        CHECK(relative_difference(inferred, conv_inference_test::plain_convolution(*conv, x)) <= 1e-6);
-        CHECK(relative_difference(conv->forward(x, nndl::Mode::training), inferred) <= 1e-6);
-    }
+    const auto check_in_turn = [&](const Shape& in, std::vector<nndl::Conv2D<Scalar>> convs) {
+        const Matrix<Scalar> x = random.rand<Scalar>(in.size(), 3);
+        for (auto& conv : convs) {
+            conv.weights() = random.randn<Scalar>(conv.weights().rows(), conv.weights().cols());
+        }
+        for (int round = 0; round < 2; ++round) {
+            for (auto& conv : convs) {
+                Matrix<Scalar> inferred;
+                conv.infer(x, inferred);
+                CHECK(relative_difference(inferred, plain_convolution(conv, x)) <= 1e-6);
+                CHECK(relative_difference(conv.forward(x, nndl::Mode::training), inferred) <= 1e-6);
+            }
+        }
+    };
+    // 6x6 padded to 8x8: one on every side, or two below and on the right.
+    check_in_turn(Shape::image(6, 6, 1), {nndl::Conv2D<Scalar>(Shape::image(6, 6, 1), 4, Window(3), Stride(1),
+                                                               Padding::uniform(1)),
+                                          nndl::Conv2D<Scalar>(Shape::image(6, 6, 1), 4, Window(3), Stride(1),
+                                                               Padding::amounts(0, 2, 0, 2))});
+    // 4x4 padded to 5x7 values: the same top and left, the rest on the right or below.
+    check_in_turn(Shape::image(4, 4, 1), {nndl::Conv2D<Scalar>(Shape::image(4, 4, 1), 3, Window(2), Stride(1),
+                                                               Padding::amounts(1, 0, 1, 2)),
+                                          nndl::Conv2D<Scalar>(Shape::image(4, 4, 1), 3, Window(2), Stride(1),
+                                                               Padding::amounts(1, 2, 1, 0))});
+    // 6x6 'same' with 3x4 and 4x3 windows: 8x9 and 9x8 values.
+    check_in_turn(Shape::image(6, 6, 1), {nndl::Conv2D<Scalar>(Shape::image(6, 6, 1), 5, Window(3, 4), Stride(1),
+                                                               Padding::same()),
+                                          nndl::Conv2D<Scalar>(Shape::image(6, 6, 1), 5, Window(4, 3), Stride(1),
+                                                               Padding::same())});
+}
+
+TEST_CASE_TEMPLATE("Conv2D: a padding far larger than the image is lowered without a padded copy of it", Scalar,
+                   float, double) {
+    // Padded, the 1x1 image would hold 2^32 values; the convolution has 2x2 positions.
+    const nndl::Index far = nndl::Index(1) << 15;
+    nndl::Conv2D<Scalar> conv(Shape::image(1, 1, 1), 2, Window(3), Stride(far), Padding::uniform(far));
+    nndl::NumpyRandom random(6);
+    conv.weights() = random.randn<Scalar>(2, 9);
+    conv.bias() = random.randn<Scalar>(2, 1);
+    const Matrix<Scalar> x = random.rand<Scalar>(1, 4);
+    Matrix<Scalar> inferred;
+    conv.infer(x, inferred);
+    CHECK(inferred.rows() == 2 * 4);
+    CHECK(conv_inference_test::relative_difference(inferred, conv_inference_test::plain_convolution(conv, x)) <=
+          1e-6);
 }
 
 TEST_CASE_TEMPLATE("fused inference (convolution, batch norm, activation, pooling in one pass) equals the layers one "

@@ -55,7 +55,9 @@ void check_gathered_columns(nndl::detail::KernelIsa isa, bool half, Index m, Ind
     Matrix<Scalar> c = Matrix<Scalar>::Constant(m, n, Scalar(7));  // stale values must not survive
     const int bytes = nndl::detail::vector_bytes(isa, half);
     const nndl::detail::ThinArgs<Scalar> args{a.data(), m, source.data(), step, c.data(), m, m, n, k};
-    nndl::detail::gathered_columns_for<Scalar>(isa, bytes, args, offsets.data(), 0, n);
+    const Index split = n / 3;  // two calls, the second from a column other than the first
+    nndl::detail::gathered_columns_for<Scalar>(isa, bytes, args, offsets.data(), 0, split);
+    nndl::detail::gathered_columns_for<Scalar>(isa, bytes, args, offsets.data(), split, n);
     const Matrix<Scalar> expected = a * b;
     INFO("m=" << m << " n=" << n << " k=" << k << " " << nndl::detail::to_string(isa) << " bytes=" << bytes);
     CHECK(nndl_test::max_abs_difference(c, expected) <= tolerance<Scalar>(k));
@@ -97,7 +99,7 @@ TEST_CASE_TEMPLATE("gathered columns (windows read in place): every instruction 
                    Scalar, float, double) {
     for (const auto isa : nndl::detail::runnable_kernel_isas()) {
         for (Index m : row_counts) {
-            for (Index k : {1, 3, 9, 25, 75}) {
+            for (Index k : {1, 3, 9, 25, 75, 4099 + 4096}) {  // the last in chunks of A's columns
                 for (Index n : {1, 4, 5, 8, 13, 28}) {
                     check_gathered_columns<Scalar>(isa, false, m, n, k);
                     check_gathered_columns<Scalar>(isa, true, m, n, k);

@@ -68,6 +68,17 @@ inline void copy_run(const Scalar* from, Index n, Scalar* to) {
 /// copied from a padded copy of the image, without a bounds check or a fill per row.
 constexpr Index patch_short_row = 32;
 
+/// Whether PaddedImages pays: the padded image is at most four times the image (plus a few
+/// rows), so a padding or stride from a model file cannot make each thread allocate more
+/// than the input itself holds. Otherwise the lowering checks each window row's bounds.
+inline bool padded_copy_pays(const WindowGeometry& g) {
+    const Index image = g.in_height * g.in_width * g.channels;
+    const Index padded_rows = g.in_height + g.top + g.bottom;
+    const Index padded_row = g.channels * (g.in_width + g.left + g.right);
+    return padded_rows <= 4 * g.in_height + 8 && padded_row <= 4 * g.in_width * g.channels + 64 &&
+           padded_rows * padded_row <= 4 * image + 4096;
+}
+
 /// Patch columns [first, first + count) of the whole batch `x` into `patches` (kernel_height
 /// * kernel_width * channels rows, `count` columns, leading dimension `ld`): column example *
 /// positions + position holds the window of that output position, in (row, column, channel)
@@ -79,7 +90,7 @@ void patch_columns_short_rows(const WindowGeometry& g, const Matrix<Scalar>& x, 
 template <class Scalar>
 void patch_columns(const WindowGeometry& g, const Matrix<Scalar>& x, Index first, Index count, Scalar* patches,
                    Index ld) {
-    if (g.window_width * g.channels <= patch_short_row) {
+    if (g.window_width * g.channels <= patch_short_row && padded_copy_pays(g)) {
         patch_columns_short_rows(g, x, first, count, patches, ld);
         return;
     }
@@ -117,8 +128,9 @@ void patch_columns(const WindowGeometry& g, const Matrix<Scalar>& x, Index first
 
 /// One example at a time with its padding written out as zeros, so that every window is a
 /// plain offset from its top-left value: the example's own column where the geometry pads
-/// nothing, else a copy in a buffer of the calling thread. The buffer is zeroed again only
-/// when the layout changes (the borders stay zero: only the image's part is written).
+/// nothing, else a copy in a buffer of the calling thread, whose image rows are copied as
+/// they are asked for. The buffer is zeroed again only when the layout changes (the borders
+/// stay zero: only image rows are written). Use it where padded_copy_pays.
 template <class Scalar>
 class PaddedImages {
 public:
@@ -126,16 +138,29 @@ public:
         : g_(g),
           row_(g.channels * (g.in_width + g.left + g.right)),
           padded_(g.top + g.bottom + g.left + g.right > 0) {
-        if (padded_) {
-            const std::array<Index, 5> wanted{g.in_height, g.in_width, g.channels, g.top, g.left};
-            const auto values = static_cast<std::size_t>((g.in_height + g.top + g.bottom) * row_);
-            if (buffer().size() != values || layout() != wanted) {
-                buffer().assign(values, Scalar(0));
-                layout() = wanted;
-            }
+        if (!padded_) {
+            return;
         }
+        const auto values = static_cast<std::size_t>((g.in_height + g.top + g.bottom) * row_);
+        if (in_use()) {  // another one is alive on this thread: a buffer of its own
+            own_.assign(values, Scalar(0));
+            data_ = own_.data();
+            return;
+        }
+        in_use() = true;
+        shared_ = true;
+        const std::array<Index, 7> wanted{g.in_height, g.in_width, g.channels, g.top, g.bottom, g.left, g.right};
+        if (buffer().size() != values || layout() != wanted) {
+            buffer().assign(values, Scalar(0));
+            layout() = wanted;
+        }
+        data_ = buffer().data();
     }
     ~PaddedImages() {
+        if (!shared_) {
+            return;
+        }
+        in_use() = false;
         if (buffer().capacity() > (std::size_t(1) << 20)) {  // a thread keeps a cache's worth, no more
             std::vector<Scalar>().swap(buffer());
         }
@@ -146,22 +171,23 @@ public:
     /// Values from one padded image row to the next.
     Index row() const { return row_; }
 
-    /// The padded image of example `e` of `x` (valid until another example is asked for).
-    const Scalar* of(const Matrix<Scalar>& x, Index e) {
-        if (e == loaded_) {
-            return image_;
+    /// The padded image of example `e` of `x`, with its rows [0, rows) in place (valid until
+    /// another example is asked for).
+    const Scalar* of(const Matrix<Scalar>& x, Index e, Index rows) {
+        if (!padded_) {
+            return x.col(e).data();
         }
-        image_ = x.col(e).data();
-        if (padded_) {
-            const Index values = g_.in_width * g_.channels;
-            for (Index r = 0; r < g_.in_height; ++r) {
-                std::memcpy(buffer().data() + (r + g_.top) * row_ + g_.left * g_.channels, image_ + r * values,
-                            static_cast<std::size_t>(values) * sizeof(Scalar));
-            }
-            image_ = buffer().data();
+        if (e != loaded_) {
+            loaded_ = e;
+            copied_ = g_.top;  // the padded rows above are zeros
         }
-        loaded_ = e;
-        return image_;
+        const Index values = g_.in_width * g_.channels;
+        const Index last = std::min(rows, g_.top + g_.in_height);
+        for (; copied_ < last; ++copied_) {
+            std::memcpy(data_ + copied_ * row_ + g_.left * g_.channels, x.col(e).data() + (copied_ - g_.top) * values,
+                        static_cast<std::size_t>(values) * sizeof(Scalar));
+        }
+        return data_;
     }
 
 private:
@@ -169,16 +195,23 @@ private:
         thread_local std::vector<Scalar> values;
         return values;
     }
-    static std::array<Index, 5>& layout() {
-        thread_local std::array<Index, 5> last{};
+    static std::array<Index, 7>& layout() {
+        thread_local std::array<Index, 7> last{};
         return last;
+    }
+    static bool& in_use() {
+        thread_local bool taken = false;
+        return taken;
     }
 
     const WindowGeometry& g_;
     Index row_;
     bool padded_;
+    bool shared_ = false;
+    std::vector<Scalar> own_;
+    Scalar* data_ = nullptr;
     Index loaded_ = -1;
-    const Scalar* image_ = nullptr;
+    Index copied_ = 0;  ///< padded rows [0, copied_) of example loaded_ are in place
 };
 
 /// patch_columns for short window rows: every window row is one copy of `Run::value` values
@@ -195,8 +228,9 @@ void patch_columns_padded(const WindowGeometry& g, const Matrix<Scalar>& x, Inde
     Index oh = (first % positions) / g.out_width;
     Index ow = first % positions % g.out_width;
     for (Index j = 0; j < count; ++j) {
+        const Index top_row = oh * g.stride_vertical;
         const Scalar* window =
-            images.of(x, example) + oh * g.stride_vertical * padded_row + ow * g.stride_horizontal * c;
+            images.of(x, example, top_row + g.window_height) + top_row * padded_row + ow * g.stride_horizontal * c;
         Scalar* out = patches + j * ld;
         for (Index kh = 0; kh < g.window_height; ++kh, out += row_values, window += padded_row) {
             if constexpr (Run::value > 0) {
@@ -453,7 +487,8 @@ public:
         const int width = thin ? detail::thin_width<Scalar>(isa, filters_) : 0;
         // Few channels: the kernel reads each window in place from the padded image, at these
         // offsets from its top-left value, instead of from a lowered copy.
-        const bool in_place = thin && geometry_.window_width * geometry_.channels <= detail::patch_short_row;
+        const bool in_place = thin && geometry_.window_width * geometry_.channels <= detail::patch_short_row &&
+                              detail::padded_copy_pays(geometry_);
         std::vector<Index> offsets;
         if (in_place) {
             const Index row_values = geometry_.window_width * geometry_.channels;
@@ -495,8 +530,10 @@ public:
                     const Index oh = position / geometry_.out_width;
                     const Index ow = position % geometry_.out_width;
                     const Index run = std::min(geometry_.out_width - ow, columns - j);
-                    const Scalar* window = images.of(input, (first + j) / positions) +
-                                           oh * geometry_.stride_vertical * images.row() + ow * step;
+                    const Index top_row = oh * geometry_.stride_vertical;
+                    const Scalar* window =
+                        images.of(input, (first + j) / positions, top_row + geometry_.window_height) +
+                        top_row * images.row() + ow * step;
                     const detail::ThinArgs<Scalar> args{weights_.data(), filters_, window, step,
                                                         z_data + j * filters_, filters_, filters_, run, length};
                     detail::gathered_columns_for<Scalar>(isa, width, args, offsets.data(), 0, run);
