@@ -391,14 +391,17 @@ public:
         this->require_batch("Conv2D::backward_from_preactivation");
         detail::require_same_shape("Conv2D::backward_from_preactivation", "pre-activation gradient", dz,
                                    "pre-activation", z_);
-        dz_ = dz;
-        return backward_linear(need_input_gradient);
+        return backward_linear(dz, need_input_gradient);
     }
 
 protected:
     /// Contract: see Layer::forward. The same in both modes; keeps the patches, Z and A for backward.
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
         linear(input, patches_, z_);
+        if (activation_ == Activation::identity) {  // A is Z (before a batch norm, say): no copy of it
+            a_.resize(0, 0);
+            return z_;
+        }
         with_activation(activation_, [&](auto policy) { decltype(policy)::forward(z_, a_); });
         return a_;
     }
@@ -406,9 +409,12 @@ protected:
     /// Contract: see Layer::backward. The weight gradients are summed over chunks of the
     /// batch in a fixed order, so they do not depend on the thread count.
     const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
+        if (activation_ == Activation::identity) {  // dZ is the output's gradient
+            return backward_linear(output_gradient, need_input_gradient);
+        }
         with_activation(activation_,
                         [&](auto policy) { decltype(policy)::backward(z_, a_, output_gradient, dz_); });
-        return backward_linear(need_input_gradient);
+        return backward_linear(dz_, need_input_gradient);
     }
 
     /// Contract: see Layer::infer. Patch columns are lowered a block at a time into a buffer
@@ -680,9 +686,9 @@ private:
         }
     }
 
-    const Matrix<Scalar>& backward_linear(bool need_input_gradient) {
+    const Matrix<Scalar>& backward_linear(const Matrix<Scalar>& dz_values, bool need_input_gradient) {
         const Index m = this->last_input().cols();
-        Eigen::Map<const Matrix<Scalar>> dz(dz_.data(), filters_, geometry_.positions() * m);
+        Eigen::Map<const Matrix<Scalar>> dz(dz_values.data(), filters_, geometry_.positions() * m);
         if (numpy_order_) {
             numpy_order_backward(dz, m, need_input_gradient);
             return input_gradient_;

@@ -113,8 +113,7 @@ public:
         this->require_batch("Dense::backward_from_preactivation");
         detail::require_same_shape("Dense::backward_from_preactivation", "pre-activation gradient", dz,
                                    "pre-activation", z_);
-        dz_ = dz;
-        return backward_linear(need_input_gradient);
+        return backward_linear(dz, need_input_gradient);
     }
 
 protected:
@@ -122,7 +121,11 @@ protected:
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
         z_.resize(weights_.rows(), input.cols());
         detail::multiply(weights_, input, z_);
-        if constexpr (ActivationPolicy::elementwise) {
+        if constexpr (std::is_same_v<ActivationPolicy, Identity>) {  // A is Z: no copy of it
+            z_.colwise() += bias_.col(0);
+            a_.resize(0, 0);
+            return z_;
+        } else if constexpr (ActivationPolicy::elementwise) {
             // Bias and activation in one pass over Z.
             a_.resize(z_.rows(), z_.cols());
             for (Index j = 0; j < z_.cols(); ++j) {
@@ -141,8 +144,12 @@ protected:
 
     /// Contract: see Layer::backward. dZ from the activation, then linear_backward.
     const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
-        ActivationPolicy::backward(z_, a_, output_gradient, dz_);
-        return backward_linear(need_input_gradient);
+        if constexpr (std::is_same_v<ActivationPolicy, Identity>) {  // dZ is the output's gradient
+            return backward_linear(output_gradient, need_input_gradient);
+        } else {
+            ActivationPolicy::backward(z_, a_, output_gradient, dz_);
+            return backward_linear(dz_, need_input_gradient);
+        }
     }
 
     /// Contract: see Layer::infer.
@@ -160,11 +167,11 @@ private:
         return n;
     }
 
-    const Matrix<Scalar>& backward_linear(bool need_input_gradient) {
+    const Matrix<Scalar>& backward_linear(const Matrix<Scalar>& dz, bool need_input_gradient) {
         if (!need_input_gradient) {
             input_gradient_.resize(0, 0);
         }
-        linear_backward(dz_, this->last_input(), weights_, weights_gradient_, bias_gradient_,
+        linear_backward(dz, this->last_input(), weights_, weights_gradient_, bias_gradient_,
                         need_input_gradient ? &input_gradient_ : nullptr);
         return input_gradient_;
     }
