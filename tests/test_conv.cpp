@@ -530,6 +530,30 @@ TEST_CASE_TEMPLATE("Conv2D: a padded copy made for one padding is not reused for
                                                                Padding::same())});
 }
 
+TEST_CASE_TEMPLATE("Conv2D inference in blocks that start inside an example and inside a row", Scalar, float,
+                   double) {
+    // 27x27 positions, 9 values a window: blocks of 3640 columns start 22 columns into a row.
+    nndl::NumpyRandom random(8);
+    for (const nndl::Index stride : {1, 2}) {
+        CAPTURE(stride);
+        nndl::Conv2D<Scalar> conv(Shape::image(27 * stride, 27 * stride, 1), 8, Window(3), Stride(stride),
+                                  Padding::same());
+        conv.weights() = random.randn<Scalar>(8, 9);
+        conv.bias() = random.randn<Scalar>(8, 1);
+        const Matrix<Scalar> x = random.randn<Scalar>(conv.input_size(), 11);
+        const Matrix<Scalar> expected = conv_inference_test::plain_convolution(conv, x);
+        const conv_inference_test::KeepKernelIsa keep;
+        for (const auto isa : nndl::detail::runnable_kernel_isas()) {
+            CAPTURE(nndl::detail::to_string(isa));
+            nndl::detail::kernel_isa() = isa;
+            Matrix<Scalar> inferred;
+            conv.infer(x, inferred);
+            CHECK(conv_inference_test::relative_difference(inferred, expected) <= 1e-5);
+        }
+        CHECK(conv_inference_test::relative_difference(conv.forward(x, nndl::Mode::training), expected) <= 1e-5);
+    }
+}
+
 TEST_CASE_TEMPLATE("Conv2D: a padding far larger than the image is lowered without a padded copy of it", Scalar,
                    float, double) {
     // Padded, the 1x1 image would hold 2^32 values; the convolution has 2x2 positions.

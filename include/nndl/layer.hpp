@@ -390,7 +390,8 @@ public:
     virtual ~FusedOutput() = default;
     /// The activation f the layer ends with (output = f(Z)).
     virtual Activation activation() const = 0;
-    /// Z of the last forward. Pre: the layer has a batch.
+    /// Z of the last forward. Pre: the layer has a batch. With the identity activation it may
+    /// be the very object forward returned.
     virtual const Matrix<Scalar>& preactivation() const = 0;
     /// backward given dLoss/dZ instead of dLoss/dOutput; same contract as Layer::backward.
     /// Public and not checked by the base class: an implementation checks that a batch

@@ -147,13 +147,14 @@ public:
             data_ = own_.data();
             return;
         }
-        in_use() = true;
-        shared_ = true;
         const std::array<Index, 7> wanted{g.in_height, g.in_width, g.channels, g.top, g.bottom, g.left, g.right};
         if (buffer().size() != values || layout() != wanted) {
+            layout() = {};  // in case the allocation throws
             buffer().assign(values, Scalar(0));
             layout() = wanted;
         }
+        in_use() = true;  // only once nothing can throw, so the destructor always clears it
+        shared_ = true;
         data_ = buffer().data();
     }
     ~PaddedImages() {
@@ -171,9 +172,9 @@ public:
     /// Values from one padded image row to the next.
     Index row() const { return row_; }
 
-    /// The padded image of example `e` of `x`, with its rows [0, rows) in place (valid until
-    /// another example is asked for).
-    const Scalar* of(const Matrix<Scalar>& x, Index e, Index rows) {
+    /// The padded image of example `e` of `x`, with its rows [first, end) in place (valid
+    /// until another example is asked for). Calls ask for examples and rows in order.
+    const Scalar* of(const Matrix<Scalar>& x, Index e, Index first, Index end) {
         if (!padded_) {
             return x.col(e).data();
         }
@@ -181,8 +182,10 @@ public:
             loaded_ = e;
             copied_ = g_.top;  // the padded rows above are zeros
         }
+        copied_ = std::max(copied_, first);  // rows above `first` are not asked for again
+        // Invariant: padded rows [first, copied_) of example e are in place.
         const Index values = g_.in_width * g_.channels;
-        const Index last = std::min(rows, g_.top + g_.in_height);
+        const Index last = std::min(end, g_.top + g_.in_height);
         for (; copied_ < last; ++copied_) {
             std::memcpy(data_ + copied_ * row_ + g_.left * g_.channels, x.col(e).data() + (copied_ - g_.top) * values,
                         static_cast<std::size_t>(values) * sizeof(Scalar));
@@ -230,7 +233,8 @@ void patch_columns_padded(const WindowGeometry& g, const Matrix<Scalar>& x, Inde
     for (Index j = 0; j < count; ++j) {
         const Index top_row = oh * g.stride_vertical;
         const Scalar* window =
-            images.of(x, example, top_row + g.window_height) + top_row * padded_row + ow * g.stride_horizontal * c;
+            images.of(x, example, top_row, top_row + g.window_height) + top_row * padded_row +
+            ow * g.stride_horizontal * c;
         Scalar* out = patches + j * ld;
         for (Index kh = 0; kh < g.window_height; ++kh, out += row_values, window += padded_row) {
             if constexpr (Run::value > 0) {
@@ -395,7 +399,8 @@ public:
     }
 
 protected:
-    /// Contract: see Layer::forward. The same in both modes; keeps the patches, Z and A for backward.
+    /// Contract: see Layer::forward. The same in both modes; keeps the patches, Z and A for
+    /// backward (without an activation A is Z, the object returned).
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
         linear(input, patches_, z_);
         if (activation_ == Activation::identity) {  // A is Z (before a batch norm, say): no copy of it
@@ -538,7 +543,7 @@ public:
                     const Index run = std::min(geometry_.out_width - ow, columns - j);
                     const Index top_row = oh * geometry_.stride_vertical;
                     const Scalar* window =
-                        images.of(input, (first + j) / positions, top_row + geometry_.window_height) +
+                        images.of(input, (first + j) / positions, top_row, top_row + geometry_.window_height) +
                         top_row * images.row() + ow * step;
                     const detail::ThinArgs<Scalar> args{weights_.data(), filters_, window, step,
                                                         z_data + j * filters_, filters_, filters_, run, length};

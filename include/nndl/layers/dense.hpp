@@ -117,7 +117,8 @@ public:
     }
 
 protected:
-    /// Contract: see Layer::forward. The same in both modes; keeps Z and A for backward.
+    /// Contract: see Layer::forward. The same in both modes; keeps Z and A for backward
+    /// (with Identity A is Z, the object returned).
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
         z_.resize(weights_.rows(), input.cols());
         detail::multiply(weights_, input, z_);
