@@ -39,29 +39,33 @@ namespace nndl {
 
 namespace detail {
 
+/// Calls f(std::integral_constant<int, n>{}) for the window row lengths of 3x3 and 5x5 windows
+/// over one to three channels, so that the copy's length is known when compiling, and
+/// f(std::integral_constant<int, 0>{}) for any other n.
+template <class F>
+void with_run_length(Index n, F&& f) {
+    switch (n) {
+        case 1: f(std::integral_constant<int, 1>{}); return;
+        case 2: f(std::integral_constant<int, 2>{}); return;
+        case 3: f(std::integral_constant<int, 3>{}); return;
+        case 4: f(std::integral_constant<int, 4>{}); return;
+        case 5: f(std::integral_constant<int, 5>{}); return;
+        case 6: f(std::integral_constant<int, 6>{}); return;
+        case 9: f(std::integral_constant<int, 9>{}); return;
+        case 15: f(std::integral_constant<int, 15>{}); return;
+        default: f(std::integral_constant<int, 0>{});
+    }
+}
+
 /// Copies n values (a window row: few to a few hundred) with vector loads and stores
 /// inline, where a call to memcpy would cost as much as the copy.
 template <class Scalar>
 inline void copy_run(const Scalar* from, Index n, Scalar* to) {
-    using Run = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
-    const auto fixed = [&](auto size) {
-        using Fixed = Eigen::Array<Scalar, decltype(size)::value, 1>;
-        Eigen::Map<Fixed> out(to);
-        out = Eigen::Map<const Fixed>(from);
-    };
-    switch (n) {  // the runs of 3x3 and 5x5 windows over one to a few channels
-        case 1: fixed(std::integral_constant<int, 1>{}); return;
-        case 2: fixed(std::integral_constant<int, 2>{}); return;
-        case 3: fixed(std::integral_constant<int, 3>{}); return;
-        case 4: fixed(std::integral_constant<int, 4>{}); return;
-        case 5: fixed(std::integral_constant<int, 5>{}); return;
-        case 6: fixed(std::integral_constant<int, 6>{}); return;
-        case 9: fixed(std::integral_constant<int, 9>{}); return;
-        default: {
-            Eigen::Map<Run> out(to, n);
-            out = Eigen::Map<const Run>(from, n);
-        }
-    }
+    with_run_length(n, [&](auto size) {
+        using Fixed = Eigen::Array<Scalar, decltype(size)::value == 0 ? Eigen::Dynamic : decltype(size)::value, 1>;
+        Eigen::Map<Fixed> out(to, n);
+        out = Eigen::Map<const Fixed>(from, n);
+    });
 }
 
 /// Window rows of at most this many values (few channels: a network's first layers) are
@@ -79,6 +83,25 @@ inline bool padded_copy_pays(const WindowGeometry& g) {
            padded_rows * padded_row <= 4 * image + 4096;
 }
 
+/// An output position in the order of patch columns (example, then row, then column),
+/// starting at patch column `first`; next() steps to the following one.
+struct WindowPosition {
+    Index example, row, column;
+    WindowPosition(const WindowGeometry& g, Index first)
+        : example(first / g.positions()),
+          row(first % g.positions() / g.out_width),
+          column(first % g.positions() % g.out_width) {}
+    void next(const WindowGeometry& g) {
+        if (++column == g.out_width) {
+            column = 0;
+            if (++row == g.out_height) {
+                row = 0;
+                ++example;
+            }
+        }
+    }
+};
+
 /// Patch columns [first, first + count) of the whole batch `x` into `patches` (kernel_height
 /// * kernel_width * channels rows, `count` columns, leading dimension `ld`): column example *
 /// positions + position holds the window of that output position, in (row, column, channel)
@@ -94,14 +117,13 @@ void patch_columns(const WindowGeometry& g, const Matrix<Scalar>& x, Index first
         patch_columns_short_rows(g, x, first, count, patches, ld);
         return;
     }
-    const Index positions = g.positions();
     const Index c = g.channels;
     const Index row_values = g.window_width * c;
-    Index example = first / positions;
-    Index oh = (first % positions) / g.out_width;
-    Index ow = first % positions % g.out_width;
-    for (Index j = 0; j < count; ++j) {
-        const Scalar* image = x.col(example).data();
+    WindowPosition at(g, first);
+    for (Index j = 0; j < count; ++j, at.next(g)) {
+        const Index oh = at.row;
+        const Index ow = at.column;
+        const Scalar* image = x.col(at.example).data();
         Scalar* out = patches + j * ld;
         const Index iw0 = ow * g.stride_horizontal - g.left;
         const Index lo = std::max<Index>(0, -iw0);
@@ -115,13 +137,6 @@ void patch_columns(const WindowGeometry& g, const Matrix<Scalar>& x, Index first
             std::fill(out, out + lo * c, Scalar(0));
             copy_run(image + (ih * g.in_width + iw0 + lo) * c, (hi - lo) * c, out + lo * c);
             std::fill(out + hi * c, out + row_values, Scalar(0));
-        }
-        if (++ow == g.out_width) {
-            ow = 0;
-            if (++oh == g.out_height) {
-                oh = 0;
-                ++example;
-            }
         }
     }
 }
@@ -222,19 +237,16 @@ private:
 template <class Scalar, class Run>
 void patch_columns_padded(const WindowGeometry& g, const Matrix<Scalar>& x, Index first, Index count,
                           Scalar* patches, Index ld, Run) {
-    const Index positions = g.positions();
     const Index c = g.channels;
     const Index row_values = Run::value > 0 ? Index(Run::value) : g.window_width * c;
     PaddedImages<Scalar> images(g);
     const Index padded_row = images.row();
-    Index example = first / positions;
-    Index oh = (first % positions) / g.out_width;
-    Index ow = first % positions % g.out_width;
-    for (Index j = 0; j < count; ++j) {
-        const Index top_row = oh * g.stride_vertical;
+    WindowPosition at(g, first);
+    for (Index j = 0; j < count; ++j, at.next(g)) {
+        const Index top_row = at.row * g.stride_vertical;
         const Scalar* window =
-            images.of(x, example, top_row, top_row + g.window_height) + top_row * padded_row +
-            ow * g.stride_horizontal * c;
+            images.of(x, at.example, top_row, top_row + g.window_height) + top_row * padded_row +
+            at.column * g.stride_horizontal * c;
         Scalar* out = patches + j * ld;
         for (Index kh = 0; kh < g.window_height; ++kh, out += row_values, window += padded_row) {
             if constexpr (Run::value > 0) {
@@ -245,30 +257,14 @@ void patch_columns_padded(const WindowGeometry& g, const Matrix<Scalar>& x, Inde
                 copy_run(window, row_values, out);
             }
         }
-        if (++ow == g.out_width) {
-            ow = 0;
-            if (++oh == g.out_height) {
-                oh = 0;
-                ++example;
-            }
-        }
     }
 }
 
 template <class Scalar>
 void patch_columns_short_rows(const WindowGeometry& g, const Matrix<Scalar>& x, Index first, Index count,
                               Scalar* patches, Index ld) {
-    const auto with = [&](auto run) { patch_columns_padded(g, x, first, count, patches, ld, run); };
-    switch (g.window_width * g.channels) {  // 3x3 and 5x5 windows over one to three channels
-        case 1: with(std::integral_constant<int, 1>{}); return;
-        case 2: with(std::integral_constant<int, 2>{}); return;
-        case 3: with(std::integral_constant<int, 3>{}); return;
-        case 5: with(std::integral_constant<int, 5>{}); return;
-        case 6: with(std::integral_constant<int, 6>{}); return;
-        case 9: with(std::integral_constant<int, 9>{}); return;
-        case 15: with(std::integral_constant<int, 15>{}); return;
-        default: with(std::integral_constant<int, 0>{});
-    }
+    with_run_length(g.window_width * g.channels,
+                    [&](auto run) { patch_columns_padded(g, x, first, count, patches, ld, run); });
 }
 
 /// The reverse of patch_columns for examples [first, first + count): their columns of `x`
