@@ -4,6 +4,9 @@
 #include <nndl/layers/dense.hpp>
 #include <nndl/gradient_check.hpp>
 
+#include <cstring>
+#include <limits>
+
 using nndl::Matrix;
 using nndl_test::rows;
 
@@ -75,4 +78,30 @@ TEST_CASE("activations: names round-trip and unknown names are rejected") {
     }
     const auto message = nndl_test::message_of<nndl::InvalidArgument>([] { nndl::activation_from_string("swish"); });
     CHECK(message.find("activation_from_string: unknown activation 'swish'") != std::string::npos);
+}
+
+TEST_CASE_TEMPLATE("ReLU backward keeps the gradient's bits where z > 0 and +0 elsewhere, NaN and -0 included",
+                   Scalar, float, double) {
+    // The vector path takes eight values at a time: lengths around it reach the scalar tail too.
+    const Scalar nan = std::numeric_limits<Scalar>::quiet_NaN();
+    const Scalar inf = std::numeric_limits<Scalar>::infinity();
+    const Scalar z_values[] = {Scalar(1.5), Scalar(-2), Scalar(0), Scalar(-0.0), nan, inf, -inf, Scalar(1e-30)};
+    const Scalar g_values[] = {Scalar(-0.0), nan, Scalar(3), -inf, Scalar(2), Scalar(-1), Scalar(0.25), nan};
+    for (const nndl::Index n : {1, 7, 8, 9, 16, 23}) {
+        CAPTURE(n);
+        Matrix<Scalar> z(n, 1);
+        Matrix<Scalar> g(n, 1);
+        for (nndl::Index i = 0; i < n; ++i) {
+            z(i, 0) = z_values[(i * 3) % 8];
+            g(i, 0) = g_values[(i * 5 + 1) % 8];
+        }
+        Matrix<Scalar> dz;
+        nndl::ReLU::backward(z, Matrix<Scalar>(), g, dz);
+        REQUIRE(dz.rows() == n);
+        for (nndl::Index i = 0; i < n; ++i) {
+            CAPTURE(i);
+            const Scalar expected = z(i, 0) > Scalar(0) ? g(i, 0) : Scalar(0);  // the definition, one value at a time
+            CHECK(std::memcmp(&dz(i, 0), &expected, sizeof(Scalar)) == 0);
+        }
+    }
 }

@@ -542,23 +542,29 @@ TEST_CASE_TEMPLATE("Conv2D training (windows read in place where channels are fe
     const double limit = std::is_same_v<Scalar, float> ? 2e-5 : 1e-12;
     const auto isas = nndl::detail::runnable_kernel_isas();
     const conv_inference_test::KeepKernelIsa keep;
+    int in_place_chunked = 0;
     for (int trial = 0; trial < 40; ++trial) {
         const auto draw = [&](nndl::Index low, nndl::Index high) {
             return low + static_cast<nndl::Index>(random.below(static_cast<std::uint32_t>(high - low + 1)));
         };
         // Mostly window rows of up to 32 values (read in place), some longer (lowered).
         const nndl::Index channels = trial % 5 == 0 ? 1 : trial % 5 == 1 ? draw(11, 40) : draw(1, 6);
-        const nndl::Index height = draw(1, 11);
-        const nndl::Index width = draw(1, 11);
+        // Larger images in every other trial: several chunks of a batch.
+        const nndl::Index height = trial % 2 == 1 ? draw(10, 20) : draw(1, 11);
+        const nndl::Index width = trial % 2 == 1 ? draw(10, 20) : draw(1, 11);
         // Filter counts in whole vectors and not, and past the thin kernels' limit.
-        const nndl::Index filters = trial % 4 == 0 ? draw(40, 70) : trial % 4 == 1 ? 16 * draw(1, 2) : draw(1, 33);
+        const nndl::Index filters = trial % 4 == 0   ? draw(40, 70)
+                                    : trial % 4 == 1 ? 16 * draw(1, 2)
+                                    : trial % 4 == 2 ? draw(1, 33)
+                                                     : draw(1, 6);
         const nndl::Index largest = trial % 7 == 0 ? 5 : 3;
         const nndl::Index kernel_h = draw(1, std::min<nndl::Index>(height, largest));
         const nndl::Index kernel_w = draw(1, std::min<nndl::Index>(width, largest));
         const nndl::Index stride = draw(1, 2);
         const bool same = random.below(2) == 1;
-        // Up to several chunks of the batch (about 2048 patch columns each).
-        const nndl::Index batch = trial % 4 == 0 ? 1 : draw(1, 90);
+        // With the larger images, several chunks of the batch (about 2048 patch columns each);
+        // else one example or a few.
+        const nndl::Index batch = trial % 2 == 1 ? draw(60, 90) : trial % 3 == 0 ? 1 : draw(2, 30);
         CAPTURE(trial);
         CAPTURE(channels);
         CAPTURE(height);
@@ -581,6 +587,11 @@ TEST_CASE_TEMPLATE("Conv2D training (windows read in place where channels are fe
         Matrix<Scalar> db;
         Matrix<Scalar> dx;
         conv_inference_test::plain_gradients(conv, x, dz, dw, db, dx);
+        // Counted where every instruction set reads in place (filters within the SSE2 kernel's tile).
+        if (nndl::detail::short_window_rows(conv.geometry()) && filters <= nndl::detail::tile_rows_for<Scalar>(16) &&
+            batch > 2048 / conv.geometry().positions()) {
+            ++in_place_chunked;  // windows read in place, the batch in several chunks
+        }
         // Forward on one instruction set, backward on the next: the layer keeps what it needs.
         for (std::size_t k = 0; k < isas.size(); ++k) {
             CAPTURE(nndl::detail::to_string(isas[k]));
@@ -596,6 +607,104 @@ TEST_CASE_TEMPLATE("Conv2D training (windows read in place where channels are fe
             CHECK(conv.backward(dz, false).size() == 0);
             CHECK(relative_difference(*conv.parameters()[0].gradient, dw) <= limit);
         }
+    }
+    CHECK(in_place_chunked >= 3);  // the draws reach the in-place path with several chunks
+}
+
+TEST_CASE_TEMPLATE("BatchNorm training over many runs of columns against the formulas in double", Scalar, float,
+                   double) {
+    // Runs of about 1024 values: 3 channels over 2,000 columns (a partial last run), and 1,100
+    // features (one column per run).
+    nndl::NumpyRandom random(12);
+    const double limit = std::is_same_v<Scalar, float> ? 2e-5 : 1e-12;
+    for (const Shape shape : {Shape::image(20, 25, 3), Shape(1100)}) {
+        CAPTURE(shape.to_string());
+        const nndl::Index m = shape.channels == 3 ? 4 : 7;
+        nndl::BatchNorm<Scalar> bn(shape);
+        bn.gamma() = random.randn<Scalar>(shape.channels, 1);
+        bn.beta() = random.randn<Scalar>(shape.channels, 1);
+        const Matrix<Scalar> x = (random.randn<Scalar>(shape.size(), m).array() * Scalar(3) + Scalar(1)).matrix();
+        const Matrix<Scalar> dy = random.randn<Scalar>(shape.size(), m);
+        const nndl::Index c = shape.channels;
+        const nndl::Index count = x.size() / c;
+        const Eigen::MatrixXd xv = Eigen::Map<const Matrix<Scalar>>(x.data(), c, count).template cast<double>();
+        const Eigen::MatrixXd gv = Eigen::Map<const Matrix<Scalar>>(dy.data(), c, count).template cast<double>();
+        const Eigen::VectorXd mean = xv.rowwise().mean();
+        const Eigen::VectorXd var = (xv.colwise() - mean).array().square().rowwise().mean();
+        const Eigen::VectorXd inverse_std = (var.array() + 1e-5).rsqrt();
+        const Eigen::MatrixXd xhat = (xv.colwise() - mean).array().colwise() * inverse_std.array();
+        const Eigen::VectorXd gamma = bn.gamma().template cast<double>();
+        const Eigen::MatrixXd y =
+            (xhat.array().colwise() * gamma.array()).colwise() + bn.beta().template cast<double>().col(0).array();
+        const Eigen::VectorXd sum_g = gv.rowwise().sum();
+        const Eigen::VectorXd sum_gx = (gv.array() * xhat.array()).rowwise().sum();
+        const double n = static_cast<double>(count);
+        const Eigen::MatrixXd dx = ((((gv.array() * n).colwise() - sum_g.array()) -
+                                     (xhat.array().colwise() * sum_gx.array()))
+                                        .colwise() *
+                                    (gamma.array() * inverse_std.array() / n));
+        const Matrix<Scalar>& out = bn.forward(x, nndl::Mode::training);
+        const Matrix<Scalar>& input_gradient = bn.backward(dy, true);
+        const auto reshaped = [&](const Eigen::MatrixXd& v) {
+            return Matrix<Scalar>(Eigen::Map<const Eigen::MatrixXd>(v.data(), shape.size(), m).template cast<Scalar>());
+        };
+        CHECK(conv_inference_test::relative_difference(out, reshaped(y)) <= limit);
+        CHECK(conv_inference_test::relative_difference(input_gradient, reshaped(dx)) <= limit);
+        CHECK(conv_inference_test::relative_difference(*bn.parameters()[0].gradient,
+                                                       Matrix<Scalar>(sum_gx.template cast<Scalar>())) <= limit);
+        CHECK(conv_inference_test::relative_difference(*bn.parameters()[1].gradient,
+                                                       Matrix<Scalar>(sum_g.template cast<Scalar>())) <= limit);
+    }
+}
+
+TEST_CASE_TEMPLATE("max pooling's backward: the first maximum of each window, ties and NaN, channel runs of any "
+                   "length",
+                   Scalar, float, double) {
+    // 19 channels: two runs of eight and a tail; values drawn from few levels, so windows tie.
+    nndl::NumpyRandom random(13);
+    const Scalar nan = std::numeric_limits<Scalar>::quiet_NaN();
+    for (const nndl::Index channels : {1, 8, 19}) {
+        CAPTURE(channels);
+        const Shape in = Shape::image(5, 6, channels);
+        auto pool = nndl::make_max_pool<Scalar>(in, Window(2), Stride(2), Padding::amounts(0, 1, 0, 0));
+        Matrix<Scalar> x(in.size(), 3);
+        for (nndl::Index i = 0; i < x.size(); ++i) {
+            x.data()[i] = static_cast<Scalar>(random.below(3));
+        }
+        x(7, 1) = nan;  // the first NaN of a window wins
+        x(7 + 6 * channels, 1) = nan;
+        const Matrix<Scalar> dy = random.randn<Scalar>(pool->output_size(), 3);
+        pool->forward(x, nndl::Mode::training);
+        const Matrix<Scalar> dx = pool->backward(dy, true);
+        // Each window's pixels in (row, column) order: the first whose value is the maximum.
+        Matrix<Scalar> expected = Matrix<Scalar>::Zero(x.rows(), x.cols());
+        const nndl::WindowGeometry& g = dynamic_cast<const nndl::Pool2D<Scalar>&>(*pool).geometry();
+        for (nndl::Index e = 0; e < x.cols(); ++e) {
+            for (nndl::Index oh = 0; oh < g.out_height; ++oh) {
+                for (nndl::Index ow = 0; ow < g.out_width; ++ow) {
+                    for (nndl::Index c = 0; c < channels; ++c) {
+                        nndl::Index best = -1;
+                        for (nndl::Index kh = 0; kh < 2; ++kh) {
+                            for (nndl::Index kw = 0; kw < 2; ++kw) {
+                                const nndl::Index ih = oh * 2 - g.top + kh;
+                                const nndl::Index iw = ow * 2 - g.left + kw;
+                                if (ih < 0 || ih >= g.in_height || iw < 0 || iw >= g.in_width) {
+                                    continue;
+                                }
+                                const nndl::Index at = (ih * g.in_width + iw) * channels + c;
+                                const bool better = best < 0 || (!std::isnan(x(best, e)) &&
+                                                                 (std::isnan(x(at, e)) || x(at, e) > x(best, e)));
+                                if (better) {
+                                    best = at;
+                                }
+                            }
+                        }
+                        expected(best, e) += dy((oh * g.out_width + ow) * channels + c, e);
+                    }
+                }
+            }
+        }
+        CHECK(dx == expected);
     }
 }
 

@@ -550,15 +550,15 @@ NNDL_DETAIL_INLINE void window_outer_entries(const ThinArgs<Scalar>& p, const In
     }
 }
 
-/// C += D B^T, where D is p.a (p.m x p.n), C is p.c (p.m x p.k) and B's column j, entry s is
-/// p.b[j * p.ldb + offsets[s]]: the weight gradient of a run of windows read in place. Rows
-/// of C in whole vectors, up to three at a time; the rows after the last whole vector one by one
-/// (nothing is read past D's rows).
+/// C += D B^T for rows [first, p.m) of C, where D is p.a (p.m x p.n), C is p.c (p.m x p.k)
+/// and B's column j, entry s is p.b[j * p.ldb + offsets[s]]: the weight gradient of a run of
+/// windows read in place. Rows of C in whole vectors, up to three at a time; the rest in
+/// vectors of half and a quarter the width, then one by one (nothing is read past D's rows).
 template <class Scalar, int Bytes>
-NNDL_DETAIL_INLINE void window_gradient(const ThinArgs<Scalar>& p, const Index* offsets) {
+NNDL_DETAIL_INLINE void window_gradient(const ThinArgs<Scalar>& p, const Index* offsets, Index first = 0) {
     constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
-    const Index whole = p.m / lanes * lanes;
-    Index r = 0;
+    const Index whole = first + (p.m - first) / lanes * lanes;
+    Index r = first;
     for (; r + 3 * lanes <= whole; r += 3 * lanes) {
         window_outer_entries<Scalar, Bytes, 3>(p, offsets, r);
     }
@@ -566,6 +566,10 @@ NNDL_DETAIL_INLINE void window_gradient(const ThinArgs<Scalar>& p, const Index* 
         window_outer_entries<Scalar, Bytes, 2>(p, offsets, r);
     } else if (r + lanes <= whole) {
         window_outer_entries<Scalar, Bytes, 1>(p, offsets, r);
+    }
+    if constexpr (Bytes > 16) {  // 8 float filters with AVX-512, say: narrower vectors, not scalars
+        window_gradient<Scalar, Bytes / 2>(p, offsets, whole);
+        return;
     }
     for (Index s = 0; s < p.k; ++s) {
         for (Index i = whole; i < p.m; ++i) {

@@ -358,7 +358,8 @@ public:
     Activation activation() const override { return activation_; }
     /// The kernel, stride, resolved padding and output size.
     const WindowGeometry& geometry() const { return geometry_; }
-    /// The patches of one example (kernel height * width * input channels per output position).
+    /// The patches of one example (kernel height * width * input channels per output position):
+    /// what a lowered forward keeps, an upper bound where the windows are read in place.
     Index working_values() const override { return weights_.cols() * geometry_.positions(); }
     /// Multiply-adds per example: every filter's weights at every output position.
     Index operations() const override { return weights_.size() * geometry_.positions(); }
@@ -369,6 +370,8 @@ public:
     /// products (np.sum), each gradient accumulated example by example, position by
     /// position, filter by filter. Reproduces NumPy-computed values to the last bit;
     /// much slower than the default single product. Not a setting: the maths is the same.
+    /// Set it before forward: a backward after a forward in the default order (which may
+    /// keep no patches) sums in the default order too.
     void set_numpy_order(bool on) { numpy_order_ = on; }
     /// Whether the NumPy summation order (set_numpy_order) is on; off by default.
     bool numpy_order() const { return numpy_order_; }
@@ -502,8 +505,7 @@ public:
         const Index blocks = (total + per - 1) / per;
         output.resize(pool != nullptr ? pool->output_shape().size() : filters_ * positions, m);
         const detail::KernelIsa isa = detail::kernel_isa();
-        const bool thin = detail::have_thin_kernels &&
-                          filters_ <= detail::tile_rows_for<Scalar>(detail::vector_bytes(isa, false));
+        const bool thin = uses_thin_kernels(isa);
         const int width = thin ? detail::thin_width<Scalar>(isa, filters_) : 0;
         // Few channels: the kernel reads each window in place from the padded image.
         const bool in_place = reads_windows_in_place(isa);
@@ -592,9 +594,13 @@ private:
     /// Whether the thin kernels read each window in place from the padded images (few
     /// channels and filters), at inference and in training, instead of lowering patches.
     bool reads_windows_in_place(detail::KernelIsa isa) const {
-        return detail::have_thin_kernels && !numpy_order_ &&
-               filters_ <= detail::tile_rows_for<Scalar>(detail::vector_bytes(isa, false)) &&
-               detail::short_window_rows(geometry_);
+        return !numpy_order_ && uses_thin_kernels(isa) && detail::short_window_rows(geometry_);
+    }
+
+    /// Whether nndl's thin kernels take this layer's products: the filters fit one tile of
+    /// their rows (few filters, where Eigen's GEMM would copy the long operand first).
+    bool uses_thin_kernels(detail::KernelIsa isa) const {
+        return detail::have_thin_kernels && filters_ <= detail::tile_rows_for<Scalar>(detail::vector_bytes(isa, false));
     }
 
     /// Where each patch entry lies in a padded image (PaddedImages), from its window's
@@ -663,6 +669,7 @@ private:
         const Index positions = geometry_.positions();
         const detail::KernelIsa isa = detail::kernel_isa();
         const bool in_place = reads_windows_in_place(isa);
+        const bool thin = uses_thin_kernels(isa);
         const std::vector<Index>& offsets = window_offsets_;
         patches.resize(in_place ? 0 : weights_.cols(), in_place ? 0 : positions * m);
         z.resize(filters_ * positions, m);
@@ -688,6 +695,13 @@ private:
                                       patches.rows());
                 if (numpy_order_) {
                     numpy_order_product(patches, zmap, from, columns);
+                } else if (thin) {  // few filters: nndl's kernel reads the patches in place, Eigen's would copy them
+#if defined(__GNUC__) || defined(__clang__)
+                    const detail::ThinArgs<Scalar> args{weights_.data(), filters_, patches.data() + from * patches.rows(),
+                                                        patches.rows(), zmap.data() + from * filters_, filters_,
+                                                        filters_, columns, patches.rows()};
+                    detail::thin_columns_for<Scalar>(isa, detail::thin_width<Scalar>(isa, filters_), args, 0, columns);
+#endif
                 } else {
                     detail::sequential_product(detail::plain(weights_),
                                                detail::plain(patches.middleCols(from, columns)),
@@ -779,6 +793,7 @@ private:
             partial_bias_.resize(static_cast<std::size_t>(count_chunks));
         }
         const detail::KernelIsa isa = detail::kernel_isa();
+        const bool thin = uses_thin_kernels(isa);
         const std::vector<Index>& offsets = window_offsets_;
         if (need_input_gradient) {
             patches_gradient_.resize(weights_.cols(), positions * m);
@@ -799,6 +814,11 @@ private:
             if (windows_in_place_) {
                 dw.setZero();
                 weight_gradient_in_place(this->last_input(), dz.data(), first, count, dw.data(), isa, offsets);
+            } else if (thin) {  // few filters: dW = dZ patches^T with nndl's kernel, reading both in place
+                const detail::ThinArgs<Scalar> args{dz.data() + from * filters_, filters_,
+                                                    patches_.data() + from * patches_.rows(), patches_.rows(),
+                                                    dw.data(), filters_, filters_, columns, patches_.rows()};
+                detail::outer_rows_for<Scalar>(isa, args, 0, patches_.rows());
             } else
 #endif
             {

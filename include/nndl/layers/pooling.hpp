@@ -248,7 +248,7 @@ private:
     /// value mispredicts on a quarter of them).
     static void record_matches(const Scalar* v, const Scalar* w, Index first, Index n, Index* at) {
         Index c = 0;
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)  // __builtin_convertvector
         constexpr Index lanes = 8;
         typedef Scalar Values __attribute__((vector_size(lanes * sizeof(Scalar))));
         typedef Index Indices __attribute__((vector_size(lanes * sizeof(Index))));
