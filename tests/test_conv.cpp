@@ -396,18 +396,15 @@ struct KeepKernelIsa {
     ~KeepKernelIsa() { nndl::detail::kernel_isa() = saved; }
 };
 
-/// W patches + b by four plain loops over each output value, reading the image with its
-/// padding as zeros: a reference that shares no code with the layer's lowering.
-template <class Scalar>
-Matrix<Scalar> plain_convolution(const nndl::Conv2D<Scalar>& conv, const Matrix<Scalar>& x) {
-    const nndl::WindowGeometry& g = conv.geometry();
-    const nndl::Index filters = conv.weights().rows();
-    Matrix<Scalar> z(g.positions() * filters, x.cols());
-    for (nndl::Index e = 0; e < x.cols(); ++e) {
+/// Calls f(example, output row, filter, weight column k, input row) for every product of a
+/// convolution of `examples` images: plain loops over each output value and its window, the
+/// padding skipped (read as zeros). Shares no code with the layer's lowering.
+template <class F>
+void for_each_product(const nndl::WindowGeometry& g, nndl::Index examples, nndl::Index filters, F&& f) {
+    for (nndl::Index e = 0; e < examples; ++e) {
         for (nndl::Index oh = 0; oh < g.out_height; ++oh) {
             for (nndl::Index ow = 0; ow < g.out_width; ++ow) {
-                for (nndl::Index f = 0; f < filters; ++f) {
-                    double sum = static_cast<double>(conv.bias()(f, 0));
+                for (nndl::Index filter = 0; filter < filters; ++filter) {
                     for (nndl::Index kh = 0; kh < g.window_height; ++kh) {
                         for (nndl::Index kw = 0; kw < g.window_width; ++kw) {
                             const nndl::Index ih = oh * g.stride_vertical - g.top + kh;
@@ -416,54 +413,54 @@ Matrix<Scalar> plain_convolution(const nndl::Conv2D<Scalar>& conv, const Matrix<
                                 continue;
                             }
                             for (nndl::Index c = 0; c < g.channels; ++c) {
-                                sum += static_cast<double>(conv.weights()(f, (kh * g.window_width + kw) * g.channels + c)) *
-                                       static_cast<double>(x((ih * g.in_width + iw) * g.channels + c, e));
+                                f(e, (oh * g.out_width + ow) * filters + filter, filter,
+                                  (kh * g.window_width + kw) * g.channels + c, (ih * g.in_width + iw) * g.channels + c);
                             }
                         }
                     }
-                    z((oh * g.out_width + ow) * filters + f, e) = static_cast<Scalar>(sum);
                 }
             }
         }
     }
-    return z;
 }
 
-/// dW, db and dX of W patches + b for output gradient dz by plain loops over each output value,
-/// reading the image with its padding as zeros (shares no code with the layer).
+/// W patches + b, each output value summed in double by plain loops (for_each_product).
+template <class Scalar>
+Matrix<Scalar> plain_convolution(const nndl::Conv2D<Scalar>& conv, const Matrix<Scalar>& x) {
+    const nndl::Index filters = conv.weights().rows();
+    Eigen::MatrixXd z(conv.output_size(), x.cols());
+    for (nndl::Index e = 0; e < x.cols(); ++e) {
+        for (nndl::Index o = 0; o < z.rows(); ++o) {
+            z(o, e) = static_cast<double>(conv.bias()(o % filters, 0));
+        }
+    }
+    for_each_product(conv.geometry(), x.cols(), filters,
+                     [&](nndl::Index e, nndl::Index out, nndl::Index filter, nndl::Index k, nndl::Index pixel) {
+                         z(out, e) += static_cast<double>(conv.weights()(filter, k)) * static_cast<double>(x(pixel, e));
+                     });
+    return z.cast<Scalar>();
+}
+
+/// dW, db and dX of W patches + b for output gradient dz, summed in double by plain loops
+/// (for_each_product).
 template <class Scalar>
 void plain_gradients(const nndl::Conv2D<Scalar>& conv, const Matrix<Scalar>& x, const Matrix<Scalar>& dz,
                      Matrix<Scalar>& dw, Matrix<Scalar>& db, Matrix<Scalar>& dx) {
-    const nndl::WindowGeometry& g = conv.geometry();
     const nndl::Index filters = conv.weights().rows();
     Eigen::MatrixXd w_sum = Eigen::MatrixXd::Zero(filters, conv.fan_in());
     Eigen::MatrixXd b_sum = Eigen::MatrixXd::Zero(filters, 1);
     Eigen::MatrixXd x_sum = Eigen::MatrixXd::Zero(x.rows(), x.cols());
     for (nndl::Index e = 0; e < x.cols(); ++e) {
-        for (nndl::Index oh = 0; oh < g.out_height; ++oh) {
-            for (nndl::Index ow = 0; ow < g.out_width; ++ow) {
-                for (nndl::Index f = 0; f < filters; ++f) {
-                    const double d = static_cast<double>(dz((oh * g.out_width + ow) * filters + f, e));
-                    b_sum(f, 0) += d;
-                    for (nndl::Index kh = 0; kh < g.window_height; ++kh) {
-                        for (nndl::Index kw = 0; kw < g.window_width; ++kw) {
-                            const nndl::Index ih = oh * g.stride_vertical - g.top + kh;
-                            const nndl::Index iw = ow * g.stride_horizontal - g.left + kw;
-                            if (ih < 0 || ih >= g.in_height || iw < 0 || iw >= g.in_width) {
-                                continue;
-                            }
-                            for (nndl::Index c = 0; c < g.channels; ++c) {
-                                const nndl::Index k = (kh * g.window_width + kw) * g.channels + c;
-                                const nndl::Index pixel = (ih * g.in_width + iw) * g.channels + c;
-                                w_sum(f, k) += d * static_cast<double>(x(pixel, e));
-                                x_sum(pixel, e) += d * static_cast<double>(conv.weights()(f, k));
-                            }
-                        }
-                    }
-                }
-            }
+        for (nndl::Index o = 0; o < dz.rows(); ++o) {
+            b_sum(o % filters, 0) += static_cast<double>(dz(o, e));
         }
     }
+    for_each_product(conv.geometry(), x.cols(), filters,
+                     [&](nndl::Index e, nndl::Index out, nndl::Index filter, nndl::Index k, nndl::Index pixel) {
+                         const double d = static_cast<double>(dz(out, e));
+                         w_sum(filter, k) += d * static_cast<double>(x(pixel, e));
+                         x_sum(pixel, e) += d * static_cast<double>(conv.weights()(filter, k));
+                     });
     dw = w_sum.cast<Scalar>();
     db = b_sum.cast<Scalar>();
     dx = x_sum.cast<Scalar>();
