@@ -95,6 +95,50 @@ TEST_CASE_TEMPLATE("thin_product: every instruction set, row count, full and hal
     }
 }
 
+// A dense layer's weights: many tiles of rows, B's rows in chunks of tall_depth (one more
+// than a chunk, one less, several), the last tile ending inside a vector.
+TEST_CASE_TEMPLATE("thin_product with more rows than a tile: every instruction set, chunk edges and row remainders",
+                   Scalar, float, double) {
+    for (const auto isa : nndl::detail::runnable_kernel_isas()) {
+        for (Index m : {49, 100, 250, 256, 513}) {
+            for (Index k : {Index{1}, nndl::detail::tall_depth - 1, nndl::detail::tall_depth + 1, Index{784}}) {
+                for (Index n : {2, 9, 37}) {
+                    check_thin_product<Scalar>(isa, false, m, n, k);
+                    check_thin_product<Scalar>(isa, true, m, n, k);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("multiply of float weights with up to 512 rows: nndl's kernel, the same bits on any thread count") {
+    const std::vector<std::array<Index, 3>> shapes{{256, 784, 256}, {128, 1568, 37}, {10, 128, 256}, {512, 300, 2}};
+    for (const auto [m, k, n] : shapes) {
+        const Index rows = m, depth = k, cols = n;  // INFO's lambda cannot capture a structured binding before C++20
+        INFO(rows << "x" << depth << " times " << depth << "x" << cols);
+        CHECK(nndl::detail::use_tall_kernel<float>(m, k, n) == nndl::detail::have_thin_kernels);
+        const Matrix<float> w = Matrix<float>::Random(m, k);
+        const Matrix<float> x = Matrix<float>::Random(k, n);
+        const Matrix<float> expected = w * x;
+        Matrix<float> first;
+        for (int threads : {1, 2, 5, 16}) {
+            nndl::set_threads(threads);
+            Matrix<float> z = Matrix<float>::Constant(m, n, 7.0f);
+            nndl::detail::multiply(w, x, z);
+            CHECK(nndl_test::max_abs_difference(z, expected) <= tolerance<float>(k));
+            if (threads == 1) {
+                first = z;
+            } else {
+                CHECK(z == first);
+            }
+        }
+    }
+    // Wider weights and double stay with Eigen's GEMM.
+    CHECK_FALSE(nndl::detail::use_tall_kernel<float>(513, 784, 256));
+    CHECK_FALSE(nndl::detail::use_tall_kernel<double>(256, 784, 256));
+    nndl::set_threads(0);
+}
+
 TEST_CASE_TEMPLATE("gathered columns (windows read in place): every instruction set, row count and column count",
                    Scalar, float, double) {
     for (const auto isa : nndl::detail::runnable_kernel_isas()) {
@@ -177,7 +221,7 @@ TEST_CASE_TEMPLATE("product: all four transpositions, panels and thread counts a
 
 TEST_CASE_TEMPLATE("multiply, multiply_transposed and multiply_transposed_left agree with Eigen on both sides of the dispatch", Scalar, float,
                    double) {
-    for (Index m : {1, 3, 20, 100}) {
+    for (Index m : {1, 3, 20, 100, 600}) {
         for (Index k : {10, 300, 2000}) {
             const Index n = 70;
             const Matrix<Scalar> w = Matrix<Scalar>::Random(m, k);
@@ -190,7 +234,8 @@ TEST_CASE_TEMPLATE("multiply, multiply_transposed and multiply_transposed_left a
             nndl::detail::multiply_transposed(dz, x, dw);
             nndl::detail::multiply_transposed_left(w, dz, da);
             CHECK(nndl_test::max_abs_difference(da, Matrix<Scalar>(w.transpose() * dz)) <= tolerance<Scalar>(m));
-            INFO("m=" << m << " k=" << k << " thin=" << nndl::detail::use_thin_kernels<Scalar>(m, k, n));
+            INFO("m=" << m << " k=" << k << " thin=" << nndl::detail::use_thin_kernels<Scalar>(m, k, n)
+                        << " tall=" << nndl::detail::use_tall_kernel<Scalar>(m, k, n));
             CHECK(nndl_test::max_abs_difference(z, Matrix<Scalar>(w * x)) <= tolerance<Scalar>(k));
             CHECK(nndl_test::max_abs_difference(dw, Matrix<Scalar>(dz * x.transpose())) <= tolerance<Scalar>(n));
         }
