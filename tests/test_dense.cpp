@@ -103,6 +103,30 @@ TEST_CASE_TEMPLATE("Dense: gradients match central differences for every activat
     }
 }
 
+// infer multiplies into its output and adds bias and activation a block of columns at a time
+// (4096 values): more columns than one block, and the output being the input itself.
+TEST_CASE_TEMPLATE("Dense: infer gives forward's values bit for bit, over several blocks and in place", Scalar, float,
+                   double) {
+    NumpyRandom random(3);
+    for (const auto activation : {nndl::Activation::identity, nndl::Activation::sigmoid, nndl::Activation::tanh,
+                                  nndl::Activation::relu, nndl::Activation::leaky_relu, nndl::Activation::softmax}) {
+        INFO(nndl::to_string(activation));
+        auto layer = nndl::make_dense<Scalar>(13, 7, activation);
+        *layer->parameters()[0].value = random.randn<Scalar>(7, 13);
+        *layer->parameters()[1].value = random.randn<Scalar>(7, 1);
+        const Matrix<Scalar> x = random.randn<Scalar>(13, 1300);  // 4096 / 7 = 585 columns a block
+        const Matrix<Scalar> expected = layer->forward(x, nndl::Mode::evaluation);
+        Matrix<Scalar> inferred;
+        layer->infer(x, inferred);
+        CHECK(inferred == expected);
+        auto square = nndl::make_dense<Scalar>(13, 13, activation);
+        *square->parameters()[0].value = random.randn<Scalar>(13, 13);
+        Matrix<Scalar> in_place = x;
+        square->infer(in_place, in_place);
+        CHECK(in_place == square->forward(x, nndl::Mode::evaluation));
+    }
+}
+
 TEST_CASE("Dense: the first layer can skip the input gradient") {
     nndl::Dense<double, nndl::ReLU> layer(3, 2);
     NumpyRandom random(3);

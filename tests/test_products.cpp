@@ -112,7 +112,7 @@ TEST_CASE_TEMPLATE("thin_product with more rows than a tile: every instruction s
 }
 
 TEST_CASE("multiply of float weights with up to 512 rows: nndl's kernel, the same bits on any thread count") {
-    const std::vector<std::array<Index, 3>> shapes{{256, 784, 256}, {128, 1568, 37}, {10, 128, 256}, {512, 300, 2}};
+    const std::vector<std::array<Index, 3>> shapes{{256, 784, 256}, {128, 1568, 37}, {10, 128, 256}, {512, 300, 2}, {250, 300, 37}};
     for (const auto [m, k, n] : shapes) {
         const Index rows = m, depth = k, cols = n;  // INFO's lambda cannot capture a structured binding before C++20
         INFO(rows << "x" << depth << " times " << depth << "x" << cols);

@@ -318,10 +318,9 @@ NNDL_DETAIL_INLINE void broadcast_tile(const Scalar* a, Index lda, const Scalar*
 }
 
 /// C(r:r+valid, j:j+columns) += A(r:r+valid, t0:t1) B(t0:t1, j:j+columns) one value at a
-/// time, after writing zeros there when `zero`: thin_group's last columns of A. A call of its
-/// own, so that none of its values take registers from the vector loop.
+/// time, after writing zeros there when `zero`: thin_group's last columns of A.
 template <class Scalar, class Rows>
-__attribute__((noinline)) void thin_tail(const ThinArgs<Scalar>& p, Rows rows, Index j, Index columns, Index r,
+NNDL_DETAIL_INLINE void thin_tail_values(const ThinArgs<Scalar>& p, Rows rows, Index j, Index columns, Index r,
                                          Index valid, Index t0, Index t1, bool zero) {
     for (Index s = j; s < j + columns; ++s) {
         Scalar* out = p.c + r + s * p.ldc;
@@ -335,6 +334,36 @@ __attribute__((noinline)) void thin_tail(const ThinArgs<Scalar>& p, Rows rows, I
             }
         }
     }
+}
+
+// thin_tail_values in calls of their own, so that none of its values take registers from the
+// vector loop: one compiled with fused multiply-adds for the AVX2 and AVX-512 kernels (which
+// contract a * b + c as their vector parts do), one for the baseline kernel.
+template <class Scalar, class Rows>
+__attribute__((noinline)) void thin_tail_baseline(const ThinArgs<Scalar>& p, Rows rows, Index j, Index columns,
+                                                  Index r, Index valid, Index t0, Index t1, bool zero) {
+    thin_tail_values(p, rows, j, columns, r, valid, t0, t1, zero);
+}
+#if defined(__x86_64__) || defined(__i386__)
+template <class Scalar, class Rows>
+__attribute__((noinline, target("avx2,fma"))) void thin_tail_fma(const ThinArgs<Scalar>& p, Rows rows, Index j,
+                                                                Index columns, Index r, Index valid, Index t0,
+                                                                Index t1, bool zero) {
+    thin_tail_values(p, rows, j, columns, r, valid, t0, t1, zero);
+}
+#endif
+
+/// thin_tail_values for the kernel of `Bytes` wide vectors (32 or 64: AVX2 or AVX-512).
+template <class Scalar, int Bytes, class Rows>
+NNDL_DETAIL_INLINE void thin_tail(const ThinArgs<Scalar>& p, Rows rows, Index j, Index columns, Index r, Index valid,
+                                  Index t0, Index t1, bool zero) {
+#if defined(__x86_64__) || defined(__i386__)
+    if constexpr (Bytes >= 32) {
+        thin_tail_fma(p, rows, j, columns, r, valid, t0, t1, zero);
+        return;
+    }
+#endif
+    thin_tail_baseline(p, rows, j, columns, r, valid, t0, t1, zero);
 }
 
 /// Columns [j, j + RN) of C = A B, A's rows [r, r + valid) (one tile), over B's rows
@@ -363,7 +392,7 @@ NNDL_DETAIL_INLINE void thin_group(const ThinArgs<Scalar>& p, Rows rows, Index j
         }
     }
     if (vector_end < k0 + kc) {
-        thin_tail(p, rows, j, RN, r, valid, vector_end, k0 + kc, first && vector_end == k0);
+        thin_tail<Scalar, Bytes>(p, rows, j, RN, r, valid, vector_end, k0 + kc, first && vector_end == k0);
     }
 }
 

@@ -4,6 +4,7 @@
 //   elementwise, value(z)     -- whether f acts per entry, and then f of one entry
 //                                (lets Dense add the bias and apply f in one pass)
 //   forward(Z, A)             -- A = f(Z), elementwise or per column
+//   forward_in_place(Z)       -- Z = f(Z), the same values (Dense's and Conv2D's inference)
 //   backward(Z, A, dA, dZ)    -- dZ = dA * f'(Z), given the cached Z and A
 // Dense<Scalar, Policy> inlines them, so there is no virtual call per element.
 // Scalar functions go through std:: so double results match NumPy's to the last bits.
