@@ -481,8 +481,9 @@ TEST_CASE_TEMPLATE("Conv2D inference (blocked lowering, nndl's kernel for few fi
         const auto draw = [&](nndl::Index low, nndl::Index high) {
             return low + static_cast<nndl::Index>(random.below(static_cast<std::uint32_t>(high - low + 1)));
         };
-        // Window rows of up to 32 values are copied from a padded image, longer ones in runs: both.
-        const nndl::Index channels = trial % 5 == 0 ? 1 : trial % 5 == 1 ? draw(11, 20) : draw(1, 6);
+        // Window rows of up to patch_short_row (64) values are copied from a padded image, longer
+        // ones in runs: both.
+        const nndl::Index channels = trial % 5 == 0 ? 1 : trial % 5 == 1 ? draw(11, 40) : draw(1, 6);
         const nndl::Index height = draw(1, 9);
         const nndl::Index width = draw(1, 9);
         const nndl::Index filters = trial % 3 == 0 ? draw(40, 70) : draw(1, 33);  // both sides of the kernel's limit
@@ -540,11 +541,13 @@ TEST_CASE_TEMPLATE("Conv2D training (windows read in place where channels are fe
     const auto isas = nndl::detail::runnable_kernel_isas();
     const conv_inference_test::KeepKernelIsa keep;
     int in_place_chunked = 0;
+    int lowered = 0;
     for (int trial = 0; trial < 40; ++trial) {
         const auto draw = [&](nndl::Index low, nndl::Index high) {
             return low + static_cast<nndl::Index>(random.below(static_cast<std::uint32_t>(high - low + 1)));
         };
-        // Mostly window rows of up to 32 values (read in place), some longer (lowered).
+        // Mostly window rows of up to patch_short_row (64) values (read in place), some longer
+        // (lowered).
         const nndl::Index channels = trial % 5 == 0 ? 1 : trial % 5 == 1 ? draw(11, 40) : draw(1, 6);
         // Larger images in every other trial: several chunks of a batch.
         const nndl::Index height = trial % 2 == 1 ? draw(10, 20) : draw(1, 11);
@@ -589,6 +592,9 @@ TEST_CASE_TEMPLATE("Conv2D training (windows read in place where channels are fe
             batch > 2048 / conv.geometry().positions()) {
             ++in_place_chunked;  // windows read in place, the batch in several chunks
         }
+        if (!nndl::detail::short_window_rows(conv.geometry())) {
+            ++lowered;  // window rows too long to read in place: lowered to patches
+        }
         // Forward on one instruction set, backward on the next: the layer keeps what it needs.
         for (std::size_t k = 0; k < isas.size(); ++k) {
             CAPTURE(nndl::detail::to_string(isas[k]));
@@ -606,6 +612,7 @@ TEST_CASE_TEMPLATE("Conv2D training (windows read in place where channels are fe
         }
     }
     CHECK(in_place_chunked >= 3);  // the draws reach the in-place path with several chunks
+    CHECK(lowered >= 2);           // and the lowered one
 }
 
 TEST_CASE_TEMPLATE("BatchNorm training over many runs of columns against the formulas in double", Scalar, float,
@@ -702,6 +709,69 @@ TEST_CASE_TEMPLATE("max pooling's backward: the first maximum of each window, ti
             }
         }
         CHECK(dx == expected);
+    }
+}
+
+// Prediction takes the vector path for an example of finite values and the value-by-value one
+// for an example holding a NaN or an infinity: both give the first maximum of each window (a
+// NaN wins; of +0 and -0 the first), bit for bit, as forward does.
+TEST_CASE_TEMPLATE("max pooling's prediction: infinities, NaN and signed zeros, channel runs of any length", Scalar,
+                   float, double) {
+    nndl::NumpyRandom random(17);
+    const Scalar inf = std::numeric_limits<Scalar>::infinity();
+    const Scalar levels[] = {-inf, Scalar(-1), Scalar(-0.0), Scalar(0), Scalar(1), inf};
+    const auto same_bits = [](Scalar a, Scalar b) {
+        return (std::isnan(a) && std::isnan(b)) || (a == b && std::signbit(a) == std::signbit(b));
+    };
+    for (const nndl::Index channels : {1, 8, 19}) {
+        CAPTURE(channels);
+        const Shape in = Shape::image(5, 6, channels);
+        auto pool = nndl::make_max_pool<Scalar>(in, Window(2), Stride(2), Padding::amounts(0, 1, 0, 0));
+        const nndl::WindowGeometry& g = dynamic_cast<const nndl::Pool2D<Scalar>&>(*pool).geometry();
+        // Column 0: finite values only; 1: infinities too; 2: a NaN as well.
+        Matrix<Scalar> x(in.size(), 3);
+        for (nndl::Index e = 0; e < 3; ++e) {
+            for (nndl::Index i = 0; i < x.rows(); ++i) {
+                x(i, e) = levels[e == 0 ? 1 + random.below(4) : random.below(6)];
+            }
+        }
+        x(7 + 6 * channels, 2) = std::numeric_limits<Scalar>::quiet_NaN();
+        Matrix<Scalar> expected(pool->output_size(), 3);
+        for (nndl::Index e = 0; e < 3; ++e) {
+            for (nndl::Index oh = 0; oh < g.out_height; ++oh) {
+                for (nndl::Index ow = 0; ow < g.out_width; ++ow) {
+                    for (nndl::Index c = 0; c < channels; ++c) {
+                        bool found = false;
+                        Scalar best = 0;
+                        for (nndl::Index kh = 0; kh < 2; ++kh) {
+                            for (nndl::Index kw = 0; kw < 2; ++kw) {
+                                const nndl::Index ih = oh * 2 - g.top + kh;
+                                const nndl::Index iw = ow * 2 - g.left + kw;
+                                if (ih < 0 || ih >= g.in_height || iw < 0 || iw >= g.in_width) {
+                                    continue;
+                                }
+                                const Scalar v = x((ih * g.in_width + iw) * channels + c, e);
+                                if (!found || (!std::isnan(best) && (std::isnan(v) || v > best))) {
+                                    best = v;
+                                    found = true;
+                                }
+                            }
+                        }
+                        expected((oh * g.out_width + ow) * channels + c, e) = best;
+                    }
+                }
+            }
+        }
+        Matrix<Scalar> inferred;
+        pool->infer(x, inferred);
+        const Matrix<Scalar> forward = pool->forward(x, nndl::Mode::evaluation);
+        int differences = 0;
+        for (nndl::Index i = 0; i < expected.size(); ++i) {
+            differences += !same_bits(inferred.data()[i], expected.data()[i]) ||
+                           !same_bits(forward.data()[i], expected.data()[i]);
+        }
+        CHECK(differences == 0);
+        CHECK(std::isnan(inferred(0, 2) + inferred.col(2).sum()));  // the NaN reached an output
     }
 }
 

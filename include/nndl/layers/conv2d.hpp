@@ -72,7 +72,7 @@ inline void copy_run(const Scalar* from, Index n, Scalar* to) {
 
 /// Window rows of at most this many values (few channels: a network's first layers) are
 /// copied from a padded copy of the image, without a bounds check or a fill per row.
-constexpr Index patch_short_row = 32;
+constexpr Index patch_short_row = 64;
 
 /// Whether PaddedImages pays: the padded image is at most four times the image (plus a few
 /// rows), so a padding or stride from a model file cannot make each thread allocate more

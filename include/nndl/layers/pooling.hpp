@@ -71,8 +71,8 @@ public:
     void infer_one(const Scalar* image, Scalar* pooled) const {
         if (mode_ == PoolMode::average) {
             pool_example<false>(image, pooled);
-        } else if (Eigen::Map<const Matrix<Scalar>>(image, input_shape().size(), 1).hasNaN()) {
-            max_pool_with_nan(image, pooled);
+        } else if (!detail::all_finite(Eigen::Map<const Matrix<Scalar>>(image, input_shape().size(), 1))) {
+            max_pool_with_nan(image, pooled);  // a NaN wins there; infinities give the same values either way
         } else {
             pool_example<true>(image, pooled);
         }
@@ -185,8 +185,8 @@ private:
     }
 
     /// The maximum (or mean) of every window of one example, channel runs at a time (vector
-    /// instructions; their maximum ignores NaN, so an example holding one takes
-    /// max_pool_with_nan, where a NaN wins as in PyTorch).
+    /// instructions; their maximum ignores NaN, so an example holding a NaN or an infinity
+    /// takes max_pool_with_nan, where a NaN wins as in PyTorch).
     template <bool max>
     void pool_example(const Scalar* x, Scalar* y) const {
         using Run = Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
