@@ -661,6 +661,30 @@ TEST_CASE_TEMPLATE("BatchNorm training over many runs of columns against the for
     }
 }
 
+namespace {
+/// Where the 2x2 window of output (oh, ow), channel c, of example e first holds its maximum, in
+/// (row, column) order: a NaN wins, and of equal values the first.
+template <class Scalar>
+nndl::Index first_maximum_at(const nndl::WindowGeometry& g, const Matrix<Scalar>& x, nndl::Index e, nndl::Index oh,
+                             nndl::Index ow, nndl::Index c) {
+    nndl::Index best = -1;
+    for (nndl::Index kh = 0; kh < 2; ++kh) {
+        for (nndl::Index kw = 0; kw < 2; ++kw) {
+            const nndl::Index ih = oh * 2 - g.top + kh;
+            const nndl::Index iw = ow * 2 - g.left + kw;
+            if (ih < 0 || ih >= g.in_height || iw < 0 || iw >= g.in_width) {
+                continue;
+            }
+            const nndl::Index at = (ih * g.in_width + iw) * g.channels + c;
+            if (best < 0 || (!std::isnan(x(best, e)) && (std::isnan(x(at, e)) || x(at, e) > x(best, e)))) {
+                best = at;
+            }
+        }
+    }
+    return best;
+}
+}  // namespace
+
 TEST_CASE_TEMPLATE("max pooling's backward: the first maximum of each window, ties and NaN, channel runs of any "
                    "length",
                    Scalar, float, double) {
@@ -680,30 +704,14 @@ TEST_CASE_TEMPLATE("max pooling's backward: the first maximum of each window, ti
         const Matrix<Scalar> dy = random.randn<Scalar>(pool->output_size(), 3);
         pool->forward(x, nndl::Mode::training);
         const Matrix<Scalar> dx = pool->backward(dy, true);
-        // Each window's pixels in (row, column) order: the first whose value is the maximum.
+        // Each window's first maximum (first_maximum_at) gets its output's gradient.
         Matrix<Scalar> expected = Matrix<Scalar>::Zero(x.rows(), x.cols());
         const nndl::WindowGeometry& g = dynamic_cast<const nndl::Pool2D<Scalar>&>(*pool).geometry();
         for (nndl::Index e = 0; e < x.cols(); ++e) {
             for (nndl::Index oh = 0; oh < g.out_height; ++oh) {
                 for (nndl::Index ow = 0; ow < g.out_width; ++ow) {
                     for (nndl::Index c = 0; c < channels; ++c) {
-                        nndl::Index best = -1;
-                        for (nndl::Index kh = 0; kh < 2; ++kh) {
-                            for (nndl::Index kw = 0; kw < 2; ++kw) {
-                                const nndl::Index ih = oh * 2 - g.top + kh;
-                                const nndl::Index iw = ow * 2 - g.left + kw;
-                                if (ih < 0 || ih >= g.in_height || iw < 0 || iw >= g.in_width) {
-                                    continue;
-                                }
-                                const nndl::Index at = (ih * g.in_width + iw) * channels + c;
-                                const bool better = best < 0 || (!std::isnan(x(best, e)) &&
-                                                                 (std::isnan(x(at, e)) || x(at, e) > x(best, e)));
-                                if (better) {
-                                    best = at;
-                                }
-                            }
-                        }
-                        expected(best, e) += dy((oh * g.out_width + ow) * channels + c, e);
+                        expected(first_maximum_at(g, x, e, oh, ow, c), e) += dy((oh * g.out_width + ow) * channels + c, e);
                     }
                 }
             }
@@ -741,23 +749,7 @@ TEST_CASE_TEMPLATE("max pooling's prediction: infinities, NaN and signed zeros, 
             for (nndl::Index oh = 0; oh < g.out_height; ++oh) {
                 for (nndl::Index ow = 0; ow < g.out_width; ++ow) {
                     for (nndl::Index c = 0; c < channels; ++c) {
-                        bool found = false;
-                        Scalar best = 0;
-                        for (nndl::Index kh = 0; kh < 2; ++kh) {
-                            for (nndl::Index kw = 0; kw < 2; ++kw) {
-                                const nndl::Index ih = oh * 2 - g.top + kh;
-                                const nndl::Index iw = ow * 2 - g.left + kw;
-                                if (ih < 0 || ih >= g.in_height || iw < 0 || iw >= g.in_width) {
-                                    continue;
-                                }
-                                const Scalar v = x((ih * g.in_width + iw) * channels + c, e);
-                                if (!found || (!std::isnan(best) && (std::isnan(v) || v > best))) {
-                                    best = v;
-                                    found = true;
-                                }
-                            }
-                        }
-                        expected((oh * g.out_width + ow) * channels + c, e) = best;
+                        expected((oh * g.out_width + ow) * channels + c, e) = x(first_maximum_at(g, x, e, oh, ow, c), e);
                     }
                 }
             }
