@@ -542,25 +542,32 @@ TEST_CASE_TEMPLATE("Conv2D training (windows read in place where channels are fe
     const conv_inference_test::KeepKernelIsa keep;
     int in_place_chunked = 0;
     int lowered = 0;
+    int in_place_long_rows = 0;
     for (int trial = 0; trial < 40; ++trial) {
         const auto draw = [&](nndl::Index low, nndl::Index high) {
             return low + static_cast<nndl::Index>(random.below(static_cast<std::uint32_t>(high - low + 1)));
         };
         // Mostly window rows of up to patch_short_row (64) values (read in place), some longer
         // (lowered).
-        const nndl::Index channels = trial % 5 == 0 ? 1 : trial % 5 == 1 ? draw(11, 40) : draw(1, 6);
+        nndl::Index channels = trial % 5 == 0 ? 1 : trial % 5 == 1 ? draw(11, 40) : draw(1, 6);
         // Larger images in every other trial: several chunks of a batch.
         const nndl::Index height = trial % 2 == 1 ? draw(10, 20) : draw(1, 11);
         const nndl::Index width = trial % 2 == 1 ? draw(10, 20) : draw(1, 11);
         // Filter counts in whole vectors and not, and past the thin kernels' limit.
-        const nndl::Index filters = trial % 4 == 0   ? draw(40, 70)
+        nndl::Index filters = trial % 4 == 0   ? draw(40, 70)
                                     : trial % 4 == 1 ? 16 * draw(1, 2)
                                     : trial % 4 == 2 ? draw(1, 33)
                                                      : draw(1, 6);
         const nndl::Index largest = trial % 7 == 0 ? 5 : 3;
-        const nndl::Index kernel_h = draw(1, std::min<nndl::Index>(height, largest));
-        const nndl::Index kernel_w = draw(1, std::min<nndl::Index>(width, largest));
+        nndl::Index kernel_h = draw(1, std::min<nndl::Index>(height, largest));
+        nndl::Index kernel_w = draw(1, std::min<nndl::Index>(width, largest));
         const nndl::Index stride = draw(1, 2);
+        if (trial == 1) {  // window rows of 48 values (3x3 over 16 channels), filters within every tile
+            channels = 16;
+            filters = 6;
+            kernel_h = 3;
+            kernel_w = 3;
+        }
         const bool same = random.below(2) == 1;
         // With the larger images, several chunks of the batch (about 2048 patch columns each);
         // else one example or a few.
@@ -592,6 +599,10 @@ TEST_CASE_TEMPLATE("Conv2D training (windows read in place where channels are fe
             batch > 2048 / conv.geometry().positions()) {
             ++in_place_chunked;  // windows read in place, the batch in several chunks
         }
+        if (nndl::detail::short_window_rows(conv.geometry()) && kernel_w * channels > 32 &&
+            filters <= nndl::detail::tile_rows_for<Scalar>(16)) {
+            ++in_place_long_rows;  // rows past 32 values, read in place since the limit became 64
+        }
         if (!nndl::detail::short_window_rows(conv.geometry())) {
             ++lowered;  // window rows too long to read in place: lowered to patches
         }
@@ -611,8 +622,9 @@ TEST_CASE_TEMPLATE("Conv2D training (windows read in place where channels are fe
             CHECK(relative_difference(*conv.parameters()[0].gradient, dw) <= limit);
         }
     }
-    CHECK(in_place_chunked >= 3);  // the draws reach the in-place path with several chunks
-    CHECK(lowered >= 2);           // and the lowered one
+    CHECK(in_place_chunked >= 3);    // the draws reach the in-place path with several chunks
+    CHECK(in_place_long_rows >= 1);  // rows of 33-64 values in place
+    CHECK(lowered >= 2);             // and the lowered one
 }
 
 TEST_CASE_TEMPLATE("BatchNorm training over many runs of columns against the formulas in double", Scalar, float,
@@ -731,10 +743,15 @@ TEST_CASE_TEMPLATE("max pooling's prediction: infinities, NaN and signed zeros, 
     const auto same_bits = [](Scalar a, Scalar b) {
         return (std::isnan(a) && std::isnan(b)) || (a == b && std::signbit(a) == std::signbit(b));
     };
-    for (const nndl::Index channels : {1, 8, 19}) {
+    // Padded (window by window) and 2x2 windows tiling the image exactly (a whole row at once).
+    for (int variant = 0; variant < 6; ++variant) {
+        const bool padded = variant < 3;
+        const nndl::Index channels = variant % 3 == 0 ? 1 : variant % 3 == 1 ? 8 : 19;
+        CAPTURE(padded);
         CAPTURE(channels);
-        const Shape in = Shape::image(5, 6, channels);
-        auto pool = nndl::make_max_pool<Scalar>(in, Window(2), Stride(2), Padding::amounts(0, 1, 0, 0));
+        const Shape in = padded ? Shape::image(5, 6, channels) : Shape::image(4, 6, channels);
+        auto pool = nndl::make_max_pool<Scalar>(in, Window(2), Stride(2),
+                                                padded ? Padding::amounts(0, 1, 0, 0) : Padding::valid());
         const nndl::WindowGeometry& g = dynamic_cast<const nndl::Pool2D<Scalar>&>(*pool).geometry();
         // Column 0: finite values only; 1: infinities too; 2: a NaN as well.
         Matrix<Scalar> x(in.size(), 3);

@@ -1,6 +1,7 @@
 // Network: the course's W4A1 cases, whole-network gradient checks, training loop,
 // errors.
 #include <array>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -367,4 +368,32 @@ TEST_CASE("Network: predictions over many examples go a slice of columns at a ti
     CHECK(worst < 1e-12);
     const Matrix<double> labels = net.predict(x);
     CHECK(labels.leftCols(300) == net.predict(Matrix<double>(x.leftCols(300))));
+}
+
+// The finiteness test behind every prediction's input check and max pooling's choice of path:
+// one vectorized sum, so each position of a packet, its tail and a lone value must count.
+TEST_CASE_TEMPLATE("detail::all_finite: a non-finite value anywhere, at any length, is found", Scalar, float, double) {
+    const Scalar finite[] = {Scalar(0), -Scalar(0), std::numeric_limits<Scalar>::denorm_min(),
+                             std::numeric_limits<Scalar>::max(), std::numeric_limits<Scalar>::lowest()};
+    const Scalar non_finite[] = {std::numeric_limits<Scalar>::infinity(), -std::numeric_limits<Scalar>::infinity(),
+                                 std::numeric_limits<Scalar>::quiet_NaN()};
+    int missed = 0;
+    int wrong = 0;
+    for (Index length = 1; length <= 40; ++length) {
+        Matrix<Scalar> m(length, 1);
+        for (Index i = 0; i < length; ++i) {
+            m(i, 0) = finite[i % 5];
+        }
+        wrong += !nndl::detail::all_finite(m);  // huge values of both signs, zeros, denormals: finite
+        for (Index at = 0; at < length; ++at) {
+            for (const Scalar bad : non_finite) {
+                Matrix<Scalar> with_bad = m;
+                with_bad(at, 0) = bad;
+                missed += nndl::detail::all_finite(with_bad);
+            }
+        }
+    }
+    CHECK(wrong == 0);
+    CHECK(missed == 0);
+    CHECK(nndl::detail::all_finite(Matrix<Scalar>(0, 3)));  // nothing to find
 }

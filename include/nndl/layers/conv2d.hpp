@@ -12,7 +12,7 @@
 //
 // The layer lowers the batch to patches (im2col: one column per output position and
 // example) and multiplies them by W with Eigen or nndl's thin kernels; with few channels
-// and filters (a network's first layer) the kernels read each window in place from a
+// and filters (a network's first layers) the kernels read each window in place from a
 // zero-bordered copy of the image instead, forward and for the weight gradient. The
 // batch is cut into chunks of a few examples that threads claim one at a time (lowering,
 // product, bias, and in backward the gradients), so a descheduled thread delays one chunk,
@@ -70,13 +70,13 @@ inline void copy_run(const Scalar* from, Index n, Scalar* to) {
     });
 }
 
-/// Window rows of at most this many values (few channels: a network's first layers) are
+/// Window rows of at most this many values (few channels: 3x3 windows over up to 21) are
 /// copied from a padded copy of the image, without a bounds check or a fill per row.
 constexpr Index patch_short_row = 64;
 
 /// Whether PaddedImages pays: the padded image is at most four times the image (plus a few
 /// rows), so a padding or stride from a model file cannot make each thread allocate more
-/// than the input itself holds. Otherwise the lowering checks each window row's bounds.
+/// than about four examples' values. Otherwise the lowering checks each window row's bounds.
 inline bool padded_copy_pays(const WindowGeometry& g) {
     const Index image = g.in_height * g.in_width * g.channels;
     const Index padded_rows = g.in_height + g.top + g.bottom;
