@@ -621,6 +621,19 @@ TEST_CASE_TEMPLATE("Conv2D training (windows read in place where channels are fe
             CHECK(conv.backward(dz, false).size() == 0);
             CHECK(relative_difference(*conv.parameters()[0].gradient, dw) <= limit);
         }
+        // With a ReLU, A and dZ are taken chunk by chunk beside the products: the same bits as
+        // this layer's Z through max(Z, 0), and its backward from the gradient masked where Z > 0.
+        nndl::Conv2D<Scalar> relu_conv(in, filters, Window(kernel_h, kernel_w), Stride(stride),
+                                       same ? Padding::same() : Padding::valid(), nndl::Activation::relu);
+        relu_conv.weights() = conv.weights();
+        relu_conv.bias() = conv.bias();
+        const Matrix<Scalar> z = conv.forward(x, nndl::Mode::training);
+        CHECK(relu_conv.forward(x, nndl::Mode::training) == z.cwiseMax(Scalar(0)));
+        const Matrix<Scalar> masked = (z.array() > Scalar(0)).select(dz, Matrix<Scalar>::Zero(dz.rows(), dz.cols()));
+        const Matrix<Scalar> masked_input_gradient = conv.backward(masked, true);
+        CHECK(relu_conv.backward(dz, true) == masked_input_gradient);
+        CHECK(*relu_conv.parameters()[0].gradient == *conv.parameters()[0].gradient);
+        CHECK(*relu_conv.parameters()[1].gradient == *conv.parameters()[1].gradient);
     }
     CHECK(in_place_chunked >= 3);    // the draws reach the in-place path with several chunks
     CHECK(in_place_long_rows >= 1);  // rows of 33-64 values in place
@@ -703,17 +716,23 @@ TEST_CASE_TEMPLATE("max pooling's backward: the first maximum of each window, ti
     // 19 channels: two runs of eight and a tail; values drawn from few levels, so windows tie.
     nndl::NumpyRandom random(13);
     const Scalar nan = std::numeric_limits<Scalar>::quiet_NaN();
+    // Padded windows, and 2x2 windows tiling the image exactly (each pixel written once).
+    for (const bool exact : {false, true})
     for (const nndl::Index channels : {1, 8, 19}) {
+        CAPTURE(exact);
         CAPTURE(channels);
-        const Shape in = Shape::image(5, 6, channels);
-        auto pool = nndl::make_max_pool<Scalar>(in, Window(2), Stride(2), Padding::amounts(0, 1, 0, 0));
+        const Shape in = Shape::image(exact ? 4 : 5, 6, channels);
+        auto pool = nndl::make_max_pool<Scalar>(in, Window(2), Stride(2),
+                                                exact ? Padding::valid() : Padding::amounts(0, 1, 0, 0));
         Matrix<Scalar> x(in.size(), 3);
         for (nndl::Index i = 0; i < x.size(); ++i) {
             x.data()[i] = static_cast<Scalar>(random.below(3));
         }
         x(7, 1) = nan;  // the first NaN of a window wins
         x(7 + 6 * channels, 1) = nan;
-        const Matrix<Scalar> dy = random.randn<Scalar>(pool->output_size(), 3);
+        Matrix<Scalar> dy = random.randn<Scalar>(pool->output_size(), 3);
+        dy(0, 0) = -Scalar(0);  // 0 + -0 is +0 on the pixel that gets it
+        dy(channels, 2) = -Scalar(0);
         pool->forward(x, nndl::Mode::training);
         const Matrix<Scalar> dx = pool->backward(dy, true);
         // Each window's first maximum (first_maximum_at) gets its output's gradient.
@@ -728,7 +747,14 @@ TEST_CASE_TEMPLATE("max pooling's backward: the first maximum of each window, ti
                 }
             }
         }
-        CHECK(dx == expected);
+        REQUIRE(dx.rows() == expected.rows());
+        REQUIRE(dx.cols() == expected.cols());
+        nndl::Index differences = 0;  // signed zeros too
+        for (nndl::Index i = 0; i < dx.size(); ++i) {
+            differences += dx.data()[i] != expected.data()[i] ||
+                           std::signbit(dx.data()[i]) != std::signbit(expected.data()[i]);
+        }
+        CHECK(differences == 0);
     }
 }
 

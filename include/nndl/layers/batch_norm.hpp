@@ -164,10 +164,17 @@ protected:
         }
         const Scalar* g = dy_in.data();
         const Scalar* xhat = normalized_.data();
-        channel_sums(count, [&](Index at, Index n) { return ConstValues(g + at, n); }, beta_gradient_);
-        channel_sums(
-            count, [&](Index at, Index n) { return ConstValues(g + at, n) * ConstValues(xhat + at, n); },
-            gamma_gradient_);
+        // Both sums in one pass over dy (each accumulated as channel_sums would alone).
+        accumulator_.setZero(tile_columns() * c);
+        second_accumulator_.setZero(tile_columns() * c);
+        for (Index first = 0; first < count; first += tile_columns()) {
+            const Index n = std::min(tile_columns(), count - first) * c;
+            const ConstValues dy_run(g + first * c, n);
+            accumulator_.head(n) += dy_run;
+            second_accumulator_.head(n) += dy_run * ConstValues(xhat + first * c, n);
+        }
+        sum_runs(accumulator_, beta_gradient_);
+        sum_runs(second_accumulator_, gamma_gradient_);
         if (!need_input_gradient) {
             input_gradient_.resize(0, 0);
             return input_gradient_;
@@ -241,9 +248,15 @@ private:
             const Index n = std::min(per, count - first) * c;
             accumulator_.head(n) += values(first * c, n);
         }
+        sum_runs(accumulator_, sums);
+    }
+
+    /// sums := per channel, the sum of a run-sized accumulator's columns, in order.
+    void sum_runs(const Eigen::Array<Scalar, Eigen::Dynamic, 1>& accumulator, Matrix<Scalar>& sums) const {
+        const Index c = shape_.channels;
         sums.setZero(c, 1);
-        for (Index k = 0; k < per; ++k) {
-            sums.col(0) += accumulator_.segment(k * c, c).matrix();
+        for (Index k = 0; k < tile_columns(); ++k) {
+            sums.col(0) += accumulator.segment(k * c, c).matrix();
         }
     }
 
@@ -277,6 +290,7 @@ private:
     Eigen::Array<Scalar, Eigen::Dynamic, 1> scale_;
     Matrix<Scalar> tiled_;                                 // per-channel vectors, see tile()
     Eigen::Array<Scalar, Eigen::Dynamic, 1> accumulator_;  // channel_sums' run-sized sums
+    Eigen::Array<Scalar, Eigen::Dynamic, 1> second_accumulator_;  // backward's second sum beside it
 };
 
 // ---- model files --------------------------------------------------------------------

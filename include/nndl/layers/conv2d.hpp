@@ -277,20 +277,22 @@ void patch_columns_short_rows(const WindowGeometry& g, const Matrix<Scalar>& x, 
 
 /// The reverse of patch_columns for examples [first, first + count): their columns of `x`
 /// are overwritten with the sum of every patch entry on the pixel it came from (entries
-/// from padding are dropped), patch columns in order, a window row at a time.
+/// from padding are dropped), patch columns in order, a window row at a time. `patches`
+/// holds those examples' patch columns only (column 0: example `first`'s first position),
+/// a column every window_height * window_width * channels values.
 template <class Scalar>
-void patches_to_image(const WindowGeometry& g, const Matrix<Scalar>& patches, Index first, Index count,
-                      Matrix<Scalar>& x) {
+void patches_to_image(const WindowGeometry& g, const Scalar* patches, Index first, Index count, Matrix<Scalar>& x) {
     using Run = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
     const Index positions = g.positions();
     const Index c = g.channels;
     const Index row_values = g.window_width * c;
+    const Index length = g.window_height * row_values;
     x.middleCols(first, count).setZero();
     for (Index i = first; i < first + count; ++i) {
         Scalar* image = x.col(i).data();
         for (Index oh = 0; oh < g.out_height; ++oh) {
             for (Index ow = 0; ow < g.out_width; ++ow) {
-                const Scalar* in = patches.col(i * positions + oh * g.out_width + ow).data();
+                const Scalar* in = patches + ((i - first) * positions + oh * g.out_width + ow) * length;
                 const Index iw0 = ow * g.stride_horizontal - g.left;
                 const Index lo = std::max<Index>(0, -iw0);
                 const Index hi = std::min<Index>(g.window_width, g.in_width - iw0);
@@ -413,12 +415,12 @@ protected:
     /// the windows are read in place from the input) for backward (without an activation A is
     /// Z, the object returned).
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
-        windows_in_place_ = linear(input, patches_, z_, tiled_bias_);
         if (activation_ == Activation::identity) {  // A is Z (before a batch norm, say): no copy of it
+            windows_in_place_ = linear(input, patches_, z_, tiled_bias_);
             a_.resize(0, 0);
             return z_;
         }
-        with_activation(activation_, [&](auto policy) { decltype(policy)::forward(z_, a_); });
+        windows_in_place_ = linear(input, patches_, z_, tiled_bias_, &a_);
         return a_;
     }
 
@@ -427,6 +429,10 @@ protected:
     const Matrix<Scalar>& do_backward(const Matrix<Scalar>& output_gradient, bool need_input_gradient) override {
         if (activation_ == Activation::identity) {  // dZ is the output's gradient
             return backward_linear(output_gradient, need_input_gradient);
+        }
+        if (activation_ == Activation::relu && !(numpy_order_ && !windows_in_place_)) {  // dZ chunk by chunk
+            dz_.resize(z_.rows(), z_.cols());
+            return backward_linear(dz_, need_input_gradient, &output_gradient);
         }
         with_activation(activation_,
                         [&](auto policy) { decltype(policy)::backward(z_, a_, output_gradient, dz_); });
@@ -661,10 +667,12 @@ private:
 #endif
 
     /// Z = W patches + b for the batch `input`, chunk by chunk (`patches`, `z` and the
-    /// workspace `tiled_bias` are resized). Returns whether the windows were read in place
-    /// (reads_windows_in_place), leaving `patches` empty.
-    bool linear(const Matrix<Scalar>& input, Matrix<Scalar>& patches, Matrix<Scalar>& z,
-                Matrix<Scalar>& tiled_bias) const {
+    /// workspace `tiled_bias` are resized), and A = f(Z) into `activated` unless it is null,
+    /// each chunk while it is in cache (the activation's forward_in_place: forward's values).
+    /// Returns whether the windows were read in place (reads_windows_in_place), leaving
+    /// `patches` empty.
+    bool linear(const Matrix<Scalar>& input, Matrix<Scalar>& patches, Matrix<Scalar>& z, Matrix<Scalar>& tiled_bias,
+                Matrix<Scalar>* activated = nullptr) const {
         const Index m = input.cols();
         const Index positions = geometry_.positions();
         const detail::KernelIsa isa = detail::kernel_isa();
@@ -673,6 +681,9 @@ private:
         const std::vector<Index>& offsets = window_offsets_;
         patches.resize(in_place ? 0 : weights_.cols(), in_place ? 0 : positions * m);
         z.resize(filters_ * positions, m);
+        if (activated != nullptr) {
+            activated->resize(z.rows(), m);
+        }
         Eigen::Map<Matrix<Scalar>> zmap(z.data(), filters_, positions * m);
         const Index per = chunk_examples();
         // A chunk's product: filters x patch length x its patch columns.
@@ -712,6 +723,11 @@ private:
             for (Index j = from; j < from + columns; j += tile) {
                 const Index values = std::min(tile, from + columns - j) * filters_;
                 Eigen::Map<Matrix<Scalar>>(zmap.data() + j * filters_, values, 1) += tiled_bias.col(0).head(values);
+            }
+            if (activated != nullptr) {
+                auto a = activated->middleCols(first, count);
+                a = z.middleCols(first, count);
+                with_activation(activation_, [&](auto policy) { decltype(policy)::forward_in_place(a); });
             }
         });
         return in_place;
@@ -778,7 +794,11 @@ private:
         }
     }
 
-    const Matrix<Scalar>& backward_linear(const Matrix<Scalar>& dz_values, bool need_input_gradient) {
+    /// The gradients from dZ (`dz_values`). With `relu_output_gradient`, dZ is first written
+    /// into `dz_values` (dz_) chunk by chunk from that gradient of A = max(Z, 0), each chunk
+    /// while it is in cache (the chunked path only).
+    const Matrix<Scalar>& backward_linear(const Matrix<Scalar>& dz_values, bool need_input_gradient,
+                                          const Matrix<Scalar>* relu_output_gradient = nullptr) {
         const Index m = this->last_input().cols();
         Eigen::Map<const Matrix<Scalar>> dz(dz_values.data(), filters_, geometry_.positions() * m);
         if (numpy_order_ && !windows_in_place_) {  // NumPy order since that forward: it kept the patches
@@ -796,7 +816,6 @@ private:
         const bool thin = uses_thin_kernels(isa);
         const std::vector<Index>& offsets = window_offsets_;
         if (need_input_gradient) {
-            patches_gradient_.resize(weights_.cols(), positions * m);
             input_gradient_.resize(geometry_.in_height * geometry_.in_width * geometry_.channels, m);
         } else {
             input_gradient_.resize(0, 0);
@@ -808,6 +827,11 @@ private:
             const Index from = first * positions;
             const Index columns = count * positions;
             const auto dz_chunk = dz.middleCols(from, columns);
+            if (relu_output_gradient != nullptr) {
+                const Index at = from * filters_;
+                detail::keep_where_positive(z_.data() + at, relu_output_gradient->data() + at, dz_.data() + at,
+                                            columns * filters_);
+            }
             auto& dw = partial_weights_[static_cast<std::size_t>(chunk)];
             dw.resize(weights_.rows(), weights_.cols());
 #if defined(__GNUC__) || defined(__clang__)
@@ -828,10 +852,16 @@ private:
             }
             partial_bias_[static_cast<std::size_t>(chunk)] = dz_chunk.rowwise().sum();
             if (need_input_gradient) {
+                // The chunk's patch gradients in a buffer of this thread, which stays in cache
+                // between the product and the sums onto the pixels (a batch-sized one would not).
+                thread_local std::vector<Scalar> patches_gradient;
+                patches_gradient.resize(static_cast<std::size_t>(weights_.cols() * columns));
                 detail::sequential_product(detail::transposed(weights_), detail::plain(dz_chunk),
-                                           patches_gradient_.data() + from * patches_gradient_.rows(),
-                                           patches_gradient_.rows());
-                detail::patches_to_image(geometry_, patches_gradient_, first, count, input_gradient_);
+                                           patches_gradient.data(), weights_.cols());
+                detail::patches_to_image(geometry_, patches_gradient.data(), first, count, input_gradient_);
+                if (patches_gradient.capacity() > (std::size_t(1) << 21)) {  // kept up to a cache's worth
+                    std::vector<Scalar>().swap(patches_gradient);
+                }
             }
         });
         // Summed in chunk order: the same result on any number of threads.
@@ -857,7 +887,6 @@ private:
     Matrix<Scalar> z_;
     Matrix<Scalar> a_;
     Matrix<Scalar> dz_;
-    Matrix<Scalar> patches_gradient_;
     Matrix<Scalar> input_gradient_;
     Matrix<Scalar> tiled_bias_;                // b repeated over bias_tile_columns() columns
     std::vector<Index> window_offsets_;        // window_offsets() where the window rows are short

@@ -110,6 +110,13 @@ protected:
         const WindowGeometry& g = geometry_;
         const Index m = output_gradient.cols();
         const Index channels = g.channels;
+        if (mode_ == PoolMode::max && halves_exactly()) {  // each pixel in one window: written once, no zeroing first
+            input_gradient_.resize(g.in_height * g.in_width * channels, m);
+            detail::parallel_chunks(m, output_gradient.rows() * 4, [&](Index i) {
+                max_unpool_halves(argmax_.col(i).data(), output_gradient.col(i).data(), input_gradient_.col(i).data());
+            });
+            return input_gradient_;
+        }
         input_gradient_.setZero(g.in_height * g.in_width * channels, m);
         const Scalar share = Scalar(1) / static_cast<Scalar>(g.window_height * g.window_width);
         const Index window = g.window_height * g.window_width;
@@ -269,6 +276,25 @@ private:
         }
     }
 
+    /// Max pooling's backward of one example where halves_exactly(): each pixel of the input
+    /// gradient `dx` is 0 + its window's `dy` where it holds the window's recorded maximum
+    /// (`from`), else 0: the values the zeroed gradient plus each window's share would hold.
+    void max_unpool_halves(const Index* from, const Scalar* dy, Scalar* dx) const {
+        const WindowGeometry& g = geometry_;
+        const Index c = g.channels;
+        const Index row = g.in_width * c;
+        const Index corners[4] = {0, c, row, row + c};
+        for (Index oh = 0; oh < g.out_height; ++oh) {
+            for (Index ow = 0; ow < g.out_width; ++ow) {
+                const Index at = (oh * g.out_width + ow) * c;
+                for (const Index corner : corners) {
+                    const Index first = 2 * oh * row + 2 * ow * c + corner;
+                    unpool_matches(from + at, dy + at, first, c, dx + first);
+                }
+            }
+        }
+    }
+
     /// For backward: where each window's maximum `y` first occurs (the first NaN for a NaN).
     void record_first_maximum(const Scalar* x, const Scalar* y, Index* at) const {
         const Index channels = geometry_.channels;
@@ -306,6 +332,36 @@ private:
             if (at[c] < 0 && (v[c] == w[c] || (std::isnan(v[c]) && std::isnan(w[c])))) {
                 at[c] = first + c;
             }
+        }
+    }
+
+    /// dx[k] = 0 + dy[k] where from[k] is first + k, else 0, for k < n: eight at a time
+    /// where the compiler has vector types (as record_matches).
+    static void unpool_matches(const Index* from, const Scalar* dy, Index first, Index n, Scalar* dx) {
+        Index k = 0;
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)  // __builtin_convertvector
+        constexpr Index lanes = 8;
+        using Bits = std::conditional_t<sizeof(Scalar) == 4, std::int32_t, std::int64_t>;
+        typedef Scalar Values __attribute__((vector_size(lanes * sizeof(Scalar))));
+        typedef Bits Masks __attribute__((vector_size(lanes * sizeof(Scalar))));
+        typedef Index Indices __attribute__((vector_size(lanes * sizeof(Index))));
+        static_assert(sizeof(Bits) == sizeof(Scalar), "a mask bit per value bit");
+        const Indices step = {0, 1, 2, 3, 4, 5, 6, 7};
+        for (; k + lanes <= n; k += lanes) {
+            Indices recorded;
+            Values gradient;
+            std::memcpy(&recorded, from + k, sizeof(Indices));
+            std::memcpy(&gradient, dy + k, sizeof(Values));
+            gradient += Scalar(0);
+            const Masks hit = __builtin_convertvector(recorded == first + k + step, Masks);
+            Masks bits;
+            std::memcpy(&bits, &gradient, sizeof(Masks));
+            bits &= hit;
+            std::memcpy(dx + k, &bits, sizeof(Masks));
+        }
+#endif
+        for (; k < n; ++k) {
+            dx[k] = from[k] == first + k ? dy[k] + Scalar(0) : Scalar(0);
         }
     }
 
