@@ -93,6 +93,11 @@ TEST_CASE_TEMPLATE("a CNN training step allocates nothing once warmed up", Scala
     net.add(std::move(conv));
     net.add(std::make_unique<nndl::BatchNorm<Scalar>>(net.output_shape()));
     net.add(nndl::make_max_pool<Scalar>(net.output_shape(), nndl::Window(2), nndl::Stride(2)));
+    // A second convolution: its backward computes the input's gradient too.
+    auto second = std::make_unique<nndl::Conv2D<Scalar>>(net.output_shape(), 5, nndl::Window(3), nndl::Stride(1),
+                                                         nndl::Padding::same(), Activation::relu);
+    second->weights() = nndl::initial_weights<Scalar>(5, second->fan_in(), {nndl::Init::he}, random);
+    net.add(std::move(second));
     net.add(nndl::make_avg_pool<Scalar>(net.output_shape(), nndl::Window(2), nndl::Stride(1)));
     net.add(std::make_unique<nndl::GlobalAvgPool<Scalar>>(net.output_shape()));
     net.add_dense(3, Activation::softmax, {nndl::Init::xavier}, random);

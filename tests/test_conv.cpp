@@ -5,6 +5,7 @@
 
 #include <nndl/all.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -620,24 +621,52 @@ TEST_CASE_TEMPLATE("Conv2D training (windows read in place where channels are fe
             conv.forward(x, nndl::Mode::training);
             CHECK(conv.backward(dz, false).size() == 0);
             CHECK(relative_difference(*conv.parameters()[0].gradient, dw) <= limit);
+            // With a ReLU, A and dZ are taken chunk by chunk beside the products: the same bits
+            // as this layer's Z through max(Z, 0), and its backward from the gradient masked
+            // where Z > 0.
+            nndl::Conv2D<Scalar> relu_conv(in, filters, Window(kernel_h, kernel_w), Stride(stride),
+                                           same ? Padding::same() : Padding::valid(), nndl::Activation::relu);
+            relu_conv.weights() = conv.weights();
+            relu_conv.bias() = conv.bias();
+            const Matrix<Scalar> z = conv.forward(x, nndl::Mode::training);
+            CHECK(relu_conv.forward(x, nndl::Mode::training) == z.cwiseMax(Scalar(0)));
+            const Matrix<Scalar> masked =
+                (z.array() > Scalar(0)).select(dz, Matrix<Scalar>::Zero(dz.rows(), dz.cols()));
+            const Matrix<Scalar> masked_input_gradient = conv.backward(masked, true);
+            CHECK(relu_conv.backward(dz, true) == masked_input_gradient);
+            CHECK(*relu_conv.parameters()[0].gradient == *conv.parameters()[0].gradient);
+            CHECK(*relu_conv.parameters()[1].gradient == *conv.parameters()[1].gradient);
         }
-        // With a ReLU, A and dZ are taken chunk by chunk beside the products: the same bits as
-        // this layer's Z through max(Z, 0), and its backward from the gradient masked where Z > 0.
-        nndl::Conv2D<Scalar> relu_conv(in, filters, Window(kernel_h, kernel_w), Stride(stride),
-                                       same ? Padding::same() : Padding::valid(), nndl::Activation::relu);
-        relu_conv.weights() = conv.weights();
-        relu_conv.bias() = conv.bias();
-        const Matrix<Scalar> z = conv.forward(x, nndl::Mode::training);
-        CHECK(relu_conv.forward(x, nndl::Mode::training) == z.cwiseMax(Scalar(0)));
-        const Matrix<Scalar> masked = (z.array() > Scalar(0)).select(dz, Matrix<Scalar>::Zero(dz.rows(), dz.cols()));
-        const Matrix<Scalar> masked_input_gradient = conv.backward(masked, true);
-        CHECK(relu_conv.backward(dz, true) == masked_input_gradient);
-        CHECK(*relu_conv.parameters()[0].gradient == *conv.parameters()[0].gradient);
-        CHECK(*relu_conv.parameters()[1].gradient == *conv.parameters()[1].gradient);
     }
     CHECK(in_place_chunked >= 3);    // the draws reach the in-place path with several chunks
     CHECK(in_place_long_rows >= 1);  // rows of 33-64 values in place
     CHECK(lowered >= 2);             // and the lowered one
+}
+
+TEST_CASE_TEMPLATE("Conv2D's training forward takes its activation a chunk of the batch at a time: the same bits as "
+                   "the activation over the whole pre-activation",
+                   Scalar, float, double) {
+    nndl::NumpyRandom random(53);
+    const Shape in = Shape::image(10, 10, 3);
+    const Matrix<Scalar> x = random.randn<Scalar>(in.size(), 45);  // 100 positions: chunks of 20 examples
+    for (const Activation activation : {Activation::identity, Activation::sigmoid, Activation::tanh, Activation::relu,
+                                        Activation::leaky_relu, Activation::softmax}) {
+        for (const bool numpy_order : {false, true}) {
+            CAPTURE(nndl::to_string(activation));
+            CAPTURE(numpy_order);
+            nndl::Conv2D<Scalar> conv(in, 4, Window(3), Stride(1), Padding::same(), activation);
+            conv.weights() = random.randn<Scalar>(4, conv.fan_in());
+            conv.bias() = random.randn<Scalar>(4, 1);
+            conv.set_numpy_order(numpy_order);
+            const Matrix<Scalar> a = conv.forward(x, nndl::Mode::training);
+            Matrix<Scalar> expected;
+            nndl::with_activation(activation,
+                                  [&](auto policy) { decltype(policy)::forward(conv.preactivation(), expected); });
+            REQUIRE(a.rows() == expected.rows());
+            REQUIRE(a.cols() == expected.cols());
+            CHECK(std::memcmp(a.data(), expected.data(), sizeof(Scalar) * static_cast<std::size_t>(a.size())) == 0);
+        }
+    }
 }
 
 TEST_CASE_TEMPLATE("BatchNorm training over many runs of columns against the formulas in double", Scalar, float,
@@ -734,6 +763,9 @@ TEST_CASE_TEMPLATE("max pooling's backward: the first maximum of each window, ti
         dy(0, 0) = -Scalar(0);  // 0 + -0 is +0 on the pixel that gets it
         dy(channels, 2) = -Scalar(0);
         pool->forward(x, nndl::Mode::training);
+        // A backward first that leaves NaN wherever a gradient lands: the second must overwrite
+        // every pixel of the same buffer.
+        pool->backward(Matrix<Scalar>::Constant(dy.rows(), dy.cols(), nan), true);
         const Matrix<Scalar> dx = pool->backward(dy, true);
         // Each window's first maximum (first_maximum_at) gets its output's gradient.
         Matrix<Scalar> expected = Matrix<Scalar>::Zero(x.rows(), x.cols());

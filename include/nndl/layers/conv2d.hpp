@@ -275,34 +275,37 @@ void patch_columns_short_rows(const WindowGeometry& g, const Matrix<Scalar>& x, 
                     [&](auto run) { patch_columns_padded(g, x, first, count, patches, ld, run); });
 }
 
-/// The reverse of patch_columns for examples [first, first + count): their columns of `x`
-/// are overwritten with the sum of every patch entry on the pixel it came from (entries
-/// from padding are dropped), patch columns in order, a window row at a time. `patches`
-/// holds those examples' patch columns only (column 0: example `first`'s first position),
-/// a column every window_height * window_width * channels values.
+/// The reverse of patch_columns for patch columns [from, from + columns) of the batch
+/// (column j: example j / positions, position j % positions): the sum of every patch entry
+/// is added onto the pixel it came from (entries from padding are dropped), patch columns in
+/// order, a window row at a time, and an example's column of `x` is zeroed at its first
+/// position. So calls over consecutive ranges that start on an example overwrite those
+/// examples' columns. `patches` holds the range's columns only, window_height *
+/// window_width * channels values each.
 template <class Scalar>
-void patches_to_image(const WindowGeometry& g, const Scalar* patches, Index first, Index count, Matrix<Scalar>& x) {
+void patches_to_image(const WindowGeometry& g, const Scalar* patches, Index from, Index columns, Matrix<Scalar>& x) {
     using Run = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
     const Index positions = g.positions();
     const Index c = g.channels;
     const Index row_values = g.window_width * c;
     const Index length = g.window_height * row_values;
-    x.middleCols(first, count).setZero();
-    for (Index i = first; i < first + count; ++i) {
-        Scalar* image = x.col(i).data();
-        for (Index oh = 0; oh < g.out_height; ++oh) {
-            for (Index ow = 0; ow < g.out_width; ++ow) {
-                const Scalar* in = patches + ((i - first) * positions + oh * g.out_width + ow) * length;
-                const Index iw0 = ow * g.stride_horizontal - g.left;
-                const Index lo = std::max<Index>(0, -iw0);
-                const Index hi = std::min<Index>(g.window_width, g.in_width - iw0);
-                for (Index kh = 0; kh < g.window_height; ++kh, in += row_values) {
-                    const Index ih = oh * g.stride_vertical - g.top + kh;
-                    if (ih >= 0 && ih < g.in_height && hi > lo) {
-                        Eigen::Map<Run>(image + (ih * g.in_width + iw0 + lo) * c, (hi - lo) * c) +=
-                            Eigen::Map<const Run>(in + lo * c, (hi - lo) * c);
-                    }
-                }
+    for (Index j = from; j < from + columns; ++j) {
+        const Index position = j % positions;
+        Scalar* image = x.col(j / positions).data();
+        if (position == 0) {
+            Eigen::Map<Run>(image, x.rows()).setZero();
+        }
+        const Index oh = position / g.out_width;
+        const Index ow = position % g.out_width;
+        const Scalar* in = patches + (j - from) * length;
+        const Index iw0 = ow * g.stride_horizontal - g.left;
+        const Index lo = std::max<Index>(0, -iw0);
+        const Index hi = std::min<Index>(g.window_width, g.in_width - iw0);
+        for (Index kh = 0; kh < g.window_height; ++kh, in += row_values) {
+            const Index ih = oh * g.stride_vertical - g.top + kh;
+            if (ih >= 0 && ih < g.in_height && hi > lo) {
+                Eigen::Map<Run>(image + (ih * g.in_width + iw0 + lo) * c, (hi - lo) * c) +=
+                    Eigen::Map<const Run>(in + lo * c, (hi - lo) * c);
             }
         }
     }
@@ -430,9 +433,8 @@ protected:
         if (activation_ == Activation::identity) {  // dZ is the output's gradient
             return backward_linear(output_gradient, need_input_gradient);
         }
-        if (activation_ == Activation::relu && !(numpy_order_ && !windows_in_place_)) {  // dZ chunk by chunk
-            dz_.resize(z_.rows(), z_.cols());
-            return backward_linear(dz_, need_input_gradient, &output_gradient);
+        if (activation_ == Activation::relu) {  // dZ chunk by chunk
+            return backward_linear(output_gradient, need_input_gradient, /*through_relu=*/true);
         }
         with_activation(activation_,
                         [&](auto policy) { decltype(policy)::backward(z_, a_, output_gradient, dz_); });
@@ -595,6 +597,11 @@ private:
 
     /// Examples per chunk: about 2048 patch columns, whatever the thread count.
     Index chunk_examples() const { return std::max<Index>(1, 2048 / geometry_.positions()); }
+    /// Patch columns of the input gradient per block in backward: about 2^19 values (2 MiB of
+    /// float, the second-level cache of many cores), in whole register blocks of Eigen's kernel.
+    Index patch_gradient_columns() const {
+        return std::max<Index>(4, (Index(1) << 19) / weights_.cols() / 4 * 4);
+    }
     Index chunks(Index m) const { return (m + chunk_examples() - 1) / chunk_examples(); }
 
     /// Whether the thin kernels read each window in place from the padded images (few
@@ -794,14 +801,21 @@ private:
         }
     }
 
-    /// The gradients from dZ (`dz_values`). With `relu_output_gradient`, dZ is first written
-    /// into `dz_values` (dz_) chunk by chunk from that gradient of A = max(Z, 0), each chunk
-    /// while it is in cache (the chunked path only).
-    const Matrix<Scalar>& backward_linear(const Matrix<Scalar>& dz_values, bool need_input_gradient,
-                                          const Matrix<Scalar>* relu_output_gradient = nullptr) {
+    /// The gradients from `gradient`: dZ; or, `through_relu`, the gradient of A = max(Z, 0),
+    /// from which dZ is written into dz_ (a chunk at a time, while each chunk is in cache, but
+    /// for the NumPy-order path).
+    const Matrix<Scalar>& backward_linear(const Matrix<Scalar>& gradient, bool need_input_gradient,
+                                          bool through_relu = false) {
         const Index m = this->last_input().cols();
-        Eigen::Map<const Matrix<Scalar>> dz(dz_values.data(), filters_, geometry_.positions() * m);
+        if (through_relu) {
+            dz_.resize(z_.rows(), z_.cols());
+        }
+        Eigen::Map<const Matrix<Scalar>> dz(through_relu ? dz_.data() : gradient.data(), filters_,
+                                            geometry_.positions() * m);
         if (numpy_order_ && !windows_in_place_) {  // NumPy order since that forward: it kept the patches
+            if (through_relu) {
+                detail::keep_where_positive(z_.data(), gradient.data(), dz_.data(), dz_.size());
+            }
             numpy_order_backward(dz, m, need_input_gradient);
             return input_gradient_;
         }
@@ -827,10 +841,9 @@ private:
             const Index from = first * positions;
             const Index columns = count * positions;
             const auto dz_chunk = dz.middleCols(from, columns);
-            if (relu_output_gradient != nullptr) {
+            if (through_relu) {
                 const Index at = from * filters_;
-                detail::keep_where_positive(z_.data() + at, relu_output_gradient->data() + at, dz_.data() + at,
-                                            columns * filters_);
+                detail::keep_where_positive(z_.data() + at, gradient.data() + at, dz_.data() + at, columns * filters_);
             }
             auto& dw = partial_weights_[static_cast<std::size_t>(chunk)];
             dw.resize(weights_.rows(), weights_.cols());
@@ -852,15 +865,22 @@ private:
             }
             partial_bias_[static_cast<std::size_t>(chunk)] = dz_chunk.rowwise().sum();
             if (need_input_gradient) {
-                // The chunk's patch gradients in a buffer of this thread, which stays in cache
-                // between the product and the sums onto the pixels (a batch-sized one would not).
+                // The chunk's patch gradients a block of columns at a time, into a buffer of this
+                // thread that stays in cache between the product and the sums onto the pixels (a
+                // batch-sized one went through memory, zeroed first). Its size is this layer's,
+                // whatever the chunk's, so a thread sizes it once.
+                const Index length = weights_.cols();
+                const Index block = patch_gradient_columns();
                 thread_local std::vector<Scalar> patches_gradient;
-                patches_gradient.resize(static_cast<std::size_t>(weights_.cols() * columns));
-                detail::sequential_product(detail::transposed(weights_), detail::plain(dz_chunk),
-                                           patches_gradient.data(), weights_.cols());
-                detail::patches_to_image(geometry_, patches_gradient.data(), first, count, input_gradient_);
-                if (patches_gradient.capacity() > (std::size_t(1) << 21)) {  // kept up to a cache's worth
-                    std::vector<Scalar>().swap(patches_gradient);
+                const auto wanted = static_cast<std::size_t>(length * std::min(block, per * positions));
+                if (patches_gradient.size() < wanted) {
+                    patches_gradient.resize(wanted);
+                }
+                for (Index j = from; j < from + columns; j += block) {
+                    const Index n = std::min(block, from + columns - j);
+                    detail::sequential_product(detail::transposed(weights_), detail::plain(dz.middleCols(j, n)),
+                                               patches_gradient.data(), length);
+                    detail::patches_to_image(geometry_, patches_gradient.data(), j, n, input_gradient_);
                 }
             }
         });

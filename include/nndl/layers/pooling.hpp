@@ -8,11 +8,13 @@
 // (PyTorch's count_include_pad=True; with no padding it is the plain mean).
 
 #include <algorithm>
-#include <cstring>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../detail/parallel.hpp"
