@@ -36,8 +36,12 @@ void check_thin_product(nndl::detail::KernelIsa isa, bool half, Index m, Index n
 
 /// The kernel that reads B's rows at offsets (a convolution's windows in place): column j
 /// of B starts at j * step in `source`, its row t at offsets[t] from there.
+/// With `epilogue`: bias, ReLU, scale and shift, ReLU applied as the kernel stores each value
+/// (in the registers where a call writes C's final values, after the sums elsewhere). Returns
+/// how many values a ReLU set to 0.
 template <class Scalar>
-void check_gathered_columns(nndl::detail::KernelIsa isa, bool half, Index m, Index n, Index k) {
+Index check_gathered_columns(nndl::detail::KernelIsa isa, bool half, Index m, Index n, Index k,
+                            bool epilogue = false) {
     const Index step = 3;
     std::vector<Index> offsets(static_cast<std::size_t>(k));
     for (Index t = 0; t < k; ++t) {
@@ -54,13 +58,28 @@ void check_gathered_columns(nndl::detail::KernelIsa isa, bool half, Index m, Ind
     const Matrix<Scalar> a = Matrix<Scalar>::Random(m, k);
     Matrix<Scalar> c = Matrix<Scalar>::Constant(m, n, Scalar(7));  // stale values must not survive
     const int bytes = nndl::detail::vector_bytes(isa, half);
-    const nndl::detail::ThinArgs<Scalar> args{a.data(), m, source.data(), step, c.data(), m, m, n, k};
+    // Biases and shifts around the sums' size (so each ReLU cuts some values), scales of both signs.
+    const Matrix<Scalar> bias = Matrix<Scalar>::Random(m, 1) * Scalar(2);
+    const Matrix<Scalar> scale = Matrix<Scalar>::Random(m, 1);
+    const Matrix<Scalar> shift = Matrix<Scalar>::Random(m, 1);
+    const nndl::detail::StoreEpilogue<Scalar> steps{bias.data(), true, scale.data(), shift.data(), true};
+    const nndl::detail::ThinArgs<Scalar> args{a.data(), m, source.data(), step, c.data(), m, m, n, k,
+                                              epilogue ? &steps : nullptr};
     const Index split = n / 3;  // two calls, the second from a column other than the first
     nndl::detail::gathered_columns_for<Scalar>(isa, bytes, args, offsets.data(), 0, split);
     nndl::detail::gathered_columns_for<Scalar>(isa, bytes, args, offsets.data(), split, n);
-    const Matrix<Scalar> expected = a * b;
-    INFO("m=" << m << " n=" << n << " k=" << k << " " << nndl::detail::to_string(isa) << " bytes=" << bytes);
+    Matrix<Scalar> expected = a * b;
+    if (epilogue) {
+        for (Index j = 0; j < n; ++j) {
+            for (Index i = 0; i < m; ++i) {
+                expected(i, j) = steps(i, expected(i, j));
+            }
+        }
+    }
+    INFO("m=" << m << " n=" << n << " k=" << k << " " << nndl::detail::to_string(isa) << " bytes=" << bytes
+              << " epilogue=" << epilogue);
     CHECK(nndl_test::max_abs_difference(c, expected) <= tolerance<Scalar>(k));
+    return epilogue ? (expected.array() == Scalar(0)).count() : 0;
 }
 
 template <class Scalar>
@@ -139,18 +158,22 @@ TEST_CASE("multiply of float weights with up to 512 rows: nndl's kernel, the sam
     nndl::set_threads(0);
 }
 
-TEST_CASE_TEMPLATE("gathered columns (windows read in place): every instruction set, row count and column count",
+TEST_CASE_TEMPLATE("gathered columns (windows read in place): every instruction set, row count and column count, "
+                   "with and without the store epilogue",
                    Scalar, float, double) {
+    Index cut = 0;
     for (const auto isa : nndl::detail::runnable_kernel_isas()) {
         for (Index m : row_counts) {
             for (Index k : {1, 3, 9, 25, 75, 4099 + 4096}) {  // the last in chunks of A's columns
                 for (Index n : {1, 4, 5, 8, 13, 28}) {
                     check_gathered_columns<Scalar>(isa, false, m, n, k);
                     check_gathered_columns<Scalar>(isa, true, m, n, k);
+                    cut += check_gathered_columns<Scalar>(isa, false, m, n, k, /*epilogue=*/true);
                 }
             }
         }
     }
+    CHECK(cut > 1000);  // the epilogue's ReLUs cut values
 }
 
 TEST_CASE_TEMPLATE("outer_product_sum: every instruction set, row count and remainder of the input length", Scalar,

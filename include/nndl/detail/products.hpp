@@ -218,6 +218,35 @@ inline int vector_bytes(KernelIsa isa, bool half) {
     return half && full > 16 ? full / 2 : full;
 }
 
+/// What a thin product does to each value of C as it stores it, row i of C being a filter:
+/// v = (0 + the sum) + bias[i], then max(v, 0) with `relu`, then v * scale[i] + shift[i]
+/// where `scale` is set, then max(v, 0) with `relu_after` (a NaN stays NaN, -0 stays -0, as
+/// std::max(v, 0)). A convolution's bias, activation and folded batch normalization at
+/// prediction, applied while the values are in registers instead of in a pass after.
+template <class Scalar>
+struct StoreEpilogue {
+    const Scalar* bias;
+    bool relu;
+    const Scalar* scale;  ///< null: no scale and shift
+    const Scalar* shift;
+    bool relu_after;
+
+    /// The epilogue of one value of row `row`.
+    Scalar operator()(Index row, Scalar v) const {
+        v += bias[row];
+        if (relu) {
+            v = v < Scalar(0) ? Scalar(0) : v;
+        }
+        if (scale != nullptr) {
+            v = v * scale[row] + shift[row];
+        }
+        if (relu_after) {
+            v = v < Scalar(0) ? Scalar(0) : v;
+        }
+        return v;
+    }
+};
+
 /// Arguments of one thin-kernel call, passed by address (no vector type crosses a call).
 template <class Scalar>
 struct ThinArgs {
@@ -228,6 +257,7 @@ struct ThinArgs {
     Scalar* c;        ///< thin_product: C (m x n); outer_product_sum, window_gradient: C (m x k)
     Index ldc;
     Index m, n, k;
+    const StoreEpilogue<Scalar>* epilogue = nullptr;  ///< thin_columns: applied to C's values (null: none)
 };
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -259,10 +289,12 @@ struct GatheredRows {
 /// C(0:valid, 0:RN) += A(0:NP*lanes, 0:k) B(0:k, 0:RN), or with `first`, C = 0 + A B (the
 /// same values as adding to zeros, without writing them first). Loads NP full vectors of
 /// each column of A, so may read rows past `valid` (the caller keeps them inside A's
-/// storage); those lanes are never stored.
+/// storage); those lanes are never stored. With `epilogue`, each stored value then gets it
+/// (C's row 0 here being row `row` of the epilogue's vectors).
 template <class Scalar, int Bytes, int NP, int RN, class Rows>
 NNDL_DETAIL_INLINE void broadcast_tile(const Scalar* a, Index lda, const Scalar* b, Rows rows, Index ldb, Index k,
-                                       Scalar* c, Index ldc, Index valid, bool first) {
+                                       Scalar* c, Index ldc, Index valid, bool first,
+                                       const StoreEpilogue<Scalar>* epilogue = nullptr, Index row = 0) {
     using V = typename VectorType<Scalar, Bytes>::type;
     constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
     V acc[NP][RN];
@@ -307,12 +339,33 @@ NNDL_DETAIL_INLINE void broadcast_tile(const Scalar* a, Index lda, const Scalar*
                     std::memcpy(&current, out + p * lanes, sizeof(V));
                 }
                 current += acc[p][s];
+                if (epilogue != nullptr) {  // as StoreEpilogue::operator() does for each value
+                    const V zero{};
+                    V load;
+                    std::memcpy(&load, epilogue->bias + row + p * lanes, sizeof(V));
+                    current += load;
+                    if (epilogue->relu) {
+                        current = current < zero ? zero : current;
+                    }
+                    if (epilogue->scale != nullptr) {
+                        V shift;
+                        std::memcpy(&load, epilogue->scale + row + p * lanes, sizeof(V));
+                        std::memcpy(&shift, epilogue->shift + row + p * lanes, sizeof(V));
+                        current = current * load + shift;
+                    }
+                    if (epilogue->relu_after) {
+                        current = current < zero ? zero : current;
+                    }
+                }
                 std::memcpy(out + p * lanes, &current, sizeof(V));
             }
             continue;
         }
         for (Index i = 0; i < valid; ++i) {
             out[i] = (first ? Scalar(0) : out[i]) + result[i];
+            if (epilogue != nullptr) {
+                out[i] = (*epilogue)(row + i, out[i]);
+            }
         }
     }
 }
@@ -366,6 +419,17 @@ NNDL_DETAIL_INLINE void thin_tail(const ThinArgs<Scalar>& p, Rows rows, Index j,
     thin_tail_baseline(p, rows, j, columns, r, valid, t0, t1, zero);
 }
 
+/// p.epilogue over C's rows [r, r + valid) of columns [j, j + columns), value by value.
+template <class Scalar>
+NNDL_DETAIL_INLINE void apply_epilogue(const ThinArgs<Scalar>& p, Index j, Index columns, Index r, Index valid) {
+    for (Index s = j; s < j + columns; ++s) {
+        Scalar* out = p.c + s * p.ldc;
+        for (Index i = r; i < r + valid; ++i) {
+            out[i] = (*p.epilogue)(i, out[i]);
+        }
+    }
+}
+
 /// Columns [j, j + RN) of C = A B, A's rows [r, r + valid) (one tile), over B's rows
 /// [k0, k0 + kc): added to C, or written where k0 is 0. Vectors read up to a vector's rows
 /// from r; A's last columns, where that would leave A's storage, go to thin_tail.
@@ -378,21 +442,28 @@ NNDL_DETAIL_INLINE void thin_group(const ThinArgs<Scalar>& p, Rows rows, Index j
     const Index over = r + packets * lanes - p.m;
     const Index safe = over > 0 ? std::max<Index>(0, p.k - (over + p.lda - 1) / p.lda) : p.k;
     const Index vector_end = std::clamp(safe, k0, k0 + kc);
+    const bool last = k0 + kc == p.k;
+    // The epilogue as the tile is stored, where that store writes C's final values.
+    const StoreEpilogue<Scalar>* in_tile = first && last && vector_end == p.k ? p.epilogue : nullptr;
     if (vector_end > k0) {
         const Scalar* ap = p.a + r + k0 * p.lda;
         const Scalar* bp = p.b + j * p.ldb;
         const Rows from = rows.from(k0);
         Scalar* cp = p.c + r + j * p.ldc;
+        const Index k = vector_end - k0;
         if (packets == 3) {
-            broadcast_tile<Scalar, Bytes, 3, RN>(ap, p.lda, bp, from, p.ldb, vector_end - k0, cp, p.ldc, valid, first);
+            broadcast_tile<Scalar, Bytes, 3, RN>(ap, p.lda, bp, from, p.ldb, k, cp, p.ldc, valid, first, in_tile, r);
         } else if (packets == 2) {
-            broadcast_tile<Scalar, Bytes, 2, RN>(ap, p.lda, bp, from, p.ldb, vector_end - k0, cp, p.ldc, valid, first);
+            broadcast_tile<Scalar, Bytes, 2, RN>(ap, p.lda, bp, from, p.ldb, k, cp, p.ldc, valid, first, in_tile, r);
         } else {
-            broadcast_tile<Scalar, Bytes, 1, RN>(ap, p.lda, bp, from, p.ldb, vector_end - k0, cp, p.ldc, valid, first);
+            broadcast_tile<Scalar, Bytes, 1, RN>(ap, p.lda, bp, from, p.ldb, k, cp, p.ldc, valid, first, in_tile, r);
         }
     }
     if (vector_end < k0 + kc) {
         thin_tail<Scalar, Bytes>(p, rows, j, RN, r, valid, vector_end, k0 + kc, first && vector_end == k0);
+    }
+    if (p.epilogue != nullptr && last && in_tile == nullptr) {  // C's values were summed in parts: now
+        apply_epilogue(p, j, RN, r, valid);
     }
 }
 
@@ -415,6 +486,9 @@ NNDL_DETAIL_INLINE void thin_columns(const ThinArgs<Scalar>& p, Index begin, Ind
     if (p.k == 0) {
         for (Index j = begin; j < end; ++j) {
             std::fill(p.c + j * p.ldc, p.c + j * p.ldc + p.m, Scalar(0));
+        }
+        if (p.epilogue != nullptr) {
+            apply_epilogue(p, begin, end - begin, 0, p.m);
         }
     }
     for (Index k0 = 0; k0 < p.k; k0 += depth) {

@@ -518,6 +518,14 @@ public:
         // Few channels: the kernel reads each window in place from the padded image.
         const bool in_place = reads_windows_in_place(isa);
         const std::vector<Index>& offsets = window_offsets_;
+        // ReLU or nothing before and after the scale and shift: nndl's kernels apply them as they
+        // store each value (the same operations, in registers), instead of a pass after.
+        const auto simple = [](Activation a) { return a == Activation::identity || a == Activation::relu; };
+        const bool in_kernel = (in_place || thin) && simple(activation_) && simple(then);
+        const detail::StoreEpilogue<Scalar> epilogue{bias_.data(), activation_ == Activation::relu,
+                                                     scale.size() > 0 ? scale.data() : nullptr,
+                                                     scale.size() > 0 ? shift.data() : nullptr,
+                                                     then == Activation::relu};
         // Bias, scale and shift repeated over `tile` columns, one per column of `tiled`.
         const Index tile = bias_tile_columns();
         Matrix<Scalar> tiled(tile * filters_, 3);
@@ -542,10 +550,12 @@ public:
             }
 #if defined(__GNUC__) || defined(__clang__)
             if (in_place) {
-                product_in_place(input, first, columns, z_data, isa, offsets);
+                product_in_place(input, first, columns, z_data, isa, offsets, in_kernel ? &epilogue : nullptr);
             } else if (thin) {  // few filters: nndl's kernel reads the patches in place, Eigen's would copy them
-                const detail::ThinArgs<Scalar> args{weights_.data(), filters_, patch_buffer.data(), length,
-                                                    z_data, filters_, filters_, columns, length};
+                const detail::ThinArgs<Scalar> args{weights_.data(), filters_, patch_buffer.data(),
+                                                    length,          z_data,   filters_,
+                                                    filters_,        columns,  length,
+                                                    in_kernel ? &epilogue : nullptr};
                 detail::thin_columns_for<Scalar>(isa, width, args, 0, columns);
             } else
 #endif
@@ -554,8 +564,9 @@ public:
                 detail::sequential_product(detail::plain(weights_), detail::plain(patches), z_data, filters_);
             }
             // The bias, activation and fused affine and activation, entry by entry as the
-            // unfused layers compute them, over runs of `tile` columns (long vector loops).
-            for (Index j = 0; j < columns; j += tile) {
+            // unfused layers compute them, over runs of `tile` columns (long vector loops),
+            // where the kernel did not apply them as it stored the values.
+            for (Index j = 0; j < columns && !in_kernel; j += tile) {
                 const Index values = std::min(tile, columns - j) * filters_;
                 Eigen::Map<Matrix<Scalar>> z(z_data + j * filters_, values, 1);
                 z += tiled.col(0).head(values);
@@ -635,7 +646,8 @@ private:
     /// (filters values per column), the windows read in place (offsets: window_offsets()),
     /// one output row, or the part of it in these columns, at a time.
     void product_in_place(const Matrix<Scalar>& input, Index first, Index columns, Scalar* z, detail::KernelIsa isa,
-                          const std::vector<Index>& offsets) const {
+                          const std::vector<Index>& offsets,
+                          const detail::StoreEpilogue<Scalar>* epilogue = nullptr) const {
         const int width = detail::thin_width<Scalar>(isa, filters_);
         const Index step = geometry_.stride_horizontal * geometry_.channels;
         detail::PaddedImages<Scalar> images(geometry_);
@@ -645,8 +657,8 @@ private:
             const Index top_row = at.row * geometry_.stride_vertical;
             const Scalar* window = images.of(input, at.example, top_row, top_row + geometry_.window_height) +
                                    top_row * images.row() + at.column * step;
-            const detail::ThinArgs<Scalar> args{weights_.data(), filters_, window,   step, z + j * filters_,
-                                                filters_,        filters_, run,      weights_.cols()};
+            const detail::ThinArgs<Scalar> args{weights_.data(), filters_, window, step, z + j * filters_,
+                                                filters_, filters_, run, weights_.cols(), epilogue};
             detail::gathered_columns_for<Scalar>(isa, width, args, offsets.data(), 0, run);
             j += run;
         }
