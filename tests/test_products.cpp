@@ -62,7 +62,10 @@ Index check_gathered_columns(nndl::detail::KernelIsa isa, bool half, Index m, In
     const Matrix<Scalar> bias = Matrix<Scalar>::Random(m, 1) * Scalar(2);
     const Matrix<Scalar> scale = Matrix<Scalar>::Random(m, 1);
     const Matrix<Scalar> shift = Matrix<Scalar>::Random(m, 1);
-    const nndl::detail::StoreEpilogue<Scalar> steps{bias.data(), true, scale.data(), shift.data(), true};
+    // Each combination of the steps over the row counts (ReLU before, scale and shift, ReLU after).
+    const bool scaled = m % 2 == 0;
+    const nndl::detail::StoreEpilogue<Scalar> steps{bias.data(), n % 2 == 1, scaled ? scale.data() : nullptr,
+                                                    scaled ? shift.data() : nullptr, k % 2 == 1 || !scaled};
     const nndl::detail::ThinArgs<Scalar> args{a.data(), m, source.data(), step, c.data(), m, m, n, k,
                                               epilogue ? &steps : nullptr};
     const Index split = n / 3;  // two calls, the second from a column other than the first
@@ -169,6 +172,7 @@ TEST_CASE_TEMPLATE("gathered columns (windows read in place): every instruction 
                     check_gathered_columns<Scalar>(isa, false, m, n, k);
                     check_gathered_columns<Scalar>(isa, true, m, n, k);
                     cut += check_gathered_columns<Scalar>(isa, false, m, n, k, /*epilogue=*/true);
+                    cut += check_gathered_columns<Scalar>(isa, true, m, n, k, /*epilogue=*/true);
                 }
             }
         }

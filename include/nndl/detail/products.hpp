@@ -218,6 +218,11 @@ inline int vector_bytes(KernelIsa isa, bool half) {
     return half && full > 16 ? full / 2 : full;
 }
 
+/// Rows of B in one chunk of thin_columns for A taller than one tile: a tile's columns of the
+/// chunk stay in the first-level cache while every column of B passes, and the chunk of B in
+/// the second-level cache while every tile passes.
+constexpr Index tall_depth = 256;
+
 /// What a thin product does to each value of C as it stores it, row i of C being a filter:
 /// v = (0 + the sum) + bias[i], then max(v, 0) with `relu`, then v * scale[i] + shift[i]
 /// where `scale` is set, then max(v, 0) with `relu_after` (a NaN stays NaN, -0 stays -0, as
@@ -231,7 +236,8 @@ struct StoreEpilogue {
     const Scalar* shift;
     bool relu_after;
 
-    /// The epilogue of one value of row `row`.
+    /// The epilogue of one value of row `row` (the vector form in broadcast_tile does the same
+    /// operations; either may fuse the scale's multiply and add, so they agree to rounding).
     Scalar operator()(Index row, Scalar v) const {
         v += bias[row];
         if (relu) {
@@ -443,7 +449,8 @@ NNDL_DETAIL_INLINE void thin_group(const ThinArgs<Scalar>& p, Rows rows, Index j
     const Index safe = over > 0 ? std::max<Index>(0, p.k - (over + p.lda - 1) / p.lda) : p.k;
     const Index vector_end = std::clamp(safe, k0, k0 + kc);
     const bool last = k0 + kc == p.k;
-    // The epilogue as the tile is stored, where that store writes C's final values.
+    // The epilogue as the tile is stored, where that store writes C's final values (see
+    // epilogue_in_registers).
     const StoreEpilogue<Scalar>* in_tile = first && last && vector_end == p.k ? p.epilogue : nullptr;
     if (vector_end > k0) {
         const Scalar* ap = p.a + r + k0 * p.lda;
@@ -466,11 +473,6 @@ NNDL_DETAIL_INLINE void thin_group(const ThinArgs<Scalar>& p, Rows rows, Index j
         apply_epilogue(p, j, RN, r, valid);
     }
 }
-
-/// Rows of B in one chunk of thin_columns for A taller than one tile: a tile's columns of the
-/// chunk stay in the first-level cache while every column of B passes, and the chunk of B in
-/// the second-level cache while every tile passes.
-constexpr Index tall_depth = 256;
 
 /// Columns [begin, end) of C = A B, in tiles of up to three vectors of rows; B's rows as
 /// `rows` places them (ContiguousRows: a plain matrix). Neither operand is copied. B's rows
@@ -871,6 +873,16 @@ int thin_width(KernelIsa isa, Index m) {
         return (m + lanes - 1) / lanes * lanes;
     };
     return half < full && tiles(half) == tiles(full) && padded(half) < padded(full) ? half : full;
+}
+
+/// Whether thin_columns with `bytes` wide vectors applies a StoreEpilogue in its registers for
+/// an A of m rows and k columns: rows in whole vectors (no scalar store, no tail of A's last
+/// columns) and B's rows in one chunk. Elsewhere it applies it value by value after the sums,
+/// slower than a vectorized pass.
+template <class Scalar>
+bool epilogue_in_registers(int bytes, Index m, Index k) {
+    const Index lanes = bytes / static_cast<Index>(sizeof(Scalar));
+    return m % lanes == 0 && k <= (m > 3 * lanes ? tall_depth : 4096);
 }
 
 /// C = A B (A: M x K thin, B: K x N, C: M x N; column-major with leading dimensions),

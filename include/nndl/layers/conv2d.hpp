@@ -518,10 +518,12 @@ public:
         // Few channels: the kernel reads each window in place from the padded image.
         const bool in_place = reads_windows_in_place(isa);
         const std::vector<Index>& offsets = window_offsets_;
-        // ReLU or nothing before and after the scale and shift: nndl's kernels apply them as they
-        // store each value (the same operations, in registers), instead of a pass after.
+        // ReLU or nothing before and after the scale and shift: nndl's kernels apply them in their
+        // registers as they store each value (the same operations, to rounding), instead of a
+        // pass after, where the filters fill whole vectors (else the pass is faster).
         const auto simple = [](Activation a) { return a == Activation::identity || a == Activation::relu; };
-        const bool in_kernel = (in_place || thin) && simple(activation_) && simple(then);
+        const bool in_kernel = thin && simple(activation_) && simple(then) &&
+                               detail::epilogue_in_registers<Scalar>(width, filters_, length);
         const detail::StoreEpilogue<Scalar> epilogue{bias_.data(), activation_ == Activation::relu,
                                                      scale.size() > 0 ? scale.data() : nullptr,
                                                      scale.size() > 0 ? shift.data() : nullptr,
