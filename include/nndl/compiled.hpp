@@ -16,6 +16,9 @@
 // instead of crashing at run time. Build nndl::compiled with your program's flags
 // (add_subdirectory does), or build your program without -march flags.
 
+#include "data/csv.hpp"
+#include "data/scalers.hpp"
+#include "data/split.hpp"
 #include "graph.hpp"
 #include "io/model.hpp"
 #include "layers/activation_layer.hpp"

@@ -396,3 +396,23 @@ CsvTable<Scalar> read_csv(const std::filesystem::path& path, const CsvOptions& o
 }
 
 }  // namespace nndl
+
+// nndl::compiled holds the CSV reader for float and double: a program that links it
+// (NNDL_COMPILED) compiles none of their code.
+#if defined(NNDL_COMPILED) || defined(NNDL_COMPILED_DEFINITIONS_FLOAT) || defined(NNDL_COMPILED_DEFINITIONS_DOUBLE)
+#include "../detail/compiled_fingerprint.hpp"
+#include "../detail/compiled_kind.hpp"  // NNDL_COMPILED_FLOAT_KIND, NNDL_COMPILED_DOUBLE_KIND
+/// \cond
+namespace nndl {
+#define NNDL_DETAIL_CSV_FOR(S, KIND)                                                                            \
+    KIND template CsvTable<S> parse_csv<S>(std::istream&, const std::filesystem::path&, const CsvOptions&,     \
+                                           const char*);                                                       \
+    KIND template CsvTable<S> read_csv<S>(const std::filesystem::path&, const CsvOptions&, const char*);
+NNDL_DETAIL_CSV_FOR(float, NNDL_COMPILED_FLOAT_KIND)
+NNDL_DETAIL_CSV_FOR(double, NNDL_COMPILED_DOUBLE_KIND)
+#undef NNDL_DETAIL_CSV_FOR
+}  // namespace nndl
+/// \endcond
+#undef NNDL_COMPILED_FLOAT_KIND
+#undef NNDL_COMPILED_DOUBLE_KIND
+#endif

@@ -379,3 +379,28 @@ ImageDataset<Scalar> load_image_folder(const std::filesystem::path& root, const 
 }
 
 }  // namespace nndl
+
+// nndl::compiled_image (nndl::compiled's image part, built where stb is found) holds the
+// loaders for float and double: a program that links it (NNDL_COMPILED_IMAGE) compiles
+// none of their code (listing and sorting folders, decoding, resizing).
+#if defined(NNDL_COMPILED_IMAGE) || defined(NNDL_COMPILED_IMAGE_DEFINITIONS)
+#ifdef NNDL_COMPILED_IMAGE_DEFINITIONS
+#define NNDL_DETAIL_IMAGE_KIND
+#else
+#define NNDL_DETAIL_IMAGE_KIND extern
+#endif
+/// \cond
+namespace nndl {
+#define NNDL_DETAIL_IMAGE_FOR(S)                                                                                       \
+    NNDL_DETAIL_IMAGE_KIND template Vector<S> image_to_column<S>(const ImageArray<unsigned char>&, Index, Index);     \
+    NNDL_DETAIL_IMAGE_KIND template Vector<S> load_image_column<S>(const std::filesystem::path&, Index, Index);       \
+    NNDL_DETAIL_IMAGE_KIND template Vector<S> load_image_column<S>(const std::filesystem::path&, const Shape&);       \
+    NNDL_DETAIL_IMAGE_KIND template ImageDataset<S> load_image_folder<S>(const std::filesystem::path&,                \
+                                                                         const ImageFolderOptions&);
+NNDL_DETAIL_IMAGE_FOR(float)
+NNDL_DETAIL_IMAGE_FOR(double)
+#undef NNDL_DETAIL_IMAGE_FOR
+}  // namespace nndl
+/// \endcond
+#undef NNDL_DETAIL_IMAGE_KIND
+#endif

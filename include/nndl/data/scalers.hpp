@@ -33,73 +33,12 @@ public:
     /// whose variance is within rounding of 0 (scikit-learn's rule), which would otherwise
     /// be divided by a rounding error. Throws InvalidArgument when x has no columns, holds
     /// a value that is not finite, or a feature's statistics overflow.
-    static Scaler standardize(const Matrix<Scalar>& x) {
-        const char* where = "Scaler::standardize";
-        require_training_data(where, x);
-        const Matrix<double> values = x.template cast<double>();
-        const auto m = static_cast<double>(x.cols());
-        const double eps = std::numeric_limits<double>::epsilon();
-        Matrix<Scalar> center(x.rows(), 1);
-        Matrix<Scalar> spread(x.rows(), 1);
-        for (Index i = 0; i < x.rows(); ++i) {
-            const double low = values.row(i).minCoeff();
-            if (low == values.row(i).maxCoeff()) {  // exactly constant: maps to exactly 0
-                center(i, 0) = static_cast<Scalar>(low);
-                spread(i, 0) = Scalar(1);
-                continue;
-            }
-            // In units of a power of two near the largest value (exact): no square overflows, and
-            // neither can the mean or the deviation, which are at most the largest value.
-            int exponent = 0;
-            std::frexp(values.row(i).cwiseAbs().maxCoeff(), &exponent);
-            const double unit = std::ldexp(1.0, exponent - 1);  // 2^1023 at most: finite
-            const Eigen::RowVectorXd scaled = values.row(i) / unit;
-            const double mean = scaled.mean();
-            const double variance = (scaled.array() - mean).square().mean();
-            const bool rounding_only = variance <= m * eps * variance + (m * mean * eps) * (m * mean * eps);
-            const double center_value = mean * unit;
-            const double spread_value = rounding_only ? 1.0 : std::sqrt(variance) * unit;
-            if (!std::isfinite(center_value) || !std::isfinite(spread_value)) {
-                detail::throw_invalid(where, ": feature ", i, "'s mean or standard deviation overflows a double ",
-                                      "(values from ", values.row(i).minCoeff(), " to ", values.row(i).maxCoeff(), ")");
-            }
-            center(i, 0) = static_cast<Scalar>(center_value);
-            spread(i, 0) = static_cast<Scalar>(spread_value);
-        }
-        return Scaler(where, center, spread, "standardize");
-    }
+    static Scaler standardize(const Matrix<Scalar>& x);
 
     /// Each feature mapped linearly from its [min, max] over the columns of x onto
     /// [low, high]. A constant feature maps to low. Throws InvalidArgument when x has no
     /// columns or a value that is not finite, or unless low < high (both finite).
-    static Scaler min_max(const Matrix<Scalar>& x, double low = 0.0, double high = 1.0) {
-        const char* where = "Scaler::min_max";
-        require_training_data(where, x);
-        if (!(low < high) || !std::isfinite(low) || !std::isfinite(high) || !std::isfinite(high - low)) {
-            detail::throw_invalid(where, ": the range is [", low, ", ", high,
-                                  "], expected finite low < high whose difference is finite");
-        }
-        const Matrix<double> values = x.template cast<double>();
-        Matrix<Scalar> center(x.rows(), 1);
-        Matrix<Scalar> spread(x.rows(), 1);
-        for (Index i = 0; i < x.rows(); ++i) {
-            const double smallest = values.row(i).minCoeff();
-            const double range = values.row(i).maxCoeff() - smallest;
-            if (!std::isfinite(range)) {
-                detail::throw_invalid(where, ": feature ", i, " spans [", smallest, ", ", values.row(i).maxCoeff(),
-                                      "], a range that overflows a double; expected a finite range");
-            }
-            // (x - min) / range * (high - low) + low, written as (x - center) / spread.
-            const double s = (range > 0.0 ? range : 1.0) / (high - low);
-            if (!std::isfinite(s) || !std::isfinite(smallest - low * s)) {
-                detail::throw_invalid(where, ": feature ", i, " spans ", range, ", which the range [", low, ", ",
-                                      high, "] is too narrow to map (the factor overflows)");
-            }
-            spread(i, 0) = static_cast<Scalar>(s);
-            center(i, 0) = static_cast<Scalar>(smallest - low * s);
-        }
-        return Scaler(where, center, spread, "min_max");
-    }
+    static Scaler min_max(const Matrix<Scalar>& x, double low = 0.0, double high = 1.0);
 
     /// How many features (rows) the scaler maps.
     Index features() const { return center_.rows(); }
@@ -112,22 +51,10 @@ public:
 
     /// (x - center) / spread for every column of x (features() rows). Throws ShapeError
     /// on another row count and InvalidArgument on a value that is not finite.
-    Matrix<Scalar> transform(const Matrix<Scalar>& x) const {
-        detail::require_rows("Scaler::transform", "X", x.rows(), features(), "the scaler was fitted on");
-        detail::require_finite("Scaler::transform", "X", x);
-        Matrix<Scalar> out;
-        detail::normalize(x, center_, spread_, false, out);
-        return out;
-    }
+    Matrix<Scalar> transform(const Matrix<Scalar>& x) const;
     /// The inverse map, x * spread + center: scaled values back in the data's units.
     /// Throws as transform.
-    Matrix<Scalar> inverse_transform(const Matrix<Scalar>& x) const {
-        detail::require_rows("Scaler::inverse_transform", "X", x.rows(), features(), "the scaler was fitted on");
-        detail::require_finite("Scaler::inverse_transform", "X", x);
-        Matrix<Scalar> out;
-        detail::normalize(x, center_, spread_, true, out);
-        return out;
-    }
+    Matrix<Scalar> inverse_transform(const Matrix<Scalar>& x) const;
 
     /// The map as the first layer of a network over flat inputs of features() values:
     /// `Network<double> net(scaler.features()); net.add(scaler.layer());`.
@@ -153,17 +80,120 @@ private:
         detail::require_normalization(where, center_.rows(), center_, spread_);
     }
 
-    static void require_training_data(const char* where, const Matrix<Scalar>& x) {
-        if (x.rows() < 1 || x.cols() < 1) {
-            detail::throw_invalid(where, ": X is ", x.rows(), "x", x.cols(),
-                                  ", expected at least one feature and one example to fit on");
-        }
-        detail::require_finite(where, "X", x);
-    }
+    static void require_training_data(const char* where, const Matrix<Scalar>& x);
 
     Matrix<Scalar> center_;
     Matrix<Scalar> spread_;
     std::string method_;
 };
 
+template <class Scalar>
+Scaler<Scalar> Scaler<Scalar>::standardize(const Matrix<Scalar>& x) {
+    const char* where = "Scaler::standardize";
+    require_training_data(where, x);
+    const Matrix<double> values = x.template cast<double>();
+    const auto m = static_cast<double>(x.cols());
+    const double eps = std::numeric_limits<double>::epsilon();
+    Matrix<Scalar> center(x.rows(), 1);
+    Matrix<Scalar> spread(x.rows(), 1);
+    for (Index i = 0; i < x.rows(); ++i) {
+        const double low = values.row(i).minCoeff();
+        if (low == values.row(i).maxCoeff()) {  // exactly constant: maps to exactly 0
+            center(i, 0) = static_cast<Scalar>(low);
+            spread(i, 0) = Scalar(1);
+            continue;
+        }
+        // In units of a power of two near the largest value (exact): no square overflows, and
+        // neither can the mean or the deviation, which are at most the largest value.
+        int exponent = 0;
+        std::frexp(values.row(i).cwiseAbs().maxCoeff(), &exponent);
+        const double unit = std::ldexp(1.0, exponent - 1);  // 2^1023 at most: finite
+        const Eigen::RowVectorXd scaled = values.row(i) / unit;
+        const double mean = scaled.mean();
+        const double variance = (scaled.array() - mean).square().mean();
+        const bool rounding_only = variance <= m * eps * variance + (m * mean * eps) * (m * mean * eps);
+        const double center_value = mean * unit;
+        const double spread_value = rounding_only ? 1.0 : std::sqrt(variance) * unit;
+        if (!std::isfinite(center_value) || !std::isfinite(spread_value)) {
+            detail::throw_invalid(where, ": feature ", i, "'s mean or standard deviation overflows a double ",
+                                  "(values from ", values.row(i).minCoeff(), " to ", values.row(i).maxCoeff(), ")");
+        }
+        center(i, 0) = static_cast<Scalar>(center_value);
+        spread(i, 0) = static_cast<Scalar>(spread_value);
+    }
+    return Scaler(where, center, spread, "standardize");
+}
+
+template <class Scalar>
+Scaler<Scalar> Scaler<Scalar>::min_max(const Matrix<Scalar>& x, double low, double high) {
+    const char* where = "Scaler::min_max";
+    require_training_data(where, x);
+    if (!(low < high) || !std::isfinite(low) || !std::isfinite(high) || !std::isfinite(high - low)) {
+        detail::throw_invalid(where, ": the range is [", low, ", ", high,
+                              "], expected finite low < high whose difference is finite");
+    }
+    const Matrix<double> values = x.template cast<double>();
+    Matrix<Scalar> center(x.rows(), 1);
+    Matrix<Scalar> spread(x.rows(), 1);
+    for (Index i = 0; i < x.rows(); ++i) {
+        const double smallest = values.row(i).minCoeff();
+        const double range = values.row(i).maxCoeff() - smallest;
+        if (!std::isfinite(range)) {
+            detail::throw_invalid(where, ": feature ", i, " spans [", smallest, ", ", values.row(i).maxCoeff(),
+                                  "], a range that overflows a double; expected a finite range");
+        }
+        // (x - min) / range * (high - low) + low, written as (x - center) / spread.
+        const double s = (range > 0.0 ? range : 1.0) / (high - low);
+        if (!std::isfinite(s) || !std::isfinite(smallest - low * s)) {
+            detail::throw_invalid(where, ": feature ", i, " spans ", range, ", which the range [", low, ", ",
+                                  high, "] is too narrow to map (the factor overflows)");
+        }
+        spread(i, 0) = static_cast<Scalar>(s);
+        center(i, 0) = static_cast<Scalar>(smallest - low * s);
+    }
+    return Scaler(where, center, spread, "min_max");
+}
+
+template <class Scalar>
+Matrix<Scalar> Scaler<Scalar>::transform(const Matrix<Scalar>& x) const {
+    detail::require_rows("Scaler::transform", "X", x.rows(), features(), "the scaler was fitted on");
+    detail::require_finite("Scaler::transform", "X", x);
+    Matrix<Scalar> out;
+    detail::normalize(x, center_, spread_, false, out);
+    return out;
+}
+
+template <class Scalar>
+Matrix<Scalar> Scaler<Scalar>::inverse_transform(const Matrix<Scalar>& x) const {
+    detail::require_rows("Scaler::inverse_transform", "X", x.rows(), features(), "the scaler was fitted on");
+    detail::require_finite("Scaler::inverse_transform", "X", x);
+    Matrix<Scalar> out;
+    detail::normalize(x, center_, spread_, true, out);
+    return out;
+}
+
+template <class Scalar>
+void Scaler<Scalar>::require_training_data(const char* where, const Matrix<Scalar>& x) {
+    if (x.rows() < 1 || x.cols() < 1) {
+        detail::throw_invalid(where, ": X is ", x.rows(), "x", x.cols(),
+                              ", expected at least one feature and one example to fit on");
+    }
+    detail::require_finite(where, "X", x);
+}
+
 }  // namespace nndl
+
+// nndl::compiled holds Scaler for float and double: a program that links it
+// (NNDL_COMPILED) compiles none of their code.
+#if defined(NNDL_COMPILED) || defined(NNDL_COMPILED_DEFINITIONS_FLOAT) || defined(NNDL_COMPILED_DEFINITIONS_DOUBLE)
+#include "../detail/compiled_fingerprint.hpp"
+#include "../detail/compiled_kind.hpp"  // NNDL_COMPILED_FLOAT_KIND, NNDL_COMPILED_DOUBLE_KIND
+/// \cond
+namespace nndl {
+NNDL_COMPILED_FLOAT_KIND template class Scaler<float>;
+NNDL_COMPILED_DOUBLE_KIND template class Scaler<double>;
+}  // namespace nndl
+/// \endcond
+#undef NNDL_COMPILED_FLOAT_KIND
+#undef NNDL_COMPILED_DOUBLE_KIND
+#endif

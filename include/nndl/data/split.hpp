@@ -60,3 +60,20 @@ TrainTestSplit<Scalar> train_test_split(const Matrix<Scalar>& x, const Matrix<Sc
 }
 
 }  // namespace nndl
+
+// nndl::compiled holds train_test_split for float and double: a program that links it
+// (NNDL_COMPILED) compiles none of their code.
+#if defined(NNDL_COMPILED) || defined(NNDL_COMPILED_DEFINITIONS_FLOAT) || defined(NNDL_COMPILED_DEFINITIONS_DOUBLE)
+#include "../detail/compiled_fingerprint.hpp"
+#include "../detail/compiled_kind.hpp"  // NNDL_COMPILED_FLOAT_KIND, NNDL_COMPILED_DOUBLE_KIND
+/// \cond
+namespace nndl {
+NNDL_COMPILED_FLOAT_KIND template TrainTestSplit<float> train_test_split<float>(const Matrix<float>&, const Matrix<float>&,
+                                                                                double, std::uint32_t);
+NNDL_COMPILED_DOUBLE_KIND template TrainTestSplit<double> train_test_split<double>(const Matrix<double>&, const Matrix<double>&,
+                                                                                   double, std::uint32_t);
+}  // namespace nndl
+/// \endcond
+#undef NNDL_COMPILED_FLOAT_KIND
+#undef NNDL_COMPILED_DOUBLE_KIND
+#endif
