@@ -185,6 +185,20 @@ inline KernelIsa detected_kernel_isa() {
 #endif
 }
 
+/// The lowest instruction set of any processor this program runs on: the one the compiler
+/// targets (-march). The kernels below it are never picked, so they are not compiled.
+constexpr KernelIsa compiled_kernel_isa() {
+#if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX2__) && defined(__FMA__)
+    return KernelIsa::avx512;
+#elif defined(__AVX2__) && defined(__FMA__)
+    return KernelIsa::avx2;
+#elif (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    return KernelIsa::sse2;
+#else
+    return KernelIsa::generic;
+#endif
+}
+
 /// The instruction set the kernels use: detected once; tests set others to check each.
 inline KernelIsa& kernel_isa() {
     static KernelIsa isa = detected_kernel_isa();
@@ -205,7 +219,8 @@ inline const char* to_string(KernelIsa isa) {
 inline std::vector<KernelIsa> runnable_kernel_isas() {
     std::vector<KernelIsa> isas;
     for (KernelIsa isa : {KernelIsa::generic, KernelIsa::sse2, KernelIsa::avx2, KernelIsa::avx512}) {
-        if (isa <= detected_kernel_isa() && (isa != KernelIsa::generic || detected_kernel_isa() == KernelIsa::generic)) {
+        if (isa <= detected_kernel_isa() && isa >= compiled_kernel_isa() &&
+            (isa != KernelIsa::generic || detected_kernel_isa() == KernelIsa::generic)) {
             isas.push_back(isa);
         }
     }
@@ -776,18 +791,22 @@ void window_gradient_baseline(const ThinArgs<Scalar>& p, const Index* offsets) {
 template <class Scalar>
 void thin_columns_for(KernelIsa isa, int bytes, const ThinArgs<Scalar>& p, Index begin, Index end) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (isa == KernelIsa::avx512) {
+    if (isa == KernelIsa::avx512 || compiled_kernel_isa() == KernelIsa::avx512) {
         bytes == 64 ? thin_columns_avx512<Scalar, 64>(p, begin, end) : thin_columns_avx512<Scalar, 32>(p, begin, end);
         return;
     }
-    if (isa == KernelIsa::avx2) {
-        thin_columns_avx2<Scalar>(p, begin, end);
-        return;
+    if constexpr (compiled_kernel_isa() <= KernelIsa::avx2) {
+        if (isa == KernelIsa::avx2 || compiled_kernel_isa() == KernelIsa::avx2) {
+            thin_columns_avx2<Scalar>(p, begin, end);
+            return;
+        }
     }
 #endif
     (void)isa;
     (void)bytes;
-    thin_columns_baseline<Scalar>(p, begin, end);
+    if constexpr (compiled_kernel_isa() <= KernelIsa::sse2) {
+        thin_columns_baseline<Scalar>(p, begin, end);
+    }
 }
 
 /// Columns [begin, end) of C = A B with the kernel of `isa`, `bytes` wide, where B's row t of
@@ -796,36 +815,44 @@ template <class Scalar>
 void gathered_columns_for(KernelIsa isa, int bytes, const ThinArgs<Scalar>& p, const Index* offsets, Index begin,
                           Index end) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (isa == KernelIsa::avx512) {
+    if (isa == KernelIsa::avx512 || compiled_kernel_isa() == KernelIsa::avx512) {
         bytes == 64 ? gathered_columns_avx512<Scalar, 64>(p, offsets, begin, end)
                     : gathered_columns_avx512<Scalar, 32>(p, offsets, begin, end);
         return;
     }
-    if (isa == KernelIsa::avx2) {
-        gathered_columns_avx2<Scalar>(p, offsets, begin, end);
-        return;
+    if constexpr (compiled_kernel_isa() <= KernelIsa::avx2) {
+        if (isa == KernelIsa::avx2 || compiled_kernel_isa() == KernelIsa::avx2) {
+            gathered_columns_avx2<Scalar>(p, offsets, begin, end);
+            return;
+        }
     }
 #endif
     (void)isa;
     (void)bytes;
-    gathered_columns_baseline<Scalar>(p, offsets, begin, end);
+    if constexpr (compiled_kernel_isa() <= KernelIsa::sse2) {
+        gathered_columns_baseline<Scalar>(p, offsets, begin, end);
+    }
 }
 
 /// Columns [begin, end) of C = D X^T with the kernel of `isa`.
 template <class Scalar>
 void outer_rows_for(KernelIsa isa, const ThinArgs<Scalar>& p, Index begin, Index end) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (isa == KernelIsa::avx512) {
+    if (isa == KernelIsa::avx512 || compiled_kernel_isa() == KernelIsa::avx512) {
         outer_rows_avx512<Scalar>(p, begin, end);
         return;
     }
-    if (isa == KernelIsa::avx2) {
-        outer_rows_avx2<Scalar>(p, begin, end);
-        return;
+    if constexpr (compiled_kernel_isa() <= KernelIsa::avx2) {
+        if (isa == KernelIsa::avx2 || compiled_kernel_isa() == KernelIsa::avx2) {
+            outer_rows_avx2<Scalar>(p, begin, end);
+            return;
+        }
     }
 #endif
     (void)isa;
-    outer_rows_baseline<Scalar>(p, begin, end);
+    if constexpr (compiled_kernel_isa() <= KernelIsa::sse2) {
+        outer_rows_baseline<Scalar>(p, begin, end);
+    }
 }
 
 /// C += D B^T with the kernel of `isa`, where B's column j, entry s is
@@ -833,17 +860,21 @@ void outer_rows_for(KernelIsa isa, const ThinArgs<Scalar>& p, Index begin, Index
 template <class Scalar>
 void window_gradient_for(KernelIsa isa, const ThinArgs<Scalar>& p, const Index* offsets) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (isa == KernelIsa::avx512) {
+    if (isa == KernelIsa::avx512 || compiled_kernel_isa() == KernelIsa::avx512) {
         window_gradient_avx512<Scalar>(p, offsets);
         return;
     }
-    if (isa == KernelIsa::avx2) {
-        window_gradient_avx2<Scalar>(p, offsets);
-        return;
+    if constexpr (compiled_kernel_isa() <= KernelIsa::avx2) {
+        if (isa == KernelIsa::avx2 || compiled_kernel_isa() == KernelIsa::avx2) {
+            window_gradient_avx2<Scalar>(p, offsets);
+            return;
+        }
     }
 #endif
     (void)isa;
-    window_gradient_baseline<Scalar>(p, offsets);
+    if constexpr (compiled_kernel_isa() <= KernelIsa::sse2) {
+        window_gradient_baseline<Scalar>(p, offsets);
+    }
 }
 
 /// Whether nndl has its own thin kernels with this compiler.
