@@ -101,7 +101,7 @@ const std::vector<Index> row_counts{1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 16, 17, 20, 2
 }  // namespace
 
 // Every instruction set this processor runs (the kernels are picked at run time, so a
-// test on an AVX-512 machine checks the AVX2 and SSE2 kernels too).
+// test built without -march flags on an AVX-512 machine checks the AVX2 and SSE2 kernels too).
 TEST_CASE_TEMPLATE("thin_product: every instruction set, row count, full and half vectors, short and long inputs",
                    Scalar, float, double) {
     REQUIRE(!nndl::detail::runnable_kernel_isas().empty());

@@ -6,8 +6,8 @@
 // code, not those templates again. The headers are unchanged without it.
 //
 // Each layer's header declares its own instantiations at its end (a new layer touches
-// nothing here); the list below holds the rest: network, graph, losses, optimizers,
-// training and model files. Each is written once: as explicit instantiation declarations
+// nothing here), as do data/csv.hpp, scalers.hpp and split.hpp; the list below holds the
+// rest: network, graph, losses, optimizers, training and model files. Each is written once: as explicit instantiation declarations
 // ("extern template") in programs and, in the library's source files, as definitions.
 //
 // The library and the program must agree on Eigen's vector alignment (set by -march

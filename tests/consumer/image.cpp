@@ -1,5 +1,8 @@
 // Writes a small PNG and reads it back through nndl's image loaders (nndl::compiled_image
 // where the installed nndl has it): the pixels come back as they were written.
+#ifndef NNDL_COMPILED_IMAGE
+#error "consumer_image must link nndl::compiled_image (which defines NNDL_COMPILED_IMAGE)"
+#endif
 #include <nndl/nndl.hpp>
 #include <nndl/data/image.hpp>
 

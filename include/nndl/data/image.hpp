@@ -384,6 +384,9 @@ ImageDataset<Scalar> load_image_folder(const std::filesystem::path& root, const 
 // loaders for float and double: a program that links it (NNDL_COMPILED_IMAGE) compiles
 // none of their code (listing and sorting folders, decoding, resizing).
 #if defined(NNDL_COMPILED_IMAGE) || defined(NNDL_COMPILED_IMAGE_DEFINITIONS)
+// The library and the program (and nndl::compiled, which the library links) must agree on
+// Eigen's alignment: a program built with other -march flags fails to link.
+#include "../detail/compiled_fingerprint.hpp"
 #ifdef NNDL_COMPILED_IMAGE_DEFINITIONS
 #define NNDL_DETAIL_IMAGE_KIND
 #else

@@ -3,8 +3,8 @@
 // alignment (set by -march flags) and on OpenMP. The library defines one symbol named
 // after both; every program using it refers to the symbol of its own flags, so a program
 // built otherwise fails to link on nndl::detail::compiled_for_align<N>_openmp<0|1>
-// instead of crashing at run time. Included by compiled.hpp and by the layer headers
-// whose instantiations the library holds.
+// instead of crashing at run time. Included by compiled.hpp and by the headers whose
+// instantiations the libraries hold (layers, data/csv.hpp, scalers.hpp, split.hpp, image.hpp).
 
 #include <Eigen/Core>
 

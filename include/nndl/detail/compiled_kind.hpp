@@ -1,5 +1,6 @@
-// Used by compiled.hpp, compiled_cnn.hpp and the sequence layers' headers only, each of
-// which #undefs both macros when done, so this header has no #pragma once (it defines them again for the next user).
+// Used by compiled.hpp, compiled_cnn.hpp and the headers that declare their own instantiations
+// (layers, data/csv.hpp, scalers.hpp, split.hpp), each of which #undefs both macros when done,
+// so this header has no #pragma once (it defines them again for the next user).
 // nndl::compiled's two sources each define one scalar's explicit instantiations (so they
 // build in parallel) and declare the other's; a program declares both.
 #ifndef NNDL_COMPILED_FLOAT_KIND

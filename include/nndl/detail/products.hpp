@@ -187,13 +187,16 @@ inline KernelIsa detected_kernel_isa() {
 
 /// The lowest instruction set of any processor this program runs on: the one the compiler
 /// targets (-march). The kernels below it are never picked, so they are not compiled.
+/// (The same conditions as the kernels' own blocks below: the two never disagree.)
 constexpr KernelIsa compiled_kernel_isa() {
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 #if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX2__) && defined(__FMA__)
     return KernelIsa::avx512;
 #elif defined(__AVX2__) && defined(__FMA__)
     return KernelIsa::avx2;
-#elif (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#else
     return KernelIsa::sse2;
+#endif
 #else
     return KernelIsa::generic;
 #endif
@@ -215,7 +218,8 @@ inline const char* to_string(KernelIsa isa) {
     }
 }
 
-/// The instruction sets this processor runs (the detected one and those below it).
+/// The instruction sets this program's kernels can use here: the detected one and those
+/// below it, down to the one the compiler targets (compiled_kernel_isa).
 inline std::vector<KernelIsa> runnable_kernel_isas() {
     std::vector<KernelIsa> isas;
     for (KernelIsa isa : {KernelIsa::generic, KernelIsa::sse2, KernelIsa::avx2, KernelIsa::avx512}) {
