@@ -81,6 +81,8 @@ private:
     }
 
     static void require_training_data(const char* where, const Matrix<Scalar>& x);
+    /// X mapped (inverse: back), after the checks; `where` names the caller in messages.
+    Matrix<Scalar> mapped(const char* where, const Matrix<Scalar>& x, bool inverse) const;
 
     Matrix<Scalar> center_;
     Matrix<Scalar> spread_;
@@ -156,19 +158,20 @@ Scaler<Scalar> Scaler<Scalar>::min_max(const Matrix<Scalar>& x, double low, doub
 
 template <class Scalar>
 Matrix<Scalar> Scaler<Scalar>::transform(const Matrix<Scalar>& x) const {
-    detail::require_rows("Scaler::transform", "X", x.rows(), features(), "the scaler was fitted on");
-    detail::require_finite("Scaler::transform", "X", x);
-    Matrix<Scalar> out;
-    detail::normalize(x, center_, spread_, false, out);
-    return out;
+    return mapped("Scaler::transform", x, false);
 }
 
 template <class Scalar>
 Matrix<Scalar> Scaler<Scalar>::inverse_transform(const Matrix<Scalar>& x) const {
-    detail::require_rows("Scaler::inverse_transform", "X", x.rows(), features(), "the scaler was fitted on");
-    detail::require_finite("Scaler::inverse_transform", "X", x);
+    return mapped("Scaler::inverse_transform", x, true);
+}
+
+template <class Scalar>
+Matrix<Scalar> Scaler<Scalar>::mapped(const char* where, const Matrix<Scalar>& x, bool inverse) const {
+    detail::require_rows(where, "X", x.rows(), features(), "the scaler was fitted on");
+    detail::require_finite(where, "X", x);
     Matrix<Scalar> out;
-    detail::normalize(x, center_, spread_, true, out);
+    detail::normalize(x, center_, spread_, inverse, out);
     return out;
 }
 

@@ -528,13 +528,18 @@ public:
                                                      scale.size() > 0 ? scale.data() : nullptr,
                                                      scale.size() > 0 ? shift.data() : nullptr,
                                                      then == Activation::relu};
-        // Bias, scale and shift repeated over `tile` columns, one per column of `tiled`.
+        // Bias, scale and shift repeated over `tile` columns, one per column of `tiled`, for the
+        // pass after the product (none where the kernel applies them: a call on one image
+        // would spend a good part of its time filling them).
         const Index tile = bias_tile_columns();
-        Matrix<Scalar> tiled(tile * filters_, 3);
-        tiled.col(0) = bias_.col(0).replicate(tile, 1);
-        if (scale.size() > 0) {
-            tiled.col(1) = scale.col(0).replicate(tile, 1);
-            tiled.col(2) = shift.col(0).replicate(tile, 1);
+        Matrix<Scalar> tiled;
+        if (!in_kernel) {
+            tiled.resize(tile * filters_, 3);
+            tiled.col(0) = bias_.col(0).replicate(tile, 1);
+            if (scale.size() > 0) {
+                tiled.col(1) = scale.col(0).replicate(tile, 1);
+                tiled.col(2) = shift.col(0).replicate(tile, 1);
+            }
         }
         detail::parallel_chunks(blocks, filters_ * length * per, [&](Index b) {
             thread_local std::vector<Scalar> patch_buffer;
