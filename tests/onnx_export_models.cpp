@@ -11,6 +11,8 @@
 #include <nndl/io/onnx.hpp>
 #include <nndl/layers/embedding.hpp>
 
+#include "exportable_layer.hpp"
+
 namespace fs = std::filesystem;
 using nndl::Activation;
 using nndl::Shape;
@@ -225,5 +227,14 @@ int main(int argc, char** argv) {
     randomize(characters, 0.3f);
     const nndl::Matrix<float> tokens = (random.rand<float>(25, 16) * 29.99f).array().floor().matrix();
     write(characters, folder, "embedding_lstm", random, tokens);
+
+    // A layer of the user's own, written by its own converter (an Add of its offsets).
+    nndl::Network<float> custom(Shape(6));
+    custom.add_dense(5, Activation::relu, {nndl::Init::he}, random);
+    auto shift = std::make_unique<Shift<float>>(Shape(5));
+    shift->offsets() = random.randn<float>(5, 1);
+    custom.add(std::move(shift));
+    custom.add_dense(3, Activation::softmax, {nndl::Init::xavier}, random);
+    write(custom, folder, "user_layer_converter", random);
     return 0;
 }

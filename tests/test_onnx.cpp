@@ -23,6 +23,7 @@
 #include <nndl/io/onnx.hpp>
 
 #include "../fuzz/fuzz_onnx_target.hpp"
+#include "exportable_layer.hpp"
 #include "scale_layer.hpp"
 #include "test_support.hpp"
 
@@ -938,6 +939,46 @@ TEST_CASE("external data: tensors stored beside the model are read; paths outsid
               nndl::network_from_onnx_bytes<double>(bytes.data(), bytes.size());
           }).find("not read from a file") != std::string::npos);
     fs::remove_all(folder);
+}
+
+TEST_CASE("a layer of the user's own with its converter (OnnxExportable) is written by save_onnx") {
+    // Known values: the converter's Add reads the tensor the dense layer wrote and its t, in
+    // the network's order, and the next layer reads the Add's output.
+    nndl::NumpyRandom random(4);
+    nndl::Network<double> network(Shape(3));
+    network.add_dense(2, Activation::tanh, nndl::Init::xavier, random);
+    auto shift = std::make_unique<Shift<double>>(Shape(2));
+    shift->offsets() << 0.25, -1.5;
+    network.add(std::move(shift));
+    network.add_dense(1, Activation::sigmoid, nndl::Init::xavier, random);
+    const onnx::ModelProto model = nndl::to_onnx_model(network, {nndl::OnnxPrecision::float64});
+    const onnx::GraphProto& graph = model.graph();
+    std::vector<std::string> ops;
+    for (const auto& node : graph.node()) {
+        ops.push_back(node.op_type());
+    }
+    CHECK(ops == std::vector<std::string>{"Gemm", "Tanh", "Add", "Gemm", "Sigmoid"});
+    const onnx::NodeProto& add = graph.node(2);
+    REQUIRE(add.input_size() == 2);
+    CHECK(add.input(0) == graph.node(1).output(0));
+    CHECK(graph.node(3).input(0) == add.output(0));
+    const onnx::TensorProto* t = nullptr;
+    for (const auto& initializer : graph.initializer()) {
+        if (initializer.name() == add.input(1)) {
+            t = &initializer;
+        }
+    }
+    REQUIRE(t != nullptr);
+    CHECK(t->dims_size() == 1);
+    CHECK(t->dims(0) == 2);
+    REQUIRE(t->double_data_size() == 2);
+    CHECK(t->double_data(0) == 0.25);
+    CHECK(t->double_data(1) == -1.5);
+    // Over a sequence its converter refuses, naming the layer, as nndl's own do.
+    nndl::Network<double> over_steps(Shape::sequence(4, 2));
+    over_steps.add(std::make_unique<Shift<double>>(Shape::sequence(4, 2)));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { nndl::to_onnx_model(over_steps); })
+              .find("save_onnx: layer 1 ('shift') acts on a sequence (4 steps x 2 features)") == 0);
 }
 
 TEST_CASE("save_onnx refuses what ONNX or nndl cannot express, naming the layer") {

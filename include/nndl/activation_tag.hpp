@@ -20,6 +20,9 @@ enum class Activation {
     softmax      ///< per column: exp(z_i - max) / sum_k exp(z_k - max)
 };
 
+/// The slope of leaky_relu's negative side: f(z) = leaky_relu_slope * z for z <= 0.
+inline constexpr double leaky_relu_slope = 0.01;
+
 /// The tag's name as model files store it ("identity", "leaky_relu", ...); "unknown" for
 /// a value outside the enumeration.
 inline std::string_view to_string(Activation a) {

@@ -32,6 +32,7 @@
 #include "detail/text_table.hpp"
 #include "errors.hpp"
 #include "layer.hpp"
+#include "layer_onnx.hpp"
 #include "layers/merge.hpp"
 
 namespace nndl {
@@ -40,8 +41,10 @@ namespace nndl {
 /// and outputs (see the top of graph.hpp). Nodes are added in an order where each takes only
 /// nodes added before it.
 template <class Scalar>
-class Graph final : public Layer<Scalar>, public FusedOutput<Scalar> {
+class Graph final : public Layer<Scalar>, public FusedOutput<Scalar>, public OnnxExportable<Scalar> {
 public:
+    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
     /// A node of this graph, as add, merge and input return it.
     struct Node {
         std::size_t index = 0;  ///< its position in the order nodes were added (inputs first)
@@ -814,5 +817,82 @@ private:
     Matrix<Scalar> output_, input_gradient_;
     std::vector<Matrix<Scalar>> output_gradients_;
 };
+
+/// ONNX: each node in order, from the tensor of the node it takes; merges through their own
+/// converters (OnnxMergeExportable). Graphs of one input and one output, over images or flat
+/// tensors.
+template <class Scalar>
+void Graph<Scalar>::export_onnx(OnnxGraphBuilder& out, const Shape& in) const {
+    if (input_count() != 1 || outputs().size() != 1) {
+        detail::throw_invalid(out.where(), " is a graph of ", input_count(), " inputs and ", outputs().size(),
+                              " outputs; save_onnx writes graphs of one input and one output");
+    }
+    if (out.sequence) {
+        detail::throw_invalid(out.where(), " is a graph over sequences; save_onnx writes graphs of images and flat "
+                              "tensors");
+    }
+    // Each node's tensor, and for an image tensor the image it holds (a node of flat shape
+    // may pass an image on: an activation declared flat over a convolution's output).
+    struct Tensor {
+        std::string name;
+        bool image = false;
+        Shape image_shape;
+    };
+    if (out.image && input_shape().is_flat() && !in.is_flat()) {
+        out.flatten_in_nndl_order(in);  // the graph takes flat rows: nndl's order
+    }
+    std::vector<Tensor> tensors(size());
+    tensors[input().index] = Tensor{out.current, out.image, in};
+    for (std::size_t i = 0; i < size(); ++i) {
+        const Node n{i};
+        if (is_input(n)) {
+            continue;
+        }
+        const std::vector<Node> from = inputs_of(n);
+        Shape image_shape;
+        if (const MergeLayer<Scalar>* merge = merge_layer(n)) {
+            const auto* exportable = dynamic_cast<const OnnxMergeExportable*>(merge);
+            if (exportable == nullptr) {
+                detail::throw_invalid(out.where(), " has a '", printable(merge->type()),
+                                      "' merge, which has no ONNX operator: its class does not implement "
+                                      "OnnxMergeExportable (layer_onnx.hpp)");
+            }
+            // Inputs of one kind: an image beside a flat tensor is flattened in nndl's order.
+            bool any_flat = false;
+            for (const Node& f : from) {
+                any_flat = any_flat || !tensors[f.index].image;
+            }
+            std::vector<std::string> names;
+            for (const Node& f : from) {
+                out.current = tensors[f.index].name;
+                out.image = tensors[f.index].image;
+                if (any_flat && out.image) {
+                    out.flatten_in_nndl_order(tensors[f.index].image_shape);
+                }
+                names.push_back(out.current);
+            }
+            exportable->export_onnx(out, names);
+            out.image = !any_flat;
+            image_shape = merge->output_shape();
+        } else {
+            const Tensor& source = tensors[from.front().index];
+            out.current = source.name;
+            out.image = source.image;
+            const Layer<Scalar>& node_layer = *layer(n);
+            export_onnx_layer(out, node_layer, source.image ? source.image_shape : shape(from.front()));
+            const Shape produced = node_layer.output_shape();
+            image_shape = !produced.is_flat() ? produced
+                          : source.image && node_layer.input_size() == node_layer.output_size() ? source.image_shape
+                                                                                                 : produced;
+        }
+        tensors[i] = Tensor{out.current, out.image, image_shape};
+    }
+    const Tensor& result = tensors[outputs().front().index];
+    out.current = result.name;
+    out.image = result.image;
+    // The network's last node gets the output's name: the graph's own output must be a node
+    // written last, not a tensor other nodes read.
+    out.add_node("Identity", {out.current});
+}
 
 }  // namespace nndl

@@ -66,8 +66,7 @@
 #include "../version.hpp"
 // The parts, in the order they build on each other (none includes this header).
 #include "onnx/common.hpp"         // OnnxPrecision, OnnxExportOptions, max_onnx_*; shared helpers
-#include "onnx/writer.hpp"         // GraphWriter and the export helpers
-#include "onnx/export_layers.hpp"  // export_layer: each layer family as ONNX operators
+#include "onnx/writer.hpp"         // GraphWriter: the OnnxGraphBuilder the layers write into
 #include "onnx/tensor_reader.hpp"  // TensorReader: constants, raw and external data
 #include "onnx/reader.hpp"         // GraphReader: the importer
 
@@ -109,17 +108,18 @@ template <class Scalar>
         const Shape previous = i == 0 ? input : network.layer(i - 1).output_shape();
         const bool holds_image = out.image && previous.is_flat() && !image.is_flat() && image.size() == previous.size();
         const Shape in = holds_image ? image : previous;
-        format::export_layer(out, layer, in, i + 1);
+        out.layer = i + 1;
+        export_onnx_layer(out, layer, in);
         const Shape produced = layer.output_shape();
         const bool keeps_image = out.image && layer.input_size() == layer.output_size() && !in.is_flat();
         image = !produced.is_flat() ? produced : keeps_image ? in : produced;
     }
     const Shape output = network.output_shape();
     if (out.image && output.is_flat()) {
-        format::flatten_in_nndl_order(out, image.size() == output.size() ? image : output);
+        out.flatten_in_nndl_order(image.size() == output.size() ? image : output);
     }
     if (out.sequence) {
-        format::set_time_major(out, false);
+        out.set_time_major(false);
     }
     if (graph.node_size() == 0) {  // only layers that pass through at inference
         out.add_node("Identity", {out.current});

@@ -7,6 +7,7 @@
 
 #include "../errors.hpp"
 #include "../layer.hpp"
+#include "../layer_onnx.hpp"
 #include "../types.hpp"
 #include "activations.hpp"
 
@@ -18,8 +19,11 @@ namespace nndl {
 /// step). Over a sequence it acts on every step alike, so it takes sequences of any length
 /// (VariableSteps). Registered as "activation" with the setting "activation".
 template <class Scalar, class ActivationPolicy>
-class ActivationLayer final : public Layer<Scalar>, public FusedOutput<Scalar>, public VariableSteps<Scalar> {
+class ActivationLayer final : public Layer<Scalar>, public FusedOutput<Scalar>, public VariableSteps<Scalar>,
+                              public OnnxExportable<Scalar> {
 public:
+    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
     /// A layer for examples of `shape`. Throws InvalidArgument when !shape.valid().
     explicit ActivationLayer(Shape shape) : shape_(shape) {
         if (!shape.valid()) {
@@ -116,6 +120,12 @@ std::unique_ptr<Layer<Scalar>> make_activation_layer(Shape shape, Activation act
     return with_activation(activation, [&](auto policy) -> std::unique_ptr<Layer<Scalar>> {
         return std::make_unique<ActivationLayer<Scalar, decltype(policy)>>(shape);
     });
+}
+
+/// ONNX: the activation's operator (images, flat tensors and sequences alike).
+template <class Scalar, class ActivationPolicy>
+void ActivationLayer<Scalar, ActivationPolicy>::export_onnx(OnnxGraphBuilder& out, const Shape& in) const {
+    out.add_activation(ActivationPolicy::kind, in);
 }
 
 }  // namespace nndl

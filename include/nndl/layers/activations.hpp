@@ -161,7 +161,7 @@ struct ReLU {
 /// f(z) = z for z > 0, else slope * z: a ReLU whose negative side keeps a small gradient.
 struct LeakyReLU {
     static constexpr Activation kind = Activation::leaky_relu;  ///< this policy's Activation tag
-    static constexpr double slope = 0.01;  ///< f(z) = slope * z for z <= 0
+    static constexpr double slope = leaky_relu_slope;  ///< f(z) = slope * z for z <= 0
     static constexpr bool elementwise = true;  ///< f acts on each entry alone (value() exists)
     /// f of one entry: z if z > 0, else slope * z.
     template <class Scalar>

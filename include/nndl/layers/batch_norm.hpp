@@ -20,6 +20,7 @@
 #include "../detail/parallel.hpp"
 #include "../errors.hpp"
 #include "../layer.hpp"
+#include "../layer_onnx.hpp"
 #include "../types.hpp"
 #include "registry.hpp"
 
@@ -29,8 +30,10 @@ namespace nndl {
 /// top of batch_norm.hpp. Parameters: "gamma" and "beta" (channels x 1, no weight
 /// decay); state: "running_mean" and "running_var" (channels x 1).
 template <class Scalar>
-class BatchNorm final : public Layer<Scalar>, public ChannelAffine<Scalar> {
+class BatchNorm final : public Layer<Scalar>, public ChannelAffine<Scalar>, public OnnxExportable<Scalar> {
 public:
+    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
     /// Normalizes examples of `shape`; gamma starts at 1, beta at 0, the running mean at 0
     /// and the running variance at 1. `momentum` is the batch statistics' weight in the
     /// running ones (PyTorch's convention, not Keras's); `epsilon` is added to the variance.
@@ -309,6 +312,33 @@ inline const bool batch_norm_registered =
     register_builtin_layer({"batch_norm", batch_norm_from_settings<float>, batch_norm_from_settings<double>});
 
 }  // namespace detail
+
+/// ONNX: BatchNormalization, per channel of an image; per feature of a flat layer, after
+/// flattening an image in nndl's order if one comes before.
+template <class Scalar>
+void BatchNorm<Scalar>::export_onnx(OnnxGraphBuilder& out, const Shape& in) const {
+    out.require_no_sequence(type(), in);
+    if (shape_.is_flat() && out.image) {
+        out.flatten_in_nndl_order(in);
+    }
+    const Index c = shape_.channels;
+    const auto vector = [&](const char* name, const Matrix<Scalar>& v) {
+        return out.add_tensor(name, {c}, [&](Index k) { return static_cast<double>(v(k, 0)); });
+    };
+    const std::vector<std::string> inputs{out.current, vector("gamma", gamma_), vector("beta", beta_),
+                                          vector("running_mean", running_mean_), vector("running_var", running_var_)};
+    if (!(std::abs(epsilon_) >= static_cast<double>(std::numeric_limits<float>::min()) &&
+          std::abs(epsilon_) <= static_cast<double>(std::numeric_limits<float>::max()))) {
+        // ONNX keeps epsilon as a float attribute: a smaller one would be written as 0
+        // (or a subnormal that consumers flush to 0), dividing by a zero variance.
+        detail::throw_invalid(out.where(), " ('batch_norm') has epsilon ", epsilon_,
+                              ", which ONNX's float32 attribute cannot hold; expected ",
+                              std::numeric_limits<float>::min(), " to ", std::numeric_limits<float>::max());
+    }
+    out.add_node("BatchNormalization", inputs)
+        .set_float("epsilon", epsilon_)
+        .set_float("momentum", 1.0 - momentum_);  // ONNX's share kept
+}
 
 }  // namespace nndl
 

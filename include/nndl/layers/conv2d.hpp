@@ -31,6 +31,7 @@
 #include "../detail/products.hpp"
 #include "../errors.hpp"
 #include "../layer.hpp"
+#include "../layer_onnx.hpp"
 #include "../types.hpp"
 #include "registry.hpp"
 #include "activations.hpp"
@@ -317,8 +318,11 @@ void patches_to_image(const WindowGeometry& g, const Scalar* patches, Index from
 /// and an optional activation (see the top of conv2d.hpp). Parameters: "W"
 /// (filters x kernel_height * kernel_width * in_channels, weight decay) and "b" (filters x 1).
 template <class Scalar>
-class Conv2D final : public Layer<Scalar>, public FusedOutput<Scalar>, public FusedInference<Scalar> {
+class Conv2D final : public Layer<Scalar>, public FusedOutput<Scalar>, public FusedInference<Scalar>,
+                     public OnnxExportable<Scalar> {
 public:
+    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
     /// `filters` output channels over images of `input` shape. Weights start at zero:
     /// fill them with initial_weights(filters, fan_in(), init, random) or set them. The bias
     /// starts at zero. Throws as WindowGeometry::resolve, and InvalidArgument when
@@ -964,6 +968,26 @@ inline const bool conv2d_registered =
     register_builtin_layer({"conv2d", conv2d_from_settings<float>, conv2d_from_settings<double>});
 
 }  // namespace detail
+
+/// ONNX: Conv (its W as [filters, channels, kh, kw]) and the activation.
+template <class Scalar>
+void Conv2D<Scalar>::export_onnx(OnnxGraphBuilder& out, const Shape& in) const {
+    out.require_no_sequence(type(), in);
+    out.ensure_image(in);
+    const Index kh = geometry_.window_height;
+    const Index kw = geometry_.window_width;
+    const Index c = geometry_.channels;
+    const std::string w = out.add_tensor("W", {filters_, c, kh, kw}, [&](Index k) {
+        const Index j = k % kw;
+        const Index i = (k / kw) % kh;
+        const Index ch = (k / (kw * kh)) % c;
+        const Index f = k / (kw * kh * c);
+        return static_cast<double>(weights_(f, (i * kw + j) * c + ch));
+    });
+    const std::string b = out.add_tensor("b", {filters_}, [&](Index k) { return static_cast<double>(bias_(k, 0)); });
+    geometry_.set_onnx_window(out.add_node("Conv", {out.current, w, b}));
+    out.add_activation(activation_, output_shape());
+}
 
 }  // namespace nndl
 

@@ -10,6 +10,7 @@
 #include "activations.hpp"
 #include "../errors.hpp"
 #include "../layer.hpp"
+#include "../layer_onnx.hpp"
 #include "../detail/products.hpp"
 #include "../types.hpp"
 
@@ -54,8 +55,10 @@ void linear_backward(const Matrix<Scalar>& dz, const Matrix<Scalar>& a_prev, con
 /// make_dense picks one at run time). Parameters: "W" (n_out x n_in, weight decay) and
 /// "b" (n_out x 1).
 template <class Scalar, class ActivationPolicy>
-class Dense final : public Layer<Scalar>, public FusedOutput<Scalar> {
+class Dense final : public Layer<Scalar>, public FusedOutput<Scalar>, public OnnxExportable<Scalar> {
 public:
+    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
     /// Weights start at zero; see initializers.hpp to fill them. The bias starts at zero.
     /// Throws InvalidArgument when a size is below 1.
     Dense(Index input_size, Index output_size)
@@ -208,6 +211,33 @@ std::unique_ptr<Layer<Scalar>> make_dense(Index input_size, Index output_size, A
     return with_activation(activation, [&](auto policy) -> std::unique_ptr<Layer<Scalar>> {
         return std::make_unique<Dense<Scalar, decltype(policy)>>(input_size, output_size);
     });
+}
+
+/// ONNX: Gemm (transB) and the activation; an image before it is flattened in ONNX's order,
+/// so W's columns are permuted to match.
+template <class Scalar, class ActivationPolicy>
+void Dense<Scalar, ActivationPolicy>::export_onnx(OnnxGraphBuilder& out, const Shape& in) const {
+    out.require_no_sequence(type(), in);
+    const Index units = weights_.rows();
+    const Index inputs = weights_.cols();
+    std::vector<Index> nndl_column(static_cast<std::size_t>(inputs));
+    for (Index j = 0; j < inputs; ++j) {
+        nndl_column[static_cast<std::size_t>(j)] = j;
+    }
+    if (out.image) {
+        out.add_node("Flatten", {out.current}).set_int("axis", 1);
+        out.image = false;
+        const std::vector<Index> position = detail::channel_major_positions(in);
+        for (Index j = 0; j < inputs; ++j) {
+            nndl_column[static_cast<std::size_t>(position[static_cast<std::size_t>(j)])] = j;
+        }
+    }
+    const std::string w = out.add_tensor("W", {units, inputs}, [&](Index k) {
+        return static_cast<double>(weights_(k / inputs, nndl_column[static_cast<std::size_t>(k % inputs)]));
+    });
+    const std::string b = out.add_tensor("b", {units}, [&](Index k) { return static_cast<double>(bias_(k, 0)); });
+    out.add_node("Gemm", {out.current, w, b}).set_int("transB", 1);
+    out.add_activation(ActivationPolicy::kind, Shape(units));
 }
 
 }  // namespace nndl

@@ -14,6 +14,7 @@
 
 #include "../errors.hpp"
 #include "../layer.hpp"
+#include "../layer_onnx.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
 #include "registry.hpp"
@@ -22,8 +23,10 @@ namespace nndl {
 
 /// Token indices to learned vectors over sequences (see the top of embedding.hpp).
 template <class Scalar>
-class Embedding final : public Layer<Scalar>, public VariableSteps<Scalar> {
+class Embedding final : public Layer<Scalar>, public VariableSteps<Scalar>, public OnnxExportable<Scalar> {
 public:
+    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
     /// The most values E may have: 2^26.
     static constexpr Index max_weights = Index(1) << 26;
 
@@ -150,6 +153,21 @@ inline const bool embedding_registered =
     register_builtin_layer({"embedding", embedding_from_settings<float>, embedding_from_settings<double>});
 
 }  // namespace detail
+
+/// ONNX: the token of each step picks a row of E's transpose (Gather), after the tokens
+/// become a [batch, steps] int64 tensor.
+template <class Scalar>
+void Embedding<Scalar>::export_onnx(OnnxGraphBuilder& out, const Shape&) const {
+    const Index dimensions = table_.rows();
+    const Index vocabulary = table_.cols();
+    out.set_time_major(false);
+    out.add_node("Reshape", {out.current, out.add_int64_tensor("shape", {0, -1})});  // [batch, steps]
+    out.add_node("Cast", {out.current}).set_int("to", 7);  // ONNX's TensorProto::INT64
+    const std::string table = out.add_tensor("E", {vocabulary, dimensions}, [&](Index k) {
+        return static_cast<double>(table_(k % dimensions, k / dimensions));
+    });
+    out.add_node("Gather", {table, out.current});
+}
 
 }  // namespace nndl
 

@@ -17,6 +17,7 @@
 
 #include "../errors.hpp"
 #include "../layer.hpp"
+#include "../layer_onnx.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
 #include "recurrent_state.hpp"
@@ -26,8 +27,11 @@ namespace nndl {
 
 /// A GRU layer over sequences (see the top of gru.hpp).
 template <class Scalar>
-class GRU final : public Layer<Scalar>, public KeptRecurrentState<Scalar>, public VariableSteps<Scalar> {
+class GRU final : public Layer<Scalar>, public KeptRecurrentState<Scalar>, public VariableSteps<Scalar>,
+                  public OnnxExportable<Scalar> {
 public:
+    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
     /// The most weights (Wx, Wh, bx, bh together) a GRU may have: 2^26.
     static constexpr Index max_weights = Index(1) << 26;
 
@@ -250,6 +254,13 @@ inline const bool gru_registered = register_builtin_layer(
      [](const Shape& input, const Settings& s) { return recurrent_from_settings<GRU, double>("gru", input, s); }});
 
 }  // namespace detail
+
+/// ONNX: the GRU operator with linear_before_reset 1 (PyTorch's form, nndl's).
+template <class Scalar>
+void GRU<Scalar>::export_onnx(OnnxGraphBuilder& out, const Shape& in) const {
+    detail::export_recurrent_onnx<Scalar>(
+        out, {"GRU", "gru", units_, w_input_, w_recurrent_, b_input_, b_recurrent_, return_sequences_}, in);
+}
 
 }  // namespace nndl
 

@@ -21,6 +21,7 @@
 
 #include "../errors.hpp"
 #include "../layer.hpp"
+#include "../layer_onnx.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
 #include "recurrent_state.hpp"
@@ -30,8 +31,11 @@ namespace nndl {
 
 /// An LSTM layer over sequences (see the top of lstm.hpp).
 template <class Scalar>
-class LSTM final : public Layer<Scalar>, public KeptRecurrentState<Scalar>, public VariableSteps<Scalar> {
+class LSTM final : public Layer<Scalar>, public KeptRecurrentState<Scalar>, public VariableSteps<Scalar>,
+                   public OnnxExportable<Scalar> {
 public:
+    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
     /// The most weights (W and b together) an LSTM may have: 2^26.
     static constexpr Index max_weights = Index(1) << 26;
 
@@ -275,6 +279,16 @@ inline const bool lstm_registered = register_builtin_layer(
      [](const Shape& input, const Settings& s) { return recurrent_from_settings<LSTM, double>("lstm", input, s); }});
 
 }  // namespace detail
+
+/// ONNX: the LSTM operator (W is [Wa | Wx], one bias: ONNX's recurrent bias is zero).
+template <class Scalar>
+void LSTM<Scalar>::export_onnx(OnnxGraphBuilder& out, const Shape& in) const {
+    detail::export_recurrent_onnx<Scalar>(
+        out,
+        {"LSTM", "lstm", units_, weights_.rightCols(in.features()), weights_.leftCols(units_), bias_,
+         Matrix<Scalar>::Zero(bias_.rows(), 1), return_sequences_},
+        in);
+}
 
 }  // namespace nndl
 

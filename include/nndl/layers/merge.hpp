@@ -17,6 +17,7 @@
 
 #include "../errors.hpp"
 #include "../layer.hpp"
+#include "../layer_onnx.hpp"
 
 namespace nndl {
 
@@ -50,8 +51,10 @@ inline void require_equal_shapes(const char* where, const std::vector<Shape>& in
 
 /// The elementwise sum of inputs of one shape: a residual connection's joint.
 template <class Scalar>
-class Add final : public MergeLayer<Scalar> {
+class Add final : public MergeLayer<Scalar>, public OnnxMergeExportable {
 public:
+    /// Contract: see OnnxMergeExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const std::vector<std::string>& inputs) const override;
     /// Adds inputs of these shapes; throws ShapeError unless there are at least two, all equal.
     explicit Add(std::vector<Shape> inputs) : inputs_(std::move(inputs)) {
         detail::require_equal_shapes("Add::Add", inputs_);
@@ -94,8 +97,10 @@ private:
 
 /// The elementwise product of inputs of one shape: gates, attention weights.
 template <class Scalar>
-class Multiply final : public MergeLayer<Scalar> {
+class Multiply final : public MergeLayer<Scalar>, public OnnxMergeExportable {
 public:
+    /// Contract: see OnnxMergeExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const std::vector<std::string>& inputs) const override;
     /// Multiplies inputs of these shapes; throws ShapeError unless there are at least two, all equal.
     explicit Multiply(std::vector<Shape> inputs) : inputs_(std::move(inputs)) {
         detail::require_equal_shapes("Multiply::Multiply", inputs_);
@@ -157,8 +162,10 @@ private:
 /// holds input 1's channels, then input 2's, ...), along the features of flat vectors, or
 /// along the features of each time step of sequences of one length.
 template <class Scalar>
-class Concatenate final : public MergeLayer<Scalar> {
+class Concatenate final : public MergeLayer<Scalar>, public OnnxMergeExportable {
 public:
+    /// Contract: see OnnxMergeExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const std::vector<std::string>& inputs) const override;
     /// Throws ShapeError unless there are at least two inputs of one kind (all flat, all
     /// images of one height and width, or all sequences of one length).
     explicit Concatenate(std::vector<Shape> inputs) : inputs_(std::move(inputs)) {
@@ -259,6 +266,29 @@ std::unique_ptr<MergeLayer<Scalar>> create_merge(const std::string& type, const 
     detail::throw_invalid("create_merge: type '", printable(type),
                           "', expected 'add', 'multiply' or 'concatenate'");
 }
+
+/// ONNX: Add, or Sum for more than two inputs.
+template <class Scalar>
+void Add<Scalar>::export_onnx(OnnxGraphBuilder& out, const std::vector<std::string>& inputs) const {
+    out.add_node(inputs.size() == 2 ? "Add" : "Sum", inputs);
+}
+
+/// ONNX: one Mul per input after the first.
+template <class Scalar>
+void Multiply<Scalar>::export_onnx(OnnxGraphBuilder& out, const std::vector<std::string>& inputs) const {
+    out.add_node("Mul", {inputs[0], inputs[1]});
+    for (std::size_t k = 2; k < inputs.size(); ++k) {
+        out.add_node("Mul", {out.current, inputs[k]});
+    }
+}
+
+/// ONNX: Concat along axis 1 (channels of images, features of flat tensors).
+template <class Scalar>
+void Concatenate<Scalar>::export_onnx(OnnxGraphBuilder& out, const std::vector<std::string>& inputs) const {
+    out.add_node("Concat", inputs).set_int("axis", 1);
+}
+
+
 
 }  // namespace nndl
 

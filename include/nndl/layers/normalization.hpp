@@ -13,6 +13,7 @@
 
 #include "../errors.hpp"
 #include "../layer.hpp"
+#include "../layer_onnx.hpp"
 #include "../types.hpp"
 
 namespace nndl {
@@ -58,8 +59,10 @@ void require_normalization(const char* where, Index size, const Matrix<Scalar>& 
 /// them and no optimizer changes them. Registered as "normalization" with the settings
 /// "invert" (0 or 1) and "method" (a word naming how it was fitted, for summaries).
 template <class Scalar>
-class Normalization final : public Layer<Scalar> {
+class Normalization final : public Layer<Scalar>, public OnnxExportable<Scalar> {
 public:
+    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
     /// A layer over examples of `shape` with one center and one spread per value
     /// (columns of shape.size() values). Throws InvalidArgument when the shape is not
     /// valid, the sizes differ, a value is not finite or a spread is not above 0.
@@ -134,6 +137,40 @@ private:
     Matrix<Scalar> output_;
     Matrix<Scalar> input_gradient_;
 };
+
+/// ONNX: (x - center) / spread as Sub and Div; the inverse as Mul and Add. Flat input only:
+/// a per-value map of an image would need nndl's order in an NCHW tensor.
+template <class Scalar>
+void Normalization<Scalar>::export_onnx(OnnxGraphBuilder& out, const Shape& in) const {
+    out.require_no_sequence(type(), in);
+    if (!shape_.is_flat()) {
+        detail::throw_invalid(out.where(), " ('normalization') maps an image of ", shape_.to_string(),
+                              "; nndl exports it for flat input only");
+    }
+    if (out.image) {
+        out.flatten_in_nndl_order(in);
+    }
+    Index tiny = 0;
+    // Below float32's smallest normal number a spread is 0 or a subnormal that consumers
+    // flush to 0 (OpenCV then divides by zero).
+    if (out.writes_float32() && !(std::abs(static_cast<float>(spread_.cwiseAbs().col(0).minCoeff(&tiny))) >=
+                                  std::numeric_limits<float>::min())) {
+        detail::throw_invalid(out.where(), " ('normalization') has spread ", spread_(tiny, 0), " at value ", tiny,
+                              ", below float32's smallest normal number ", std::numeric_limits<float>::min(),
+                              "; save with OnnxPrecision::float64");
+    }
+    const std::string c =
+        out.add_tensor("center", {shape_.size()}, [&](Index k) { return static_cast<double>(center_(k, 0)); });
+    const std::string s =
+        out.add_tensor("spread", {shape_.size()}, [&](Index k) { return static_cast<double>(spread_(k, 0)); });
+    if (invert_) {
+        out.add_node("Mul", {out.current, s});
+        out.add_node("Add", {out.current, c});
+    } else {
+        out.add_node("Sub", {out.current, c});
+        out.add_node("Div", {out.current, s});
+    }
+}
 
 }  // namespace nndl
 

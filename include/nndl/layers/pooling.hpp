@@ -20,6 +20,7 @@
 #include "../detail/parallel.hpp"
 #include "../errors.hpp"
 #include "../layer.hpp"
+#include "../layer_onnx.hpp"
 #include "../types.hpp"
 #include "registry.hpp"
 #include "window.hpp"
@@ -36,8 +37,10 @@ enum class PoolMode {
 /// top of pooling.hpp). Output: out_height x out_width x channels (WindowGeometry); no
 /// parameters, no state.
 template <class Scalar>
-class Pool2D final : public Layer<Scalar> {
+class Pool2D final : public Layer<Scalar>, public OnnxExportable<Scalar> {
 public:
+    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
     /// Pools `window`-sized windows, `stride` apart, of images of `input` shape. Throws as
     /// WindowGeometry::resolve, and InvalidArgument when the resolved padding on one side
     /// reaches the window's size (a window could then cover padding only).
@@ -388,8 +391,10 @@ std::unique_ptr<Layer<Scalar>> make_avg_pool(Shape input, Window window, Stride 
 
 /// The mean of each channel over the whole image: height x width x channels to channels.
 template <class Scalar>
-class GlobalAvgPool final : public Layer<Scalar> {
+class GlobalAvgPool final : public Layer<Scalar>, public OnnxExportable<Scalar> {
 public:
+    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
     /// Averages images of `input` shape. Throws InvalidArgument when a dimension is below 1.
     explicit GlobalAvgPool(Shape input) : input_shape_(input) {
         if (!input.valid()) {
@@ -475,6 +480,30 @@ inline const bool pooling_registered =
                             global_avg_pool_from_settings<double>});
 
 }  // namespace detail
+
+/// ONNX: MaxPool or AveragePool. nndl averages over the padding too (count_include_pad 1),
+/// which some engines (OpenCV 4.6) ignore: zeros added by a Pad node mean the same everywhere.
+template <class Scalar>
+void Pool2D<Scalar>::export_onnx(OnnxGraphBuilder& out, const Shape& in) const {
+    out.require_no_sequence(type(), in);
+    out.ensure_image(in);
+    const WindowGeometry& g = geometry_;
+    const bool padded = g.top != 0 || g.bottom != 0 || g.left != 0 || g.right != 0;
+    if (mode_ == PoolMode::average && padded) {
+        out.add_node("Pad", {out.current, out.add_int64_tensor("pads", {0, 0, g.top, g.left, 0, 0, g.bottom, g.right})});
+    }
+    g.set_onnx_window(out.add_node(mode_ == PoolMode::max ? "MaxPool" : "AveragePool", {out.current}),
+                      mode_ == PoolMode::max);
+}
+
+/// ONNX: GlobalAveragePool.
+template <class Scalar>
+void GlobalAvgPool<Scalar>::export_onnx(OnnxGraphBuilder& out, const Shape& in) const {
+    out.require_no_sequence(type(), in);
+    out.ensure_image(in);
+    out.add_node("GlobalAveragePool", {out.current});
+}
+
 
 }  // namespace nndl
 

@@ -12,6 +12,7 @@
 
 #include "../errors.hpp"
 #include "../layer.hpp"
+#include "../layer_onnx.hpp"
 #include "../types.hpp"
 #include "activations.hpp"
 #include "dense.hpp"
@@ -22,8 +23,11 @@ namespace nndl {
 /// Dense with activation `activation` at every step of a sequence (see the top of
 /// sequence_dense.hpp). Parameters "W" (units x features, weight decay) and "b" (units x 1).
 template <class Scalar>
-class SequenceDense final : public Layer<Scalar>, public FusedOutput<Scalar>, public VariableSteps<Scalar> {
+class SequenceDense final : public Layer<Scalar>, public FusedOutput<Scalar>, public VariableSteps<Scalar>,
+                            public OnnxExportable<Scalar> {
 public:
+    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
     /// `units` outputs per step over sequences of `input` shape; W and b start at zero (see
     /// initializers.hpp, or set them through parameters()). Throws InvalidArgument when
     /// `input` is not a sequence or units is below 1.
@@ -162,6 +166,21 @@ inline const bool sequence_dense_registered = register_builtin_layer(
     {"sequence_dense", sequence_dense_from_settings<float>, sequence_dense_from_settings<double>});
 
 }  // namespace detail
+
+/// ONNX: MatMul and Add act on the last axis, so every step alike; then the activation.
+template <class Scalar>
+void SequenceDense<Scalar>::export_onnx(OnnxGraphBuilder& out, const Shape&) const {
+    const std::vector<Parameter<Scalar>> parameters = dense_->parameters();  // W, then b
+    const Matrix<Scalar>& w = *parameters[0].value;
+    const Matrix<Scalar>& b = *parameters[1].value;
+    const Index units = w.rows();
+    const Index inputs = w.cols();
+    const std::string weights =
+        out.add_tensor("W", {inputs, units}, [&](Index k) { return static_cast<double>(w(k % units, k / units)); });
+    out.add_node("MatMul", {out.current, weights});
+    out.add_node("Add", {out.current, out.add_tensor("b", {units}, [&](Index k) { return static_cast<double>(b(k, 0)); })});
+    out.add_activation(fused_->activation(), output_shape());
+}
 
 }  // namespace nndl
 

@@ -14,6 +14,7 @@
 
 #include "../errors.hpp"
 #include "../layer.hpp"
+#include "../layer_onnx.hpp"
 #include "../random.hpp"
 #include "../types.hpp"
 #include "recurrent_state.hpp"
@@ -23,8 +24,11 @@ namespace nndl {
 
 /// A tanh recurrent layer over sequences (see the top of simple_rnn.hpp).
 template <class Scalar>
-class SimpleRNN final : public Layer<Scalar>, public KeptRecurrentState<Scalar>, public VariableSteps<Scalar> {
+class SimpleRNN final : public Layer<Scalar>, public KeptRecurrentState<Scalar>, public VariableSteps<Scalar>,
+                        public OnnxExportable<Scalar> {
 public:
+    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
     /// The most weights (Wax, Waa and ba together) a SimpleRNN may have: 2^26.
     static constexpr Index max_weights = Index(1) << 26;
 
@@ -210,6 +214,15 @@ inline const bool simple_rnn_registered = register_builtin_layer(
      [](const Shape& input, const Settings& s) { return recurrent_from_settings<SimpleRNN, double>("simple_rnn", input, s); }});
 
 }  // namespace detail
+
+/// ONNX: the RNN operator (tanh), one bias: ONNX's recurrent bias is zero.
+template <class Scalar>
+void SimpleRNN<Scalar>::export_onnx(OnnxGraphBuilder& out, const Shape& in) const {
+    detail::export_recurrent_onnx<Scalar>(out,
+                                          {"RNN", "simple_rnn", units(), w_input_, w_recurrent_, bias_,
+                                           Matrix<Scalar>::Zero(units(), 1), return_sequences_},
+                                          in);
+}
 
 }  // namespace nndl
 

@@ -10,6 +10,7 @@
 
 #include "../errors.hpp"
 #include "../layer.hpp"
+#include "../layer_onnx.hpp"
 #include "../types.hpp"
 #include "registry.hpp"
 
@@ -18,8 +19,10 @@ namespace nndl {
 /// Repeats each pixel of images of `input` shape factor_height times down and factor_width
 /// times across: output (h, w, c) = input (h / factor_height, w / factor_width, c).
 template <class Scalar>
-class Upsample2D final : public Layer<Scalar> {
+class Upsample2D final : public Layer<Scalar>, public OnnxExportable<Scalar> {
 public:
+    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
     /// Throws InvalidArgument for an invalid input shape, a factor below 1 or an output
     /// above Shape::max_values values.
     Upsample2D(Shape input, Index factor_height, Index factor_width)
@@ -122,6 +125,19 @@ inline const bool upsample2d_registered =
     register_builtin_layer({"upsample2d", upsample2d_from_settings<float>, upsample2d_from_settings<double>});
 
 }  // namespace detail
+
+/// ONNX: Resize, nearest, as PyTorch's nn.Upsample writes it.
+template <class Scalar>
+void Upsample2D<Scalar>::export_onnx(OnnxGraphBuilder& out, const Shape& in) const {
+    out.require_no_sequence(type(), in);
+    out.ensure_image(in);
+    const std::string scales = out.add_float32_tensor(
+        "scales", {1.0f, 1.0f, static_cast<float>(factor_height_), static_cast<float>(factor_width_)});
+    out.add_node("Resize", {out.current, "", scales})
+        .set_string("mode", "nearest")
+        .set_string("coordinate_transformation_mode", "asymmetric")
+        .set_string("nearest_mode", "floor");
+}
 
 }  // namespace nndl
 

@@ -10,11 +10,13 @@
 // "same" average pooling divides by the real inputs only.
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "../errors.hpp"
 #include "../layer.hpp"
+#include "../layer_onnx.hpp"
 #include "../types.hpp"
 
 namespace nndl {
@@ -169,6 +171,15 @@ struct WindowGeometry {
         settings.set(window_name, std::vector<long long>{window_height, window_width});
         settings.set("stride", std::vector<long long>{stride_vertical, stride_horizontal});
         settings.set("padding", std::vector<long long>{top, bottom, left, right});
+    }
+
+    /// ONNX: the window's kernel_shape, strides and pads attributes on `node` (a Conv or a
+    /// pooling operator; ONNX orders pads top, left, bottom, right).
+    void set_onnx_window(OnnxNode node, bool with_pads = true) const {
+        node.set_ints("kernel_shape", {window_height, window_width});
+        node.set_ints("strides", {stride_vertical, stride_horizontal});
+        node.set_ints("pads", with_pads ? std::vector<std::int64_t>{top, left, bottom, right}
+                                        : std::vector<std::int64_t>{0, 0, 0, 0});
     }
 };
 

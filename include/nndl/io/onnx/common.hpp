@@ -1,7 +1,7 @@
 #pragma once
 // Optional part: needs ONNX's protobuf schema (libonnx-dev, libprotobuf-dev); link nndl::onnx.
 // Part of nndl/io/onnx.hpp: the export options and load limits, and what writing and reading
-// share (the ONNX message types, the channel-major image order, the recurrent gate order).
+// share (the ONNX message types).
 
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +16,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "../../layer.hpp"
+#include "../../layer_onnx.hpp"  // channel_major_positions, onnx_gate_blocks
 
 namespace nndl {
 
@@ -47,32 +48,6 @@ using ::onnx::GraphProto;
 using ::onnx::ModelProto;
 using ::onnx::NodeProto;
 using ::onnx::TensorProto;
-
-/// For a flat column holding an image of `shape` in nndl's order (h, w, c), the index of
-/// each entry in ONNX's channel-major order (c, h, w).
-inline std::vector<Index> channel_major_positions(const Shape& shape) {
-    std::vector<Index> position(static_cast<std::size_t>(shape.size()));
-    for (Index h = 0; h < shape.height; ++h) {
-        for (Index w = 0; w < shape.width; ++w) {
-            for (Index c = 0; c < shape.channels; ++c) {
-                position[static_cast<std::size_t>(shape.offset(h, w, c))] = (c * shape.height + h) * shape.width + w;
-            }
-        }
-    }
-    return position;
-}
-
-/// nndl's gate blocks in ONNX's order: entry g is the nndl block that ONNX's block g holds.
-/// LSTM: nndl f, i, c, o; ONNX i, o, f, c. GRU: nndl (PyTorch) r, z, n; ONNX z, r, h.
-inline std::vector<Index> onnx_gate_blocks(const std::string& type) {
-    if (type == "lstm") {
-        return {1, 3, 0, 2};
-    }
-    if (type == "gru") {
-        return {1, 0, 2};
-    }
-    return {0};
-}
 
 }  // namespace detail::onnx_format
 

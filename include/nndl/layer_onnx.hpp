@@ -1,0 +1,332 @@
+#pragma once
+// How a layer writes itself as ONNX operators. save_onnx (nndl/io/onnx.hpp) walks the
+// network and hands each layer an OnnxGraphBuilder: the graph written so far, with the name
+// of the tensor the layer reads (`current`) and that tensor's layout. A layer that can be
+// exported implements the OnnxExportable capability beside its class, adding initializers
+// and nodes and leaving `current` at its output:
+//
+//   void export_onnx(nndl::OnnxGraphBuilder& out, const nndl::Shape& in) const override {
+//       out.require_no_sequence(type(), in);   // this converter writes images and flat tensors
+//       const std::string s = out.add_tensor("s", {in.size()}, [&](nndl::Index k) { return s_(k, 0); });
+//       out.add_node("Mul", {out.current, s});
+//   }
+//
+// The builder has no ONNX types: it is what protobuf's messages are behind, implemented by
+// io/onnx/writer.hpp. So a layer's converter lives in the layer's own header, and a program
+// that never exports compiles only those few lines, never ONNX's schema.
+//
+// Layouts: a flat tensor is [batch, features]; an image is [batch, channels, height, width]
+// (ONNX's channel-major order, where nndl's column holds height x width x channels); a
+// sequence is [batch, steps, features], or [steps, batch, features] where `time_major` says
+// so (what ONNX's recurrent operators read and write).
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "activation_tag.hpp"
+#include "errors.hpp"
+#include "layer.hpp"
+#include "shape.hpp"
+#include "types.hpp"
+
+namespace nndl {
+
+class OnnxGraphBuilder;
+
+/// A node a converter just added (OnnxGraphBuilder::add_node): set its attributes, name a
+/// further output. Valid while the builder is.
+class OnnxNode {
+public:
+    OnnxNode(OnnxGraphBuilder& graph, std::size_t index) : graph_(&graph), index_(index) {}
+
+    /// Sets an INT attribute.
+    OnnxNode& set_int(const char* name, std::int64_t value);
+    /// Sets an INTS attribute.
+    OnnxNode& set_ints(const char* name, const std::vector<std::int64_t>& values);
+    /// Sets a FLOAT attribute (ONNX keeps 32 bits).
+    OnnxNode& set_float(const char* name, double value);
+    /// Sets a STRING attribute.
+    OnnxNode& set_string(const char* name, const std::string& value);
+    /// The node's unique name.
+    std::string name() const;
+    /// Its first output (what add_node made current).
+    std::string output() const;
+    /// Gives the node one more output, named after the node with `suffix`; returns the name.
+    std::string add_output(const std::string& suffix);
+
+private:
+    OnnxGraphBuilder* graph_;
+    std::size_t index_;
+};
+
+/// The ONNX graph under construction, as a layer's converter sees it (see the top of this
+/// header). The writer implements the virtual functions; the rest are helpers built on them.
+class OnnxGraphBuilder {
+public:
+    virtual ~OnnxGraphBuilder() = default;
+
+    /// True when tensors are written as float32 (else float64).
+    virtual bool writes_float32() const = 0;
+    /// An initializer of shape `dims` (row-major, ONNX's order) whose entry k is value_at(k),
+    /// in the model's precision; returns its unique name (made from `stem`). Throws
+    /// InvalidArgument for a value float32 cannot hold where the model is float32.
+    virtual std::string add_tensor(const std::string& stem, const std::vector<std::int64_t>& dims,
+                                   const std::function<double(Index)>& value_at) = 0;
+    /// A float32 vector whatever the precision (Resize's scales).
+    virtual std::string add_float32_tensor(const std::string& stem, const std::vector<float>& values) = 0;
+    /// An int64 vector (shapes, pads).
+    virtual std::string add_int64_tensor(const std::string& stem, const std::vector<std::int64_t>& values) = 0;
+    /// Appends a node of operator `op` reading `inputs` ("" for an input left out) and makes
+    /// its first output current.
+    virtual OnnxNode add_node(const std::string& op, const std::vector<std::string>& inputs) = 0;
+
+    /// Where messages say the layer is: "save_onnx: layer 3".
+    std::string where() const { return "save_onnx: layer " + std::to_string(layer); }
+
+    /// Throws InvalidArgument where the current tensor is a sequence: for a converter that
+    /// writes images and flat tensors only.
+    void require_no_sequence(const std::string& type, const Shape& in) const {
+        if (sequence) {
+            detail::throw_invalid(where(), " ('", printable(type), "') acts on a sequence (", in.to_string(),
+                                  "); its ONNX converter writes images and flat tensors (over sequences save_onnx "
+                                  "writes lstm, gru, simple_rnn, sequence_dense, embedding and activation layers, and "
+                                  "leaves out those that pass through at inference, such as dropout)");
+        }
+    }
+
+    /// Applies `activation` to the current tensor (of nndl shape `shape`); the identity adds
+    /// nothing. Softmax normalizes features: a flat tensor's, or each step's of a sequence.
+    void add_activation(Activation activation, const Shape& shape) {
+        switch (activation) {
+            case Activation::identity: return;
+            case Activation::sigmoid: add_node("Sigmoid", {current}); return;
+            case Activation::tanh: add_node("Tanh", {current}); return;
+            case Activation::relu: add_node("Relu", {current}); return;
+            case Activation::leaky_relu: add_node("LeakyRelu", {current}).set_float("alpha", leaky_relu_slope); return;
+            case Activation::softmax:
+                if (sequence) {  // ONNX's Softmax (opset 13) normalizes the last axis alone: each step
+                    add_node("Softmax", {current}).set_int("axis", -1);
+                    return;
+                }
+                if (image) {
+                    if (!shape.is_flat()) {
+                        detail::throw_invalid(where(), " applies softmax over an image (", shape.to_string(),
+                                              "); ONNX's Softmax normalizes one axis, so only flat outputs are "
+                                              "exported");
+                    }
+                    add_node("Flatten", {current}).set_int("axis", 1);
+                    image = false;
+                }
+                add_node("Softmax", {current}).set_int("axis", 1);
+                return;
+        }
+    }
+
+    /// Flattens the current image tensor of nndl shape `shape` in nndl's order (height, width,
+    /// channel): a Transpose to NHWC first unless the image is 1 x 1.
+    void flatten_in_nndl_order(const Shape& shape) {
+        if (!shape.is_flat()) {
+            add_node("Transpose", {current}).set_ints("perm", {0, 2, 3, 1});
+        }
+        add_node("Flatten", {current}).set_int("axis", 1);
+        image = false;
+    }
+
+    /// Makes the current tensor an image for a layer whose input is `shape`.
+    void ensure_image(const Shape& shape) {
+        if (!image) {  // only a flat shape (C x 1 x 1) reaches here: the same order both ways
+            add_node("Reshape", {current, add_int64_tensor("shape", {-1, shape.channels, shape.height, shape.width})});
+            image = true;
+        }
+    }
+
+    /// Makes the current sequence time-major ([steps, batch, features]) or batch-major: a
+    /// Transpose of the first two axes when it is the other way.
+    void set_time_major(bool wanted) {
+        if (time_major != wanted) {
+            add_node("Transpose", {current}).set_ints("perm", {1, 0, 2});
+            time_major = wanted;
+        }
+    }
+
+    std::string current;      ///< the tensor the next node reads
+    bool image = false;       ///< current is [batch, C, H, W] (else flat or a sequence)
+    bool sequence = false;    ///< current is a sequence
+    bool time_major = false;  ///< the sequence is [steps, batch, features]
+    std::size_t layer = 0;    ///< the network's layer being written, from 1, for messages
+
+    // What OnnxNode forwards to.
+    virtual void set_int(std::size_t node, const char* name, std::int64_t value) = 0;
+    virtual void set_ints(std::size_t node, const char* name, const std::vector<std::int64_t>& values) = 0;
+    virtual void set_float(std::size_t node, const char* name, double value) = 0;
+    virtual void set_string(std::size_t node, const char* name, const std::string& value) = 0;
+    virtual std::string node_name(std::size_t node) const = 0;
+    virtual std::string node_output(std::size_t node) const = 0;
+    virtual std::string add_node_output(std::size_t node, const std::string& suffix) = 0;
+
+protected:
+    OnnxGraphBuilder() = default;
+    OnnxGraphBuilder(const OnnxGraphBuilder&) = default;
+    OnnxGraphBuilder& operator=(const OnnxGraphBuilder&) = default;
+};
+
+inline OnnxNode& OnnxNode::set_int(const char* name, std::int64_t value) {
+    graph_->set_int(index_, name, value);
+    return *this;
+}
+inline OnnxNode& OnnxNode::set_ints(const char* name, const std::vector<std::int64_t>& values) {
+    graph_->set_ints(index_, name, values);
+    return *this;
+}
+inline OnnxNode& OnnxNode::set_float(const char* name, double value) {
+    graph_->set_float(index_, name, value);
+    return *this;
+}
+inline OnnxNode& OnnxNode::set_string(const char* name, const std::string& value) {
+    graph_->set_string(index_, name, value);
+    return *this;
+}
+inline std::string OnnxNode::name() const { return graph_->node_name(index_); }
+inline std::string OnnxNode::output() const { return graph_->node_output(index_); }
+inline std::string OnnxNode::add_output(const std::string& suffix) { return graph_->add_node_output(index_, suffix); }
+
+/// Capability: the layer writes itself as ONNX operators (see the top of this header).
+template <class Scalar>
+class OnnxExportable {
+public:
+    virtual ~OnnxExportable() = default;
+    /// Adds the layer's operators reading out.current, whose nndl shape is `in` (an image's
+    /// shape where a flat layer follows one and the tensor still holds the image), and leaves
+    /// out.current (and its layout flags) at the layer's output. Throws InvalidArgument,
+    /// starting with out.where(), for a layer or input ONNX cannot express.
+    virtual void export_onnx(OnnxGraphBuilder& out, const Shape& in) const = 0;
+
+protected:
+    /// Only a layer implementing the capability constructs one.
+    OnnxExportable() = default;
+    /// Protected, so that only the implementing layer copies it (no slicing).
+    OnnxExportable(const OnnxExportable&) = default;
+    /// Protected, so that only the implementing layer assigns it (no slicing).
+    OnnxExportable& operator=(const OnnxExportable&) = default;
+};
+
+/// Capability of a MergeLayer: writes itself as ONNX operators over `inputs`, tensors of one
+/// layout (all images or all flat), leaving out.current at its output.
+class OnnxMergeExportable {
+public:
+    virtual ~OnnxMergeExportable() = default;
+    /// Adds the merge's operators; throws InvalidArgument starting with out.where().
+    virtual void export_onnx(OnnxGraphBuilder& out, const std::vector<std::string>& inputs) const = 0;
+
+protected:
+    /// Only a merge implementing the capability constructs one.
+    OnnxMergeExportable() = default;
+    /// Protected, so that only the implementing merge copies it (no slicing).
+    OnnxMergeExportable(const OnnxMergeExportable&) = default;
+    /// Protected, so that only the implementing merge assigns it (no slicing).
+    OnnxMergeExportable& operator=(const OnnxMergeExportable&) = default;
+};
+
+/// Writes `layer` reading out.current (nndl shape `in`): nothing for a layer that passes
+/// through at inference (dropout, augmentation), its own converter otherwise. Throws
+/// InvalidArgument for a layer without one, and as the converter does.
+template <class Scalar>
+void export_onnx_layer(OnnxGraphBuilder& out, const Layer<Scalar>& layer, const Shape& in) {
+    if (layer.passes_through_at_inference()) {
+        return;
+    }
+    const auto* exportable = dynamic_cast<const OnnxExportable<Scalar>*>(&layer);
+    if (exportable == nullptr) {
+        detail::throw_invalid(out.where(), " ('", printable(layer.type()),
+                              "') has no ONNX operator: its class does not implement OnnxExportable (layer_onnx.hpp)");
+    }
+    exportable->export_onnx(out, in);
+}
+
+namespace detail {
+
+/// For a flat column holding an image of `shape` in nndl's order (h, w, c), the index of
+/// each entry in ONNX's channel-major order (c, h, w).
+inline std::vector<Index> channel_major_positions(const Shape& shape) {
+    std::vector<Index> position(static_cast<std::size_t>(shape.size()));
+    for (Index h = 0; h < shape.height; ++h) {
+        for (Index w = 0; w < shape.width; ++w) {
+            for (Index c = 0; c < shape.channels; ++c) {
+                position[static_cast<std::size_t>(shape.offset(h, w, c))] = (c * shape.height + h) * shape.width + w;
+            }
+        }
+    }
+    return position;
+}
+
+/// nndl's gate blocks in ONNX's order: entry g is the nndl block that ONNX's block g holds.
+/// LSTM: nndl f, i, c, o; ONNX i, o, f, c. GRU: nndl (PyTorch) r, z, n; ONNX z, r, h.
+inline std::vector<Index> onnx_gate_blocks(const std::string& type) {
+    if (type == "lstm") {
+        return {1, 3, 0, 2};
+    }
+    if (type == "gru") {
+        return {1, 0, 2};
+    }
+    return {0};
+}
+
+/// What a recurrent layer hands export_recurrent_onnx: its weights in nndl's gate order.
+template <class Scalar>
+struct RecurrentWeights {
+    const char* op;                          ///< "LSTM", "GRU" or "RNN"
+    const char* type;                        ///< the nndl type: "lstm", "gru", "simple_rnn"
+    Index units;                             ///< hidden size
+    Matrix<Scalar> input_weights;            ///< gates x features
+    Matrix<Scalar> recurrent_weights;        ///< gates x units
+    Matrix<Scalar> input_bias;               ///< gates x 1
+    Matrix<Scalar> recurrent_bias;           ///< gates x 1
+    bool sequences;                          ///< every step out, or the last
+};
+
+/// A recurrent layer as ONNX's LSTM, GRU (linear_before_reset = 1) or RNN (tanh) operator,
+/// forward, from a zero start state. Its output: every step as [steps, batch, units] (Y
+/// without its directions axis) or the last as [batch, units] (Y_h).
+template <class Scalar>
+void export_recurrent_onnx(OnnxGraphBuilder& out, const RecurrentWeights<Scalar>& r, const Shape& in) {
+    const Index units = r.units;
+    const Index features = in.features();
+    const std::vector<Index> blocks = onnx_gate_blocks(r.type);
+    const Index rows = static_cast<Index>(blocks.size()) * units;
+    const auto nndl_row = [&](Index onnx_row) {
+        return blocks[static_cast<std::size_t>(onnx_row / units)] * units + onnx_row % units;
+    };
+    out.set_time_major(true);
+    const std::string w = out.add_tensor("W", {1, rows, features}, [&](Index k) {
+        return static_cast<double>(r.input_weights(nndl_row(k / features), k % features));
+    });
+    const std::string rw = out.add_tensor("R", {1, rows, units}, [&](Index k) {
+        return static_cast<double>(r.recurrent_weights(nndl_row(k / units), k % units));
+    });
+    const std::string b = out.add_tensor("B", {1, 2 * rows}, [&](Index k) {
+        return static_cast<double>(k < rows ? r.input_bias(nndl_row(k), 0) : r.recurrent_bias(nndl_row(k - rows), 0));
+    });
+    OnnxNode node = out.add_node(r.op, {out.current, w, rw, b});
+    node.set_int("hidden_size", units);
+    if (std::string(r.op) == "GRU") {
+        node.set_int("linear_before_reset", 1);
+    }
+    const std::string all_steps = node.output();
+    const std::string last_step = node.add_output("_last");
+    // Y is [steps, directions, batch, units] and Y_h [directions, batch, units]: drop the
+    // directions axis (one direction) with a Reshape (-1 is the batch), which OpenCV 4.6
+    // reads where it refuses opset 13's Squeeze.
+    out.current = r.sequences ? all_steps : last_step;
+    const std::vector<std::int64_t> dims = r.sequences ? std::vector<std::int64_t>{in.steps(), -1, units}
+                                                       : std::vector<std::int64_t>{-1, units};
+    out.add_node("Reshape", {out.current, out.add_int64_tensor("shape", dims)});
+    out.sequence = r.sequences;
+    out.time_major = r.sequences;
+}
+
+}  // namespace detail
+
+}  // namespace nndl
