@@ -6,6 +6,10 @@
 
 #include <nndl/all.hpp>
 #include <nndl/data/csv.hpp>
+#include <nndl/layers/embedding.hpp>
+#include <nndl/layers/gru.hpp>
+#include <nndl/layers/lstm.hpp>
+#include <nndl/layers/simple_rnn.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -714,4 +718,23 @@ TEST_CASE("model files: a word read from a file reaches summary() escaped") {
     CHECK(summary.find("method=\\x1b[2Jstandardize\\\\)") != std::string::npos);
     CHECK(summary.find('\x1b') == std::string::npos);
     fs::remove_all(dir);
+}
+
+TEST_CASE("each layer type that its own header registers is named, with that header, where a program lacks it") {
+    // A program that loads a model of such a type without its header is told which header to
+    // include (LayerRegistry::create); this program includes them all, so each has registered.
+    std::vector<std::string> types;
+    for (const auto& layer : nndl::detail::builtin_layers()) {
+        types.push_back(layer.type);
+    }
+    for (const char* expected : {"conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool", "batch_norm", "simple_rnn",
+                                 "lstm", "gru", "embedding", "random_shift_flip", "upsample2d"}) {
+        CHECK_MESSAGE(std::count(types.begin(), types.end(), expected) == 1, expected);
+    }
+    const fs::path include_folder = fs::path(__FILE__).parent_path().parent_path() / "include";
+    for (const std::string& type : types) {
+        const char* header = nndl::detail::builtin_layer_header(type);
+        REQUIRE_MESSAGE(header != nullptr, type);
+        CHECK_MESSAGE(fs::is_regular_file(include_folder / header), type, " -> ", header);
+    }
 }

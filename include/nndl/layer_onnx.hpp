@@ -1,5 +1,5 @@
 #pragma once
-// How a layer writes itself as ONNX operators. save_onnx (nndl/io/onnx.hpp) walks the
+// How a layer writes itself as ONNX operators, and reads itself back. save_onnx (nndl/io/onnx.hpp) walks the
 // network and hands each layer an OnnxGraphBuilder: the graph written so far, with the name
 // of the tensor the layer reads (`current`) and that tensor's layout. A layer that can be
 // exported implements the OnnxExportable capability beside its class, adding initializers
@@ -15,15 +15,26 @@
 // io/onnx/writer.hpp. So a layer's converter lives in the layer's own header, and a program
 // that never exports compiles only those few lines, never ONNX's schema.
 //
+// The other way, a layer that one ONNX operator computes alone can read it: its header
+// registers an importer for the operator (register_onnx_importer), which builds the layer from
+// an OnnxNodeReader (the node's attributes and constant inputs, the shape it reads). load_onnx
+// asks the importers after the operators it reads itself (Gemm, Conv and the others it
+// combines across nodes).
+//
 // Layouts: a flat tensor is [batch, features]; an image is [batch, channels, height, width]
 // (ONNX's channel-major order, where nndl's column holds height x width x channels); a
 // sequence is [batch, steps, features], or [steps, batch, features] where `time_major` says
 // so (what ONNX's recurrent operators read and write).
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "activation_tag.hpp"
@@ -245,6 +256,99 @@ void export_onnx_layer(OnnxGraphBuilder& out, const Layer<Scalar>& layer, const 
     }
     exportable->export_onnx(out, in);
 }
+
+/// One ONNX node as a layer's importer sees it (load_onnx implements it over the file's
+/// node). Every method that refuses throws InvalidArgument naming the file and the node.
+class OnnxNodeReader {
+public:
+    virtual ~OnnxNodeReader() = default;
+    /// The nndl shape of the tensor the node reads: an image for [batch, C, H, W].
+    virtual Shape input_shape() const = 0;
+    /// Refuses a node that reads no image.
+    virtual void require_image() const = 0;
+    /// Whether the node has the attribute.
+    virtual bool has_attribute(const char* name) const = 0;
+    /// An INT attribute, or `fallback` where the node has none; refuses another type.
+    virtual std::int64_t int_attribute(const char* name, std::int64_t fallback) const = 0;
+    /// A STRING attribute, or `fallback` where the node has none; refuses another type.
+    virtual std::string string_attribute(const char* name, const std::string& fallback) const = 0;
+    /// Input `input` (from 0) as a constant (an initializer or a Constant's output): false where
+    /// the node leaves it out; refuses a computed tensor, and one of another element type than
+    /// whole numbers where `integers`.
+    virtual bool constant_input(int input, bool integers, std::vector<std::int64_t>& dims,
+                                std::vector<double>& values) const = 0;
+    /// Refuses the node: "load_onnx: 'FILE': node N ('NAME', OP) " then `problem`.
+    [[noreturn]] virtual void fail(const std::string& problem) const = 0;
+
+protected:
+    OnnxNodeReader() = default;
+    OnnxNodeReader(const OnnxNodeReader&) = default;
+    OnnxNodeReader& operator=(const OnnxNodeReader&) = default;
+};
+
+/// Builds the layer one ONNX node computes, or refuses the node (OnnxNodeReader::fail).
+template <class Scalar>
+using OnnxImporter = std::function<std::unique_ptr<Layer<Scalar>>(const OnnxNodeReader& node)>;
+
+namespace detail {
+
+/// An ONNX operator that one layer computes alone, with its importers for float and double.
+struct OnnxOperatorImporter {
+    std::string op;                 ///< the operator's type, "Resize"
+    OnnxImporter<float> for_float;  ///< for float networks
+    OnnxImporter<double> for_double;  ///< for double networks
+};
+
+/// The importers registered by the layer headers a program includes.
+inline std::vector<OnnxOperatorImporter>& onnx_importers() {
+    static std::vector<OnnxOperatorImporter> importers;
+    return importers;
+}
+
+/// Guards onnx_importers().
+inline std::mutex& onnx_importers_mutex() {
+    static std::mutex mutex;
+    return mutex;
+}
+
+/// Adds an operator's importer: a layer header calls it to initialize an inline variable, so
+/// load_onnx reads the operators of the layers a program includes, and the importer lives
+/// beside its layer. The first registration of an operator wins.
+inline bool register_onnx_importer(OnnxOperatorImporter importer) {
+    const std::lock_guard<std::mutex> lock(onnx_importers_mutex());
+    onnx_importers().push_back(std::move(importer));
+    return true;
+}
+
+/// The importer of `op`, or an empty function.
+template <class Scalar>
+OnnxImporter<Scalar> onnx_importer(const std::string& op) {
+    const std::lock_guard<std::mutex> lock(onnx_importers_mutex());
+    for (const OnnxOperatorImporter& importer : onnx_importers()) {
+        if (importer.op == op) {
+            if constexpr (std::is_same_v<Scalar, float>) {
+                return importer.for_float;
+            } else if constexpr (std::is_same_v<Scalar, double>) {
+                return importer.for_double;
+            }
+        }
+    }
+    return {};
+}
+
+/// The operators with an importer, sorted, for messages.
+inline std::vector<std::string> onnx_importer_ops() {
+    const std::lock_guard<std::mutex> lock(onnx_importers_mutex());
+    std::vector<std::string> ops;
+    for (const OnnxOperatorImporter& importer : onnx_importers()) {
+        ops.push_back(importer.op);
+    }
+    std::sort(ops.begin(), ops.end());
+    ops.erase(std::unique(ops.begin(), ops.end()), ops.end());
+    return ops;
+}
+
+}  // namespace detail
 
 namespace detail {
 

@@ -395,6 +395,8 @@ class GlobalAvgPool final : public Layer<Scalar>, public OnnxExportable<Scalar> 
 public:
     /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
     void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
+    /// The layer an ONNX GlobalAveragePool node computes.
+    static std::unique_ptr<Layer<Scalar>> from_onnx(const OnnxNodeReader& node);
     /// Averages images of `input` shape. Throws InvalidArgument when a dimension is below 1.
     explicit GlobalAvgPool(Shape input) : input_shape_(input) {
         if (!input.valid()) {
@@ -477,7 +479,9 @@ inline const bool pooling_registered =
     register_builtin_layer({"avg_pool2d", pool2d_from_settings<float, PoolMode::average>,
                             pool2d_from_settings<double, PoolMode::average>}) &&
     register_builtin_layer({"global_avg_pool", global_avg_pool_from_settings<float>,
-                            global_avg_pool_from_settings<double>});
+                            global_avg_pool_from_settings<double>}) &&
+    register_onnx_importer({"GlobalAveragePool", &GlobalAvgPool<float>::from_onnx,
+                            &GlobalAvgPool<double>::from_onnx});
 
 }  // namespace detail
 
@@ -502,6 +506,12 @@ void GlobalAvgPool<Scalar>::export_onnx(OnnxGraphBuilder& out, const Shape& in) 
     out.require_no_sequence(type(), in);
     out.ensure_image(in);
     out.add_node("GlobalAveragePool", {out.current});
+}
+
+template <class Scalar>
+std::unique_ptr<Layer<Scalar>> GlobalAvgPool<Scalar>::from_onnx(const OnnxNodeReader& node) {
+    node.require_image();
+    return std::make_unique<GlobalAvgPool<Scalar>>(node.input_shape());
 }
 
 

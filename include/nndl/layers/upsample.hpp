@@ -4,6 +4,8 @@
 // nn.Upsample(scale_factor, mode="nearest") and ONNX's Resize (nearest, integer scales) do.
 // The decoder half of a U-Net. No parameters, no state.
 
+#include <cmath>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +25,8 @@ class Upsample2D final : public Layer<Scalar>, public OnnxExportable<Scalar> {
 public:
     /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
     void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
+    /// The layer an ONNX Resize node computes (nearest, whole factors); refuses other resizes.
+    static std::unique_ptr<Layer<Scalar>> from_onnx(const OnnxNodeReader& node);
     /// Throws InvalidArgument for an invalid input shape, a factor below 1 or an output
     /// above Shape::max_values values.
     Upsample2D(Shape input, Index factor_height, Index factor_width)
@@ -120,9 +124,10 @@ std::unique_ptr<Layer<Scalar>> upsample2d_from_settings(const Shape& input, cons
     return std::make_unique<Upsample2D<Scalar>>(input, static_cast<Index>(factor[0]), static_cast<Index>(factor[1]));
 }
 
-/// "upsample2d" in the registries of a program that includes this header.
+/// "upsample2d" in the registries of a program that includes this header, and ONNX's Resize.
 inline const bool upsample2d_registered =
-    register_builtin_layer({"upsample2d", upsample2d_from_settings<float>, upsample2d_from_settings<double>});
+    register_builtin_layer({"upsample2d", upsample2d_from_settings<float>, upsample2d_from_settings<double>}) &&
+    register_onnx_importer({"Resize", &Upsample2D<float>::from_onnx, &Upsample2D<double>::from_onnx});
 
 }  // namespace detail
 
@@ -137,6 +142,53 @@ void Upsample2D<Scalar>::export_onnx(OnnxGraphBuilder& out, const Shape& in) con
         .set_string("mode", "nearest")
         .set_string("coordinate_transformation_mode", "asymmetric")
         .set_string("nearest_mode", "floor");
+}
+
+
+/// Resize of an image by whole factors, nearest: an Upsample2D. Output pixel x reads input
+/// pixel floor(x / factor) under "asymmetric" coordinates with "floor" rounding (PyTorch's
+/// nn.Upsample) and under "half_pixel" ones with either rounding (ONNX's default).
+template <class Scalar>
+std::unique_ptr<Layer<Scalar>> Upsample2D<Scalar>::from_onnx(const OnnxNodeReader& node) {
+    node.require_image();
+    const std::string mode = node.string_attribute("mode", "nearest");
+    const std::string coordinates = node.string_attribute("coordinate_transformation_mode", "half_pixel");
+    const std::string rounding = node.string_attribute("nearest_mode", "round_prefer_floor");
+    const bool floors = (coordinates == "asymmetric" && rounding == "floor") ||
+                        ((coordinates == "half_pixel" || coordinates == "pytorch_half_pixel") &&
+                         (rounding == "round_prefer_floor" || rounding == "round_prefer_ceil"));
+    const std::string policy = node.string_attribute("keep_aspect_ratio_policy", "stretch");
+    if (mode != "nearest" || !floors || node.int_attribute("antialias", 0) != 0 || node.has_attribute("axes") ||
+        node.int_attribute("exclude_outside", 0) != 0 || policy != "stretch") {
+        node.fail(detail::concat("resizes with mode '", printable(mode), "', coordinates '", printable(coordinates),
+                                 "' and rounding '", printable(rounding),
+                                 "'; nndl reads nearest-neighbour Resize by whole factors (asymmetric with floor, or "
+                                 "half_pixel), no axes, antialias, exclude_outside or keep_aspect_ratio_policy other "
+                                 "than stretch"));
+    }
+    const Shape in = node.input_shape();
+    std::vector<std::int64_t> dims;
+    std::vector<double> factor;
+    if (node.constant_input(2, false, dims, factor) && dims != std::vector<std::int64_t>{0}) {
+        if (dims != std::vector<std::int64_t>{4}) {
+            node.fail("has scales of another shape than [4]");
+        }
+    } else if (std::vector<double> sizes; node.constant_input(3, true, dims, sizes)) {
+        if (dims != std::vector<std::int64_t>{4}) {
+            node.fail("has sizes of another shape than [4]");
+        }
+        factor = {1.0, sizes[1] / static_cast<double>(in.channels), sizes[2] / static_cast<double>(in.height),
+                  sizes[3] / static_cast<double>(in.width)};
+    } else {
+        node.fail("has neither constant scales nor constant sizes");
+    }
+    const auto whole = [](double f) { return f >= 1.0 && f <= 65536.0 && f == std::floor(f); };
+    if (factor[0] != 1.0 || factor[1] != 1.0 || !whole(factor[2]) || !whole(factor[3])) {
+        node.fail(detail::concat("resizes by factors ", factor[0], ", ", factor[1], ", ", factor[2], ", ", factor[3],
+                                 "; nndl reads whole factors of at least 1 for the height and width, 1 for the batch "
+                                 "and channels"));
+    }
+    return std::make_unique<Upsample2D<Scalar>>(in, static_cast<Index>(factor[2]), static_cast<Index>(factor[3]));
 }
 
 }  // namespace nndl

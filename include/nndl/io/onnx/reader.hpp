@@ -108,6 +108,54 @@ public:
     }
 
 private:
+    /// A node as a layer's importer sees it (OnnxNodeReader, layer_onnx.hpp).
+    class NodeView final : public OnnxNodeReader {
+    public:
+        NodeView(GraphReader& reader, const NodeProto& node, int index) : reader_(reader), node_(node), index_(index) {}
+        Shape input_shape() const override { return reader_.output_shape(); }
+        void require_image() const override { reader_.require_image(node_, index_); }
+        bool has_attribute(const char* name) const override { return find_attribute(node_, name) != nullptr; }
+        std::int64_t int_attribute(const char* name, std::int64_t fallback) const override {
+            return reader_.int_attribute(node_, index_, name, fallback);
+        }
+        std::string string_attribute(const char* name, const std::string& fallback) const override {
+            const AttributeProto* a = find_attribute(node_, name);
+            if (a == nullptr) {
+                return fallback;
+            }
+            if (a->type() != AttributeProto::STRING) {
+                fail(concat("attribute '", name, "' is not a string"));
+            }
+            return a->s();
+        }
+        bool constant_input(int input, bool integers, std::vector<std::int64_t>& dims,
+                            std::vector<double>& values) const override {
+            const TensorProto* t = reader_.constant(node_, index_, input, false);
+            if (t == nullptr) {
+                return false;
+            }
+            const std::string what = concat(describe(node_, index_), ": input ", input + 1);
+            dims = reader_.tensors_.dims(*t, what);
+            values = reader_.tensors_.values(*t, what, integers ? TensorReader::Kind::integer : TensorReader::Kind::real);
+            return true;
+        }
+        [[noreturn]] void fail(const std::string& problem) const override { reader_.fail_node(node_, index_, problem); }
+
+    private:
+        GraphReader& reader_;
+        const NodeProto& node_;
+        int index_;
+    };
+
+    /// The operators the layers' importers read, for messages.
+    static std::string imported_ops() {
+        std::string ops;
+        for (const std::string& op : onnx_importer_ops()) {
+            ops += (ops.empty() ? "" : ", ") + op;
+        }
+        return ops.empty() ? std::string("none") : ops;
+    }
+
     /// Errors a layer's constructor raises get the file and node in front.
     template <class F>
     void with_context(const NodeProto& node, int index, F&& f) {
@@ -506,14 +554,9 @@ private:
             current_ = output;
             return;
         }
-        if (op == "Resize") {
-            read_resize(node, index);
-            current_ = output;
-            return;
-        }
-        if (op == "GlobalAveragePool") {
-            require_image(node, index);
-            add_layer(std::make_unique<GlobalAvgPool<Scalar>>(output_shape()));
+        if (const OnnxImporter<Scalar> importer = onnx_importer<Scalar>(op)) {  // a layer's own importer
+            const NodeView view(*this, node, index);
+            add_layer(importer(view));
             current_ = output;
             return;
         }
@@ -524,11 +567,11 @@ private:
         }
         fail_node(node, index,
                   "has an operator nndl has no layer for; supported: Gemm, MatMul (+ Add), Conv, MaxPool, AveragePool, "
-                  "GlobalAveragePool, BatchNormalization, Relu, LeakyRelu (alpha 0.01), Sigmoid, Tanh, Softmax, "
+                  "BatchNormalization, Relu, LeakyRelu (alpha 0.01), Sigmoid, Tanh, Softmax, "
                   "Flatten, Reshape (to [batch, features]), Transpose (to NHWC before a Flatten), Pad (zeros, before "
                   "Conv or AveragePool), Sub, Div, Mul, Add (a constant per feature of flat input), Add, Sum, Mul, "
-                  "Concat (of computed tensors: a graph), Resize (nearest, whole factors), Identity, Dropout, "
-                  "Constant, and LSTM, GRU, RNN, Gather over sequences");
+                  "Concat (of computed tensors: a graph), Identity, Dropout, Constant, LSTM, GRU, RNN, Gather over "
+                  "sequences, and through the layers' own importers: " + imported_ops());
     }
 
     /// Records a node's outputs as written; ONNX writes each name once, and an optional
@@ -1252,56 +1295,6 @@ private:
                 pending_.bias(f, 0) = bv[static_cast<std::size_t>(f)];
             }
         }
-    }
-
-    /// Resize of an image by whole factors, nearest: an Upsample2D. Output pixel x reads
-    /// floor(x / factor) under "asymmetric" coordinates with nearest_mode "floor" (PyTorch's
-    /// nn.Upsample) and under "half_pixel" ones with either rounding (ONNX's default).
-    void read_resize(const NodeProto& node, int index) {
-        require_image(node, index);
-        const auto text = [&](const char* name, const char* fallback) {
-            const AttributeProto* a = find_attribute(node, name);
-            return a == nullptr ? std::string(fallback) : a->s();
-        };
-        const std::string mode = text("mode", "nearest");
-        const std::string coordinates = text("coordinate_transformation_mode", "half_pixel");
-        const std::string rounding = text("nearest_mode", "round_prefer_floor");
-        const bool floors = (coordinates == "asymmetric" && rounding == "floor") ||
-                            ((coordinates == "half_pixel" || coordinates == "pytorch_half_pixel") &&
-                             (rounding == "round_prefer_floor" || rounding == "round_prefer_ceil"));
-        const std::string policy = text("keep_aspect_ratio_policy", "stretch");
-        if (mode != "nearest" || !floors || int_attribute(node, index, "antialias", 0) != 0 ||
-            find_attribute(node, "axes") != nullptr || int_attribute(node, index, "exclude_outside", 0) != 0 ||
-            policy != "stretch") {
-            fail_node(node, index, concat("resizes with mode '", printable(mode), "', coordinates '",
-                                          printable(coordinates), "' and rounding '", printable(rounding),
-                                          "'; nndl reads nearest-neighbour Resize by whole factors (asymmetric with "
-                                          "floor, or half_pixel), no axes, antialias, exclude_outside or "
-                                          "keep_aspect_ratio_policy other than stretch"));
-        }
-        const Shape in = output_shape();
-        std::vector<double> factor;
-        if (const TensorProto* scales = constant(node, index, 2, false); scales != nullptr && !(
-                tensors_.dims(*scales, describe(node, index) + ": scales") == std::vector<std::int64_t>{0})) {
-            factor = values(node, index, *scales, "scales", {4});
-        } else if (const TensorProto* sizes = constant(node, index, 3, false)) {
-            const std::string what = describe(node, index) + ": sizes";
-            if (tensors_.dims(*sizes, what) != std::vector<std::int64_t>{4}) {
-                fail_node(node, index, "has sizes of another shape than [4]");
-            }
-            const std::vector<double> v = tensors_.values(*sizes, what, TensorReader::Kind::integer);
-            factor = {1.0, v[1] / static_cast<double>(in.channels), v[2] / static_cast<double>(in.height),
-                      v[3] / static_cast<double>(in.width)};
-        } else {
-            fail_node(node, index, "has neither constant scales nor constant sizes");
-        }
-        const auto whole = [](double f) { return f >= 1.0 && f <= 65536.0 && f == std::floor(f); };
-        if (factor[0] != 1.0 || factor[1] != 1.0 || !whole(factor[2]) || !whole(factor[3])) {
-            fail_node(node, index, concat("resizes by factors ", factor[0], ", ", factor[1], ", ", factor[2], ", ",
-                                          factor[3], "; nndl reads whole factors of at least 1 for the height and "
-                                          "width, 1 for the batch and channels"));
-        }
-        add_layer(std::make_unique<Upsample2D<Scalar>>(in, static_cast<Index>(factor[2]), static_cast<Index>(factor[3])));
     }
 
     void read_pool(const NodeProto& node, int index) {
