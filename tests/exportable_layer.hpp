@@ -24,7 +24,8 @@ public:
 
     nndl::Matrix<Scalar>& offsets() { return t_; }
 
-    /// ONNX: Add of t, for flat input (an image would need t in ONNX's channel-major order).
+    /// ONNX: Add of t. An image is flattened first, so that t's order (nndl's) is the tensor's;
+    /// an image layer after this one gets its image back (OnnxGraphBuilder::ensure_image).
     void export_onnx(nndl::OnnxGraphBuilder& out, const nndl::Shape& in) const override {
         out.require_no_sequence(type(), in);
         if (out.image) {

@@ -236,5 +236,18 @@ int main(int argc, char** argv) {
     custom.add(std::move(shift));
     custom.add_dense(3, Activation::softmax, {nndl::Init::xavier}, random);
     write(custom, folder, "user_layer_converter", random);
+    // The same layer between convolutions: it flattens the image in nndl's order, and the next
+    // convolution gets its image back.
+    nndl::Network<float> custom_image(Shape::image(6, 5, 2));
+    custom_image.add(std::make_unique<nndl::Conv2D<float>>(custom_image.output_shape(), 3, nndl::Window(3),
+                                                           nndl::Stride(1), nndl::Padding::same(), Activation::relu));
+    auto image_shift = std::make_unique<Shift<float>>(custom_image.output_shape());
+    image_shift->offsets() = random.randn<float>(custom_image.output_size(), 1);
+    custom_image.add(std::move(image_shift));
+    custom_image.add(std::make_unique<nndl::Conv2D<float>>(custom_image.output_shape(), 2, nndl::Window(2),
+                                                           nndl::Stride(2), nndl::Padding::valid(), Activation::tanh));
+    custom_image.add_dense(3, Activation::softmax, {nndl::Init::xavier}, random);
+    randomize(custom_image, 0.5f);
+    write(custom_image, folder, "user_layer_converter_on_image", random);
     return 0;
 }

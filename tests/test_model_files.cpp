@@ -9,6 +9,7 @@
 #include <nndl/layers/embedding.hpp>
 #include <nndl/layers/gru.hpp>
 #include <nndl/layers/lstm.hpp>
+#include <nndl/layers/sequence_dense.hpp>
 #include <nndl/layers/simple_rnn.hpp>
 
 #include <algorithm>
@@ -728,7 +729,7 @@ TEST_CASE("each layer type that its own header registers is named, with that hea
         types.push_back(layer.type);
     }
     for (const char* expected : {"conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool", "batch_norm", "simple_rnn",
-                                 "lstm", "gru", "embedding", "random_shift_flip", "upsample2d"}) {
+                                 "lstm", "gru", "embedding", "sequence_dense", "random_shift_flip", "upsample2d"}) {
         CHECK_MESSAGE(std::count(types.begin(), types.end(), expected) == 1, expected);
     }
     const fs::path include_folder = fs::path(__FILE__).parent_path().parent_path() / "include";

@@ -485,6 +485,53 @@ TEST_CASE_TEMPLATE("round trip: Upsample2D as ONNX's Resize (nearest), bit for b
     CHECK(resize("nearest", {1, 1, 1.5f, 2}).find("resizes by factors 1, 1, 1.5, 2; nndl reads whole factors") !=
           std::string::npos);
     CHECK(resize("nearest", {1, 2, 2, 2}).find("resizes by factors 1, 2, 2, 2") != std::string::npos);
+    ModelBuilder three_scales({1, 2, 2});
+    three_scales.initializer("scales", {3}, {1, 2, 2});
+    three_scales.node("Resize", {"x", "", "scales"}, "y");
+    three_scales.output("y");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { (void)three_scales.load(); })
+              .find("has scales of another shape than [4]") != std::string::npos);
+
+    // Sizes instead of scales, after an empty scales tensor (what torch.onnx.export writes for
+    // a size): the factors are the sizes over the input's.
+    const auto sized = [](const std::vector<std::int64_t>& sizes, bool integer_sizes) {
+        auto built = std::make_unique<ModelBuilder>(std::vector<std::int64_t>{2, 3, 2});  // C, H, W
+        ModelBuilder& b = *built;
+        b.initializer("empty", {0}, {});
+        if (integer_sizes) {
+            b.int64_initializer("sizes", sizes);
+        } else {
+            b.initializer("sizes", {static_cast<std::int64_t>(sizes.size())},
+                          std::vector<float>(sizes.begin(), sizes.end()));
+        }
+        auto& node = b.node("Resize", {"x", "", "empty", "sizes"}, "y");
+        ModelBuilder::attribute(node, "mode", std::string("nearest"));
+        b.output("y");
+        return built;
+    };
+    const auto up = sized({1, 2, 6, 6}, true)->template load<Scalar>();
+    REQUIRE(up.depth() == 1);
+    CHECK(up.layer(0).settings() == nndl::Settings().set("factor", std::vector<long long>{2, 3}));
+    const auto error = [](const ModelBuilder& b) {
+        return nndl_test::message_of<nndl::InvalidArgument>([&] { (void)b.template load<Scalar>(); });
+    };
+    CHECK(error(*sized({1, 2, 6}, true)).find("has sizes of another shape than [4]") != std::string::npos);
+    CHECK(error(*sized({1, 2, 6, 6}, false)).find("input 4") != std::string::npos);  // sizes are int64
+    CHECK(error(*sized({1, 2, 5, 6}, true)).find("resizes by factors 1, 1, 1.66667, 3") != std::string::npos);
+    ModelBuilder neither({1, 2, 2});
+    neither.node("Resize", {"x"}, "y");
+    neither.output("y");
+    CHECK(error(neither).find("has neither constant scales nor constant sizes") != std::string::npos);
+    ModelBuilder number_mode({1, 2, 2});
+    number_mode.initializer("scales", {4}, {1, 1, 2, 2});
+    ModelBuilder::attribute(number_mode.node("Resize", {"x", "", "scales"}, "y"), "mode", std::int64_t{0});
+    number_mode.output("y");
+    CHECK(error(number_mode).find("attribute 'mode' is not a string") != std::string::npos);
+    // GlobalAveragePool reads images only.
+    ModelBuilder flat({4});
+    flat.node("GlobalAveragePool", {"x"}, "y");
+    flat.output("y");
+    CHECK(error(flat).find("GlobalAveragePool) needs a [batch, channels, height, width] input") != std::string::npos);
 }
 
 TEST_CASE("load_onnx of branching graphs: dangling inputs, cycles, dead branches and bad merges are refused") {

@@ -6,20 +6,23 @@
 // and nodes and leaving `current` at its output:
 //
 //   void export_onnx(nndl::OnnxGraphBuilder& out, const nndl::Shape& in) const override {
-//       out.require_no_sequence(type(), in);   // this converter writes images and flat tensors
-//       const std::string s = out.add_tensor("s", {in.size()}, [&](nndl::Index k) { return s_(k, 0); });
-//       out.add_node("Mul", {out.current, s});
+//       out.require_no_sequence(type(), in);               // images and flat tensors only
+//       if (out.image) out.flatten_in_nndl_order(in);      // s is in nndl's order
+//       const std::string s = out.add_tensor("s", {in.size()}, [&](nndl::Index k) { return double(s_(k, 0)); });
+//       out.add_node("Mul", {out.current, s});             // its output becomes out.current
 //   }
+//
+// (An image layer after such a layer gets its image back: ensure_image undoes the flattening.)
 //
 // The builder has no ONNX types: it is what protobuf's messages are behind, implemented by
 // io/onnx/writer.hpp. So a layer's converter lives in the layer's own header, and a program
 // that never exports compiles only those few lines, never ONNX's schema.
 //
 // The other way, a layer that one ONNX operator computes alone can read it: its header
-// registers an importer for the operator (register_onnx_importer), which builds the layer from
-// an OnnxNodeReader (the node's attributes and constant inputs, the shape it reads). load_onnx
-// asks the importers after the operators it reads itself (Gemm, Conv and the others it
-// combines across nodes).
+// registers an importer for the operator (detail::register_onnx_importer), which builds the
+// layer from an OnnxNodeReader (the node's attributes and constant inputs, the shape it
+// reads). load_onnx asks the importers for the operators it does not read itself (Gemm, Conv
+// and the others it combines across nodes).
 //
 // Layouts: a flat tensor is [batch, features]; an image is [batch, channels, height, width]
 // (ONNX's channel-major order, where nndl's column holds height x width x channels); a
@@ -51,7 +54,6 @@ class OnnxGraphBuilder;
 /// further output. Valid while the builder is.
 class OnnxNode {
 public:
-    OnnxNode(OnnxGraphBuilder& graph, std::size_t index) : graph_(&graph), index_(index) {}
 
     /// Sets an INT attribute.
     OnnxNode& set_int(const char* name, std::int64_t value);
@@ -69,12 +71,16 @@ public:
     std::string add_output(const std::string& suffix);
 
 private:
+    friend class OnnxGraphBuilder;  // the only one that makes them (OnnxGraphBuilder::node_handle)
+    OnnxNode(OnnxGraphBuilder& graph, std::size_t index) : graph_(&graph), index_(index) {}
+
     OnnxGraphBuilder* graph_;
     std::size_t index_;
 };
 
 /// The ONNX graph under construction, as a layer's converter sees it (see the top of this
-/// header). The writer implements the virtual functions; the rest are helpers built on them.
+/// header). The writer (io/onnx/writer.hpp) implements it, helpers included, so their code is
+/// compiled only in a program that exports.
 class OnnxGraphBuilder {
 public:
     virtual ~OnnxGraphBuilder() = default;
@@ -98,70 +104,20 @@ public:
     std::string where() const { return "save_onnx: layer " + std::to_string(layer); }
 
     /// Throws InvalidArgument where the current tensor is a sequence: for a converter that
-    /// writes images and flat tensors only.
-    void require_no_sequence(const std::string& type, const Shape& in) const {
-        if (sequence) {
-            detail::throw_invalid(where(), " ('", printable(type), "') acts on a sequence (", in.to_string(),
-                                  "); its ONNX converter writes images and flat tensors (over sequences save_onnx "
-                                  "writes lstm, gru, simple_rnn, sequence_dense, embedding and activation layers, and "
-                                  "leaves out those that pass through at inference, such as dropout)");
-        }
-    }
-
+    /// writes images and flat tensors only. `type` names the layer.
+    virtual void require_no_sequence(const std::string& type, const Shape& in) const = 0;
     /// Applies `activation` to the current tensor (of nndl shape `shape`); the identity adds
     /// nothing. Softmax normalizes features: a flat tensor's, or each step's of a sequence.
-    void add_activation(Activation activation, const Shape& shape) {
-        switch (activation) {
-            case Activation::identity: return;
-            case Activation::sigmoid: add_node("Sigmoid", {current}); return;
-            case Activation::tanh: add_node("Tanh", {current}); return;
-            case Activation::relu: add_node("Relu", {current}); return;
-            case Activation::leaky_relu: add_node("LeakyRelu", {current}).set_float("alpha", leaky_relu_slope); return;
-            case Activation::softmax:
-                if (sequence) {  // ONNX's Softmax (opset 13) normalizes the last axis alone: each step
-                    add_node("Softmax", {current}).set_int("axis", -1);
-                    return;
-                }
-                if (image) {
-                    if (!shape.is_flat()) {
-                        detail::throw_invalid(where(), " applies softmax over an image (", shape.to_string(),
-                                              "); ONNX's Softmax normalizes one axis, so only flat outputs are "
-                                              "exported");
-                    }
-                    add_node("Flatten", {current}).set_int("axis", 1);
-                    image = false;
-                }
-                add_node("Softmax", {current}).set_int("axis", 1);
-                return;
-        }
-    }
-
+    virtual void add_activation(Activation activation, const Shape& shape) = 0;
     /// Flattens the current image tensor of nndl shape `shape` in nndl's order (height, width,
     /// channel): a Transpose to NHWC first unless the image is 1 x 1.
-    void flatten_in_nndl_order(const Shape& shape) {
-        if (!shape.is_flat()) {
-            add_node("Transpose", {current}).set_ints("perm", {0, 2, 3, 1});
-        }
-        add_node("Flatten", {current}).set_int("axis", 1);
-        image = false;
-    }
-
-    /// Makes the current tensor an image for a layer whose input is `shape`.
-    void ensure_image(const Shape& shape) {
-        if (!image) {  // only a flat shape (C x 1 x 1) reaches here: the same order both ways
-            add_node("Reshape", {current, add_int64_tensor("shape", {-1, shape.channels, shape.height, shape.width})});
-            image = true;
-        }
-    }
-
+    virtual void flatten_in_nndl_order(const Shape& shape) = 0;
+    /// Makes the current tensor an image for a layer whose input is `shape`: a flat tensor in
+    /// nndl's order (height, width, channel) becomes [batch, C, H, W].
+    virtual void ensure_image(const Shape& shape) = 0;
     /// Makes the current sequence time-major ([steps, batch, features]) or batch-major: a
     /// Transpose of the first two axes when it is the other way.
-    void set_time_major(bool wanted) {
-        if (time_major != wanted) {
-            add_node("Transpose", {current}).set_ints("perm", {1, 0, 2});
-            time_major = wanted;
-        }
-    }
+    virtual void set_time_major(bool wanted) = 0;
 
     std::string current;      ///< the tensor the next node reads
     bool image = false;       ///< current is [batch, C, H, W] (else flat or a sequence)
@@ -169,7 +125,16 @@ public:
     bool time_major = false;  ///< the sequence is [steps, batch, features]
     std::size_t layer = 0;    ///< the network's layer being written, from 1, for messages
 
-    // What OnnxNode forwards to.
+protected:
+    OnnxGraphBuilder() = default;
+    OnnxGraphBuilder(const OnnxGraphBuilder&) = default;
+    OnnxGraphBuilder& operator=(const OnnxGraphBuilder&) = default;
+
+    /// The handle of the writer's node `index` (for add_node).
+    OnnxNode node_handle(std::size_t index) { return OnnxNode(*this, index); }
+
+    // What OnnxNode forwards to; `node` is an index node_handle was given.
+    friend class OnnxNode;
     virtual void set_int(std::size_t node, const char* name, std::int64_t value) = 0;
     virtual void set_ints(std::size_t node, const char* name, const std::vector<std::int64_t>& values) = 0;
     virtual void set_float(std::size_t node, const char* name, double value) = 0;
@@ -177,11 +142,6 @@ public:
     virtual std::string node_name(std::size_t node) const = 0;
     virtual std::string node_output(std::size_t node) const = 0;
     virtual std::string add_node_output(std::size_t node, const std::string& suffix) = 0;
-
-protected:
-    OnnxGraphBuilder() = default;
-    OnnxGraphBuilder(const OnnxGraphBuilder&) = default;
-    OnnxGraphBuilder& operator=(const OnnxGraphBuilder&) = default;
 };
 
 inline OnnxNode& OnnxNode::set_int(const char* name, std::int64_t value) {
@@ -272,11 +232,12 @@ public:
     virtual std::int64_t int_attribute(const char* name, std::int64_t fallback) const = 0;
     /// A STRING attribute, or `fallback` where the node has none; refuses another type.
     virtual std::string string_attribute(const char* name, const std::string& fallback) const = 0;
-    /// Input `input` (from 0) as a constant (an initializer or a Constant's output): false where
-    /// the node leaves it out; refuses a computed tensor, and one of another element type than
-    /// whole numbers where `integers`.
-    virtual bool constant_input(int input, bool integers, std::vector<std::int64_t>& dims,
-                                std::vector<double>& values) const = 0;
+    /// The dims of input `input` (from 0), a constant (an initializer or a Constant's output):
+    /// false where the node leaves the input out; refuses a computed tensor.
+    virtual bool constant_dims(int input, std::vector<std::int64_t>& dims) const = 0;
+    /// The values of constant input `input`, read after its dims were checked: reals (float or
+    /// double, finite) or, where `integers`, int64 values; refuses other element types.
+    virtual std::vector<double> constant_values(int input, bool integers) const = 0;
     /// Refuses the node: "load_onnx: 'FILE': node N ('NAME', OP) " then `problem`.
     [[noreturn]] virtual void fail(const std::string& problem) const = 0;
 
@@ -313,9 +274,15 @@ inline std::mutex& onnx_importers_mutex() {
 
 /// Adds an operator's importer: a layer header calls it to initialize an inline variable, so
 /// load_onnx reads the operators of the layers a program includes, and the importer lives
-/// beside its layer. The first registration of an operator wins.
+/// beside its layer. load_onnx asks them for an operator it does not read itself. Each
+/// operator has one importer: false (and nothing added) where the operator has one already.
 inline bool register_onnx_importer(OnnxOperatorImporter importer) {
     const std::lock_guard<std::mutex> lock(onnx_importers_mutex());
+    for (const OnnxOperatorImporter& known : onnx_importers()) {
+        if (known.op == importer.op) {
+            return false;
+        }
+    }
     onnx_importers().push_back(std::move(importer));
     return true;
 }

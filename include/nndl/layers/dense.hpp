@@ -213,13 +213,16 @@ std::unique_ptr<Layer<Scalar>> make_dense(Index input_size, Index output_size, A
     });
 }
 
+namespace detail {
+
 /// ONNX: Gemm (transB) and the activation; an image before it is flattened in ONNX's order,
-/// so W's columns are permuted to match.
-template <class Scalar, class ActivationPolicy>
-void Dense<Scalar, ActivationPolicy>::export_onnx(OnnxGraphBuilder& out, const Shape& in) const {
-    out.require_no_sequence(type(), in);
-    const Index units = weights_.rows();
-    const Index inputs = weights_.cols();
+/// so W's columns are permuted to match. One body per Scalar for all the activations.
+template <class Scalar>
+void export_dense_onnx(OnnxGraphBuilder& out, const Shape& in, const Matrix<Scalar>& weights,
+                       const Matrix<Scalar>& bias, Activation activation) {
+    out.require_no_sequence("dense", in);
+    const Index units = weights.rows();
+    const Index inputs = weights.cols();
     std::vector<Index> nndl_column(static_cast<std::size_t>(inputs));
     for (Index j = 0; j < inputs; ++j) {
         nndl_column[static_cast<std::size_t>(j)] = j;
@@ -227,17 +230,24 @@ void Dense<Scalar, ActivationPolicy>::export_onnx(OnnxGraphBuilder& out, const S
     if (out.image) {
         out.add_node("Flatten", {out.current}).set_int("axis", 1);
         out.image = false;
-        const std::vector<Index> position = detail::channel_major_positions(in);
+        const std::vector<Index> position = channel_major_positions(in);
         for (Index j = 0; j < inputs; ++j) {
             nndl_column[static_cast<std::size_t>(position[static_cast<std::size_t>(j)])] = j;
         }
     }
     const std::string w = out.add_tensor("W", {units, inputs}, [&](Index k) {
-        return static_cast<double>(weights_(k / inputs, nndl_column[static_cast<std::size_t>(k % inputs)]));
+        return static_cast<double>(weights(k / inputs, nndl_column[static_cast<std::size_t>(k % inputs)]));
     });
-    const std::string b = out.add_tensor("b", {units}, [&](Index k) { return static_cast<double>(bias_(k, 0)); });
+    const std::string b = out.add_tensor("b", {units}, [&](Index k) { return static_cast<double>(bias(k, 0)); });
     out.add_node("Gemm", {out.current, w, b}).set_int("transB", 1);
-    out.add_activation(ActivationPolicy::kind, Shape(units));
+    out.add_activation(activation, Shape(units));
+}
+
+}  // namespace detail
+
+template <class Scalar, class ActivationPolicy>
+void Dense<Scalar, ActivationPolicy>::export_onnx(OnnxGraphBuilder& out, const Shape& in) const {
+    detail::export_dense_onnx(out, in, weights_, bias_, ActivationPolicy::kind);
 }
 
 }  // namespace nndl

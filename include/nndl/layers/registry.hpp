@@ -113,6 +113,9 @@ inline const char* builtin_layer_header(const std::string& type) {
     if (type == "random_shift_flip") {
         return "nndl/layers/random_shift_flip.hpp";
     }
+    if (type == "sequence_dense") {
+        return "nndl/layers/sequence_dense.hpp";
+    }
     if (type == "upsample2d") {
         return "nndl/layers/upsample.hpp";
     }

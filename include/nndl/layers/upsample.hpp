@@ -169,14 +169,16 @@ std::unique_ptr<Layer<Scalar>> Upsample2D<Scalar>::from_onnx(const OnnxNodeReade
     const Shape in = node.input_shape();
     std::vector<std::int64_t> dims;
     std::vector<double> factor;
-    if (node.constant_input(2, false, dims, factor) && dims != std::vector<std::int64_t>{0}) {
+    if (node.constant_dims(2, dims) && dims != std::vector<std::int64_t>{0}) {  // scales ([0]: left empty)
         if (dims != std::vector<std::int64_t>{4}) {
             node.fail("has scales of another shape than [4]");
         }
-    } else if (std::vector<double> sizes; node.constant_input(3, true, dims, sizes)) {
+        factor = node.constant_values(2, false);
+    } else if (node.constant_dims(3, dims)) {  // sizes
         if (dims != std::vector<std::int64_t>{4}) {
             node.fail("has sizes of another shape than [4]");
         }
+        const std::vector<double> sizes = node.constant_values(3, true);
         factor = {1.0, sizes[1] / static_cast<double>(in.channels), sizes[2] / static_cast<double>(in.height),
                   sizes[3] / static_cast<double>(in.width)};
     } else {

@@ -128,20 +128,32 @@ private:
             }
             return a->s();
         }
-        bool constant_input(int input, bool integers, std::vector<std::int64_t>& dims,
-                            std::vector<double>& values) const override {
-            const TensorProto* t = reader_.constant(node_, index_, input, false);
-            if (t == nullptr) {
-                return false;
+        bool constant_dims(int input, std::vector<std::int64_t>& dims) const override {
+            const TensorProto* t = constant(input);
+            if (t != nullptr) {
+                dims = reader_.tensors_.dims(*t, what(input));
             }
-            const std::string what = concat(describe(node_, index_), ": input ", input + 1);
-            dims = reader_.tensors_.dims(*t, what);
-            values = reader_.tensors_.values(*t, what, integers ? TensorReader::Kind::integer : TensorReader::Kind::real);
-            return true;
+            return t != nullptr;
+        }
+        std::vector<double> constant_values(int input, bool integers) const override {
+            const TensorProto* t = constant(input);
+            if (t == nullptr) {
+                fail(concat("needs input ", input + 1));
+            }
+            return reader_.tensors_.values(*t, what(input),
+                                           integers ? TensorReader::Kind::integer : TensorReader::Kind::real);
         }
         [[noreturn]] void fail(const std::string& problem) const override { reader_.fail_node(node_, index_, problem); }
 
     private:
+        const TensorProto* constant(int input) const {
+            if (input < 0) {
+                fail(concat("is asked for input ", input, " by its importer; inputs count from 0"));
+            }
+            return reader_.constant(node_, index_, input, false);
+        }
+        std::string what(int input) const { return concat(describe(node_, index_), ": input ", input + 1); }
+
         GraphReader& reader_;
         const NodeProto& node_;
         int index_;
@@ -554,14 +566,18 @@ private:
             current_ = output;
             return;
         }
-        if (const OnnxImporter<Scalar> importer = onnx_importer<Scalar>(op)) {  // a layer's own importer
-            const NodeView view(*this, node, index);
-            add_layer(importer(view));
+        if (op == "BatchNormalization") {
+            read_batch_norm(node, index);
             current_ = output;
             return;
         }
-        if (op == "BatchNormalization") {
-            read_batch_norm(node, index);
+        if (const OnnxImporter<Scalar> importer = onnx_importer<Scalar>(op)) {  // a layer's own importer
+            const NodeView view(*this, node, index);
+            std::unique_ptr<Layer<Scalar>> layer = importer(view);
+            if (!layer) {
+                fail_node(node, index, "was given no layer by the importer of its operator");
+            }
+            add_layer(std::move(layer));
             current_ = output;
             return;
         }

@@ -47,7 +47,7 @@ public:
             for (std::int64_t k = 0; k < count; ++k) {
                 const double v = value_at(static_cast<Index>(k));
                 if (!(std::abs(v) <= static_cast<double>(std::numeric_limits<float>::max()))) {
-                    throw_invalid("save_onnx: ", stem, " holds ", v, ", which float32 cannot hold; save with "
+                    throw_invalid(where(), ": ", stem, " holds ", v, ", which float32 cannot hold; save with "
                                   "OnnxPrecision::float64");
                 }
                 t.add_float_data(static_cast<float>(v));
@@ -92,7 +92,7 @@ public:
         }
         current = node.name() + "_out";
         node.add_output(current);
-        return OnnxNode(*this, static_cast<std::size_t>(graph_.node_size() - 1));
+        return node_handle(static_cast<std::size_t>(graph_.node_size() - 1));
     }
 
     void set_int(std::size_t node, const char* name, std::int64_t value) override {
@@ -118,6 +118,76 @@ public:
         const std::string name = n.name() + suffix;
         n.add_output(name);
         return name;
+    }
+
+    // The helpers of OnnxGraphBuilder (layer_onnx.hpp says what each does).
+    /// Throws InvalidArgument where the current tensor is a sequence: for a converter that
+    /// writes images and flat tensors only.
+    void require_no_sequence(const std::string& type, const Shape& in) const override {
+        if (sequence) {
+            detail::throw_invalid(where(), " ('", printable(type), "') acts on a sequence (", in.to_string(),
+                                  "); its ONNX converter writes images and flat tensors (over sequences save_onnx "
+                                  "writes lstm, gru, simple_rnn, sequence_dense, embedding and activation layers, and "
+                                  "leaves out those that pass through at inference, such as dropout)");
+        }
+    }
+
+    /// Applies `activation` to the current tensor (of nndl shape `shape`); the identity adds
+    /// nothing. Softmax normalizes features: a flat tensor's, or each step's of a sequence.
+    void add_activation(Activation activation, const Shape& shape) override {
+        switch (activation) {
+            case Activation::identity: return;
+            case Activation::sigmoid: add_node("Sigmoid", {current}); return;
+            case Activation::tanh: add_node("Tanh", {current}); return;
+            case Activation::relu: add_node("Relu", {current}); return;
+            case Activation::leaky_relu: add_node("LeakyRelu", {current}).set_float("alpha", leaky_relu_slope); return;
+            case Activation::softmax:
+                if (sequence) {  // ONNX's Softmax (opset 13) normalizes the last axis alone: each step
+                    add_node("Softmax", {current}).set_int("axis", -1);
+                    return;
+                }
+                if (image) {
+                    if (!shape.is_flat()) {
+                        detail::throw_invalid(where(), " applies softmax over an image (", shape.to_string(),
+                                              "); ONNX's Softmax normalizes one axis, so only flat outputs are "
+                                              "exported");
+                    }
+                    add_node("Flatten", {current}).set_int("axis", 1);
+                    image = false;
+                }
+                add_node("Softmax", {current}).set_int("axis", 1);
+                return;
+        }
+    }
+
+    /// Flattens the current image tensor of nndl shape `shape` in nndl's order (height, width,
+    /// channel): a Transpose to NHWC first unless the image is 1 x 1.
+    void flatten_in_nndl_order(const Shape& shape) override {
+        if (!shape.is_flat()) {
+            add_node("Transpose", {current}).set_ints("perm", {0, 2, 3, 1});
+        }
+        add_node("Flatten", {current}).set_int("axis", 1);
+        image = false;
+    }
+
+    /// Makes the current tensor an image for a layer whose input is `shape`.
+    void ensure_image(const Shape& shape) override {
+        if (image) {
+            return;
+        }
+        if (shape.height * shape.width == 1) {  // C x 1 x 1: the same order both ways
+            add_node("Reshape", {current, add_int64_tensor("shape", {-1, shape.channels, 1, 1})});
+        } else {  // nndl's order (height, width, channel): NHWC, then NCHW
+            add_node("Reshape", {current, add_int64_tensor("shape", {-1, shape.height, shape.width, shape.channels})});
+            add_node("Transpose", {current}).set_ints("perm", {0, 3, 1, 2});
+        }
+        image = true;
+    }
+    void set_time_major(bool wanted) override {
+        if (time_major != wanted) {
+            add_node("Transpose", {current}).set_ints("perm", {1, 0, 2});
+            time_major = wanted;
+        }
     }
 
 private:
