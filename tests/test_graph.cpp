@@ -322,6 +322,84 @@ TEST_CASE_TEMPLATE("inside a graph, a convolution computes the batch norm, activ
     CHECK(((fused - alone).cwiseAbs().array() <= tolerance * (1 + alone.cwiseAbs().array())).all());
 }
 
+TEST_CASE_TEMPLATE("a graph over sequences takes another number of steps (set_steps), alone and in a network", Scalar,
+                   float, double) {
+    // x -> LSTM h (every step); h + x; a GRU over that; both concatenated -> a softmax per step.
+    const auto build = [](nndl::Index steps) {
+        auto g = std::make_unique<Graph<Scalar>>(Shape::sequence(steps, 4));
+        const auto x = g->input();
+        const auto h = g->add(std::make_unique<nndl::LSTM<Scalar>>(g->shape(x), 4), x, "h");
+        const auto r = g->template merge<nndl::Add>({h, x}, "residual");
+        const auto q = g->add(std::make_unique<nndl::GRU<Scalar>>(g->shape(r), 3), r, "q");
+        const auto both = g->template merge<nndl::Concatenate>({r, q}, "both");
+        g->add(std::make_unique<nndl::SequenceDense<Scalar>>(g->shape(both), 2, Activation::softmax), both, "out");
+        return g;
+    };
+    const auto copy_parameters = [](nndl::Layer<Scalar>& from, nndl::Layer<Scalar>& to) {
+        const auto source = from.parameters();
+        const auto target = to.parameters();
+        REQUIRE(source.size() == target.size());
+        for (std::size_t k = 0; k < source.size(); ++k) {
+            *target[k].value = *source[k].value;
+        }
+    };
+    nndl::NumpyRandom random(8);
+    auto g = build(5);
+    randomize(*g, random);
+    auto built_for_seven = build(7);
+    copy_parameters(*g, *built_for_seven);
+    g->set_steps(7);
+    CHECK(g->input_shape() == Shape::sequence(7, 4));
+    CHECK(g->output_shape() == Shape::sequence(7, 2));
+    CHECK(g->shape(g->node("both")) == Shape::sequence(7, 7));
+    const Matrix<Scalar> x7 = random.randn<Scalar>(28, 3);
+    const Matrix<Scalar> y7 = g->forward(x7, nndl::Mode::evaluation);
+    CHECK(y7 == built_for_seven->forward(x7, nndl::Mode::evaluation));
+    const auto result = nndl::check_layer_gradients<Scalar>(*g, x7);
+    INFO(result.summary());
+    CHECK(result.passed(nndl_test::gradient_tolerance<Scalar>()));
+
+    // In a network, Network::set_steps reaches into the graph, both ways.
+    nndl::Network<Scalar> net(Shape::sequence(5, 4));
+    auto inside = build(5);
+    copy_parameters(*g, *inside);
+    net.add(std::move(inside));
+    net.set_steps(7);
+    CHECK(net.predict_proba(x7) == y7);
+    net.set_steps(3);
+    auto built_for_three = build(3);
+    copy_parameters(*g, *built_for_three);
+    const Matrix<Scalar> x3 = random.randn<Scalar>(12, 2);
+    CHECK(net.predict_proba(x3) == built_for_three->forward(x3, nndl::Mode::evaluation));
+
+    // After a layer that returns the last step, the nodes keep their shapes.
+    Graph<Scalar> last(Shape::sequence(6, 3));
+    const auto state = last.add(std::make_unique<nndl::LSTM<Scalar>>(Shape::sequence(6, 3), 5, false), last.input());
+    last.add(dense<Scalar>(Shape(5), 2, Activation::sigmoid, random), state, "head");
+    last.set_steps(11);
+    CHECK(last.input_shape() == Shape::sequence(11, 3));
+    CHECK(last.output_shape() == Shape(2));
+    const Matrix<Scalar> x11 = random.randn<Scalar>(33, 2);
+    CHECK(last.forward(x11, nndl::Mode::evaluation).rows() == 2);
+
+    // Refusals name the node and change nothing.
+    Graph<Scalar> whole(Shape::sequence(5, 4));
+    const auto y = whole.add(std::make_unique<nndl::SimpleRNN<Scalar>>(Shape::sequence(5, 4), 4), whole.input(), "rnn");
+    whole.add(dense<Scalar>(Shape(20), 1, Activation::sigmoid, random), y, "whole");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { whole.set_steps(6); }) ==
+          "Graph::set_steps: node 'whole' ('dense') takes 20, the whole sequence as one vector; its steps cannot change");
+    CHECK(whole.input_shape() == Shape::sequence(5, 4));
+    CHECK(whole.shape(y) == Shape::sequence(5, 4));
+    const Matrix<Scalar> x5 = random.randn<Scalar>(20, 2);
+    CHECK(whole.forward(x5, nndl::Mode::evaluation).rows() == 1);
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { whole.set_steps(0); })
+              .find("Graph::set_steps: node 'input': steps is 0, expected at least 1") == 0);
+    Graph<Scalar> flat(Shape(4));
+    flat.add(dense<Scalar>(Shape(4), 2, Activation::tanh, random), flat.input());
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { flat.set_steps(2); }) ==
+          "Graph::set_steps: the graph takes 4, expected a sequence");
+}
+
 TEST_CASE("graphs refuse what cannot be built, naming the node") {
     const auto message_of = [](auto&& f) { return nndl_test::message_of<nndl::InvalidArgument>(f); };
     nndl::NumpyRandom random(1);

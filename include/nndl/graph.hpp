@@ -41,10 +41,9 @@ namespace nndl {
 /// and outputs (see the top of graph.hpp). Nodes are added in an order where each takes only
 /// nodes added before it.
 template <class Scalar>
-class Graph final : public Layer<Scalar>, public FusedOutput<Scalar>, public OnnxExportable<Scalar> {
+class Graph final : public Layer<Scalar>, public FusedOutput<Scalar>, public VariableSteps<Scalar>,
+                    public OnnxExportable<Scalar> {
 public:
-    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
-    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
     /// A node of this graph, as add, merge and input return it.
     struct Node {
         std::size_t index = 0;  ///< its position in the order nodes were added (inputs first)
@@ -384,6 +383,18 @@ public:
     Shape input_shape() const override { return joined_shape(inputs_); }
     /// The output's shape; for several outputs, a flat vector of all their values.
     Shape output_shape() const override { return joined_shape(outputs_); }
+
+    /// Contract: see VariableSteps. Every input that is a sequence gets `steps` time steps, and
+    /// each node the shape that follows: its layer's set_steps, a merge rebuilt over its
+    /// inputs' new shapes (MergeLayer::with_input_shapes); a node whose input keeps its shape
+    /// (after a layer that returns the last step) keeps its own. Throws InvalidArgument where
+    /// the graph takes no sequence, or, naming the node, where its steps cannot change (a layer
+    /// without VariableSteps, or one that takes a whole sequence as one flat vector), ShapeError
+    /// where a merge's inputs then do not fit. Every check comes first: a refusal leaves the
+    /// graph as it was.
+    void set_steps(Index steps) override;
+    /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
+    void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
 
     /// Every node's parameters in node order, named "node/parameter" ("conv2d_1/W").
     std::vector<Parameter<Scalar>> parameters() override {
@@ -817,6 +828,95 @@ private:
     Matrix<Scalar> output_, input_gradient_;
     std::vector<Matrix<Scalar>> output_gradients_;
 };
+
+template <class Scalar>
+void Graph<Scalar>::set_steps(Index steps) {
+    const char* where = "Graph::set_steps";
+    bool takes_sequence = false;
+    for (const std::size_t i : inputs_) {
+        takes_sequence = takes_sequence || nodes_[i].shape.is_sequence();
+    }
+    if (!takes_sequence) {
+        detail::throw_invalid(where, ": the graph takes ", input_shape().to_string(), ", expected a sequence");
+    }
+    // Every node's new shape, and the merges rebuilt for them, before anything changes.
+    std::vector<Shape> shapes(nodes_.size());
+    std::vector<std::unique_ptr<MergeLayer<Scalar>>> merges(nodes_.size());
+    std::vector<bool> resized(nodes_.size(), false);  // layer nodes whose set_steps runs
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+        const NodeData& node = nodes_[i];
+        const std::string at = detail::concat(where, ": node '", printable(node.name), "'");
+        shapes[i] = node.shape;
+        if (node.from.empty()) {  // an input
+            if (node.shape.is_sequence()) {
+                shapes[i] = detail::with_steps(at.c_str(), node.shape, steps);
+            }
+            continue;
+        }
+        bool changed = false;
+        for (const std::size_t f : node.from) {
+            changed = changed || shapes[f] != nodes_[f].shape;
+        }
+        if (!changed) {
+            continue;
+        }
+        if (node.layer) {
+            const Layer<Scalar>& layer = *node.layer;
+            const Shape in = layer.input_shape();
+            if (!in.is_sequence()) {
+                detail::throw_invalid(at, " ('", printable(layer.type()), "') takes ", in.to_string(),
+                                      ", the whole sequence as one vector; its steps cannot change");
+            }
+            if (dynamic_cast<const VariableSteps<Scalar>*>(&layer) == nullptr) {
+                detail::throw_invalid(at, " ('", printable(layer.type()), "') runs over sequences of ", in.steps(),
+                                      " steps and cannot change them");
+            }
+            const Shape out = layer.output_shape();
+            (void)detail::input_with_steps(at.c_str(), in, out, steps);
+            shapes[i] = out.is_sequence() ? Shape::sequence(steps, out.features()) : out;
+            resized[i] = true;
+        } else {
+            std::vector<Shape> inputs;
+            for (const std::size_t f : node.from) {
+                inputs.push_back(shapes[f]);
+            }
+            try {
+                merges[i] = node.merge->with_input_shapes(std::move(inputs));
+            } catch (const ShapeError& e) {
+                detail::throw_shape(at, " ('", printable(node.merge->type()), "'): ", e.what());
+            }
+            shapes[i] = merges[i]->output_shape();
+        }
+    }
+    Index inputs_total = 0;
+    for (const std::size_t i : inputs_) {
+        inputs_total += shapes[i].size();
+    }
+    Index outputs_total = 0;
+    for (const std::size_t i : outputs_) {
+        outputs_total += shapes[i].size();
+    }
+    if (inputs_total > Shape::max_values || outputs_total > Shape::max_values) {
+        detail::throw_invalid(where, ": ", steps, " steps make ", std::max(inputs_total, outputs_total),
+                              " values of input or output per example, more than ", Shape::max_values);
+    }
+    Index offset = 0;
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+        NodeData& node = nodes_[i];
+        if (resized[i]) {
+            dynamic_cast<VariableSteps<Scalar>&>(*node.layer).set_steps(steps);
+        }
+        if (merges[i]) {
+            node.merge = std::move(merges[i]);
+        }
+        node.shape = shapes[i];
+    }
+    for (const std::size_t i : inputs_) {
+        nodes_[i].input_offset = offset;
+        offset += nodes_[i].shape.size();
+    }
+    this->release_batch();
+}
 
 /// ONNX: each node in order, from the tensor of the node it takes; merges through their own
 /// converters (OnnxMergeExportable). Graphs of one input and one output, over images or flat

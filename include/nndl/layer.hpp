@@ -277,6 +277,13 @@ public:
     virtual Settings settings() const { return {}; }
     /// A deep copy that has seen no batch.
     virtual std::unique_ptr<MergeLayer> clone() const = 0;
+    /// The same merge over inputs of other shapes, that has seen no batch (Graph::set_steps:
+    /// sequences of another length). Throws ShapeError where they do not fit it. The default
+    /// throws InvalidArgument: a merge of your own that does not override it keeps its shapes.
+    virtual std::unique_ptr<MergeLayer> with_input_shapes(std::vector<Shape> inputs) const {
+        detail::throw_invalid(type(), ": this merge cannot take inputs of other shapes (", inputs.size(),
+                              " given); it does not override MergeLayer::with_input_shapes");
+    }
     /// Operations one example costs in forward: by default a pass over inputs and output.
     virtual Index operations() const {
         Index total = output_shape().size();

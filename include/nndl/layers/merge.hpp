@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../errors.hpp"
@@ -67,6 +68,10 @@ public:
     Shape output_shape() const override { return inputs_.front(); }
     /// A copy that has seen no batch.
     std::unique_ptr<MergeLayer<Scalar>> clone() const override { return std::make_unique<Add>(*this); }
+    /// Contract: see MergeLayer::with_input_shapes; throws as the constructor.
+    std::unique_ptr<MergeLayer<Scalar>> with_input_shapes(std::vector<Shape> inputs) const override {
+        return std::make_unique<Add>(std::move(inputs));
+    }
 
 protected:
     const Matrix<Scalar>& do_forward(const std::vector<const Matrix<Scalar>*>& inputs, Mode) override {
@@ -113,6 +118,10 @@ public:
     Shape output_shape() const override { return inputs_.front(); }
     /// A copy that has seen no batch.
     std::unique_ptr<MergeLayer<Scalar>> clone() const override { return std::make_unique<Multiply>(*this); }
+    /// Contract: see MergeLayer::with_input_shapes; throws as the constructor.
+    std::unique_ptr<MergeLayer<Scalar>> with_input_shapes(std::vector<Shape> inputs) const override {
+        return std::make_unique<Multiply>(std::move(inputs));
+    }
 
 protected:
     const Matrix<Scalar>& do_forward(const std::vector<const Matrix<Scalar>*>& inputs, Mode) override {
@@ -200,6 +209,10 @@ public:
     Shape output_shape() const override { return output_shape_; }
     /// A copy that has seen no batch.
     std::unique_ptr<MergeLayer<Scalar>> clone() const override { return std::make_unique<Concatenate>(*this); }
+    /// Contract: see MergeLayer::with_input_shapes; throws as the constructor.
+    std::unique_ptr<MergeLayer<Scalar>> with_input_shapes(std::vector<Shape> inputs) const override {
+        return std::make_unique<Concatenate>(std::move(inputs));
+    }
 
 protected:
     const Matrix<Scalar>& do_forward(const std::vector<const Matrix<Scalar>*>& inputs, Mode) override {
