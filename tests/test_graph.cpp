@@ -398,6 +398,85 @@ TEST_CASE_TEMPLATE("a graph over sequences takes another number of steps (set_st
     flat.add(dense<Scalar>(Shape(4), 2, Activation::tanh, random), flat.input());
     CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { flat.set_steps(2); }) ==
           "Graph::set_steps: the graph takes 4, expected a sequence");
+    // The same number of steps is checked too, so a graph that can never change is told at once.
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { whole.set_steps(5); })
+              .find("node 'whole' ('dense') takes 20") != std::string::npos);
+
+    // Inside a network, a refusal by a graph's node leaves every layer as it was, the layers
+    // before the graph included.
+    nndl::Network<Scalar> holding(Shape::sequence(5, 4));
+    holding.add(std::make_unique<nndl::LSTM<Scalar>>(Shape::sequence(5, 4), 4));
+    auto refusing = std::make_unique<Graph<Scalar>>(Shape::sequence(5, 4));
+    const auto inner = refusing->add(std::make_unique<nndl::SimpleRNN<Scalar>>(Shape::sequence(5, 4), 4),
+                                     refusing->input(), "inner");
+    refusing->add(dense<Scalar>(Shape(20), 1, Activation::sigmoid, random), inner, "whole");
+    holding.add(std::move(refusing));
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { holding.set_steps(6); })
+              .find("Graph::set_steps: node 'whole' ('dense') takes 20") != std::string::npos);
+    CHECK(holding.input_shape() == Shape::sequence(5, 4));
+    CHECK(holding.layer(0).input_shape() == Shape::sequence(5, 4));
+    CHECK(holding.predict_proba(x5).rows() == 1);
+
+    // A graph inside a graph changes with it.
+    Graph<Scalar> outer(Shape::sequence(5, 4));
+    auto nested = build(5);
+    copy_parameters(*g, *nested);
+    const auto through = outer.add(std::move(nested), outer.input(), "nested");
+    outer.add(std::make_unique<nndl::ActivationLayer<Scalar, nndl::Identity>>(Shape::sequence(5, 2)), through);
+    outer.set_steps(7);
+    CHECK(outer.output_shape() == Shape::sequence(7, 2));
+    CHECK(outer.forward(x7, nndl::Mode::evaluation) == y7);
+
+    // Several outputs are joined into one flat vector: one that is a sequence would change its size.
+    Graph<Scalar> two(Shape::sequence(5, 4));
+    const auto seq = two.add(std::make_unique<nndl::GRU<Scalar>>(Shape::sequence(5, 4), 3), two.input(), "seq");
+    const auto last_state = two.add(std::make_unique<nndl::GRU<Scalar>>(Shape::sequence(5, 4), 2, false), two.input());
+    two.set_outputs({seq, last_state});
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { two.set_steps(6); })
+              .find("Graph::set_steps: output node 'seq' is a sequence, and the graph's 2 outputs are joined") == 0);
+    CHECK(two.input_shape() == Shape::sequence(5, 4));
+}
+
+/// A merge of the user's own that keeps its input shapes (no with_input_shapes).
+template <class Scalar>
+class Keep final : public nndl::MergeLayer<Scalar> {
+public:
+    explicit Keep(std::vector<Shape> inputs) : inputs_(std::move(inputs)) {}
+    std::string type() const override { return "keep"; }
+    const std::vector<Shape>& input_shapes() const override { return inputs_; }
+    Shape output_shape() const override { return inputs_.front(); }
+    std::unique_ptr<nndl::MergeLayer<Scalar>> clone() const override { return std::make_unique<Keep>(*this); }
+
+protected:
+    const Matrix<Scalar>& do_forward(const std::vector<const Matrix<Scalar>*>& inputs, nndl::Mode) override {
+        output_ = *inputs[0];
+        return output_;
+    }
+    const std::vector<const Matrix<Scalar>*>& do_backward(const Matrix<Scalar>& gradient) override {
+        zero_ = Matrix<Scalar>::Zero(gradient.rows(), gradient.cols());
+        gradients_ = {&gradient, &zero_};
+        return gradients_;
+    }
+    void do_infer(const std::vector<const Matrix<Scalar>*>& inputs, Matrix<Scalar>& output) const override {
+        output = *inputs[0];
+    }
+
+private:
+    std::vector<Shape> inputs_;
+    Matrix<Scalar> output_, zero_;
+    std::vector<const Matrix<Scalar>*> gradients_;
+};
+
+TEST_CASE("a merge of the user's own without with_input_shapes is refused by set_steps, naming the node") {
+    Graph<double> g(Shape::sequence(3, 2));
+    const auto a = g.add(std::make_unique<nndl::SimpleRNN<double>>(Shape::sequence(3, 2), 2), g.input(), "a");
+    g.add(std::make_unique<Keep<double>>(std::vector<Shape>{Shape::sequence(3, 2), Shape::sequence(3, 2)}),
+          std::vector<Graph<double>::Node>{a, g.input()}, "kept");
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { g.set_steps(4); }) ==
+          "Graph::set_steps: node 'kept' ('keep'): keep: this merge cannot take inputs of other shapes (2 given); "
+          "it does not override MergeLayer::with_input_shapes");
+    CHECK(g.input_shape() == Shape::sequence(3, 2));
+    CHECK(g.shape(a) == Shape::sequence(3, 2));
 }
 
 TEST_CASE("graphs refuse what cannot be built, naming the node") {

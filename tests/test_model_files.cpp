@@ -724,10 +724,7 @@ TEST_CASE("model files: a word read from a file reaches summary() escaped") {
 TEST_CASE("each layer type that its own header registers is named, with that header, where a program lacks it") {
     // A program that loads a model of such a type without its header is told which header to
     // include (LayerRegistry::create); this program includes them all, so each has registered.
-    std::vector<std::string> types;
-    for (const auto& layer : nndl::detail::builtin_layers()) {
-        types.push_back(layer.type);
-    }
+    const std::vector<std::string> types = nndl::detail::BuiltinLayers::instance().names();
     for (const char* expected : {"conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool", "batch_norm", "simple_rnn",
                                  "lstm", "gru", "embedding", "sequence_dense", "random_shift_flip", "upsample2d"}) {
         CHECK_MESSAGE(std::count(types.begin(), types.end(), expected) == 1, expected);

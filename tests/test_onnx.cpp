@@ -534,6 +534,31 @@ TEST_CASE_TEMPLATE("round trip: Upsample2D as ONNX's Resize (nearest), bit for b
     CHECK(error(flat).find("GlobalAveragePool) needs a [batch, channels, height, width] input") != std::string::npos);
 }
 
+TEST_CASE("the layers' ONNX importers: one per operator; a null layer and a negative input are refused by node") {
+    CHECK_FALSE(nndl::detail::register_onnx_importer({"Resize", {}, {}}));  // Upsample2D's stays
+    CHECK(nndl::detail::onnx_importer<double>("Resize"));
+    const nndl::OnnxImporter<double> nothing = [](const nndl::OnnxNodeReader&) {
+        return std::unique_ptr<nndl::Layer<double>>();
+    };
+    const nndl::OnnxImporter<double> negative = [](const nndl::OnnxNodeReader& node) {
+        std::vector<std::int64_t> dims;
+        (void)node.constant_dims(-1, dims);
+        return std::unique_ptr<nndl::Layer<double>>();
+    };
+    CHECK(nndl::detail::register_onnx_importer({"NndlTestNothing", {}, nothing}));
+    CHECK(nndl::detail::register_onnx_importer({"NndlTestNegative", {}, negative}));
+    const auto error = [](const std::string& op) {
+        ModelBuilder b({3});
+        b.node(op, {"x"}, "y");
+        b.output("y");
+        return nndl_test::message_of<nndl::InvalidArgument>([&] { (void)b.load(); });
+    };
+    CHECK(error("NndlTestNothing").find("NndlTestNothing) was given no layer by the importer of its operator") !=
+          std::string::npos);
+    CHECK(error("NndlTestNegative").find("NndlTestNegative) is asked for input -1 by its importer") !=
+          std::string::npos);
+}
+
 TEST_CASE("load_onnx of branching graphs: dangling inputs, cycles, dead branches and bad merges are refused") {
     const auto error = [](const ModelBuilder& b) {
         return nndl_test::message_of<nndl::InvalidArgument>([&] { (void)b.load(); });

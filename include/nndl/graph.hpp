@@ -391,8 +391,11 @@ public:
     /// the graph takes no sequence, or, naming the node, where its steps cannot change (a layer
     /// without VariableSteps, or one that takes a whole sequence as one flat vector), ShapeError
     /// where a merge's inputs then do not fit. Every check comes first: a refusal leaves the
-    /// graph as it was.
+    /// graph as it was. Graphs of several outputs change their steps where every output keeps
+    /// its shape (they are joined into one flat vector).
     void set_steps(Index steps) override;
+    /// Throws what set_steps(steps) would throw, changing nothing (VariableSteps::check_steps).
+    void check_steps(Index steps) const override;
     /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
     void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
 
@@ -623,6 +626,16 @@ private:
         return chain.empty() ? 0 : std::min(fusing->fusable_layers(chain), chain.size());
     }
 
+    /// What set_steps will do, worked out before anything changes: each node's new shape,
+    /// the merges rebuilt for them, the layer nodes whose set_steps runs.
+    struct StepsPlan {
+        std::vector<Shape> shapes;
+        std::vector<std::unique_ptr<MergeLayer<Scalar>>> merges;
+        std::vector<bool> resized;
+    };
+    /// The plan for `steps`; throws as set_steps does.
+    StepsPlan plan_steps(Index steps) const;
+
     struct NodeData {
         std::string name;
         Shape shape;                                ///< one example of its output
@@ -830,7 +843,7 @@ private:
 };
 
 template <class Scalar>
-void Graph<Scalar>::set_steps(Index steps) {
+typename Graph<Scalar>::StepsPlan Graph<Scalar>::plan_steps(Index steps) const {
     const char* where = "Graph::set_steps";
     bool takes_sequence = false;
     for (const std::size_t i : inputs_) {
@@ -839,25 +852,28 @@ void Graph<Scalar>::set_steps(Index steps) {
     if (!takes_sequence) {
         detail::throw_invalid(where, ": the graph takes ", input_shape().to_string(), ", expected a sequence");
     }
-    // Every node's new shape, and the merges rebuilt for them, before anything changes.
-    std::vector<Shape> shapes(nodes_.size());
-    std::vector<std::unique_ptr<MergeLayer<Scalar>>> merges(nodes_.size());
-    std::vector<bool> resized(nodes_.size(), false);  // layer nodes whose set_steps runs
+    StepsPlan plan;
+    plan.shapes.resize(nodes_.size());
+    plan.merges.resize(nodes_.size());
+    plan.resized.assign(nodes_.size(), false);
+    // varies[i]: node i's output has the steps of the input (so it changes with them).
+    std::vector<bool> varies(nodes_.size(), false);
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
         const NodeData& node = nodes_[i];
         const std::string at = detail::concat(where, ": node '", printable(node.name), "'");
-        shapes[i] = node.shape;
+        plan.shapes[i] = node.shape;
         if (node.from.empty()) {  // an input
             if (node.shape.is_sequence()) {
-                shapes[i] = detail::with_steps(at.c_str(), node.shape, steps);
+                plan.shapes[i] = detail::with_steps(at.c_str(), node.shape, steps);
+                varies[i] = true;
             }
             continue;
         }
-        bool changed = false;
+        bool takes_varying = false;
         for (const std::size_t f : node.from) {
-            changed = changed || shapes[f] != nodes_[f].shape;
+            takes_varying = takes_varying || varies[f];
         }
-        if (!changed) {
+        if (!takes_varying) {
             continue;
         }
         if (node.layer) {
@@ -867,50 +883,73 @@ void Graph<Scalar>::set_steps(Index steps) {
                 detail::throw_invalid(at, " ('", printable(layer.type()), "') takes ", in.to_string(),
                                       ", the whole sequence as one vector; its steps cannot change");
             }
-            if (dynamic_cast<const VariableSteps<Scalar>*>(&layer) == nullptr) {
+            const auto* variable = dynamic_cast<const VariableSteps<Scalar>*>(&layer);
+            if (variable == nullptr) {
                 detail::throw_invalid(at, " ('", printable(layer.type()), "') runs over sequences of ", in.steps(),
                                       " steps and cannot change them");
             }
             const Shape out = layer.output_shape();
             (void)detail::input_with_steps(at.c_str(), in, out, steps);
-            shapes[i] = out.is_sequence() ? Shape::sequence(steps, out.features()) : out;
-            resized[i] = true;
+            variable->check_steps(steps);  // a graph inside checks its own nodes
+            plan.shapes[i] = out.is_sequence() ? Shape::sequence(steps, out.features()) : out;
+            plan.resized[i] = true;
+            varies[i] = out.is_sequence();
         } else {
             std::vector<Shape> inputs;
             for (const std::size_t f : node.from) {
-                inputs.push_back(shapes[f]);
+                inputs.push_back(plan.shapes[f]);
             }
             try {
-                merges[i] = node.merge->with_input_shapes(std::move(inputs));
+                plan.merges[i] = node.merge->with_input_shapes(std::move(inputs));
             } catch (const ShapeError& e) {
                 detail::throw_shape(at, " ('", printable(node.merge->type()), "'): ", e.what());
+            } catch (const InvalidArgument& e) {
+                detail::throw_invalid(at, " ('", printable(node.merge->type()), "'): ", e.what());
             }
-            shapes[i] = merges[i]->output_shape();
+            plan.shapes[i] = plan.merges[i]->output_shape();
+            varies[i] = plan.shapes[i].is_sequence();
+        }
+    }
+    if (outputs_.size() > 1) {
+        for (const std::size_t i : outputs_) {
+            if (varies[i]) {
+                detail::throw_invalid(where, ": output node '", printable(nodes_[i].name),
+                                      "' is a sequence, and the graph's ", outputs_.size(),
+                                      " outputs are joined into one vector whose size would change; a graph "
+                                      "that changes its steps has one output, or outputs that keep their shapes");
+            }
         }
     }
     Index inputs_total = 0;
     for (const std::size_t i : inputs_) {
-        inputs_total += shapes[i].size();
+        inputs_total += plan.shapes[i].size();
     }
-    Index outputs_total = 0;
-    for (const std::size_t i : outputs_) {
-        outputs_total += shapes[i].size();
+    if (inputs_total > Shape::max_values) {
+        detail::throw_invalid(where, ": ", steps, " steps make ", inputs_total, " values of input per example, more than ",
+                              Shape::max_values);
     }
-    if (inputs_total > Shape::max_values || outputs_total > Shape::max_values) {
-        detail::throw_invalid(where, ": ", steps, " steps make ", std::max(inputs_total, outputs_total),
-                              " values of input or output per example, more than ", Shape::max_values);
-    }
-    Index offset = 0;
+    return plan;
+}
+
+template <class Scalar>
+void Graph<Scalar>::check_steps(Index steps) const {
+    (void)plan_steps(steps);
+}
+
+template <class Scalar>
+void Graph<Scalar>::set_steps(Index steps) {
+    StepsPlan plan = plan_steps(steps);
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
         NodeData& node = nodes_[i];
-        if (resized[i]) {
+        if (plan.resized[i]) {
             dynamic_cast<VariableSteps<Scalar>&>(*node.layer).set_steps(steps);
         }
-        if (merges[i]) {
-            node.merge = std::move(merges[i]);
+        if (plan.merges[i]) {
+            node.merge = std::move(plan.merges[i]);
         }
-        node.shape = shapes[i];
+        node.shape = plan.shapes[i];
     }
+    Index offset = 0;
     for (const std::size_t i : inputs_) {
         nodes_[i].input_offset = offset;
         offset += nodes_[i].shape.size();

@@ -281,7 +281,7 @@ public:
     /// sequences of another length). Throws ShapeError where they do not fit it. The default
     /// throws InvalidArgument: a merge of your own that does not override it keeps its shapes.
     virtual std::unique_ptr<MergeLayer> with_input_shapes(std::vector<Shape> inputs) const {
-        detail::throw_invalid(type(), ": this merge cannot take inputs of other shapes (", inputs.size(),
+        detail::throw_invalid(printable(type()), ": this merge cannot take inputs of other shapes (", inputs.size(),
                               " given); it does not override MergeLayer::with_input_shapes");
     }
     /// Operations one example costs in forward: by default a pass over inputs and output.
@@ -521,6 +521,12 @@ public:
     /// Sequences of `steps` time steps from now on. Throws InvalidArgument for steps below
     /// 1 or a sequence too large for Shape::valid().
     virtual void set_steps(Index steps) = 0;
+    /// Throws what set_steps(steps) would throw, changing nothing, so that the network or graph
+    /// around the layer checks every layer before it changes any. The default checks nothing:
+    /// it serves a layer whose own set_steps checks all before it changes anything and whose
+    /// caller has checked its input and output shapes with the new steps (as Network does). A
+    /// layer made of layers (Graph) overrides it.
+    virtual void check_steps(Index steps) const { (void)steps; }
 
 protected:
     /// Only a layer implementing the capability constructs one.

@@ -29,18 +29,16 @@
 // sequence is [batch, steps, features], or [steps, batch, features] where `time_major` says
 // so (what ONNX's recurrent operators read and write).
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "activation_tag.hpp"
+#include "detail/scalar_function_table.hpp"
 #include "errors.hpp"
 #include "layer.hpp"
 #include "shape.hpp"
@@ -54,7 +52,6 @@ class OnnxGraphBuilder;
 /// further output. Valid while the builder is.
 class OnnxNode {
 public:
-
     /// Sets an INT attribute.
     OnnxNode& set_int(const char* name, std::int64_t value);
     /// Sets an INTS attribute.
@@ -253,67 +250,25 @@ using OnnxImporter = std::function<std::unique_ptr<Layer<Scalar>>(const OnnxNode
 
 namespace detail {
 
-/// An ONNX operator that one layer computes alone, with its importers for float and double.
-struct OnnxOperatorImporter {
-    std::string op;                 ///< the operator's type, "Resize"
-    OnnxImporter<float> for_float;  ///< for float networks
-    OnnxImporter<double> for_double;  ///< for double networks
-};
-
-/// The importers registered by the layer headers a program includes.
-inline std::vector<OnnxOperatorImporter>& onnx_importers() {
-    static std::vector<OnnxOperatorImporter> importers;
-    return importers;
-}
-
-/// Guards onnx_importers().
-inline std::mutex& onnx_importers_mutex() {
-    static std::mutex mutex;
-    return mutex;
-}
+/// The ONNX operators that one layer computes alone, with their importers for float and double.
+using OnnxImporters = ScalarFunctionTable<OnnxImporter>;
 
 /// Adds an operator's importer: a layer header calls it to initialize an inline variable, so
 /// load_onnx reads the operators of the layers a program includes, and the importer lives
 /// beside its layer. load_onnx asks them for an operator it does not read itself. Each
 /// operator has one importer: false (and nothing added) where the operator has one already.
-inline bool register_onnx_importer(OnnxOperatorImporter importer) {
-    const std::lock_guard<std::mutex> lock(onnx_importers_mutex());
-    for (const OnnxOperatorImporter& known : onnx_importers()) {
-        if (known.op == importer.op) {
-            return false;
-        }
-    }
-    onnx_importers().push_back(std::move(importer));
-    return true;
+inline bool register_onnx_importer(OnnxImporters::Entry importer) {
+    return OnnxImporters::instance().add(std::move(importer));
 }
 
 /// The importer of `op`, or an empty function.
 template <class Scalar>
 OnnxImporter<Scalar> onnx_importer(const std::string& op) {
-    const std::lock_guard<std::mutex> lock(onnx_importers_mutex());
-    for (const OnnxOperatorImporter& importer : onnx_importers()) {
-        if (importer.op == op) {
-            if constexpr (std::is_same_v<Scalar, float>) {
-                return importer.for_float;
-            } else if constexpr (std::is_same_v<Scalar, double>) {
-                return importer.for_double;
-            }
-        }
-    }
-    return {};
+    return OnnxImporters::instance().template find<Scalar>(op);
 }
 
 /// The operators with an importer, sorted, for messages.
-inline std::vector<std::string> onnx_importer_ops() {
-    const std::lock_guard<std::mutex> lock(onnx_importers_mutex());
-    std::vector<std::string> ops;
-    for (const OnnxOperatorImporter& importer : onnx_importers()) {
-        ops.push_back(importer.op);
-    }
-    std::sort(ops.begin(), ops.end());
-    ops.erase(std::unique(ops.begin(), ops.end()), ops.end());
-    return ops;
-}
+inline std::vector<std::string> onnx_importer_ops() { return OnnxImporters::instance().names(); }
 
 }  // namespace detail
 

@@ -588,6 +588,7 @@ void Network<Scalar>::set_steps(Index steps) {
         }
         const std::string at = detail::concat(where, ": layer ", sequence_layers + 1, " ('", layer.type(), "')");
         (void)detail::with_steps(at.c_str(), in, steps);
+        dynamic_cast<const VariableSteps<Scalar>&>(layer).check_steps(steps);  // a graph checks its nodes
         const Shape out = layer.output_shape();
         if (!out.is_sequence()) {
             ++sequence_layers;

@@ -117,6 +117,8 @@ template <class Scalar>
     const Shape output = network.output_shape();
     if (out.image && output.is_flat()) {
         out.flatten_in_nndl_order(image.size() == output.size() ? image : output);
+    } else if (!out.image && !out.sequence && !output.is_flat() && !output.is_sequence()) {
+        out.ensure_image(output);  // an image flattened by the last layer's converter: NCHW, as described
     }
     if (out.sequence) {
         out.set_time_major(false);

@@ -21,14 +21,13 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "../errors.hpp"
 #include "../layer.hpp"
 #include "../named_factories.hpp"
+#include "../detail/scalar_function_table.hpp"
 #include "activation_layer.hpp"
 #include "activations.hpp"
 #include "dense.hpp"
@@ -37,53 +36,29 @@
 
 namespace nndl {
 
+/// Builds a layer from its input shape (the previous layer's output) and the settings
+/// its settings() gave.
+template <class Scalar>
+using LayerFactory = std::function<std::unique_ptr<Layer<Scalar>>(const Shape& input, const Settings& settings)>;
+
 namespace detail {
 
-/// One of nndl's layer types that its own header registers (the convolution family), with
-/// its factories for float and double.
-struct BuiltinLayer {
-    std::string type;  ///< its name in model files
-    std::function<std::unique_ptr<Layer<float>>(const Shape&, const Settings&)> for_float;     ///< for float
-    std::function<std::unique_ptr<Layer<double>>(const Shape&, const Settings&)> for_double;  ///< for double
-};
-
-/// The layer types registered by their own headers, in the order the program registered them.
-inline std::vector<BuiltinLayer>& builtin_layers() {
-    static std::vector<BuiltinLayer> layers;
-    return layers;
-}
-
-/// Guards builtin_layers().
-inline std::mutex& builtin_layers_mutex() {
-    static std::mutex mutex;
-    return mutex;
-}
+/// The layer types that their own headers register (the convolution family, the recurrent
+/// layers, ...), with their factories for float and double.
+using BuiltinLayers = ScalarFunctionTable<LayerFactory>;
 
 /// Adds one of nndl's layer types to every registry, for float and double: the headers of
 /// the convolution family call it to initialize an inline variable, so a program knows
 /// the types whose headers it includes, and compiles nothing of the others. A registry
-/// looks here after its own table.
-inline bool register_builtin_layer(BuiltinLayer layer) {
-    const std::lock_guard<std::mutex> lock(builtin_layers_mutex());
-    builtin_layers().push_back(std::move(layer));
-    return true;
+/// looks here after its own table. False where the type is there already.
+inline bool register_builtin_layer(BuiltinLayers::Entry layer) {
+    return BuiltinLayers::instance().add(std::move(layer));
 }
 
 /// The factory of a type registered by its own header, or an empty one.
 template <class Scalar>
-std::function<std::unique_ptr<Layer<Scalar>>(const Shape&, const Settings&)> builtin_layer_factory(
-    const std::string& type) {
-    const std::lock_guard<std::mutex> lock(builtin_layers_mutex());
-    for (const BuiltinLayer& layer : builtin_layers()) {
-        if (layer.type == type) {
-            if constexpr (std::is_same_v<Scalar, float>) {
-                return layer.for_float;
-            } else if constexpr (std::is_same_v<Scalar, double>) {
-                return layer.for_double;
-            }
-        }
-    }
-    return {};
+LayerFactory<Scalar> builtin_layer_factory(const std::string& type) {
+    return BuiltinLayers::instance().template find<Scalar>(type);
 }
 
 /// The header that registers one of nndl's layer types registered by its own header
@@ -124,11 +99,6 @@ inline const char* builtin_layer_header(const std::string& type) {
 
 }  // namespace detail
 
-/// Builds a layer from its input shape (the previous layer's output) and the settings
-/// its settings() gave.
-template <class Scalar>
-using LayerFactory = std::function<std::unique_ptr<Layer<Scalar>>(const Shape& input, const Settings& settings)>;
-
 /// The layer types of one Scalar by name, with their factories: what a model loader uses
 /// to rebuild layers. One instance per Scalar, holding nndl's own layer types from the
 /// start; safe to use from several threads (a mutex guards the table).
@@ -165,11 +135,8 @@ public:
     /// The registered type names, sorted.
     std::vector<std::string> types() const {
         std::vector<std::string> names = table_.names();
-        {
-            const std::lock_guard<std::mutex> builtin_lock(detail::builtin_layers_mutex());
-            for (const auto& layer : detail::builtin_layers()) {
-                names.push_back(layer.type);
-            }
+        for (std::string& name : detail::BuiltinLayers::instance().names()) {
+            names.push_back(std::move(name));
         }
         std::sort(names.begin(), names.end());
         names.erase(std::unique(names.begin(), names.end()), names.end());
