@@ -44,7 +44,9 @@
 // dLoss/dZ: sigmoid + binary cross-entropy, softmax + cross-entropy give dZ = A - Y,
 // exact, where dA = -Y/A + ... can overflow); FusedInference and ChannelAffine (at
 // prediction a convolution applies the batch normalization, activation and pooling after
-// it while its output is in cache, equal to the layers run one by one to rounding).
+// it while its output is in cache, equal to the layers run one by one to rounding),
+// RecurrentState and VariableSteps (sequences, below), and OnnxExportable in layer_onnx.hpp
+// (save_onnx writes the layer through its own converter).
 
 #include <limits>
 #include <memory>
