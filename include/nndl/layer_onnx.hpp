@@ -123,8 +123,11 @@ public:
     std::size_t layer = 0;    ///< the network's layer being written, from 1, for messages
 
 protected:
+    /// Only a writer constructs one.
     OnnxGraphBuilder() = default;
+    /// Protected, so that only the writer copies it (no slicing).
     OnnxGraphBuilder(const OnnxGraphBuilder&) = default;
+    /// Protected, so that only the writer assigns it (no slicing).
     OnnxGraphBuilder& operator=(const OnnxGraphBuilder&) = default;
 
     /// The handle of the writer's node `index` (for add_node).
@@ -132,12 +135,19 @@ protected:
 
     // What OnnxNode forwards to; `node` is an index node_handle was given.
     friend class OnnxNode;
+    /// OnnxNode::set_int of node `node`.
     virtual void set_int(std::size_t node, const char* name, std::int64_t value) = 0;
+    /// OnnxNode::set_ints of node `node`.
     virtual void set_ints(std::size_t node, const char* name, const std::vector<std::int64_t>& values) = 0;
+    /// OnnxNode::set_float of node `node`.
     virtual void set_float(std::size_t node, const char* name, double value) = 0;
+    /// OnnxNode::set_string of node `node`.
     virtual void set_string(std::size_t node, const char* name, const std::string& value) = 0;
+    /// OnnxNode::name of node `node`.
     virtual std::string node_name(std::size_t node) const = 0;
+    /// OnnxNode::output of node `node`.
     virtual std::string node_output(std::size_t node) const = 0;
+    /// OnnxNode::add_output of node `node`.
     virtual std::string add_node_output(std::size_t node, const std::string& suffix) = 0;
 };
 
@@ -239,8 +249,11 @@ public:
     [[noreturn]] virtual void fail(const std::string& problem) const = 0;
 
 protected:
+    /// Only the reader constructs one.
     OnnxNodeReader() = default;
+    /// Protected, so that only the reader copies it (no slicing).
     OnnxNodeReader(const OnnxNodeReader&) = default;
+    /// Protected, so that only the reader assigns it (no slicing).
     OnnxNodeReader& operator=(const OnnxNodeReader&) = default;
 };
 
