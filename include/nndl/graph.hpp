@@ -877,23 +877,9 @@ typename Graph<Scalar>::StepsPlan Graph<Scalar>::plan_steps(Index steps) const {
             continue;
         }
         if (node.layer) {
-            const Layer<Scalar>& layer = *node.layer;
-            const Shape in = layer.input_shape();
-            if (!in.is_sequence()) {
-                detail::throw_invalid(at, " ('", printable(layer.type()), "') takes ", in.to_string(),
-                                      ", the whole sequence as one vector; its steps cannot change");
-            }
-            const auto* variable = dynamic_cast<const VariableSteps<Scalar>*>(&layer);
-            if (variable == nullptr) {
-                detail::throw_invalid(at, " ('", printable(layer.type()), "') runs over sequences of ", in.steps(),
-                                      " steps and cannot change them");
-            }
-            const Shape out = layer.output_shape();
-            (void)detail::input_with_steps(at.c_str(), in, out, steps);
-            variable->check_steps(steps);  // a graph inside checks its own nodes
-            plan.shapes[i] = out.is_sequence() ? Shape::sequence(steps, out.features()) : out;
+            plan.shapes[i] = detail::output_with_steps(at, *node.layer, steps);
             plan.resized[i] = true;
-            varies[i] = out.is_sequence();
+            varies[i] = plan.shapes[i].is_sequence();
         } else {
             std::vector<Shape> inputs;
             for (const std::size_t f : node.from) {

@@ -562,6 +562,28 @@ inline Shape input_with_steps(const char* where, const Shape& input, const Shape
     return with_steps(where, input, steps);
 }
 
+/// The output shape `layer` has after set_steps(steps), checked as its set_steps would check
+/// it, changing nothing (VariableSteps::check_steps included: a graph checks its nodes). `at`
+/// names the layer in messages ("Network::set_steps: layer 2"). Throws InvalidArgument for a
+/// layer that takes a whole sequence as one flat vector, one without VariableSteps, or steps
+/// its shapes cannot hold.
+template <class Scalar>
+Shape output_with_steps(const std::string& at, const Layer<Scalar>& layer, Index steps) {
+    const std::string named = concat(at, " ('", printable(layer.type()), "')");
+    const Shape in = layer.input_shape();
+    if (!in.is_sequence()) {
+        throw_invalid(named, " takes ", in.to_string(), ", the whole sequence as one vector; its steps cannot change");
+    }
+    const auto* variable = dynamic_cast<const VariableSteps<Scalar>*>(&layer);
+    if (variable == nullptr) {
+        throw_invalid(named, " runs over sequences of ", in.steps(), " steps and cannot change them");
+    }
+    const Shape out = layer.output_shape();
+    (void)input_with_steps(named.c_str(), in, out, steps);
+    variable->check_steps(steps);
+    return out.is_sequence() ? Shape::sequence(steps, out.features()) : out;
+}
+
 }  // namespace detail
 
 /// The activation a layer ends with: its FusedOutput's, else identity.

@@ -570,31 +570,16 @@ void Network<Scalar>::set_steps(Index steps) {
         detail::throw_invalid(where, ": the network takes ", input_shape_.to_string(), ", expected a sequence");
     }
     const Shape input = detail::with_steps(where, input_shape_, steps);
-    // Every check first, so that a refusal leaves each layer as it was.
+    // Every check first, so that a refusal leaves each layer as it was. The layers from the
+    // first through the one whose output is no longer a sequence change their steps.
     std::size_t sequence_layers = 0;
-    for (; sequence_layers < layers_.size(); ++sequence_layers) {
-        const Layer<Scalar>& layer = *layers_[sequence_layers];
-        const Shape in = layer.input_shape();
-        if (!in.is_sequence()) {
-            if (sequence_layers == 0 || layers_[sequence_layers - 1]->output_shape().is_sequence()) {
-                detail::throw_invalid(where, ": layer ", sequence_layers + 1, " ('", layer.type(), "') takes ",
-                                      in.to_string(), ", the whole sequence as one vector; its steps cannot change");
-            }
-            break;
-        }
-        if (dynamic_cast<const VariableSteps<Scalar>*>(&layer) == nullptr) {
-            detail::throw_invalid(where, ": layer ", sequence_layers + 1, " ('", layer.type(),
-                                  "') runs over sequences of ", in.steps(), " steps and cannot change them");
-        }
-        const std::string at = detail::concat(where, ": layer ", sequence_layers + 1, " ('", layer.type(), "')");
-        (void)detail::with_steps(at.c_str(), in, steps);
-        dynamic_cast<const VariableSteps<Scalar>&>(layer).check_steps(steps);  // a graph checks its nodes
-        const Shape out = layer.output_shape();
+    while (sequence_layers < layers_.size()) {
+        const std::string at = detail::concat(where, ": layer ", sequence_layers + 1);
+        const Shape out = detail::output_with_steps(at, *layers_[sequence_layers], steps);
+        ++sequence_layers;
         if (!out.is_sequence()) {
-            ++sequence_layers;
             break;
         }
-        (void)detail::with_steps((at + " output").c_str(), out, steps);
     }
     for (std::size_t i = 0; i < sequence_layers; ++i) {
         dynamic_cast<VariableSteps<Scalar>&>(*layers_[i]).set_steps(steps);

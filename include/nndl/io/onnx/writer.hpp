@@ -120,9 +120,8 @@ public:
         return name;
     }
 
-    // The helpers of OnnxGraphBuilder (layer_onnx.hpp says what each does).
-    /// Throws InvalidArgument where the current tensor is a sequence: for a converter that
-    /// writes images and flat tensors only.
+    // The helpers of OnnxGraphBuilder: layer_onnx.hpp says what each does.
+
     void require_no_sequence(const std::string& type, const Shape& in) const override {
         if (sequence) {
             detail::throw_invalid(where(), " ('", printable(type), "') acts on a sequence (", in.to_string(),
@@ -132,8 +131,6 @@ public:
         }
     }
 
-    /// Applies `activation` to the current tensor (of nndl shape `shape`); the identity adds
-    /// nothing. Softmax normalizes features: a flat tensor's, or each step's of a sequence.
     void add_activation(Activation activation, const Shape& shape) override {
         switch (activation) {
             case Activation::identity: return;
@@ -160,8 +157,6 @@ public:
         }
     }
 
-    /// Flattens the current image tensor of nndl shape `shape` in nndl's order (height, width,
-    /// channel): a Transpose to NHWC first unless the image is 1 x 1.
     void flatten_in_nndl_order(const Shape& shape) override {
         if (!shape.is_flat()) {
             add_node("Transpose", {current}).set_ints("perm", {0, 2, 3, 1});
@@ -170,7 +165,6 @@ public:
         image = false;
     }
 
-    /// Makes the current tensor an image for a layer whose input is `shape`.
     void ensure_image(const Shape& shape) override {
         if (image) {
             return;
