@@ -4,9 +4,4 @@
 #define NNDL_COMPILED_DEFINITIONS_FLOAT
 #include <nndl/compiled.hpp>
 #include <nndl/compiled_cnn.hpp>
-#include <nndl/layers/embedding.hpp>
-#include <nndl/layers/gru.hpp>
-#include <nndl/layers/lstm.hpp>
-#include <nndl/layers/sequence_dense.hpp>
-#include <nndl/layers/simple_rnn.hpp>
-#include <nndl/layers/upsample.hpp>
+#include <nndl/layers/all.hpp>  // every layer header declares its own instantiations

@@ -14,8 +14,9 @@
 // The dense network's layers (dense, activation, dropout, normalization) are in every
 // registry. The convolution family registers itself, for float and double, in a program
 // that includes its header (layers/conv2d.hpp, pooling.hpp, batch_norm.hpp, or
-// nndl/cnn.hpp for all three), so a program that never includes them compiles none of
-// their code; loading a model that has such a layer without them says which to include.
+// nndl/cnn.hpp for all three), as do the recurrent layers, merges and upsampling, so a
+// program that never includes them compiles none of their code. nndl/layers/all.hpp
+// includes every layer: what a program that loads any model file includes.
 
 #include <algorithm>
 #include <functional>
@@ -59,42 +60,6 @@ inline bool register_builtin_layer(BuiltinLayers::Entry layer) {
 template <class Scalar>
 LayerFactory<Scalar> builtin_layer_factory(const std::string& type) {
     return BuiltinLayers::instance().template find<Scalar>(type);
-}
-
-/// The header that registers one of nndl's layer types registered by its own header
-/// (the convolution family), or nullptr.
-inline const char* builtin_layer_header(const std::string& type) {
-    if (type == "conv2d") {
-        return "nndl/layers/conv2d.hpp";
-    }
-    if (type == "max_pool2d" || type == "avg_pool2d" || type == "global_avg_pool") {
-        return "nndl/layers/pooling.hpp";
-    }
-    if (type == "batch_norm") {
-        return "nndl/layers/batch_norm.hpp";
-    }
-    if (type == "simple_rnn") {
-        return "nndl/layers/simple_rnn.hpp";
-    }
-    if (type == "lstm") {
-        return "nndl/layers/lstm.hpp";
-    }
-    if (type == "gru") {
-        return "nndl/layers/gru.hpp";
-    }
-    if (type == "embedding") {
-        return "nndl/layers/embedding.hpp";
-    }
-    if (type == "random_shift_flip") {
-        return "nndl/layers/random_shift_flip.hpp";
-    }
-    if (type == "sequence_dense") {
-        return "nndl/layers/sequence_dense.hpp";
-    }
-    if (type == "upsample2d") {
-        return "nndl/layers/upsample.hpp";
-    }
-    return nullptr;
 }
 
 }  // namespace detail
@@ -154,18 +119,13 @@ public:
             factory = detail::builtin_layer_factory<Scalar>(type);
         }
         if (!factory) {
-            {
-                if (const char* header = detail::builtin_layer_header(type)) {
-                    detail::throw_invalid("create_layer: the layer type '", type, "' is nndl's but this program does not ",
-                                          "include it: #include <", header, ">");
-                }
-                std::string known;
-                for (const auto& name : types()) {
-                    known += (known.empty() ? "" : ", ") + name;
-                }
-                detail::throw_invalid("create_layer: unknown layer type '", printable(type), "'; registered: ",
-                                      known, " (register your own with register_layer)");
+            std::string known;
+            for (const auto& name : types()) {
+                known += (known.empty() ? "" : ", ") + name;
             }
+            detail::throw_invalid("create_layer: unknown layer type '", printable(type), "'; registered: ", known,
+                                  " (nndl's own layers register where their header is included, every one with ",
+                                  "#include <nndl/layers/all.hpp>; register your own with register_layer)");
         }
         auto layer = factory(input, settings);
         if (!layer) {
