@@ -790,6 +790,139 @@ TEST_CASE_TEMPLATE("max pooling's backward: the first maximum of each window, ti
     }
 }
 
+TEST_CASE_TEMPLATE("max pooling and batch norm take the gradient through the ReLU before them: the bits of the two "
+                   "backward passes",
+                   Scalar, float, double) {
+    nndl::NumpyRandom random(41);
+    const Scalar nan = std::numeric_limits<Scalar>::quiet_NaN();
+    // 2x2 windows tiling the image, overlapping padded ones, batch norm after training and
+    // after evaluation forwards.
+    for (const char* taker_kind : {"max pool 2x2", "max pool 3x3", "batch norm", "batch norm evaluated"})
+    for (const nndl::Index channels : {1, 8, 19}) {
+        const std::string kind = taker_kind;
+        CAPTURE(kind);
+        CAPTURE(channels);
+        const Shape in = Shape::image(kind == "max pool 2x2" ? 4 : 5, 6, channels);
+        auto relu = nndl::make_activation_layer<Scalar>(in, Activation::relu);
+        std::unique_ptr<nndl::Layer<Scalar>> layer;
+        if (kind == "max pool 2x2") {
+            layer = nndl::make_max_pool<Scalar>(in, Window(2), Stride(2));
+        } else if (kind == "max pool 3x3") {
+            layer = nndl::make_max_pool<Scalar>(in, Window(3), Stride(2), Padding::same());
+        } else {
+            auto norm = std::make_unique<nndl::BatchNorm<Scalar>>(in);
+            norm->gamma() = random.randn<Scalar>(channels, 1);
+            layer = std::move(norm);
+        }
+        // Few levels, half of them at or below zero: windows of zeros only, ties, and -0 and NaN.
+        Matrix<Scalar> z(in.size(), 3);
+        for (nndl::Index i = 0; i < z.size(); ++i) {
+            z.data()[i] = static_cast<Scalar>(random.below(4)) - Scalar(2);
+        }
+        z(5, 0) = -Scalar(0);
+        if (kind.rfind("max pool", 0) == 0) {  // batch norm's statistics would be NaN
+            z(9, 2) = nan;
+        }
+        Matrix<Scalar> dy = random.randn<Scalar>(layer->output_size(), 3);
+        dy(1, 1) = -Scalar(0);
+        const Matrix<Scalar>& a = relu->forward(z, nndl::Mode::training);
+        layer->forward(a, kind == "batch norm evaluated" ? nndl::Mode::evaluation : nndl::Mode::training);
+        const Matrix<Scalar> alone = layer->backward(dy, true);
+        const Matrix<Scalar> one_by_one = relu->backward(alone, true);
+        auto& taker = dynamic_cast<nndl::BackwardThroughRelu<Scalar>&>(*layer);
+        REQUIRE(taker.takes_relu_backward());
+        const Matrix<Scalar> through = taker.backward_through_relu(dy);
+        REQUIRE(through.rows() == one_by_one.rows());
+        REQUIRE(through.cols() == one_by_one.cols());
+        nndl::Index differences = 0, nonzero = 0;
+        for (nndl::Index i = 0; i < through.size(); ++i) {
+            differences += std::memcmp(through.data() + i, one_by_one.data() + i, sizeof(Scalar)) != 0;
+            nonzero += one_by_one.data()[i] != Scalar(0);
+        }
+        CHECK(differences == 0);
+        CHECK(nonzero > 0);  // some gradient passes, and some is stopped by the ReLU:
+        CHECK(alone.cwiseAbs().sum() > one_by_one.cwiseAbs().sum());
+        // The layer's own backward is as it was.
+        CHECK(layer->backward(dy, true) == alone);
+        // Bad input is refused as backward refuses it.
+        CHECK_THROWS_AS(taker.backward_through_relu(Matrix<Scalar>::Zero(dy.rows() + 1, 3)), nndl::ShapeError);
+    }
+    auto average = nndl::make_avg_pool<Scalar>(Shape::image(4, 4, 2), Window(2), Stride(2));
+    auto& taker = dynamic_cast<nndl::BackwardThroughRelu<Scalar>&>(*average);
+    CHECK_FALSE(taker.takes_relu_backward());
+    CHECK(nndl_test::message_of<nndl::InvalidArgument>([&] { taker.backward_through_relu(Matrix<Scalar>::Zero(8, 1)); })
+              .find("expected a max pool") != std::string::npos);
+}
+
+TEST_CASE_TEMPLATE("a network's backward through a ReLU and the batch norm or max pool after it in one pass gives the "
+                   "bits of the layers one by one",
+                   Scalar, float, double) {
+    nndl::NumpyRandom random(42);
+    // The ReLU as an activation layer (layer 0 too: only the input gradient needs it), at the
+    // end of a convolution (fashion_cnn: convolution, batch norm, pool) or of a dense layer.
+    for (const char* architecture : {"relu pool", "conv relu-pool", "conv-relu pool", "conv-relu norm pool",
+                                     "conv norm relu pool", "dense-relu norm"}) {
+        const std::string kind = architecture;
+        CAPTURE(kind);
+        nndl::Network<Scalar> net(Shape::image(6, 6, 2));
+        if (kind.rfind("conv", 0) == 0) {
+            const Activation activation = kind.rfind("conv-relu", 0) == 0 ? Activation::relu : Activation::identity;
+            auto conv = std::make_unique<nndl::Conv2D<Scalar>>(net.output_shape(), 4, Window(3), Stride(1),
+                                                               Padding::same(), activation);
+            conv->weights() = random.randn<Scalar>(4, conv->fan_in());
+            net.add(std::move(conv));
+        }
+        if (kind == "dense-relu norm") {
+            net.add_dense(7, Activation::relu, {nndl::Init::he}, random);
+        }
+        if (kind.find("norm") != std::string::npos) {
+            net.add(std::make_unique<nndl::BatchNorm<Scalar>>(net.output_shape()));
+        }
+        if (kind.find(" relu") != std::string::npos || kind.rfind("relu", 0) == 0) {
+            net.add(nndl::make_activation_layer<Scalar>(net.output_shape(), Activation::relu));
+        }
+        if (kind.find("pool") != std::string::npos) {
+            net.add(nndl::make_max_pool<Scalar>(net.output_shape(), Window(2), Stride(2)));
+        }
+        net.add_dense(3, Activation::softmax, {nndl::Init::he}, random);
+        const Matrix<Scalar> x = random.randn<Scalar>(net.input_size(), 5);
+        Matrix<Scalar> y = Matrix<Scalar>::Zero(3, 5);
+        for (nndl::Index e = 0; e < 5; ++e) {
+            y(e % 3, e) = 1;
+        }
+        for (const bool need_input_gradient : {false, true}) {
+            CAPTURE(need_input_gradient);
+            nndl::Network<Scalar> copy = net;
+            net.forward(x);
+            const Matrix<Scalar> input_gradient = net.backward(y, need_input_gradient);
+            // The same layers' backward one by one, from the fused loss's dZ.
+            const Matrix<Scalar>& output = copy.forward(x);
+            Matrix<Scalar> dz;
+            copy.loss().preactivation_gradient(output, y, dz);
+            const std::size_t last = copy.depth() - 1;
+            Matrix<Scalar> gradient =
+                dynamic_cast<nndl::FusedOutput<Scalar>&>(copy.layer(last)).backward_from_preactivation(dz, true);
+            for (std::size_t k = last; k-- > 0;) {
+                gradient = copy.layer(k).backward(gradient, true);
+            }
+            if (need_input_gradient) {
+                CHECK(input_gradient == gradient);
+                CHECK(input_gradient.cwiseAbs().sum() > 0);
+            }
+            nndl::Index parameters = 0;
+            for (std::size_t k = 0; k < net.depth(); ++k) {
+                auto fused = net.layer(k).parameters();
+                auto reference = copy.layer(k).parameters();
+                REQUIRE(fused.size() == reference.size());
+                for (std::size_t p = 0; p < fused.size(); ++p, ++parameters) {
+                    CHECK(*fused[p].gradient == *reference[p].gradient);
+                }
+            }
+            CHECK(parameters >= 2);
+        }
+    }
+}
+
 // Prediction takes the vector path for an example of finite values and the value-by-value one
 // for an example holding a NaN or an infinity: both give the first maximum of each window (a
 // NaN wins; of +0 and -0 the first), bit for bit, as forward does.

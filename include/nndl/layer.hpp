@@ -45,6 +45,8 @@
 // exact, where dA = -Y/A + ... can overflow); FusedInference and ChannelAffine (at
 // prediction a convolution applies the batch normalization, activation and pooling after
 // it while its output is in cache, equal to the layers run one by one to rounding),
+// BackwardThroughRelu (in training, batch normalization or a max pool takes the gradient
+// through the ReLU before it in the same pass, the same bits as two backward passes),
 // RecurrentState and VariableSteps (sequences, below), and OnnxExportable in layer_onnx.hpp
 // (save_onnx writes the layer through its own converter).
 
@@ -415,6 +417,34 @@ protected:
     FusedOutput(const FusedOutput&) = default;
     /// Protected, so that only the implementing layer assigns it (no slicing).
     FusedOutput& operator=(const FusedOutput&) = default;
+};
+
+/// Capability: the layer's backward can also take the gradient through the ReLU that the
+/// layer before it ends with (a ReLU activation layer, or a layer with FusedOutput and a
+/// ReLU: a convolution or a dense layer), in the same pass over memory, where that ReLU's
+/// own backward would be another pass. Batch normalization keeps its input gradient where
+/// its input is above zero; a max pool gives a window's gradient to the pixel it took
+/// where that pixel is above zero. Network::backward, finding such a pair, calls
+/// backward_through_relu and then the layer before's backward_from_preactivation; the bits
+/// are those of the two backward passes one after the other.
+template <class Scalar>
+class BackwardThroughRelu {
+public:
+    virtual ~BackwardThroughRelu() = default;
+    /// Whether this layer, as configured, can (a max pool can, an average pool cannot).
+    virtual bool takes_relu_backward() const = 0;
+    /// backward(output_gradient, true) followed by the ReLU's backward, where the layer's
+    /// last input was the ReLU's output: the gradient with respect to the ReLU's input.
+    /// Checked as Layer::backward checks. Pre: takes_relu_backward().
+    virtual const Matrix<Scalar>& backward_through_relu(const Matrix<Scalar>& output_gradient) = 0;
+
+protected:
+    /// Only a layer implementing the capability constructs one.
+    BackwardThroughRelu() = default;
+    /// Protected, so that only the implementing layer copies it (no slicing).
+    BackwardThroughRelu(const BackwardThroughRelu&) = default;
+    /// Protected, so that only the implementing layer assigns it (no slicing).
+    BackwardThroughRelu& operator=(const BackwardThroughRelu&) = default;
 };
 
 /// Capability: at inference the layer is y = scale * x + shift, one scale and shift per

@@ -457,6 +457,10 @@ private:
     /// The last layer's fused path, when the loss fuses with its activation.
     FusedOutput<Scalar>* fused_output() const;
 
+    /// Layer i where it takes backward through the ReLU that layer i - 1 ends with (a ReLU
+    /// activation layer, or a layer with FusedOutput and a ReLU), else nullptr.
+    BackwardThroughRelu<Scalar>* relu_backward_taker(std::size_t i) const;
+
     Scalar l2_term(Index examples) const;
 
     std::unique_ptr<Loss<Scalar>> default_loss() const;
@@ -668,6 +672,15 @@ const Matrix<Scalar>& Network<Scalar>::backward(const Matrix<Scalar>& y, bool ne
         gradient = &last.backward(output_gradient_, more_layers);
     }
     for (std::size_t i = layers_.size() - 1; i-- > 0;) {
+        // A layer that takes the gradient through the ReLU that layer i - 1 ends with spares
+        // that layer a pass over memory (BackwardThroughRelu): it starts from dZ.
+        if (BackwardThroughRelu<Scalar>* through = relu_backward_taker(i)) {
+            const Matrix<Scalar>& z_gradient = through->backward_through_relu(*gradient);
+            --i;
+            gradient = &dynamic_cast<FusedOutput<Scalar>&>(*layers_[i]).backward_from_preactivation(
+                z_gradient, i > 0 || need_input_gradient);
+            continue;
+        }
         gradient = &layers_[i]->backward(*gradient, i > 0 || need_input_gradient);
     }
     if (l2_ > 0.0) {
@@ -898,6 +911,15 @@ template <class Scalar>
 FusedOutput<Scalar>* Network<Scalar>::fused_output() const {
     auto* fused = dynamic_cast<FusedOutput<Scalar>*>(layers_.back().get());
     return fused != nullptr && loss().fuses_with(fused->activation()) ? fused : nullptr;
+}
+
+template <class Scalar>
+BackwardThroughRelu<Scalar>* Network<Scalar>::relu_backward_taker(std::size_t i) const {
+    if (i == 0 || output_activation(*layers_[i - 1]) != Activation::relu) {
+        return nullptr;
+    }
+    auto* taker = dynamic_cast<BackwardThroughRelu<Scalar>*>(layers_[i].get());
+    return taker != nullptr && taker->takes_relu_backward() ? taker : nullptr;
 }
 
 template <class Scalar>

@@ -22,6 +22,7 @@
 #include "../layer.hpp"
 #include "../layer_onnx.hpp"
 #include "../types.hpp"
+#include "activations.hpp"  // detail::keep_where_positive
 #include "registry.hpp"
 
 namespace nndl {
@@ -30,7 +31,8 @@ namespace nndl {
 /// top of batch_norm.hpp. Parameters: "gamma" and "beta" (channels x 1, no weight
 /// decay); state: "running_mean" and "running_var" (channels x 1).
 template <class Scalar>
-class BatchNorm final : public Layer<Scalar>, public ChannelAffine<Scalar>, public OnnxExportable<Scalar> {
+class BatchNorm final : public Layer<Scalar>, public ChannelAffine<Scalar>, public OnnxExportable<Scalar>,
+                        public BackwardThroughRelu<Scalar> {
 public:
     /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
     void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
@@ -86,6 +88,19 @@ public:
             detail::throw_invalid("BatchNorm::check_loaded: running_var of channel ", channel, " is ",
                                   running_var_(channel, 0), ", expected a variance >= 0");
         }
+    }
+
+    /// Contract: see BackwardThroughRelu. Always: the input gradient is kept where the input
+    /// (the ReLU's output) is above zero, a run at a time while it is in cache.
+    bool takes_relu_backward() const override { return true; }
+    /// Contract: see BackwardThroughRelu.
+    const Matrix<Scalar>& backward_through_relu(const Matrix<Scalar>& output_gradient) override {
+        through_relu_ = true;
+        struct Restore {
+            bool& flag;
+            ~Restore() { flag = false; }
+        } restore{through_relu_};
+        return this->backward(output_gradient, true);
     }
 
     /// The scale gamma, channels x 1. Pre: what is assigned keeps that shape.
@@ -160,6 +175,9 @@ protected:
                 input_gradient_.resize(dy_in.rows(), dy_in.cols());
                 Eigen::Map<Matrix<Scalar>> dx(input_gradient_.data(), c, count);
                 dx = (dy.array().colwise() * (gamma_.array() * inverse_std_.array()).col(0)).matrix();
+                if (through_relu_) {
+                    detail::keep_where_positive(x.data(), dx.data(), dx.data(), dx.size());
+                }
             } else {
                 input_gradient_.resize(0, 0);
             }
@@ -189,10 +207,15 @@ protected:
         tile(0, beta_gradient_);   // sum(dy)
         tile(1, gamma_gradient_);  // sum(dy * xhat)
         tile(2, scale_.matrix());
+        const Scalar* relu_output = through_relu_ ? this->last_input().data() : nullptr;
         runs(count, [&](Index at, Index n) {
-            Values(input_gradient_.data() + at, n) =
+            Scalar* dx = input_gradient_.data() + at;
+            Values(dx, n) =
                 ((ConstValues(g + at, n) * total - tiled(0, n)) - ConstValues(xhat + at, n) * tiled(1, n)) *
                 tiled(2, n);
+            if (relu_output != nullptr) {
+                detail::keep_where_positive(relu_output + at, dx, dx, n);
+            }
         });
         return input_gradient_;
     }
@@ -294,6 +317,7 @@ private:
     Matrix<Scalar> tiled_;                                 // per-channel vectors, see tile()
     Eigen::Array<Scalar, Eigen::Dynamic, 1> accumulator_;  // channel_sums' run-sized sums
     Eigen::Array<Scalar, Eigen::Dynamic, 1> second_accumulator_;  // backward's second sum beside it
+    bool through_relu_ = false;  // set during backward_through_relu only
 };
 
 // ---- model files --------------------------------------------------------------------

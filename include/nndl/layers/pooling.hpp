@@ -37,7 +37,7 @@ enum class PoolMode {
 /// top of pooling.hpp). Output: out_height x out_width x channels (WindowGeometry); no
 /// parameters, no state.
 template <class Scalar>
-class Pool2D final : public Layer<Scalar>, public OnnxExportable<Scalar> {
+class Pool2D final : public Layer<Scalar>, public OnnxExportable<Scalar>, public BackwardThroughRelu<Scalar> {
 public:
     /// Contract: see OnnxExportable::export_onnx (layer_onnx.hpp).
     void export_onnx(OnnxGraphBuilder& out, const Shape& in) const override;
@@ -84,6 +84,22 @@ public:
     }
     /// The window, stride, resolved padding and output size.
     const WindowGeometry& geometry() const { return geometry_; }
+    /// Contract: see BackwardThroughRelu. Max pooling can.
+    bool takes_relu_backward() const override { return mode_ == PoolMode::max; }
+    /// Contract: see BackwardThroughRelu. A window's gradient reaches the pixel it took where
+    /// that pixel is above zero; everywhere else the gradient is zero.
+    const Matrix<Scalar>& backward_through_relu(const Matrix<Scalar>& output_gradient) override {
+        if (mode_ != PoolMode::max) {
+            detail::throw_invalid("AvgPool2D::backward_through_relu: expected a max pool, which takes the ReLU's ",
+                                  "backward; an average pool does not");
+        }
+        through_relu_ = true;
+        struct Restore {
+            bool& flag;
+            ~Restore() { flag = false; }
+        } restore{through_relu_};
+        return this->backward(output_gradient, true);
+    }
     /// One comparison or addition per window pixel, per output value, each counted as 16
     /// multiply-adds: a scalar loop, where a matrix product does 16 and more a cycle.
     /// Saturates at the largest Index instead of wrapping.
@@ -118,7 +134,8 @@ protected:
         if (mode_ == PoolMode::max && halves_exactly()) {  // each pixel in one window: written once, no zeroing first
             input_gradient_.resize(g.in_height * g.in_width * channels, m);
             detail::parallel_chunks(m, output_gradient.rows() * 4, [&](Index i) {
-                max_unpool_halves(argmax_.col(i).data(), output_gradient.col(i).data(), input_gradient_.col(i).data());
+                max_unpool_halves(argmax_.col(i).data(), output_gradient.col(i).data(), relu_output(i),
+                                  input_gradient_.col(i).data());
             });
             return input_gradient_;
         }
@@ -130,8 +147,10 @@ protected:
             Scalar* dx = input_gradient_.col(i).data();
             if (mode_ == PoolMode::max) {
                 const Index* from = argmax_.col(i).data();
+                const Scalar* x = relu_output(i);
                 for (Index o = 0; o < output_gradient.rows(); ++o) {
-                    if (from[o] >= 0) {  // every window covers a pixel (see the constructor), so never -1
+                    // every window covers a pixel (see the constructor), so never -1
+                    if (from[o] >= 0 && (x == nullptr || x[from[o]] > Scalar(0))) {
                         dx[from[o]] += dy[o];
                     }
                 }
@@ -284,7 +303,12 @@ private:
     /// Max pooling's backward of one example where halves_exactly(): each pixel of the input
     /// gradient `dx` is 0 + its window's `dy` where it holds the window's recorded maximum
     /// (`from`), else 0: the values the zeroed gradient plus each window's share would hold.
-    void max_unpool_halves(const Index* from, const Scalar* dy, Scalar* dx) const {
+    /// Example i of the last input where backward goes through the ReLU that computed it
+    /// (backward_through_relu), else nullptr.
+    const Scalar* relu_output(Index i) const { return through_relu_ ? this->last_input().col(i).data() : nullptr; }
+
+    /// Backward of one example for 2x2 windows with stride 2 (halves_exactly); x as relu_output.
+    void max_unpool_halves(const Index* from, const Scalar* dy, const Scalar* x, Scalar* dx) const {
         const WindowGeometry& g = geometry_;
         const Index c = g.channels;
         const Index row = g.in_width * c;
@@ -294,7 +318,7 @@ private:
                 const Index at = (oh * g.out_width + ow) * c;
                 for (const Index corner : corners) {
                     const Index first = 2 * oh * row + 2 * ow * c + corner;
-                    unpool_matches(from + at, dy + at, first, c, dx + first);
+                    unpool_matches(from + at, dy + at, first, c, x != nullptr ? x + first : nullptr, dx + first);
                 }
             }
         }
@@ -340,9 +364,10 @@ private:
         }
     }
 
-    /// dx[k] = 0 + dy[k] where from[k] is first + k, else 0, for k < n: eight at a time
-    /// where the compiler has vector types (as record_matches).
-    static void unpool_matches(const Index* from, const Scalar* dy, Index first, Index n, Scalar* dx) {
+    /// dx[k] = 0 + dy[k] where from[k] is first + k (and, given x, x[k] > 0), else 0, for
+    /// k < n: eight at a time where the compiler has vector types (as record_matches).
+    static void unpool_matches(const Index* from, const Scalar* dy, Index first, Index n, const Scalar* x,
+                               Scalar* dx) {
         Index k = 0;
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)  // __builtin_convertvector
         constexpr Index lanes = 8;
@@ -358,7 +383,15 @@ private:
             std::memcpy(&recorded, from + k, sizeof(Indices));
             std::memcpy(&gradient, dy + k, sizeof(Values));
             gradient += Scalar(0);
-            const Masks hit = __builtin_convertvector(recorded == first + k + step, Masks);
+            Masks hit = __builtin_convertvector(recorded == first + k + step, Masks);
+            if (x != nullptr) {
+                Values values;
+                std::memcpy(&values, x + k, sizeof(Values));
+                const auto positive = values > Values{};  // false for NaN, as the ReLU's z > 0 is
+                Masks positive_bits;
+                std::memcpy(&positive_bits, &positive, sizeof(Masks));
+                hit &= positive_bits;
+            }
             Masks bits;
             std::memcpy(&bits, &gradient, sizeof(Masks));
             bits &= hit;
@@ -366,7 +399,7 @@ private:
         }
 #endif
         for (; k < n; ++k) {
-            dx[k] = from[k] == first + k ? dy[k] + Scalar(0) : Scalar(0);
+            dx[k] = from[k] == first + k && (x == nullptr || x[k] > Scalar(0)) ? dy[k] + Scalar(0) : Scalar(0);
         }
     }
 
@@ -375,6 +408,7 @@ private:
     Matrix<Scalar> output_;
     Matrix<Scalar> input_gradient_;
     IndexMatrix argmax_;
+    bool through_relu_ = false;  // set during backward_through_relu only
 };
 
 /// The maximum of each window, channel by channel: a Pool2D with PoolMode::max (throws as its constructor).
