@@ -395,6 +395,9 @@ private:
 };
 
 /// Capability: the layer ends with an activation, and backward can start from dLoss/dZ.
+/// Network::backward starts there where the loss fuses with the activation, and where the
+/// activation is ReLU and the next layer takes the ReLU's backward (BackwardThroughRelu), so
+/// activation() must say exactly what the output is: output = f(Z), entry by entry.
 template <class Scalar>
 class FusedOutput {
 public:

@@ -300,14 +300,14 @@ private:
         }
     }
 
-    /// Max pooling's backward of one example where halves_exactly(): each pixel of the input
-    /// gradient `dx` is 0 + its window's `dy` where it holds the window's recorded maximum
-    /// (`from`), else 0: the values the zeroed gradient plus each window's share would hold.
     /// Example i of the last input where backward goes through the ReLU that computed it
     /// (backward_through_relu), else nullptr.
     const Scalar* relu_output(Index i) const { return through_relu_ ? this->last_input().col(i).data() : nullptr; }
 
-    /// Backward of one example for 2x2 windows with stride 2 (halves_exactly); x as relu_output.
+    /// Max pooling's backward of one example where halves_exactly(): each pixel of the input
+    /// gradient `dx` is 0 + its window's `dy` where it holds the window's recorded maximum
+    /// (`from`) and, given the ReLU's output `x` (relu_output), that is above zero, else 0:
+    /// the values the zeroed gradient plus each window's share would hold.
     void max_unpool_halves(const Index* from, const Scalar* dy, const Scalar* x, Scalar* dx) const {
         const WindowGeometry& g = geometry_;
         const Index c = g.channels;

@@ -14,7 +14,7 @@
 // The dense network's layers (dense, activation, dropout, normalization) are in every
 // registry. The convolution family registers itself, for float and double, in a program
 // that includes its header (layers/conv2d.hpp, pooling.hpp, batch_norm.hpp, or
-// nndl/cnn.hpp for all three), as do the recurrent layers, merges and upsampling, so a
+// nndl/cnn.hpp for all three), as do the recurrent layers, upsampling and augmentation, so a
 // program that never includes them compiles none of their code. nndl/layers/all.hpp
 // includes every layer: what a program that loads any model file includes.
 
