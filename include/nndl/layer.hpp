@@ -442,6 +442,18 @@ public:
     virtual const Matrix<Scalar>& backward_through_relu(const Matrix<Scalar>& output_gradient) = 0;
 
 protected:
+    /// For an implementation: layer.backward(output_gradient, true) with `through_relu` set
+    /// for its do_backward to read, cleared after, also where backward throws.
+    static const Matrix<Scalar>& backward_with_flag(Layer<Scalar>& layer, bool& through_relu,
+                                                    const Matrix<Scalar>& output_gradient) {
+        through_relu = true;
+        struct Clear {
+            bool& flag;
+            ~Clear() { flag = false; }
+        } clear{through_relu};
+        return layer.backward(output_gradient, true);
+    }
+
     /// Only a layer implementing the capability constructs one.
     BackwardThroughRelu() = default;
     /// Protected, so that only the implementing layer copies it (no slicing).

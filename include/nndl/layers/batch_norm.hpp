@@ -95,12 +95,7 @@ public:
     bool takes_relu_backward() const override { return true; }
     /// Contract: see BackwardThroughRelu.
     const Matrix<Scalar>& backward_through_relu(const Matrix<Scalar>& output_gradient) override {
-        through_relu_ = true;
-        struct Restore {
-            bool& flag;
-            ~Restore() { flag = false; }
-        } restore{through_relu_};
-        return this->backward(output_gradient, true);
+        return this->backward_with_flag(*this, through_relu_, output_gradient);
     }
 
     /// The scale gamma, channels x 1. Pre: what is assigned keeps that shape.

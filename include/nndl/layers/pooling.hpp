@@ -93,12 +93,7 @@ public:
             detail::throw_invalid("AvgPool2D::backward_through_relu: expected a max pool, which takes the ReLU's ",
                                   "backward; an average pool does not");
         }
-        through_relu_ = true;
-        struct Restore {
-            bool& flag;
-            ~Restore() { flag = false; }
-        } restore{through_relu_};
-        return this->backward(output_gradient, true);
+        return this->backward_with_flag(*this, through_relu_, output_gradient);
     }
     /// One comparison or addition per window pixel, per output value, each counted as 16
     /// multiply-adds: a scalar loop, where a matrix product does 16 and more a cycle.
