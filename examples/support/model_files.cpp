@@ -3,14 +3,11 @@
 
 #include <cctype>
 
-// The programs read any model: convolutional and recurrent ones too (including a layer's
-// header registers its type for load_network).
+// The programs read any model: every layer's header, each registering its type for
+// load_network.
 #include <nndl/cnn.hpp>
 #include <nndl/io/model.hpp>
-#include <nndl/layers/embedding.hpp>
-#include <nndl/layers/gru.hpp>
-#include <nndl/layers/lstm.hpp>
-#include <nndl/layers/simple_rnn.hpp>
+#include <nndl/layers/all.hpp>
 
 #ifdef NNDL_EXAMPLES_ONNX
 #include <nndl/io/onnx.hpp>

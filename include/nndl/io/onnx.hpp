@@ -7,7 +7,8 @@
 //   save_onnx(network, path)       writes the network as standard ONNX operators (opset 13,
 //                                  IR version 8): Gemm, Conv, MaxPool, AveragePool,
 //                                  GlobalAveragePool, BatchNormalization (inference form),
-//                                  Relu, Sigmoid, Tanh, LeakyRelu, Softmax, Flatten, and
+//                                  Relu, Sigmoid, Tanh, LeakyRelu, Softmax, Flatten, Add,
+//                                  Mul, Concat (graphs), Resize (Upsample2D), and
 //                                  Pad before a padded AveragePool (some engines ignore
 //                                  count_include_pad), Sub and Div (a normalization; Mul
 //                                  and Add inverted). Dropout is left out (inference).
@@ -25,7 +26,11 @@
 //                                  data), and for nn.LSTM, nn.GRU, nn.RNN (tanh), several
 //                                  layers of them, nn.Embedding and nn.Linear at every step
 //                                  or on h_n[-1] (the Shape ... ConstantOfShape nodes that
-//                                  make PyTorch's zero start state are followed as shapes).
+//                                  make PyTorch's zero start state are followed as shapes),
+//                                  and graphs that branch and merge (Add, Mul, Concat, Sum).
+//                                  An operator one layer computes alone may be read by that
+//                                  layer's importer (Resize, GlobalAveragePool: registered
+//                                  in the layer's header, asked after the operators above).
 //
 // Layout. nndl keeps one example per column, an image as height x width x channels.
 // ONNX tensors are batch first, images NCHW. The graph's input, named "input", is a
