@@ -762,7 +762,13 @@ TEST_CASE_TEMPLATE("max pooling's backward: the first maximum of each window, ti
         Matrix<Scalar> dy = random.randn<Scalar>(pool->output_size(), 3);
         dy(0, 0) = -Scalar(0);  // 0 + -0 is +0 on the pixel that gets it
         dy(channels, 2) = -Scalar(0);
-        pool->forward(x, nndl::Mode::training);
+        // Training's forward (whose recording pass notices the NaN) pools as prediction does.
+        const Matrix<Scalar> pooled = pool->forward(x, nndl::Mode::training);
+        Matrix<Scalar> predicted;
+        pool->infer(x, predicted);
+        REQUIRE(pooled.rows() == predicted.rows());
+        CHECK(std::memcmp(pooled.data(), predicted.data(), sizeof(Scalar) * static_cast<std::size_t>(pooled.size())) == 0);
+        CHECK(pooled.array().isNaN().any());
         // A backward first that leaves NaN wherever a gradient lands: the second must overwrite
         // every pixel of the same buffer.
         pool->backward(Matrix<Scalar>::Constant(dy.rows(), dy.cols(), nan), true);

@@ -138,13 +138,11 @@ protected:
         tile(1, inverse_std_);
         tile(2, gamma_);
         tile(3, beta_);
-        normalized_.resize(input.rows(), input.cols());
+        // The normalized values are not kept: backward computes them again from the input
+        // (the same expression, so the same values), which saves a write and a read of a
+        // batch-sized array.
         output_.resize(input.rows(), input.cols());
-        runs(count, [&](Index at, Index n) {
-            Values xhat(normalized_.data() + at, n);
-            xhat = (ConstValues(x + at, n) - tiled(0, n)) * tiled(1, n);
-            Values(output_.data() + at, n) = xhat * tiled(2, n) + tiled(3, n);
-        });
+        runs(count, [&](Index at, Index n) { Values(output_.data() + at, n) = xhat(x, at, n) * tiled(2, n) + tiled(3, n); });
         const auto mom = static_cast<Scalar>(momentum_);
         const Scalar unbias = count > 1 ? static_cast<Scalar>(count) / static_cast<Scalar>(count - 1) : Scalar(1);
         running_mean_ = (Scalar(1) - mom) * running_mean_ + mom * mean_;
@@ -179,15 +177,16 @@ protected:
             return input_gradient_;
         }
         const Scalar* g = dy_in.data();
-        const Scalar* xhat = normalized_.data();
-        // Both sums in one pass over dy (each accumulated as channel_sums would alone).
+        const Scalar* x = this->last_input().data();
+        // Both sums in one pass over dy (each accumulated as channel_sums would alone); tiled_
+        // still holds the forward's mean and inverse standard deviation in columns 0 and 1.
         accumulator_.setZero(tile_columns() * c);
         second_accumulator_.setZero(tile_columns() * c);
         for (Index first = 0; first < count; first += tile_columns()) {
             const Index n = std::min(tile_columns(), count - first) * c;
             const ConstValues dy_run(g + first * c, n);
             accumulator_.head(n) += dy_run;
-            second_accumulator_.head(n) += dy_run * ConstValues(xhat + first * c, n);
+            second_accumulator_.head(n) += dy_run * xhat(x, first * c, n);
         }
         sum_runs(accumulator_, beta_gradient_);
         sum_runs(second_accumulator_, gamma_gradient_);
@@ -199,17 +198,15 @@ protected:
         const auto total = static_cast<Scalar>(count);
         input_gradient_.resize(dy_in.rows(), dy_in.cols());
         scale_ = gamma_.array().col(0) * inverse_std_.array().col(0) / total;
-        tile(0, beta_gradient_);   // sum(dy)
-        tile(1, gamma_gradient_);  // sum(dy * xhat)
-        tile(2, scale_.matrix());
-        const Scalar* relu_output = through_relu_ ? this->last_input().data() : nullptr;
+        tile(2, beta_gradient_);   // sum(dy)
+        tile(3, gamma_gradient_);  // sum(dy * xhat)
+        tile(4, scale_.matrix());
         runs(count, [&](Index at, Index n) {
             Scalar* dx = input_gradient_.data() + at;
             Values(dx, n) =
-                ((ConstValues(g + at, n) * total - tiled(0, n)) - ConstValues(xhat + at, n) * tiled(1, n)) *
-                tiled(2, n);
-            if (relu_output != nullptr) {
-                detail::keep_where_positive(relu_output + at, dx, dx, n);
+                ((ConstValues(g + at, n) * total - tiled(2, n)) - xhat(x, at, n) * tiled(3, n)) * tiled(4, n);
+            if (through_relu_) {  // x is the ReLU's output
+                detail::keep_where_positive(x + at, dx, dx, n);
             }
         });
         return input_gradient_;
@@ -239,11 +236,14 @@ private:
     /// Column `k` of tiled_ := the channels x 1 `v` repeated over tile_columns() columns.
     template <class Derived>
     void tile(Index k, const Eigen::MatrixBase<Derived>& v) {
-        tiled_.resize(tile_columns() * shape_.channels, 4);
+        tiled_.resize(tile_columns() * shape_.channels, 5);
         tiled_.col(k) = v.col(0).replicate(tile_columns(), 1);
     }
     /// The first n values of tiled_'s column k, as an array.
     auto tiled(Index k, Index n) const { return tiled_.col(k).head(n).array(); }
+    /// The normalized values of x's run [at, at + n) in a training step: (x - mean) *
+    /// inverse_std with the batch's statistics, tiled in columns 0 and 1.
+    auto xhat(const Scalar* x, Index at, Index n) const { return (ConstValues(x + at, n) - tiled(0, n)) * tiled(1, n); }
 
     /// Calls f(first value, values) for each run of whole columns of the channels x count
     /// view (values in runs of tile_columns() columns), runs shared between threads: for
@@ -307,7 +307,7 @@ private:
     bool training_ = false;
     Matrix<Scalar> gamma_, beta_, gamma_gradient_, beta_gradient_;
     Matrix<Scalar> running_mean_, running_var_;
-    Matrix<Scalar> mean_, var_, inverse_std_, normalized_, output_, input_gradient_;
+    Matrix<Scalar> mean_, var_, inverse_std_, output_, input_gradient_;
     Eigen::Array<Scalar, Eigen::Dynamic, 1> scale_;
     Matrix<Scalar> tiled_;                                 // per-channel vectors, see tile()
     Eigen::Array<Scalar, Eigen::Dynamic, 1> accumulator_;  // channel_sums' run-sized sums

@@ -90,7 +90,7 @@ public:
     /// that pixel is above zero; everywhere else the gradient is zero.
     const Matrix<Scalar>& backward_through_relu(const Matrix<Scalar>& output_gradient) override {
         if (mode_ != PoolMode::max) {
-            detail::throw_invalid("AvgPool2D::backward_through_relu: expected a max pool, which takes the ReLU's ",
+            detail::throw_invalid(name(mode_), "::backward_through_relu: expected a max pool, which takes the ReLU's ",
                                   "backward; an average pool does not");
         }
         return this->backward_with_flag(*this, through_relu_, output_gradient);
@@ -203,9 +203,20 @@ private:
             argmax->resize(rows, m);
         }
         detail::parallel_chunks(m, rows * g.window_height * g.window_width, [&](Index i) {
-            infer_one(input.col(i).data(), output.col(i).data());
-            if (argmax != nullptr) {
-                record_first_maximum(input.col(i).data(), output.col(i).data(), argmax->col(i).data());
+            const Scalar* x = input.col(i).data();
+            Scalar* y = output.col(i).data();
+            if (argmax == nullptr) {
+                infer_one(x, y);
+                return;
+            }
+            // The recording pass reads every pixel under a window anyway, so it is the one
+            // that notices a NaN (infer_one's separate check saved); both are then done again
+            // the NaN way.
+            Index* at = argmax->col(i).data();
+            pool_example<true>(x, y);
+            if (record_first_maximum(x, y, at)) {
+                max_pool_with_nan(x, y);
+                record_first_maximum(x, y, at);
             }
         });
     }
@@ -320,25 +331,30 @@ private:
     }
 
     /// For backward: where each window's maximum `y` first occurs (the first NaN for a NaN).
-    void record_first_maximum(const Scalar* x, const Scalar* y, Index* at) const {
+    /// Returns whether a pixel under a window is NaN.
+    bool record_first_maximum(const Scalar* x, const Scalar* y, Index* at) const {
         const Index channels = geometry_.channels;
         std::fill(at, at + geometry_.positions() * channels, Index(-1));
+        bool nan = false;
         for_windows([&](Index position, Index pixel) {
-            record_matches(x + pixel * channels, y + position * channels, pixel * channels, channels,
-                           at + position * channels);
+            nan |= record_matches(x + pixel * channels, y + position * channels, pixel * channels, channels,
+                                  at + position * channels);
         });
+        return nan;
     }
 
     /// at[c] = first + c where at[c] is still -1 and v[c] equals w[c] (NaN equals NaN), for
     /// c < n: eight channels at a time where the compiler has vector types (a branch per
-    /// value mispredicts on a quarter of them).
-    static void record_matches(const Scalar* v, const Scalar* w, Index first, Index n, Index* at) {
+    /// value mispredicts on a quarter of them). Returns whether a v[c] is NaN.
+    static bool record_matches(const Scalar* v, const Scalar* w, Index first, Index n, Index* at) {
         Index c = 0;
+        bool nan = false;
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)  // __builtin_convertvector
         constexpr Index lanes = 8;
         typedef Scalar Values __attribute__((vector_size(lanes * sizeof(Scalar))));
         typedef Index Indices __attribute__((vector_size(lanes * sizeof(Index))));
         const Indices step = {0, 1, 2, 3, 4, 5, 6, 7};
+        decltype(Values{} != Values{}) nans{};  // all ones in a lane where a NaN was seen
         for (; c + lanes <= n; c += lanes) {
             Values a;
             Values b;
@@ -346,17 +362,24 @@ private:
             std::memcpy(&a, v + c, sizeof(Values));
             std::memcpy(&b, w + c, sizeof(Values));
             std::memcpy(&current, at + c, sizeof(Indices));
-            const auto same = (a == b) | ((a != a) & (b != b));  // all ones where equal or both NaN
+            const auto not_a_number = a != a;
+            const auto same = (a == b) | (not_a_number & (b != b));  // all ones where equal or both NaN
             const Indices hit = __builtin_convertvector(same, Indices) & (current < 0);
             current = (current & ~hit) | ((first + c + step) & hit);
             std::memcpy(at + c, &current, sizeof(Indices));
+            nans |= not_a_number;
+        }
+        for (Index lane = 0; lane < lanes; ++lane) {
+            nan |= nans[lane] != 0;
         }
 #endif
         for (; c < n; ++c) {
+            nan |= std::isnan(v[c]);
             if (at[c] < 0 && (v[c] == w[c] || (std::isnan(v[c]) && std::isnan(w[c])))) {
                 at[c] = first + c;
             }
         }
+        return nan;
     }
 
     /// dx[k] = 0 + dy[k] where from[k] is first + k (and, given x, x[k] > 0), else 0, for
