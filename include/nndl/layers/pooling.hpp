@@ -222,8 +222,9 @@ private:
     }
 
     /// The maximum (or mean) of every window of one example, channel runs at a time (vector
-    /// instructions; their maximum ignores NaN, so an example holding a NaN or an infinity
-    /// takes max_pool_with_nan, where a NaN wins as in PyTorch).
+    /// instructions; their maximum ignores NaN, so an example holding a NaN takes
+    /// max_pool_with_nan instead, where a NaN wins as in PyTorch; infinities give the same
+    /// values either way).
     template <bool max>
     void pool_example(const Scalar* x, Scalar* y) const {
         if constexpr (max) {
