@@ -112,7 +112,11 @@ protected:
     /// Contract: see Layer::forward. The same in both modes; max pooling records where each
     /// maximum came from for backward.
     const Matrix<Scalar>& do_forward(const Matrix<Scalar>& input, Mode) override {
-        pool(input, output_, mode_ == PoolMode::max ? &argmax_ : nullptr);
+        if (mode_ == PoolMode::max && halves_exactly()) {
+            pool_halves_recording_corners(input);
+        } else {
+            pool(input, output_, mode_ == PoolMode::max ? &argmax_ : nullptr);
+        }
         return output_;
     }
 
@@ -129,7 +133,7 @@ protected:
         if (mode_ == PoolMode::max && halves_exactly()) {  // each pixel in one window: written once, no zeroing first
             input_gradient_.resize(g.in_height * g.in_width * channels, m);
             detail::parallel_chunks(m, output_gradient.rows() * 4, [&](Index i) {
-                max_unpool_halves(argmax_.col(i).data(), output_gradient.col(i).data(), relu_output(i),
+                max_unpool_halves(corners_.col(i).data(), output_gradient.col(i).data(), relu_output(i),
                                   input_gradient_.col(i).data());
             });
             return input_gradient_;
@@ -311,22 +315,156 @@ private:
     /// (backward_through_relu), else nullptr.
     const Scalar* relu_output(Index i) const { return through_relu_ ? this->last_input().col(i).data() : nullptr; }
 
+    /// Max pooling's training forward where halves_exactly(): the pooled values (the same as
+    /// max_pool_halves', so as prediction's) and, in the same pass, which corner of its window
+    /// each maximum came from (corners_: a byte per value instead of an 8-byte index found in
+    /// a second pass). An example holding a NaN is pooled and recorded again the NaN way.
+    void pool_halves_recording_corners(const Matrix<Scalar>& input) {
+        const Index rows = geometry_.positions() * geometry_.channels;
+        const Index m = input.cols();
+        output_.resize(rows, m);
+        corners_.resize(rows, m);
+        argmax_.resize(0, 0);
+        detail::parallel_chunks(m, rows * 4, [&](Index i) {
+            const Scalar* x = input.col(i).data();
+            Scalar* y = output_.col(i).data();
+            std::uint8_t* corner = corners_.col(i).data();
+            if (max_pool_halves_with_corners(x, y, corner)) {
+                max_pool_with_nan(x, y);
+                record_corners_with_nan(x, y, corner);
+            }
+        });
+    }
+
+    /// The four pixels of window (oh, ow), channel 0, in window order: top left, top right,
+    /// bottom left, bottom right (corner codes 0 to 3).
+    void window_corners(const Scalar* x, Index oh, Index ow, const Scalar* (&corner)[4]) const {
+        const Index c = geometry_.channels;
+        const Index row = geometry_.in_width * c;
+        corner[0] = x + 2 * oh * row + 2 * ow * c;
+        corner[1] = corner[0] + c;
+        corner[2] = corner[0] + row;
+        corner[3] = corner[2] + c;
+    }
+
+    /// max_pool_halves of one example with each maximum's corner (the first in window order
+    /// holding it). Returns whether a pixel is NaN (the values are then not the NaN way's).
+    bool max_pool_halves_with_corners(const Scalar* x, Scalar* y, std::uint8_t* corner) const {
+        const Index c = geometry_.channels;
+        bool nan = false;
+        for (Index oh = 0; oh < geometry_.out_height; ++oh) {
+            for (Index ow = 0; ow < geometry_.out_width; ++ow) {
+                const Scalar* p[4];
+                window_corners(x, oh, ow, p);
+                const Index at = (oh * geometry_.out_width + ow) * c;
+                nan |= max_with_corner(p, c, y + at, corner + at);
+            }
+        }
+        return nan;
+    }
+
+    /// y[k] = the maximum of p[0][k] .. p[3][k] taken as max_pool_halves takes it (a later
+    /// value replaces the maximum only where greater), corner[k] = the first j with p[j][k]
+    /// equal to it, for k < n: eight at a time where the compiler has vector types. Returns
+    /// whether a value is NaN.
+    static bool max_with_corner(const Scalar* const (&p)[4], Index n, Scalar* y, std::uint8_t* corner) {
+        Index k = 0;
+        bool nan = false;
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)  // __builtin_convertvector
+        constexpr Index lanes = 8;
+        using Bits = std::conditional_t<sizeof(Scalar) == 4, std::int32_t, std::int64_t>;
+        typedef Scalar Values __attribute__((vector_size(lanes * sizeof(Scalar))));
+        typedef Bits Masks __attribute__((vector_size(lanes * sizeof(Scalar))));
+        typedef std::uint8_t Codes __attribute__((vector_size(lanes)));
+        Masks nans{};
+        for (; k + lanes <= n; k += lanes) {
+            Values v[4];
+            for (int j = 0; j < 4; ++j) {
+                std::memcpy(&v[j], p[j] + k, sizeof(Values));
+                nans |= __builtin_convertvector(v[j] != v[j], Masks);
+            }
+            Values best = v[0];
+            for (int j = 1; j < 4; ++j) {
+                const Masks greater = __builtin_convertvector(v[j] > best, Masks);
+                Masks candidate;
+                Masks kept;
+                std::memcpy(&candidate, &v[j], sizeof(Masks));
+                std::memcpy(&kept, &best, sizeof(Masks));
+                const Masks chosen = (candidate & greater) | (kept & ~greater);
+                std::memcpy(&best, &chosen, sizeof(Values));
+            }
+            Masks code = Masks{} + 3;
+            for (int j = 2; j >= 0; --j) {
+                const Masks same = __builtin_convertvector(v[j] == best, Masks);
+                code = (same & j) | (code & ~same);
+            }
+            std::memcpy(y + k, &best, sizeof(Values));
+            const Codes bytes = __builtin_convertvector(code, Codes);
+            std::memcpy(corner + k, &bytes, sizeof(Codes));
+        }
+        for (Index lane = 0; lane < lanes; ++lane) {
+            nan |= nans[lane] != 0;
+        }
+#endif
+        for (; k < n; ++k) {
+            Scalar best = p[0][k];
+            nan |= std::isnan(best);
+            for (int j = 1; j < 4; ++j) {
+                nan |= std::isnan(p[j][k]);
+                best = p[j][k] > best ? p[j][k] : best;
+            }
+            std::uint8_t code = 3;
+            for (int j = 2; j >= 0; --j) {
+                code = p[j][k] == best ? static_cast<std::uint8_t>(j) : code;
+            }
+            y[k] = best;
+            corner[k] = code;
+        }
+        return nan;
+    }
+
+    /// The corners of an example holding a NaN, given its maxima `y` (max_pool_with_nan's):
+    /// the first pixel of the window equal to the maximum, NaN equal to NaN.
+    void record_corners_with_nan(const Scalar* x, const Scalar* y, std::uint8_t* corner) const {
+        const Index c = geometry_.channels;
+        for (Index oh = 0; oh < geometry_.out_height; ++oh) {
+            for (Index ow = 0; ow < geometry_.out_width; ++ow) {
+                const Scalar* p[4];
+                window_corners(x, oh, ow, p);
+                const Index at = (oh * geometry_.out_width + ow) * c;
+                for (Index k = 0; k < c; ++k) {
+                    const Scalar w = y[at + k];
+                    std::uint8_t code = 3;
+                    for (int j = 2; j >= 0; --j) {
+                        const Scalar v = p[j][k];
+                        code = v == w || (std::isnan(v) && std::isnan(w)) ? static_cast<std::uint8_t>(j) : code;
+                    }
+                    corner[at + k] = code;
+                }
+            }
+        }
+    }
+
     /// Max pooling's backward of one example where halves_exactly(): each pixel of the input
-    /// gradient `dx` is 0 + its window's `dy` where it holds the window's recorded maximum
-    /// (`from`) and, given the ReLU's output `x` (relu_output), that is above zero, else 0:
+    /// gradient `dx` is 0 + its window's `dy` where it is the window's recorded corner
+    /// (`corner`) and, given the ReLU's output `x` (relu_output), that is above zero, else 0:
     /// the values the zeroed gradient plus each window's share would hold.
-    void max_unpool_halves(const Index* from, const Scalar* dy, const Scalar* x, Scalar* dx) const {
+    void max_unpool_halves(const std::uint8_t* corner, const Scalar* dy, const Scalar* x, Scalar* dx) const {
         const WindowGeometry& g = geometry_;
         const Index c = g.channels;
         const Index row = g.in_width * c;
-        const Index corners[4] = {0, c, row, row + c};
+        const Index offsets[4] = {0, c, row, row + c};
         for (Index oh = 0; oh < g.out_height; ++oh) {
             for (Index ow = 0; ow < g.out_width; ++ow) {
                 const Index at = (oh * g.out_width + ow) * c;
-                for (const Index corner : corners) {
-                    const Index first = 2 * oh * row + 2 * ow * c + corner;
-                    unpool_matches(from + at, dy + at, first, c, x != nullptr ? x + first : nullptr, dx + first);
+                const Index first = 2 * oh * row + 2 * ow * c;
+                Scalar* to[4];
+                const Scalar* relu[4];
+                for (int j = 0; j < 4; ++j) {
+                    to[j] = dx + first + offsets[j];
+                    relu[j] = x != nullptr ? x + first + offsets[j] : nullptr;
                 }
+                unpool_window(corner + at, dy + at, c, relu, to);
             }
         }
     }
@@ -383,42 +521,45 @@ private:
         return nan;
     }
 
-    /// dx[k] = 0 + dy[k] where from[k] is first + k (and, given x, x[k] > 0), else 0, for
-    /// k < n: eight at a time where the compiler has vector types (as record_matches).
-    static void unpool_matches(const Index* from, const Scalar* dy, Index first, Index n, const Scalar* x,
-                               Scalar* dx) {
+    /// For each corner j of a window: to[j][k] = 0 + dy[k] where corner[k] is j (and, given
+    /// the ReLU's outputs, relu[j][k] > 0), else 0, for k < n: eight at a time where the
+    /// compiler has vector types (as max_with_corner), each code and gradient read once.
+    static void unpool_window(const std::uint8_t* corner, const Scalar* dy, Index n, const Scalar* const (&relu)[4],
+                              Scalar* const (&to)[4]) {
         Index k = 0;
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)  // __builtin_convertvector
         constexpr Index lanes = 8;
         using Bits = std::conditional_t<sizeof(Scalar) == 4, std::int32_t, std::int64_t>;
         typedef Scalar Values __attribute__((vector_size(lanes * sizeof(Scalar))));
         typedef Bits Masks __attribute__((vector_size(lanes * sizeof(Scalar))));
-        typedef Index Indices __attribute__((vector_size(lanes * sizeof(Index))));
+        typedef std::uint8_t Codes __attribute__((vector_size(lanes)));
         static_assert(sizeof(Bits) == sizeof(Scalar), "a mask bit per value bit");
-        const Indices step = {0, 1, 2, 3, 4, 5, 6, 7};
         for (; k + lanes <= n; k += lanes) {
-            Indices recorded;
+            Codes bytes;
             Values gradient;
-            std::memcpy(&recorded, from + k, sizeof(Indices));
+            std::memcpy(&bytes, corner + k, sizeof(Codes));
             std::memcpy(&gradient, dy + k, sizeof(Values));
             gradient += Scalar(0);
-            Masks hit = __builtin_convertvector(recorded == first + k + step, Masks);
-            if (x != nullptr) {
-                Values values;
-                std::memcpy(&values, x + k, sizeof(Values));
-                const auto positive = values > Values{};  // false for NaN, as the ReLU's z > 0 is
-                Masks positive_bits;
-                std::memcpy(&positive_bits, &positive, sizeof(Masks));
-                hit &= positive_bits;
+            Masks gradient_bits;
+            std::memcpy(&gradient_bits, &gradient, sizeof(Masks));
+            const Masks codes = __builtin_convertvector(bytes, Masks);
+            for (int j = 0; j < 4; ++j) {
+                Masks hit = __builtin_convertvector(codes == j, Masks);
+                if (relu[j] != nullptr) {
+                    Values values;
+                    std::memcpy(&values, relu[j] + k, sizeof(Values));
+                    hit &= __builtin_convertvector(values > Values{}, Masks);  // false for NaN, as the ReLU's z > 0 is
+                }
+                const Masks bits = gradient_bits & hit;
+                std::memcpy(to[j] + k, &bits, sizeof(Masks));
             }
-            Masks bits;
-            std::memcpy(&bits, &gradient, sizeof(Masks));
-            bits &= hit;
-            std::memcpy(dx + k, &bits, sizeof(Masks));
         }
 #endif
         for (; k < n; ++k) {
-            dx[k] = from[k] == first + k && (x == nullptr || x[k] > Scalar(0)) ? dy[k] + Scalar(0) : Scalar(0);
+            const Scalar gradient = dy[k] + Scalar(0);
+            for (int j = 0; j < 4; ++j) {
+                to[j][k] = corner[k] == j && (relu[j] == nullptr || relu[j][k] > Scalar(0)) ? gradient : Scalar(0);
+            }
         }
     }
 
@@ -426,7 +567,10 @@ private:
     WindowGeometry geometry_;
     Matrix<Scalar> output_;
     Matrix<Scalar> input_gradient_;
-    IndexMatrix argmax_;
+    IndexMatrix argmax_;  // where each maximum came from, as an index into the example (not halves_exactly())
+    // Where halves_exactly(): the corner of its window each maximum came from (0 top left,
+    // 1 top right, 2 bottom left, 3 bottom right).
+    Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic> corners_;
     bool through_relu_ = false;  // set during backward_through_relu only
 };
 
