@@ -3,8 +3,9 @@
 #   - no cycle among the headers' includes (quoted, or <nndl/...>);
 #   - no hidden edge: a forward declaration of a class another nndl header defines counts as
 #     including that header, so it may not close a cycle either;
-#   - the layers: nothing under layers/ includes network.hpp, graph.hpp, training.hpp or
-#     io/; network.hpp includes neither training.hpp nor io/; training.hpp nothing in io/.
+#   - the layers: nothing under layers/ includes network.hpp, graph.hpp, graph_layer.hpp,
+#     training.hpp or io/; network.hpp and graph_layer.hpp (the Graph class) include neither
+#     training.hpp nor io/; training.hpp nothing in io/.
 # Usage: cmake -DINCLUDE_DIR=<repo>/include [-DMIN_HEADERS=N] -P nndlCheckIncludes.cmake
 # What it cannot see: a function declared in one header and defined in another, or a call
 # found by its arguments (Network::fit calls train(), which training.hpp defines).
@@ -74,9 +75,9 @@ foreach(h IN LISTS headers)
 
   # The layering rules.
   foreach(target IN LISTS edges)
-    if(h MATCHES "^nndl/layers/" AND target MATCHES "^nndl/(network|graph|training)\\.hpp$|^nndl/io/")
+    if(h MATCHES "^nndl/layers/" AND target MATCHES "^nndl/(network|graph|graph_layer|training)\\.hpp$|^nndl/io/")
       list(APPEND problems "${h} (a layer) depends on ${target}")
-    elseif(h STREQUAL "nndl/network.hpp" AND target MATCHES "^nndl/training\\.hpp$|^nndl/io/")
+    elseif(h MATCHES "^nndl/(network|graph_layer)\\.hpp$" AND target MATCHES "^nndl/training\\.hpp$|^nndl/io/")
       list(APPEND problems "${h} depends on ${target}, which builds on networks")
     elseif(h STREQUAL "nndl/training.hpp" AND target MATCHES "^nndl/io/")
       list(APPEND problems "${h} depends on ${target}, which builds on training")

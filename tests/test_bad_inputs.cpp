@@ -405,3 +405,29 @@ TEST_CASE("bad files: models, CSV, IDX, images, HDF5") {
     check_table(table);
     fs::remove_all(dir);
 }
+
+TEST_CASE("messages write each part as a stream writes it") {
+    // concat formats numbers and characters without a stream of its own: the text must be
+    // what `std::ostream <<` gives, part by part.
+    const std::string text = "file";
+    const std::string_view view = "view";
+    const char* none = nullptr;
+    const std::filesystem::path shape = "dir/model.npz";  // streamed: written in quotes
+    std::ostringstream expected;
+    expected << "a " << 'c' << static_cast<unsigned char>('u') << ' ' << -7 << ' ' << 18446744073709551615ULL << ' '
+             << true << ' ' << 0.1 << ' ' << 1e-300 << ' ' << 3.25f << ' ' << 1.0L / 3 << ' '
+             << -std::numeric_limits<double>::infinity() << ' ' << text << view << ' ' << shape << ' '
+             << static_cast<Eigen::Index>(-42);
+    const std::string got =
+        nndl::detail::concat("a ", 'c', static_cast<unsigned char>('u'), ' ', -7, ' ', 18446744073709551615ULL, ' ', true,
+                             ' ', 0.1, ' ', 1e-300, ' ', 3.25f, ' ', 1.0L / 3, ' ',
+                             -std::numeric_limits<double>::infinity(), ' ', text, view, ' ', shape, ' ',
+                             static_cast<Eigen::Index>(-42), none);
+    CHECK(got == expected.str());
+    try {
+        nndl::detail::throw_shape("f: ", 2, "x", 3.5);
+        FAIL("throw_shape returned");
+    } catch (const nndl::ShapeError& e) {
+        CHECK(std::string(e.what()) == "f: 2x3.5");
+    }
+}

@@ -4,8 +4,9 @@
 #include <cctype>
 
 // The programs read any model: every layer's header, each registering its type for
-// load_network.
+// load_network, and graphs.
 #include <nndl/cnn.hpp>
+#include <nndl/graph.hpp>
 #include <nndl/io/model.hpp>
 #include <nndl/layers/all.hpp>
 

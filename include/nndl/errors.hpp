@@ -5,9 +5,12 @@
 //   "Layer::forward ('dense'): input has 100 rows, the layer expects 12288 (input shape 12288)".
 
 #include <cmath>
+#include <ios>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <Eigen/Core>
@@ -105,22 +108,84 @@ inline std::string printable(const std::string& text, std::size_t limit = 200) {
 
 namespace detail {
 
-template <class... Parts>
-std::string concat(Parts&&... parts) {
-    std::ostringstream out;
-    (out << ... << std::forward<Parts>(parts));
-    return out.str();
+// A message is built by appending each part as `std::ostream <<` writes it, through a few
+// non-template functions (text, integers, floating point; anything else is streamed): each
+// call site's message is then a row of calls, not a stream of its own (a program's
+// messages would otherwise be a hundred stream functions for the compiler to optimize).
+inline void append_text(std::string& out, std::string_view text) {
+    out += text;
 }
 
+inline void append_signed(std::string& out, long long value) {
+    out += std::to_string(value);
+}
 
+inline void append_unsigned(std::string& out, unsigned long long value) {
+    out += std::to_string(value);
+}
+
+// float widens to double, as ostream's operator<< does; long double stays itself.
+inline void append_floating(std::string& out, long double value, bool is_long_double) {
+    std::ostringstream stream;
+    if (is_long_double) {
+        stream << value;
+    } else {
+        stream << static_cast<double>(value);
+    }
+    out += stream.str();
+}
+
+/// Appends one part: text as it is (a null pointer as nothing), a character as itself, a
+/// number as a stream writes it, anything else through its `operator<<`.
+template <class T>
+void append_part(std::string& out, const T& value) {
+    static_assert(!std::is_invocable_v<T, std::ios_base&>,
+                  "concat: a stream manipulator would not reach the parts after it");
+    if constexpr (std::is_same_v<T, const char*> || std::is_same_v<T, char*>) {
+        if (value != nullptr) {
+            append_text(out, value);
+        }
+    } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+        append_text(out, value);
+    } else if constexpr (std::is_same_v<T, char> || std::is_same_v<T, signed char> || std::is_same_v<T, unsigned char>) {
+        out += static_cast<char>(value);
+    } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+        append_signed(out, value);
+    } else if constexpr (std::is_integral_v<T>) {
+        append_unsigned(out, value);
+    } else if constexpr (std::is_floating_point_v<T>) {
+        append_floating(out, value, sizeof(T) > sizeof(double));
+    } else {
+        std::ostringstream stream;
+        stream << value;
+        out += stream.str();
+    }
+}
+
+/// The parts as one string, each written as `std::ostream <<` would write it.
 template <class... Parts>
-[[noreturn]] void throw_invalid(Parts&&... parts) {
-    throw InvalidArgument(concat(std::forward<Parts>(parts)...));
+std::string concat(const Parts&... parts) {
+    std::string out;
+    (append_part(out, parts), ...);
+    return out;
+}
+
+[[noreturn]] inline void throw_invalid_message(const std::string& message) {
+    throw InvalidArgument(message);
+}
+
+[[noreturn]] inline void throw_shape_message(const std::string& message) {
+    throw ShapeError(message);
 }
 
 template <class... Parts>
-[[noreturn]] void throw_shape(Parts&&... parts) {
-    throw ShapeError(concat(std::forward<Parts>(parts)...));
+[[noreturn]] void throw_invalid(const Parts&... parts) {
+    throw_invalid_message(concat(parts...));
+}
+
+template <class... Parts>
+[[noreturn]] void throw_shape(const Parts&... parts) {
+    throw_shape_message(concat(parts...));
 }
 
 inline void require_rows(const char* where, const char* what, Eigen::Index rows, Eigen::Index expected,

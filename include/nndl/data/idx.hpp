@@ -42,7 +42,9 @@ inline IdxArray parse_idx(const std::vector<unsigned char>& bytes, const std::st
         throw FileError(detail::concat("read_idx: '", printable(name), "' has the wrong magic number (not an IDX file)"));
     }
     if (bytes[2] != 0x08) {
-        throw FileError(detail::concat("read_idx: '", printable(name), "' holds data type 0x", std::hex, int(bytes[2]),
+        throw FileError(detail::concat("read_idx: '", printable(name), "' holds data type 0x",
+                                       bytes[2] >= 16 ? std::string(1, "0123456789abcdef"[bytes[2] >> 4]) : std::string(),
+                                       "0123456789abcdef"[bytes[2] & 15],
                                        ", expected 0x08 (unsigned bytes)"));
     }
     const int rank = bytes[3];
