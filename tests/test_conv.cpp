@@ -31,14 +31,6 @@ Matrix<Scalar> ref(const std::string& name) {
     return nndl::npy_to_matrix<Scalar>(reference().at(name), name);
 }
 
-/// Whether a and b have the same shape and the same bits (NaN and signed zeros included,
-/// where Eigen's == says NaN differs from itself and -0 equals +0).
-template <class Scalar>
-bool identical_bits(const Matrix<Scalar>& a, const Matrix<Scalar>& b) {
-    return a.rows() == b.rows() && a.cols() == b.cols() &&
-           std::memcmp(a.data(), b.data(), sizeof(Scalar) * static_cast<std::size_t>(a.size())) == 0;
-}
-
 /// PyTorch's float64 values, to the accuracy of Scalar.
 template <class Scalar>
 constexpr double tolerance() {
@@ -670,7 +662,7 @@ TEST_CASE_TEMPLATE("Conv2D's training forward takes its activation a chunk of th
             Matrix<Scalar> expected;
             nndl::with_activation(activation,
                                   [&](auto policy) { decltype(policy)::forward(conv.preactivation(), expected); });
-            CHECK(identical_bits(a, expected));
+            CHECK(nndl_test::identical_bits(a, expected));
         }
     }
 }
@@ -772,7 +764,7 @@ TEST_CASE_TEMPLATE("max pooling's backward: the first maximum of each window, ti
         const Matrix<Scalar> pooled = pool->forward(x, nndl::Mode::training);
         Matrix<Scalar> predicted;
         pool->infer(x, predicted);
-        CHECK(identical_bits(pooled, predicted));
+        CHECK(nndl_test::identical_bits(pooled, predicted));
         CHECK(pooled.array().isNaN().any());
         // A backward first that leaves NaN wherever a gradient lands: the second must overwrite
         // every pixel of the same buffer.
@@ -928,7 +920,7 @@ TEST_CASE_TEMPLATE("a network's backward through a ReLU and the batch norm or ma
                 gradient = copy.layer(k).backward(gradient, true);
             }
             if (need_input_gradient) {
-                CHECK(identical_bits(input_gradient, gradient));
+                CHECK(nndl_test::identical_bits(input_gradient, gradient));
                 CHECK(input_gradient.cwiseAbs().sum() > 0);
             }
             nndl::Index parameters = 0;
@@ -937,7 +929,7 @@ TEST_CASE_TEMPLATE("a network's backward through a ReLU and the batch norm or ma
                 auto reference = copy.layer(k).parameters();
                 REQUIRE(fused.size() == reference.size());
                 for (std::size_t p = 0; p < fused.size(); ++p, ++parameters) {
-                    CHECK(identical_bits(*fused[p].gradient, *reference[p].gradient));
+                    CHECK(nndl_test::identical_bits(*fused[p].gradient, *reference[p].gradient));
                 }
             }
             CHECK(parameters >= 2);

@@ -85,6 +85,56 @@ Index check_gathered_columns(nndl::detail::KernelIsa isa, bool half, Index m, In
     return epilogue ? (expected.array() == Scalar(0)).count() : 0;
 }
 
+/// A first convolution's windows (3 x 3, one channel, stride 1) read in place, whose sums
+/// take a path of their own (unit_window_columns: each image value broadcast once per strip
+/// of windows), against the same windows lowered into a plain matrix B (broadcast_tile):
+/// the same values bit for bit, with and without the epilogue. Returns whether the own path
+/// was taken (A's rows one vector of the width used).
+template <class Scalar>
+bool check_unit_windows(nndl::detail::KernelIsa isa, Index m, Index n, bool epilogue) {
+    const Index row = n + 5;  // a padded image row: the windows of n columns and more
+    const Matrix<Scalar> image = Matrix<Scalar>::Random(3 * row, 1);
+    std::vector<Index> offsets;
+    for (Index kh = 0; kh < 3; ++kh) {
+        for (Index kw = 0; kw < 3; ++kw) {
+            offsets.push_back(kh * row + kw);
+        }
+    }
+    Matrix<Scalar> b(9, n);
+    for (Index j = 0; j < n; ++j) {
+        for (Index t = 0; t < 9; ++t) {
+            b(t, j) = image(offsets[static_cast<std::size_t>(t)] + j, 0);
+        }
+    }
+    const Matrix<Scalar> a = Matrix<Scalar>::Random(m, 9);
+    const Matrix<Scalar> bias = Matrix<Scalar>::Random(m, 1) * Scalar(2);
+    const Matrix<Scalar> scale = Matrix<Scalar>::Random(m, 1);
+    const Matrix<Scalar> shift = Matrix<Scalar>::Random(m, 1);
+    const nndl::detail::StoreEpilogue<Scalar> steps{bias.data(), true, scale.data(), shift.data(), n % 2 == 1};
+    const int bytes = nndl::detail::thin_width<Scalar>(isa, m);
+    Matrix<Scalar> in_place = Matrix<Scalar>::Constant(m, n, Scalar(7));  // stale values must not survive
+    Matrix<Scalar> lowered = Matrix<Scalar>::Constant(m, n, Scalar(7));
+    const nndl::detail::ThinArgs<Scalar> windows{a.data(), m, image.data(), 1, in_place.data(), m, m, n, 9,
+                                                 epilogue ? &steps : nullptr};
+    const nndl::detail::ThinArgs<Scalar> plain{a.data(), m, b.data(), 9, lowered.data(), m, m, n, 9,
+                                               epilogue ? &steps : nullptr};
+    const Index split = n / 3;  // two calls, the second from a column other than the first
+    nndl::detail::gathered_columns_for<Scalar>(isa, bytes, windows, offsets.data(), 0, split);
+    nndl::detail::gathered_columns_for<Scalar>(isa, bytes, windows, offsets.data(), split, n);
+    nndl::detail::thin_columns_for<Scalar>(isa, bytes, plain, 0, n);
+    INFO("m=" << m << " n=" << n << " " << nndl::detail::to_string(isa) << " bytes=" << bytes
+              << " epilogue=" << epilogue);
+    CHECK(nndl_test::identical_bits(in_place, lowered));
+    Matrix<Scalar> expected = a * b;
+    for (Index j = 0; j < n && epilogue; ++j) {
+        for (Index i = 0; i < m; ++i) {
+            expected(i, j) = steps(i, expected(i, j));
+        }
+    }
+    CHECK(nndl_test::max_abs_difference(in_place, expected) <= tolerance<Scalar>(9));
+    return m == bytes / static_cast<Index>(sizeof(Scalar));
+}
+
 template <class Scalar>
 void check_outer_product_sum(nndl::detail::KernelIsa isa, Index m, Index n, Index k) {
     const Matrix<Scalar> d = Matrix<Scalar>::Random(m, n);
@@ -193,10 +243,33 @@ TEST_CASE_TEMPLATE("outer_product_sum: every instruction set, row count and rema
     }
 }
 
-TEST_CASE("the kernels' instruction set is the best the processor has") {
+// nndl's tests are built with NNDL_KERNEL_DISPATCH (every set compiled); without it the
+// program has only the set its compiler targets.
+TEST_CASE_TEMPLATE("3 x 3 windows of one channel read in place: the same bits as the same windows lowered, "
+                   "every instruction set, strip remainders, with and without the epilogue",
+                   Scalar, float, double) {
+    int own_path = 0;
+    for (const auto isa : nndl::detail::runnable_kernel_isas()) {
+        for (Index m : {2, 4, 5, 8, 16}) {
+            for (Index n : {1, 3, 4, 7, 16, 17, 20, 21, 28, 37}) {
+                for (const bool epilogue : {false, true}) {
+                    own_path += check_unit_windows<Scalar>(isa, m, n, epilogue) ? 1 : 0;
+                }
+            }
+        }
+    }
+    CHECK(own_path > 0);
+}
+
+TEST_CASE("the kernels' instruction set is the best the processor has among those compiled") {
     const auto isas = nndl::detail::runnable_kernel_isas();
     CHECK(nndl::detail::kernel_isa() == isas.back());
-    CHECK(nndl::detail::detected_kernel_isa() == isas.back());
+    CHECK(std::min(nndl::detail::detected_kernel_isa(), nndl::detail::highest_kernel_isa()) == isas.back());
+#ifdef NNDL_KERNEL_DISPATCH
+    CHECK(nndl::detail::highest_kernel_isa() >= nndl::detail::detected_kernel_isa());
+#else
+    CHECK(nndl::detail::highest_kernel_isa() == nndl::detail::compiled_kernel_isa());
+#endif
 #if defined(__AVX512F__) && defined(__AVX512VL__)
     CHECK(nndl::detail::kernel_isa() == nndl::detail::KernelIsa::avx512);
 #elif defined(__AVX2__) && defined(__FMA__)

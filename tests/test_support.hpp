@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -49,6 +50,14 @@ nndl::Matrix<Scalar> rows(std::initializer_list<std::initializer_list<double>> v
         ++i;
     }
     return m;
+}
+
+/// Whether a and b have the same shape and the same bits (NaN and signed zeros included,
+/// where Eigen's == says NaN differs from itself and -0 equals +0).
+template <class Scalar>
+bool identical_bits(const nndl::Matrix<Scalar>& a, const nndl::Matrix<Scalar>& b) {
+    return a.rows() == b.rows() && a.cols() == b.cols() &&
+           std::memcmp(a.data(), b.data(), sizeof(Scalar) * static_cast<std::size_t>(a.size())) == 0;
 }
 
 /// Largest |actual - expected| over all entries (NaN counts as infinite).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compile time and peak memory of translation units, each built as a user builds it
 # (g++ -O2) and then against nndl::compiled and nndl::compiled_image (the same file with
-# NNDL_COMPILED and NNDL_COMPILED_IMAGE, whose templates come from the libraries instead):
+# NNDL_COMPILED, NNDL_COMPILED_IMAGE and NNDL_KERNEL_DISPATCH, as their CMake targets define
+# them, whose templates come from the libraries instead):
 #   tour.cpp                   the README's tour (cat images, training, summary, save, load)
 #   user_program.cpp           a typical program (CSV, scaler, training, save, load, predict)
 #   user_program.cpp (+float)  the same, also training a float network
@@ -25,9 +26,9 @@ measure() {  # label, extra flags..., file
 }
 
 echo "the libraries themselves (once; nndl::compiled's two sources build in parallel):"
-measure "src/compiled_float.cpp" src/compiled_float.cpp
-measure "src/compiled_double.cpp" src/compiled_double.cpp
-measure "src/compiled_image.cpp" src/compiled_image.cpp
+measure "src/compiled_float.cpp" -DNNDL_KERNEL_DISPATCH src/compiled_float.cpp
+measure "src/compiled_double.cpp" -DNNDL_KERNEL_DISPATCH src/compiled_double.cpp
+measure "src/compiled_image.cpp" -DNNDL_KERNEL_DISPATCH src/compiled_image.cpp
 examples=()
 for file in examples/*.cpp; do
     examples+=("$(basename "$file" .cpp)")
@@ -41,6 +42,6 @@ for unit in "tour" "user_program" "user_program +float" "${examples[@]}"; do
         *) args=("examples/$unit.cpp") ;;
     esac
     read -r _ plain_s plain_m < <(measure x "${args[@]}" | tr '\t' ' ')
-    read -r _ lib_s lib_m < <(measure x -DNNDL_COMPILED -DNNDL_COMPILED_IMAGE "${args[@]}" | tr '\t' ' ')
+    read -r _ lib_s lib_m < <(measure x -DNNDL_COMPILED -DNNDL_COMPILED_IMAGE -DNNDL_KERNEL_DISPATCH "${args[@]}" | tr '\t' ' ')
     printf '%-32s %14s %14s %16s %16s\n' "$unit" "$plain_s" "$lib_s" "$plain_m" "$lib_m"
 done

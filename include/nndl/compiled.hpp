@@ -11,9 +11,10 @@
 // ("extern template") in programs and, in the library's source files, as definitions.
 //
 // The library and the program must agree on Eigen's vector alignment (set by -march
-// flags) and on OpenMP: each build defines one symbol named after both, and a program
-// built otherwise fails to link on nndl::detail::compiled_for_align<N>_openmp<0|1>
-// instead of crashing at run time. Build nndl::compiled with your program's flags
+// flags), on OpenMP and on NNDL_KERNEL_DISPATCH (the library's CMake target passes it
+// on): each build defines one symbol named after the three, and a program built otherwise
+// fails to link on nndl::detail::compiled_for_align<N>_openmp<0|1>_dispatch<0|1> instead
+// of running mismatched code. Build nndl::compiled with your program's flags
 // (add_subdirectory does), or build your program without -march flags.
 
 #include "data/csv.hpp"

@@ -10,9 +10,11 @@
 // ("packs") both operands into blocks, and when one is the large input X and the other a
 // thin matrix, that copy costs as much as the arithmetic. These kernels read X in place
 // along its contiguous columns and keep a small block of results in registers. They are
-// compiled for AVX-512, AVX2 with FMA and SSE2 alike (GCC/Clang vector types and target
-// attributes) and the best one the processor has is picked at run time, so a program
-// built without -march flags gets them too.
+// compiled for the instruction set the compiler targets (SSE2 without -march flags). With
+// NNDL_KERNEL_DISPATCH defined (nndl::compiled is built so) they are compiled for AVX-512,
+// AVX2 with FMA and SSE2 alike (GCC/Clang vector types and target attributes) and the best
+// one the processor has is picked at run time: a portable build that is fast where it runs,
+// at the price of compiling the kernels three times in each program that multiplies.
 
 #include <algorithm>
 #include <cstring>
@@ -202,9 +204,27 @@ constexpr KernelIsa compiled_kernel_isa() {
 #endif
 }
 
-/// The instruction set the kernels use: detected once; tests set others to check each.
+/// The highest instruction set the kernels are compiled for: AVX-512 with
+/// NNDL_KERNEL_DISPATCH, else the one the compiler targets (compiled_kernel_isa).
+constexpr KernelIsa highest_kernel_isa() {
+#if defined(NNDL_KERNEL_DISPATCH) && (defined(__GNUC__) || defined(__clang__)) && \
+    (defined(__x86_64__) || defined(__i386__))
+    return KernelIsa::avx512;
+#else
+    return compiled_kernel_isa();
+#endif
+}
+
+/// Whether this program has the kernels of `isa`: those from the one the compiler targets
+/// up to highest_kernel_isa.
+constexpr bool has_kernels_for(KernelIsa isa) {
+    return isa >= compiled_kernel_isa() && isa <= highest_kernel_isa();
+}
+
+/// The instruction set the kernels use: the processor's best that this program has,
+/// found once; tests set others to check each.
 inline KernelIsa& kernel_isa() {
-    static KernelIsa isa = detected_kernel_isa();
+    static KernelIsa isa = std::min(detected_kernel_isa(), highest_kernel_isa());
     return isa;
 }
 
@@ -218,12 +238,12 @@ inline const char* to_string(KernelIsa isa) {
     }
 }
 
-/// The instruction sets this program's kernels can use here: the detected one and those
-/// below it, down to the one the compiler targets (compiled_kernel_isa).
+/// The instruction sets this program's kernels can use here: those it has (has_kernels_for)
+/// that the processor runs.
 inline std::vector<KernelIsa> runnable_kernel_isas() {
     std::vector<KernelIsa> isas;
     for (KernelIsa isa : {KernelIsa::generic, KernelIsa::sse2, KernelIsa::avx2, KernelIsa::avx512}) {
-        if (isa <= detected_kernel_isa() && isa >= compiled_kernel_isa() &&
+        if (isa <= detected_kernel_isa() && has_kernels_for(isa) &&
             (isa != KernelIsa::generic || detected_kernel_isa() == KernelIsa::generic)) {
             isas.push_back(isa);
         }
@@ -311,42 +331,15 @@ struct GatheredRows {
     GatheredRows from(Index k0) const { return {offsets + k0}; }
 };
 
-/// C(0:valid, 0:RN) += A(0:NP*lanes, 0:k) B(0:k, 0:RN), or with `first`, C = 0 + A B (the
-/// same values as adding to zeros, without writing them first). Loads NP full vectors of
-/// each column of A, so may read rows past `valid` (the caller keeps them inside A's
-/// storage); those lanes are never stored. With `epilogue`, each stored value then gets it
-/// (C's row 0 here being row `row` of the epilogue's vectors).
-template <class Scalar, int Bytes, int NP, int RN, class Rows>
-NNDL_DETAIL_INLINE void broadcast_tile(const Scalar* a, Index lda, const Scalar* b, Rows rows, Index ldb, Index k,
-                                       Scalar* c, Index ldc, Index valid, bool first,
-                                       const StoreEpilogue<Scalar>* epilogue = nullptr, Index row = 0) {
+/// C(0:valid, 0:RN) = C + acc, or 0 + acc where `first`, then the epilogue where given (C's
+/// row 0 being row `row` of its vectors): how broadcast_tile and unit_window_strip store
+/// their sums.
+template <class Scalar, int Bytes, int NP, int RN>
+NNDL_DETAIL_INLINE void store_tile(const typename VectorType<Scalar, Bytes>::type (&acc)[NP][RN], Scalar* c,
+                                   Index ldc, Index valid, bool first, const StoreEpilogue<Scalar>* epilogue,
+                                   Index row) {
     using V = typename VectorType<Scalar, Bytes>::type;
     constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
-    V acc[NP][RN];
-    #pragma GCC unroll 8
-    for (int p = 0; p < NP; ++p) {
-        #pragma GCC unroll 8
-        for (int s = 0; s < RN; ++s) {
-            acc[p][s] = V{};
-        }
-    }
-    for (Index t = 0; t < k; ++t) {
-        V column[NP];
-        #pragma GCC unroll 8
-        for (int p = 0; p < NP; ++p) {
-            V loaded;
-            std::memcpy(&loaded, a + t * lda + p * lanes, sizeof(V));
-            column[p] = loaded;
-        }
-        #pragma GCC unroll 8
-        for (int s = 0; s < RN; ++s) {
-            const V factor = b[rows(t) + s * ldb] - V{};  // s - 0 is s for every s (s + 0 is not, for -0), so it folds to a broadcast
-            #pragma GCC unroll 8
-            for (int p = 0; p < NP; ++p) {
-                acc[p][s] += column[p] * factor;
-            }
-        }
-    }
     Scalar result[NP * lanes];
     #pragma GCC unroll 8
     for (int s = 0; s < RN; ++s) {
@@ -393,6 +386,45 @@ NNDL_DETAIL_INLINE void broadcast_tile(const Scalar* a, Index lda, const Scalar*
             }
         }
     }
+}
+
+/// C(0:valid, 0:RN) += A(0:NP*lanes, 0:k) B(0:k, 0:RN), or with `first`, C = 0 + A B (the
+/// same values as adding to zeros, without writing them first). Loads NP full vectors of
+/// each column of A, so may read rows past `valid` (the caller keeps them inside A's
+/// storage); those lanes are never stored. With `epilogue`, each stored value then gets it
+/// (C's row 0 here being row `row` of the epilogue's vectors).
+template <class Scalar, int Bytes, int NP, int RN, class Rows>
+NNDL_DETAIL_INLINE void broadcast_tile(const Scalar* a, Index lda, const Scalar* b, Rows rows, Index ldb, Index k,
+                                       Scalar* c, Index ldc, Index valid, bool first,
+                                       const StoreEpilogue<Scalar>* epilogue = nullptr, Index row = 0) {
+    using V = typename VectorType<Scalar, Bytes>::type;
+    constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
+    V acc[NP][RN];
+    #pragma GCC unroll 8
+    for (int p = 0; p < NP; ++p) {
+        #pragma GCC unroll 8
+        for (int s = 0; s < RN; ++s) {
+            acc[p][s] = V{};
+        }
+    }
+    for (Index t = 0; t < k; ++t) {
+        V column[NP];
+        #pragma GCC unroll 8
+        for (int p = 0; p < NP; ++p) {
+            V loaded;
+            std::memcpy(&loaded, a + t * lda + p * lanes, sizeof(V));
+            column[p] = loaded;
+        }
+        #pragma GCC unroll 8
+        for (int s = 0; s < RN; ++s) {
+            const V factor = b[rows(t) + s * ldb] - V{};  // s - 0 is s for every s (s + 0 is not, for -0), so it folds to a broadcast
+            #pragma GCC unroll 8
+            for (int p = 0; p < NP; ++p) {
+                acc[p][s] += column[p] * factor;
+            }
+        }
+    }
+    store_tile<Scalar, Bytes, NP, RN>(acc, c, ldc, valid, first, epilogue, row);
 }
 
 /// C(r:r+valid, j:j+columns) += A(r:r+valid, t0:t1) B(t0:t1, j:j+columns) one value at a
@@ -493,6 +525,80 @@ NNDL_DETAIL_INLINE void thin_group(const ThinArgs<Scalar>& p, Rows rows, Index j
     }
 }
 
+/// The row length of a 3 x 3 window of one channel whose nine values lie at `offsets` (row
+/// by row, each row's three side by side), or 0 where the k offsets are not such a window.
+inline Index unit_window_row(const Index* offsets, Index k) {
+    if (k != 9) {
+        return 0;
+    }
+    const Index row = offsets[3] - offsets[0];
+    for (Index t = 0; t < 9; ++t) {
+        if (offsets[t] != offsets[0] + t / 3 * row + t % 3) {
+            return 0;
+        }
+    }
+    return row;
+}
+
+/// C(0:lanes, 0:R) = 0 + A B (then the epilogue) for R side-by-side windows 3 x 3 of one
+/// channel (a convolution's first layer, stride 1): B's column s is the window whose top-left
+/// value is b[s], its rows `row` values apart; A (one vector of rows, 9 columns) is `w`.
+/// Each image value is broadcast once and multiplied into the (up to three) windows of the
+/// strip that hold it, where thin_columns would broadcast it once per window. Each sum
+/// still takes A's columns in order, from 0, as broadcast_tile's: the same values.
+template <class Scalar, int Bytes, int R>
+NNDL_DETAIL_INLINE void unit_window_strip(const typename VectorType<Scalar, Bytes>::type (&w)[9], const Scalar* b,
+                                          Index row, Scalar* c, Index ldc, const StoreEpilogue<Scalar>* epilogue) {
+    using V = typename VectorType<Scalar, Bytes>::type;
+    constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
+    V acc[1][R];
+    #pragma GCC unroll 16
+    for (int s = 0; s < R; ++s) {
+        acc[0][s] = V{};
+    }
+    #pragma GCC unroll 3
+    for (int kh = 0; kh < 3; ++kh) {
+        const Scalar* in = b + kh * row;
+        #pragma GCC unroll 18
+        for (int q = 0; q < R + 2; ++q) {
+            const V value = in[q] - V{};  // a broadcast, as broadcast_tile's factor
+            #pragma GCC unroll 3
+            for (int d = 0; d < 3; ++d) {  // value q is column d of window q - d
+                if (q - d >= 0 && q - d < R) {
+                    acc[0][q - d] += w[3 * kh + d] * value;
+                }
+            }
+        }
+    }
+    store_tile<Scalar, Bytes, 1, R>(acc, c, ldc, lanes, true, epilogue, 0);
+}
+
+/// Columns [begin, end) of C = A B where A has one vector of rows and B's rows are 3 x 3
+/// windows of one channel, `row` values apart, side by side (p.ldb 1): unit_window_strip
+/// over strips of 16 windows (4 where the instruction set has 16 vector registers), then 4,
+/// then 1.
+template <class Scalar, int Bytes>
+NNDL_DETAIL_INLINE void unit_window_columns(const ThinArgs<Scalar>& p, const Scalar* b, Index row, Index begin,
+                                            Index end) {
+    using V = typename VectorType<Scalar, Bytes>::type;
+    V w[9];
+    #pragma GCC unroll 9
+    for (int t = 0; t < 9; ++t) {
+        std::memcpy(&w[t], p.a + t * p.lda, sizeof(V));
+    }
+    constexpr int wide = Bytes == 64 ? 16 : 4;
+    Index j = begin;
+    for (; j + wide <= end; j += wide) {
+        unit_window_strip<Scalar, Bytes, wide>(w, b + j, row, p.c + j * p.ldc, p.ldc, p.epilogue);
+    }
+    for (; j + 4 <= end; j += 4) {
+        unit_window_strip<Scalar, Bytes, 4>(w, b + j, row, p.c + j * p.ldc, p.ldc, p.epilogue);
+    }
+    for (; j < end; ++j) {
+        unit_window_strip<Scalar, Bytes, 1>(w, b + j, row, p.c + j * p.ldc, p.ldc, p.epilogue);
+    }
+}
+
 /// Columns [begin, end) of C = A B, in tiles of up to three vectors of rows; B's rows as
 /// `rows` places them (ContiguousRows: a plain matrix). Neither operand is copied. B's rows
 /// in chunks: of 4096 for an A of one tile (the chunk of A stays in the second-level cache
@@ -504,6 +610,13 @@ NNDL_DETAIL_INLINE void thin_columns(const ThinArgs<Scalar>& p, Index begin, Ind
     constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
     constexpr Index tile = 3 * lanes;
     const Index depth = p.m > tile ? tall_depth : 4096;
+    if constexpr (std::is_same_v<Rows, GatheredRows>) {  // a first layer's 3 x 3 windows of one channel
+        const Index row = unit_window_row(rows.offsets, p.k);
+        if (row > 0 && p.m == lanes && p.ldb == 1) {
+            unit_window_columns<Scalar, Bytes>(p, p.b + rows.offsets[0], row, begin, end);
+            return;
+        }
+    }
     if (p.k == 0) {
         for (Index j = begin; j < end; ++j) {
             std::fill(p.c + j * p.ldc, p.c + j * p.ldc + p.m, Scalar(0));
@@ -791,26 +904,55 @@ void window_gradient_baseline(const ThinArgs<Scalar>& p, const Index* offsets) {
 
 #undef NNDL_DETAIL_INLINE
 
-/// Columns [begin, end) of C = A B with the kernel of `isa`, `bytes` wide.
-template <class Scalar>
-void thin_columns_for(KernelIsa isa, int bytes, const ThinArgs<Scalar>& p, Index begin, Index end) {
-#if defined(__x86_64__) || defined(__i386__)
-    if (isa == KernelIsa::avx512 || compiled_kernel_isa() == KernelIsa::avx512) {
-        bytes == 64 ? thin_columns_avx512<Scalar, 64>(p, begin, end) : thin_columns_avx512<Scalar, 32>(p, begin, end);
-        return;
-    }
-    if constexpr (compiled_kernel_isa() <= KernelIsa::avx2) {
-        if (isa == KernelIsa::avx2 || compiled_kernel_isa() == KernelIsa::avx2) {
-            thin_columns_avx2<Scalar>(p, begin, end);
+/// Calls `kernel` with the instruction set (a std::integral_constant) whose kernel runs for
+/// `isa`: `isa` itself, or the only set this program has. Only the sets it has are
+/// instantiated (has_kernels_for).
+template <class Kernel>
+void with_kernel_isa(KernelIsa isa, Kernel&& kernel) {
+    (void)isa;  // where the program has one set
+    if constexpr (has_kernels_for(KernelIsa::avx512)) {
+        if (isa == KernelIsa::avx512 || compiled_kernel_isa() == KernelIsa::avx512) {
+            kernel(std::integral_constant<KernelIsa, KernelIsa::avx512>{});
             return;
         }
     }
-#endif
-    (void)isa;
-    (void)bytes;
-    if constexpr (compiled_kernel_isa() <= KernelIsa::sse2) {
-        thin_columns_baseline<Scalar>(p, begin, end);
+    if constexpr (has_kernels_for(KernelIsa::avx2)) {
+        if (isa == KernelIsa::avx2 || compiled_kernel_isa() == KernelIsa::avx2) {
+            kernel(std::integral_constant<KernelIsa, KernelIsa::avx2>{});
+            return;
+        }
     }
+    if constexpr (compiled_kernel_isa() <= KernelIsa::sse2) {
+        kernel(std::integral_constant<KernelIsa, KernelIsa::sse2>{});
+    }
+}
+
+/// Whether with_kernel_isa picked `Set`, an instruction set's std::integral_constant.
+template <KernelIsa isa, class Set>
+constexpr bool picked(Set) {
+    return Set::value == isa;
+}
+
+// In each dispatch below, the x86 entry points exist where the compiler targets x86;
+// elsewhere only the baseline is ever picked.
+
+/// Columns [begin, end) of C = A B with the kernel of `isa`, `bytes` wide.
+template <class Scalar>
+void thin_columns_for(KernelIsa isa, int bytes, const ThinArgs<Scalar>& p, Index begin, Index end) {
+    (void)bytes;  // the baseline has one width
+    with_kernel_isa(isa, [&]([[maybe_unused]] auto set) {
+#if defined(__x86_64__) || defined(__i386__)
+        if constexpr (picked<KernelIsa::avx512>(set)) {
+            bytes == 64 ? thin_columns_avx512<Scalar, 64>(p, begin, end)
+                        : thin_columns_avx512<Scalar, 32>(p, begin, end);
+        } else if constexpr (picked<KernelIsa::avx2>(set)) {
+            thin_columns_avx2<Scalar>(p, begin, end);
+        } else
+#endif
+        {
+            thin_columns_baseline<Scalar>(p, begin, end);
+        }
+    });
 }
 
 /// Columns [begin, end) of C = A B with the kernel of `isa`, `bytes` wide, where B's row t of
@@ -818,67 +960,55 @@ void thin_columns_for(KernelIsa isa, int bytes, const ThinArgs<Scalar>& p, Index
 template <class Scalar>
 void gathered_columns_for(KernelIsa isa, int bytes, const ThinArgs<Scalar>& p, const Index* offsets, Index begin,
                           Index end) {
+    (void)bytes;  // the baseline has one width
+    with_kernel_isa(isa, [&]([[maybe_unused]] auto set) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (isa == KernelIsa::avx512 || compiled_kernel_isa() == KernelIsa::avx512) {
-        bytes == 64 ? gathered_columns_avx512<Scalar, 64>(p, offsets, begin, end)
-                    : gathered_columns_avx512<Scalar, 32>(p, offsets, begin, end);
-        return;
-    }
-    if constexpr (compiled_kernel_isa() <= KernelIsa::avx2) {
-        if (isa == KernelIsa::avx2 || compiled_kernel_isa() == KernelIsa::avx2) {
+        if constexpr (picked<KernelIsa::avx512>(set)) {
+            bytes == 64 ? gathered_columns_avx512<Scalar, 64>(p, offsets, begin, end)
+                        : gathered_columns_avx512<Scalar, 32>(p, offsets, begin, end);
+        } else if constexpr (picked<KernelIsa::avx2>(set)) {
             gathered_columns_avx2<Scalar>(p, offsets, begin, end);
-            return;
-        }
-    }
+        } else
 #endif
-    (void)isa;
-    (void)bytes;
-    if constexpr (compiled_kernel_isa() <= KernelIsa::sse2) {
-        gathered_columns_baseline<Scalar>(p, offsets, begin, end);
-    }
+        {
+            gathered_columns_baseline<Scalar>(p, offsets, begin, end);
+        }
+    });
 }
 
 /// Columns [begin, end) of C = D X^T with the kernel of `isa`.
 template <class Scalar>
 void outer_rows_for(KernelIsa isa, const ThinArgs<Scalar>& p, Index begin, Index end) {
+    with_kernel_isa(isa, [&]([[maybe_unused]] auto set) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (isa == KernelIsa::avx512 || compiled_kernel_isa() == KernelIsa::avx512) {
-        outer_rows_avx512<Scalar>(p, begin, end);
-        return;
-    }
-    if constexpr (compiled_kernel_isa() <= KernelIsa::avx2) {
-        if (isa == KernelIsa::avx2 || compiled_kernel_isa() == KernelIsa::avx2) {
+        if constexpr (picked<KernelIsa::avx512>(set)) {
+            outer_rows_avx512<Scalar>(p, begin, end);
+        } else if constexpr (picked<KernelIsa::avx2>(set)) {
             outer_rows_avx2<Scalar>(p, begin, end);
-            return;
-        }
-    }
+        } else
 #endif
-    (void)isa;
-    if constexpr (compiled_kernel_isa() <= KernelIsa::sse2) {
-        outer_rows_baseline<Scalar>(p, begin, end);
-    }
+        {
+            outer_rows_baseline<Scalar>(p, begin, end);
+        }
+    });
 }
 
 /// C += D B^T with the kernel of `isa`, where B's column j, entry s is
 /// p.b[j * p.ldb + offsets[s]]: a convolution's weight gradient over windows read in place.
 template <class Scalar>
 void window_gradient_for(KernelIsa isa, const ThinArgs<Scalar>& p, const Index* offsets) {
+    with_kernel_isa(isa, [&]([[maybe_unused]] auto set) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (isa == KernelIsa::avx512 || compiled_kernel_isa() == KernelIsa::avx512) {
-        window_gradient_avx512<Scalar>(p, offsets);
-        return;
-    }
-    if constexpr (compiled_kernel_isa() <= KernelIsa::avx2) {
-        if (isa == KernelIsa::avx2 || compiled_kernel_isa() == KernelIsa::avx2) {
+        if constexpr (picked<KernelIsa::avx512>(set)) {
+            window_gradient_avx512<Scalar>(p, offsets);
+        } else if constexpr (picked<KernelIsa::avx2>(set)) {
             window_gradient_avx2<Scalar>(p, offsets);
-            return;
-        }
-    }
+        } else
 #endif
-    (void)isa;
-    if constexpr (compiled_kernel_isa() <= KernelIsa::sse2) {
-        window_gradient_baseline<Scalar>(p, offsets);
-    }
+        {
+            window_gradient_baseline<Scalar>(p, offsets);
+        }
+    });
 }
 
 /// Whether nndl has its own thin kernels with this compiler.

@@ -324,7 +324,6 @@ private:
         const Index m = input.cols();
         output_.resize(rows, m);
         corners_.resize(rows, m);
-        argmax_.resize(0, 0);
         detail::parallel_chunks(m, rows * 4, [&](Index i) {
             const Scalar* x = input.col(i).data();
             Scalar* y = output_.col(i).data();
@@ -336,9 +335,11 @@ private:
         });
     }
 
-    /// The four pixels of window (oh, ow), channel 0, in window order: top left, top right,
-    /// bottom left, bottom right (corner codes 0 to 3).
-    void window_corners(const Scalar* x, Index oh, Index ow, const Scalar* (&corner)[4]) const {
+    /// The four pixels of window (oh, ow), channel 0, of image `x` (the input or its
+    /// gradient) in window order: top left, top right, bottom left, bottom right (corner
+    /// codes 0 to 3).
+    template <class Pointer>
+    void window_corners(Pointer x, Index oh, Index ow, Pointer (&corner)[4]) const {
         const Index c = geometry_.channels;
         const Index row = geometry_.in_width * c;
         corner[0] = x + 2 * oh * row + 2 * ow * c;
@@ -346,6 +347,19 @@ private:
         corner[2] = corner[0] + row;
         corner[3] = corner[2] + c;
     }
+
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)  // __builtin_convertvector
+    /// The vector types of max_with_corner and unpool_window: eight values, a mask of the
+    /// same width per value, and their eight corner codes.
+    struct CornerLanes {
+        static constexpr Index lanes = 8;
+        using Bits = std::conditional_t<sizeof(Scalar) == 4, std::int32_t, std::int64_t>;
+        static_assert(sizeof(Bits) == sizeof(Scalar), "a mask bit per value bit");
+        typedef Scalar Values __attribute__((vector_size(lanes * sizeof(Scalar))));
+        typedef Bits Masks __attribute__((vector_size(lanes * sizeof(Scalar))));
+        typedef std::uint8_t Codes __attribute__((vector_size(lanes)));
+    };
+#endif
 
     /// max_pool_halves of one example with each maximum's corner (the first in window order
     /// holding it). Returns whether a pixel is NaN (the values are then not the NaN way's).
@@ -371,11 +385,10 @@ private:
         Index k = 0;
         bool nan = false;
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)  // __builtin_convertvector
-        constexpr Index lanes = 8;
-        using Bits = std::conditional_t<sizeof(Scalar) == 4, std::int32_t, std::int64_t>;
-        typedef Scalar Values __attribute__((vector_size(lanes * sizeof(Scalar))));
-        typedef Bits Masks __attribute__((vector_size(lanes * sizeof(Scalar))));
-        typedef std::uint8_t Codes __attribute__((vector_size(lanes)));
+        using Values = typename CornerLanes::Values;
+        using Masks = typename CornerLanes::Masks;
+        using Codes = typename CornerLanes::Codes;
+        constexpr Index lanes = CornerLanes::lanes;
         Masks nans{};
         for (; k + lanes <= n; k += lanes) {
             Values v[4];
@@ -450,19 +463,15 @@ private:
     /// (`corner`) and, given the ReLU's output `x` (relu_output), that is above zero, else 0:
     /// the values the zeroed gradient plus each window's share would hold.
     void max_unpool_halves(const std::uint8_t* corner, const Scalar* dy, const Scalar* x, Scalar* dx) const {
-        const WindowGeometry& g = geometry_;
-        const Index c = g.channels;
-        const Index row = g.in_width * c;
-        const Index offsets[4] = {0, c, row, row + c};
-        for (Index oh = 0; oh < g.out_height; ++oh) {
-            for (Index ow = 0; ow < g.out_width; ++ow) {
-                const Index at = (oh * g.out_width + ow) * c;
-                const Index first = 2 * oh * row + 2 * ow * c;
+        const Index c = geometry_.channels;
+        for (Index oh = 0; oh < geometry_.out_height; ++oh) {
+            for (Index ow = 0; ow < geometry_.out_width; ++ow) {
+                const Index at = (oh * geometry_.out_width + ow) * c;
                 Scalar* to[4];
-                const Scalar* relu[4];
-                for (int j = 0; j < 4; ++j) {
-                    to[j] = dx + first + offsets[j];
-                    relu[j] = x != nullptr ? x + first + offsets[j] : nullptr;
+                window_corners(dx, oh, ow, to);
+                const Scalar* relu[4] = {nullptr, nullptr, nullptr, nullptr};
+                if (x != nullptr) {
+                    window_corners(x, oh, ow, relu);
                 }
                 unpool_window(corner + at, dy + at, c, relu, to);
             }
@@ -528,12 +537,10 @@ private:
                               Scalar* const (&to)[4]) {
         Index k = 0;
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)  // __builtin_convertvector
-        constexpr Index lanes = 8;
-        using Bits = std::conditional_t<sizeof(Scalar) == 4, std::int32_t, std::int64_t>;
-        typedef Scalar Values __attribute__((vector_size(lanes * sizeof(Scalar))));
-        typedef Bits Masks __attribute__((vector_size(lanes * sizeof(Scalar))));
-        typedef std::uint8_t Codes __attribute__((vector_size(lanes)));
-        static_assert(sizeof(Bits) == sizeof(Scalar), "a mask bit per value bit");
+        using Values = typename CornerLanes::Values;
+        using Masks = typename CornerLanes::Masks;
+        using Codes = typename CornerLanes::Codes;
+        constexpr Index lanes = CornerLanes::lanes;
         for (; k + lanes <= n; k += lanes) {
             Codes bytes;
             Values gradient;
