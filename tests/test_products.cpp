@@ -89,7 +89,7 @@ Index check_gathered_columns(nndl::detail::KernelIsa isa, bool half, Index m, In
 /// take a path of their own (unit_window_columns: each image value broadcast once per strip
 /// of windows), against the same windows lowered into a plain matrix B (broadcast_tile):
 /// the same values bit for bit, with and without the epilogue. Returns whether the own path
-/// was taken (A's rows one vector of the width used).
+/// was taken (A's rows one vector of the width used, or two of AVX-512's).
 template <class Scalar>
 bool check_unit_windows(nndl::detail::KernelIsa isa, Index m, Index n, bool epilogue) {
     const Index row = n + 5;  // a padded image row: the windows of n columns and more
@@ -132,7 +132,8 @@ bool check_unit_windows(nndl::detail::KernelIsa isa, Index m, Index n, bool epil
         }
     }
     CHECK(nndl_test::max_abs_difference(in_place, expected) <= tolerance<Scalar>(9));
-    return m == bytes / static_cast<Index>(sizeof(Scalar));
+    const Index lanes = bytes / static_cast<Index>(sizeof(Scalar));
+    return m == lanes || (bytes == 64 && m == 2 * lanes);
 }
 
 template <class Scalar>
@@ -250,7 +251,7 @@ TEST_CASE_TEMPLATE("3 x 3 windows of one channel read in place: the same bits as
                    Scalar, float, double) {
     int own_path = 0;
     for (const auto isa : nndl::detail::runnable_kernel_isas()) {
-        for (Index m : {2, 4, 5, 8, 16}) {
+        for (Index m : {2, 4, 5, 8, 16, 32}) {
             for (Index n : {1, 3, 4, 7, 16, 17, 20, 21, 28, 37}) {
                 for (const bool epilogue : {false, true}) {
                     own_path += check_unit_windows<Scalar>(isa, m, n, epilogue) ? 1 : 0;

@@ -540,21 +540,25 @@ inline Index unit_window_row(const Index* offsets, Index k) {
     return row;
 }
 
-/// C(0:lanes, 0:R) = 0 + A B (then the epilogue) for R side-by-side windows 3 x 3 of one
+/// C(0:NP*lanes, 0:R) = 0 + A B (then the epilogue) for R side-by-side windows 3 x 3 of one
 /// channel (a convolution's first layer, stride 1): B's column s is the window whose top-left
-/// value is b[s], its rows `row` values apart; A (one vector of rows, 9 columns) is `w`.
+/// value is b[s], its rows `row` values apart; A (NP vectors of rows, 9 columns) is `w`.
 /// Each image value is broadcast once and multiplied into the (up to three) windows of the
 /// strip that hold it, where thin_columns would broadcast it once per window. Each sum
 /// still takes A's columns in order, from 0, as broadcast_tile's: the same values.
-template <class Scalar, int Bytes, int R>
-NNDL_DETAIL_INLINE void unit_window_strip(const typename VectorType<Scalar, Bytes>::type (&w)[9], const Scalar* b,
-                                          Index row, Scalar* c, Index ldc, const StoreEpilogue<Scalar>* epilogue) {
+template <class Scalar, int Bytes, int NP, int R>
+NNDL_DETAIL_INLINE void unit_window_strip(const typename VectorType<Scalar, Bytes>::type (&w)[9][NP],
+                                          const Scalar* b, Index row, Scalar* c, Index ldc,
+                                          const StoreEpilogue<Scalar>* epilogue) {
     using V = typename VectorType<Scalar, Bytes>::type;
     constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
-    V acc[1][R];
-    #pragma GCC unroll 16
-    for (int s = 0; s < R; ++s) {
-        acc[0][s] = V{};
+    V acc[NP][R];
+    #pragma GCC unroll 2
+    for (int p = 0; p < NP; ++p) {
+        #pragma GCC unroll 16
+        for (int s = 0; s < R; ++s) {
+            acc[p][s] = V{};
+        }
     }
     #pragma GCC unroll 3
     for (int kh = 0; kh < 3; ++kh) {
@@ -565,37 +569,44 @@ NNDL_DETAIL_INLINE void unit_window_strip(const typename VectorType<Scalar, Byte
             #pragma GCC unroll 3
             for (int d = 0; d < 3; ++d) {  // value q is column d of window q - d
                 if (q - d >= 0 && q - d < R) {
-                    acc[0][q - d] += w[3 * kh + d] * value;
+                    #pragma GCC unroll 2
+                    for (int p = 0; p < NP; ++p) {
+                        acc[p][q - d] += w[3 * kh + d][p] * value;
+                    }
                 }
             }
         }
     }
-    store_tile<Scalar, Bytes, 1, R>(acc, c, ldc, lanes, true, epilogue, 0);
+    store_tile<Scalar, Bytes, NP, R>(acc, c, ldc, NP * lanes, true, epilogue, 0);
 }
 
-/// Columns [begin, end) of C = A B where A has one vector of rows and B's rows are 3 x 3
+/// Columns [begin, end) of C = A B where A has NP vectors of rows and B's rows are 3 x 3
 /// windows of one channel, `row` values apart, side by side (p.ldb 1): unit_window_strip
-/// over strips of 16 windows (4 where the instruction set has 16 vector registers), then 4,
-/// then 1.
-template <class Scalar, int Bytes>
+/// over strips of as many windows as the registers hold beside A's 9 NP vectors (16 or 4
+/// with 32 registers, 4 with 16), then 4, then 1.
+template <class Scalar, int Bytes, int NP>
 NNDL_DETAIL_INLINE void unit_window_columns(const ThinArgs<Scalar>& p, const Scalar* b, Index row, Index begin,
                                             Index end) {
     using V = typename VectorType<Scalar, Bytes>::type;
-    V w[9];
+    constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
+    V w[9][NP];
     #pragma GCC unroll 9
     for (int t = 0; t < 9; ++t) {
-        std::memcpy(&w[t], p.a + t * p.lda, sizeof(V));
+        #pragma GCC unroll 2
+        for (int v = 0; v < NP; ++v) {
+            std::memcpy(&w[t][v], p.a + t * p.lda + v * lanes, sizeof(V));
+        }
     }
-    constexpr int wide = Bytes == 64 ? 16 : 4;
+    constexpr int wide = Bytes == 64 && NP == 1 ? 16 : 4;
     Index j = begin;
     for (; j + wide <= end; j += wide) {
-        unit_window_strip<Scalar, Bytes, wide>(w, b + j, row, p.c + j * p.ldc, p.ldc, p.epilogue);
+        unit_window_strip<Scalar, Bytes, NP, wide>(w, b + j, row, p.c + j * p.ldc, p.ldc, p.epilogue);
     }
     for (; j + 4 <= end; j += 4) {
-        unit_window_strip<Scalar, Bytes, 4>(w, b + j, row, p.c + j * p.ldc, p.ldc, p.epilogue);
+        unit_window_strip<Scalar, Bytes, NP, 4>(w, b + j, row, p.c + j * p.ldc, p.ldc, p.epilogue);
     }
     for (; j < end; ++j) {
-        unit_window_strip<Scalar, Bytes, 1>(w, b + j, row, p.c + j * p.ldc, p.ldc, p.epilogue);
+        unit_window_strip<Scalar, Bytes, NP, 1>(w, b + j, row, p.c + j * p.ldc, p.ldc, p.epilogue);
     }
 }
 
@@ -613,8 +624,15 @@ NNDL_DETAIL_INLINE void thin_columns(const ThinArgs<Scalar>& p, Index begin, Ind
     if constexpr (std::is_same_v<Rows, GatheredRows>) {  // a first layer's 3 x 3 windows of one channel
         const Index row = unit_window_row(rows.offsets, p.k);
         if (row > 0 && p.m == lanes && p.ldb == 1) {
-            unit_window_columns<Scalar, Bytes>(p, p.b + rows.offsets[0], row, begin, end);
+            unit_window_columns<Scalar, Bytes, 1>(p, p.b + rows.offsets[0], row, begin, end);
             return;
+        }
+        // Two vectors of filters: their 18 weight vectors in registers only with AVX-512's 32.
+        if constexpr (Bytes == 64) {
+            if (row > 0 && p.m == 2 * lanes && p.ldb == 1) {
+                unit_window_columns<Scalar, Bytes, 2>(p, p.b + rows.offsets[0], row, begin, end);
+                return;
+            }
         }
     }
     if (p.k == 0) {
