@@ -100,6 +100,7 @@ bool check_unit_windows(nndl::detail::KernelIsa isa, Index m, Index n, bool epil
             offsets.push_back(kh * row + kw);
         }
     }
+    REQUIRE(nndl::detail::unit_window_row(offsets.data(), 9) == row);  // what sends it the own way
     Matrix<Scalar> b(9, n);
     for (Index j = 0; j < n; ++j) {
         for (Index t = 0; t < 9; ++t) {
@@ -260,6 +261,13 @@ TEST_CASE_TEMPLATE("3 x 3 windows of one channel read in place: the same bits as
         }
     }
     CHECK(own_path > 0);
+    // Windows that are not 3 x 3 of one channel keep the general kernel.
+    const std::vector<Index> uneven_rows{0, 1, 2, 3, 4, 5, 20, 21, 22};  // the third row not 2 rows down
+    CHECK(nndl::detail::unit_window_row(uneven_rows.data(), 9) == 0);
+    const std::vector<Index> shifted{0, 1, 2, 10, 11, 12, 20, 21, 23};
+    CHECK(nndl::detail::unit_window_row(shifted.data(), 9) == 0);
+    const std::vector<Index> eight{0, 1, 2, 10, 11, 12, 20, 21};
+    CHECK(nndl::detail::unit_window_row(eight.data(), 8) == 0);
 }
 
 TEST_CASE("the kernels' instruction set is the best the processor has among those compiled") {

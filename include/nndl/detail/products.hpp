@@ -316,6 +316,28 @@ struct VectorType {
 // vector types then compile to that set's registers and multiply-adds.
 #define NNDL_DETAIL_INLINE inline __attribute__((always_inline))
 
+/// Every vector of a block of accumulators set to zero.
+template <class V, int Outer, int Inner>
+NNDL_DETAIL_INLINE void zero_vectors(V (&acc)[Outer][Inner]) {
+    #pragma GCC unroll 16
+    for (int p = 0; p < Outer; ++p) {
+        #pragma GCC unroll 16
+        for (int s = 0; s < Inner; ++s) {
+            acc[p][s] = V{};
+        }
+    }
+}
+
+/// N vectors one after another from `from` (no alignment needed): a tile's column.
+template <class V, int N, class Scalar>
+NNDL_DETAIL_INLINE void load_vectors(const Scalar* from, V (&to)[N]) {
+    constexpr int lanes = static_cast<int>(sizeof(V) / sizeof(Scalar));
+    #pragma GCC unroll 8
+    for (int p = 0; p < N; ++p) {
+        std::memcpy(&to[p], from + p * lanes, sizeof(V));
+    }
+}
+
 /// B's rows one after another: a plain matrix.
 struct ContiguousRows {
     Index first = 0;  ///< the row read as row 0
@@ -398,23 +420,11 @@ NNDL_DETAIL_INLINE void broadcast_tile(const Scalar* a, Index lda, const Scalar*
                                        Scalar* c, Index ldc, Index valid, bool first,
                                        const StoreEpilogue<Scalar>* epilogue = nullptr, Index row = 0) {
     using V = typename VectorType<Scalar, Bytes>::type;
-    constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
     V acc[NP][RN];
-    #pragma GCC unroll 8
-    for (int p = 0; p < NP; ++p) {
-        #pragma GCC unroll 8
-        for (int s = 0; s < RN; ++s) {
-            acc[p][s] = V{};
-        }
-    }
+    zero_vectors(acc);
     for (Index t = 0; t < k; ++t) {
         V column[NP];
-        #pragma GCC unroll 8
-        for (int p = 0; p < NP; ++p) {
-            V loaded;
-            std::memcpy(&loaded, a + t * lda + p * lanes, sizeof(V));
-            column[p] = loaded;
-        }
+        load_vectors(a + t * lda, column);
         #pragma GCC unroll 8
         for (int s = 0; s < RN; ++s) {
             const V factor = b[rows(t) + s * ldb] - V{};  // s - 0 is s for every s (s + 0 is not, for -0), so it folds to a broadcast
@@ -553,13 +563,7 @@ NNDL_DETAIL_INLINE void unit_window_strip(const typename VectorType<Scalar, Byte
     using V = typename VectorType<Scalar, Bytes>::type;
     constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
     V acc[NP][R];
-    #pragma GCC unroll 2
-    for (int p = 0; p < NP; ++p) {
-        #pragma GCC unroll 16
-        for (int s = 0; s < R; ++s) {
-            acc[p][s] = V{};
-        }
-    }
+    zero_vectors(acc);
     #pragma GCC unroll 3
     for (int kh = 0; kh < 3; ++kh) {
         const Scalar* in = b + kh * row;
@@ -588,14 +592,10 @@ template <class Scalar, int Bytes, int NP>
 NNDL_DETAIL_INLINE void unit_window_columns(const ThinArgs<Scalar>& p, const Scalar* b, Index row, Index begin,
                                             Index end) {
     using V = typename VectorType<Scalar, Bytes>::type;
-    constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
     V w[9][NP];
     #pragma GCC unroll 9
     for (int t = 0; t < 9; ++t) {
-        #pragma GCC unroll 2
-        for (int v = 0; v < NP; ++v) {
-            std::memcpy(&w[t][v], p.a + t * p.lda + v * lanes, sizeof(V));
-        }
+        load_vectors(p.a + t * p.lda, w[t]);
     }
     constexpr int wide = Bytes == 64 && NP == 1 ? 16 : 4;
     Index j = begin;
@@ -673,21 +673,10 @@ NNDL_DETAIL_INLINE void outer_tile(const Scalar* d, Index ldd, const Scalar* x, 
     using V = typename VectorType<Scalar, Bytes>::type;
     constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
     V acc[RK][RI];
-    #pragma GCC unroll 8
-    for (int p = 0; p < RK; ++p) {
-        #pragma GCC unroll 8
-        for (int i = 0; i < RI; ++i) {
-            acc[p][i] = V{};
-        }
-    }
+    zero_vectors(acc);
     for (Index j = 0; j < n; ++j) {
         V rows[RK];
-        #pragma GCC unroll 8
-        for (int p = 0; p < RK; ++p) {
-            V loaded;
-            std::memcpy(&loaded, x + j * ldx + p * lanes, sizeof(V));
-            rows[p] = loaded;
-        }
+        load_vectors(x + j * ldx, rows);
         if constexpr (Prefetch) {
             #pragma GCC unroll 8
             for (int p = 0; p < RK; ++p) {
@@ -774,13 +763,7 @@ NNDL_DETAIL_INLINE void window_outer_tile(const Scalar* d, Index ldd, const Scal
     using V = typename VectorType<Scalar, Bytes>::type;
     constexpr Index lanes = Bytes / static_cast<int>(sizeof(Scalar));
     V acc[NP][RS];
-    #pragma GCC unroll 8
-    for (int p = 0; p < NP; ++p) {
-        #pragma GCC unroll 8
-        for (int s = 0; s < RS; ++s) {
-            acc[p][s] = V{};
-        }
-    }
+    zero_vectors(acc);
     Index at[RS];
     #pragma GCC unroll 8
     for (int s = 0; s < RS; ++s) {
@@ -788,12 +771,7 @@ NNDL_DETAIL_INLINE void window_outer_tile(const Scalar* d, Index ldd, const Scal
     }
     for (Index j = 0; j < n; ++j) {
         V column[NP];
-        #pragma GCC unroll 8
-        for (int p = 0; p < NP; ++p) {
-            V loaded;
-            std::memcpy(&loaded, d + j * ldd + p * lanes, sizeof(V));
-            column[p] = loaded;
-        }
+        load_vectors(d + j * ldd, column);
         const Scalar* window = b + j * ldb;
         #pragma GCC unroll 8
         for (int s = 0; s < RS; ++s) {
